@@ -1,2 +1,39 @@
 package natgw.gateway.cli;
-public final class Main { public static void main(String[] a) {} }
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code natgw} command. Each verb is one class; bad flags are refused by picocli with a
+ * message naming the flag, and exit code 2.
+ */
+@Command(
+    name = "natgw",
+    mixinStandardHelpOptions = true,
+    version = "natgw 0.1.0",
+    description = "Userspace NAT gateway with race-free connection tracking.",
+    subcommands = {
+        CommandLine.HelpCommand.class,
+    })
+public final class Main implements Runnable
+{
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public void run()
+    {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(final String[] args)
+    {
+        System.exit(execute(args));
+    }
+
+    public static int execute(final String... args)
+    {
+        return new CommandLine(new Main())
+            .setCaseInsensitiveEnumValuesAllowed(true)
+            .execute(args);
+    }
+}
