@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
     description = "Userspace NAT gateway with race-free connection tracking.",
     subcommands = {
         CommandLine.HelpCommand.class,
+        LabCommand.class,
     })
 public final class Main implements Runnable
 {

@@ -1,0 +1,146 @@
+package natgw.perf.lab;
+
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+import natgw.perf.sys.Exec;
+import natgw.perf.sys.Privileges;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Tag("root")
+class LabTest
+{
+    private String prefix;
+
+    /** A prefix no other run uses: ngwt + 4 random characters. */
+    static String uniquePrefix()
+    {
+        final String chars = "abcdefghijklmnopqrstuvwxyz0123456789";
+        final StringBuilder sb = new StringBuilder("ngwt");
+        for (int i = 0; i < 4; i++)
+        {
+            sb.append(chars.charAt(ThreadLocalRandom.current().nextInt(chars.length())));
+        }
+        return sb.toString();
+    }
+
+    static void requireRoot()
+    {
+        assertTrue(Privileges.canManageNamespaces(),
+            "this test needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN) to build network namespaces; " +
+                "run it as root or exclude the 'root' tag");
+    }
+
+    @BeforeEach
+    void setUp()
+    {
+        requireRoot();
+        prefix = uniquePrefix();
+    }
+
+    @AfterEach
+    void nothingLeftBehind()
+    {
+        Lab.down(prefix);
+        assertEquals(List.of(), Lab.existingNamespaces(prefix));
+    }
+
+    @Test
+    void shouldBuildTopologyWhereOnlyNatCanCarryReplies()
+    {
+        try (Lab lab = Lab.up(prefix, 4))
+        {
+            final LabStatus status = lab.status();
+            assertTrue(status.up(), status.toText());
+            assertEquals(List.of(prefix + "-client", prefix + "-gw", prefix + "-server"), Lab.existingNamespaces(prefix));
+            final LabStatus.Interface c0 = status.namespaces().get(0).interfaces().stream()
+                .filter(i -> i.name().equals("c0")).findFirst().orElseThrow();
+            assertEquals(List.of("10.77.1.2/24", "10.77.1.3/24", "10.77.1.4/24", "10.77.1.5/24"), c0.addresses());
+            assertTrue(status.namespaces().get(1).ipForward(), "ip_forward in the gateway");
+
+            assertPings(lab, Role.CLIENT, Lab.GW_INSIDE_ADDR);
+            assertPings(lab, Role.GW, Lab.SERVER_ADDR);
+            assertPings(lab, Role.CLIENT, Lab.GW_OUTSIDE_ADDR);
+            final Exec.Result back = lab.exec(Role.SERVER, "ping", "-c1", "-W1", Lab.clientAddress(0));
+            assertFalse(back.ok(), "the server must not reach the client network without NAT: " + back.stdout());
+            final Exec.Result through = lab.exec(Role.CLIENT, "ping", "-c1", "-W1", Lab.SERVER_ADDR);
+            assertFalse(through.ok(), "without NAT the server's reply cannot return: " + through.stdout());
+        }
+        assertEquals(List.of(), Lab.existingNamespaces(prefix));
+    }
+
+    @Test
+    void shouldStopBackgroundProcessesAndRemoveEverythingOnClose() throws Exception
+    {
+        final LabProcess sleeper;
+        try (Lab lab = Lab.up(prefix, 1))
+        {
+            sleeper = lab.start(Role.SERVER, List.of("sleep", "600"));
+            assertTrue(sleeper.isAlive());
+            assertEquals(List.of(String.valueOf(sleeper.pid())), Lab.pids(lab.ns(Role.SERVER)));
+        }
+        assertFalse(sleeper.isAlive());
+        assertEquals(List.of(), Lab.existingNamespaces(prefix));
+    }
+
+    @Test
+    void shouldKillLeftoverProcessesOnDown()
+    {
+        try (Lab lab = Lab.up(prefix, 1))
+        {
+            lab.detach();
+            // a process nobody tracks, as left by a crashed run
+            Exec.check("sh", "-c", "ip netns exec " + lab.ns(Role.GW) + " sleep 600 >/dev/null 2>&1 &");
+            assertEquals(1, Lab.pids(lab.ns(Role.GW)).size());
+        }
+        assertEquals(3, Lab.existingNamespaces(prefix).size(), "a detached lab survives close");
+        assertEquals(3, Lab.down(prefix).size());
+        assertEquals(List.of(), Lab.down(prefix), "down is idempotent");
+    }
+
+    @Test
+    void shouldRefuseToBuildOverAnExistingLab()
+    {
+        try (Lab lab = Lab.up(prefix, 1))
+        {
+            final IllegalStateException e = assertThrows(IllegalStateException.class, () -> Lab.up(prefix, 1));
+            assertTrue(e.getMessage().contains("already exists"), e.getMessage());
+            assertTrue(lab.status().up(), "the refused attempt must not touch the existing lab");
+        }
+    }
+
+    @Test
+    void shouldRebuildOnRequest()
+    {
+        try (Lab first = Lab.up(prefix, 1))
+        {
+            first.detach();
+        }
+        try (Lab second = Lab.up(prefix, 2, true))
+        {
+            assertEquals(2, second.clientAddresses().size());
+            assertPings(second, Role.CLIENT, Lab.GW_INSIDE_ADDR);
+        }
+    }
+
+    @Test
+    void shouldRejectPrefixesThatWouldNotFitInterfaceRules()
+    {
+        assertThrows(IllegalArgumentException.class, () -> Lab.up("Bad-Prefix", 1));
+        assertThrows(IllegalArgumentException.class, () -> Lab.up("ngwtoolongprefix", 1));
+    }
+
+    private static void assertPings(final Lab lab, final Role from, final String to)
+    {
+        final Exec.Result result = lab.exec(from, "ping", "-c1", "-W2", to);
+        assertTrue(result.ok(), from.label() + " -> " + to + ": " + result.stdout() + result.stderr());
+    }
+}
