@@ -1,0 +1,652 @@
+package natgw.core.conntrack;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.ThreadLocalRandom;
+
+import org.agrona.BitUtil;
+import org.agrona.UnsafeAccess;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import natgw.core.flow.FlowTuple;
+
+/**
+ * The connection tracking table: fixed capacity, off-heap, lock-free for any number of threads.
+ * Mechanism only: it stores connections with an original and a reply tuple and knows nothing of
+ * NAT policy.
+ *
+ * <h2>Layout</h2>
+ * One direct buffer: a bucket array, then the entries. Every entry holds two list nodes, one per
+ * direction ("one for each way", as {@code nf_conntrack_tuple_hash}), so an inbound lookup is the
+ * same operation as an outbound one.
+ * <pre>
+ *  entry (96 bytes)
+ *   0  next[ORIGINAL]  tagged link word of the ORIGINAL node
+ *   8  next[REPLY]     tagged link word of the REPLY node
+ *  16  original tuple  a, b (see FlowTuple)       immutable while linked
+ *  32  reply tuple     a, b                        immutable while linked
+ *  48  status          phase | flags | tcp state | generation   (CAS)
+ *  52  extra           policy data (e.g. backend id)            immutable while linked
+ *  56  deadlineMs      ms since table epoch, wraps like jiffies
+ *  60  links           nodes linked; free-list link while FREE
+ *  64  packets/bytes ORIGINAL, packets/bytes REPLY
+ * </pre>
+ *
+ * <h2>Memory ordering</h2>
+ * Buckets are lock-free lists (Michael, "High Performance Dynamic Lock-Free Hash Tables and
+ * List-Based Sets", SPAA 2002) whose link words carry {@code mark | tag | node}: a node is
+ * logically deleted by marking its own link word, physically unlinked by a CAS on its predecessor;
+ * every successful CAS increments the tag, so a node freed and reused (ABA) fails the validation
+ * that follows each key read. Key uniqueness, the property reserve-then-confirm rests on, comes from
+ * insert-if-absent: an insert CASes the tail link of a chain it has just walked without finding its
+ * key; a concurrent insert of the same key must CAS the same link (same tag), so one of them fails,
+ * walks again and finds the other.
+ * <ul>
+ *   <li>An entry's tuples, extra data and status are written with plain stores by the thread that
+ *   allocated it, then published by the CAS that links its first node (a full fence): a reader that
+ *   reaches a node through a link word read with volatile semantics sees them complete.</li>
+ *   <li>Entries are reused. The generation in the status word changes on every free; a reader takes
+ *   the status when it finds the node, reads the fields it needs, and checks the generation again
+ *   after a load fence ({@link Cursor#stillValid()}). A changed generation means the connection ended
+ *   under it: the caller looks up again.</li>
+ *   <li>An entry is freed by whoever unlinks its last node, and only once its phase is DYING, which a
+ *   single CAS sets: exactly one killer, exactly one freer.</li>
+ * </ul>
+ */
+public final class ConntrackTable
+{
+    public static final int ORIGINAL = 0;
+    public static final int REPLY = 1;
+
+    public static final int ENTRY_LENGTH = 96;
+
+    static final int NEXT_OFFSET = 0;
+    static final int TUPLE_OFFSET = 16;
+    static final int STATUS_OFFSET = 48;
+    static final int EXTRA_OFFSET = 52;
+    static final int DEADLINE_OFFSET = 56;
+    static final int LINKS_OFFSET = 60;
+    static final int COUNTERS_OFFSET = 64;
+
+    // status word
+    public static final int PHASE_MASK = 0x7;
+    public static final int PHASE_FREE = 0;
+    public static final int PHASE_RESERVED = 1;
+    public static final int PHASE_CONFIRMED = 2;
+    public static final int PHASE_DYING = 3;
+    public static final int SEEN_REPLY = 1 << 3;
+    public static final int ASSURED = 1 << 4;
+    public static final int SRC_NAT = 1 << 5;
+    public static final int DST_NAT = 1 << 6;
+    public static final int TCP_STATE_SHIFT = 8;
+    public static final int TCP_STATE_MASK = 0xF << TCP_STATE_SHIFT;
+    public static final int GENERATION_SHIFT = 12;
+    public static final int GENERATION_UNIT = 1 << GENERATION_SHIFT;
+    public static final int GENERATION_MASK = ~(GENERATION_UNIT - 1);
+
+    private static final long MARK = 1L << 63;
+    private static final long TAG_UNIT = 1L << 32;
+    private static final long TAG_MASK = 0x7FFF_FFFFL << 32;
+    private static final long REF_MASK = 0xFFFF_FFFFL;
+
+    private final UnsafeBuffer buffer;
+    private final int capacity;
+    private final int bucketMask;
+    private final int entriesOffset;
+    private final long seed;
+    private final long epochNs;
+    private final long freeListHeadAddress;
+    private final UnsafeBuffer control = new UnsafeBuffer(ByteBuffer.allocateDirect(2 * BitUtil.CACHE_LINE_LENGTH));
+
+    /**
+     * @param capacity most connections (Linux nf_conntrack_max); buckets are the next power of two.
+     * @param epochNs  the clock reading that deadlines are relative to.
+     */
+    public ConntrackTable(final int capacity, final long epochNs)
+    {
+        if (capacity < 1 || capacity > 16 * 1024 * 1024)
+        {
+            throw new IllegalArgumentException("conntrack capacity must be 1..16777216, got " + capacity);
+        }
+        this.capacity = capacity;
+        final int buckets = BitUtil.findNextPositivePowerOfTwo(capacity);
+        this.bucketMask = buckets - 1;
+        this.entriesOffset = buckets * 8;
+        final long length = (long)entriesOffset + (long)capacity * ENTRY_LENGTH;
+        this.buffer = new UnsafeBuffer(ByteBuffer.allocateDirect((int)length));
+        this.seed = ThreadLocalRandom.current().nextLong();
+        this.epochNs = epochNs;
+        this.freeListHeadAddress = BitUtil.CACHE_LINE_LENGTH;
+
+        buffer.setMemory(0, (int)length, (byte)0);
+        for (int i = capacity - 1; i >= 0; i--)
+        {
+            buffer.putInt(entryOffset(i) + LINKS_OFFSET, i + 1 < capacity ? i + 2 : 0);
+        }
+        control.putLong((int)freeListHeadAddress, 1);
+    }
+
+    public int capacity()
+    {
+        return capacity;
+    }
+
+    public int bucketCount()
+    {
+        return bucketMask + 1;
+    }
+
+    /** Off-heap bytes this table holds: buckets and entries. */
+    public long memoryBytes()
+    {
+        return buffer.capacity();
+    }
+
+    public long epochNs()
+    {
+        return epochNs;
+    }
+
+    /** Milliseconds since the table epoch, as deadlines are stored. */
+    public int toTableMs(final long nowNs)
+    {
+        return (int)((nowNs - epochNs) / 1_000_000L);
+    }
+
+    // ------------------------------------------------------------------ entries
+
+    int entryOffset(final int entry)
+    {
+        return entriesOffset + entry * ENTRY_LENGTH;
+    }
+
+    /**
+     * Takes a free entry for a new connection, or returns -1 if the table is full. The entry is in
+     * phase RESERVED, private to the caller until one of its nodes is linked.
+     */
+    public int allocate()
+    {
+        while (true)
+        {
+            final long head = control.getLongVolatile((int)freeListHeadAddress);
+            final int ref = (int)(head & REF_MASK);
+            if (ref == 0)
+            {
+                return -1;
+            }
+            final int entry = ref - 1;
+            final int next = buffer.getIntVolatile(entryOffset(entry) + LINKS_OFFSET);
+            final long newHead = ((head & TAG_MASK) + TAG_UNIT) & TAG_MASK | (next & REF_MASK);
+            if (control.compareAndSetLong((int)freeListHeadAddress, head, newHead))
+            {
+                final int offset = entryOffset(entry);
+                final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
+                buffer.putInt(offset + LINKS_OFFSET, 0);
+                buffer.putInt(offset + EXTRA_OFFSET, 0);
+                buffer.putLong(offset + COUNTERS_OFFSET, 0);
+                buffer.putLong(offset + COUNTERS_OFFSET + 8, 0);
+                buffer.putLong(offset + COUNTERS_OFFSET + 16, 0);
+                buffer.putLong(offset + COUNTERS_OFFSET + 24, 0);
+                buffer.putIntVolatile(offset + STATUS_OFFSET, (status & GENERATION_MASK) | PHASE_RESERVED);
+                return entry;
+            }
+        }
+    }
+
+    /** Sets the tuples and policy data of an entry still private to its allocator (phase RESERVED, unlinked). */
+    public void initialise(
+        final int entry,
+        final long originalA,
+        final long originalB,
+        final long replyA,
+        final long replyB,
+        final int flags,
+        final int extra,
+        final int deadlineMs)
+    {
+        final int offset = entryOffset(entry);
+        buffer.putLong(offset + TUPLE_OFFSET, originalA);
+        buffer.putLong(offset + TUPLE_OFFSET + 8, originalB);
+        buffer.putLong(offset + TUPLE_OFFSET + 16, replyA);
+        buffer.putLong(offset + TUPLE_OFFSET + 24, replyB);
+        buffer.putInt(offset + EXTRA_OFFSET, extra);
+        buffer.putInt(offset + DEADLINE_OFFSET, deadlineMs);
+        final int status = buffer.getInt(offset + STATUS_OFFSET);
+        buffer.putInt(offset + STATUS_OFFSET, (status & (GENERATION_MASK | PHASE_MASK)) | flags);
+    }
+
+    /** Changes the reply tuple of an entry still private to its allocator (a new port candidate). */
+    public void replyTuple(final int entry, final long replyA, final long replyB)
+    {
+        final int offset = entryOffset(entry);
+        buffer.putLong(offset + TUPLE_OFFSET + 16, replyA);
+        buffer.putLong(offset + TUPLE_OFFSET + 24, replyB);
+    }
+
+    public long tupleA(final int entry, final int dir)
+    {
+        return buffer.getLong(entryOffset(entry) + TUPLE_OFFSET + dir * 16);
+    }
+
+    public long tupleB(final int entry, final int dir)
+    {
+        return buffer.getLong(entryOffset(entry) + TUPLE_OFFSET + dir * 16 + 8);
+    }
+
+    public int status(final int entry)
+    {
+        return buffer.getIntVolatile(entryOffset(entry) + STATUS_OFFSET);
+    }
+
+    public boolean compareAndSetStatus(final int entry, final int expected, final int update)
+    {
+        return buffer.compareAndSetInt(entryOffset(entry) + STATUS_OFFSET, expected, update);
+    }
+
+    public int extra(final int entry)
+    {
+        return buffer.getInt(entryOffset(entry) + EXTRA_OFFSET);
+    }
+
+    public int deadlineMs(final int entry)
+    {
+        return buffer.getIntVolatile(entryOffset(entry) + DEADLINE_OFFSET);
+    }
+
+    /** Last writer wins: packets of one connection on two workers both push the deadline forward. */
+    public void deadlineMs(final int entry, final int deadlineMs)
+    {
+        buffer.putIntOrdered(entryOffset(entry) + DEADLINE_OFFSET, deadlineMs);
+    }
+
+    public void account(final int entry, final int dir, final int bytes)
+    {
+        final int offset = entryOffset(entry) + COUNTERS_OFFSET + dir * 16;
+        buffer.getAndAddLong(offset, 1);
+        buffer.getAndAddLong(offset + 8, bytes);
+    }
+
+    public long packets(final int entry, final int dir)
+    {
+        return buffer.getLongVolatile(entryOffset(entry) + COUNTERS_OFFSET + dir * 16);
+    }
+
+    public long bytes(final int entry, final int dir)
+    {
+        return buffer.getLongVolatile(entryOffset(entry) + COUNTERS_OFFSET + dir * 16 + 8);
+    }
+
+    public static int phase(final int status)
+    {
+        return status & PHASE_MASK;
+    }
+
+    public static int generation(final int status)
+    {
+        return status >>> GENERATION_SHIFT;
+    }
+
+    public static int tcpState(final int status)
+    {
+        return (status & TCP_STATE_MASK) >>> TCP_STATE_SHIFT;
+    }
+
+    public static int withTcpState(final int status, final int tcpState)
+    {
+        return status & ~TCP_STATE_MASK | tcpState << TCP_STATE_SHIFT;
+    }
+
+    // ------------------------------------------------------------------ lists
+
+    private int bucketOffset(final long a, final long b)
+    {
+        return (FlowTuple.hash(a, b, seed) & bucketMask) << 3;
+    }
+
+    private int nodeLinkOffset(final int ref)
+    {
+        final int node = ref - 1;
+        return entriesOffset + (node >>> 1) * ENTRY_LENGTH + (node & 1) * 8;
+    }
+
+    private int nodeTupleOffset(final int ref)
+    {
+        final int node = ref - 1;
+        return entriesOffset + (node >>> 1) * ENTRY_LENGTH + TUPLE_OFFSET + (node & 1) * 16;
+    }
+
+    private static int ref(final long word)
+    {
+        return (int)(word & REF_MASK);
+    }
+
+    private static long nextTag(final long word)
+    {
+        return ((word & TAG_MASK) + TAG_UNIT) & TAG_MASK;
+    }
+
+    /**
+     * Walks the chain of a tuple. On return {@code cursor.prevOffset/prevWord} is the link word where
+     * an insert goes, and if found, {@code cursor.ref} the node holding the tuple and
+     * {@code cursor.status} the entry status read while the node was linked.
+     */
+    private boolean find(final Cursor cursor, final long a, final long b)
+    {
+        final UnsafeBuffer buffer = this.buffer;
+        final int bucket = bucketOffset(a, b);
+        tryAgain:
+        while (true)
+        {
+            int prevOffset = bucket;
+            long prevWord = buffer.getLongVolatile(prevOffset);
+            if (prevWord < 0)
+            {
+                continue; // buckets are never marked; defensive only
+            }
+            int cur = ref(prevWord);
+            while (true)
+            {
+                if (cur == 0)
+                {
+                    cursor.prevOffset = prevOffset;
+                    cursor.prevWord = prevWord;
+                    cursor.ref = 0;
+                    return false;
+                }
+                final int curLink = nodeLinkOffset(cur);
+                final long curWord = buffer.getLongVolatile(curLink);
+                final int tupleOffset = nodeTupleOffset(cur);
+                final long curA = buffer.getLongVolatile(tupleOffset);
+                final long curB = buffer.getLongVolatile(tupleOffset + 8);
+                final boolean match = curA == a && curB == b;
+                final int status = match ?
+                    buffer.getIntVolatile(entriesOffset + ((cur - 1) >>> 1) * ENTRY_LENGTH + STATUS_OFFSET) : 0;
+                if (buffer.getLongVolatile(prevOffset) != prevWord)
+                {
+                    continue tryAgain;
+                }
+                if (curWord >= 0)
+                {
+                    if (match)
+                    {
+                        cursor.prevOffset = prevOffset;
+                        cursor.prevWord = prevWord;
+                        cursor.ref = cur;
+                        cursor.curWord = curWord;
+                        cursor.status = status;
+                        return true;
+                    }
+                    prevOffset = curLink;
+                    prevWord = curWord;
+                }
+                else
+                {
+                    final long unlinked = nextTag(prevWord) | (curWord & REF_MASK);
+                    if (buffer.compareAndSetLong(prevOffset, prevWord, unlinked))
+                    {
+                        unlinkedNode(cur);
+                        prevWord = unlinked;
+                    }
+                    else
+                    {
+                        continue tryAgain;
+                    }
+                }
+                cur = ref(prevWord);
+            }
+        }
+    }
+
+    /** Links the node {@code dir} of {@code entry} if no linked node holds its tuple. */
+    private boolean insertNode(final Cursor cursor, final int entry, final int dir)
+    {
+        final int offset = entryOffset(entry);
+        final long a = buffer.getLong(offset + TUPLE_OFFSET + dir * 16);
+        final long b = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
+        final int ref = entry * 2 + dir + 1;
+        final int link = offset + NEXT_OFFSET + dir * 8;
+        buffer.getAndAddInt(offset + LINKS_OFFSET, 1);
+        while (true)
+        {
+            if (find(cursor, a, b))
+            {
+                buffer.getAndAddInt(offset + LINKS_OFFSET, -1);
+                return false;
+            }
+            // the node is unlinked and private here; keep its tag counting so a stale CAS elsewhere fails
+            final long own = buffer.getLong(link);
+            buffer.putLongVolatile(link, nextTag(own));
+            if (buffer.compareAndSetLong(cursor.prevOffset, cursor.prevWord, nextTag(cursor.prevWord) | ref))
+            {
+                return true;
+            }
+        }
+    }
+
+    /** Logically deletes then unlinks the node {@code dir} of a DYING entry; false if it was not linked. */
+    private boolean deleteNode(final Cursor cursor, final int entry, final int dir)
+    {
+        final int offset = entryOffset(entry);
+        final long a = buffer.getLong(offset + TUPLE_OFFSET + dir * 16);
+        final long b = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
+        final int ref = entry * 2 + dir + 1;
+        while (true)
+        {
+            if (!find(cursor, a, b) || cursor.ref != ref)
+            {
+                return false;
+            }
+            final int link = nodeLinkOffset(ref);
+            final long curWord = cursor.curWord;
+            if (!buffer.compareAndSetLong(link, curWord, MARK | nextTag(curWord) | (curWord & REF_MASK)))
+            {
+                continue;
+            }
+            if (buffer.compareAndSetLong(cursor.prevOffset, cursor.prevWord, nextTag(cursor.prevWord) | (curWord & REF_MASK)))
+            {
+                unlinkedNode(ref);
+            }
+            else
+            {
+                find(cursor, a, b); // unlinks it on the way
+            }
+            return true;
+        }
+    }
+
+    private void unlinkedNode(final int ref)
+    {
+        final int entry = (ref - 1) >>> 1;
+        final int offset = entryOffset(entry);
+        if (buffer.getAndAddInt(offset + LINKS_OFFSET, -1) == 1 &&
+            phase(buffer.getIntVolatile(offset + STATUS_OFFSET)) == PHASE_DYING)
+        {
+            free(entry);
+        }
+    }
+
+    private void free(final int entry)
+    {
+        final int offset = entryOffset(entry);
+        while (true)
+        {
+            final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
+            final int freed = (status & GENERATION_MASK) + GENERATION_UNIT | PHASE_FREE;
+            if (buffer.compareAndSetInt(offset + STATUS_OFFSET, status, freed))
+            {
+                break;
+            }
+        }
+        while (true)
+        {
+            final long head = control.getLongVolatile((int)freeListHeadAddress);
+            buffer.putIntVolatile(offset + LINKS_OFFSET, ref(head));
+            final long newHead = nextTag(head) | (entry + 1);
+            if (control.compareAndSetLong((int)freeListHeadAddress, head, newHead))
+            {
+                return;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ connection protocol
+
+    /**
+     * Looks a tuple up. On success {@code cursor} names the entry, the direction the tuple travels in,
+     * and the status read while its node was linked; RESERVED and DYING entries are reported too,
+     * callers decide.
+     */
+    public boolean lookup(final Cursor cursor, final long a, final long b)
+    {
+        if (find(cursor, a, b))
+        {
+            cursor.entry = (cursor.ref - 1) >>> 1;
+            cursor.dir = (cursor.ref - 1) & 1;
+            return true;
+        }
+        cursor.entry = -1;
+        return false;
+    }
+
+    /**
+     * Claims a tuple of an entry the caller has allocated: links its node if no connection holds the
+     * tuple. The atomic step of reserve-then-confirm.
+     */
+    public boolean claim(final Cursor cursor, final int entry, final int dir)
+    {
+        if (!insertNode(cursor, entry, dir))
+        {
+            return false;
+        }
+        if (phase(status(entry)) == PHASE_DYING)
+        {
+            // killed (flushed) between confirm and this claim: its killer may have missed this node
+            deleteNode(cursor, entry, dir);
+        }
+        return true;
+    }
+
+    /** Marks a reserved entry CONFIRMED: readers that find it from now on may use its translation. */
+    public void confirm(final int entry)
+    {
+        final int offset = entryOffset(entry);
+        while (true)
+        {
+            final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
+            if (buffer.compareAndSetInt(offset + STATUS_OFFSET, status, status & ~PHASE_MASK | PHASE_CONFIRMED))
+            {
+                return;
+            }
+        }
+    }
+
+    /** Gives up an entry the caller allocated and has not published (or published only partly). */
+    public void abandon(final Cursor cursor, final int entry)
+    {
+        final int offset = entryOffset(entry);
+        buffer.getAndAddInt(offset + LINKS_OFFSET, 1); // hold: no unlinker frees it under us
+        while (true)
+        {
+            final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
+            if (buffer.compareAndSetInt(offset + STATUS_OFFSET, status, status & ~PHASE_MASK | PHASE_DYING))
+            {
+                break;
+            }
+        }
+        deleteNode(cursor, entry, ORIGINAL);
+        deleteNode(cursor, entry, REPLY);
+        release(entry);
+    }
+
+    /**
+     * Ends a connection if its status is still {@code expectedStatus} (CONFIRMED): the single CAS to
+     * DYING elects one killer; both nodes are then unlinked and the entry freed by whoever unlinks last.
+     *
+     * @return true if this call killed it.
+     */
+    public boolean kill(final Cursor cursor, final int entry, final int expectedStatus)
+    {
+        if (phase(expectedStatus) != PHASE_CONFIRMED)
+        {
+            return false;
+        }
+        final int offset = entryOffset(entry);
+        buffer.getAndAddInt(offset + LINKS_OFFSET, 1);
+        if (!buffer.compareAndSetInt(offset + STATUS_OFFSET, expectedStatus, expectedStatus & ~PHASE_MASK | PHASE_DYING))
+        {
+            release(entry);
+            return false;
+        }
+        deleteNode(cursor, entry, ORIGINAL);
+        deleteNode(cursor, entry, REPLY);
+        release(entry);
+        return true;
+    }
+
+    private void release(final int entry)
+    {
+        final int offset = entryOffset(entry);
+        if (buffer.getAndAddInt(offset + LINKS_OFFSET, -1) == 1 &&
+            phase(buffer.getIntVolatile(offset + STATUS_OFFSET)) == PHASE_DYING)
+        {
+            free(entry);
+        }
+    }
+
+    /**
+     * True if the entry read through {@code cursor} is still the incarnation found: call after reading
+     * its fields (a load fence orders those reads before the generation check).
+     */
+    public boolean stillValid(final Cursor cursor)
+    {
+        UnsafeAccess.UNSAFE.loadFence();
+        final int status = buffer.getIntVolatile(entryOffset(cursor.entry) + STATUS_OFFSET);
+        return (status & GENERATION_MASK) == (cursor.status & GENERATION_MASK);
+    }
+
+    /** Number of entries not free (a scan: for control and tests, not the data path). */
+    public int countInUse()
+    {
+        int count = 0;
+        for (int i = 0; i < capacity; i++)
+        {
+            if (phase(status(i)) != PHASE_FREE)
+            {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /**
+     * Per-thread walk state. Each thread that touches the table owns one; nothing is allocated per
+     * operation.
+     */
+    public static final class Cursor
+    {
+        int prevOffset;
+        long prevWord;
+        int ref;
+        long curWord;
+        int status;
+        int entry = -1;
+        int dir;
+
+        /** Entry found by the last successful lookup. */
+        public int entry()
+        {
+            return entry;
+        }
+
+        /** Direction of the tuple found: ORIGINAL or REPLY. */
+        public int dir()
+        {
+            return dir;
+        }
+
+        /** Entry status when the lookup found it. */
+        public int status()
+        {
+            return status;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package natgw.core.packet;
+
+/**
+ * Why a packet was dropped. Every drop is counted under exactly one reason; ids are stable because
+ * they are exported as counters.
+ */
+public enum DropReason
+{
+    TRUNCATED(0, "truncated"),
+    BAD_VERSION(1, "bad_version"),
+    BAD_HEADER_LENGTH(2, "bad_header_length"),
+    BAD_TOTAL_LENGTH(3, "bad_total_length"),
+    BAD_HEADER_CHECKSUM(4, "bad_header_checksum"),
+    TTL_EXPIRED(5, "ttl_expired"),
+    UNSUPPORTED_PROTOCOL(6, "unsupported_protocol"),
+    FRAGMENT(7, "fragment"),
+    BAD_L4_LENGTH(8, "bad_l4_length"),
+    BAD_L4_CHECKSUM(9, "bad_l4_checksum"),
+    UNSUPPORTED_ICMP(10, "unsupported_icmp"),
+    BAD_EMBEDDED_PACKET(11, "bad_embedded_packet"),
+    NO_MAPPING(12, "no_mapping"),
+    POOL_EXHAUSTED(13, "pool_exhausted"),
+    TABLE_FULL(14, "table_full"),
+    INSERT_FAILED(15, "insert_failed"),
+    NO_BACKEND(16, "no_backend"),
+    TX_FAILED(17, "tx_failed");
+
+    private static final DropReason[] VALUES = values();
+
+    private final int id;
+    private final String label;
+
+    DropReason(final int id, final String label)
+    {
+        this.id = id;
+        this.label = label;
+    }
+
+    public int id()
+    {
+        return id;
+    }
+
+    public String label()
+    {
+        return label;
+    }
+
+    public static DropReason get(final int id)
+    {
+        return VALUES[id];
+    }
+}
