@@ -362,6 +362,7 @@ public final class ConntrackTable
                     buffer.getIntVolatile(entriesOffset + ((cur - 1) >>> 1) * ENTRY_LENGTH + STATUS_OFFSET) : 0;
                 if (buffer.getLongVolatile(prevOffset) != prevWord)
                 {
+                    cursor.restarts++;
                     continue tryAgain;
                 }
                 if (curWord >= 0)
@@ -388,6 +389,7 @@ public final class ConntrackTable
                     }
                     else
                     {
+                        cursor.restarts++;
                         continue tryAgain;
                     }
                 }
@@ -630,6 +632,7 @@ public final class ConntrackTable
         int status;
         int entry = -1;
         int dir;
+        long restarts;
 
         /** Entry found by the last successful lookup. */
         public int entry()
@@ -647,6 +650,20 @@ public final class ConntrackTable
         public int status()
         {
             return status;
+        }
+
+        /** Points the cursor at an entry the caller knows (just created or adopted). */
+        public void set(final int entry, final int dir, final int status)
+        {
+            this.entry = entry;
+            this.dir = dir;
+            this.status = status;
+        }
+
+        /** Table walks restarted by this cursor after concurrent changes, since it was made. */
+        public long restarts()
+        {
+            return restarts;
         }
     }
 }

@@ -23,7 +23,8 @@ public enum DropReason
     TABLE_FULL(14, "table_full"),
     INSERT_FAILED(15, "insert_failed"),
     NO_BACKEND(16, "no_backend"),
-    TX_FAILED(17, "tx_failed");
+    TX_FAILED(17, "tx_failed"),
+    TCP_INVALID_NEW(18, "tcp_invalid_new");
 
     private static final DropReason[] VALUES = values();
 

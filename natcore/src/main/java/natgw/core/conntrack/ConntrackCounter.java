@@ -1,0 +1,59 @@
+package natgw.core.conntrack;
+
+/**
+ * Per-worker counters. Names follow {@code conntrack -S} where the meaning is the same; the rest are
+ * natgw's own. Ids are stable: they index the counter buffers and the metrics.
+ */
+public enum ConntrackCounter
+{
+    FOUND(0, "found", "lookups that found a connection"),
+    INVALID(1, "invalid", "packets not valid in their connection's TCP state (translated anyway)"),
+    INSERT(2, "insert", "connections created"),
+    INSERT_FAILED(3, "insert_failed", "new connections that lost an insert race (kernel strategies only)"),
+    DROP(4, "drop", "packets dropped because their connection could not be created"),
+    EARLY_DROP(5, "early_drop", "unassured connections evicted to make room"),
+    SEARCH_RESTART(6, "search_restart", "table walks restarted after a concurrent change"),
+    CLASH_RESOLVE(7, "clash_resolve", "UDP insert clashes resolved by adopting the winner"),
+    PORT_SEARCH_ATTEMPTS(8, "port_search_attempts", "NAT tuples tried"),
+    POOL_EXHAUSTED(9, "pool_exhausted", "new connections with no free NAT tuple"),
+    REOPENED(10, "reopened", "TIME_WAIT/CLOSE connections replaced by a new SYN"),
+    ADOPTED(11, "adopted", "concurrent first packets of one flow that shared an existing translation"),
+    UNTRACKED(12, "untracked", "packets matching no NAT rule, forwarded unchanged"),
+    RX_PACKETS(13, "rx_packets", "packets read"),
+    TX_PACKETS(14, "tx_packets", "packets written"),
+    DROPPED(15, "dropped", "packets dropped, all reasons");
+
+    public static final int COUNT = values().length;
+    private static final ConntrackCounter[] VALUES = values();
+
+    private final int id;
+    private final String label;
+    private final String description;
+
+    ConntrackCounter(final int id, final String label, final String description)
+    {
+        this.id = id;
+        this.label = label;
+        this.description = description;
+    }
+
+    public int id()
+    {
+        return id;
+    }
+
+    public String label()
+    {
+        return label;
+    }
+
+    public String description()
+    {
+        return description;
+    }
+
+    public static ConntrackCounter get(final int id)
+    {
+        return VALUES[id];
+    }
+}

@@ -1,0 +1,447 @@
+package natgw.core.nat;
+
+import natgw.core.conntrack.ConntrackCounter;
+import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.WorkerCounters;
+import natgw.core.flow.FlowTuple;
+import natgw.core.packet.DropReason;
+import natgw.core.packet.Ipv4Header;
+
+import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
+import static natgw.core.conntrack.ConntrackTable.REPLY;
+
+/**
+ * Creates the connection for the first packet of a flow: chooses the NAT tuple and commits it to the
+ * table (Linux: {@code nf_nat_core.c} get_unique_tuple + {@code nf_conntrack_core.c} confirm).
+ * One per worker; not thread-safe, the table it writes is.
+ *
+ * <h2>reserve-then-confirm ({@link PortStrategy#RESERVE})</h2>
+ * <ol>
+ *   <li>take a free entry, write both tuples (reply = the candidate translation);</li>
+ *   <li>reserve: link the reply node. The link is an atomic insert-if-absent, so a candidate held by
+ *   any connection, confirmed or still being set up on another worker, is refused and the next one is
+ *   tried; a won candidate is ours alone;</li>
+ *   <li>confirm: mark the entry CONFIRMED and link the original node. If that fails, another worker
+ *   created this very flow an instant ago: release the reservation and use its translation. Never a
+ *   second mapping, never a drop.</li>
+ * </ol>
+ * <h2>the kernel's strategies</h2>
+ * Candidates are only looked up (confirmed connections only: reserved ones are not in the kernel's
+ * table), the packet goes on, and the tuples are inserted at confirm time, an optional busy window
+ * later. A clash there is {@code insert_failed} and a drop, except a UDP clash with the same flow,
+ * which adopts the winner (clash resolution, Linux 4.19+).
+ */
+public final class NatAllocator
+{
+    /** nf_nat_l4proto_unique_tuple: "doing a search of the entire range risks soft lockup". */
+    static final int MAX_ATTEMPTS = 128;
+    private static final int EVICTION_RANGE = 64;
+    private static final int MAX_RETRIES = 8;
+    private static final long RANDOM_PORT_SECRET = 0x5EC2E7_5EEDL;
+
+    private final ConntrackTable table;
+    private final PortStrategy strategy;
+    private final WorkerCounters counters;
+    private final long raceWindowNs;
+    private final boolean clashResolution;
+    private long random;
+    private int dropReason;
+
+    public NatAllocator(
+        final ConntrackTable table,
+        final PortStrategy strategy,
+        final WorkerCounters counters,
+        final long raceWindowNs,
+        final boolean clashResolution,
+        final long randomSeed)
+    {
+        this.table = table;
+        this.strategy = strategy;
+        this.counters = counters;
+        this.raceWindowNs = raceWindowNs;
+        this.clashResolution = clashResolution;
+        this.random = randomSeed == 0 ? 0x9E3779B97F4A7C15L : randomSeed;
+    }
+
+    public PortStrategy strategy()
+    {
+        return strategy;
+    }
+
+    /** Why the last {@link #connect} returned -1. */
+    public DropReason dropReason()
+    {
+        return DropReason.get(dropReason);
+    }
+
+    /**
+     * Finds or creates the connection for a first packet with tuple {@code (origA, origB)}, translated
+     * to source {@code natAddress} (0: no source NAT) and destination {@code newDst:newDstPort}.
+     * With source NAT the source port (ICMP: identifier) is searched in {@code portLow..portHigh}.
+     *
+     * @return the entry, with {@code cursor} set to it in the ORIGINAL direction; or -1 to drop the
+     * packet ({@link #dropReason()}).
+     */
+    public int connect(
+        final ConntrackTable.Cursor cursor,
+        final long origA,
+        final long origB,
+        final int natAddress,
+        final int newDst,
+        final int newDstPort,
+        final int portLow,
+        final int portHigh,
+        final int flags,
+        final int extra,
+        final int deadlineMs)
+    {
+        for (int retry = 0; retry < MAX_RETRIES; retry++)
+        {
+            final int result = strategy.isAtomic() ?
+                reserveThenConfirm(cursor, origA, origB, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs) :
+                checkThenInsert(cursor, origA, origB, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs);
+            if (result != RETRY)
+            {
+                return result;
+            }
+        }
+        return drop(DropReason.INSERT_FAILED);
+    }
+
+    private static final int RETRY = -2;
+
+    private int reserveThenConfirm(
+        final ConntrackTable.Cursor cursor,
+        final long origA,
+        final long origB,
+        final int natAddress,
+        final int newDst,
+        final int newDstPort,
+        final int portLow,
+        final int portHigh,
+        final int flags,
+        final int extra,
+        final int deadlineMs)
+    {
+        final int entry = allocate(cursor, origA);
+        if (entry < 0)
+        {
+            return drop(DropReason.TABLE_FULL);
+        }
+        final int protocol = FlowTuple.protocol(origB);
+        final int srcPort = FlowTuple.srcPort(origB);
+        final int newSrc = natAddress != 0 ? natAddress : FlowTuple.srcAddress(origA);
+        final long replyA = FlowTuple.packA(newDst, newSrc);
+        table.initialise(entry, origA, origB, replyA, replyB(protocol, newDstPort, srcPort), flags, extra, deadlineMs);
+
+        if (natAddress == 0)
+        {
+            if (!table.claim(cursor, entry, REPLY))
+            {
+                final int adopted = adoptSameFlow(cursor, entry, origA, origB);
+                return adopted != -1 ? adopted : failInsert(cursor, entry);
+            }
+        }
+        else if (!searchAndClaim(cursor, entry, origA, protocol, srcPort, newSrc, newDst, newDstPort, portLow, portHigh))
+        {
+            if (cursor.entry() >= 0)
+            {
+                return cursor.entry(); // adopted the same flow's translation while searching
+            }
+            table.abandon(cursor, entry);
+            counters.increment(ConntrackCounter.POOL_EXHAUSTED);
+            return drop(DropReason.POOL_EXHAUSTED);
+        }
+
+        table.confirm(entry);
+        if (!table.claim(cursor, entry, ORIGINAL))
+        {
+            table.abandon(cursor, entry);
+            if (table.lookup(cursor, origA, origB) && cursor.dir() == ORIGINAL &&
+                ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
+            {
+                counters.increment(ConntrackCounter.ADOPTED);
+                return cursor.entry();
+            }
+            return RETRY;
+        }
+        counters.increment(ConntrackCounter.INSERT);
+        cursor.set(entry, ORIGINAL, table.status(entry));
+        return entry;
+    }
+
+    private int checkThenInsert(
+        final ConntrackTable.Cursor cursor,
+        final long origA,
+        final long origB,
+        final int natAddress,
+        final int newDst,
+        final int newDstPort,
+        final int portLow,
+        final int portHigh,
+        final int flags,
+        final int extra,
+        final int deadlineMs)
+    {
+        final int entry = allocate(cursor, origA);
+        if (entry < 0)
+        {
+            return drop(DropReason.TABLE_FULL);
+        }
+        final int protocol = FlowTuple.protocol(origB);
+        final int srcPort = FlowTuple.srcPort(origB);
+        final int newSrc = natAddress != 0 ? natAddress : FlowTuple.srcAddress(origA);
+        final long replyA = FlowTuple.packA(newDst, newSrc);
+        table.initialise(entry, origA, origB, replyA, replyB(protocol, newDstPort, srcPort), flags, extra, deadlineMs);
+
+        if (natAddress != 0 && !searchUnused(cursor, entry, origA, protocol, srcPort, newSrc, newDst, newDstPort, portLow, portHigh))
+        {
+            table.abandon(cursor, entry);
+            counters.increment(ConntrackCounter.POOL_EXHAUSTED);
+            return drop(DropReason.POOL_EXHAUSTED);
+        }
+
+        // in the kernel the packet travels on through the stack before __nf_conntrack_confirm
+        if (raceWindowNs > 0)
+        {
+            final long until = System.nanoTime() + raceWindowNs;
+            while (System.nanoTime() < until)
+            {
+                Thread.onSpinWait();
+            }
+        }
+
+        // confirm: the original tuple first, as the kernel's clash check does
+        if (table.lookup(cursor, origA, origB))
+        {
+            return clash(cursor, entry, origA, origB);
+        }
+        if (!table.claim(cursor, entry, REPLY))
+        {
+            return clash(cursor, entry, origA, origB);
+        }
+        table.confirm(entry);
+        if (!table.claim(cursor, entry, ORIGINAL))
+        {
+            return clash(cursor, entry, origA, origB);
+        }
+        counters.increment(ConntrackCounter.INSERT);
+        cursor.set(entry, ORIGINAL, table.status(entry));
+        return entry;
+    }
+
+    /** nf_ct_resolve_clash: UDP adopts an entry of the same flow; anything else is dropped. */
+    private int clash(final ConntrackTable.Cursor cursor, final int entry, final long origA, final long origB)
+    {
+        if (clashResolution && FlowTuple.protocol(origB) == Ipv4Header.PROTO_UDP)
+        {
+            final int adopted = adoptSameFlow(cursor, entry, origA, origB);
+            if (adopted != -1)
+            {
+                counters.increment(ConntrackCounter.CLASH_RESOLVE);
+                return adopted;
+            }
+        }
+        return failInsert(cursor, entry);
+    }
+
+    private int failInsert(final ConntrackTable.Cursor cursor, final int entry)
+    {
+        table.abandon(cursor, entry);
+        counters.increment(ConntrackCounter.INSERT_FAILED);
+        counters.increment(ConntrackCounter.DROP);
+        return drop(DropReason.INSERT_FAILED);
+    }
+
+    /** Releases our entry and returns the confirmed connection of the same original tuple, or -1. */
+    private int adoptSameFlow(final ConntrackTable.Cursor cursor, final int entry, final long origA, final long origB)
+    {
+        final long replyA = table.tupleA(entry, REPLY);
+        final long replyB = table.tupleB(entry, REPLY);
+        if (table.lookup(cursor, origA, origB) || table.lookup(cursor, replyA, replyB))
+        {
+            final int other = cursor.entry();
+            if (other != entry &&
+                ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED &&
+                table.tupleA(other, ORIGINAL) == origA && table.tupleB(other, ORIGINAL) == origB &&
+                table.stillValid(cursor))
+            {
+                final int status = cursor.status();
+                table.abandon(cursor, entry);
+                cursor.set(other, ORIGINAL, status);
+                counters.increment(ConntrackCounter.ADOPTED);
+                return other;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Port search for the atomic strategy: each candidate is claimed as it is tried. Returns false if
+     * none was won; then {@code cursor.entry()} is an adopted connection of the same flow, or -1.
+     */
+    private boolean searchAndClaim(
+        final ConntrackTable.Cursor cursor,
+        final int entry,
+        final long origA,
+        final int protocol,
+        final int srcPort,
+        final int newSrc,
+        final int newDst,
+        final int newDstPort,
+        final int portLow,
+        final int portHigh)
+    {
+        final long replyA = FlowTuple.packA(newDst, newSrc);
+        final int low = protocol == Ipv4Header.PROTO_ICMP ? 0 : portLow;
+        final int high = protocol == Ipv4Header.PROTO_ICMP ? 0xFFFF : portHigh;
+        if (strategy.preservesPort() && srcPort >= low && srcPort <= high)
+        {
+            counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
+            table.replyTuple(entry, replyA, replyB(protocol, newDstPort, srcPort));
+            if (table.claim(cursor, entry, REPLY))
+            {
+                return true;
+            }
+            final long origB = table.tupleB(entry, ORIGINAL);
+            if (adoptSameFlow(cursor, entry, origA, origB) != -1)
+            {
+                return false;
+            }
+        }
+        final int range = high - low + 1;
+        int attempts = Math.min(range, MAX_ATTEMPTS);
+        int offset = nextRandom16();
+        while (true)
+        {
+            for (int i = 0; i < attempts; i++, offset++)
+            {
+                final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
+                counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
+                table.replyTuple(entry, replyA, replyB(protocol, newDstPort, port));
+                if (table.claim(cursor, entry, REPLY))
+                {
+                    return true;
+                }
+            }
+            if (attempts >= range || attempts < 16)
+            {
+                cursor.set(-1, ORIGINAL, 0);
+                return false;
+            }
+            attempts /= 2;
+            offset = nextRandom16();
+        }
+    }
+
+    /** Port search for the kernel strategies: nf_nat_used_tuple against linked connections only. */
+    private boolean searchUnused(
+        final ConntrackTable.Cursor cursor,
+        final int entry,
+        final long origA,
+        final int protocol,
+        final int srcPort,
+        final int newSrc,
+        final int newDst,
+        final int newDstPort,
+        final int portLow,
+        final int portHigh)
+    {
+        final long replyA = FlowTuple.packA(newDst, newSrc);
+        final int low = protocol == Ipv4Header.PROTO_ICMP ? 0 : portLow;
+        final int high = protocol == Ipv4Header.PROTO_ICMP ? 0xFFFF : portHigh;
+        if (strategy.preservesPort() && srcPort >= low && srcPort <= high)
+        {
+            counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
+            final long candidateB = replyB(protocol, newDstPort, srcPort);
+            if (!table.lookup(cursor, replyA, candidateB))
+            {
+                table.replyTuple(entry, replyA, candidateB);
+                return true;
+            }
+        }
+        final int range = high - low + 1;
+        int attempts = Math.min(range, MAX_ATTEMPTS);
+        int offset = strategy == PortStrategy.RANDOM ?
+            FlowTuple.hash(FlowTuple.packA(newSrc, newDst), newDstPort, RANDOM_PORT_SECRET) & 0xFFFF :
+            nextRandom16();
+        while (true)
+        {
+            for (int i = 0; i < attempts; i++, offset++)
+            {
+                final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
+                counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
+                final long candidateB = replyB(protocol, newDstPort, port);
+                if (!table.lookup(cursor, replyA, candidateB))
+                {
+                    table.replyTuple(entry, replyA, candidateB);
+                    return true;
+                }
+            }
+            if (attempts >= range || attempts < 16)
+            {
+                return false;
+            }
+            attempts /= 2;
+            offset = nextRandom16();
+        }
+    }
+
+    /**
+     * A free entry; when the table is full, evicts one unassured connection near a random spot
+     * (early_drop, as the kernel does) and tries again.
+     */
+    private int allocate(final ConntrackTable.Cursor cursor, final long origA)
+    {
+        int entry = table.allocate();
+        if (entry >= 0)
+        {
+            return entry;
+        }
+        final int capacity = table.capacity();
+        final int start = (int)((nextRandom16() * (long)capacity) >>> 16);
+        for (int i = 0; i < EVICTION_RANGE && i < capacity; i++)
+        {
+            final int candidate = (start + i) % capacity;
+            final int status = table.status(candidate);
+            if (ConntrackTable.phase(status) == ConntrackTable.PHASE_CONFIRMED && (status & ConntrackTable.ASSURED) == 0 &&
+                table.kill(cursor, candidate, status))
+            {
+                counters.increment(ConntrackCounter.EARLY_DROP);
+                entry = table.allocate();
+                if (entry >= 0)
+                {
+                    return entry;
+                }
+            }
+        }
+        counters.increment(ConntrackCounter.DROP);
+        return -1;
+    }
+
+    /** Reply tuple b-word: from the destination's port to the translated source port. */
+    private static long replyB(final int protocol, final int replySrcPort, final int replyDstPort)
+    {
+        if (protocol == Ipv4Header.PROTO_ICMP)
+        {
+            return FlowTuple.packB(protocol, 0, replyDstPort);
+        }
+        return FlowTuple.packB(protocol, replySrcPort, replyDstPort);
+    }
+
+    private int nextRandom16()
+    {
+        long x = random;
+        x ^= x << 13;
+        x ^= x >>> 7;
+        x ^= x << 17;
+        random = x;
+        return (int)(x >>> 48);
+    }
+
+    private int drop(final DropReason reason)
+    {
+        dropReason = reason.id();
+        return -1;
+    }
+}

@@ -1,0 +1,116 @@
+package natgw.core.packet;
+
+import java.nio.ByteBuffer;
+
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Builds well-formed IPv4 packets with the production flyweights and full checksums: for tests,
+ * benchmarks and load generators, never the forwarding path.
+ */
+public final class PacketBuilder
+{
+    private final UnsafeBuffer buffer;
+    private final Ipv4Header ip = new Ipv4Header();
+    private final TcpHeader tcp = new TcpHeader();
+    private final UdpHeader udp = new UdpHeader();
+    private final IcmpHeader icmp = new IcmpHeader();
+    private int ttl = 64;
+    private int identification = 1;
+
+    public PacketBuilder()
+    {
+        this(new UnsafeBuffer(ByteBuffer.allocateDirect(65536)));
+    }
+
+    public PacketBuilder(final UnsafeBuffer buffer)
+    {
+        this.buffer = buffer;
+    }
+
+    public UnsafeBuffer buffer()
+    {
+        return buffer;
+    }
+
+    public PacketBuilder ttl(final int ttl)
+    {
+        this.ttl = ttl;
+        return this;
+    }
+
+    private int ipHeader(final int offset, final int protocol, final int src, final int dst, final int l4Length)
+    {
+        ip.wrap(buffer, offset)
+            .versionAndHeaderLength(4, Ipv4Header.MIN_LENGTH)
+            .tos(0)
+            .totalLength(Ipv4Header.MIN_LENGTH + l4Length)
+            .identification(identification++)
+            .flagsAndFragmentOffset(Ipv4Header.FLAG_DF)
+            .ttl(ttl)
+            .protocol(protocol)
+            .srcAddress(src)
+            .dstAddress(dst)
+            .computeChecksum();
+        return offset + Ipv4Header.MIN_LENGTH;
+    }
+
+    /** A TCP segment with {@code payload} bytes of pattern data; returns the packet length. */
+    public int tcp(final int offset, final int src, final int srcPort, final int dst, final int dstPort,
+        final int flags, final int seq, final int ack, final int payload)
+    {
+        final int l4Length = TcpHeader.MIN_LENGTH + payload;
+        final int l4 = ipHeader(offset, Ipv4Header.PROTO_TCP, src, dst, l4Length);
+        tcp.wrap(buffer, l4).srcPort(srcPort).dstPort(dstPort).sequence(seq).ack(ack)
+            .headerLength(TcpHeader.MIN_LENGTH).flags(flags).window(65535).checksum(0);
+        buffer.putShort(l4 + TcpHeader.URGENT_OFFSET, (short)0);
+        fill(l4 + TcpHeader.MIN_LENGTH, payload);
+        tcp.computeChecksum(src, dst, l4Length);
+        return Ipv4Header.MIN_LENGTH + l4Length;
+    }
+
+    /** A UDP datagram with {@code payload} bytes of pattern data; returns the packet length. */
+    public int udp(final int offset, final int src, final int srcPort, final int dst, final int dstPort, final int payload)
+    {
+        final int l4Length = UdpHeader.LENGTH + payload;
+        final int l4 = ipHeader(offset, Ipv4Header.PROTO_UDP, src, dst, l4Length);
+        udp.wrap(buffer, l4).srcPort(srcPort).dstPort(dstPort).length(l4Length);
+        fill(l4 + UdpHeader.LENGTH, payload);
+        udp.computeChecksum(src, dst);
+        return Ipv4Header.MIN_LENGTH + l4Length;
+    }
+
+    /** An ICMP echo request or reply; returns the packet length. */
+    public int icmpEcho(final int offset, final int src, final int dst, final int type, final int id, final int seq, final int payload)
+    {
+        final int l4Length = IcmpHeader.HEADER_LENGTH + payload;
+        final int l4 = ipHeader(offset, Ipv4Header.PROTO_ICMP, src, dst, l4Length);
+        icmp.wrap(buffer, l4).type(type).code(0).identifier(id).sequence(seq);
+        fill(l4 + IcmpHeader.HEADER_LENGTH, payload);
+        icmp.computeChecksum(l4Length);
+        return Ipv4Header.MIN_LENGTH + l4Length;
+    }
+
+    /**
+     * An ICMP error from {@code src} to {@code dst} quoting {@code quotedLength} bytes of the packet at
+     * {@code quotedOffset} (which must not overlap the output); returns the packet length.
+     */
+    public int icmpError(final int offset, final int src, final int dst, final int type, final int code,
+        final int quotedOffset, final int quotedLength)
+    {
+        final int l4Length = IcmpHeader.HEADER_LENGTH + quotedLength;
+        final int l4 = ipHeader(offset, Ipv4Header.PROTO_ICMP, src, dst, l4Length);
+        icmp.wrap(buffer, l4).type(type).code(code).identifier(0).sequence(0);
+        buffer.putBytes(l4 + IcmpHeader.EMBEDDED_OFFSET, buffer, quotedOffset, quotedLength);
+        icmp.computeChecksum(l4Length);
+        return Ipv4Header.MIN_LENGTH + l4Length;
+    }
+
+    private void fill(final int offset, final int length)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            buffer.putByte(offset + i, (byte)('a' + i % 26));
+        }
+    }
+}

@@ -1,0 +1,658 @@
+package natgw.core.pipeline;
+
+import java.nio.ByteOrder;
+
+import org.agrona.MutableDirectBuffer;
+
+import natgw.core.conntrack.ConntrackCounter;
+import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.TcpState;
+import natgw.core.conntrack.Timeouts;
+import natgw.core.conntrack.WorkerCounters;
+import natgw.core.flow.FlowTuple;
+import natgw.core.nat.NatAllocator;
+import natgw.core.nat.SnatPolicy;
+import natgw.core.packet.Checksum;
+import natgw.core.packet.DropReason;
+import natgw.core.packet.IcmpHeader;
+import natgw.core.packet.Ipv4Header;
+import natgw.core.packet.TcpHeader;
+import natgw.core.packet.UdpHeader;
+
+import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
+import static natgw.core.conntrack.ConntrackTable.REPLY;
+
+/**
+ * One worker's packet path, pure: a buffer in, a verdict out, the packet rewritten in place.
+ * <pre>
+ * Packet flow:
+ *   1. validate IPv4, then TCP/UDP/ICMP (each failure is one counted {@link DropReason})
+ *   2. flow key: the packet's tuple (FlowTuple)
+ *   3. conntrack lookup: either direction, one operation
+ *   4. on a miss, policy: SNAT for inside sources (NatAllocator creates the connection),
+ *      drop for unsolicited packets to the pool, forward anything else unchanged
+ *   5. track: TCP state, timeout, SEEN_REPLY/ASSURED, counters
+ *   6. rewrite: the target tuple is the inverse of the other direction's tuple (nf_nat_manip_pkt),
+ *      checksums updated incrementally (RFC 1624); ICMP errors: outer and embedded headers
+ * </pre>
+ * Not thread-safe: one per worker. Allocates nothing per packet.
+ */
+public final class Pipeline
+{
+    /** {@link #process} verdict for a packet to be written back to the TUN. */
+    public static final int FORWARD = -1;
+
+    private static final int MAX_LOOKUPS = 4;
+    private static final int DEADLINE_SLACK_MS = 1000;
+
+    private final Ipv4Header ip = new Ipv4Header();
+    private final Ipv4Header innerIp = new Ipv4Header();
+    private final TcpHeader tcp = new TcpHeader();
+    private final UdpHeader udp = new UdpHeader();
+    private final IcmpHeader icmp = new IcmpHeader();
+    private final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
+
+    private final ConntrackTable table;
+    private final NatAllocator allocator;
+    private final SnatPolicy snat;
+    private final Timeouts timeouts;
+    private final WorkerCounters counters;
+    private final boolean verifyL4Checksums;
+    private long reportedRestarts;
+
+    public Pipeline(
+        final ConntrackTable table,
+        final NatAllocator allocator,
+        final SnatPolicy snat,
+        final Timeouts timeouts,
+        final WorkerCounters counters,
+        final boolean verifyL4Checksums)
+    {
+        this.table = table;
+        this.allocator = allocator;
+        this.snat = snat;
+        this.timeouts = timeouts;
+        this.counters = counters;
+        this.verifyL4Checksums = verifyL4Checksums;
+    }
+
+    public WorkerCounters counters()
+    {
+        return counters;
+    }
+
+    public ConntrackTable table()
+    {
+        return table;
+    }
+
+    /** The worker's cursor, for control operations run on the worker's thread. */
+    public ConntrackTable.Cursor cursor()
+    {
+        return cursor;
+    }
+
+    /**
+     * Processes one packet of {@code length} bytes at {@code offset}.
+     *
+     * @return {@link #FORWARD}, or the id of the {@link DropReason} it was dropped (and counted) for.
+     */
+    public int process(final MutableDirectBuffer buffer, final int offset, final int length, final long nowNs)
+    {
+        counters.increment(ConntrackCounter.RX_PACKETS);
+        final int verdict = classify(buffer, offset, length, nowNs);
+        if (verdict != FORWARD)
+        {
+            counters.drop(DropReason.get(verdict));
+        }
+        final long restarts = cursor.restarts();
+        if (restarts != reportedRestarts)
+        {
+            counters.add(ConntrackCounter.SEARCH_RESTART, restarts - reportedRestarts);
+            reportedRestarts = restarts;
+        }
+        return verdict;
+    }
+
+    private int classify(final MutableDirectBuffer buffer, final int offset, final int length, final long nowNs)
+    {
+        // 1. IPv4
+        if (length < Ipv4Header.MIN_LENGTH)
+        {
+            return DropReason.TRUNCATED.id();
+        }
+        final Ipv4Header ip = this.ip.wrap(buffer, offset);
+        if (ip.version() != 4)
+        {
+            return DropReason.BAD_VERSION.id();
+        }
+        final int ihl = ip.headerLength();
+        if (ihl < Ipv4Header.MIN_LENGTH || ihl > length)
+        {
+            return DropReason.BAD_HEADER_LENGTH.id();
+        }
+        final int totalLength = ip.totalLength();
+        if (totalLength < ihl || totalLength > length)
+        {
+            return DropReason.BAD_TOTAL_LENGTH.id();
+        }
+        if (!ip.isChecksumValid())
+        {
+            return DropReason.BAD_HEADER_CHECKSUM.id();
+        }
+        if (ip.ttl() == 0)
+        {
+            return DropReason.TTL_EXPIRED.id();
+        }
+        if (ip.isFragment())
+        {
+            return DropReason.FRAGMENT.id();
+        }
+
+        // 2. transport and flow key
+        final int src = ip.srcAddress();
+        final int dst = ip.dstAddress();
+        final int l4Offset = offset + ihl;
+        final int l4Length = totalLength - ihl;
+        final int protocol = ip.protocol();
+        final int srcPort;
+        final int dstPort;
+        int tcpFlags = 0;
+        switch (protocol)
+        {
+            case Ipv4Header.PROTO_TCP:
+            {
+                if (l4Length < TcpHeader.MIN_LENGTH)
+                {
+                    return DropReason.BAD_L4_LENGTH.id();
+                }
+                final TcpHeader tcp = this.tcp.wrap(buffer, l4Offset);
+                final int hl = tcp.headerLength();
+                if (hl < TcpHeader.MIN_LENGTH || hl > l4Length)
+                {
+                    return DropReason.BAD_L4_LENGTH.id();
+                }
+                if (verifyL4Checksums && !tcp.isChecksumValid(src, dst, l4Length))
+                {
+                    return DropReason.BAD_L4_CHECKSUM.id();
+                }
+                srcPort = tcp.srcPort();
+                dstPort = tcp.dstPort();
+                tcpFlags = tcp.flags();
+                break;
+            }
+            case Ipv4Header.PROTO_UDP:
+            {
+                if (l4Length < UdpHeader.LENGTH)
+                {
+                    return DropReason.BAD_L4_LENGTH.id();
+                }
+                final UdpHeader udp = this.udp.wrap(buffer, l4Offset);
+                final int udpLength = udp.length();
+                if (udpLength < UdpHeader.LENGTH || udpLength > l4Length)
+                {
+                    return DropReason.BAD_L4_LENGTH.id();
+                }
+                if (verifyL4Checksums && !udp.isChecksumValid(src, dst))
+                {
+                    return DropReason.BAD_L4_CHECKSUM.id();
+                }
+                srcPort = udp.srcPort();
+                dstPort = udp.dstPort();
+                break;
+            }
+            case Ipv4Header.PROTO_ICMP:
+            {
+                if (l4Length < IcmpHeader.HEADER_LENGTH)
+                {
+                    return DropReason.BAD_L4_LENGTH.id();
+                }
+                final IcmpHeader icmp = this.icmp.wrap(buffer, l4Offset);
+                if (verifyL4Checksums && !icmp.isChecksumValid(l4Length))
+                {
+                    return DropReason.BAD_L4_CHECKSUM.id();
+                }
+                final int type = icmp.type();
+                if (type == IcmpHeader.ECHO_REQUEST)
+                {
+                    srcPort = icmp.identifier();
+                    dstPort = 0;
+                }
+                else if (type == IcmpHeader.ECHO_REPLY)
+                {
+                    srcPort = 0;
+                    dstPort = icmp.identifier();
+                }
+                else if (icmp.isError())
+                {
+                    return icmpError(buffer, l4Offset, l4Length, src, dst);
+                }
+                else
+                {
+                    return needsTranslation(src, dst) ? DropReason.UNSUPPORTED_ICMP.id() : untracked();
+                }
+                break;
+            }
+            default:
+                return needsTranslation(src, dst) ? DropReason.UNSUPPORTED_PROTOCOL.id() : untracked();
+        }
+
+        final long a = FlowTuple.packA(src, dst);
+        final long b = FlowTuple.packB(protocol, srcPort, dstPort);
+
+        // 3. lookup; 4. policy on a miss
+        for (int attempt = 0; attempt < MAX_LOOKUPS; attempt++)
+        {
+            final int entry;
+            if (table.lookup(cursor, a, b) && ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
+            {
+                counters.increment(ConntrackCounter.FOUND);
+                entry = cursor.entry();
+                if (protocol == Ipv4Header.PROTO_TCP && cursor.dir() == ORIGINAL &&
+                    (tcpFlags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN &&
+                    TcpState.isReopenable(ConntrackTable.tcpState(cursor.status())))
+                {
+                    // a SYN reusing the tuple of a closed connection starts a new one (nf_conntrack_proto_tcp)
+                    if (table.kill(cursor, entry, cursor.status()))
+                    {
+                        counters.increment(ConntrackCounter.REOPENED);
+                    }
+                    continue;
+                }
+            }
+            else
+            {
+                if (snat.isPoolAddress(dst))
+                {
+                    return DropReason.NO_MAPPING.id();
+                }
+                if (!snat.isInside(src) || snat.isPoolAddress(src))
+                {
+                    return untracked();
+                }
+                int initialState = 0;
+                if (protocol == Ipv4Header.PROTO_TCP)
+                {
+                    initialState = TcpState.next(ORIGINAL, tcpFlags, TcpState.NONE);
+                    if (initialState >= TcpState.INVALID)
+                    {
+                        return DropReason.TCP_INVALID_NEW.id();
+                    }
+                }
+                final int nowMs = table.toTableMs(nowNs);
+                entry = allocator.connect(
+                    cursor, a, b, snat.addressFor(src, dst), dst, dstPort, snat.portLow(), snat.portHigh(),
+                    ConntrackTable.SRC_NAT | initialState << ConntrackTable.TCP_STATE_SHIFT, 0,
+                    nowMs + initialTimeoutMs(protocol, initialState));
+                if (entry < 0)
+                {
+                    return allocator.dropReason().id();
+                }
+            }
+
+            // 5. track, then 6. rewrite towards the inverse of the other direction's tuple
+            final int dir = cursor.dir();
+            final long otherA = table.tupleA(entry, dir ^ 1);
+            final long otherB = table.tupleB(entry, dir ^ 1);
+            if (!table.stillValid(cursor))
+            {
+                continue;
+            }
+            track(entry, dir, protocol, tcpFlags, totalLength, nowNs);
+            rewrite(buffer, l4Offset, protocol, src, dst, srcPort, dstPort,
+                FlowTuple.dstAddress(otherA), FlowTuple.srcAddress(otherA),
+                FlowTuple.dstPort(otherB), FlowTuple.srcPort(otherB));
+            return FORWARD;
+        }
+        return DropReason.INSERT_FAILED.id();
+    }
+
+    private boolean needsTranslation(final int src, final int dst)
+    {
+        return snat.isPoolAddress(dst) || (snat.isInside(src) && !snat.isPoolAddress(src));
+    }
+
+    private int untracked()
+    {
+        counters.increment(ConntrackCounter.UNTRACKED);
+        return FORWARD;
+    }
+
+    private int initialTimeoutMs(final int protocol, final int tcpState)
+    {
+        switch (protocol)
+        {
+            case Ipv4Header.PROTO_TCP: return timeouts.tcpMs(tcpState);
+            case Ipv4Header.PROTO_UDP: return timeouts.udpUnrepliedMs();
+            default: return timeouts.icmpMs();
+        }
+    }
+
+    private void track(final int entry, final int dir, final int protocol, final int tcpFlags, final int bytes, final long nowNs)
+    {
+        table.account(entry, dir, bytes);
+        final int nowMs = table.toTableMs(nowNs);
+        int status = cursor.status();
+        while (true)
+        {
+            int update = status;
+            final int timeoutMs;
+            if (dir == REPLY)
+            {
+                update |= ConntrackTable.SEEN_REPLY;
+            }
+            switch (protocol)
+            {
+                case Ipv4Header.PROTO_TCP:
+                {
+                    final int old = ConntrackTable.tcpState(status);
+                    int next = TcpState.next(dir, tcpFlags, old);
+                    if (next == TcpState.INVALID)
+                    {
+                        counters.increment(ConntrackCounter.INVALID);
+                        next = old;
+                    }
+                    else if (next == TcpState.IGNORE)
+                    {
+                        next = old;
+                    }
+                    if (next == TcpState.ESTABLISHED && (old == TcpState.SYN_RECV || old == TcpState.ESTABLISHED))
+                    {
+                        update |= ConntrackTable.ASSURED;
+                    }
+                    update = ConntrackTable.withTcpState(update, next);
+                    timeoutMs = timeouts.tcpMs(next);
+                    break;
+                }
+                case Ipv4Header.PROTO_UDP:
+                    if ((update & ConntrackTable.SEEN_REPLY) != 0)
+                    {
+                        update |= ConntrackTable.ASSURED;
+                        timeoutMs = timeouts.udpRepliedMs();
+                    }
+                    else
+                    {
+                        timeoutMs = timeouts.udpUnrepliedMs();
+                    }
+                    break;
+                default:
+                    timeoutMs = timeouts.icmpMs();
+                    break;
+            }
+
+            if (update == status || table.compareAndSetStatus(entry, status, update))
+            {
+                final int deadlineMs = nowMs + timeoutMs;
+                final int oldDeadlineMs = table.deadlineMs(entry);
+                if (update != status || deadlineMs - oldDeadlineMs > DEADLINE_SLACK_MS)
+                {
+                    table.deadlineMs(entry, deadlineMs);
+                }
+                return;
+            }
+            status = table.status(entry);
+            if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED ||
+                ConntrackTable.generation(status) != ConntrackTable.generation(cursor.status()))
+            {
+                return; // ended under us: this packet still goes out with the translation it found
+            }
+        }
+    }
+
+    private void rewrite(
+        final MutableDirectBuffer buffer,
+        final int l4Offset,
+        final int protocol,
+        final int src,
+        final int dst,
+        final int srcPort,
+        final int dstPort,
+        final int newSrc,
+        final int newDst,
+        final int newSrcPort,
+        final int newDstPort)
+    {
+        final Ipv4Header ip = this.ip;
+        int ipChecksum = ip.checksum();
+        int l4Delta = 0;
+        if (newSrc != src)
+        {
+            ipChecksum = Checksum.adjust32(ipChecksum, src, newSrc);
+            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta32(src, newSrc));
+            ip.srcAddress(newSrc);
+        }
+        if (newDst != dst)
+        {
+            ipChecksum = Checksum.adjust32(ipChecksum, dst, newDst);
+            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta32(dst, newDst));
+            ip.dstAddress(newDst);
+        }
+        ip.checksum(ipChecksum);
+
+        switch (protocol)
+        {
+            case Ipv4Header.PROTO_TCP:
+            {
+                final TcpHeader tcp = this.tcp;
+                if (newSrcPort != srcPort)
+                {
+                    l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(srcPort, newSrcPort));
+                    tcp.srcPort(newSrcPort);
+                }
+                if (newDstPort != dstPort)
+                {
+                    l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(dstPort, newDstPort));
+                    tcp.dstPort(newDstPort);
+                }
+                if (l4Delta != 0)
+                {
+                    tcp.checksum(Checksum.applyDelta(tcp.checksum(), l4Delta));
+                }
+                break;
+            }
+            case Ipv4Header.PROTO_UDP:
+            {
+                final UdpHeader udp = this.udp;
+                if (newSrcPort != srcPort)
+                {
+                    l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(srcPort, newSrcPort));
+                    udp.srcPort(newSrcPort);
+                }
+                if (newDstPort != dstPort)
+                {
+                    l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(dstPort, newDstPort));
+                    udp.dstPort(newDstPort);
+                }
+                final int checksum = udp.checksum();
+                if (checksum != 0 && l4Delta != 0)
+                {
+                    final int updated = Checksum.applyDelta(checksum, l4Delta);
+                    udp.checksum(updated == 0 ? 0xFFFF : updated);
+                }
+                break;
+            }
+            default:
+            {
+                // ICMP echo: the identifier stands where the port of its direction stands; no pseudo header
+                final IcmpHeader icmp = this.icmp;
+                final int id = icmp.identifier();
+                final int newId = icmp.type() == IcmpHeader.ECHO_REQUEST ? newSrcPort : newDstPort;
+                if (newId != id)
+                {
+                    icmp.checksum(Checksum.adjust(icmp.checksum(), id, newId));
+                    icmp.identifier(newId);
+                }
+                break;
+            }
+        }
+    }
+
+    /**
+     * An ICMP error quoting a packet of a tracked connection travels in the opposite direction to the
+     * quoted packet: restore the quoted packet to how its sender sent it, and translate the outer
+     * header as the connection translates that direction (nf_nat_icmp_reply_translation).
+     */
+    private int icmpError(
+        final MutableDirectBuffer buffer, final int l4Offset, final int l4Length, final int src, final int dst)
+    {
+        final int innerOffset = l4Offset + IcmpHeader.EMBEDDED_OFFSET;
+        final int end = l4Offset + l4Length;
+        if (l4Length < IcmpHeader.EMBEDDED_OFFSET + Ipv4Header.MIN_LENGTH + 8)
+        {
+            return DropReason.BAD_EMBEDDED_PACKET.id();
+        }
+        final Ipv4Header inner = innerIp.wrap(buffer, innerOffset);
+        final int innerIhl = inner.headerLength();
+        if (inner.version() != 4 || innerIhl < Ipv4Header.MIN_LENGTH || innerOffset + innerIhl + 8 > end)
+        {
+            return DropReason.BAD_EMBEDDED_PACKET.id();
+        }
+        final int innerProtocol = inner.protocol();
+        final int innerL4 = innerOffset + innerIhl;
+        final int innerSrc = inner.srcAddress();
+        final int innerDst = inner.dstAddress();
+        final int innerSrcPort;
+        final int innerDstPort;
+        if (innerProtocol == Ipv4Header.PROTO_TCP || innerProtocol == Ipv4Header.PROTO_UDP)
+        {
+            innerSrcPort = buffer.getShort(innerL4, ByteOrder.BIG_ENDIAN) & 0xFFFF;
+            innerDstPort = buffer.getShort(innerL4 + 2, ByteOrder.BIG_ENDIAN) & 0xFFFF;
+        }
+        else if (innerProtocol == Ipv4Header.PROTO_ICMP)
+        {
+            final int innerType = buffer.getByte(innerL4) & 0xFF;
+            final int id = buffer.getShort(innerL4 + IcmpHeader.IDENTIFIER_OFFSET, ByteOrder.BIG_ENDIAN) & 0xFFFF;
+            if (innerType == IcmpHeader.ECHO_REQUEST)
+            {
+                innerSrcPort = id;
+                innerDstPort = 0;
+            }
+            else if (innerType == IcmpHeader.ECHO_REPLY)
+            {
+                innerSrcPort = 0;
+                innerDstPort = id;
+            }
+            else
+            {
+                return needsTranslation(src, dst) ? DropReason.BAD_EMBEDDED_PACKET.id() : untracked();
+            }
+        }
+        else
+        {
+            return needsTranslation(src, dst) ? DropReason.BAD_EMBEDDED_PACKET.id() : untracked();
+        }
+
+        // the error's own direction is the inverse of the quoted packet's
+        final long a = FlowTuple.packA(innerDst, innerSrc);
+        final long b = FlowTuple.packB(innerProtocol, innerDstPort, innerSrcPort);
+        if (!table.lookup(cursor, a, b) || ConntrackTable.phase(cursor.status()) != ConntrackTable.PHASE_CONFIRMED)
+        {
+            return snat.isPoolAddress(dst) ? DropReason.NO_MAPPING.id() : untracked();
+        }
+        final int entry = cursor.entry();
+        final int dir = cursor.dir();
+        final long thisA = table.tupleA(entry, dir);
+        final long otherA = table.tupleA(entry, dir ^ 1);
+        final long otherB = table.tupleB(entry, dir ^ 1);
+        if (!table.stillValid(cursor))
+        {
+            return snat.isPoolAddress(dst) ? DropReason.NO_MAPPING.id() : untracked();
+        }
+        counters.increment(ConntrackCounter.FOUND);
+
+        // quoted packet: back to the tuple its sender used (the other direction's tuple)
+        final IcmpHeader icmp = this.icmp;
+        int icmpChecksum = icmp.checksum();
+        int innerIpChecksum = inner.checksum();
+        int innerL4Delta = 0;
+        final int origInnerSrc = FlowTuple.srcAddress(otherA);
+        final int origInnerDst = FlowTuple.dstAddress(otherA);
+        final int origInnerSrcPort = FlowTuple.srcPort(otherB);
+        final int origInnerDstPort = FlowTuple.dstPort(otherB);
+        if (origInnerSrc != innerSrc)
+        {
+            innerIpChecksum = Checksum.adjust32(innerIpChecksum, innerSrc, origInnerSrc);
+            innerL4Delta = Checksum.addDelta(innerL4Delta, Checksum.delta32(innerSrc, origInnerSrc));
+            icmpChecksum = Checksum.adjust32(icmpChecksum, innerSrc, origInnerSrc);
+            inner.srcAddress(origInnerSrc);
+        }
+        if (origInnerDst != innerDst)
+        {
+            innerIpChecksum = Checksum.adjust32(innerIpChecksum, innerDst, origInnerDst);
+            innerL4Delta = Checksum.addDelta(innerL4Delta, Checksum.delta32(innerDst, origInnerDst));
+            icmpChecksum = Checksum.adjust32(icmpChecksum, innerDst, origInnerDst);
+            inner.dstAddress(origInnerDst);
+        }
+        icmpChecksum = Checksum.adjust(icmpChecksum, inner.checksum(), innerIpChecksum);
+        inner.checksum(innerIpChecksum);
+
+        if (innerProtocol == Ipv4Header.PROTO_ICMP)
+        {
+            final int oldId = innerSrcPort | innerDstPort;
+            final int newId = origInnerSrcPort | origInnerDstPort;
+            if (oldId != newId)
+            {
+                final int idOffset = innerL4 + IcmpHeader.IDENTIFIER_OFFSET;
+                final int checksumOffset = innerL4 + IcmpHeader.CHECKSUM_OFFSET;
+                icmpChecksum = putWord(buffer, idOffset, newId, icmpChecksum);
+                if (checksumOffset + 2 <= end)
+                {
+                    final int old = buffer.getShort(checksumOffset, ByteOrder.BIG_ENDIAN) & 0xFFFF;
+                    icmpChecksum = putWord(buffer, checksumOffset, Checksum.adjust(old, oldId, newId), icmpChecksum);
+                }
+            }
+        }
+        else
+        {
+            if (origInnerSrcPort != innerSrcPort)
+            {
+                innerL4Delta = Checksum.addDelta(innerL4Delta, Checksum.delta16(innerSrcPort, origInnerSrcPort));
+                icmpChecksum = putWord(buffer, innerL4, origInnerSrcPort, icmpChecksum);
+            }
+            if (origInnerDstPort != innerDstPort)
+            {
+                innerL4Delta = Checksum.addDelta(innerL4Delta, Checksum.delta16(innerDstPort, origInnerDstPort));
+                icmpChecksum = putWord(buffer, innerL4 + 2, origInnerDstPort, icmpChecksum);
+            }
+            final int checksumOffset = innerL4 +
+                (innerProtocol == Ipv4Header.PROTO_TCP ? TcpHeader.CHECKSUM_OFFSET : UdpHeader.CHECKSUM_OFFSET);
+            if (innerL4Delta != 0 && checksumOffset + 2 <= end)
+            {
+                final int old = buffer.getShort(checksumOffset, ByteOrder.BIG_ENDIAN) & 0xFFFF;
+                if (innerProtocol == Ipv4Header.PROTO_TCP || old != 0)
+                {
+                    icmpChecksum = putWord(buffer, checksumOffset, Checksum.applyDelta(old, innerL4Delta), icmpChecksum);
+                }
+            }
+        }
+        icmp.checksum(icmpChecksum);
+
+        // outer header: only the addresses this connection translates in this direction
+        final Ipv4Header ip = this.ip;
+        int ipChecksum = ip.checksum();
+        final int thisSrc = FlowTuple.srcAddress(thisA);
+        final int thisDst = FlowTuple.dstAddress(thisA);
+        final int newSrc = FlowTuple.dstAddress(otherA);
+        final int newDst = FlowTuple.srcAddress(otherA);
+        if (thisDst != newDst && dst != newDst)
+        {
+            ipChecksum = Checksum.adjust32(ipChecksum, dst, newDst);
+            ip.dstAddress(newDst);
+        }
+        if (thisSrc != newSrc && src != newSrc)
+        {
+            ipChecksum = Checksum.adjust32(ipChecksum, src, newSrc);
+            ip.srcAddress(newSrc);
+        }
+        ip.checksum(ipChecksum);
+        return FORWARD;
+    }
+
+    /** Writes a 16-bit word inside an ICMP message and returns the ICMP checksum adjusted for it. */
+    private static int putWord(final MutableDirectBuffer buffer, final int offset, final int value, final int icmpChecksum)
+    {
+        final int old = buffer.getShort(offset, ByteOrder.BIG_ENDIAN) & 0xFFFF;
+        buffer.putShort(offset, (short)value, ByteOrder.BIG_ENDIAN);
+        return Checksum.adjust(icmpChecksum, old, value);
+    }
+}
