@@ -1,0 +1,169 @@
+package natgw.tun;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Minimal IPv4/UDP/ICMP packets for the TUN tests (the real flyweights live in natcore, which this module
+ * does not depend on). Checksums are computed in full: this is test code.
+ */
+final class Packets
+{
+    static final int IPV4_HEADER = 20;
+    static final int PROTO_ICMP = 1;
+    static final int PROTO_UDP = 17;
+    static final int ICMP_ECHO_REPLY = 0;
+    static final int ICMP_ECHO_REQUEST = 8;
+
+    private static final ByteOrder BE = ByteOrder.BIG_ENDIAN;
+
+    private Packets()
+    {
+    }
+
+    static UnsafeBuffer direct(final int capacity)
+    {
+        return new UnsafeBuffer(ByteBuffer.allocateDirect(capacity));
+    }
+
+    static UnsafeBuffer[] directBuffers(final int count, final int capacity)
+    {
+        final UnsafeBuffer[] bufs = new UnsafeBuffer[count];
+        for (int i = 0; i < count; i++)
+        {
+            bufs[i] = direct(capacity);
+        }
+        return bufs;
+    }
+
+    static int ip(final String address)
+    {
+        try
+        {
+            final byte[] b = InetAddress.getByName(address).getAddress();
+            return (b[0] & 0xFF) << 24 | (b[1] & 0xFF) << 16 | (b[2] & 0xFF) << 8 | (b[3] & 0xFF);
+        }
+        catch (final UnknownHostException ex)
+        {
+            throw new IllegalArgumentException(address, ex);
+        }
+    }
+
+    /** Writes an IPv4 UDP datagram at {@code offset}; returns its length. UDP checksum 0 (none), as IPv4 allows. */
+    static int udp(
+        final MutableDirectBuffer buf, final int offset, final int src, final int dst,
+        final int srcPort, final int dstPort, final byte[] payload)
+    {
+        final int length = IPV4_HEADER + 8 + payload.length;
+        ipv4Header(buf, offset, length, PROTO_UDP, src, dst);
+        final int udp = offset + IPV4_HEADER;
+        buf.putShort(udp, (short)srcPort, BE);
+        buf.putShort(udp + 2, (short)dstPort, BE);
+        buf.putShort(udp + 4, (short)(8 + payload.length), BE);
+        buf.putShort(udp + 6, (short)0, BE);
+        buf.putBytes(udp + 8, payload);
+        return length;
+    }
+
+    /** Writes an IPv4 ICMP echo request at {@code offset}; returns its length. */
+    static int echoRequest(
+        final MutableDirectBuffer buf, final int offset, final int src, final int dst, final int id, final int seq)
+    {
+        final int payload = 16;
+        final int length = IPV4_HEADER + 8 + payload;
+        ipv4Header(buf, offset, length, PROTO_ICMP, src, dst);
+        final int icmp = offset + IPV4_HEADER;
+        buf.putByte(icmp, (byte)ICMP_ECHO_REQUEST);
+        buf.putByte(icmp + 1, (byte)0);
+        buf.putShort(icmp + 2, (short)0, BE);
+        buf.putShort(icmp + 4, (short)id, BE);
+        buf.putShort(icmp + 6, (short)seq, BE);
+        for (int i = 0; i < payload; i++)
+        {
+            buf.putByte(icmp + 8 + i, (byte)i);
+        }
+        buf.putShort(icmp + 2, (short)checksum(buf, icmp, 8 + payload), BE);
+        return length;
+    }
+
+    static boolean isIpv4(final DirectBuffer buf, final int offset, final int length)
+    {
+        return length >= IPV4_HEADER && (buf.getByte(offset) & 0xF0) == 0x40;
+    }
+
+    static int protocol(final DirectBuffer buf, final int offset)
+    {
+        return buf.getByte(offset + 9) & 0xFF;
+    }
+
+    static int source(final DirectBuffer buf, final int offset)
+    {
+        return buf.getInt(offset + 12, BE);
+    }
+
+    static int destination(final DirectBuffer buf, final int offset)
+    {
+        return buf.getInt(offset + 16, BE);
+    }
+
+    static int l4(final DirectBuffer buf, final int offset)
+    {
+        return offset + (buf.getByte(offset) & 0x0F) * 4;
+    }
+
+    static int udpDestinationPort(final DirectBuffer buf, final int offset)
+    {
+        return buf.getShort(l4(buf, offset) + 2, BE) & 0xFFFF;
+    }
+
+    static int icmpType(final DirectBuffer buf, final int offset)
+    {
+        return buf.getByte(l4(buf, offset)) & 0xFF;
+    }
+
+    static int icmpId(final DirectBuffer buf, final int offset)
+    {
+        return buf.getShort(l4(buf, offset) + 4, BE) & 0xFFFF;
+    }
+
+    static int checksum(final DirectBuffer buf, final int offset, final int length)
+    {
+        long sum = 0;
+        int i = 0;
+        for (; i + 1 < length; i += 2)
+        {
+            sum += buf.getShort(offset + i, BE) & 0xFFFF;
+        }
+        if (i < length)
+        {
+            sum += (buf.getByte(offset + i) & 0xFF) << 8;
+        }
+        while ((sum >> 16) != 0)
+        {
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        }
+        return (int)(~sum & 0xFFFF);
+    }
+
+    private static void ipv4Header(
+        final MutableDirectBuffer buf, final int offset, final int totalLength, final int protocol, final int src, final int dst)
+    {
+        buf.putByte(offset, (byte)0x45);
+        buf.putByte(offset + 1, (byte)0);
+        buf.putShort(offset + 2, (short)totalLength, BE);
+        buf.putShort(offset + 4, (short)0x1234, BE);
+        buf.putShort(offset + 6, (short)0x4000, BE); // DF
+        buf.putByte(offset + 8, (byte)64);
+        buf.putByte(offset + 9, (byte)protocol);
+        buf.putShort(offset + 10, (short)0, BE);
+        buf.putInt(offset + 12, src, BE);
+        buf.putInt(offset + 16, dst, BE);
+        buf.putShort(offset + 10, (short)checksum(buf, offset, IPV4_HEADER), BE);
+    }
+}
