@@ -46,6 +46,7 @@ public final class NatAllocator
     private final boolean clashResolution;
     private long random;
     private int dropReason;
+    private boolean created;
 
     public NatAllocator(
         final ConntrackTable table,
@@ -66,6 +67,12 @@ public final class NatAllocator
     public PortStrategy strategy()
     {
         return strategy;
+    }
+
+    /** True if the last {@link #connect} created a connection (false: it adopted one, or dropped). */
+    public boolean created()
+    {
+        return created;
     }
 
     /** Why the last {@link #connect} returned -1. */
@@ -95,6 +102,7 @@ public final class NatAllocator
         final int extra,
         final int deadlineMs)
     {
+        created = false;
         for (int retry = 0; retry < MAX_RETRIES; retry++)
         {
             final int result = strategy.isAtomic() ?
@@ -167,6 +175,7 @@ public final class NatAllocator
         }
         counters.increment(ConntrackCounter.INSERT);
         cursor.set(entry, ORIGINAL, table.status(entry));
+        created = true;
         return entry;
     }
 
@@ -227,6 +236,7 @@ public final class NatAllocator
         }
         counters.increment(ConntrackCounter.INSERT);
         cursor.set(entry, ORIGINAL, table.status(entry));
+        created = true;
         return entry;
     }
 

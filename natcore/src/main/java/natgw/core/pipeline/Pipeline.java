@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import org.agrona.MutableDirectBuffer;
 
 import natgw.core.conntrack.ConntrackCounter;
+import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.Timeouts;
@@ -58,6 +59,7 @@ public final class Pipeline
     private final Timeouts timeouts;
     private final WorkerCounters counters;
     private final boolean verifyL4Checksums;
+    private ConntrackEvents events = ConntrackEvents.NONE;
     private long reportedRestarts;
 
     public Pipeline(
@@ -74,6 +76,13 @@ public final class Pipeline
         this.timeouts = timeouts;
         this.counters = counters;
         this.verifyL4Checksums = verifyL4Checksums;
+    }
+
+    /** Where connection events go; set before the worker starts. */
+    public Pipeline events(final ConntrackEvents events)
+    {
+        this.events = events;
+        return this;
     }
 
     public WorkerCounters counters()
@@ -256,6 +265,7 @@ public final class Pipeline
                     if (table.kill(cursor, entry, cursor.status()))
                     {
                         counters.increment(ConntrackCounter.REOPENED);
+                        events.onEvent(ConntrackEvents.DESTROY, table, entry, cursor.status());
                     }
                     continue;
                 }
@@ -287,6 +297,10 @@ public final class Pipeline
                 if (entry < 0)
                 {
                     return allocator.dropReason().id();
+                }
+                if (allocator.created())
+                {
+                    events.onEvent(ConntrackEvents.NEW, table, entry, cursor.status());
                 }
             }
 
@@ -387,6 +401,10 @@ public final class Pipeline
                 if (update != status || deadlineMs - oldDeadlineMs > DEADLINE_SLACK_MS)
                 {
                     table.deadlineMs(entry, deadlineMs);
+                }
+                if (update != status)
+                {
+                    events.onEvent(ConntrackEvents.UPDATE, table, entry, update);
                 }
                 return;
             }
