@@ -132,6 +132,21 @@ public final class TestNetns implements AutoCloseable
         }
     }
 
+    /** {@link #create()}, then {@link #disableIpv6()}: for tests that count what comes out of a TUN. */
+    public static TestNetns createIpv4Only()
+    {
+        final TestNetns ns = create();
+        try
+        {
+            return ns.disableIpv6();
+        }
+        catch (final Exception ex)
+        {
+            ns.close();
+            throw new IllegalStateException("cannot disable IPv6 in " + ns.name() + ": " + ex, ex);
+        }
+    }
+
     /** Deletes namespaces named by this class whose creating process no longer runs; returns how many. */
     public static int sweepStale()
     {
@@ -223,6 +238,22 @@ public final class TestNetns implements AutoCloseable
             task.run();
             return null;
         });
+    }
+
+    /**
+     * Turns IPv6 off in the namespace (all and default interfaces), so that a new link does not send its own
+     * ICMPv6 (router solicitations, MLD reports) into a TUN whose traffic a test counts.
+     *
+     * @return this.
+     */
+    public TestNetns disableIpv6() throws Exception
+    {
+        run(() ->
+        {
+            Files.writeString(Path.of("/proc/sys/net/ipv6/conf/all/disable_ipv6"), "1");
+            Files.writeString(Path.of("/proc/sys/net/ipv6/conf/default/disable_ipv6"), "1");
+        });
+        return this;
     }
 
     /** Inode of the namespace, as {@code stat -L -c %i /run/netns/NAME} shows it. */
