@@ -14,7 +14,11 @@ import picocli.CommandLine.Command;
     description = "Userspace NAT gateway with race-free connection tracking.",
     subcommands = {
         CommandLine.HelpCommand.class,
+        RunCommand.class,
+        ConntrackCommand.class,
+        CleanupCommand.class,
         LabCommand.class,
+        BenchCommand.class,
     })
 public final class Main implements Runnable
 {
@@ -35,6 +39,16 @@ public final class Main implements Runnable
     {
         return new CommandLine(new Main())
             .setCaseInsensitiveEnumValuesAllowed(true)
+            .setExecutionExceptionHandler((ex, commandLine, parseResult) ->
+            {
+                // operational failures (no TUN, no permission, a command that failed) are one clear line
+                commandLine.getErr().println("natgw: " + (ex.getMessage() != null ? ex.getMessage() : ex.toString()));
+                if (Boolean.getBoolean("natgw.debug"))
+                {
+                    ex.printStackTrace(commandLine.getErr());
+                }
+                return 1;
+            })
             .execute(args);
     }
 }

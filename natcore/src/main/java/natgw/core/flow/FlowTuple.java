@@ -25,7 +25,7 @@ public final class FlowTuple
 
     public static long packB(final int protocol, final int srcPort, final int dstPort)
     {
-        return (long)protocol << 32 | (srcPort & 0xFFFF) << 16 | (dstPort & 0xFFFF);
+        return (long)protocol << 32 | (long)(srcPort & 0xFFFF) << 16 | (dstPort & 0xFFFF);
     }
 
     public static int srcAddress(final long a)

@@ -1,0 +1,142 @@
+package natgw.gateway;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.agrona.CloseHelper;
+import org.agrona.ErrorHandler;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
+import org.agrona.concurrent.SystemNanoClock;
+
+import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.WorkerCounters;
+import natgw.core.flow.FlowTuple;
+import natgw.core.nat.NatAllocator;
+import natgw.core.nat.SnatPolicy;
+import natgw.core.pipeline.Pipeline;
+import natgw.tun.TunDevice;
+
+/**
+ * A running gateway: the conntrack table, one worker per TUN queue, the reaper. Host routing and the
+ * control channel are wired around it by {@link GatewayHost}; this class touches no OS state and runs
+ * against any {@link TunDevice}, the in-memory one included.
+ */
+public final class Gateway implements AutoCloseable
+{
+    private final GatewayConfig config;
+    private final TunDevice tun;
+    private final NanoClock clock;
+    private final ConntrackTable table;
+    private final SnatPolicy snat;
+    private final EventBus events = new EventBus();
+    private final List<Worker> workers = new ArrayList<>();
+    private final Reaper reaper;
+    private final List<AgentRunner> runners = new ArrayList<>();
+    private final ErrorHandler errorHandler;
+
+    public Gateway(final GatewayConfig config, final TunDevice tun, final NanoClock clock, final PrintStream log)
+    {
+        this.config = config;
+        this.tun = tun;
+        this.clock = clock;
+        this.table = new ConntrackTable(config.conntrackMax, clock.nanoTime());
+        this.snat = new SnatPolicy(config.inside, config.pool, config.portLow, config.portHigh);
+        this.errorHandler = (throwable) ->
+        {
+            log.println("natgw: worker error: " + throwable);
+            throwable.printStackTrace(log);
+        };
+        for (int q = 0; q < tun.queueCount(); q++)
+        {
+            final WorkerCounters counters = new WorkerCounters(q);
+            final NatAllocator allocator = new NatAllocator(
+                table, config.portStrategy, counters, config.raceWindowNs, config.clashResolution, System.nanoTime() ^ q * 0x9E37L);
+            final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts, counters, config.verifyL4Checksums)
+                .events(events);
+            workers.add(new Worker(q, tun.queue(q), pipeline, clock));
+        }
+        this.reaper = new Reaper(table, clock, events, Math.max(256, config.conntrackMax / 64));
+    }
+
+    public Gateway(final GatewayConfig config, final TunDevice tun, final PrintStream log)
+    {
+        this(config, tun, SystemNanoClock.INSTANCE, log);
+    }
+
+    /** Starts one thread per worker and one for the reaper. */
+    public Gateway start()
+    {
+        for (final Worker worker : workers)
+        {
+            final int q = runners.size();
+            runners.add(new AgentRunner(new TunIdleStrategy(tun.queue(q), config.idlePollMs), errorHandler, null, worker));
+        }
+        runners.add(new AgentRunner(new SleepingMillisIdleStrategy(10), errorHandler, null, reaper));
+        for (final AgentRunner runner : runners)
+        {
+            AgentRunner.startOnThread(runner);
+        }
+        return this;
+    }
+
+    public ConntrackTable table()
+    {
+        return table;
+    }
+
+    public List<Worker> workers()
+    {
+        return workers;
+    }
+
+    public Reaper reaper()
+    {
+        return reaper;
+    }
+
+    public EventBus events()
+    {
+        return events;
+    }
+
+    public GatewayConfig config()
+    {
+        return config;
+    }
+
+    public NanoClock clock()
+    {
+        return clock;
+    }
+
+    public String poolDescription()
+    {
+        final StringBuilder sb = new StringBuilder();
+        for (final int a : config.pool)
+        {
+            sb.append(sb.length() == 0 ? "" : ",").append(FlowTuple.addressToString(a));
+        }
+        return sb.toString();
+    }
+
+    /** Stops the threads (waking workers out of poll); the TUN device is closed by its owner. */
+    public void close()
+    {
+        for (int q = 0; q < tun.queueCount(); q++)
+        {
+            tun.queue(q).wakeup();
+        }
+        for (final AgentRunner runner : runners)
+        {
+            runner.close(); // returns once its thread has left doWork
+        }
+        for (int q = 0; q < tun.queueCount(); q++)
+        {
+            tun.queue(q).wakeup();
+        }
+        CloseHelper.closeAll(runners);
+    }
+}

@@ -1,0 +1,172 @@
+package natgw.gateway;
+
+import java.io.PrintStream;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+
+import natgw.core.flow.FlowTuple;
+import natgw.gateway.control.ControlServer;
+import natgw.gateway.control.MetricsServer;
+import natgw.tun.HostNetwork;
+import natgw.tun.LinuxTun;
+
+/**
+ * {@code natgw run} on a real host: opens the TUN device, routes traffic into it, starts the gateway and
+ * the control and metrics servers, and on exit (normal, SIGINT, SIGTERM, fatal error) stops them and
+ * removes every route, rule, neighbour entry and sysctl change it made, and the TUN device if it created it.
+ * <pre>
+ *   inside IFACE --(ip rule iif IFACE -> table T: default dev TUN)--> TUN --> natgw --> TUN --> kernel routing
+ *   outside      --(pool/32 dev TUN in main; proxy ARP on the pool's link)-------> TUN --> natgw --> TUN
+ * </pre>
+ */
+public final class GatewayHost implements AutoCloseable
+{
+    private final GatewayConfig config;
+    private final PrintStream log;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private LinuxTun tun;
+    private HostNetwork host;
+    private Gateway gateway;
+    private EventLoopGroup group;
+    private ControlServer control;
+    private MetricsServer metrics;
+    private Thread shutdownHook;
+    private boolean closed;
+
+    public GatewayHost(final GatewayConfig config, final PrintStream log)
+    {
+        this.config = config;
+        this.log = log;
+    }
+
+    public GatewayHost start()
+    {
+        Epoll.ensureAvailability();
+        shutdownHook = new Thread(this::close, "natgw-shutdown");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        try
+        {
+            host = HostNetwork.open(config.tun);
+            tun = LinuxTun.open(config.tun, config.queues, config.mtu);
+            final String dev = tun.name();
+
+            host.setSysctl("net.ipv4.ip_forward", "1");
+            host.setSysctl("net.ipv4.conf.all.rp_filter", "0");
+            host.setSysctl("net.ipv4.conf." + dev + ".rp_filter", "0");
+            for (final int address : config.pool)
+            {
+                final String ip = FlowTuple.addressToString(address);
+                host.addRoute(ip + "/32", dev, 0);
+                final String link = host.outsideInterfaceFor(ip);
+                if (link != null && !link.equals(dev))
+                {
+                    host.addProxyNeighbour(ip, link);
+                }
+            }
+            if (!config.steer.isEmpty())
+            {
+                host.addRoute("0.0.0.0/0", dev, config.routeTable);
+                for (final String iface : config.steer)
+                {
+                    host.setSysctl("net.ipv4.conf." + iface + ".rp_filter", "0");
+                    host.addRule(iface, config.routeTable, config.routeTable);
+                }
+            }
+
+            gateway = new Gateway(config, tun, log).start();
+            group = new EpollEventLoopGroup(1);
+            control = new ControlServer(gateway, group);
+            if (config.metricsPort > 0)
+            {
+                metrics = new MetricsServer(gateway, group, config.metricsAddress, config.metricsPort);
+            }
+            log.println("natgw: running on " + dev + " with " + tun.queueCount() + " queue(s), pool " +
+                gateway.poolDescription() + ", port strategy " + config.portStrategy.label() + ", conntrack max " +
+                config.conntrackMax + (metrics != null ? ", metrics http://" + config.metricsAddress + ":" + metrics.port() + "/metrics" : ""));
+            log.flush();
+            return this;
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            close();
+            throw ex;
+        }
+    }
+
+    public Gateway gateway()
+    {
+        return gateway;
+    }
+
+    /** Blocks until {@link #close()} (from a signal's shutdown hook, or another thread). */
+    public void awaitStop() throws InterruptedException
+    {
+        stopped.await();
+    }
+
+    public boolean awaitStop(final long timeoutMs) throws InterruptedException
+    {
+        return stopped.await(timeoutMs, TimeUnit.MILLISECONDS);
+    }
+
+    public synchronized void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        try
+        {
+            if (control != null)
+            {
+                control.close();
+            }
+            if (metrics != null)
+            {
+                metrics.close();
+            }
+            if (group != null)
+            {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            }
+            if (gateway != null)
+            {
+                gateway.close();
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            log.println("natgw: error while stopping: " + ex);
+        }
+        finally
+        {
+            if (host != null)
+            {
+                host.undoAll();
+            }
+            if (tun != null)
+            {
+                tun.close();
+            }
+            if (shutdownHook != null && Thread.currentThread() != shutdownHook)
+            {
+                try
+                {
+                    Runtime.getRuntime().removeShutdownHook(shutdownHook);
+                }
+                catch (final IllegalStateException ignore)
+                {
+                    // the JVM is already shutting down
+                }
+            }
+            log.println("natgw: stopped; host network restored");
+            log.flush();
+            stopped.countDown();
+        }
+    }
+}

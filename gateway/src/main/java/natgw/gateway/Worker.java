@@ -1,0 +1,95 @@
+package natgw.gateway;
+
+import java.nio.ByteBuffer;
+
+import org.agrona.BitUtil;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentTerminationException;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import natgw.core.conntrack.ConntrackCounter;
+import natgw.core.packet.DropReason;
+import natgw.core.pipeline.Pipeline;
+import natgw.tun.TunQueue;
+
+/**
+ * One TUN queue's worker: read a batch, run each packet through the pipeline, write back the ones
+ * to forward. Owns its buffers, pipeline and counters; shares only the conntrack table.
+ */
+public final class Worker implements Agent
+{
+    /** Room before each packet for a virtio-net header, once offloads are on. */
+    public static final int HEADROOM = 16;
+    private static final int BUFFER_LENGTH = HEADROOM + 65536;
+
+    private final int id;
+    private final TunQueue queue;
+    private final Pipeline pipeline;
+    private final NanoClock clock;
+    private final UnsafeBuffer[] rxBuffers;
+    private final int[] rxSizes;
+    private final UnsafeBuffer[] txBuffers;
+    private final int[] txSizes;
+
+    public Worker(final int id, final TunQueue queue, final Pipeline pipeline, final NanoClock clock)
+    {
+        this.id = id;
+        this.queue = queue;
+        this.pipeline = pipeline;
+        this.clock = clock;
+        final int batch = queue.batchSize();
+        rxBuffers = new UnsafeBuffer[batch];
+        rxSizes = new int[batch];
+        txBuffers = new UnsafeBuffer[batch];
+        txSizes = new int[batch];
+        for (int i = 0; i < batch; i++)
+        {
+            rxBuffers[i] = new UnsafeBuffer(ByteBuffer.allocateDirect(BitUtil.align(BUFFER_LENGTH, 4096)));
+        }
+    }
+
+    public int doWork()
+    {
+        final int read = queue.read(rxBuffers, rxSizes, HEADROOM);
+        if (read <= 0)
+        {
+            if (read < 0)
+            {
+                throw new AgentTerminationException("TUN queue " + id + " closed");
+            }
+            return 0;
+        }
+        final long nowNs = clock.nanoTime();
+        int forward = 0;
+        for (int i = 0; i < read; i++)
+        {
+            if (pipeline.process(rxBuffers[i], HEADROOM, rxSizes[i], nowNs) == Pipeline.FORWARD)
+            {
+                txBuffers[forward] = rxBuffers[i];
+                txSizes[forward] = rxSizes[i];
+                forward++;
+            }
+        }
+        if (forward > 0)
+        {
+            final int written = queue.write(txBuffers, txSizes, HEADROOM, forward);
+            pipeline.counters().add(ConntrackCounter.TX_PACKETS, written);
+            for (int i = written; i < forward; i++)
+            {
+                pipeline.counters().drop(DropReason.TX_FAILED);
+            }
+        }
+        return read;
+    }
+
+    public String roleName()
+    {
+        return "natgw-worker-" + id;
+    }
+
+    public Pipeline pipeline()
+    {
+        return pipeline;
+    }
+}

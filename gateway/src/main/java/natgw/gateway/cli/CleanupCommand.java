@@ -1,0 +1,26 @@
+package natgw.gateway.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+import natgw.tun.HostNetwork;
+
+@Command(
+    name = "cleanup",
+    description = "Undo the routes, rules, neighbour entries and sysctls a killed gateway left in this network namespace.",
+    mixinStandardHelpOptions = true)
+public final class CleanupCommand implements Callable<Integer>
+{
+    @Parameters(paramLabel = "TUN", defaultValue = "natgw0", description = "the --tun of the gateway (default: ${DEFAULT-VALUE})")
+    String tun;
+
+    public Integer call()
+    {
+        final List<String> undone = HostNetwork.recoverStale(tun);
+        System.out.println(undone.isEmpty() ? "natgw: nothing to clean up for " + tun : "natgw: undone: " + String.join("; ", undone));
+        return 0;
+    }
+}

@@ -1,0 +1,148 @@
+package natgw.gateway.cli;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import natgw.core.nat.Cidr;
+import natgw.core.nat.PortStrategy;
+import natgw.core.nat.SnatPolicy;
+import natgw.gateway.GatewayConfig;
+import natgw.gateway.GatewayHost;
+
+@Command(
+    name = "run",
+    description = {
+        "Run the gateway: SNAT (masquerade) of inside sources to a pool, with race-free connection tracking.",
+        "Needs root or CAP_NET_ADMIN. Every route, rule, neighbour entry and sysctl it sets is undone on exit."
+    },
+    mixinStandardHelpOptions = true,
+    sortOptions = false)
+public final class RunCommand implements Callable<Integer>
+{
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--tun", paramLabel = "NAME", description = "TUN device; created if missing, removed on exit if created (default: ${DEFAULT-VALUE})")
+    String tun = "natgw0";
+
+    @Option(names = "--queues", paramLabel = "N", description = "TUN queues, one worker thread each (default: number of CPUs)")
+    Integer queues;
+
+    @Option(names = "--inside", paramLabel = "CIDR[,CIDR...]", required = true, split = ",", description = "sources that get SNAT")
+    List<String> inside;
+
+    @Option(names = "--snat", paramLabel = "ADDR[,ADDR...]|CIDR", required = true,
+        description = "the pool; on the outside link's subnet (natgw adds proxy neighbour entries) or routed to this host")
+    String snat;
+
+    @Option(names = "--steer", paramLabel = "IFACE", description = "route packets arriving on IFACE into the TUN (policy routing); repeatable")
+    List<String> steer = new ArrayList<>();
+
+    @Option(names = "--port-range", paramLabel = "LO-HI", description = "SNAT source ports (default: ${DEFAULT-VALUE})")
+    String portRange = "1024-65535";
+
+    @Option(names = "--port-strategy", paramLabel = "S",
+        description = "reserve (atomic reserve-then-confirm, default), kernel (Linux nf_nat, race included), random, random-fully")
+    String portStrategy = "reserve";
+
+    @Option(names = "--conntrack-max", paramLabel = "N", description = "connection table capacity (default: ${DEFAULT-VALUE})")
+    int conntrackMax = 262_144;
+
+    @Option(names = "--timeout", paramLabel = "NAME=SECONDS",
+        description = "connection timeout, Linux sysctl names without prefix: tcp_established=432000, udp=30, udp_stream=120, icmp=30, ...; repeatable")
+    List<String> timeouts = new ArrayList<>();
+
+    @Option(names = "--race-window-ns", paramLabel = "NS",
+        description = "kernel strategies only: busy wait between the port check and the insert, to show the race (default: 0)")
+    long raceWindowNs;
+
+    @Option(names = "--no-clash-resolution", description = "kernel strategies only: drop UDP clashes too, as Linux before 4.19")
+    boolean noClashResolution;
+
+    @Option(names = "--mtu", paramLabel = "BYTES", description = "TUN MTU (default: ${DEFAULT-VALUE})")
+    int mtu = 1500;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Prometheus metrics on 127.0.0.1:PORT, 0 = off (default: ${DEFAULT-VALUE})")
+    int metricsPort = 9469;
+
+    @Option(names = "--route-table", paramLabel = "ID", description = "routing table for --steer (default: ${DEFAULT-VALUE})")
+    int routeTable = 20039;
+
+    @Option(names = "--no-l4-checksum-check", description = "do not verify TCP/UDP/ICMP checksums of incoming packets")
+    boolean noL4ChecksumCheck;
+
+    public Integer call() throws Exception
+    {
+        final GatewayConfig config = toConfig();
+        final GatewayHost host = new GatewayHost(config, System.out).start();
+        host.awaitStop();
+        return 0;
+    }
+
+    GatewayConfig toConfig()
+    {
+        final GatewayConfig config = new GatewayConfig();
+        try
+        {
+            config.tun = tun;
+            if (queues != null)
+            {
+                config.queues = queues;
+            }
+            final List<Cidr> cidrs = new ArrayList<>();
+            for (final String c : inside)
+            {
+                cidrs.add(Cidr.parse(c));
+            }
+            config.inside = cidrs;
+            config.pool = SnatPolicy.parsePool(snat);
+            config.steer = steer;
+            final int[] range = SnatPolicy.parsePortRange(portRange);
+            config.portLow = range[0];
+            config.portHigh = range[1];
+            config.portStrategy = PortStrategy.fromLabel(portStrategy);
+            config.conntrackMax = conntrackMax;
+            for (final String t : timeouts)
+            {
+                final int eq = t.indexOf('=');
+                if (eq < 0)
+                {
+                    throw new IllegalArgumentException("--timeout wants NAME=SECONDS, got '" + t + "'");
+                }
+                final int seconds;
+                try
+                {
+                    seconds = Integer.parseInt(t.substring(eq + 1).trim());
+                }
+                catch (final NumberFormatException ex)
+                {
+                    throw new IllegalArgumentException("--timeout " + t + ": seconds must be a whole number");
+                }
+                config.timeouts.apply(t.substring(0, eq).trim(), seconds);
+            }
+            config.raceWindowNs = raceWindowNs;
+            config.clashResolution = !noClashResolution;
+            config.mtu = mtu;
+            config.metricsPort = metricsPort;
+            config.routeTable = routeTable;
+            config.verifyL4Checksums = !noL4ChecksumCheck;
+            if (raceWindowNs < 0 || raceWindowNs > 1_000_000_000L)
+            {
+                throw new IllegalArgumentException("--race-window-ns must be 0..1000000000, got " + raceWindowNs);
+            }
+            config.validate();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new ParameterException(spec.commandLine(), ex.getMessage(), ex);
+        }
+        return config;
+    }
+}
