@@ -21,7 +21,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  * test could notice: {@link TunQueue#read} truncates a packet longer than the buffer, {@link TunQueue#write}
  * refuses a packet that is not IPv4 or IPv6 (version nibble), {@code awaitReadable} returns at once after
  * {@code wakeup()} (also one made before it), and after {@link #close()} read returns -1, write accepts
- * nothing and awaitReadable returns true at once.
+ * nothing and awaitReadable returns true at once. It enforces the contract as strictly as the real queue:
+ * heap buffers and packets past the end of their buffer are refused with an exception, so a worker that
+ * passes here does not fail on the real device.
  * <p>
  * Thread-safe: tests inject and take from their own thread while workers read and write. {@code read}
  * copies into the caller's buffers without allocating; {@code write} copies each packet into a new array.
@@ -193,6 +195,7 @@ public final class ChannelTun implements TunDevice
                     break;
                 }
                 final UnsafeBuffer buf = bufs[count];
+                checkNative(buf, offset);
                 final int length = Math.min(packet.length, buf.capacity() - offset);
                 buf.putBytes(offset, packet, 0, length);
                 sizes[count++] = length;
@@ -210,6 +213,12 @@ public final class ChannelTun implements TunDevice
             for (int i = 0; i < count; i++)
             {
                 final int size = sizes[i];
+                checkNative(bufs[i], offset);
+                if (size < 0 || offset + size > bufs[i].capacity())
+                {
+                    throw new IndexOutOfBoundsException(
+                        "packet " + i + ": offset " + offset + " + size " + size + " > capacity " + bufs[i].capacity());
+                }
                 final int version = size > 0 ? (bufs[i].getByte(offset) & 0xF0) >> 4 : 0;
                 if (version != 4 && version != 6)
                 {
@@ -271,6 +280,18 @@ public final class ChannelTun implements TunDevice
         {
             closed = true;
             signal(false);
+        }
+
+        private void checkNative(final UnsafeBuffer buf, final int offset)
+        {
+            if (null != buf.byteArray())
+            {
+                throw new IllegalArgumentException("TUN I/O needs buffers over native memory (direct or address), not a heap array");
+            }
+            if (offset < 0 || offset > buf.capacity())
+            {
+                throw new IndexOutOfBoundsException("offset " + offset + " outside capacity " + buf.capacity());
+            }
         }
 
         void signal(final boolean wake)

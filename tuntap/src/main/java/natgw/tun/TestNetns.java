@@ -40,6 +40,7 @@ public final class TestNetns implements AutoCloseable
     private static final Pattern OWNED_NAME = Pattern.compile(Pattern.quote(PREFIX) + "(\\d+)-\\d+-[0-9a-f]+");
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final Set<TestNetns> OPEN = ConcurrentHashMap.newKeySet();
+    private static volatile boolean available;
 
     static
     {
@@ -63,6 +64,10 @@ public final class TestNetns implements AutoCloseable
      */
     public static void ensureAvailable()
     {
+        if (available)
+        {
+            return;
+        }
         final StringBuilder missing = new StringBuilder();
         try
         {
@@ -102,12 +107,17 @@ public final class TestNetns implements AutoCloseable
             throw new IllegalStateException("tests tagged \"root\" cannot run here:" + missing +
                 "\nRun them as root on Linux (CI does), or exclude them: mvn test -Dsurefire.excludedGroups=root");
         }
+        available = true;
     }
 
-    /** Creates a new, empty namespace with its loopback up, first deleting any left by dead JVMs. */
+    /**
+     * Creates a new, empty namespace with its loopback up, first deleting any left by dead JVMs.
+     *
+     * @throws IllegalStateException from {@link #ensureAvailable()} on a machine that cannot run root tests.
+     */
     public static TestNetns create()
     {
-        Native.ensureAvailable();
+        ensureAvailable();
         sweepStale();
         final String name = PREFIX + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet() + "-" +
             Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));

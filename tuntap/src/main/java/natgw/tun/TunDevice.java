@@ -3,13 +3,17 @@ package natgw.tun;
 /**
  * A TUN device with one or more queues (IFF_MULTI_QUEUE: one fd per queue, the kernel spreads flows
  * over them by hash). Closing it closes every queue and, if this process created the device, removes it.
+ * <p>
+ * Implementations: {@link LinuxTun}, the real device; {@link ChannelTun}, an in-memory double for tests.
  */
 public interface TunDevice extends AutoCloseable
 {
+    /** Interface name, as the kernel knows it. */
     String name();
 
     int queueCount();
 
+    /** Queue {@code index}, 0 to {@code queueCount() - 1}; each is meant for one worker thread. */
     TunQueue queue(int index);
 
     int mtu();
@@ -17,6 +21,7 @@ public interface TunDevice extends AutoCloseable
     /** True if this process created the device (and so removes it on close). */
     boolean createdHere();
 
+    /** Closes every queue; idempotent, callable from any thread. */
     @Override
     void close();
 }

@@ -16,6 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ChannelTunTest
@@ -170,6 +171,18 @@ class ChannelTunTest
 
         assertEquals(-1, tun.queue(1).read(bufs, sizes, 0));
         assertEquals(0, tun.queue(0).read(bufs, sizes, 0));
+    }
+
+    @Test
+    void shouldRefuseHeapBuffersAndPacketsBeyondTheBufferLikeTheRealQueue()
+    {
+        final UnsafeBuffer[] heap = { new UnsafeBuffer(new byte[2048]) };
+        final int[] lengths = { 60 };
+        tun.inject(0, udp("x"));
+
+        assertThrows(IllegalArgumentException.class, () -> tun.queue(0).read(heap, lengths, 0));
+        assertThrows(IllegalArgumentException.class, () -> tun.queue(0).write(heap, lengths, 0, 1));
+        assertThrows(IndexOutOfBoundsException.class, () -> tun.queue(0).write(new UnsafeBuffer[]{ direct(64) }, lengths, 8, 1));
     }
 
     @Test

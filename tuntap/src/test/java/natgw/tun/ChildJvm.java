@@ -23,6 +23,7 @@ final class ChildJvm
 
     /**
      * {@code open-tun NAME}: tries {@link LinuxTun#open}, prints "OPENED" or the exception message.
+     * {@code ensure-available}: prints "AVAILABLE" or "UNAVAILABLE" and {@link TestNetns#ensureAvailable}'s message.
      * {@code host-network OWNER DIR OUTSIDE_DEV [shutdown-hook]}: makes one change of each kind, prints
      * {@link #READY}, then waits to be killed.
      */
@@ -38,6 +39,18 @@ final class ChildJvm
                 catch (final TunException ex)
                 {
                     System.out.println("errno=" + ex.errno() + " " + ex.getMessage());
+                }
+                break;
+
+            case "ensure-available":
+                try
+                {
+                    TestNetns.ensureAvailable();
+                    System.out.println("AVAILABLE");
+                }
+                catch (final IllegalStateException ex)
+                {
+                    System.out.println("UNAVAILABLE " + ex.getMessage().replace('\n', '|'));
                 }
                 break;
 

@@ -98,6 +98,28 @@ class TestNetnsTest
     }
 
     @Test
+    void shouldFailLoudlyNamingWhatIsMissingWhenRunWithoutCapabilities() throws Exception
+    {
+        try (TestNetns ns = TestNetns.create())
+        {
+            final Process child = ChildJvm.start(ns,
+                List.of("setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all"), "ensure-available");
+            try
+            {
+                final String line = ChildJvm.awaitLine(child, "UNAVAILABLE");
+
+                assertTrue(line.contains("tests tagged \"root\" cannot run here"), line);
+                assertTrue(line.contains("needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)"), line);
+                assertTrue(line.contains("-Dsurefire.excludedGroups=root"), line);
+            }
+            finally
+            {
+                ChildJvm.kill(child);
+            }
+        }
+    }
+
+    @Test
     void shouldNotSweepNamespacesOfLiveProcesses()
     {
         try (TestNetns ns = TestNetns.create())
