@@ -526,7 +526,10 @@ public final class HostNetwork implements AutoCloseable
     private static List<String> recover(final FileChannel channel, final Path journal, final long cookie) throws IOException
     {
         final ByteBuffer bytes = ByteBuffer.allocate((int)Math.min(channel.size(), 16 << 20));
-        channel.read(bytes, 0);
+        while (bytes.hasRemaining() && channel.read(bytes, bytes.position()) > 0)
+        {
+            // a journal is small: one read, in practice
+        }
         final String text = new String(bytes.array(), 0, bytes.position(), StandardCharsets.UTF_8);
         if (text.isBlank())
         {

@@ -9,6 +9,8 @@ import org.junit.jupiter.api.Timeout;
 
 import static natgw.tun.Packets.directBuffers;
 import static natgw.tun.Packets.ip;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -68,6 +70,70 @@ class LinuxTunQueueTest
             assertThrows(IllegalArgumentException.class, () -> tun.queue(0).write(heap, sizes, 0, 1));
             assertThrows(IndexOutOfBoundsException.class, () -> tun.queue(0).write(direct, sizes, 8, 1));
             assertThrows(IndexOutOfBoundsException.class, () -> tun.queue(0).read(direct, sizes, 65));
+        }
+    }
+
+    @Test
+    @Tag("root")
+    @Timeout(120)
+    void shouldLetWorkersFinishCleanlyWhenTheDeviceIsClosedUnderThem() throws Exception
+    {
+        for (int round = 0; round < 20; round++)
+        {
+            try (TestNetns ns = TestNetns.createIpv4Only())
+            {
+                final LinuxTun tun = ns.call(() -> LinuxTun.open("ngwt0", 2, 1500));
+                ns.ip("addr", "add", "10.98.0.1/24", "dev", "ngwt0");
+                final Throwable[] failures = new Throwable[2];
+                final Thread[] workers = new Thread[2];
+                for (int q = 0; q < 2; q++)
+                {
+                    final int index = q;
+                    workers[q] = new Thread(() ->
+                    {
+                        try
+                        {
+                            busyUntilClosed(tun.queue(index));
+                        }
+                        catch (final Throwable t)
+                        {
+                            failures[index] = t;
+                        }
+                    });
+                    workers[q].start();
+                }
+                Thread.sleep(round % 5);
+
+                tun.close();
+
+                for (final Thread worker : workers)
+                {
+                    worker.join(10_000);
+                    assertFalse(worker.isAlive(), "a worker did not see the close");
+                }
+                assertNull(failures[0]);
+                assertNull(failures[1]);
+                LinuxTunTest.awaitGone(ns, "ngwt0");
+            }
+        }
+    }
+
+    /** A worker loop: echo requests out, whatever comes in read, until read says the queue is closed. */
+    private static void busyUntilClosed(final TunQueue queue)
+    {
+        final UnsafeBuffer[] out = directBuffers(1, 2048);
+        final int[] outSizes = { Packets.echoRequest(out[0], OFFSET, ip("10.98.0.2"), ip("10.98.0.1"), 1, 1) };
+        final UnsafeBuffer[] in = directBuffers(queue.batchSize(), 2048);
+        final int[] inSizes = new int[queue.batchSize()];
+        while (true)
+        {
+            queue.write(out, outSizes, OFFSET, 1);
+            queue.awaitReadable(1);
+            if (queue.read(in, inSizes, OFFSET) < 0)
+            {
+                return;
+            }
+            queue.wakeup();
         }
     }
 
