@@ -43,8 +43,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  * never reused while the machine runs), so a journal whose namespace has died since, and whose inode number
  * was reused, is recognised and discarded rather than replayed in the wrong namespace. A live gateway holds
  * a lock on its journal for its lifetime (released by the kernel when the process dies), which is how
- * recovery tells a stale journal from a running gateway's. The file is kept, empty, after a clean undo:
- * deleting it would let a concurrent opener lock a file that is no longer in the directory.
+ * recovery tells a stale journal from a running gateway's. A journal is deleted once undone. Opening and
+ * locking a journal, and deleting and unlocking it, each happen under a short lock on the directory
+ * ({@code /run/natgw/.lock}), so that no opener can end up holding the lock of a file already unlinked.
  * <p>
  * Changes are made with iproute2's {@code ip} (not on the hot path) and sysctls by writing /proc/sys, in the
  * network namespace of the thread that called {@link #open}, whatever thread calls later (a JVM shutdown
@@ -66,6 +67,9 @@ public final class HostNetwork implements AutoCloseable
         "No such file or directory", "No such process", "Cannot find device", "does not exist", "not found");
     /** Journals open in this JVM: POSIX locks are per process, so these must not be opened a second time. */
     private static final Set<Path> OPEN_JOURNALS = ConcurrentHashMap.newKeySet();
+    /** One directory-lock channel at a time in this JVM, for the same reason. */
+    private static final Object DIRECTORY_MUTEX = new Object();
+    private static final String DIRECTORY_LOCK = ".lock";
 
     private final String owner;
     private final Path journal;
@@ -115,9 +119,13 @@ public final class HostNetwork implements AutoCloseable
         int nsFd = -1;
         try
         {
-            Files.createDirectories(dir);
-            channel = FileChannel.open(journal, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            lockOrExplain(channel, journal, owner);
+            channel = underDirectoryLock(dir, () ->
+            {
+                final FileChannel ch = FileChannel.open(
+                    journal, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                lockOrExplain(ch, journal, owner);
+                return ch;
+            });
             final long cookie = netnsCookie();
             final List<String> recovered = recover(channel, journal, cookie);
             if (!recovered.isEmpty())
@@ -162,16 +170,38 @@ public final class HostNetwork implements AutoCloseable
         {
             throw new IllegalStateException("host network of '" + owner + "' is open in this JVM: undo it with undoAll()");
         }
-        try (FileChannel channel = FileChannel.open(journal, StandardOpenOption.READ, StandardOpenOption.WRITE))
+        try
         {
-            lockOrExplain(channel, journal, owner);
-            final List<String> recovered = recover(channel, journal, netnsCookie());
-            channel.truncate(0);
+            final FileChannel channel = underDirectoryLock(dir, () ->
+            {
+                final FileChannel ch;
+                try
+                {
+                    ch = FileChannel.open(journal, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                }
+                catch (final NoSuchFileException ex)
+                {
+                    return null;
+                }
+                lockOrExplain(ch, journal, owner);
+                return ch;
+            });
+            if (null == channel)
+            {
+                return List.of();
+            }
+            final List<String> recovered;
+            try
+            {
+                recovered = recover(channel, journal, netnsCookie());
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                closeQuietly(channel); // keep the journal: it was not undone
+                throw ex;
+            }
+            deleteAndRelease(journal, channel);
             return recovered;
-        }
-        catch (final NoSuchFileException ex)
-        {
-            return List.of();
         }
         catch (final IOException ex)
         {
@@ -355,14 +385,14 @@ public final class HostNetwork implements AutoCloseable
 
         try
         {
-            channel.truncate(0);
+            deleteAndRelease(journal, channel);
         }
         catch (final IOException ex)
         {
             clean = false;
-            LOG.log(Level.WARNING, "cannot empty journal " + journal, ex);
+            LOG.log(Level.WARNING, "cannot delete journal " + journal, ex);
+            closeQuietly(channel);
         }
-        closeQuietly(channel);
         Native.libc().close(netnsFd);
         OPEN_JOURNALS.remove(journal);
         cleanlyUndone = clean;
@@ -593,6 +623,38 @@ public final class HostNetwork implements AutoCloseable
             throw new IllegalStateException("host network of '" + owner + "' is held by a running process (" +
                 journal + ": " + header + "); is another gateway with this name running in this network namespace?");
         }
+    }
+
+    /** Runs {@code action} holding the journal directory's lock (a brief one, around open and delete only). */
+    private static <T> T underDirectoryLock(final Path dir, final IoAction<T> action) throws IOException
+    {
+        synchronized (DIRECTORY_MUTEX)
+        {
+            Files.createDirectories(dir);
+            try (FileChannel lockFile = FileChannel.open(
+                dir.resolve(DIRECTORY_LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileLock ignored = lockFile.lock())
+            {
+                return action.run();
+            }
+        }
+    }
+
+    /** Unlinks a journal that is undone, then releases its lock by closing it. */
+    private static void deleteAndRelease(final Path journal, final FileChannel channel) throws IOException
+    {
+        underDirectoryLock(journal.getParent(), () ->
+        {
+            Files.deleteIfExists(journal);
+            channel.close();
+            return null;
+        });
+    }
+
+    @FunctionalInterface
+    private interface IoAction<T>
+    {
+        T run() throws IOException;
     }
 
     private static void cleanUpFailedOpen(final Path journal, final FileChannel channel, final int nsFd)
