@@ -1,0 +1,305 @@
+package natgw.core.conntrack;
+
+import org.junit.jupiter.api.Test;
+
+import natgw.core.flow.FlowTuple;
+
+import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
+import static natgw.core.conntrack.ConntrackTable.REPLY;
+import static natgw.core.flow.FlowTuple.parseAddress;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Single-threaded behaviour; the concurrent protocol is proved by the JCStress tests. */
+class ConntrackTableTest
+{
+    private static final int CLIENT = parseAddress("10.0.0.2");
+    private static final int SERVER = parseAddress("203.0.113.9");
+    private static final int POOL = parseAddress("198.51.100.1");
+
+    private final ConntrackTable table = new ConntrackTable(64, 5_000_000_000L);
+    private final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
+
+    private static long origA()
+    {
+        return FlowTuple.packA(CLIENT, SERVER);
+    }
+
+    private static long origB(final int clientPort)
+    {
+        return FlowTuple.packB(6, clientPort, 443);
+    }
+
+    private static long replyA()
+    {
+        return FlowTuple.packA(SERVER, POOL);
+    }
+
+    private static long replyB(final int natPort)
+    {
+        return FlowTuple.packB(6, 443, natPort);
+    }
+
+    /** allocate, initialise, claim the reply, confirm, claim the original: a whole connection. */
+    private int connect(final int clientPort, final int natPort, final int flags)
+    {
+        final int entry = table.allocate();
+        table.initialise(entry, origA(), origB(clientPort), replyA(), replyB(natPort), flags, 77, 1234);
+        assertTrue(table.claim(cursor, entry, REPLY));
+        table.confirm(entry);
+        assertTrue(table.claim(cursor, entry, ORIGINAL));
+        return entry;
+    }
+
+    @Test
+    void shouldAllocateReservedEntryWithClearedFields()
+    {
+        final int entry = table.allocate();
+        assertTrue(entry >= 0);
+        assertEquals(ConntrackTable.PHASE_RESERVED, ConntrackTable.phase(table.status(entry)));
+        assertEquals(0, table.extra(entry));
+        assertEquals(0, table.packets(entry, ORIGINAL));
+        assertEquals(1, table.countInUse());
+    }
+
+    @Test
+    void shouldInitialiseTuplesFlagsExtraAndDeadline()
+    {
+        final int entry = table.allocate();
+        table.initialise(entry, origA(), origB(5000), replyA(), replyB(6000),
+            ConntrackTable.SRC_NAT | TcpState.SYN_SENT << ConntrackTable.TCP_STATE_SHIFT, 42, 777);
+        assertEquals(origA(), table.tupleA(entry, ORIGINAL));
+        assertEquals(origB(5000), table.tupleB(entry, ORIGINAL));
+        assertEquals(replyA(), table.tupleA(entry, REPLY));
+        assertEquals(replyB(6000), table.tupleB(entry, REPLY));
+        assertEquals(42, table.extra(entry));
+        assertEquals(777, table.deadlineMs(entry));
+        final int status = table.status(entry);
+        assertEquals(ConntrackTable.PHASE_RESERVED, ConntrackTable.phase(status), "flags keep the phase");
+        assertEquals(TcpState.SYN_SENT, ConntrackTable.tcpState(status));
+        assertTrue((status & ConntrackTable.SRC_NAT) != 0);
+    }
+
+    @Test
+    void shouldFindConfirmedConnectionFromBothDirections()
+    {
+        final int entry = connect(5000, 6000, ConntrackTable.SRC_NAT);
+        assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(table.status(entry)));
+
+        assertTrue(table.lookup(cursor, origA(), origB(5000)));
+        assertEquals(entry, cursor.entry());
+        assertEquals(ORIGINAL, cursor.dir());
+        assertEquals(table.status(entry), cursor.status());
+        assertTrue(table.stillValid(cursor));
+
+        assertTrue(table.lookup(cursor, replyA(), replyB(6000)));
+        assertEquals(entry, cursor.entry());
+        assertEquals(REPLY, cursor.dir());
+
+        assertFalse(table.lookup(cursor, origA(), origB(5001)));
+        assertEquals(-1, cursor.entry());
+        assertFalse(table.lookup(cursor, FlowTuple.invertA(origA()), FlowTuple.invertB(origB(5000))),
+            "the un-NATed inverse is not the reply tuple");
+    }
+
+    @Test
+    void shouldFindReservedEntryOnceItsReplyIsClaimed()
+    {
+        final int entry = table.allocate();
+        table.initialise(entry, origA(), origB(5000), replyA(), replyB(6000), 0, 0, 0);
+        assertFalse(table.lookup(cursor, replyA(), replyB(6000)), "nothing is linked before the claim");
+        assertTrue(table.claim(cursor, entry, REPLY));
+        assertTrue(table.lookup(cursor, replyA(), replyB(6000)));
+        assertEquals(ConntrackTable.PHASE_RESERVED, ConntrackTable.phase(cursor.status()), "callers see the phase");
+        assertFalse(table.lookup(cursor, origA(), origB(5000)));
+    }
+
+    @Test
+    void shouldRefuseSecondClaimOfHeldTuple()
+    {
+        final int first = connect(5000, 6000, 0);
+        final int second = table.allocate();
+        table.initialise(second, FlowTuple.packA(CLIENT + 1, SERVER), origB(5000), replyA(), replyB(6000), 0, 0, 0);
+        assertFalse(table.claim(cursor, second, REPLY), "NAT tuple 198.51.100.1:6000 is held");
+        table.replyTuple(second, replyA(), replyB(6001));
+        assertTrue(table.claim(cursor, second, REPLY), "the next candidate is free");
+        table.confirm(second);
+        assertTrue(table.claim(cursor, second, ORIGINAL));
+
+        final int third = table.allocate();
+        table.initialise(third, origA(), origB(5000), replyA(), replyB(6002), 0, 0, 0);
+        assertTrue(table.claim(cursor, third, REPLY));
+        assertFalse(table.claim(cursor, third, ORIGINAL), "the original tuple is held by the first connection");
+        table.abandon(cursor, third);
+
+        assertTrue(table.lookup(cursor, replyA(), replyB(6000)));
+        assertEquals(first, cursor.entry());
+        assertTrue(table.lookup(cursor, replyA(), replyB(6001)));
+        assertEquals(second, cursor.entry());
+        assertFalse(table.lookup(cursor, replyA(), replyB(6002)), "the abandoned reservation is gone");
+        assertEquals(2, table.countInUse());
+    }
+
+    @Test
+    void shouldFreeKilledEntryAndMissAfterwards()
+    {
+        final int entry = connect(5000, 6000, 0);
+        assertEquals(1, table.countInUse());
+        assertTrue(table.lookup(cursor, origA(), origB(5000)));
+        final int status = cursor.status();
+
+        assertTrue(table.kill(cursor, entry, status));
+        assertEquals(0, table.countInUse());
+        assertEquals(ConntrackTable.PHASE_FREE, ConntrackTable.phase(table.status(entry)));
+        assertNotEquals(ConntrackTable.generation(status), ConntrackTable.generation(table.status(entry)), "a new generation");
+        assertFalse(table.lookup(cursor, origA(), origB(5000)));
+        assertFalse(table.lookup(cursor, replyA(), replyB(6000)));
+
+        assertFalse(table.kill(cursor, entry, status), "one killer only");
+    }
+
+    @Test
+    void shouldRefuseKillWithStaleStatus()
+    {
+        final int entry = connect(5000, 6000, 0);
+        final int stale = table.status(entry);
+        assertTrue(table.compareAndSetStatus(entry, stale, stale | ConntrackTable.SEEN_REPLY));
+        assertFalse(table.kill(cursor, entry, stale));
+        assertEquals(1, table.countInUse());
+        assertTrue(table.lookup(cursor, origA(), origB(5000)));
+        assertFalse(table.kill(cursor, entry, ConntrackTable.PHASE_RESERVED), "only a CONFIRMED status can be killed");
+    }
+
+    @Test
+    void shouldInvalidateCursorWhenEntryIsReused()
+    {
+        final int entry = connect(5000, 6000, 0);
+        assertTrue(table.lookup(cursor, origA(), origB(5000)));
+        final ConntrackTable.Cursor reader = new ConntrackTable.Cursor();
+        assertTrue(table.lookup(reader, origA(), origB(5000)));
+        assertTrue(table.kill(cursor, entry, cursor.status()));
+        assertFalse(table.stillValid(reader), "the generation changed under the reader");
+    }
+
+    @Test
+    void shouldReleaseAbandonedEntryWhetherOrNotItClaimed()
+    {
+        final int unclaimed = table.allocate();
+        table.initialise(unclaimed, origA(), origB(5000), replyA(), replyB(6000), 0, 0, 0);
+        table.abandon(cursor, unclaimed);
+        assertEquals(0, table.countInUse());
+
+        final int half = table.allocate();
+        table.initialise(half, origA(), origB(5000), replyA(), replyB(6000), 0, 0, 0);
+        assertTrue(table.claim(cursor, half, REPLY));
+        table.abandon(cursor, half);
+        assertEquals(0, table.countInUse());
+        assertFalse(table.lookup(cursor, replyA(), replyB(6000)));
+
+        connect(5000, 6000, 0);
+        assertEquals(1, table.countInUse(), "the tuples are free for a new connection");
+    }
+
+    @Test
+    void shouldReturnMinusOneWhenFullAndReuseFreedEntries()
+    {
+        final ConntrackTable small = new ConntrackTable(3, 0);
+        final int a = small.allocate();
+        final int b = small.allocate();
+        final int c = small.allocate();
+        assertEquals(3, java.util.stream.IntStream.of(a, b, c).distinct().count());
+        assertEquals(-1, small.allocate());
+        assertEquals(3, small.countInUse());
+        small.abandon(cursor, b);
+        assertEquals(b, small.allocate());
+        assertEquals(-1, small.allocate());
+    }
+
+    @Test
+    void shouldHoldCapacityConnectionsWithEveryTupleFindable()
+    {
+        final ConntrackTable full = new ConntrackTable(5000, 0);
+        for (int i = 0; i < 5000; i++)
+        {
+            final int entry = full.allocate();
+            full.initialise(entry, FlowTuple.packA(CLIENT + i, SERVER), origB(40000), replyA(), replyB(1024 + i), 0, i, 0);
+            assertTrue(full.claim(cursor, entry, REPLY));
+            full.confirm(entry);
+            assertTrue(full.claim(cursor, entry, ORIGINAL));
+        }
+        assertEquals(-1, full.allocate());
+        for (int i = 0; i < 5000; i++)
+        {
+            assertTrue(full.lookup(cursor, FlowTuple.packA(CLIENT + i, SERVER), origB(40000)));
+            assertEquals(i, full.extra(cursor.entry()));
+            assertTrue(full.lookup(cursor, replyA(), replyB(1024 + i)));
+            assertEquals(i, full.extra(cursor.entry()));
+        }
+        for (int i = 0; i < 5000; i += 2)
+        {
+            assertTrue(full.lookup(cursor, replyA(), replyB(1024 + i)));
+            assertTrue(full.kill(cursor, cursor.entry(), cursor.status()));
+        }
+        assertEquals(2500, full.countInUse());
+        for (int i = 0; i < 5000; i++)
+        {
+            assertEquals(i % 2 == 1, full.lookup(cursor, FlowTuple.packA(CLIENT + i, SERVER), origB(40000)), "flow " + i);
+        }
+    }
+
+    @Test
+    void shouldAccountPacketsAndBytesPerDirection()
+    {
+        final int entry = connect(5000, 6000, 0);
+        table.account(entry, ORIGINAL, 60);
+        table.account(entry, ORIGINAL, 40);
+        table.account(entry, REPLY, 1500);
+        assertEquals(2, table.packets(entry, ORIGINAL));
+        assertEquals(100, table.bytes(entry, ORIGINAL));
+        assertEquals(1, table.packets(entry, REPLY));
+        assertEquals(1500, table.bytes(entry, REPLY));
+    }
+
+    @Test
+    void shouldKeepDeadlinesInMillisecondsSinceEpoch()
+    {
+        assertEquals(0, table.toTableMs(5_000_000_000L));
+        assertEquals(1500, table.toTableMs(6_500_000_000L));
+        final int entry = connect(5000, 6000, 0);
+        table.deadlineMs(entry, 99_000);
+        assertEquals(99_000, table.deadlineMs(entry));
+    }
+
+    @Test
+    void shouldPackTcpStateInStatus()
+    {
+        final int status = ConntrackTable.PHASE_CONFIRMED | ConntrackTable.ASSURED | 5 * ConntrackTable.GENERATION_UNIT;
+        for (int state = 0; state <= TcpState.SYN_SENT2; state++)
+        {
+            final int updated = ConntrackTable.withTcpState(status, state);
+            assertEquals(state, ConntrackTable.tcpState(updated));
+            assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(updated));
+            assertEquals(5, ConntrackTable.generation(updated));
+            assertTrue((updated & ConntrackTable.ASSURED) != 0);
+        }
+    }
+
+    @Test
+    void shouldFitOneMillionConnectionsIn128MiB()
+    {
+        final ConntrackTable big = new ConntrackTable(1_000_000, 0);
+        assertEquals(1_048_576, big.bucketCount());
+        assertEquals(1_048_576L * 8 + 1_000_000L * ConntrackTable.ENTRY_LENGTH, big.memoryBytes());
+        assertTrue(big.memoryBytes() <= 128L * 1024 * 1024, big.memoryBytes() + " bytes");
+    }
+
+    @Test
+    void shouldRejectCapacityOutOfRange()
+    {
+        assertThrows(IllegalArgumentException.class, () -> new ConntrackTable(0, 0));
+        assertThrows(IllegalArgumentException.class, () -> new ConntrackTable(16 * 1024 * 1024 + 1, 0));
+    }
+}

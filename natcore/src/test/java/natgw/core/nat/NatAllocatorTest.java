@@ -1,0 +1,219 @@
+package natgw.core.nat;
+
+import org.junit.jupiter.api.Test;
+
+import natgw.core.conntrack.ConntrackCounter;
+import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.WorkerCounters;
+import natgw.core.flow.FlowTuple;
+import natgw.core.packet.DropReason;
+
+import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
+import static natgw.core.conntrack.ConntrackTable.REPLY;
+import static natgw.core.flow.FlowTuple.parseAddress;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class NatAllocatorTest
+{
+    private static final int CLIENT = parseAddress("10.0.0.2");
+    private static final int SERVER = parseAddress("203.0.113.9");
+    private static final int POOL = parseAddress("198.51.100.1");
+    private static final int TCP = 6;
+    private static final int UDP = 17;
+    private static final int ICMP = 1;
+
+    private final WorkerCounters counters = new WorkerCounters(0);
+    private final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
+    private ConntrackTable table = new ConntrackTable(1024, 0);
+
+    private NatAllocator allocator(final PortStrategy strategy)
+    {
+        return new NatAllocator(table, strategy, counters, 0, true, 42);
+    }
+
+    private int connect(final NatAllocator allocator, final int client, final int protocol, final int clientPort,
+        final int portLow, final int portHigh, final int flags)
+    {
+        final int dstPort = protocol == ICMP ? 0 : 443;
+        return allocator.connect(cursor, FlowTuple.packA(client, SERVER), FlowTuple.packB(protocol, clientPort, dstPort),
+            POOL, SERVER, dstPort, portLow, portHigh, flags, 0, 1000);
+    }
+
+    private int natPort(final int entry)
+    {
+        return FlowTuple.dstPort(table.tupleB(entry, REPLY));
+    }
+
+    @Test
+    void shouldCreateConfirmedConnectionWithInverseReplyTuple()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int entry = connect(allocator, CLIENT, TCP, 40000, 1024, 65535, ConntrackTable.SRC_NAT);
+        assertTrue(entry >= 0);
+        assertTrue(allocator.created());
+        assertEquals(entry, cursor.entry());
+        assertEquals(ORIGINAL, cursor.dir());
+        assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(table.status(entry)));
+        assertEquals(FlowTuple.packA(SERVER, POOL), table.tupleA(entry, REPLY));
+        assertEquals(FlowTuple.packB(TCP, 443, 40000), table.tupleB(entry, REPLY), "port preserved");
+        assertEquals(1, counters.get(ConntrackCounter.INSERT));
+        assertTrue(table.lookup(cursor, FlowTuple.packA(SERVER, POOL), FlowTuple.packB(TCP, 443, 40000)));
+        assertEquals(REPLY, cursor.dir());
+    }
+
+    @Test
+    void shouldPickAnotherPortInRangeWhenPreservedOneIsHeld()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int first = connect(allocator, CLIENT, TCP, 40000, 1024, 65535, 0);
+        final int second = connect(allocator, CLIENT + 1, TCP, 40000, 1024, 65535, 0);
+        assertEquals(40000, natPort(first));
+        assertNotEquals(40000, natPort(second));
+        assertTrue(natPort(second) >= 1024 && natPort(second) <= 65535);
+        assertEquals(2, counters.get(ConntrackCounter.INSERT));
+        assertTrue(counters.get(ConntrackCounter.PORT_SEARCH_ATTEMPTS) >= 3);
+    }
+
+    @Test
+    void shouldNotPreserveAPortOutsideTheRange()
+    {
+        final int entry = connect(allocator(PortStrategy.RESERVE), CLIENT, UDP, 80, 1024, 2047, 0);
+        assertTrue(natPort(entry) >= 1024 && natPort(entry) <= 2047, "port " + natPort(entry));
+    }
+
+    @Test
+    void shouldSearchWholeIdentifierSpaceForIcmp()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int first = connect(allocator, CLIENT, ICMP, 7, 1024, 1025, 0);
+        assertEquals(FlowTuple.packB(ICMP, 0, 7), table.tupleB(first, REPLY), "identifier 7 kept though outside the port range");
+        final int second = connect(allocator, CLIENT + 1, ICMP, 7, 1024, 1025, 0);
+        assertTrue(second >= 0);
+        assertNotEquals(7, natPort(second));
+    }
+
+    @Test
+    void shouldAdoptConnectionOfSameFlowInsteadOfCreatingSecond()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int first = connect(allocator, CLIENT, UDP, 5353, 1024, 65535, 0);
+        final int again = connect(allocator, CLIENT, UDP, 5353, 1024, 65535, 0);
+        assertEquals(first, again);
+        assertEquals(1, counters.get(ConntrackCounter.ADOPTED));
+        assertEquals(1, counters.get(ConntrackCounter.INSERT));
+        assertEquals(1, table.countInUse());
+    }
+
+    @Test
+    void shouldReportPoolExhaustedWhenEveryPortIsHeld()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        for (int i = 0; i < 4; i++)
+        {
+            assertTrue(connect(allocator, CLIENT + i, TCP, 40000, 1024, 1027, 0) >= 0, "client " + i);
+        }
+        assertEquals(-1, connect(allocator, CLIENT + 4, TCP, 40000, 1024, 1027, 0));
+        assertEquals(DropReason.POOL_EXHAUSTED, allocator.dropReason());
+        assertEquals(1, counters.get(ConntrackCounter.POOL_EXHAUSTED));
+        assertEquals(4, table.countInUse(), "the losing reservation is released");
+        assertTrue(connect(allocator, CLIENT + 4, TCP, 40000, 1024, 1027, 0) < 0);
+    }
+
+    @Test
+    void shouldEarlyDropUnassuredConnectionWhenTableIsFull()
+    {
+        table = new ConntrackTable(4, 0);
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        for (int i = 0; i < 4; i++)
+        {
+            assertTrue(connect(allocator, CLIENT + i, TCP, 40000, 1024, 65535, 0) >= 0);
+        }
+        final int entry = connect(allocator, CLIENT + 4, TCP, 40000, 1024, 65535, 0);
+        assertTrue(entry >= 0);
+        assertEquals(1, counters.get(ConntrackCounter.EARLY_DROP));
+        assertEquals(4, table.countInUse());
+        assertTrue(table.lookup(cursor, FlowTuple.packA(CLIENT + 4, SERVER), FlowTuple.packB(TCP, 40000, 443)));
+    }
+
+    @Test
+    void shouldDropTableFullWhenEveryConnectionIsAssured()
+    {
+        table = new ConntrackTable(4, 0);
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        for (int i = 0; i < 4; i++)
+        {
+            assertTrue(connect(allocator, CLIENT + i, TCP, 40000, 1024, 65535, ConntrackTable.ASSURED) >= 0);
+        }
+        assertEquals(-1, connect(allocator, CLIENT + 4, TCP, 40000, 1024, 65535, 0));
+        assertEquals(DropReason.TABLE_FULL, allocator.dropReason());
+        assertEquals(0, counters.get(ConntrackCounter.EARLY_DROP));
+        assertEquals(1, counters.get(ConntrackCounter.DROP));
+        assertEquals(4, table.countInUse());
+    }
+
+    @Test
+    void shouldBehaveLikeReserveForSequentialFlowsWithKernelStrategy()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.KERNEL);
+        final int first = connect(allocator, CLIENT, TCP, 40000, 1024, 65535, 0);
+        final int second = connect(allocator, CLIENT + 1, TCP, 40000, 1024, 65535, 0);
+        assertEquals(40000, natPort(first));
+        assertNotEquals(40000, natPort(second));
+        assertEquals(2, counters.get(ConntrackCounter.INSERT));
+        assertEquals(0, counters.get(ConntrackCounter.INSERT_FAILED));
+    }
+
+    @Test
+    void shouldResolveUdpClashWithKernelStrategyByAdopting()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.KERNEL);
+        final int first = connect(allocator, CLIENT, UDP, 5353, 1024, 65535, 0);
+        assertEquals(first, connect(allocator, CLIENT, UDP, 5353, 1024, 65535, 0));
+        assertEquals(1, counters.get(ConntrackCounter.CLASH_RESOLVE));
+        assertEquals(0, counters.get(ConntrackCounter.INSERT_FAILED));
+    }
+
+    @Test
+    void shouldFailInsertOfTcpFlowThatAlreadyExistsWithKernelStrategy()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.KERNEL);
+        connect(allocator, CLIENT, TCP, 40000, 1024, 65535, 0);
+        assertEquals(-1, connect(allocator, CLIENT, TCP, 40000, 1024, 65535, 0));
+        assertEquals(DropReason.INSERT_FAILED, allocator.dropReason());
+        assertEquals(1, counters.get(ConntrackCounter.INSERT_FAILED));
+        assertEquals(1, table.countInUse());
+    }
+
+    @Test
+    void shouldNotPreservePortsWithRandomStrategies()
+    {
+        for (final PortStrategy strategy : new PortStrategy[]{ PortStrategy.RANDOM, PortStrategy.RANDOM_FULLY })
+        {
+            table = new ConntrackTable(1024, 0);
+            final NatAllocator allocator = allocator(strategy);
+            int preserved = 0;
+            for (int i = 0; i < 100; i++)
+            {
+                final int entry = connect(allocator, CLIENT + i, TCP, 40000 + i, 1024, 65535, 0);
+                assertTrue(entry >= 0);
+                preserved += natPort(entry) == 40000 + i ? 1 : 0;
+            }
+            assertTrue(preserved < 3, strategy + " preserved " + preserved + " of 100 ports");
+        }
+    }
+
+    @Test
+    void shouldKeepSourceWithoutSourceNat()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int backend = parseAddress("10.9.9.9");
+        final int entry = allocator.connect(cursor, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(TCP, 40000, 443),
+            0, backend, 8443, 1024, 65535, ConntrackTable.DST_NAT, 5, 1000);
+        assertTrue(entry >= 0);
+        assertEquals(FlowTuple.packA(backend, CLIENT), table.tupleA(entry, REPLY));
+        assertEquals(FlowTuple.packB(TCP, 8443, 40000), table.tupleB(entry, REPLY));
+        assertEquals(5, table.extra(entry));
+    }
+}
