@@ -1,0 +1,152 @@
+package natgw.gateway.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import natgw.perf.bench.Bench;
+import natgw.perf.bench.BenchOptions;
+import natgw.perf.bench.Implementations;
+import natgw.perf.bench.Progress;
+import natgw.perf.bench.Scenarios;
+import natgw.perf.sys.Failures;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code natgw bench SCENARIO}: natgw and the kernel side by side on a namespace lab, with a report. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+        "Runs one scenario through several implementations on a fresh namespace lab, alternating them in blocks,",
+        "and writes DIR/report.html (percentile plots), report.md, summary.json and one .hgrm per implementation.",
+        "Scenarios: connect-storm (incident 1), throughput (iperf3 TCP + small-UDP pps), short-connections",
+        "(closed and open loop). dns-a-aaaa and rollout need DNAT services and come later.",
+        "Implementations: kernel-masq, kernel-masq-random, kernel-masq-fully-random, kernel-forward (no NAT),",
+        "natgw-reserve, natgw-kernel, natgw-random, natgw-random-fully, nulltun (with --nulltun). Needs root.",
+        ""})
+public final class BenchCommand implements Callable<Integer>
+{
+    @Parameters(index = "0", paramLabel = "SCENARIO", description = "connect-storm, throughput or short-connections.")
+    String scenario;
+
+    @Option(names = "--impl", split = ",", paramLabel = "NAME",
+        description = "Implementations, comma-separated, or 'all' (default: the scenario's set).")
+    List<String> impls = new ArrayList<>();
+
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "100",
+        description = "connect-storm: rounds per implementation (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--blocks", paramLabel = "B", defaultValue = "2",
+        description = "Alternation blocks: each implementation runs B segments, interleaved (default: ${DEFAULT-VALUE}).")
+    int blocks;
+
+    @Option(names = "--clients", paramLabel = "K", defaultValue = "40",
+        description = "Client addresses; connect-storm's K (default: ${DEFAULT-VALUE}).")
+    int clients;
+
+    @Option(names = "--interval-ms", paramLabel = "MS", defaultValue = "20",
+        description = "connect-storm: time between rounds (default: ${DEFAULT-VALUE}).")
+    double intervalMs;
+
+    @Option(names = "--duration", paramLabel = "S", defaultValue = "5",
+        description = "throughput, short-connections: seconds per test and segment (default: ${DEFAULT-VALUE}).")
+    double durationS;
+
+    @Option(names = "--flows", paramLabel = "N", defaultValue = "1",
+        description = "throughput: parallel iperf3 TCP flows (default: ${DEFAULT-VALUE}).")
+    int flows;
+
+    @Option(names = "--mode", paramLabel = "closed|open|both", defaultValue = "both",
+        description = "short-connections: loop kind (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--concurrency", paramLabel = "C", defaultValue = "16",
+        description = "short-connections closed loop: connections in flight (default: ${DEFAULT-VALUE}).")
+    int concurrency;
+
+    @Option(names = "--rate", paramLabel = "R", defaultValue = "1000",
+        description = "short-connections open loop: connections per second (default: ${DEFAULT-VALUE}).")
+    double rate;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
+        description = "Load-generator threads (default: one per CPU).")
+    int threads;
+
+    @Option(names = "--queues", paramLabel = "N", defaultValue = "0",
+        description = "natgw --queues and nulltun -q (default: natgw's default, nulltun one per CPU).")
+    int queues;
+
+    @Option(names = "--nulltun", paramLabel = "PATH",
+        description = "nulltun binary, or nulltun.c to compile: adds the TUN ceiling as an implementation.")
+    Path nulltun;
+
+    @Option(names = "--out", paramLabel = "DIR",
+        description = "Output directory (default: bench-out/SCENARIO-TIMESTAMP).")
+    Path out;
+
+    @Option(names = "--prefix", paramLabel = "P", defaultValue = "ngwb",
+        description = "Lab prefix (default: ${DEFAULT-VALUE}); must not be in use.")
+    String prefix;
+
+    @Option(names = "--no-install", description = "Do not apt-get install missing tools; name them and stop.")
+    boolean noInstall;
+
+    @Override
+    public Integer call()
+    {
+        return Failures.report(() ->
+        {
+            if (!Scenarios.NAMES.contains(scenario))
+            {
+                Scenarios.byName(scenario);
+            }
+            final BenchOptions options = new BenchOptions();
+            options.impls = impls;
+            options.rounds = rounds;
+            options.blocks = blocks;
+            options.clients = clients;
+            options.intervalMs = intervalMs;
+            options.durationS = durationS;
+            options.flows = flows;
+            options.mode = mode;
+            options.concurrency = concurrency;
+            options.rate = rate;
+            options.threads = threads;
+            options.queues = queues;
+            options.nulltun = nulltun;
+            options.out = out;
+            options.prefix = prefix;
+            options.install = !noInstall;
+            Implementations.select(impls, List.of(), nulltun);
+            final Bench.Outcome outcome = Bench.run(List.of(scenario), options, "natgw bench: " + scenario,
+                "natgw bench " + scenario + describe(options), Progress.stderr(), System.out);
+            System.out.println("report: " + outcome.files().html().toAbsolutePath());
+            return 0;
+        });
+    }
+
+    private static String describe(final BenchOptions o)
+    {
+        final StringBuilder sb = new StringBuilder();
+        if (!o.impls.isEmpty())
+        {
+            sb.append(" --impl ").append(String.join(",", o.impls));
+        }
+        sb.append(" --rounds ").append(o.rounds).append(" --blocks ").append(o.blocks).append(" --clients ")
+            .append(o.clients).append(" --duration ").append(o.durationS);
+        if (o.nulltun != null)
+        {
+            sb.append(" --nulltun ").append(o.nulltun);
+        }
+        if (o.queues > 0)
+        {
+            sb.append(" --queues ").append(o.queues);
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,89 @@
+package natgw.perf.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import natgw.perf.lab.Lab;
+import natgw.perf.lab.Role;
+import natgw.perf.sys.Exec;
+import natgw.perf.sys.JavaCommand;
+
+/** What every scenario and implementation of one run share: the lab, the output directory, options. */
+public final class BenchContext
+{
+    private final Lab lab;
+    private final Path outDir;
+    private final BenchOptions options;
+    private final Progress progress;
+    private List<String> natgwCommand;
+
+    public BenchContext(final Lab lab, final Path outDir, final BenchOptions options, final Progress progress)
+    {
+        this.lab = lab;
+        this.outDir = outDir;
+        this.options = options;
+        this.progress = progress;
+    }
+
+    public Lab lab()
+    {
+        return lab;
+    }
+
+    public Path outDir()
+    {
+        return outDir;
+    }
+
+    public Path logsDir()
+    {
+        final Path logs = outDir.resolve("logs");
+        try
+        {
+            Files.createDirectories(logs);
+        }
+        catch (final java.io.IOException e)
+        {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return logs;
+    }
+
+    public BenchOptions options()
+    {
+        return options;
+    }
+
+    public Progress progress()
+    {
+        return progress;
+    }
+
+    /** The command that runs natgw (resolved once per run). */
+    public synchronized List<String> natgwCommand()
+    {
+        if (natgwCommand == null)
+        {
+            natgwCommand = JavaCommand.natgw();
+        }
+        return natgwCommand;
+    }
+
+    /** /proc/net/stat/nf_conntrack of the gateway namespace, summed over CPUs. */
+    public java.util.Map<String, Long> kernelConntrackStats()
+    {
+        final Exec.Result result = lab.exec(Role.GW, "cat", "/proc/net/stat/nf_conntrack");
+        if (!result.ok())
+        {
+            return new java.util.LinkedHashMap<>();
+        }
+        return ConntrackStats.parseProc(result.stdout());
+    }
+
+    /** Removes every conntrack entry of the gateway namespace, so each segment starts from an empty table. */
+    public void flushKernelConntrack()
+    {
+        lab.exec(Role.GW, "conntrack", "-F");
+    }
+}

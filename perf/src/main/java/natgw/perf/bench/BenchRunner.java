@@ -1,0 +1,215 @@
+package natgw.perf.bench;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import natgw.perf.lab.Lab;
+import natgw.perf.lab.LabProcess;
+import natgw.perf.lab.Role;
+import natgw.perf.load.EchoServer;
+import natgw.perf.load.LoadResult;
+import natgw.perf.sys.Exec;
+import natgw.perf.sys.JavaCommand;
+
+/**
+ * Runs one scenario through several implementations on one lab, alternating them: in block b the implementations
+ * run in the order rotated by b (A B C, B C A, C A B, ...), so slow drifts of the machine (thermal, other load)
+ * spread over all of them instead of favouring the one that ran first.
+ *
+ * <p>Per segment: activate the implementation, check that a TCP connection gets through, run the scenario's load,
+ * read the implementation's conntrack counters, deactivate. An implementation that cannot run (natgw not built,
+ * nulltun missing) is reported as unavailable and the others go on.
+ */
+public final class BenchRunner
+{
+    public static final int ECHO_PORT = 7000;
+    public static final int UDP_SINK_PORT = 9000;
+
+    private BenchRunner()
+    {
+    }
+
+    /** System tools needed by the scenario and the implementations, plus the lab's. */
+    public static List<String> requiredTools(final Scenario scenario, final List<Implementation> impls)
+    {
+        final Set<String> tools = new LinkedHashSet<>(List.of("ip", "bash", "timeout"));
+        tools.addAll(scenario.requiredTools());
+        for (final Implementation impl : impls)
+        {
+            tools.addAll(impl.requiredTools());
+        }
+        return new ArrayList<>(tools);
+    }
+
+    public static ScenarioResult run(final Scenario scenario, final List<Implementation> impls,
+        final BenchContext context) throws Exception
+    {
+        final Instant started = Instant.now();
+        final long startNs = System.nanoTime();
+        final BenchOptions options = context.options();
+        final Lab lab = context.lab();
+        final Map<String, ImplResult> results = new LinkedHashMap<>();
+        for (final Implementation impl : impls)
+        {
+            results.put(impl.name(), new ImplResult(impl.name(), impl.description()));
+        }
+        final List<String> columns = ConntrackStats.procColumns(
+            lab.exec(Role.GW, "cat", "/proc/net/stat/nf_conntrack").stdout());
+
+        final LabProcess echo = startEchoServer(context);
+        try
+        {
+            scenario.prepare(context);
+            for (int block = 0; block < options.blocks; block++)
+            {
+                for (int i = 0; i < impls.size(); i++)
+                {
+                    final Implementation impl = impls.get((i + block) % impls.size());
+                    final ImplResult result = results.get(impl.name());
+                    if (result.unavailable() != null)
+                    {
+                        continue;
+                    }
+                    final String segment = scenario.name() + "-" + impl.name() + "-b" + (block + 1);
+                    context.progress().phase(scenario.name() + " | " + impl.name() + " | block " + (block + 1) + "/" +
+                        options.blocks);
+                    runSegment(scenario, impl, context, result, segment, block);
+                }
+            }
+        }
+        finally
+        {
+            try
+            {
+                scenario.finish(context);
+            }
+            finally
+            {
+                echo.stop(2_000);
+                context.progress().done();
+            }
+        }
+        final Map<String, String> throughput = new LinkedHashMap<>();
+        for (final ImplResult result : results.values())
+        {
+            throughput.put(result.name(), result.ran() ? scenario.throughputText(result) : "-");
+        }
+        return new ScenarioResult(scenario.name(), scenario.description(), scenario.metrics(),
+            new ArrayList<>(results.values()), parameters(scenario, options, lab), columns, started,
+            (System.nanoTime() - startNs) / 1e9, throughput);
+    }
+
+    private static void runSegment(final Scenario scenario, final Implementation impl, final BenchContext context,
+        final ImplResult result, final String segment, final int block) throws Exception
+    {
+        final Implementation.Session session;
+        try
+        {
+            session = impl.activate(context, segment);
+        }
+        catch (final Implementation.Unavailable e)
+        {
+            result.markUnavailable(e.getMessage());
+            context.progress().message(impl.name() + ": not available: " + e.getMessage());
+            return;
+        }
+        try
+        {
+            final String connectivity = checkConnectivity(context);
+            if (connectivity != null)
+            {
+                result.markUnavailable("no TCP connection from client to server through " + impl.name() + ": " +
+                    connectivity);
+                context.progress().message(impl.name() + ": " + result.unavailable());
+                return;
+            }
+            final LoadResult load = scenario.runSegment(context, impl.name(), segment, block, context.options().blocks);
+            result.add(block, load, session.counters());
+        }
+        finally
+        {
+            session.close();
+            for (final String note : session.notes())
+            {
+                result.note(note);
+            }
+        }
+    }
+
+    private static LabProcess startEchoServer(final BenchContext context) throws InterruptedException
+    {
+        final LabProcess echo = context.lab().start(Role.SERVER, JavaCommand.of(List.of("-Xmx256m"),
+            EchoServer.class.getName(), List.of("--bind", Lab.SERVER_ADDR, "--tcp-port", String.valueOf(ECHO_PORT))),
+            context.logsDir().resolve("echo-server.log"), null);
+        if (!echo.awaitLine(line -> line.startsWith(EchoServer.READY), 30_000))
+        {
+            echo.stop(1_000);
+            throw new IllegalStateException("echo server did not start in " + context.lab().ns(Role.SERVER) + ": " +
+                echo.tail(5));
+        }
+        return echo;
+    }
+
+    /** Null when a TCP connection from the client to the echo server succeeds (3 tries); else what failed. */
+    static String checkConnectivity(final BenchContext context)
+    {
+        String failure = null;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            final Exec.Result result = context.lab().exec(Role.CLIENT, "timeout", "3", "bash", "-c",
+                "exec 3<>/dev/tcp/" + Lab.SERVER_ADDR + "/" + ECHO_PORT);
+            if (result.ok())
+            {
+                return null;
+            }
+            failure = result.exitCode() == 124 ? "timed out after 3 s" : result.stderr().strip();
+        }
+        return failure;
+    }
+
+    private static Map<String, Object> parameters(final Scenario scenario, final BenchOptions options, final Lab lab)
+    {
+        final Map<String, Object> parameters = new LinkedHashMap<>();
+        parameters.put("clients", lab.clients());
+        parameters.put("blocks", options.blocks);
+        parameters.put("threads", options.threadsOrCpus());
+        switch (scenario.name())
+        {
+            case "connect-storm" ->
+            {
+                parameters.put("rounds", options.rounds);
+                parameters.put("interval_ms", options.intervalMs);
+                parameters.put("connections_per_impl", (long)options.rounds * lab.clients());
+            }
+            case "throughput" ->
+            {
+                parameters.put("duration_s", Math.max(1, (int)Math.ceil(options.durationS)));
+                parameters.put("tcp_flows", options.flows);
+                if (scenario instanceof ThroughputScenario t && t.flooderName() != null)
+                {
+                    parameters.put("udp_flooder", t.flooderName());
+                }
+            }
+            case "short-connections" ->
+            {
+                parameters.put("mode", options.mode);
+                parameters.put("duration_s", options.durationS);
+                parameters.put("closed_concurrency", options.concurrency);
+                parameters.put("open_rate_per_s", options.rate);
+            }
+            default ->
+            {
+            }
+        }
+        if (options.queues > 0)
+        {
+            parameters.put("queues", options.queues);
+        }
+        return parameters;
+    }
+}

@@ -1,0 +1,63 @@
+package natgw.perf.bench;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import natgw.perf.sys.Exec;
+
+/** Compiles the reference C tools (udpflood.c, nulltun.c) into a directory of the run; they are not part of natgw. */
+final class CTools
+{
+    private CTools()
+    {
+    }
+
+    /** {@code gcc -O2 -pthread -o DIR/NAME SOURCE}; returns the binary. */
+    static Path compile(final Path source, final Path dir)
+    {
+        try
+        {
+            Files.createDirectories(dir);
+        }
+        catch (final IOException e)
+        {
+            throw new UncheckedIOException(e);
+        }
+        final String name = source.getFileName().toString().replaceFirst("\\.c$", "");
+        final Path binary = dir.resolve(name).toAbsolutePath();
+        final Exec.Result result = Exec.run("gcc", "-O2", "-pthread", "-o", binary.toString(), source.toString());
+        if (!result.ok())
+        {
+            throw new Implementation.Unavailable("gcc could not compile " + source + ": " + result.stderr().strip());
+        }
+        return binary;
+    }
+
+    /** The shared reference tools directory: NATGW_TOOLS, else ../shared/tools next to the repository. */
+    static Path toolsDir()
+    {
+        final String configured = System.getenv("NATGW_TOOLS");
+        if (configured != null && !configured.isBlank())
+        {
+            return Path.of(configured);
+        }
+        final String home = System.getProperty("natgw.home");
+        for (Path dir = home != null ? Path.of(home).toAbsolutePath() : Path.of("").toAbsolutePath(); dir != null;
+            dir = dir.getParent())
+        {
+            final Path candidate = dir.resolve("shared").resolve("tools");
+            if (Files.isDirectory(candidate))
+            {
+                return candidate;
+            }
+            final Path sibling = dir.resolveSibling("shared").resolve("tools");
+            if (Files.isDirectory(sibling))
+            {
+                return sibling;
+            }
+        }
+        return Path.of("/work/shared/tools");
+    }
+}

@@ -1,0 +1,126 @@
+package natgw.perf.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import natgw.perf.lab.Lab;
+import natgw.perf.lab.LabProcess;
+import natgw.perf.lab.Role;
+import natgw.perf.sys.Exec;
+
+/**
+ * natgw itself, started in the gateway namespace with the lab's command line and one {@code --port-strategy}:
+ * <pre>
+ * ip netns exec P-gw natgw run --tun ngw0 --inside 10.77.1.0/24 --snat 10.77.2.100 --steer gi \
+ *     --port-strategy S [--queues N]
+ * </pre>
+ * Ready when it prints {@code natgw: running}; counters from {@code natgw conntrack -S}; stopped with SIGTERM,
+ * after which the gateway namespace must be as before (anything left is noted in the report and removed).
+ */
+public final class NatgwGateway implements Implementation
+{
+    public static final String READY = "natgw: running";
+    static final long START_TIMEOUT_MS = 60_000;
+    static final long STOP_TIMEOUT_MS = 10_000;
+
+    private final String strategy;
+
+    public NatgwGateway(final String strategy)
+    {
+        this.strategy = strategy;
+    }
+
+    @Override
+    public String name()
+    {
+        return "natgw-" + strategy;
+    }
+
+    @Override
+    public String description()
+    {
+        return "natgw `run --port-strategy " + strategy + "` (TUN, userspace conntrack)";
+    }
+
+    /** The natgw arguments for the lab, after the natgw command itself. */
+    public List<String> runArguments(final int queues)
+    {
+        final List<String> args = new ArrayList<>(List.of("run", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
+            "--snat", Lab.POOL_ADDR, "--steer", Lab.GW_INSIDE_IF, "--port-strategy", strategy));
+        if (queues > 0)
+        {
+            args.add("--queues");
+            args.add(String.valueOf(queues));
+        }
+        return args;
+    }
+
+    @Override
+    public Session activate(final BenchContext context, final String segmentName) throws Exception
+    {
+        final Lab lab = context.lab();
+        final GatewayState before = GatewayState.capture(lab);
+        final List<String> command = new ArrayList<>(context.natgwCommand());
+        command.addAll(runArguments(context.options().queues));
+        final Path log = context.logsDir().resolve(segmentName + ".natgw.log");
+        final LabProcess process = lab.start(Role.GW, command, log, null);
+        if (!process.awaitLine(line -> line.contains(READY), START_TIMEOUT_MS))
+        {
+            final boolean alive = process.isAlive();
+            process.stop(2_000);
+            GatewayState.capture(lab).restore(lab, before);
+            throw new Unavailable("natgw did not print '" + READY + "' " +
+                (alive ? "within " + START_TIMEOUT_MS / 1000 + " s" : "and exited") + ": " +
+                process.tail(3).replace('\n', ' ').strip());
+        }
+        final List<String> notes = new ArrayList<>();
+        return new Session()
+        {
+            @Override
+            public Map<String, Long> counters()
+            {
+                final List<String> stats = new ArrayList<>(context.natgwCommand());
+                stats.addAll(List.of("conntrack", "-S"));
+                final Exec.Result result = lab.exec(Role.GW, stats);
+                final Map<String, Long> counters = ConntrackStats.parseStatLines(result.stdout());
+                if (!result.ok() || counters.isEmpty())
+                {
+                    final String why = (result.stderr() + result.stdout()).strip();
+                    notes.add("natgw conntrack -S gave no counters: " +
+                        why.lines().findFirst().orElse("exit " + result.exitCode()));
+                    return new LinkedHashMap<>();
+                }
+                return counters;
+            }
+
+            @Override
+            public List<String> notes()
+            {
+                return notes;
+            }
+
+            @Override
+            public void close()
+            {
+                final int exit = process.stop(STOP_TIMEOUT_MS);
+                if (exit != 0 && exit != 143)
+                {
+                    notes.add("natgw exited with " + exit + " after SIGTERM (log: logs/" + log.getFileName() + ")");
+                }
+                if (context.options().checkLeftovers)
+                {
+                    final GatewayState after = GatewayState.capture(lab);
+                    final List<String> leftovers = after.leftoversSince(before);
+                    if (!leftovers.isEmpty())
+                    {
+                        notes.add("natgw left behind after SIGTERM: " + String.join("; ", leftovers));
+                        after.restore(lab, before);
+                    }
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,120 @@
+package natgw.perf.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import natgw.perf.lab.Lab;
+import natgw.perf.lab.LabProcess;
+import natgw.perf.lab.Role;
+import natgw.perf.sys.Exec;
+
+/**
+ * The TUN ceiling: {@code nulltun} (../shared/tools/nulltun.c) reads every packet from a multi-queue TUN and writes
+ * it straight back, no NAT. It sits where natgw sits: packets arriving on {@code gi} (client to server) and on
+ * {@code go} (server to client) are routed into the TUN, and what comes back out is forwarded by the kernel. No NAT,
+ * so the server routes the inside subnet back via the gateway, as for {@link KernelForward}.
+ * The ratio natgw/nulltun is how much of the TUN path's capacity the NAT work costs.
+ */
+public final class NullTun implements Implementation
+{
+    static final String TABLE = "77";
+    static final String RULE_PREF_IN = "1077";
+    static final String RULE_PREF_OUT = "1078";
+
+    private final Path binaryOrSource;
+    private Path binary;
+
+    public NullTun(final Path binaryOrSource)
+    {
+        this.binaryOrSource = binaryOrSource;
+    }
+
+    @Override
+    public String name()
+    {
+        return "nulltun";
+    }
+
+    @Override
+    public String description()
+    {
+        return "nulltun (TUN read/write back, no NAT, no offloads): the TUN path's ceiling";
+    }
+
+    @Override
+    public List<String> requiredTools()
+    {
+        return binaryOrSource.toString().endsWith(".c") ? List.of("gcc") : List.of();
+    }
+
+    private synchronized Path binary(final BenchContext context)
+    {
+        if (binary == null)
+        {
+            if (!Files.exists(binaryOrSource))
+            {
+                throw new Unavailable("nulltun not found at " + binaryOrSource);
+            }
+            binary = binaryOrSource.toString().endsWith(".c") ?
+                CTools.compile(binaryOrSource, context.outDir().resolve("bin")) : binaryOrSource.toAbsolutePath();
+        }
+        return binary;
+    }
+
+    @Override
+    public Session activate(final BenchContext context, final String segmentName) throws Exception
+    {
+        final Lab lab = context.lab();
+        final GatewayState before = GatewayState.capture(lab);
+        final int queues = context.options().queues > 0 ? context.options().queues :
+            Runtime.getRuntime().availableProcessors();
+        final LabProcess process = lab.start(Role.GW,
+            List.of(binary(context).toString(), "-q", String.valueOf(queues), Lab.TUN_NAME),
+            context.logsDir().resolve(segmentName + ".nulltun.log"), null);
+        final long deadlineNs = System.nanoTime() + 5_000_000_000L;
+        while (!lab.exec(Role.GW, "ip", "link", "show", Lab.TUN_NAME).ok())
+        {
+            if (!process.isAlive() || System.nanoTime() > deadlineNs)
+            {
+                process.stop(1_000);
+                throw new Unavailable("nulltun did not create " + Lab.TUN_NAME + ": " + process.tail(3));
+            }
+            Thread.sleep(20);
+        }
+        final String gw = lab.ns(Role.GW);
+        Exec.run(List.of("ip", "-n", gw, "-batch", "-"),
+            "link set " + Lab.TUN_NAME + " up\n" +
+            "route add default dev " + Lab.TUN_NAME + " table " + TABLE + "\n" +
+            "rule add pref " + RULE_PREF_IN + " iif " + Lab.GW_INSIDE_IF + " lookup " + TABLE + "\n" +
+            "rule add pref " + RULE_PREF_OUT + " iif " + Lab.GW_OUTSIDE_IF + " lookup " + TABLE + "\n", 10_000).orThrow();
+        lab.exec(Role.GW, "sh", "-c", "echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter; " +
+            "echo 0 > /proc/sys/net/ipv4/conf/" + Lab.TUN_NAME + "/rp_filter").orThrow();
+        lab.exec(Role.SERVER, "ip", "route", "add", Lab.INSIDE_CIDR, "via", Lab.GW_OUTSIDE_ADDR).orThrow();
+        final List<String> notes = new ArrayList<>();
+        return new Session()
+        {
+            @Override
+            public Map<String, Long> counters()
+            {
+                return Map.of();
+            }
+
+            @Override
+            public List<String> notes()
+            {
+                return notes;
+            }
+
+            @Override
+            public void close()
+            {
+                lab.exec(Role.SERVER, "ip", "route", "del", Lab.INSIDE_CIDR, "via", Lab.GW_OUTSIDE_ADDR);
+                process.stop(2_000);
+                GatewayState.capture(lab).restore(lab, before);
+            }
+        };
+    }
+}

@@ -1,0 +1,406 @@
+package natgw.perf.load;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.SingleWriterRecorder;
+
+/**
+ * Short TCP request/response connections: connect, send a request, read the echoed response, close with RST.
+ *
+ * <ul>
+ *   <li>{@code --mode closed}: C connections in flight at all times; each finished one is replaced at once. The
+ *       rate is whatever the path sustains; latency is measured from each connection's own start.</li>
+ *   <li>{@code --mode open}: connections start on a fixed schedule (rate R per second, spread over the threads)
+ *       whatever happens to earlier ones. Latencies are measured from the <em>intended</em> start time, so a
+ *       loader or path that falls behind shows up in the tail instead of silently lowering the load
+ *       (coordinated omission corrected by construction).</li>
+ * </ul>
+ * Records {@code connect} (start to established) and {@code request} (start to full response) histograms.
+ * Prints {@code progress completed=N errors=E} lines while it runs.
+ */
+public final class ShortConnections
+{
+    static final int MAX_IN_FLIGHT_PER_THREAD = 4096;
+
+    public static void main(final String[] argv) throws Exception
+    {
+        final Args args = new Args(argv);
+        final InetSocketAddress server = new InetSocketAddress(args.string("server"), args.integer("port", 7000));
+        final List<String> sources = args.list("sources");
+        final boolean open = "open".equals(args.string("mode", "closed"));
+        final int threads = Math.max(1, args.integer("threads", Runtime.getRuntime().availableProcessors()));
+        final int concurrency = Math.max(threads, args.integer("concurrency", 16));
+        final double rate = args.decimal("rate", 2000);
+        final long durationNs = TimeUnit.MILLISECONDS.toNanos((long)(args.decimal("duration-s", 5) * 1000));
+        final int requestBytes = Math.max(1, Math.min(1024, args.integer("request-bytes", 64)));
+        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("timeout-ms", 8000));
+        final long stallNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("stall-ms", 1000));
+        final Path out = Path.of(args.string("out"));
+
+        final long startNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+        final long endNs = startNs + durationNs;
+        final long periodNs = (long)(1e9 * threads / rate);
+        final List<Worker> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++)
+        {
+            final int users = concurrency / threads + (t < concurrency % threads ? 1 : 0);
+            workers.add(new Worker(t, server, sources, open, users, startNs + t * (long)(1e9 / rate), periodNs,
+                endNs, timeoutNs, stallNs, requestBytes));
+        }
+        workers.forEach(Thread::start);
+        boolean running = true;
+        while (running)
+        {
+            running = false;
+            for (final Worker worker : workers)
+            {
+                worker.join(500);
+                running |= worker.isAlive();
+            }
+            long completed = 0;
+            long errors = 0;
+            for (final Worker worker : workers)
+            {
+                completed += worker.completed;
+                errors += worker.errorCount;
+            }
+            System.out.println("progress completed=" + completed + " errors=" + errors);
+        }
+
+        final Histogram connect = LoadResult.newHistogram();
+        final Histogram request = LoadResult.newHistogram();
+        final Map<String, Long> errors = new LinkedHashMap<>();
+        long completed = 0;
+        long attempted = 0;
+        long stalls = 0;
+        for (final Worker worker : workers)
+        {
+            if (worker.failure != null)
+            {
+                throw new IllegalStateException("load thread failed", worker.failure);
+            }
+            connect.add(worker.connectLatency.getIntervalHistogram());
+            request.add(worker.requestLatency.getIntervalHistogram());
+            completed += worker.completed;
+            attempted += worker.attempted;
+            stalls += worker.stalls;
+            worker.errors.forEach((k, v) -> errors.merge(k, v, Long::sum));
+        }
+        final double seconds = durationNs / 1e9;
+        final LoadResult result = new LoadResult()
+            .histogram("connect", connect)
+            .histogram("request", request)
+            .count("attempted", attempted)
+            .count("completed", completed)
+            .count("stalls", stalls)
+            .count("errors", errors.values().stream().mapToLong(Long::longValue).sum())
+            .value("duration_s", seconds)
+            .value("conn_per_s", completed / seconds);
+        if (open)
+        {
+            result.value("target_conn_per_s", rate);
+        }
+        errors.forEach((k, v) -> result.count("error_" + k, v));
+        result.write(out);
+        System.out.println("done completed=" + completed + " errors=" + errors);
+    }
+
+    static final class Conn
+    {
+        final SocketChannel channel;
+        final long originNs;
+        boolean connected;
+        int received;
+
+        Conn(final SocketChannel channel, final long originNs)
+        {
+            this.channel = channel;
+            this.originNs = originNs;
+        }
+    }
+
+    static final class Worker extends Thread
+    {
+        private final InetSocketAddress server;
+        private final List<InetSocketAddress> sources = new ArrayList<>();
+        private final boolean open;
+        private final int users;
+        private final long firstNs;
+        private final long periodNs;
+        private final long endNs;
+        private final long timeoutNs;
+        private final long stallNs;
+        private final ByteBuffer request;
+        private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(2048);
+        private final SingleWriterRecorder connectLatency = new SingleWriterRecorder(
+            LoadResult.HIGHEST_TRACKABLE_NS, LoadResult.SIGNIFICANT_DIGITS);
+        private final SingleWriterRecorder requestLatency = new SingleWriterRecorder(
+            LoadResult.HIGHEST_TRACKABLE_NS, LoadResult.SIGNIFICANT_DIGITS);
+        private final Map<String, Long> errors = new LinkedHashMap<>();
+        private final List<Conn> inFlight = new ArrayList<>();
+        private Selector selector;
+        private int nextSource;
+        private long nextIntendedNs;
+        private long nextTimeoutCheckNs;
+        private int replacements;
+
+        volatile long completed;
+        volatile long errorCount;
+        long attempted;
+        long stalls;
+        Throwable failure;
+
+        Worker(final int index, final InetSocketAddress server, final List<String> sourceAddresses, final boolean open,
+            final int users, final long firstNs, final long periodNs, final long endNs, final long timeoutNs,
+            final long stallNs, final int requestBytes)
+        {
+            super("short-" + index);
+            this.server = server;
+            for (int i = index; i < sourceAddresses.size() + index; i++)
+            {
+                sources.add(new InetSocketAddress(sourceAddresses.get(i % sourceAddresses.size()), 0));
+            }
+            this.open = open;
+            this.users = users;
+            this.firstNs = firstNs;
+            this.periodNs = periodNs;
+            this.endNs = endNs;
+            this.timeoutNs = timeoutNs;
+            this.stallNs = stallNs;
+            this.request = ByteBuffer.allocateDirect(requestBytes);
+            for (int i = 0; i < requestBytes; i++)
+            {
+                request.put((byte)('a' + i % 26));
+            }
+            request.flip();
+        }
+
+        @Override
+        public void run()
+        {
+            try (Selector sel = Selector.open())
+            {
+                selector = sel;
+                while (System.nanoTime() < firstNs)
+                {
+                    Thread.onSpinWait();
+                }
+                if (open)
+                {
+                    runOpen();
+                }
+                else
+                {
+                    for (int i = 0; i < users; i++)
+                    {
+                        start(System.nanoTime());
+                    }
+                    while (System.nanoTime() < endNs)
+                    {
+                        pump(endNs);
+                        while (replacements > 0 && System.nanoTime() < endNs)
+                        {
+                            replacements--;
+                            start(System.nanoTime());
+                        }
+                    }
+                }
+                final long drainDeadlineNs = System.nanoTime() + timeoutNs;
+                while (!inFlight.isEmpty() && System.nanoTime() < drainDeadlineNs)
+                {
+                    pump(Math.min(drainDeadlineNs, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20)));
+                }
+                for (final Conn conn : new ArrayList<>(inFlight))
+                {
+                    fail(conn, "timeout");
+                }
+            }
+            catch (final Throwable t)
+            {
+                failure = t;
+            }
+        }
+
+        private void runOpen() throws IOException
+        {
+            nextIntendedNs = firstNs;
+            while (nextIntendedNs < endNs)
+            {
+                final long nowNs = System.nanoTime();
+                while (nextIntendedNs <= nowNs && nextIntendedNs < endNs && inFlight.size() < MAX_IN_FLIGHT_PER_THREAD)
+                {
+                    start(nextIntendedNs);
+                    nextIntendedNs += periodNs;
+                }
+                pump(Math.min(nextIntendedNs, endNs));
+            }
+        }
+
+        private void start(final long originNs) throws IOException
+        {
+            attempted++;
+            final SocketChannel channel = SocketChannel.open();
+            final Conn conn = new Conn(channel, originNs);
+            inFlight.add(conn);
+            try
+            {
+                channel.configureBlocking(false);
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                channel.bind(sources.get(nextSource));
+                nextSource = (nextSource + 1) % sources.size();
+                if (channel.connect(server))
+                {
+                    channel.register(selector, 0, conn);
+                    connected(conn);
+                }
+                else
+                {
+                    channel.register(selector, SelectionKey.OP_CONNECT, conn);
+                }
+            }
+            catch (final IOException e)
+            {
+                fail(conn, ConnectStorm.classify(e));
+            }
+        }
+
+        private void pump(final long untilNs) throws IOException
+        {
+            final long leftNs = untilNs - System.nanoTime();
+            final long leftMs = TimeUnit.NANOSECONDS.toMillis(leftNs);
+            final int ready = leftMs >= 1 ? selector.select(Math.min(leftMs, 10)) : selector.selectNow();
+            if (ready > 0)
+            {
+                final Iterator<SelectionKey> keys = selector.selectedKeys().iterator();
+                while (keys.hasNext())
+                {
+                    final SelectionKey key = keys.next();
+                    keys.remove();
+                    handle(key);
+                }
+            }
+            checkTimeouts();
+        }
+
+        private void handle(final SelectionKey key) throws IOException
+        {
+            final Conn conn = (Conn)key.attachment();
+            try
+            {
+                if (!conn.connected && key.isConnectable())
+                {
+                    if (conn.channel.finishConnect())
+                    {
+                        connected(conn);
+                    }
+                }
+                else if (conn.connected && key.isReadable())
+                {
+                    readBuffer.clear();
+                    final int n = conn.channel.read(readBuffer);
+                    if (n < 0)
+                    {
+                        fail(conn, "eof");
+                        return;
+                    }
+                    conn.received += n;
+                    if (conn.received >= request.limit())
+                    {
+                        requestLatency.recordValue(Math.min(System.nanoTime() - conn.originNs,
+                            LoadResult.HIGHEST_TRACKABLE_NS));
+                        completed++;
+                        finish(conn);
+                    }
+                }
+            }
+            catch (final IOException e)
+            {
+                fail(conn, ConnectStorm.classify(e));
+            }
+        }
+
+        private void connected(final Conn conn) throws IOException
+        {
+            conn.connected = true;
+            final long latencyNs = System.nanoTime() - conn.originNs;
+            connectLatency.recordValue(Math.min(latencyNs, LoadResult.HIGHEST_TRACKABLE_NS));
+            if (latencyNs >= stallNs)
+            {
+                stalls++;
+            }
+            final ByteBuffer r = request.duplicate();
+            conn.channel.write(r);
+            if (r.hasRemaining())
+            {
+                fail(conn, "short_write");
+                return;
+            }
+            conn.channel.keyFor(selector).interestOps(SelectionKey.OP_READ);
+        }
+
+        private void checkTimeouts() throws IOException
+        {
+            final long nowNs = System.nanoTime();
+            if (nowNs < nextTimeoutCheckNs || inFlight.isEmpty())
+            {
+                return;
+            }
+            nextTimeoutCheckNs = nowNs + TimeUnit.MILLISECONDS.toNanos(10);
+            for (int i = inFlight.size() - 1; i >= 0; i--)
+            {
+                final Conn conn = inFlight.get(i);
+                if (nowNs - conn.originNs > timeoutNs)
+                {
+                    fail(conn, "timeout");
+                }
+            }
+        }
+
+        private void fail(final Conn conn, final String reason) throws IOException
+        {
+            errors.merge(reason, 1L, Long::sum);
+            errorCount++;
+            finish(conn);
+        }
+
+        /** Closes with RST; in closed-loop mode the main loop then starts the replacement connection. */
+        private void finish(final Conn conn) throws IOException
+        {
+            inFlight.remove(conn);
+            try
+            {
+                conn.channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+            }
+            catch (final IOException ignored)
+            {
+                // never connected
+            }
+            try
+            {
+                conn.channel.close();
+            }
+            catch (final IOException ignored)
+            {
+                // closing
+            }
+            if (!open)
+            {
+                replacements++;
+            }
+        }
+    }
+}

@@ -1,0 +1,684 @@
+package natgw.perf.report;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import natgw.perf.bench.ImplResult;
+import natgw.perf.bench.ScenarioResult;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Writes a run's results into its directory: one {@code .hgrm} per implementation and latency metric
+ * (HdrHistogram's percentile distribution, microseconds), {@code summary.json}, {@code report.md} and one
+ * self-contained {@code report.html} (inline SVG plots, no external resources).
+ */
+public final class ReportWriter
+{
+    static final String[] PALETTE = {
+        "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"};
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** Where the run happened and how it was started. */
+    public record RunInfo(String title, String command, Map<String, String> host, Instant generated)
+    {
+    }
+
+    /** The files written. */
+    public record WrittenFiles(Path html, Path markdown, Path json, List<Path> hgrm)
+    {
+    }
+
+    /** One table row: an implementation's figures for one latency metric. */
+    public record Row(String impl, LatencySummary latency, long stalls, long errors, Long insertFailed, Long drop,
+        Long clashResolve, String throughput, double p50Ratio)
+    {
+    }
+
+    private ReportWriter()
+    {
+    }
+
+    public static WrittenFiles write(final Path dir, final RunInfo info, final List<ScenarioResult> scenarios)
+        throws IOException
+    {
+        Files.createDirectories(dir);
+        final List<Path> hgrm = new ArrayList<>();
+        for (final ScenarioResult scenario : scenarios)
+        {
+            for (final ImplResult impl : scenario.impls())
+            {
+                for (final Map.Entry<String, Histogram> e : impl.histograms().entrySet())
+                {
+                    final Path file = dir.resolve(scenario.scenario() + "." + impl.name() + "." + e.getKey() + ".hgrm");
+                    try (PrintStream out = new PrintStream(Files.newOutputStream(file), false, StandardCharsets.UTF_8))
+                    {
+                        e.getValue().outputPercentileDistribution(out, 1000.0);
+                    }
+                    hgrm.add(file);
+                }
+            }
+        }
+        final Path json = dir.resolve("summary.json");
+        Files.writeString(json, json(info, scenarios));
+        final Path md = dir.resolve("report.md");
+        Files.writeString(md, markdown(info, scenarios));
+        final Path html = dir.resolve("report.html");
+        Files.writeString(html, html(info, scenarios));
+        return new WrittenFiles(html, md, json, hgrm);
+    }
+
+    /** Latency metrics that have data in this scenario, in the scenario's order. */
+    public static List<String> metricsWithData(final ScenarioResult scenario)
+    {
+        final List<String> metrics = new ArrayList<>();
+        for (final String metric : scenario.metrics())
+        {
+            for (final ImplResult impl : scenario.impls())
+            {
+                if (impl.histogram(metric) != null && impl.histogram(metric).getTotalCount() > 0)
+                {
+                    metrics.add(metric);
+                    break;
+                }
+            }
+        }
+        return metrics;
+    }
+
+    /** The implementation ratios are quoted against: kernel-masq when it ran, else the first that ran. */
+    static ImplResult baseline(final ScenarioResult scenario)
+    {
+        ImplResult first = null;
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (impl.ran())
+            {
+                if (impl.name().equals("kernel-masq"))
+                {
+                    return impl;
+                }
+                if (first == null)
+                {
+                    first = impl;
+                }
+            }
+        }
+        return first;
+    }
+
+    /** Rows of the table for one latency metric (null metric: a scenario without latency, e.g. throughput). */
+    public static List<Row> rows(final ScenarioResult scenario, final String metric)
+    {
+        final String prefix = metric == null || metric.indexOf('.') < 0 ? "" :
+            metric.substring(0, metric.lastIndexOf('.') + 1);
+        final ImplResult base = baseline(scenario);
+        final double baseP50 = base == null || metric == null || base.histogram(metric) == null ? Double.NaN :
+            base.histogram(metric).getValueAtPercentile(50);
+        final List<Row> rows = new ArrayList<>();
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (!impl.ran())
+            {
+                continue;
+            }
+            final Histogram h = metric == null ? null : impl.histogram(metric);
+            final LatencySummary latency = h == null ? null : LatencySummary.of(h);
+            final double ratio = h == null || Double.isNaN(baseP50) || baseP50 == 0 ? Double.NaN :
+                h.getValueAtPercentile(50) / baseP50;
+            rows.add(new Row(impl.name(), latency, impl.count(prefix + "stalls"), impl.count(prefix + "errors"),
+                impl.counter("insert_failed"), impl.counter("drop"), impl.counter("clash_resolve"),
+                scenario.throughputText().getOrDefault(impl.name(), "-"), ratio));
+        }
+        return rows;
+    }
+
+    static String color(final ScenarioResult scenario, final String impl)
+    {
+        int i = 0;
+        for (final ImplResult r : scenario.impls())
+        {
+            if (r.name().equals(impl))
+            {
+                return PALETTE[i % PALETTE.length];
+            }
+            i++;
+        }
+        return PALETTE[0];
+    }
+
+    private static final String[] HEADER = {"implementation", "n", "p50", "p99", "p99.9", "p99.99", "max",
+        "stalls ≥1 s", "errors", "insert_failed", "drop", "clash_resolve", "throughput", "p50 vs base"};
+
+    static String[] cells(final Row row)
+    {
+        final LatencySummary l = row.latency();
+        return new String[] {
+            row.impl(),
+            l == null ? "-" : Long.toString(l.count()),
+            l == null ? "-" : Format.latencyUs(l.p50Us()),
+            l == null ? "-" : Format.latencyUs(l.p99Us()),
+            l == null ? "-" : Format.latencyUs(l.p999Us()),
+            l == null ? "-" : Format.latencyUs(l.p9999Us()),
+            l == null ? "-" : Format.latencyUs(l.maxUs()),
+            Long.toString(row.stalls()),
+            Long.toString(row.errors()),
+            Format.counter(row.insertFailed()),
+            Format.counter(row.drop()),
+            Format.counter(row.clashResolve()),
+            row.throughput(),
+            Double.isNaN(row.p50Ratio()) ? "-" : String.format(Locale.ROOT, "%.2fx", row.p50Ratio())};
+    }
+
+    /** A fixed-width table for the terminal: one per latency metric (or one without latency columns). */
+    public static String terminalTable(final ScenarioResult scenario)
+    {
+        final StringBuilder sb = new StringBuilder();
+        final List<String> metrics = metricsWithData(scenario);
+        final List<String> loop = metrics.isEmpty() ? java.util.Collections.singletonList(null) : metrics;
+        for (final String metric : loop)
+        {
+            sb.append(scenario.scenario()).append(metric == null ? "" : " - " + metric + " latency").append('\n');
+            final List<String[]> table = new ArrayList<>();
+            table.add(HEADER);
+            for (final Row row : rows(scenario, metric))
+            {
+                table.add(cells(row));
+            }
+            final boolean[] keep = keptColumns(metric);
+            final int[] width = new int[HEADER.length];
+            for (final String[] r : table)
+            {
+                for (int c = 0; c < r.length; c++)
+                {
+                    width[c] = Math.max(width[c], r[c].length());
+                }
+            }
+            for (final String[] r : table)
+            {
+                final StringBuilder line = new StringBuilder();
+                for (int c = 0; c < r.length; c++)
+                {
+                    if (keep[c])
+                    {
+                        line.append(c == 0 || c == 12 ? pad(r[c], width[c], false) : pad(r[c], width[c], true))
+                            .append("  ");
+                    }
+                }
+                sb.append(line.toString().stripTrailing()).append('\n');
+            }
+            sb.append('\n');
+        }
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (impl.unavailable() != null)
+            {
+                sb.append(impl.name()).append(": not run: ").append(impl.unavailable()).append('\n');
+            }
+            for (final String note : impl.notes())
+            {
+                sb.append(impl.name()).append(": ").append(note).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    /** Latency columns only when there is a latency metric. */
+    static boolean[] keptColumns(final String metric)
+    {
+        final boolean[] keep = new boolean[HEADER.length];
+        for (int c = 0; c < keep.length; c++)
+        {
+            keep[c] = metric != null || c == 0 || c >= 8;
+        }
+        if (metric == null)
+        {
+            keep[13] = false;
+        }
+        return keep;
+    }
+
+    private static String pad(final String text, final int width, final boolean right)
+    {
+        final String spaces = " ".repeat(Math.max(0, width - text.length()));
+        return right ? spaces + text : text + spaces;
+    }
+
+    // ---------------------------------------------------------------- Markdown
+
+    public static String markdown(final RunInfo info, final List<ScenarioResult> scenarios)
+    {
+        final StringBuilder sb = new StringBuilder();
+        sb.append("# ").append(info.title()).append("\n\n");
+        sb.append("Generated ").append(info.generated()).append(" by `").append(info.command()).append("`.  \n");
+        sb.append("Host: ").append(hostLine(info.host())).append("\n\n");
+        sb.append("Every figure below was measured in this run. Implementations alternate in blocks (A B C, B C A, " +
+            "...) on the same namespace lab; latencies are HdrHistogram percentiles over all segments of an " +
+            "implementation; throughputs are medians over its segments; conntrack counters are summed over its " +
+            "segments. Ratios are against `" + "kernel-masq" + "` when it ran, else the first implementation.\n\n");
+        for (final ScenarioResult scenario : scenarios)
+        {
+            sb.append("## ").append(scenario.scenario()).append("\n\n");
+            sb.append(scenario.description()).append("\n\n");
+            sb.append("Parameters: ").append(parameterLine(scenario.parameters()))
+                .append(String.format(Locale.ROOT, "; run took %.0f s.%n%n", scenario.elapsedS()));
+            final List<String> metrics = metricsWithData(scenario);
+            final List<String> loop = metrics.isEmpty() ? java.util.Collections.singletonList(null) : metrics;
+            for (final String metric : loop)
+            {
+                if (metric != null)
+                {
+                    sb.append("### ").append(metric).append(" latency\n\n");
+                }
+                final boolean[] keep = keptColumns(metric);
+                appendMarkdownRow(sb, HEADER, keep);
+                final String[] rule = new String[HEADER.length];
+                for (int c = 0; c < rule.length; c++)
+                {
+                    rule[c] = c == 0 || c == 12 ? "---" : "---:";
+                }
+                appendMarkdownRow(sb, rule, keep);
+                for (final Row row : rows(scenario, metric))
+                {
+                    appendMarkdownRow(sb, cells(row), keep);
+                }
+                sb.append('\n');
+            }
+            appendValuesMarkdown(sb, scenario);
+            sb.append("Implementations:\n\n");
+            for (final ImplResult impl : scenario.impls())
+            {
+                sb.append("- `").append(impl.name()).append("`: ").append(impl.description());
+                if (impl.unavailable() != null)
+                {
+                    sb.append(" **Not run:** ").append(impl.unavailable());
+                }
+                sb.append('\n');
+                for (final String note : impl.notes())
+                {
+                    sb.append("  - note: ").append(note).append('\n');
+                }
+            }
+            sb.append("\nConntrack counters (summed over segments):\n\n");
+            appendCountersMarkdown(sb, scenario);
+            sb.append("\nColumns of /proc/net/stat/nf_conntrack on this kernel: `")
+                .append(String.join(" ", scenario.kernelConntrackColumns())).append("`.\n\n");
+        }
+        return sb.toString();
+    }
+
+    private static void appendMarkdownRow(final StringBuilder sb, final String[] cells, final boolean[] keep)
+    {
+        sb.append('|');
+        for (int c = 0; c < cells.length; c++)
+        {
+            if (keep[c])
+            {
+                sb.append(' ').append(Format.escapeMarkdown(cells[c])).append(" |");
+            }
+        }
+        sb.append('\n');
+    }
+
+    /** Per-segment values (throughputs) as a table: median and each segment. */
+    private static void appendValuesMarkdown(final StringBuilder sb, final ScenarioResult scenario)
+    {
+        final List<String> names = valueNames(scenario);
+        if (names.isEmpty())
+        {
+            return;
+        }
+        sb.append("Per-segment figures (median [each segment]):\n\n| implementation |");
+        for (final String name : names)
+        {
+            sb.append(' ').append(name).append(" |");
+        }
+        sb.append("\n|---|").append("---:|".repeat(names.size())).append('\n');
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (!impl.ran())
+            {
+                continue;
+            }
+            sb.append("| ").append(impl.name()).append(" |");
+            for (final String name : names)
+            {
+                sb.append(' ').append(valueCell(impl, name)).append(" |");
+            }
+            sb.append('\n');
+        }
+        sb.append('\n');
+    }
+
+    static List<String> valueNames(final ScenarioResult scenario)
+    {
+        final List<String> names = new ArrayList<>();
+        for (final ImplResult impl : scenario.impls())
+        {
+            for (final String name : impl.values().keySet())
+            {
+                if (!names.contains(name) && !name.endsWith("duration_s"))
+                {
+                    names.add(name);
+                }
+            }
+        }
+        return names;
+    }
+
+    static String valueCell(final ImplResult impl, final String name)
+    {
+        final List<Double> list = impl.values().get(name);
+        if (list == null || list.isEmpty())
+        {
+            return "-";
+        }
+        final StringBuilder sb = new StringBuilder(BarChart.formatValue(impl.median(name)));
+        if (list.size() > 1)
+        {
+            sb.append(" [");
+            for (int i = 0; i < list.size(); i++)
+            {
+                sb.append(i == 0 ? "" : ", ").append(BarChart.formatValue(list.get(i)));
+            }
+            sb.append(']');
+        }
+        return sb.toString();
+    }
+
+    private static void appendCountersMarkdown(final StringBuilder sb, final ScenarioResult scenario)
+    {
+        final List<String> names = counterNames(scenario);
+        sb.append("| implementation |");
+        for (final String name : names)
+        {
+            sb.append(' ').append(name).append(" |");
+        }
+        sb.append("\n|---|").append("---:|".repeat(names.size())).append('\n');
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (!impl.ran())
+            {
+                continue;
+            }
+            sb.append("| ").append(impl.name()).append(" |");
+            for (final String name : names)
+            {
+                sb.append(' ').append(Format.counter(impl.counter(name))).append(" |");
+            }
+            sb.append('\n');
+        }
+    }
+
+    static List<String> counterNames(final ScenarioResult scenario)
+    {
+        final List<String> names = new ArrayList<>(natgw.perf.bench.ConntrackStats.REPORTED);
+        for (final ImplResult impl : scenario.impls())
+        {
+            for (final String name : impl.counters().keySet())
+            {
+                if (!names.contains(name) && !name.equals("entries") && !name.startsWith("expect_"))
+                {
+                    names.add(name);
+                }
+            }
+        }
+        return names;
+    }
+
+    static String hostLine(final Map<String, String> host)
+    {
+        final List<String> parts = new ArrayList<>();
+        host.forEach((k, v) -> parts.add(k + " " + v));
+        return String.join(", ", parts);
+    }
+
+    static String parameterLine(final Map<String, Object> parameters)
+    {
+        final List<String> parts = new ArrayList<>();
+        parameters.forEach((k, v) -> parts.add(k + "=" + v));
+        return String.join(", ", parts);
+    }
+
+    // ---------------------------------------------------------------- HTML
+
+    public static String html(final RunInfo info, final List<ScenarioResult> scenarios)
+    {
+        final StringBuilder sb = new StringBuilder();
+        sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>")
+            .append(Format.escapeHtml(info.title())).append("</title>\n<style>\n")
+            .append("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\n")
+            .append("table{border-collapse:collapse;margin:0.5em 0 1.5em}\n")
+            .append("th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}\n")
+            .append("th:first-child,td:first-child{text-align:left}\n")
+            .append("td.t{text-align:left}\ncode{background:#f4f4f4;padding:0 3px}\n.note{color:#8a4b00}\n")
+            .append(".bad{color:#b00000;font-weight:bold}\n</style></head><body>\n");
+        sb.append("<h1>").append(Format.escapeHtml(info.title())).append("</h1>\n");
+        sb.append("<p>Generated ").append(info.generated()).append(" by <code>")
+            .append(Format.escapeHtml(info.command())).append("</code>.<br>Host: ")
+            .append(Format.escapeHtml(hostLine(info.host()))).append("</p>\n");
+        sb.append("<p>Every figure was measured in this run. Implementations alternate in blocks on the same " +
+            "namespace lab; latency percentiles are over all segments of an implementation, throughputs are medians " +
+            "over its segments, conntrack counters are summed. Plots: latency by percentile, x axis " +
+            "log<sub>10</sub>(1/(1&minus;p)) as HdrHistogram's plotter, y axis logarithmic.</p>\n");
+        for (final ScenarioResult scenario : scenarios)
+        {
+            sb.append("<h2>").append(Format.escapeHtml(scenario.scenario())).append("</h2>\n<p>")
+                .append(Format.escapeHtml(scenario.description())).append("</p>\n<p>Parameters: ")
+                .append(Format.escapeHtml(parameterLine(scenario.parameters())))
+                .append(String.format(Locale.ROOT, "; run took %.0f s.</p>%n", scenario.elapsedS()));
+            final List<String> metrics = metricsWithData(scenario);
+            final List<String> loop = metrics.isEmpty() ? java.util.Collections.singletonList(null) : metrics;
+            for (final String metric : loop)
+            {
+                if (metric != null)
+                {
+                    sb.append("<h3>").append(Format.escapeHtml(metric)).append(" latency</h3>\n");
+                    final List<PercentilePlot.Series> series = new ArrayList<>();
+                    for (final ImplResult impl : scenario.impls())
+                    {
+                        final Histogram h = impl.histogram(metric);
+                        if (h != null && h.getTotalCount() > 0)
+                        {
+                            series.add(new PercentilePlot.Series(impl.name(), color(scenario, impl.name()), h));
+                        }
+                    }
+                    sb.append(PercentilePlot.svg(scenario.scenario() + ": " + metric + " latency by percentile",
+                        series));
+                }
+                appendHtmlTable(sb, scenario, metric);
+            }
+            appendHtmlValues(sb, scenario);
+            sb.append("<h3>Implementations</h3>\n<ul>\n");
+            for (final ImplResult impl : scenario.impls())
+            {
+                sb.append("<li><code>").append(Format.escapeHtml(impl.name())).append("</code>: ")
+                    .append(Format.escapeHtml(impl.description()));
+                if (impl.unavailable() != null)
+                {
+                    sb.append(" <span class=\"bad\">Not run: ").append(Format.escapeHtml(impl.unavailable()))
+                        .append("</span>");
+                }
+                for (final String note : impl.notes())
+                {
+                    sb.append("<br><span class=\"note\">note: ").append(Format.escapeHtml(note)).append("</span>");
+                }
+                sb.append("</li>\n");
+            }
+            sb.append("</ul>\n<h3>Conntrack counters</h3>\n<table><tr><th>implementation</th>");
+            final List<String> names = counterNames(scenario);
+            for (final String name : names)
+            {
+                sb.append("<th>").append(Format.escapeHtml(name)).append("</th>");
+            }
+            sb.append("</tr>\n");
+            for (final ImplResult impl : scenario.impls())
+            {
+                if (!impl.ran())
+                {
+                    continue;
+                }
+                sb.append("<tr><td>").append(Format.escapeHtml(impl.name())).append("</td>");
+                for (final String name : names)
+                {
+                    sb.append("<td>").append(Format.counter(impl.counter(name))).append("</td>");
+                }
+                sb.append("</tr>\n");
+            }
+            sb.append("</table>\n<p>Columns of <code>/proc/net/stat/nf_conntrack</code> on this kernel: <code>")
+                .append(Format.escapeHtml(String.join(" ", scenario.kernelConntrackColumns())))
+                .append("</code>.</p>\n");
+        }
+        sb.append("</body></html>\n");
+        return sb.toString();
+    }
+
+    private static void appendHtmlTable(final StringBuilder sb, final ScenarioResult scenario, final String metric)
+    {
+        final boolean[] keep = keptColumns(metric);
+        sb.append("<table class=\"summary\"");
+        if (metric != null)
+        {
+            sb.append(" data-metric=\"").append(Format.escapeHtml(metric)).append('"');
+        }
+        sb.append("><tr>");
+        for (int c = 0; c < HEADER.length; c++)
+        {
+            if (keep[c])
+            {
+                sb.append("<th>").append(Format.escapeHtml(HEADER[c])).append("</th>");
+            }
+        }
+        sb.append("</tr>\n");
+        for (final Row row : rows(scenario, metric))
+        {
+            final String[] cells = cells(row);
+            sb.append("<tr data-impl=\"").append(Format.escapeHtml(row.impl())).append("\">");
+            for (int c = 0; c < cells.length; c++)
+            {
+                if (keep[c])
+                {
+                    final boolean bad = (c == 7 || c == 8 || c == 9 || c == 10) && !cells[c].equals("0") &&
+                        !cells[c].equals("n/a") && !cells[c].equals("-");
+                    sb.append(c == 12 ? "<td class=\"t\">" : bad ? "<td class=\"bad\">" : "<td>")
+                        .append(Format.escapeHtml(cells[c])).append("</td>");
+                }
+            }
+            sb.append("</tr>\n");
+        }
+        sb.append("</table>\n");
+    }
+
+    private static void appendHtmlValues(final StringBuilder sb, final ScenarioResult scenario)
+    {
+        final List<String> names = valueNames(scenario);
+        if (names.isEmpty())
+        {
+            return;
+        }
+        for (final String name : List.of("tcp_gbps", "udp_rx_kpps", "closed.conn_per_s"))
+        {
+            if (!names.contains(name))
+            {
+                continue;
+            }
+            final List<BarChart.Bar> bars = new ArrayList<>();
+            for (final ImplResult impl : scenario.impls())
+            {
+                if (impl.ran())
+                {
+                    bars.add(new BarChart.Bar(impl.name(), color(scenario, impl.name()), impl.median(name)));
+                }
+            }
+            final String unit = name.equals("tcp_gbps") ? "Gbit/s" : name.equals("udp_rx_kpps") ? "kpps" : "conn/s";
+            sb.append(BarChart.svg(scenario.scenario() + ": " + name + " (median of segments)", unit, bars));
+        }
+        sb.append("<h3>Per-segment figures</h3>\n<p>Median [each segment].</p>\n<table><tr><th>implementation</th>");
+        for (final String name : names)
+        {
+            sb.append("<th>").append(Format.escapeHtml(name)).append("</th>");
+        }
+        sb.append("</tr>\n");
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (!impl.ran())
+            {
+                continue;
+            }
+            sb.append("<tr><td>").append(Format.escapeHtml(impl.name())).append("</td>");
+            for (final String name : names)
+            {
+                sb.append("<td>").append(Format.escapeHtml(valueCell(impl, name))).append("</td>");
+            }
+            sb.append("</tr>\n");
+        }
+        sb.append("</table>\n");
+    }
+
+    // ---------------------------------------------------------------- JSON
+
+    public static String json(final RunInfo info, final List<ScenarioResult> scenarios)
+    {
+        final ObjectNode root = JSON.createObjectNode();
+        root.put("title", info.title());
+        root.put("generated", info.generated().toString());
+        root.put("command", info.command());
+        final ObjectNode host = root.putObject("host");
+        info.host().forEach(host::put);
+        final ArrayNode list = root.putArray("scenarios");
+        for (final ScenarioResult scenario : scenarios)
+        {
+            final ObjectNode s = list.addObject();
+            s.put("scenario", scenario.scenario());
+            s.put("started", scenario.started().toString());
+            s.put("elapsed_s", scenario.elapsedS());
+            s.set("parameters", JSON.valueToTree(scenario.parameters()));
+            s.set("kernel_conntrack_columns", JSON.valueToTree(scenario.kernelConntrackColumns()));
+            final ArrayNode impls = s.putArray("impls");
+            for (final ImplResult impl : scenario.impls())
+            {
+                final ObjectNode i = impls.addObject();
+                i.put("name", impl.name());
+                i.put("description", impl.description());
+                i.put("ran", impl.ran());
+                if (impl.unavailable() != null)
+                {
+                    i.put("unavailable", impl.unavailable());
+                }
+                final ObjectNode latency = i.putObject("latency_us");
+                for (final Map.Entry<String, Histogram> e : impl.histograms().entrySet())
+                {
+                    latency.set(e.getKey(), JSON.valueToTree(LatencySummary.of(e.getValue())));
+                }
+                i.set("counts", JSON.valueToTree(impl.counts()));
+                final Map<String, Double> medians = new LinkedHashMap<>();
+                impl.values().keySet().forEach(k -> medians.put(k, impl.median(k)));
+                i.set("values_median", JSON.valueToTree(medians));
+                i.set("conntrack", JSON.valueToTree(impl.counters()));
+                i.put("throughput", scenario.throughputText().getOrDefault(impl.name(), "-"));
+                i.set("notes", JSON.valueToTree(new ArrayList<>(impl.notes())));
+                i.set("segments", JSON.valueToTree(impl.segments()));
+            }
+        }
+        try
+        {
+            return JSON.writeValueAsString(root) + "\n";
+        }
+        catch (final com.fasterxml.jackson.core.JsonProcessingException e)
+        {
+            throw new IllegalStateException(e);
+        }
+    }
+}

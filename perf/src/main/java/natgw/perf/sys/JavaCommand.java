@@ -1,0 +1,103 @@
+package natgw.perf.sys;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Command lines for child JVMs: the load generators and natgw itself run as separate processes inside the lab's
+ * namespaces, on the classpath of this JVM (the natgw jar, or the test classpath under Maven).
+ */
+public final class JavaCommand
+{
+    /** The flags the {@code ./natgw} launcher passes (Agrona and Netty need the opens). */
+    static final List<String> JVM_FLAGS = List.of(
+        "-XX:+UseParallelGC",
+        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+        "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+        "-Dio.netty.tryReflectionSetAccessible=true");
+
+    static final String NATGW_MAIN = "natgw.gateway.cli.Main";
+
+    private JavaCommand()
+    {
+    }
+
+    public static String javaBinary()
+    {
+        final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        return Files.isExecutable(java) ? java.toString() : "java";
+    }
+
+    /** This JVM's classpath with every entry made absolute (children may run from another directory). */
+    public static String classpath()
+    {
+        final List<String> entries = new ArrayList<>();
+        for (final String entry : System.getProperty("java.class.path", "").split(File.pathSeparator))
+        {
+            if (!entry.isEmpty())
+            {
+                entries.add(Path.of(entry).toAbsolutePath().toString());
+            }
+        }
+        return String.join(File.pathSeparator, entries);
+    }
+
+    /** {@code java [flags] -cp <this classpath> mainClass args...}, with extra JVM options before the class. */
+    public static List<String> of(final List<String> jvmOptions, final String mainClass, final List<String> args)
+    {
+        final List<String> cmd = new ArrayList<>();
+        cmd.add(javaBinary());
+        cmd.addAll(JVM_FLAGS);
+        cmd.addAll(jvmOptions);
+        cmd.add("-cp");
+        cmd.add(classpath());
+        cmd.add(mainClass);
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    public static List<String> of(final String mainClass, final List<String> args)
+    {
+        return of(List.of(), mainClass, args);
+    }
+
+    /**
+     * The command that runs natgw, in order of preference: the {@code NATGW_CMD} environment variable or the
+     * {@code natgw.cmd} system property (split on spaces); natgw's main class when it is on this classpath
+     * (inside natgw.jar, or the gateway module's tests); the {@code natgw} launcher in {@code natgw.home}
+     * (set by the launcher) or in a parent of the working directory.
+     */
+    public static List<String> natgw()
+    {
+        final String override = System.getProperty("natgw.cmd", System.getenv("NATGW_CMD"));
+        if (override != null && !override.isBlank())
+        {
+            return List.of(override.strip().split("\\s+"));
+        }
+        try
+        {
+            Class.forName(NATGW_MAIN, false, JavaCommand.class.getClassLoader());
+            return of(List.of(), NATGW_MAIN, List.of());
+        }
+        catch (final ClassNotFoundException e)
+        {
+            // not on this classpath: look for the launcher
+        }
+        final String home = System.getProperty("natgw.home");
+        if (home != null && Files.isExecutable(Path.of(home, "natgw")))
+        {
+            return List.of(Path.of(home, "natgw").toString());
+        }
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent())
+        {
+            if (Files.isExecutable(dir.resolve("natgw")) && Files.isDirectory(dir.resolve("gateway")))
+            {
+                return List.of(dir.resolve("natgw").toString());
+            }
+        }
+        throw new IllegalStateException("cannot find natgw: run from the repository, or set NATGW_CMD");
+    }
+}
