@@ -639,7 +639,10 @@ public final class Pipeline
                 final int old = buffer.getShort(checksumOffset, ByteOrder.BIG_ENDIAN) & 0xFFFF;
                 if (innerProtocol == Ipv4Header.PROTO_TCP || old != 0)
                 {
-                    icmpChecksum = putWord(buffer, checksumOffset, Checksum.applyDelta(old, innerL4Delta), icmpChecksum);
+                    final int updated = Checksum.applyDelta(old, innerL4Delta);
+                    // as for the outer UDP header: a computed zero is sent as 0xFFFF, 0 would mean "no checksum"
+                    final int restored = updated == 0 && innerProtocol == Ipv4Header.PROTO_UDP ? 0xFFFF : updated;
+                    icmpChecksum = putWord(buffer, checksumOffset, restored, icmpChecksum);
                 }
             }
         }

@@ -224,6 +224,26 @@ class PipelineTest
     }
 
     @Test
+    void shouldSendUdpChecksumThatTranslatesToZeroAsAllOnes()
+    {
+        // craft the datagram as it will leave (from the pool) with a checksum computing to 0, then send it from inside
+        final int length = builder.udp(0, POOL, 5353, SERVER, 53, 2);
+        udp.wrap(buffer, 20);
+        int sum = (buffer.getShort(28, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF) + udp.checksum();
+        sum = (sum & 0xFFFF) + (sum >>> 16);
+        buffer.putShort(28, (short)sum, java.nio.ByteOrder.BIG_ENDIAN);
+        udp.computeChecksum(POOL, SERVER);
+        assertEquals(0xFFFF, udp.checksum());
+        final byte[] leaving = bytes(0, length);
+        ip.wrap(buffer, 0).srcAddress(CLIENT).computeChecksum();
+        udp.computeChecksum(CLIENT, SERVER);
+
+        forward(0, length);
+        assertEquals(0xFFFF, udp.checksum());
+        assertArrayEquals(leaving, bytes(0, length));
+    }
+
+    @Test
     void shouldTranslateIcmpEchoOutAndReplyBack()
     {
         forward(0, builder.icmpEcho(0, CLIENT, SERVER, IcmpHeader.ECHO_REQUEST, 0x1234, 1, 56));
@@ -379,6 +399,46 @@ class PipelineTest
         assertEquals(IcmpHeader.DEST_UNREACHABLE, icmp.type());
         assertEquals(IcmpHeader.CODE_PORT_UNREACHABLE, icmp.code());
         assertArrayEquals(sent, bytes(28, quotedLength), "the quoted datagram is again exactly what the client sent");
+    }
+
+    @Test
+    void shouldRestoreAllOnesChecksumOfQuotedUdpDatagram()
+    {
+        // a UDP checksum that computes to 0 is sent as 0xFFFF (RFC 768); restoring the quoted datagram must give
+        // 0xFFFF back, not 0x0000, which would read as "no checksum"
+        udpOut(CLIENT, 5353, SERVER);
+        final int quotedLength = builder.udp(QUOTE_AT, CLIENT_B, 5353, SERVER, 53, 2);
+        udp.wrap(buffer, QUOTE_AT + 20);
+        final int payloadOffset = QUOTE_AT + 28;
+        final int word = buffer.getShort(payloadOffset, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF;
+        int sum = word + udp.checksum(); // one's complement add: the sum then becomes 0xFFFF
+        sum = (sum & 0xFFFF) + (sum >>> 16);
+        buffer.putShort(payloadOffset, (short)sum, java.nio.ByteOrder.BIG_ENDIAN);
+        udp.computeChecksum(CLIENT_B, SERVER);
+        assertEquals(0xFFFF, udp.checksum());
+        final byte[] sent = bytes(QUOTE_AT, quotedLength);
+        forward(QUOTE_AT, quotedLength);
+        assertNotEquals(5353, udp.srcPort());
+
+        forward(0, builder.icmpError(0, SERVER, POOL, IcmpHeader.DEST_UNREACHABLE, IcmpHeader.CODE_PORT_UNREACHABLE,
+            QUOTE_AT, quotedLength));
+        assertEquals(CLIENT_B, ip.dstAddress());
+        assertEquals(0xFFFF, new UdpHeader().wrap(buffer, 48).checksum());
+        assertArrayEquals(sent, bytes(28, quotedLength));
+    }
+
+    @Test
+    void shouldTranslateIcmpErrorAtOddOffset()
+    {
+        udpOut(CLIENT, 5353, SERVER);
+        final int quotedLength = builder.udp(QUOTE_AT, CLIENT_B, 5353, SERVER, 53, 33);
+        final byte[] sent = bytes(QUOTE_AT, quotedLength);
+        forward(QUOTE_AT, quotedLength);
+        final int length = builder.icmpError(3, SERVER, POOL, IcmpHeader.DEST_UNREACHABLE, IcmpHeader.CODE_PORT_UNREACHABLE,
+            QUOTE_AT, quotedLength);
+        forward(3, length);
+        assertEquals(CLIENT_B, ip.dstAddress());
+        assertArrayEquals(sent, bytes(3 + 28, quotedLength));
     }
 
     @Test
