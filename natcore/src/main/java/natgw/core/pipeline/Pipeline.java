@@ -289,6 +289,11 @@ public final class Pipeline
                         return DropReason.TCP_INVALID_NEW.id();
                     }
                 }
+                else if (protocol == Ipv4Header.PROTO_ICMP && icmp.type() == IcmpHeader.ECHO_REPLY)
+                {
+                    // only a request starts a query (nf_conntrack_proto_icmp valid_new): a reply has no mapping to use
+                    return DropReason.UNSUPPORTED_ICMP.id();
+                }
                 final int nowMs = table.toTableMs(nowNs);
                 entry = allocator.connect(
                     cursor, a, b, snat.addressFor(src, dst), dst, dstPort, snat.portLow(), snat.portHigh(),

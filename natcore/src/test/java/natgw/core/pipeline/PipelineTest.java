@@ -143,7 +143,8 @@ class PipelineTest
     {
         final long before = counters.get(reason);
         final long droppedBefore = counters.get(ConntrackCounter.DROPPED);
-        assertEquals(reason, DropReason.get(process(offset, length)));
+        final int verdict = process(offset, length);
+        assertEquals(reason.id(), verdict, () -> verdict == Pipeline.FORWARD ? "forwarded" : DropReason.get(verdict).label());
         assertEquals(before + 1, counters.get(reason), reason.label());
         assertEquals(droppedBefore + 1, counters.get(ConntrackCounter.DROPPED));
         assertGoodPacketStillForwards();
@@ -721,6 +722,15 @@ class PipelineTest
         assertDropped(DropReason.UNSUPPORTED_PROTOCOL, 0, length);
         length = builder.icmpEcho(0, CLIENT, SERVER, 13, 1, 1, 12); // timestamp request
         assertDropped(DropReason.UNSUPPORTED_ICMP, 0, length);
+    }
+
+    @Test
+    void shouldNotStartConnectionWithEchoReplyFromInside()
+    {
+        // only a request starts an ICMP query (Linux nf_conntrack_proto_icmp: valid_new); a reply to a ping that
+        // reached the client some other way must not be given a mapping, nor its identifier rewritten
+        assertDropped(DropReason.UNSUPPORTED_ICMP, 0, builder.icmpEcho(0, CLIENT, OUTSIDER, IcmpHeader.ECHO_REPLY, 0x4242, 1, 8));
+        assertFalse(table.lookup(cursor, FlowTuple.packA(CLIENT, OUTSIDER), FlowTuple.packB(1, 0, 0x4242)));
     }
 
     @Test
