@@ -91,8 +91,8 @@ public final class NatgwGateway implements Implementation
                     final String why = (result.stderr() + result.stdout()).strip();
                     notes.add("natgw conntrack -S gave no counters: " +
                         why.lines().findFirst().orElse("exit " + result.exitCode()));
-                    return new LinkedHashMap<>();
                 }
+                counters.putAll(LinkStats.tunDrops(lab));
                 return counters;
             }
 
