@@ -21,7 +21,8 @@ cleanup()
     for ns in $A $R $B; do ip netns del "$ns" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 130" INT TERM
 
 for ns in $A $R $B; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip link add ngwt-cap-a0 netns $A type veth peer name ngwt-cap-r0 netns $R

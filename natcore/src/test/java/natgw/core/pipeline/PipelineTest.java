@@ -286,6 +286,39 @@ class PipelineTest
         }
     }
 
+    @Test
+    void shouldTranslatePacketsWithIpOptions()
+    {
+        final int natPort = tcpOut(CLIENT, 40001, SERVER, SYN);
+        int length = withIpOptions(0, builder.tcp(0, CLIENT, 40001, SERVER, 443, ACK, 1, 1, 11));
+        forward(0, length);
+        assertEquals(24, ip.headerLength());
+        assertEquals(POOL, ip.srcAddress());
+        assertEquals(40001, tcp.srcPort());
+        assertEquals(0x94040000, buffer.getInt(20, java.nio.ByteOrder.BIG_ENDIAN), "the option is kept");
+
+        // an error quoting a header with options
+        final int quotedLength = withIpOptions(QUOTE_AT, builder.udp(QUOTE_AT, CLIENT_B, 5353, SERVER, 53, 9));
+        final byte[] sent = bytes(QUOTE_AT, quotedLength);
+        forward(QUOTE_AT, quotedLength);
+        length = builder.icmpError(0, SERVER, POOL, IcmpHeader.DEST_UNREACHABLE, IcmpHeader.CODE_PORT_UNREACHABLE,
+            QUOTE_AT, quotedLength);
+        forward(0, length);
+        assertEquals(CLIENT_B, ip.dstAddress());
+        assertArrayEquals(sent, bytes(28, quotedLength));
+        assertEquals(40001, natPort);
+    }
+
+    /** Inserts a 4-byte Router Alert option (RFC 2113) into the IPv4 packet at {@code offset}; returns the new length. */
+    private int withIpOptions(final int offset, final int length)
+    {
+        final byte[] packet = bytes(offset, length);
+        buffer.putBytes(offset + 24, packet, 20, length - 20);
+        buffer.putInt(offset + 20, 0x94040000, java.nio.ByteOrder.BIG_ENDIAN);
+        ip.wrap(buffer, offset).versionAndHeaderLength(4, 24).totalLength(length + 4).computeChecksum();
+        return length + 4;
+    }
+
     // ------------------------------------------------------------------ port choice
 
     @Test
