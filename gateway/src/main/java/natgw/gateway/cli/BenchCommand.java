@@ -123,7 +123,7 @@ public final class BenchCommand implements Callable<Integer>
             options.prefix = prefix;
             options.install = !noInstall;
             Implementations.select(impls, List.of(), nulltun);
-            final Bench.Outcome outcome = Bench.run(List.of(scenario), options, "natgw bench: " + scenario,
+            final Bench.Outcome outcome = Bench.run(scenario, options, "natgw bench: " + scenario,
                 "natgw bench " + scenario + describe(options), Progress.stderr(), System.out);
             System.out.println("report: " + outcome.files().html().toAbsolutePath());
             return 0;

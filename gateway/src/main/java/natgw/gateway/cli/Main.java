@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
         CleanupCommand.class,
         LabCommand.class,
         BenchCommand.class,
+        DemoCommand.class,
     })
 public final class Main implements Runnable
 {

@@ -34,53 +34,69 @@ public final class Bench
     {
     }
 
-    /**
-     * Runs each named scenario, one after the other, on one lab with these options; writes one report for all.
-     *
-     * @param title   report title.
-     * @param command the command line, quoted in the report.
-     */
-    public static Outcome run(final List<String> scenarioNames, final BenchOptions options, final String title,
+    /** One scenario with its own options (implementations, rounds, duration...). */
+    public record Plan(String scenario, BenchOptions options)
+    {
+    }
+
+    /** Runs one scenario; see {@link #run(List, String, String, Path, boolean, Progress, PrintStream)}. */
+    public static Outcome run(final String scenario, final BenchOptions options, final String title,
         final String command, final Progress progress, final PrintStream out) throws Exception
     {
+        return run(List.of(new Plan(scenario, options)), title, command, options.out, false, progress, out);
+    }
+
+    /**
+     * Runs the plans one after the other on one lab (prefix, clients and tool installation from the first plan)
+     * and writes one report for all of them.
+     *
+     * @param title      report title.
+     * @param command    the command line, quoted in the report.
+     * @param out        output directory, or null for bench-out/NAMES-TIMESTAMP.
+     * @param rebuildLab remove a lab left with the same prefix (by a killed run) instead of refusing.
+     * @param terminal   tables are printed here as each scenario ends; may be null.
+     */
+    public static Outcome run(final List<Plan> plans, final String title, final String command, final Path out,
+        final boolean rebuildLab, final Progress progress, final PrintStream terminal) throws Exception
+    {
+        final BenchOptions labOptions = plans.get(0).options();
         final List<Scenario> scenarios = new ArrayList<>();
-        for (final String name : scenarioNames)
-        {
-            scenarios.add(Scenarios.byName(name));
-        }
-        final Map<Scenario, List<Implementation>> impls = new LinkedHashMap<>();
+        final List<List<Implementation>> impls = new ArrayList<>();
         final Set<String> tools = new LinkedHashSet<>();
-        for (final Scenario scenario : scenarios)
+        final List<String> names = new ArrayList<>();
+        for (final Plan plan : plans)
         {
-            final List<Implementation> selected = Implementations.select(options.impls, scenario.defaultImpls(),
-                options.nulltun);
-            impls.put(scenario, selected);
+            final Scenario scenario = Scenarios.byName(plan.scenario());
+            final List<Implementation> selected = Implementations.select(plan.options().impls,
+                scenario.defaultImpls(), plan.options().nulltun);
+            if (plan.options().blocks < 1)
+            {
+                throw new IllegalArgumentException("--blocks must be at least 1");
+            }
+            scenarios.add(scenario);
+            impls.add(selected);
+            names.add(scenario.name());
             tools.addAll(BenchRunner.requiredTools(scenario, selected));
         }
-        if (options.blocks < 1)
-        {
-            throw new IllegalArgumentException("--blocks must be at least 1");
-        }
-        Privileges.requireNamespaceAdmin("natgw " + (title.contains("demo") ? "demo" : "bench"));
-        Tools.require(new ArrayList<>(tools), options.install);
+        Privileges.requireNamespaceAdmin(title.startsWith("natgw") ? title.split(":")[0] : "natgw bench");
+        Tools.require(new ArrayList<>(tools), labOptions.install);
 
-        final Path dir = options.out != null ? options.out : Path.of("bench-out",
-            String.join("+", scenarioNames) + "-" +
-                LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        final Path dir = out != null ? out : Path.of("bench-out", String.join("+", names) + "-" +
+            LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Files.createDirectories(dir);
         final List<ScenarioResult> results = new ArrayList<>();
-        try (Lab lab = Lab.up(options.prefix, options.clients))
+        try (Lab lab = Lab.up(labOptions.prefix, labOptions.clients, rebuildLab))
         {
-            final BenchContext context = new BenchContext(lab, dir, options, progress);
-            for (final Scenario scenario : scenarios)
+            for (int i = 0; i < plans.size(); i++)
             {
-                final ScenarioResult result = BenchRunner.run(scenario, impls.get(scenario), context);
+                final BenchContext context = new BenchContext(lab, dir, plans.get(i).options(), progress);
+                final ScenarioResult result = BenchRunner.run(scenarios.get(i), impls.get(i), context);
                 results.add(result);
-                if (out != null)
+                if (terminal != null)
                 {
-                    out.println();
-                    out.print(ReportWriter.terminalTable(result));
-                    out.flush();
+                    terminal.println();
+                    terminal.print(ReportWriter.terminalTable(result));
+                    terminal.flush();
                 }
             }
         }
