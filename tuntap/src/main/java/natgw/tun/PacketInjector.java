@@ -28,7 +28,10 @@ public final class PacketInjector implements AutoCloseable
         int socket(int domain, int type, int protocol);
 
         @SaveError
-        long sendto(int fd, @intptr_t long buf, @size_t long len, int flags, @intptr_t long addr, int addrlen);
+        int bind(int fd, @intptr_t long addr, int addrlen);
+
+        @SaveError
+        long send(int fd, @intptr_t long buf, @size_t long len, int flags);
 
         @IgnoreError
         int if_nametoindex(String name);
@@ -74,7 +77,14 @@ public final class PacketInjector implements AutoCloseable
                 throw new IllegalStateException("AF_PACKET socket for " + description + ": " +
                     Native.errnoText(Native.errno()) + " (needs root or CAP_NET_RAW)");
             }
-            return new PacketInjector(fd, ifindex, description);
+            final PacketInjector injector = new PacketInjector(fd, ifindex, description);
+            if (LIBC.bind(fd, injector.address.addressOffset(), SOCKADDR_LL_LENGTH) != 0)
+            {
+                final String error = Native.errnoText(Native.errno());
+                LIBC.close(fd);
+                throw new IllegalStateException("bind AF_PACKET socket to " + description + ": " + error);
+            }
+            return injector;
         };
         if (netns == null)
         {
@@ -95,10 +105,11 @@ public final class PacketInjector implements AutoCloseable
     public void send(final byte[] bytes, final int length)
     {
         packet.putBytes(0, bytes, 0, length);
-        final long sent = LIBC.sendto(fd, packet.addressOffset(), length, 0, address.addressOffset(), SOCKADDR_LL_LENGTH);
+        // bound to the interface: no address per send (jnr-ffi mangles sendto's sixth argument here)
+        final long sent = LIBC.send(fd, packet.addressOffset(), length, 0);
         if (sent != length)
         {
-            throw new IllegalStateException("sendto " + description + " (" + length + " bytes): " +
+            throw new IllegalStateException("send to " + description + " (" + length + " bytes): " +
                 (sent < 0 ? Native.errnoText(Native.errno()) : "sent " + sent));
         }
     }

@@ -1,0 +1,100 @@
+package natgw.gateway;
+
+import java.io.OutputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.charset.StandardCharsets;
+
+import com.sun.net.httpserver.HttpServer;
+
+/**
+ * Small servers and clients the end-to-end tests start inside lab namespaces, each a separate JVM:
+ * {@code java -cp CLASSPATH natgw.gateway.LabPeers ROLE ARGS...}. Servers answer with the source
+ * address they saw, which is how the tests check the translation.
+ */
+public final class LabPeers
+{
+    public static void main(final String[] args) throws Exception
+    {
+        switch (args[0])
+        {
+            case "http-server":
+            {
+                final HttpServer server = HttpServer.create(new InetSocketAddress(Integer.parseInt(args[1])), 64);
+                server.createContext("/", exchange ->
+                {
+                    final byte[] body = ("you are " + exchange.getRemoteAddress().getAddress().getHostAddress() + "\n")
+                        .getBytes(StandardCharsets.UTF_8);
+                    exchange.sendResponseHeaders(200, body.length);
+                    try (OutputStream out = exchange.getResponseBody())
+                    {
+                        out.write(body);
+                    }
+                });
+                server.start();
+                System.out.println("ready");
+                break;
+            }
+            case "udp-echo":
+            {
+                try (DatagramSocket socket = new DatagramSocket(Integer.parseInt(args[1])))
+                {
+                    System.out.println("ready");
+                    final byte[] buffer = new byte[2048];
+                    while (true)
+                    {
+                        final DatagramPacket in = new DatagramPacket(buffer, buffer.length);
+                        socket.receive(in);
+                        final byte[] reply = ("from " + in.getAddress().getHostAddress() + ":" + in.getPort())
+                            .getBytes(StandardCharsets.UTF_8);
+                        socket.send(new DatagramPacket(reply, reply.length, in.getSocketAddress()));
+                    }
+                }
+            }
+            case "udp-ask":
+            {
+                try (DatagramSocket socket = new DatagramSocket())
+                {
+                    socket.setSoTimeout(3000);
+                    socket.connect(new InetSocketAddress(args[1], Integer.parseInt(args[2])));
+                    final byte[] ask = "ping".getBytes(StandardCharsets.UTF_8);
+                    socket.send(new DatagramPacket(ask, ask.length));
+                    final DatagramPacket in = new DatagramPacket(new byte[2048], 2048);
+                    socket.receive(in);
+                    System.out.println(new String(in.getData(), 0, in.getLength(), StandardCharsets.UTF_8));
+                }
+                break;
+            }
+            case "udp-refused":
+            {
+                try (DatagramChannel channel = DatagramChannel.open())
+                {
+                    channel.connect(new InetSocketAddress(args[1], Integer.parseInt(args[2])));
+                    channel.write(ByteBuffer.wrap("anyone?".getBytes(StandardCharsets.UTF_8)));
+                    channel.socket().setSoTimeout(3000);
+                    try
+                    {
+                        channel.socket().receive(new DatagramPacket(new byte[64], 64));
+                        System.out.println("answered");
+                    }
+                    catch (final PortUnreachableException ex)
+                    {
+                        System.out.println("ECONNREFUSED");
+                    }
+                    catch (final SocketTimeoutException ex)
+                    {
+                        System.out.println("timeout");
+                    }
+                }
+                break;
+            }
+            default:
+                throw new IllegalArgumentException("unknown role " + args[0]);
+        }
+    }
+}
