@@ -30,7 +30,9 @@ import org.HdrHistogram.SingleWriterRecorder;
  *       (coordinated omission corrected by construction).</li>
  * </ul>
  * Records {@code connect} (start to established) and {@code request} (start to full response) histograms.
- * Prints {@code progress completed=N errors=E} lines while it runs.
+ * Prints {@code progress completed=N errors=E} lines while it runs. Before the measured run, the same code runs
+ * closed loop on loopback for {@code --warmup-s} seconds (nothing crosses the gateway) so that the JIT has compiled
+ * it and the load generator's own warm-up does not show in the open-loop tail.
  */
 public final class ShortConnections
 {
@@ -50,10 +52,31 @@ public final class ShortConnections
         final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("timeout-ms", 8000));
         final long stallNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("stall-ms", 1000));
         final Path out = Path.of(args.string("out"));
+        final long periodNs = (long)(1e9 * threads / rate);
+
+        final double warmupS = args.decimal("warmup-s", 1.0);
+        if (warmupS > 0)
+        {
+            // the same code, closed loop on loopback against an in-process echo server, so the JIT has compiled it
+            final InetSocketAddress local = new InetSocketAddress("127.0.0.1", EchoServer.startInProcess("127.0.0.1"));
+            final List<String> loopback = List.of("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5");
+            final long warmStartNs = System.nanoTime();
+            final long warmEndNs = warmStartNs + (long)(warmupS * 1e9);
+            final List<Worker> warmup = new ArrayList<>();
+            for (int t = 0; t < threads; t++)
+            {
+                warmup.add(new Worker(t, local, loopback, false, 4, warmStartNs, periodNs, warmEndNs, timeoutNs,
+                    stallNs, requestBytes));
+            }
+            warmup.forEach(Thread::start);
+            for (final Worker worker : warmup)
+            {
+                worker.join();
+            }
+        }
 
         final long startNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
         final long endNs = startNs + durationNs;
-        final long periodNs = (long)(1e9 * threads / rate);
         final List<Worker> workers = new ArrayList<>();
         for (int t = 0; t < threads; t++)
         {

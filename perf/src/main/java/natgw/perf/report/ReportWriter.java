@@ -140,9 +140,22 @@ public final class ReportWriter
                 h.getValueAtPercentile(50) / baseP50;
             rows.add(new Row(impl.name(), latency, impl.count(prefix + "stalls"), impl.count(prefix + "errors"),
                 impl.counter("insert_failed"), impl.counter("drop"), impl.counter("clash_resolve"),
-                scenario.throughputText().getOrDefault(impl.name(), "-"), ratio));
+                throughputCell(scenario, impl, prefix), ratio));
         }
         return rows;
+    }
+
+    /** The scenario's throughput text, or for a mode-prefixed metric ({@code closed.}) that mode's rate. */
+    static String throughputCell(final ScenarioResult scenario, final ImplResult impl, final String prefix)
+    {
+        final double rate = prefix.isEmpty() ? Double.NaN : impl.median(prefix + "conn_per_s");
+        if (Double.isNaN(rate))
+        {
+            return scenario.throughputText().getOrDefault(impl.name(), "-");
+        }
+        final double target = impl.median(prefix + "target_conn_per_s");
+        return Double.isNaN(target) ? String.format(Locale.ROOT, "%.0f conn/s", rate) :
+            String.format(Locale.ROOT, "%.0f of %.0f conn/s", rate, target);
     }
 
     static String color(final ScenarioResult scenario, final String impl)
