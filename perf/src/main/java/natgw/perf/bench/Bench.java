@@ -105,7 +105,7 @@ public final class Bench
         return new Outcome(dir, files, results);
     }
 
-    /** Kernel, CPUs, CPU model and JVM, for the report header. */
+    /** Kernel, CPUs, CPU model, JVM and load average (1, 5, 15 min), for the report header. */
     public static Map<String, String> hostInfo()
     {
         final Map<String, String> host = new LinkedHashMap<>();
@@ -120,6 +120,9 @@ public final class Bench
             }
         }
         host.put("Java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        // the machine may be shared: say how busy it was when the report was written
+        final String[] load = read("/proc/loadavg").split("\\s+");
+        host.put("load average 1/5/15 min at the end", load.length >= 3 ? load[0] + " " + load[1] + " " + load[2] : "?");
         return host;
     }
 

@@ -22,7 +22,9 @@ public final class Tools
         "conntrack", "conntrack",
         "gcc", "gcc",
         "ping", "iputils-ping",
-        "sysctl", "procps");
+        "sysctl", "procps",
+        "bash", "bash",
+        "timeout", "coreutils");
 
     private Tools()
     {
