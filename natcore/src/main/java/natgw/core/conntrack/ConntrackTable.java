@@ -25,9 +25,9 @@ import natgw.core.flow.FlowTuple;
  *  16  original tuple  a, b (see FlowTuple)       immutable while linked
  *  32  reply tuple     a, b                        immutable while linked
  *  48  status          phase | flags | tcp state | generation   (CAS)
- *  52  extra           policy data (e.g. backend id)            immutable while linked
+ *  52  extra           policy data (e.g. backend id)            immutable while linked; free-list link while FREE
  *  56  deadlineMs      ms since table epoch, wraps like jiffies
- *  60  links           nodes linked; free-list link while FREE
+ *  60  refs            linked nodes + holders (the owner until published, killers); 0 once FREE
  *  64  packets/bytes ORIGINAL, packets/bytes REPLY
  * </pre>
  *
@@ -48,8 +48,13 @@ import natgw.core.flow.FlowTuple;
  *   the status when it finds the node, reads the fields it needs, and checks the generation again
  *   after a load fence ({@link Cursor#stillValid()}). A changed generation means the connection ended
  *   under it: the caller looks up again.</li>
- *   <li>An entry is freed by whoever unlinks its last node, and only once its phase is DYING, which a
- *   single CAS sets: exactly one killer, exactly one freer.</li>
+ *   <li>An entry is freed by whoever drops its last reference (refs: its linked nodes, its owner's
+ *   reference from allocate until the ORIGINAL claim or abandon, a killer's hold), and only once its
+ *   phase is DYING, which a single CAS sets: exactly one killer. A killer takes its hold only on an
+ *   entry that still has a reference (increment-if-not-zero, as {@code nf_conntrack_find_get}) and then
+ *   checks the generation with its status CAS, so a stale kill never touches a FREE entry; zero is final
+ *   for an incarnation: exactly one freer. The free-list link lives in {@code extra}, which nobody but
+ *   the owner writes.</li>
  * </ul>
  */
 public final class ConntrackTable
@@ -120,7 +125,7 @@ public final class ConntrackTable
         buffer.setMemory(0, (int)length, (byte)0);
         for (int i = capacity - 1; i >= 0; i--)
         {
-            buffer.putInt(entryOffset(i) + LINKS_OFFSET, i + 1 < capacity ? i + 2 : 0);
+            buffer.putInt(entryOffset(i) + EXTRA_OFFSET, i + 1 < capacity ? i + 2 : 0);
         }
         control.putLong((int)freeListHeadAddress, 1);
     }
@@ -161,7 +166,8 @@ public final class ConntrackTable
 
     /**
      * Takes a free entry for a new connection, or returns -1 if the table is full. The entry is in
-     * phase RESERVED, private to the caller until one of its nodes is linked.
+     * phase RESERVED, private to the caller until one of its nodes is linked, and the caller holds a
+     * reference to it until it claims the ORIGINAL tuple (the last step) or abandons it.
      */
     public int allocate()
     {
@@ -174,13 +180,13 @@ public final class ConntrackTable
                 return -1;
             }
             final int entry = ref - 1;
-            final int next = buffer.getIntVolatile(entryOffset(entry) + LINKS_OFFSET);
+            final int next = buffer.getIntVolatile(entryOffset(entry) + EXTRA_OFFSET);
             final long newHead = ((head & TAG_MASK) + TAG_UNIT) & TAG_MASK | (next & REF_MASK);
             if (control.compareAndSetLong((int)freeListHeadAddress, head, newHead))
             {
                 final int offset = entryOffset(entry);
                 final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
-                buffer.putInt(offset + LINKS_OFFSET, 0);
+                buffer.putIntVolatile(offset + LINKS_OFFSET, 1); // the owner's reference; 0 until now, and nobody raises a 0
                 buffer.putInt(offset + EXTRA_OFFSET, 0);
                 buffer.putLong(offset + COUNTERS_OFFSET, 0);
                 buffer.putLong(offset + COUNTERS_OFFSET + 8, 0);
@@ -481,7 +487,7 @@ public final class ConntrackTable
         while (true)
         {
             final long head = control.getLongVolatile((int)freeListHeadAddress);
-            buffer.putIntVolatile(offset + LINKS_OFFSET, ref(head));
+            buffer.putIntVolatile(offset + EXTRA_OFFSET, ref(head));
             final long newHead = nextTag(head) | (entry + 1);
             if (control.compareAndSetLong((int)freeListHeadAddress, head, newHead))
             {
@@ -511,7 +517,8 @@ public final class ConntrackTable
 
     /**
      * Claims a tuple of an entry the caller has allocated: links its node if no connection holds the
-     * tuple. The atomic step of reserve-then-confirm.
+     * tuple. The atomic step of reserve-then-confirm. The ORIGINAL tuple is claimed last: once it is,
+     * the caller's reference from {@link #allocate} is dropped; if a claim fails, the caller abandons.
      */
     public boolean claim(final Cursor cursor, final int entry, final int dir)
     {
@@ -523,6 +530,10 @@ public final class ConntrackTable
         {
             // killed (flushed) between confirm and this claim: its killer may have missed this node
             deleteNode(cursor, entry, dir);
+        }
+        if (dir == ORIGINAL)
+        {
+            release(entry); // published: the owner's reference goes
         }
         return true;
     }
@@ -545,8 +556,7 @@ public final class ConntrackTable
     public void abandon(final Cursor cursor, final int entry)
     {
         final int offset = entryOffset(entry);
-        buffer.getAndAddInt(offset + LINKS_OFFSET, 1); // hold: no unlinker frees it under us
-        while (true)
+        while (true) // the owner's reference from allocate keeps it ours until the release below
         {
             final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
             if (buffer.compareAndSetInt(offset + STATUS_OFFSET, status, status & ~PHASE_MASK | PHASE_DYING))
@@ -571,8 +581,11 @@ public final class ConntrackTable
         {
             return false;
         }
+        if (!tryHold(entry))
+        {
+            return false; // free or being freed: not the connection the caller saw
+        }
         final int offset = entryOffset(entry);
-        buffer.getAndAddInt(offset + LINKS_OFFSET, 1);
         if (!buffer.compareAndSetInt(offset + STATUS_OFFSET, expectedStatus, expectedStatus & ~PHASE_MASK | PHASE_DYING))
         {
             release(entry);
@@ -582,6 +595,24 @@ public final class ConntrackTable
         deleteNode(cursor, entry, REPLY);
         release(entry);
         return true;
+    }
+
+    /** Increment-if-not-zero: a reference to an entry that still has one; false if it is (being) freed. */
+    private boolean tryHold(final int entry)
+    {
+        final int offset = entryOffset(entry) + LINKS_OFFSET;
+        while (true)
+        {
+            final int refs = buffer.getIntVolatile(offset);
+            if (refs <= 0)
+            {
+                return false;
+            }
+            if (buffer.compareAndSetInt(offset, refs, refs + 1))
+            {
+                return true;
+            }
+        }
     }
 
     private void release(final int entry)
