@@ -11,10 +11,15 @@ import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import org.agrona.concurrent.SystemNanoClock;
 
+import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
+import natgw.core.nat.AffinityTable;
+import natgw.core.nat.BackendCounters;
 import natgw.core.nat.NatAllocator;
+import natgw.core.nat.ServiceAccounting;
+import natgw.core.nat.Services;
 import natgw.core.nat.SnatPolicy;
 import natgw.core.pipeline.Pipeline;
 import natgw.tun.TunDevice;
@@ -32,6 +37,9 @@ public final class Gateway implements AutoCloseable
     private final ConntrackTable table;
     private final SnatPolicy snat;
     private final EventBus events = new EventBus();
+    private final Services services = new Services();
+    private final BackendCounters backendCounters = new BackendCounters();
+    private final AffinityTable affinity = new AffinityTable(1 << 16);
     private final List<Worker> workers = new ArrayList<>();
     private final Reaper reaper;
     private final List<AgentRunner> runners = new ArrayList<>();
@@ -49,16 +57,22 @@ public final class Gateway implements AutoCloseable
             log.println("natgw: worker error: " + throwable);
             throwable.printStackTrace(log);
         };
+        for (final Services.ServiceSpec spec : config.services)
+        {
+            services.add(spec);
+        }
+        final ConntrackEvents allEvents = ConntrackEvents.both(new ServiceAccounting(backendCounters), events);
         for (int q = 0; q < tun.queueCount(); q++)
         {
             final WorkerCounters counters = new WorkerCounters(q);
             final NatAllocator allocator = new NatAllocator(
-                table, config.portStrategy, counters, config.raceWindowNs, config.clashResolution, System.nanoTime() ^ q * 0x9E37L);
-            final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts, counters, config.verifyL4Checksums)
-                .events(events);
+                table, config.portStrategy, counters, config.raceWindowNs, config.clashResolution, System.nanoTime() ^ q * 0x9E37L)
+                .events(allEvents);
+            final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts, counters, config.verifyL4Checksums,
+                services, backendCounters, affinity, config.resetRemovedBackendFlows).events(allEvents);
             workers.add(new Worker(q, tun.queue(q), pipeline, clock));
         }
-        this.reaper = new Reaper(table, clock, events, Math.max(256, config.conntrackMax / 64));
+        this.reaper = new Reaper(table, clock, allEvents, Math.max(256, config.conntrackMax / 64));
     }
 
     public Gateway(final GatewayConfig config, final TunDevice tun, final PrintStream log)
@@ -95,6 +109,16 @@ public final class Gateway implements AutoCloseable
     public Reaper reaper()
     {
         return reaper;
+    }
+
+    public Services services()
+    {
+        return services;
+    }
+
+    public BackendCounters backendCounters()
+    {
+        return backendCounters;
     }
 
     public EventBus events()

@@ -5,6 +5,7 @@ import java.util.List;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.nat.Cidr;
 import natgw.core.nat.PortStrategy;
+import natgw.core.nat.Services;
 
 /** Everything {@code natgw run} was told, validated. */
 public final class GatewayConfig
@@ -27,12 +28,14 @@ public final class GatewayConfig
     public int metricsPort = 9469;
     public String metricsAddress = "127.0.0.1";
     public long idlePollMs = 100;
+    public List<Services.ServiceSpec> services = List.of();
+    public boolean resetRemovedBackendFlows = true;
 
     public void validate()
     {
-        if (inside.isEmpty())
+        if (inside.isEmpty() && services.isEmpty())
         {
-            throw new IllegalArgumentException("--inside: at least one CIDR is needed (sources that get SNAT)");
+            throw new IllegalArgumentException("--inside: at least one CIDR is needed (sources that get SNAT), or a --service");
         }
         if (pool.length == 0)
         {

@@ -77,9 +77,14 @@ public final class GatewayHost implements AutoCloseable
                 }
             }
 
+            for (final int vip : vips())
+            {
+                host.addRoute(FlowTuple.addressToString(vip) + "/32", dev, 0);
+            }
+
             gateway = new Gateway(config, tun, log).start();
             group = new EpollEventLoopGroup(1);
-            control = new ControlServer(gateway, group);
+            control = new ControlServer(gateway, group, this::routeVip);
             if (config.metricsPort > 0)
             {
                 metrics = new MetricsServer(gateway, group, config.metricsAddress, config.metricsPort);
@@ -95,6 +100,17 @@ public final class GatewayHost implements AutoCloseable
             close();
             throw ex;
         }
+    }
+
+    private int[] vips()
+    {
+        return config.services.stream().mapToInt(spec -> spec.vip).distinct().toArray();
+    }
+
+    /** A VIP added at runtime is routed into the TUN like the configured ones (and unrouted on exit). */
+    private void routeVip(final int vip)
+    {
+        host.addRoute(FlowTuple.addressToString(vip) + "/32", tun.name(), 0);
     }
 
     public Gateway gateway()

@@ -67,7 +67,7 @@ public final class Worker implements Agent
             if (pipeline.process(rxBuffers[i], HEADROOM, rxSizes[i], nowNs) == Pipeline.FORWARD)
             {
                 txBuffers[forward] = rxBuffers[i];
-                txSizes[forward] = rxSizes[i];
+                txSizes[forward] = pipeline.outputLength();
                 forward++;
             }
         }

@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
         RunCommand.class,
         ConntrackCommand.class,
         CleanupCommand.class,
+        ServicesCommand.class,
+        ServiceCommand.class,
         LabCommand.class,
         BenchCommand.class,
         DemoCommand.class,

@@ -35,10 +35,13 @@ public final class RunCommand implements Callable<Integer>
     @Option(names = "--queues", paramLabel = "N", description = "TUN queues, one worker thread each (default: number of CPUs)")
     Integer queues;
 
-    @Option(names = "--inside", paramLabel = "CIDR[,CIDR...]", required = true, split = ",", description = "sources that get SNAT")
-    List<String> inside;
+    @Option(names = "--config", paramLabel = "FILE", description = "settings file: one 'option value' per line (see docs/CONFIG.md)")
+    java.nio.file.Path config;
 
-    @Option(names = "--snat", paramLabel = "ADDR[,ADDR...]|CIDR", required = true,
+    @Option(names = "--inside", paramLabel = "CIDR[,CIDR...]", split = ",", description = "sources that get SNAT")
+    List<String> inside = new ArrayList<>();
+
+    @Option(names = "--snat", paramLabel = "ADDR[,ADDR...]|CIDR",
         description = "the pool; on the outside link's subnet (natgw adds proxy neighbour entries) or routed to this host")
     String snat;
 
@@ -78,7 +81,50 @@ public final class RunCommand implements Callable<Integer>
     @Option(names = "--no-l4-checksum-check", description = "do not verify TCP/UDP/ICMP checksums of incoming packets")
     boolean noL4ChecksumCheck;
 
+    @Option(names = "--service", paramLabel = "PROTO:VIP:PORT[/SCHED[/AFFINITY_S]]=BACKEND:PORT[@W][,...]",
+        description = "a DNAT service (repeatable); schedulers rr (default), wrr, lc, wlc, sh, mh, random; AFFINITY_S keeps a client on its backend")
+    List<String> service = new ArrayList<>();
+
+    @Option(names = "--removed-backend", paramLabel = "reset|unreachable",
+        description = "how flows of a removed backend end: TCP RST to the client (reset, default) or ICMP host unreachable")
+    String removedBackend = "reset";
+
     public Integer call() throws Exception
+    {
+        if (config != null)
+        {
+            // the file's settings first, then the command line's: parse both together into a fresh command
+            final List<String> args;
+            try
+            {
+                args = new ArrayList<>(ConfigFile.toArguments(config, spec));
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new ParameterException(spec.commandLine(), ex.getMessage(), ex);
+            }
+            final List<String> given = spec.commandLine().getParseResult().originalArgs();
+            for (int i = 0; i < given.size(); i++)
+            {
+                if (given.get(i).equals("--config"))
+                {
+                    i++;
+                }
+                else if (!given.get(i).startsWith("--config="))
+                {
+                    args.add(given.get(i));
+                }
+            }
+            final RunCommand merged = new RunCommand();
+            final picocli.CommandLine line = new picocli.CommandLine(merged);
+            line.parseArgs(args.toArray(String[]::new));
+            merged.spec = line.getCommandSpec();
+            return merged.runGateway();
+        }
+        return runGateway();
+    }
+
+    private Integer runGateway() throws Exception
     {
         final GatewayConfig config = toConfig();
         final GatewayHost host = new GatewayHost(config, System.out).start();
@@ -102,7 +148,24 @@ public final class RunCommand implements Callable<Integer>
                 cidrs.add(Cidr.parse(c));
             }
             config.inside = cidrs;
+            if (snat == null)
+            {
+                throw new IllegalArgumentException("--snat: the pool is needed (sources are masqueraded to it, " +
+                    "and hairpin service traffic too)");
+            }
             config.pool = SnatPolicy.parsePool(snat);
+            final List<natgw.core.nat.Services.ServiceSpec> specs = new ArrayList<>();
+            for (final String s : service)
+            {
+                specs.add(natgw.core.nat.Services.ServiceSpec.parse(s));
+            }
+            config.services = specs;
+            switch (removedBackend)
+            {
+                case "reset": config.resetRemovedBackendFlows = true; break;
+                case "unreachable": config.resetRemovedBackendFlows = false; break;
+                default: throw new IllegalArgumentException("--removed-backend must be reset or unreachable, got '" + removedBackend + "'");
+            }
             config.steer = steer;
             final int[] range = SnatPolicy.parsePortRange(portRange);
             config.portLow = range[0];

@@ -70,6 +70,22 @@ public final class ControlClient
         return here.get(0);
     }
 
+    /** Resolves the gateway of this namespace and sends {@code request}; a failure to find it is one message, exit 1. */
+    public static int callHere(final String tun, final String request) throws IOException, InterruptedException
+    {
+        final String gateway;
+        try
+        {
+            gateway = resolve(tun);
+        }
+        catch (final IllegalStateException ex)
+        {
+            System.err.println("natgw: " + ex.getMessage());
+            return 1;
+        }
+        return call(gateway, request, System.out);
+    }
+
     /**
      * Sends {@code request} and copies the answer to {@code out} until the server closes.
      *

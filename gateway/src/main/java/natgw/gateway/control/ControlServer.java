@@ -42,14 +42,16 @@ public final class ControlServer implements AutoCloseable
     public static final String NAME_PREFIX = "natgw/";
 
     private final Gateway gateway;
+    private final ServiceControl serviceControl;
     private final EventLoopGroup group;
     private final Channel channel;
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
     private final ScheduledFuture<?> eventPump;
 
-    public ControlServer(final Gateway gateway, final EventLoopGroup group)
+    public ControlServer(final Gateway gateway, final EventLoopGroup group, final java.util.function.IntConsumer vipAdded)
     {
         this.gateway = gateway;
+        this.serviceControl = new ServiceControl(gateway.services(), gateway.backendCounters(), gateway.table(), vipAdded);
         this.group = group;
         final DomainSocketAddress address = new DomainSocketAddress("\0" + NAME_PREFIX + gateway.config().tun);
         this.channel = new ServerBootstrap()
@@ -125,12 +127,20 @@ public final class ControlServer implements AutoCloseable
                             answer = "error: unknown conntrack option '" + words[1] + "' (use -L, -S, -E or -F)\n";
                     }
                 }
+                else if (words.length == 1 && words[0].equals("services"))
+                {
+                    answer = serviceControl.list();
+                }
+                else if (words[0].equals("service"))
+                {
+                    answer = serviceControl.handle(words);
+                }
                 else
                 {
                     answer = "error: unknown request '" + request.trim() + "'\n";
                 }
             }
-            catch (final IllegalArgumentException ex)
+            catch (final IllegalArgumentException | IllegalStateException ex)
             {
                 ctx.writeAndFlush("error: " + ex.getMessage() + "\n").addListener(ChannelFutureListener.CLOSE);
                 return;

@@ -21,7 +21,9 @@ public enum ConntrackCounter
     UNTRACKED(12, "untracked", "packets matching no NAT rule, forwarded unchanged"),
     RX_PACKETS(13, "rx_packets", "packets read"),
     TX_PACKETS(14, "tx_packets", "packets written"),
-    DROPPED(15, "dropped", "packets dropped, all reasons");
+    DROPPED(15, "dropped", "packets dropped, all reasons"),
+    BACKEND_GONE(16, "backend_gone", "flows of removed backends ended with a TCP RST or ICMP unreachable"),
+    REJECTED(17, "rejected", "new connections to a service with no backend taking any, answered with RST or ICMP unreachable");
 
     public static final int COUNT = values().length;
     private static final ConntrackCounter[] VALUES = values();

@@ -12,6 +12,16 @@ public interface ConntrackEvents
 
     ConntrackEvents NONE = (type, table, entry, status) -> {};
 
+    /** Both, in order. */
+    static ConntrackEvents both(final ConntrackEvents first, final ConntrackEvents second)
+    {
+        return (type, table, entry, status) ->
+        {
+            first.onEvent(type, table, entry, status);
+            second.onEvent(type, table, entry, status);
+        };
+    }
+
     /**
      * @param type   {@link #NEW}, {@link #UPDATE} or {@link #DESTROY}.
      * @param entry  the entry; for DESTROY its tuples are still readable but it may be reused at any moment.

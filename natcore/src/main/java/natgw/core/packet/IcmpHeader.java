@@ -38,6 +38,7 @@ public final class IcmpHeader
     public static final int TIME_EXCEEDED = 11;
     public static final int PARAMETER_PROBLEM = 12;
 
+    public static final int CODE_HOST_UNREACHABLE = 1;
     public static final int CODE_PORT_UNREACHABLE = 3;
     public static final int CODE_FRAGMENTATION_NEEDED = 4;
 

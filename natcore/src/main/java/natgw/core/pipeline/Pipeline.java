@@ -11,7 +11,13 @@ import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
+import natgw.core.nat.AffinityTable;
+import natgw.core.nat.Backend;
+import natgw.core.nat.BackendCounters;
 import natgw.core.nat.NatAllocator;
+import natgw.core.nat.Service;
+import natgw.core.nat.ServiceTable;
+import natgw.core.nat.Services;
 import natgw.core.nat.SnatPolicy;
 import natgw.core.packet.Checksum;
 import natgw.core.packet.DropReason;
@@ -30,8 +36,10 @@ import static natgw.core.conntrack.ConntrackTable.REPLY;
  *   1. validate IPv4, then TCP/UDP/ICMP (each failure is one counted {@link DropReason})
  *   2. flow key: the packet's tuple (FlowTuple)
  *   3. conntrack lookup: either direction, one operation
- *   4. on a miss, policy: SNAT for inside sources (NatAllocator creates the connection),
- *      drop for unsolicited packets to the pool, forward anything else unchanged
+ *   4. on a miss, policy: DNAT to a scheduled backend for a service VIP:port (plus SNAT when the
+ *      client is inside or is the backend itself: hairpin), SNAT for inside sources (NatAllocator
+ *      creates the connection), drop for unsolicited packets to the pool, forward anything else
+ *      unchanged; a flow whose backend was removed is ended with a TCP RST or ICMP unreachable
  *   5. track: TCP state, timeout, SEEN_REPLY/ASSURED, counters
  *   6. rewrite: the target tuple is the inverse of the other direction's tuple (nf_nat_manip_pkt),
  *      checksums updated incrementally (RFC 1624); ICMP errors: outer and embedded headers
@@ -44,6 +52,7 @@ public final class Pipeline
     public static final int FORWARD = -1;
 
     private static final int MAX_LOOKUPS = 4;
+    private static final int NO_BACKEND_TO_REJECT = Integer.MIN_VALUE;
     private static final int DEADLINE_SLACK_MS = 1000;
 
     private final Ipv4Header ip = new Ipv4Header();
@@ -59,8 +68,14 @@ public final class Pipeline
     private final Timeouts timeouts;
     private final WorkerCounters counters;
     private final boolean verifyL4Checksums;
+    private final Services services;
+    private final BackendCounters backendCounters;
+    private final AffinityTable affinity;
+    private final boolean resetRemovedBackendFlows;
     private ConntrackEvents events = ConntrackEvents.NONE;
     private long reportedRestarts;
+    private int outputLength;
+    private int random = 0x2545F491;
 
     public Pipeline(
         final ConntrackTable table,
@@ -70,6 +85,31 @@ public final class Pipeline
         final WorkerCounters counters,
         final boolean verifyL4Checksums)
     {
+        this(table, allocator, snat, timeouts, counters, verifyL4Checksums, new Services(), new BackendCounters(),
+            new AffinityTable(16), true);
+    }
+
+    /**
+     * @param resetRemovedBackendFlows true: a TCP packet of a flow whose backend was removed is answered
+     *                                 with a RST (other protocols: ICMP host unreachable); false: ICMP
+     *                                 host unreachable for all.
+     */
+    public Pipeline(
+        final ConntrackTable table,
+        final NatAllocator allocator,
+        final SnatPolicy snat,
+        final Timeouts timeouts,
+        final WorkerCounters counters,
+        final boolean verifyL4Checksums,
+        final Services services,
+        final BackendCounters backendCounters,
+        final AffinityTable affinity,
+        final boolean resetRemovedBackendFlows)
+    {
+        this.services = services;
+        this.backendCounters = backendCounters;
+        this.affinity = affinity;
+        this.resetRemovedBackendFlows = resetRemovedBackendFlows;
         this.table = table;
         this.allocator = allocator;
         this.snat = snat;
@@ -83,6 +123,12 @@ public final class Pipeline
     {
         this.events = events;
         return this;
+    }
+
+    /** Length of the packet to write after {@link #process} returned FORWARD (an answer may differ in length). */
+    public int outputLength()
+    {
+        return outputLength;
     }
 
     public WorkerCounters counters()
@@ -109,6 +155,7 @@ public final class Pipeline
     public int process(final MutableDirectBuffer buffer, final int offset, final int length, final long nowNs)
     {
         counters.increment(ConntrackCounter.RX_PACKETS);
+        outputLength = length;
         final int verdict = classify(buffer, offset, length, nowNs);
         if (verdict != FORWARD)
         {
@@ -250,6 +297,7 @@ public final class Pipeline
         final long b = FlowTuple.packB(protocol, srcPort, dstPort);
 
         // 3. lookup; 4. policy on a miss
+        final ServiceTable serviceTable = services.current();
         for (int attempt = 0; attempt < MAX_LOOKUPS; attempt++)
         {
             final int entry;
@@ -272,11 +320,16 @@ public final class Pipeline
             }
             else
             {
+                final Service service = serviceTable.isEmpty() ? null : serviceTable.find(protocol, dst, dstPort);
+                if (service == null && serviceTable.isVip(dst))
+                {
+                    return DropReason.NO_BACKEND.id();
+                }
                 if (snat.isPoolAddress(dst))
                 {
                     return DropReason.NO_MAPPING.id();
                 }
-                if (!snat.isInside(src) || snat.isPoolAddress(src))
+                if (service == null && (!snat.isInside(src) || snat.isPoolAddress(src)))
                 {
                     return untracked();
                 }
@@ -295,13 +348,33 @@ public final class Pipeline
                     return DropReason.UNSUPPORTED_ICMP.id();
                 }
                 final int nowMs = table.toTableMs(nowNs);
-                entry = allocator.connect(
-                    cursor, a, b, snat.addressFor(src, dst), dst, dstPort, snat.portLow(), snat.portHigh(),
-                    ConntrackTable.SRC_NAT | initialState << ConntrackTable.TCP_STATE_SHIFT, 0,
-                    nowMs + initialTimeoutMs(protocol, initialState));
-                if (entry < 0)
+                if (service != null)
                 {
-                    return allocator.dropReason().id();
+                    entry = connectToService(service, a, b, src, protocol, initialState, nowMs);
+                    if (entry == NO_BACKEND_TO_REJECT)
+                    {
+                        // like kube-proxy's REJECT for a service without endpoints: fail fast, never hang
+                        counters.increment(ConntrackCounter.REJECTED);
+                        outputLength = protocol == Ipv4Header.PROTO_TCP ?
+                            Answers.tcpReset(buffer, offset, ihl, totalLength, ip, this.tcp) :
+                            Answers.icmpUnreachable(buffer, offset, ihl, totalLength, IcmpHeader.CODE_PORT_UNREACHABLE, ip, icmp);
+                        return FORWARD;
+                    }
+                    if (entry < 0)
+                    {
+                        return -entry - 1;
+                    }
+                }
+                else
+                {
+                    entry = allocator.connect(
+                        cursor, a, b, snat.addressFor(src, dst), dst, dstPort, snat.portLow(), snat.portHigh(),
+                        ConntrackTable.SRC_NAT | initialState << ConntrackTable.TCP_STATE_SHIFT, 0,
+                        nowMs + initialTimeoutMs(protocol, initialState));
+                    if (entry < 0)
+                    {
+                        return allocator.dropReason().id();
+                    }
                 }
                 if (allocator.created())
                 {
@@ -313,17 +386,110 @@ public final class Pipeline
             final int dir = cursor.dir();
             final long otherA = table.tupleA(entry, dir ^ 1);
             final long otherB = table.tupleB(entry, dir ^ 1);
+            final int backend = table.extra(entry) - 1;
             if (!table.stillValid(cursor))
             {
                 continue;
             }
-            track(entry, dir, protocol, tcpFlags, totalLength, nowNs);
+            if (backend >= 0 && serviceTable.isRemoved(backend))
+            {
+                return endRemovedBackendFlow(buffer, offset, entry, dir, protocol, ihl, totalLength);
+            }
+            track(entry, dir, protocol, tcpFlags, totalLength, nowNs, backend);
             rewrite(buffer, l4Offset, protocol, src, dst, srcPort, dstPort,
                 FlowTuple.dstAddress(otherA), FlowTuple.srcAddress(otherA),
                 FlowTuple.dstPort(otherB), FlowTuple.srcPort(otherB));
             return FORWARD;
         }
         return DropReason.INSERT_FAILED.id();
+    }
+
+    /**
+     * DNAT: schedule a backend (or keep the client's affine one) and create the connection, with source
+     * NAT too when the client is inside or is the chosen backend itself (hairpin: else the backend would
+     * answer itself directly). Returns the entry, or -(drop reason id + 1).
+     */
+    private int connectToService(
+        final Service service, final long a, final long b, final int src, final int protocol, final int tcpState, final int nowMs)
+    {
+        final Backend[] backends = service.backends();
+        int index = -1;
+        if (service.affinitySeconds() > 0)
+        {
+            final int id = affinity.lookup(service.vip(), service.port(), src, nowMs);
+            for (int i = 0; id >= 0 && i < backends.length; i++)
+            {
+                if (backends[i].id() == id && backends[i].weight() > 0)
+                {
+                    index = i;
+                }
+            }
+        }
+        if (index < 0)
+        {
+            random ^= random << 13;
+            random ^= random >>> 17;
+            random ^= random << 5;
+            index = service.schedule(src, random & 0x7FFF_FFFF, backendCounters);
+            if (index < 0)
+            {
+                return NO_BACKEND_TO_REJECT;
+            }
+        }
+        final Backend backend = backends[index];
+        if (service.affinitySeconds() > 0)
+        {
+            affinity.remember(service.vip(), service.port(), src, backend.id(), nowMs + service.affinitySeconds() * 1000);
+        }
+        final boolean masquerade = (snat.isInside(src) && !snat.isPoolAddress(src)) || src == backend.address();
+        final int natAddress = masquerade ? snat.addressFor(src, backend.address()) : 0;
+        final int entry = allocator.connect(
+            cursor, a, b, natAddress, backend.address(), backend.port(), snat.portLow(), snat.portHigh(),
+            ConntrackTable.DST_NAT | (masquerade ? ConntrackTable.SRC_NAT : 0) | tcpState << ConntrackTable.TCP_STATE_SHIFT,
+            backend.id() + 1, nowMs + initialTimeoutMs(protocol, tcpState));
+        if (entry < 0)
+        {
+            return -(allocator.dropReason().id() + 1);
+        }
+        if (allocator.created())
+        {
+            backendCounters.add(backend.id(), BackendCounters.NEW, 1);
+            backendCounters.add(backend.id(), BackendCounters.LIVE, 1);
+        }
+        return entry;
+    }
+
+    /**
+     * The flow's backend was removed: end the connection, and answer the client so it is never left
+     * waiting on a black hole (as IPVS's expire_nodest_conn): a TCP RST, or ICMP host unreachable.
+     * Packets from the removed backend itself are dropped.
+     */
+    private int endRemovedBackendFlow(
+        final MutableDirectBuffer buffer, final int offset, final int entry, final int dir, final int protocol,
+        final int ihl, final int totalLength)
+    {
+        if (table.kill(cursor, entry, cursor.status()))
+        {
+            events.onEvent(ConntrackEvents.DESTROY, table, entry, cursor.status());
+        }
+        if (dir != ORIGINAL)
+        {
+            return DropReason.NO_BACKEND.id();
+        }
+        if (protocol == Ipv4Header.PROTO_TCP && resetRemovedBackendFlows)
+        {
+            if ((tcp.flags() & TcpHeader.RST) != 0)
+            {
+                return DropReason.NO_BACKEND.id();
+            }
+            outputLength = Answers.tcpReset(buffer, offset, ihl, totalLength, ip, tcp);
+        }
+        else
+        {
+            outputLength = Answers.icmpUnreachable(buffer, offset, ihl, totalLength, IcmpHeader.CODE_HOST_UNREACHABLE, ip, icmp);
+        }
+        counters.increment(ConntrackCounter.BACKEND_GONE);
+        return FORWARD;
     }
 
     private boolean needsTranslation(final int src, final int dst)
@@ -347,7 +513,8 @@ public final class Pipeline
         }
     }
 
-    private void track(final int entry, final int dir, final int protocol, final int tcpFlags, final int bytes, final long nowNs)
+    private void track(
+        final int entry, final int dir, final int protocol, final int tcpFlags, final int bytes, final long nowNs, final int backend)
     {
         table.account(entry, dir, bytes);
         final int nowMs = table.toTableMs(nowNs);
@@ -401,6 +568,11 @@ public final class Pipeline
 
             if (update == status || table.compareAndSetStatus(entry, status, update))
             {
+                if (backend >= 0 && protocol == Ipv4Header.PROTO_TCP && dir == REPLY && (tcpFlags & TcpHeader.RST) != 0 &&
+                    ConntrackTable.tcpState(status) == TcpState.SYN_SENT && update != status)
+                {
+                    backendCounters.add(backend, BackendCounters.SYN_RST, 1); // incident 3's evidence: a SYN reset
+                }
                 final int deadlineMs = nowMs + timeoutMs;
                 final int oldDeadlineMs = table.deadlineMs(entry);
                 if (update != status || deadlineMs - oldDeadlineMs > DEADLINE_SLACK_MS)
@@ -582,6 +754,11 @@ public final class Pipeline
             return snat.isPoolAddress(dst) ? DropReason.NO_MAPPING.id() : untracked();
         }
         counters.increment(ConntrackCounter.FOUND);
+        final int backend = table.extra(entry) - 1;
+        if (backend >= 0 && dir == REPLY)
+        {
+            backendCounters.add(backend, BackendCounters.ICMP_ERRORS, 1);
+        }
 
         // quoted packet: back to the tuple its sender used (the other direction's tuple)
         final IcmpHeader icmp = this.icmp;
