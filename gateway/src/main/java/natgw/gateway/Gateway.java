@@ -66,13 +66,13 @@ public final class Gateway implements AutoCloseable
         {
             final WorkerCounters counters = new WorkerCounters(q);
             final NatAllocator allocator = new NatAllocator(
-                table, config.portStrategy, counters, config.raceWindowNs, config.clashResolution, System.nanoTime() ^ q * 0x9E37L)
-                .events(allEvents);
+                table, config.portStrategy, counters, config.raceWindowNs, config.clashResolution, System.nanoTime() ^ q * 0x9E37L);
             final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts, counters, config.verifyL4Checksums,
                 services, backendCounters, affinity, config.resetRemovedBackendFlows).events(allEvents);
             workers.add(new Worker(q, tun.queue(q), pipeline, clock));
         }
-        this.reaper = new Reaper(table, clock, allEvents, Math.max(256, config.conntrackMax / 64));
+        table.onKill(allEvents); // every ended connection: -E events and per-backend accounting
+        this.reaper = new Reaper(table, clock, Math.max(256, config.conntrackMax / 64));
     }
 
     public Gateway(final GatewayConfig config, final TunDevice tun, final PrintStream log)

@@ -5,7 +5,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.NanoClock;
 
-import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
 
 /**
@@ -17,17 +16,15 @@ public final class Reaper implements Agent
 {
     private final ConntrackTable table;
     private final NanoClock clock;
-    private final ConntrackEvents events;
     private final int slice;
     private final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
     private final AtomicLong expired = new AtomicLong();
     private int next;
 
-    public Reaper(final ConntrackTable table, final NanoClock clock, final ConntrackEvents events, final int slice)
+    public Reaper(final ConntrackTable table, final NanoClock clock, final int slice)
     {
         this.table = table;
         this.clock = clock;
-        this.events = events;
         this.slice = slice;
     }
 
@@ -45,7 +42,6 @@ public final class Reaper implements Agent
                 table.deadlineMs(entry) - nowMs < 0 &&
                 table.kill(cursor, entry, status))
             {
-                events.onEvent(ConntrackEvents.DESTROY, table, entry, status);
                 ended++;
             }
         }
@@ -69,7 +65,6 @@ public final class Reaper implements Agent
             final int status = table.status(entry);
             if (ConntrackTable.phase(status) == ConntrackTable.PHASE_CONFIRMED && table.kill(cursor, entry, status))
             {
-                events.onEvent(ConntrackEvents.DESTROY, table, entry, status);
                 killed++;
             }
         }

@@ -100,6 +100,7 @@ public final class ConntrackTable
     private final long seed;
     private final long epochNs;
     private final long freeListHeadAddress;
+    private ConntrackEvents killListener = ConntrackEvents.NONE;
     private final UnsafeBuffer control = new UnsafeBuffer(ByteBuffer.allocateDirect(2 * BitUtil.CACHE_LINE_LENGTH));
 
     /**
@@ -593,8 +594,19 @@ public final class ConntrackTable
         }
         deleteNode(cursor, entry, ORIGINAL);
         deleteNode(cursor, entry, REPLY);
+        // still held: the entry cannot be freed and reused while the listener reads it
+        killListener.onEvent(ConntrackEvents.DESTROY, this, entry, expectedStatus);
         release(entry);
         return true;
+    }
+
+    /**
+     * Told of every connection {@link #kill} ends (expiry, flush, reopen, eviction, ...), on the killing
+     * thread, before the entry can be reused. Set once, before the table is shared.
+     */
+    public void onKill(final ConntrackEvents listener)
+    {
+        this.killListener = listener;
     }
 
     /** Increment-if-not-zero: a reference to an entry that still has one; false if it is (being) freed. */

@@ -1,7 +1,6 @@
 package natgw.core.nat;
 
 import natgw.core.conntrack.ConntrackCounter;
-import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
@@ -48,7 +47,6 @@ public final class NatAllocator
     private long random;
     private int dropReason;
     private boolean created;
-    private ConntrackEvents events = ConntrackEvents.NONE;
 
     public NatAllocator(
         final ConntrackTable table,
@@ -64,13 +62,6 @@ public final class NatAllocator
         this.raceWindowNs = raceWindowNs;
         this.clashResolution = clashResolution;
         this.random = randomSeed == 0 ? 0x9E3779B97F4A7C15L : randomSeed;
-    }
-
-    /** Where the connections this allocator evicts (early drop) are reported. */
-    public NatAllocator events(final ConntrackEvents events)
-    {
-        this.events = events;
-        return this;
     }
 
     public PortStrategy strategy()
@@ -427,7 +418,6 @@ public final class NatAllocator
                 table.kill(cursor, candidate, status))
             {
                 counters.increment(ConntrackCounter.EARLY_DROP);
-                events.onEvent(ConntrackEvents.DESTROY, table, candidate, status);
                 entry = table.allocate();
                 if (entry >= 0)
                 {

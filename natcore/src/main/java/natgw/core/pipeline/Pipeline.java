@@ -313,7 +313,6 @@ public final class Pipeline
                     if (table.kill(cursor, entry, cursor.status()))
                     {
                         counters.increment(ConntrackCounter.REOPENED);
-                        events.onEvent(ConntrackEvents.DESTROY, table, entry, cursor.status());
                     }
                     continue;
                 }
@@ -468,10 +467,7 @@ public final class Pipeline
         final MutableDirectBuffer buffer, final int offset, final int entry, final int dir, final int protocol,
         final int ihl, final int totalLength)
     {
-        if (table.kill(cursor, entry, cursor.status()))
-        {
-            events.onEvent(ConntrackEvents.DESTROY, table, entry, cursor.status());
-        }
+        table.kill(cursor, entry, cursor.status());
         if (dir != ORIGINAL)
         {
             return DropReason.NO_BACKEND.id();
