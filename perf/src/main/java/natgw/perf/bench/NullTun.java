@@ -99,7 +99,7 @@ public final class NullTun implements Implementation
             @Override
             public Map<String, Long> counters()
             {
-                return Map.of();
+                return LinkStats.tunDrops(lab);
             }
 
             @Override

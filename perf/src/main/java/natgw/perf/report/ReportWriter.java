@@ -43,7 +43,7 @@ public final class ReportWriter
 
     /** One table row: an implementation's figures for one latency metric. */
     public record Row(String impl, LatencySummary latency, long stalls, long errors, Long insertFailed, Long drop,
-        Long clashResolve, String throughput, double p50Ratio)
+        Long tunDrops, Long clashResolve, String throughput, double p50Ratio)
     {
     }
 
@@ -139,8 +139,8 @@ public final class ReportWriter
             final double ratio = h == null || Double.isNaN(baseP50) || baseP50 == 0 ? Double.NaN :
                 h.getValueAtPercentile(50) / baseP50;
             rows.add(new Row(impl.name(), latency, impl.count(prefix + "stalls"), impl.count(prefix + "errors"),
-                impl.counter("insert_failed"), impl.counter("drop"), impl.counter("clash_resolve"),
-                throughputCell(scenario, impl, prefix), ratio));
+                impl.counter("insert_failed"), impl.counter("drop"), impl.counter("tun_tx_dropped"),
+                impl.counter("clash_resolve"), throughputCell(scenario, impl, prefix), ratio));
         }
         return rows;
     }
@@ -173,7 +173,13 @@ public final class ReportWriter
     }
 
     private static final String[] HEADER = {"implementation", "n", "p50", "p99", "p99.9", "p99.99", "max",
-        "stalls ≥1 s", "errors", "insert_failed", "drop", "clash_resolve", "throughput", "p50 vs base"};
+        "stalls ≥1 s", "errors", "insert_failed", "drop", "TUN drops", "clash_resolve", "throughput", "p50 vs base"};
+    /** Columns of {@link #HEADER}: the first that is not latency, the problem counts, throughput, ratio. */
+    static final int COL_STALLS = 7;
+    static final int COL_FIRST_COUNT = 8;
+    static final int COL_TUN_DROPS = 11;
+    static final int COL_THROUGHPUT = 13;
+    static final int COL_RATIO = 14;
 
     static String[] cells(final Row row)
     {
@@ -190,6 +196,7 @@ public final class ReportWriter
             Long.toString(row.errors()),
             Format.counter(row.insertFailed()),
             Format.counter(row.drop()),
+            Format.counter(row.tunDrops()),
             Format.counter(row.clashResolve()),
             row.throughput(),
             Double.isNaN(row.p50Ratio()) ? "-" : String.format(Locale.ROOT, "%.2fx", row.p50Ratio())};
@@ -226,7 +233,8 @@ public final class ReportWriter
                 {
                     if (keep[c])
                     {
-                        line.append(c == 0 || c == 12 ? pad(r[c], width[c], false) : pad(r[c], width[c], true))
+                        line.append(c == 0 || c == COL_THROUGHPUT ? pad(r[c], width[c], false) :
+                            pad(r[c], width[c], true))
                             .append("  ");
                     }
                 }
@@ -254,11 +262,11 @@ public final class ReportWriter
         final boolean[] keep = new boolean[HEADER.length];
         for (int c = 0; c < keep.length; c++)
         {
-            keep[c] = metric != null || c == 0 || c >= 8;
+            keep[c] = metric != null || c == 0 || c >= COL_FIRST_COUNT;
         }
         if (metric == null)
         {
-            keep[13] = false;
+            keep[COL_RATIO] = false;
         }
         return keep;
     }
@@ -300,7 +308,7 @@ public final class ReportWriter
                 final String[] rule = new String[HEADER.length];
                 for (int c = 0; c < rule.length; c++)
                 {
-                    rule[c] = c == 0 || c == 12 ? "---" : "---:";
+                    rule[c] = c == 0 || c == COL_THROUGHPUT ? "---" : "---:";
                 }
                 appendMarkdownRow(sb, rule, keep);
                 for (final Row row : rows(scenario, metric))
@@ -583,9 +591,9 @@ public final class ReportWriter
             {
                 if (keep[c])
                 {
-                    final boolean bad = (c == 7 || c == 8 || c == 9 || c == 10) && !cells[c].equals("0") &&
+                    final boolean bad = c >= COL_STALLS && c <= COL_TUN_DROPS && !cells[c].equals("0") &&
                         !cells[c].equals("n/a") && !cells[c].equals("-");
-                    sb.append(c == 12 ? "<td class=\"t\">" : bad ? "<td class=\"bad\">" : "<td>")
+                    sb.append(c == COL_THROUGHPUT ? "<td class=\"t\">" : bad ? "<td class=\"bad\">" : "<td>")
                         .append(Format.escapeHtml(cells[c])).append("</td>");
                 }
             }

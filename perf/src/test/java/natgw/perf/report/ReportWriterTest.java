@@ -79,7 +79,7 @@ class ReportWriterTest
     {
         final String md = ReportWriter.markdown(INFO, List.of(storm()));
         assertTrue(md.contains("| implementation | n | p50 | p99 | p99.9 | p99.99 | max | stalls ≥1 s | errors | " +
-            "insert_failed | drop | clash_resolve | throughput | p50 vs base |"), md);
+            "insert_failed | drop | TUN drops | clash_resolve | throughput | p50 vs base |"), md);
         assertEquals(1, count(md, "\\| kernel-masq \\| 1002 \\|"), md);
         assertEquals(1, count(md, "\\| natgw-reserve \\| 1000 \\|"), md);
         assertTrue(md.contains("| 1.02 s |"), md);
