@@ -105,7 +105,7 @@ public final class Bench
         return new Outcome(dir, files, results);
     }
 
-    /** Kernel, CPUs, CPU model, JVM and load average (1, 5, 15 min), for the report header. */
+    /** Kernel, CPUs, CPU model, JVM, natgw commit and load average (1, 5, 15 min), for the report header. */
     public static Map<String, String> hostInfo()
     {
         final Map<String, String> host = new LinkedHashMap<>();
@@ -120,10 +120,33 @@ public final class Bench
             }
         }
         host.put("Java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        final String commit = gitCommit();
+        if (commit != null)
+        {
+            host.put("natgw commit", commit);
+        }
         // the machine may be shared: say how busy it was when the report was written
         final String[] load = read("/proc/loadavg").split("\\s+");
         host.put("load average 1/5/15 min at the end", load.length >= 3 ? load[0] + " " + load[1] + " " + load[2] : "?");
         return host;
+    }
+
+    /**
+     * The commit of the natgw checkout this runs from ({@code natgw.home}, set by the launcher, else the working
+     * directory), with {@code -dirty} when it has local changes; null when that is not a git checkout.
+     */
+    static String gitCommit()
+    {
+        final String dir = System.getProperty("natgw.home", ".");
+        final natgw.perf.sys.Exec.Result head = natgw.perf.sys.Exec.run("git", "-C", dir, "rev-parse", "--short=7",
+            "HEAD");
+        if (!head.ok())
+        {
+            return null;
+        }
+        final natgw.perf.sys.Exec.Result status = natgw.perf.sys.Exec.run("git", "-C", dir, "status", "--porcelain",
+            "--untracked-files=no");
+        return head.stdout().strip() + (status.ok() && !status.stdout().isBlank() ? "-dirty" : "");
     }
 
     private static String read(final String file)
