@@ -202,6 +202,36 @@ class GatewayEndToEndIT
     }
 
     @Test
+    @Order(8)
+    void shouldStreamConnectionEventsToConntrackMinusE() throws Exception
+    {
+        try (LabProcess events = lab.start(Role.GW, Gateways.natgwCommand("conntrack", "-E")))
+        {
+            boolean seen = false;
+            final long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!seen && System.nanoTime() < deadline)
+            {
+                // each ping is a new ICMP flow (new identifier): a NEW event once the listener is attached
+                lab.exec(Role.CLIENT, "ping", "-c", "1", "-W", "1", Lab.SERVER_ADDR);
+                seen = events.awaitLine(line -> line.contains("[NEW]") && line.startsWith("    [NEW] icmp") &&
+                    line.contains("src=10.77.1.2 dst=" + Lab.SERVER_ADDR), 1000);
+            }
+            assertTrue(seen, "no NEW event for a ping:\n" + events.output());
+        }
+    }
+
+    @Test
+    @Order(9)
+    void shouldFlushEveryConnection() throws Exception
+    {
+        final Exec.Result flush = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-F"));
+        assertEquals(0, flush.exitCode(), flush.toString());
+        assertTrue(flush.stdout().contains("flushed"), flush.stdout());
+        final Exec.Result list = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-L"));
+        assertTrue(list.stdout().contains("natgw: 0 flow entries"), list.stdout());
+    }
+
+    @Test
     @Order(20)
     void shouldLeaveNoRouteRuleNeighbourOrTunAfterSigterm() throws Exception
     {
