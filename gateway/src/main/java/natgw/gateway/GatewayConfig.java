@@ -30,6 +30,7 @@ public final class GatewayConfig
     public long idlePollMs = 100;
     public List<Services.ServiceSpec> services = List.of();
     public boolean resetRemovedBackendFlows = true;
+    public int warmupRounds = 20_000;
 
     public void validate()
     {

@@ -9,6 +9,7 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 
 import natgw.core.flow.FlowTuple;
+import natgw.core.pipeline.Warmup;
 import natgw.gateway.control.ControlServer;
 import natgw.gateway.control.MetricsServer;
 import natgw.tun.HostNetwork;
@@ -50,6 +51,13 @@ public final class GatewayHost implements AutoCloseable
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try
         {
+            if (config.warmupRounds > 0)
+            {
+                final long startNs = System.nanoTime();
+                final long packets = Warmup.run(config.portStrategy, config.warmupRounds);
+                log.println("natgw: packet path warmed up (" + packets + " synthetic packets in " +
+                    (System.nanoTime() - startNs) / 1_000_000 + " ms)");
+            }
             host = HostNetwork.open(config.tun);
             tun = LinuxTun.open(config.tun, config.queues, config.mtu);
             final String dev = tun.name();
@@ -57,6 +65,7 @@ public final class GatewayHost implements AutoCloseable
             host.setSysctl("net.ipv4.ip_forward", "1");
             host.setSysctl("net.ipv4.conf.all.rp_filter", "0");
             host.setSysctl("net.ipv4.conf." + dev + ".rp_filter", "0");
+            final java.util.Set<String> proxied = new java.util.HashSet<>();
             for (final int address : config.pool)
             {
                 final String ip = FlowTuple.addressToString(address);
@@ -64,6 +73,12 @@ public final class GatewayHost implements AutoCloseable
                 final String link = host.outsideInterfaceFor(ip);
                 if (link != null && !link.equals(dev))
                 {
+                    if (proxied.add(link))
+                    {
+                        // the kernel delays proxy ARP answers by proxy_delay (0.8 s by default): the first
+                        // reply to every new neighbour would wait that long
+                        host.setSysctl("net.ipv4.neigh." + link + ".proxy_delay", "0");
+                    }
                     host.addProxyNeighbour(ip, link);
                 }
             }

@@ -143,22 +143,10 @@ public final class LabCommand implements Runnable
                     prefix.prefix + "' first");
                 return 1;
             }
-            try
+            try (Lab lab = Lab.attach(prefix.prefix))
             {
-                return new ProcessBuilder(buildCommand(netns)).inheritIO().start().waitFor();
+                return lab.execInherited(which, command);
             }
-            catch (final java.io.IOException e)
-            {
-                System.err.println("natgw: cannot run ip netns exec: " + e.getMessage());
-                return 127;
-            }
-        }
-
-        private List<String> buildCommand(final String netns)
-        {
-            final java.util.ArrayList<String> cmd = new java.util.ArrayList<>(List.of("ip", "netns", "exec", netns));
-            cmd.addAll(command);
-            return cmd;
         }
     }
 }

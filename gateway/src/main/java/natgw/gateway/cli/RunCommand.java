@@ -85,6 +85,11 @@ public final class RunCommand implements Callable<Integer>
         description = "a DNAT service (repeatable); schedulers rr (default), wrr, lc, wlc, sh, mh, random; AFFINITY_S keeps a client on its backend")
     List<String> service = new ArrayList<>();
 
+    @Option(names = "--warmup-rounds", paramLabel = "N",
+        description = "synthetic traffic run through a private pipeline at start so the JIT compiles the packet path " +
+            "before real packets arrive; 0 = off (default: ${DEFAULT-VALUE})")
+    int warmupRounds = 20_000;
+
     @Option(names = "--removed-backend", paramLabel = "reset|unreachable",
         description = "how flows of a removed backend end: TCP RST to the client (reset, default) or ICMP host unreachable")
     String removedBackend = "reset";
@@ -196,6 +201,11 @@ public final class RunCommand implements Callable<Integer>
             config.metricsPort = metricsPort;
             config.routeTable = routeTable;
             config.verifyL4Checksums = !noL4ChecksumCheck;
+            if (warmupRounds < 0 || warmupRounds > 10_000_000)
+            {
+                throw new IllegalArgumentException("--warmup-rounds must be 0..10000000, got " + warmupRounds);
+            }
+            config.warmupRounds = warmupRounds;
             if (raceWindowNs < 0 || raceWindowNs > 1_000_000_000L)
             {
                 throw new IllegalArgumentException("--race-window-ns must be 0..1000000000, got " + raceWindowNs);
