@@ -3,6 +3,7 @@ package natgw.core.packet;
 import java.nio.ByteOrder;
 
 import org.agrona.DirectBuffer;
+import org.agrona.UnsafeAccess;
 
 /**
  * The Internet checksum: RFC 1071 full computation and RFC 1624 incremental update.
@@ -12,6 +13,8 @@ import org.agrona.DirectBuffer;
  */
 public final class Checksum
 {
+    private static final boolean NATIVE_BIG_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
+
     private Checksum()
     {
     }
@@ -19,14 +22,35 @@ public final class Checksum
     /**
      * One's complement sum of {@code length} bytes at {@code offset}, added to {@code initial}, not folded
      * and not inverted. Big-endian 16-bit words; an odd trailing byte is padded with zero.
+     * <p>
+     * Eight bytes per step in native order, one bounds check for the region: the one's complement sum
+     * does not depend on byte order (RFC 1071 section 2(B)), so the native sum is folded to 16 bits and
+     * byte-swapped once at the end; the tail is summed as big-endian words.
      */
     public static long sum(final DirectBuffer buffer, final int offset, final int length, final long initial)
     {
+        buffer.boundsCheck(offset, length);
+        final byte[] array = buffer.byteArray();
+        final long address = buffer.addressOffset() + offset;
+        final int length8 = length & ~7;
+        long wide = 0;
+        for (int i = 0; i < length8; i += 8)
+        {
+            final long v = UnsafeAccess.UNSAFE.getLong(array, address + i);
+            wide += (v & 0xFFFF_FFFFL) + (v >>> 32);
+        }
         long sum = initial;
-        int i = offset;
+        if (length8 != 0)
+        {
+            wide = (wide & 0xFFFF_FFFFL) + (wide >>> 32);
+            wide = (wide & 0xFFFF) + (wide >>> 16);
+            wide = (wide & 0xFFFF) + (wide >>> 16);
+            wide = (wide & 0xFFFF) + (wide >>> 16);
+            sum += NATIVE_BIG_ENDIAN ? wide : (wide & 0xFF) << 8 | wide >>> 8;
+        }
+        int i = offset + length8;
         final int end = offset + length;
-        final int end4 = offset + (length & ~3);
-        while (i < end4)
+        if (end - i >= 4)
         {
             sum += Integer.toUnsignedLong(buffer.getInt(i, ByteOrder.BIG_ENDIAN));
             i += 4;
