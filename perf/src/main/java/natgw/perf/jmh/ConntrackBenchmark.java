@@ -39,7 +39,7 @@ import natgw.core.nat.PortStrategy;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = { "-Xmx4g", "-XX:MaxDirectMemorySize=2g" })
+@Fork(value = 1, jvmArgsAppend = { "-XX:+UseParallelGC", "-Xmx4g", "-XX:MaxDirectMemorySize=2g" }) // GC as the natgw launcher
 @State(Scope.Benchmark)
 public class ConntrackBenchmark
 {
