@@ -29,7 +29,8 @@ public final class ShortConnectionsScenario implements Scenario
             ": connect, 64-byte request, echoed response, close with RST. Closed loop: a fixed number of " +
             "connections in flight, each replaced when done (measures the rate the path sustains). Open loop: " +
             "connections started on a fixed schedule whatever happens to earlier ones; latency counted from the " +
-            "intended start time, so falling behind shows in the tail (coordinated omission corrected).";
+            "intended start time, so falling behind shows in the tail (coordinated omission corrected). Conntrack " +
+            "counters cover whole segments, so both loops.";
     }
 
     @Override

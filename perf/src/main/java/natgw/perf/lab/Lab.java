@@ -5,10 +5,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -503,17 +501,6 @@ public final class Lab implements AutoCloseable
                 System.err.println("natgw: lab '" + lab.prefix + "' teardown: " + e.getMessage());
             }
         }
-    }
-
-    /** The namespaces of the three roles, for callers that iterate. */
-    public Map<Role, String> namespacesByRole()
-    {
-        final Map<Role, String> map = new EnumMap<>(Role.class);
-        for (final Role role : Role.values())
-        {
-            map.put(role, ns(role));
-        }
-        return map;
     }
 
     static void sleepMs(final long ms)
