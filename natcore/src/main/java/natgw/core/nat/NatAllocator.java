@@ -105,9 +105,19 @@ public final class NatAllocator
         created = false;
         for (int retry = 0; retry < MAX_RETRIES; retry++)
         {
+            final int entry = allocate(cursor);
+            if (entry < 0)
+            {
+                return drop(DropReason.TABLE_FULL);
+            }
+            final int protocol = FlowTuple.protocol(origB);
+            final int srcPort = FlowTuple.srcPort(origB);
+            final int newSrc = natAddress != 0 ? natAddress : FlowTuple.srcAddress(origA);
+            table.initialise(entry, origA, origB, FlowTuple.packA(newDst, newSrc), replyB(protocol, newDstPort, srcPort),
+                flags, extra, deadlineMs);
             final int result = strategy.isAtomic() ?
-                reserveThenConfirm(cursor, origA, origB, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs) :
-                checkThenInsert(cursor, origA, origB, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs);
+                reserveThenConfirm(cursor, entry, origA, origB, natAddress != 0, portLow, portHigh) :
+                checkThenInsert(cursor, entry, origA, origB, natAddress != 0, portLow, portHigh);
             if (result != RETRY)
             {
                 return result;
@@ -120,29 +130,14 @@ public final class NatAllocator
 
     private int reserveThenConfirm(
         final ConntrackTable.Cursor cursor,
+        final int entry,
         final long origA,
         final long origB,
-        final int natAddress,
-        final int newDst,
-        final int newDstPort,
+        final boolean searchPort,
         final int portLow,
-        final int portHigh,
-        final int flags,
-        final int extra,
-        final int deadlineMs)
+        final int portHigh)
     {
-        final int entry = allocate(cursor, origA);
-        if (entry < 0)
-        {
-            return drop(DropReason.TABLE_FULL);
-        }
-        final int protocol = FlowTuple.protocol(origB);
-        final int srcPort = FlowTuple.srcPort(origB);
-        final int newSrc = natAddress != 0 ? natAddress : FlowTuple.srcAddress(origA);
-        final long replyA = FlowTuple.packA(newDst, newSrc);
-        table.initialise(entry, origA, origB, replyA, replyB(protocol, newDstPort, srcPort), flags, extra, deadlineMs);
-
-        if (natAddress == 0)
+        if (!searchPort)
         {
             if (!table.claim(cursor, entry, REPLY))
             {
@@ -150,15 +145,13 @@ public final class NatAllocator
                 return adopted != -1 ? adopted : failInsert(cursor, entry);
             }
         }
-        else if (!searchAndClaim(cursor, entry, origA, protocol, srcPort, newSrc, newDst, newDstPort, portLow, portHigh))
+        else if (!search(cursor, entry, origA, origB, portLow, portHigh))
         {
             if (cursor.entry() >= 0)
             {
                 return cursor.entry(); // adopted the same flow's translation while searching
             }
-            table.abandon(cursor, entry);
-            counters.increment(ConntrackCounter.POOL_EXHAUSTED);
-            return drop(DropReason.POOL_EXHAUSTED);
+            return exhausted(cursor, entry);
         }
 
         table.confirm(entry);
@@ -173,41 +166,21 @@ public final class NatAllocator
             }
             return RETRY;
         }
-        counters.increment(ConntrackCounter.INSERT);
-        cursor.set(entry, ORIGINAL, table.status(entry));
-        created = true;
-        return entry;
+        return inserted(cursor, entry);
     }
 
     private int checkThenInsert(
         final ConntrackTable.Cursor cursor,
+        final int entry,
         final long origA,
         final long origB,
-        final int natAddress,
-        final int newDst,
-        final int newDstPort,
+        final boolean searchPort,
         final int portLow,
-        final int portHigh,
-        final int flags,
-        final int extra,
-        final int deadlineMs)
+        final int portHigh)
     {
-        final int entry = allocate(cursor, origA);
-        if (entry < 0)
+        if (searchPort && !search(cursor, entry, origA, origB, portLow, portHigh))
         {
-            return drop(DropReason.TABLE_FULL);
-        }
-        final int protocol = FlowTuple.protocol(origB);
-        final int srcPort = FlowTuple.srcPort(origB);
-        final int newSrc = natAddress != 0 ? natAddress : FlowTuple.srcAddress(origA);
-        final long replyA = FlowTuple.packA(newDst, newSrc);
-        table.initialise(entry, origA, origB, replyA, replyB(protocol, newDstPort, srcPort), flags, extra, deadlineMs);
-
-        if (natAddress != 0 && !searchUnused(cursor, entry, origA, protocol, srcPort, newSrc, newDst, newDstPort, portLow, portHigh))
-        {
-            table.abandon(cursor, entry);
-            counters.increment(ConntrackCounter.POOL_EXHAUSTED);
-            return drop(DropReason.POOL_EXHAUSTED);
+            return exhausted(cursor, entry);
         }
 
         // in the kernel the packet travels on through the stack before __nf_conntrack_confirm
@@ -221,11 +194,7 @@ public final class NatAllocator
         }
 
         // confirm: the original tuple first, as the kernel's clash check does
-        if (table.lookup(cursor, origA, origB))
-        {
-            return clash(cursor, entry, origA, origB);
-        }
-        if (!table.claim(cursor, entry, REPLY))
+        if (table.lookup(cursor, origA, origB) || !table.claim(cursor, entry, REPLY))
         {
             return clash(cursor, entry, origA, origB);
         }
@@ -234,10 +203,22 @@ public final class NatAllocator
         {
             return clash(cursor, entry, origA, origB);
         }
+        return inserted(cursor, entry);
+    }
+
+    private int inserted(final ConntrackTable.Cursor cursor, final int entry)
+    {
         counters.increment(ConntrackCounter.INSERT);
         cursor.set(entry, ORIGINAL, table.status(entry));
         created = true;
         return entry;
+    }
+
+    private int exhausted(final ConntrackTable.Cursor cursor, final int entry)
+    {
+        table.abandon(cursor, entry);
+        counters.increment(ConntrackCounter.POOL_EXHAUSTED);
+        return drop(DropReason.POOL_EXHAUSTED);
     }
 
     /** nf_ct_resolve_clash: UDP adopts an entry of the same flow; anything else is dropped. */
@@ -287,49 +268,50 @@ public final class NatAllocator
     }
 
     /**
-     * Port search for the atomic strategy: each candidate is claimed as it is tried. Returns false if
-     * none was won; then {@code cursor.entry()} is an adopted connection of the same flow, or -1.
+     * The source port search (nf_nat_l4proto_unique_tuple): the client's own port first if the strategy
+     * preserves ports, then {@value #MAX_ATTEMPTS} candidates from an offset, then halving windows from
+     * new offsets. The atomic strategy claims each candidate as it tries it; the kernel's only look it up
+     * among linked connections (the claim comes later, at confirm). Returns true with the entry's reply
+     * tuple set to the chosen candidate; false if none was found, and then, for the atomic strategy,
+     * {@code cursor.entry()} is the same flow's connection if one was adopted on the way, else -1.
      */
-    private boolean searchAndClaim(
+    private boolean search(
         final ConntrackTable.Cursor cursor,
         final int entry,
         final long origA,
-        final int protocol,
-        final int srcPort,
-        final int newSrc,
-        final int newDst,
-        final int newDstPort,
+        final long origB,
         final int portLow,
         final int portHigh)
     {
-        final long replyA = FlowTuple.packA(newDst, newSrc);
+        final int protocol = FlowTuple.protocol(origB);
+        final long replyA = table.tupleA(entry, REPLY);
+        final int newDstPort = FlowTuple.srcPort(table.tupleB(entry, REPLY));
         final int low = protocol == Ipv4Header.PROTO_ICMP ? 0 : portLow;
         final int high = protocol == Ipv4Header.PROTO_ICMP ? 0xFFFF : portHigh;
+        final int srcPort = FlowTuple.srcPort(origB);
+        cursor.set(-1, ORIGINAL, 0);
         if (strategy.preservesPort() && srcPort >= low && srcPort <= high)
         {
-            counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
-            table.replyTuple(entry, replyA, replyB(protocol, newDstPort, srcPort));
-            if (table.claim(cursor, entry, REPLY))
+            if (tryCandidate(cursor, entry, replyA, replyB(protocol, newDstPort, srcPort)))
             {
                 return true;
             }
-            final long origB = table.tupleB(entry, ORIGINAL);
-            if (adoptSameFlow(cursor, entry, origA, origB) != -1)
+            if (strategy.isAtomic() && adoptSameFlow(cursor, entry, origA, origB) != -1)
             {
                 return false;
             }
         }
         final int range = high - low + 1;
         int attempts = Math.min(range, MAX_ATTEMPTS);
-        int offset = nextRandom16();
+        int offset = strategy == PortStrategy.RANDOM ?
+            FlowTuple.hash(replyA, newDstPort, RANDOM_PORT_SECRET) & 0xFFFF :
+            nextRandom16();
         while (true)
         {
             for (int i = 0; i < attempts; i++, offset++)
             {
                 final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
-                counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
-                table.replyTuple(entry, replyA, replyB(protocol, newDstPort, port));
-                if (table.claim(cursor, entry, REPLY))
+                if (tryCandidate(cursor, entry, replyA, replyB(protocol, newDstPort, port)))
                 {
                     return true;
                 }
@@ -344,64 +326,27 @@ public final class NatAllocator
         }
     }
 
-    /** Port search for the kernel strategies: nf_nat_used_tuple against linked connections only. */
-    private boolean searchUnused(
-        final ConntrackTable.Cursor cursor,
-        final int entry,
-        final long origA,
-        final int protocol,
-        final int srcPort,
-        final int newSrc,
-        final int newDst,
-        final int newDstPort,
-        final int portLow,
-        final int portHigh)
+    private boolean tryCandidate(final ConntrackTable.Cursor cursor, final int entry, final long replyA, final long replyB)
     {
-        final long replyA = FlowTuple.packA(newDst, newSrc);
-        final int low = protocol == Ipv4Header.PROTO_ICMP ? 0 : portLow;
-        final int high = protocol == Ipv4Header.PROTO_ICMP ? 0xFFFF : portHigh;
-        if (strategy.preservesPort() && srcPort >= low && srcPort <= high)
+        counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
+        if (strategy.isAtomic())
         {
-            counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
-            final long candidateB = replyB(protocol, newDstPort, srcPort);
-            if (!table.lookup(cursor, replyA, candidateB))
-            {
-                table.replyTuple(entry, replyA, candidateB);
-                return true;
-            }
+            table.replyTuple(entry, replyA, replyB);
+            return table.claim(cursor, entry, REPLY);
         }
-        final int range = high - low + 1;
-        int attempts = Math.min(range, MAX_ATTEMPTS);
-        int offset = strategy == PortStrategy.RANDOM ?
-            FlowTuple.hash(FlowTuple.packA(newSrc, newDst), newDstPort, RANDOM_PORT_SECRET) & 0xFFFF :
-            nextRandom16();
-        while (true)
+        if (table.lookup(cursor, replyA, replyB))
         {
-            for (int i = 0; i < attempts; i++, offset++)
-            {
-                final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
-                counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
-                final long candidateB = replyB(protocol, newDstPort, port);
-                if (!table.lookup(cursor, replyA, candidateB))
-                {
-                    table.replyTuple(entry, replyA, candidateB);
-                    return true;
-                }
-            }
-            if (attempts >= range || attempts < 16)
-            {
-                return false;
-            }
-            attempts /= 2;
-            offset = nextRandom16();
+            return false;
         }
+        table.replyTuple(entry, replyA, replyB);
+        return true;
     }
 
     /**
      * A free entry; when the table is full, evicts one unassured connection near a random spot
      * (early_drop, as the kernel does) and tries again.
      */
-    private int allocate(final ConntrackTable.Cursor cursor, final long origA)
+    private int allocate(final ConntrackTable.Cursor cursor)
     {
         int entry = table.allocate();
         if (entry >= 0)
