@@ -24,6 +24,7 @@ public final class Service
     private final int affinitySeconds;
     private final Backend[] backends;
     private final int[] wrrSequence;
+    private final int[] liveBackends;
     private final int[] hashTable;
     private final int totalWeight;
     private final AtomicLong turn;
@@ -50,6 +51,7 @@ public final class Service
             total += b.weight();
         }
         this.totalWeight = total;
+        this.liveBackends = liveIndexes(this.backends);
         this.wrrSequence = scheduler == Scheduler.WRR ? smoothWeightedSequence(this.backends) : null;
         this.hashTable = scheduler == Scheduler.MH ? maglev(this.backends) :
             scheduler == Scheduler.SH ? sourceHashBuckets(this.backends) : null;
@@ -118,17 +120,9 @@ public final class Service
         {
             case RR:
             {
-                final int n = backends.length;
-                final long start = turn.getAndIncrement();
-                for (int i = 0; i < n; i++)
-                {
-                    final int candidate = (int)((start + i) % n);
-                    if (backends[candidate].weight() > 0)
-                    {
-                        return candidate;
-                    }
-                }
-                return -1;
+                // turns over the live backends only: skipping a drained one must not hand its turn to its neighbour
+                final int[] live = liveBackends;
+                return live[(int)(turn.getAndIncrement() % live.length)];
             }
             case WRR:
                 return wrrSequence[(int)(turn.getAndIncrement() % wrrSequence.length)];
@@ -178,6 +172,25 @@ public final class Service
                 return -1;
             }
         }
+    }
+
+    private static int[] liveIndexes(final Backend[] backends)
+    {
+        int n = 0;
+        for (final Backend b : backends)
+        {
+            n += b.weight() > 0 ? 1 : 0;
+        }
+        final int[] live = new int[n];
+        n = 0;
+        for (int i = 0; i < backends.length; i++)
+        {
+            if (backends[i].weight() > 0)
+            {
+                live[n++] = i;
+            }
+        }
+        return live;
     }
 
     private static int hash(final int address)
