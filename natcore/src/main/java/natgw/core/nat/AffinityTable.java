@@ -30,15 +30,16 @@ public final class AffinityTable
         this.mask = capacityPowerOfTwo - 1;
     }
 
-    private static long key(final int serviceVip, final int servicePort, final int client)
+    /** Exact: a service id (16 bits, stable) and the client address; +1 keeps it clear of an empty slot's 0. */
+    private static long key(final int serviceId, final int client)
     {
-        return ((long)serviceVip << 32 | (client & 0xFFFF_FFFFL)) ^ ((long)servicePort << 48) | 1L;
+        return ((long)(serviceId & 0xFFFF) << 32 | (client & 0xFFFF_FFFFL)) + 1;
     }
 
     /** The backend id remembered for this client, or -1 if none or expired. */
-    public int lookup(final int serviceVip, final int servicePort, final int client, final int nowMs)
+    public int lookup(final int serviceId, final int client, final int nowMs)
     {
-        final long key = key(serviceVip, servicePort, client);
+        final long key = key(serviceId, client);
         int i = FlowTuple.hash(key, 0, 0xAFF1L) & mask;
         for (int p = 0; p < PROBES; p++, i = (i + 1) & mask)
         {
@@ -50,18 +51,37 @@ public final class AffinityTable
             if (k == key)
             {
                 final long value = buffer.getLongVolatile(i * 16 + 8);
+                if (value == 0)
+                {
+                    return -1; // key claimed, value not written yet
+                }
                 final int deadlineMs = (int)value;
-                return deadlineMs - nowMs >= 0 ? (int)(value >>> 32) : -1;
+                return deadlineMs - nowMs >= 0 ? (int)(value >>> 32) - 1 : -1;
             }
         }
         return -1;
     }
 
-    /** Remembers (or refreshes) the client's backend until {@code deadlineMs}. */
-    public void remember(final int serviceVip, final int servicePort, final int client, final int backendId, final int deadlineMs)
+    /** Slots whose key is this client's (for tests: the key is claimed once, so 0 or 1). */
+    public int slotsHolding(final int serviceId, final int client)
     {
-        final long key = key(serviceVip, servicePort, client);
-        final long value = (long)backendId << 32 | (deadlineMs & 0xFFFF_FFFFL);
+        final long key = key(serviceId, client);
+        int count = 0;
+        for (int i = 0; i <= mask; i++)
+        {
+            if (buffer.getLongVolatile(i * 16) == key)
+            {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /** Remembers (or refreshes) the client's backend until {@code deadlineMs}. */
+    public void remember(final int serviceId, final int client, final int backendId, final int deadlineMs)
+    {
+        final long key = key(serviceId, client);
+        final long value = (long)(backendId + 1) << 32 | (deadlineMs & 0xFFFF_FFFFL); // never 0: 0 is "not written"
         int i = FlowTuple.hash(key, 0, 0xAFF1L) & mask;
         for (int p = 0; p < PROBES; p++, i = (i + 1) & mask)
         {

@@ -17,6 +17,7 @@ public final class Service
     static final int MAGLEV_SIZE = 65537;
     static final int SH_BUCKETS = 256;
 
+    private final int id;
     private final int protocol;
     private final int vip;
     private final int port;
@@ -38,6 +39,20 @@ public final class Service
         final List<Backend> backends,
         final AtomicLong turn)
     {
+        this(0, protocol, vip, port, scheduler, affinitySeconds, backends, turn);
+    }
+
+    Service(
+        final int id,
+        final int protocol,
+        final int vip,
+        final int port,
+        final Scheduler scheduler,
+        final int affinitySeconds,
+        final List<Backend> backends,
+        final AtomicLong turn)
+    {
+        this.id = id;
         this.protocol = protocol;
         this.vip = vip;
         this.port = port;
@@ -55,6 +70,12 @@ public final class Service
         this.wrrSequence = scheduler == Scheduler.WRR ? smoothWeightedSequence(this.backends) : null;
         this.hashTable = scheduler == Scheduler.MH ? maglev(this.backends) :
             scheduler == Scheduler.SH ? sourceHashBuckets(this.backends) : null;
+    }
+
+    /** Stable for the service's life, unique among the gateway's services (affinity keys use it). */
+    public int id()
+    {
+        return id;
     }
 
     public int protocol()

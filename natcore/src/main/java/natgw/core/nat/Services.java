@@ -24,9 +24,11 @@ public final class Services
     private final boolean[] removed = new boolean[BackendCounters.MAX_BACKENDS];
     private final List<Integer> knownVips = new ArrayList<>();
     private int nextBackendId;
+    private int nextServiceId;
 
     private static final class Definition
     {
+        final int id;
         final int protocol;
         final int vip;
         final int port;
@@ -35,8 +37,9 @@ public final class Services
         final List<Backend> backends = new ArrayList<>();
         final AtomicLong turn = new AtomicLong();
 
-        Definition(final int protocol, final int vip, final int port)
+        Definition(final int id, final int protocol, final int vip, final int port)
         {
+            this.id = id;
             this.protocol = protocol;
             this.vip = vip;
             this.port = port;
@@ -56,7 +59,11 @@ public final class Services
         Definition d = definitions.get(key);
         if (d == null)
         {
-            d = new Definition(spec.protocol, spec.vip, spec.port);
+            if (nextServiceId > 0xFFFF)
+            {
+                throw new IllegalStateException("too many services over this gateway's life (max 65536)");
+            }
+            d = new Definition(nextServiceId++, spec.protocol, spec.vip, spec.port);
             definitions.put(key, d);
             if (!knownVips.contains(spec.vip))
             {
@@ -170,7 +177,7 @@ public final class Services
         final List<Service> services = new ArrayList<>();
         for (final Definition d : definitions.values())
         {
-            services.add(new Service(d.protocol, d.vip, d.port, d.scheduler, d.affinitySeconds, d.backends, d.turn));
+            services.add(new Service(d.id, d.protocol, d.vip, d.port, d.scheduler, d.affinitySeconds, d.backends, d.turn));
         }
         current = new ServiceTable(services, knownVips.stream().mapToInt(Integer::intValue).toArray(), removed);
     }

@@ -415,7 +415,7 @@ public final class Pipeline
         int index = -1;
         if (service.affinitySeconds() > 0)
         {
-            final int id = affinity.lookup(service.vip(), service.port(), src, nowMs);
+            final int id = affinity.lookup(service.id(), src, nowMs);
             for (int i = 0; id >= 0 && i < backends.length; i++)
             {
                 if (backends[i].id() == id && backends[i].weight() > 0)
@@ -438,7 +438,7 @@ public final class Pipeline
         final Backend backend = backends[index];
         if (service.affinitySeconds() > 0)
         {
-            affinity.remember(service.vip(), service.port(), src, backend.id(), nowMs + service.affinitySeconds() * 1000);
+            affinity.remember(service.id(), src, backend.id(), nowMs + service.affinitySeconds() * 1000);
         }
         final boolean masquerade = (snat.isInside(src) && !snat.isPoolAddress(src)) || src == backend.address();
         final int natAddress = masquerade ? snat.addressFor(src, backend.address()) : 0;

@@ -29,7 +29,7 @@ public final class JCStressGate
 
     public static void main(final String[] args) throws Exception
     {
-        final String[] withFilter = hasFilter(args) ? args : append(args, "-t", JCStressGate.class.getPackageName() + "\\..*");
+        final String[] withFilter = hasFilter(args) ? args : append(args, "-t", "natgw\\..*\\.jcstress\\..*");
         final Options options = new Options(withFilter);
         if (!options.parse())
         {
