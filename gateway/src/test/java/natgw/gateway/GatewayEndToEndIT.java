@@ -296,7 +296,7 @@ class GatewayEndToEndIT
         {
             final List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseParallelGC", "-XX:TieredStopAtLevel=1",
+                "-XX:+UseParallelGC", "-Dagrona.disable.bounds.checks=true",
                 "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
                 "-jar", jar().toString()));
             command.addAll(List.of(args));

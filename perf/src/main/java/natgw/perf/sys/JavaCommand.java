@@ -15,6 +15,7 @@ public final class JavaCommand
     /** The flags the {@code ./natgw} launcher passes (Agrona and Netty need the opens). */
     static final List<String> JVM_FLAGS = List.of(
         "-XX:+UseParallelGC",
+        "-Dagrona.disable.bounds.checks=true",
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
         "--add-opens", "java.base/java.nio=ALL-UNNAMED",
         "-Dio.netty.tryReflectionSetAccessible=true");
