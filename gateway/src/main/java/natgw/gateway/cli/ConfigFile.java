@@ -10,6 +10,8 @@ import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
+import natgw.core.nat.Services;
+
 /**
  * The {@code --config FILE} format of {@code natgw run}: one setting per line, named as the long
  * option without its dashes, then its value; {@code #} starts a comment; blank lines are ignored.
@@ -80,6 +82,17 @@ final class ConfigFile
             if (!flag)
             {
                 args.add(words[1].strip());
+            }
+            if (name.equals("--service"))
+            {
+                try
+                {
+                    Services.ServiceSpec.parse(words[1].strip());
+                }
+                catch (final IllegalArgumentException ex)
+                {
+                    throw new IllegalArgumentException(where + ": " + ex.getMessage(), ex);
+                }
             }
         }
         return args;

@@ -9,6 +9,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 import natgw.core.nat.Cidr;
 import natgw.core.nat.PortStrategy;
@@ -96,37 +97,59 @@ public final class RunCommand implements Callable<Integer>
 
     public Integer call() throws Exception
     {
-        if (config != null)
+        return withConfigFile().runGateway();
+    }
+
+    /**
+     * This command with its {@code --config} file applied: the file's settings first, then the command line's
+     * (so they win for single values and add to repeatable ones), parsed together into a fresh command; or
+     * this command itself when there is no file.
+     */
+    RunCommand withConfigFile()
+    {
+        if (config == null)
         {
-            // the file's settings first, then the command line's: parse both together into a fresh command
-            final List<String> args;
-            try
-            {
-                args = new ArrayList<>(ConfigFile.toArguments(config, spec));
-            }
-            catch (final IllegalArgumentException ex)
-            {
-                throw new ParameterException(spec.commandLine(), ex.getMessage(), ex);
-            }
-            final List<String> given = spec.commandLine().getParseResult().originalArgs();
-            for (int i = 0; i < given.size(); i++)
-            {
-                if (given.get(i).equals("--config"))
-                {
-                    i++;
-                }
-                else if (!given.get(i).startsWith("--config="))
-                {
-                    args.add(given.get(i));
-                }
-            }
-            final RunCommand merged = new RunCommand();
-            final picocli.CommandLine line = new picocli.CommandLine(merged);
-            line.parseArgs(args.toArray(String[]::new));
-            merged.spec = line.getCommandSpec();
-            return merged.runGateway();
+            return this;
         }
-        return runGateway();
+        final List<String> args;
+        try
+        {
+            args = new ArrayList<>(ConfigFile.toArguments(config, spec));
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new ParameterException(spec.commandLine(), ex.getMessage(), ex);
+        }
+        // the options this command matched, as given (ParseResult.originalArgs() is the whole natgw command line)
+        for (final OptionSpec option : spec.commandLine().getParseResult().matchedOptions())
+        {
+            if (option.longestName().equals("--config"))
+            {
+                continue;
+            }
+            if (option.arity().max() == 0)
+            {
+                args.add(option.longestName());
+                continue;
+            }
+            for (final String value : option.originalStringValues())
+            {
+                args.add(option.longestName());
+                args.add(value);
+            }
+        }
+        final RunCommand merged = new RunCommand();
+        final picocli.CommandLine line = new picocli.CommandLine(merged).setOverwrittenOptionsAllowed(true);
+        try
+        {
+            line.parseArgs(args.toArray(String[]::new));
+        }
+        catch (final ParameterException ex)
+        {
+            throw new ParameterException(spec.commandLine(), "--config " + config + ": " + ex.getMessage(), ex);
+        }
+        merged.spec = line.getCommandSpec();
+        return merged;
     }
 
     private Integer runGateway() throws Exception

@@ -126,4 +126,48 @@ class RunCommandTest
         Files.writeString(file, "inside\n");
         assertTrue(refusal("run", "--config", file.toString()).contains(file + ":1: setting 'inside' needs a value"));
     }
+
+    /** natgw run ARGS parsed as Main parses it, then its config file applied, as call() does before starting. */
+    private static GatewayConfig viaMain(final String... args)
+    {
+        final CommandLine line = new CommandLine(new Main());
+        final CommandLine.ParseResult result = line.parseArgs(args);
+        final RunCommand run = (RunCommand)result.subcommand().commandSpec().userObject();
+        return run.withConfigFile().toConfig();
+    }
+
+    @Test
+    void shouldRunFromAConfigFileWithTheCommandLineWinning(@TempDir final Path dir) throws Exception
+    {
+        final Path file = dir.resolve("natgw.conf");
+        Files.writeString(file, String.join("\n",
+            "tun natgw9",
+            "queues 3",
+            "inside 172.18.0.0/16",
+            "snat 192.0.2.10",
+            "service tcp:10.96.0.20:80/wrr/300=10.0.1.2:8080@3,10.0.1.3:8080@1",
+            "service udp:10.96.0.10:53=10.0.1.2:53"));
+        // the verb "run" is part of the natgw command line: it must not end up among run's own arguments
+        final GatewayConfig config = viaMain("run", "--config", file.toString(), "--tun", "ngw1", "--no-clash-resolution",
+            "--inside", "10.77.1.0/24,10.78.0.0/16", "--service", "tcp:10.96.0.30:80=10.0.1.4:80");
+        assertEquals("ngw1", config.tun, "the command line wins for single values");
+        assertEquals(3, config.queues);
+        assertEquals(3, config.inside.size(), "and adds to repeatable ones");
+        assertEquals(3, config.services.size());
+        assertEquals(300, config.services.get(0).affinitySeconds);
+        assertEquals("tcp:10.96.0.30:80", config.services.get(2).key());
+        assertEquals(false, config.clashResolution);
+        assertEquals("natgw9", viaMain("run", "--config=" + file).tun);
+    }
+
+    @Test
+    void shouldRefuseABadServiceLineWithFileAndLine(@TempDir final Path dir) throws Exception
+    {
+        final Path file = dir.resolve("bad.conf");
+        Files.writeString(file, "inside 10.0.0.0/8\nsnat 192.0.2.1\n# services\nservice tcp:10.96.0.1:80/fastest=10.0.1.1:80\n");
+        final String err = refusal("run", "--config", file.toString());
+        assertTrue(err.contains(file + ":4: ") && err.contains("'fastest'"), err);
+        Files.writeString(file, "inside 10.0.0.0/8\nsnat 192.0.2.1\nservice tcp:10.96.0.1:80=10.0.1.1\n");
+        assertTrue(refusal("run", "--config", file.toString()).contains(file + ":3: backend must be ADDR:PORT"));
+    }
 }
