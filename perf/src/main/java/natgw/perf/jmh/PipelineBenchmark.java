@@ -57,6 +57,14 @@ public class PipelineBenchmark
     @Param({ "true" })
     boolean verifyL4Checksums;
 
+    /**
+     * shared: every worker sees every connection, both directions (TUN multiqueue steers by the packet's
+     * own hash, and a NAT connection's two directions hash differently); byConnection: worker k only sees
+     * connections i with i % threads == k, both directions (no entry shared between workers).
+     */
+    @Param({ "shared" })
+    String steering;
+
     Flows flows;
     UnsafeBuffer ring;
     int packets;
@@ -66,14 +74,24 @@ public class PipelineBenchmark
     {
         flows = new Flows(connections);
         packets = 2 * connections;
-        ring = new UnsafeBuffer(ByteBuffer.allocateDirect(packets * RECORD));
+        ring = ring(flows, packets, 1, 0);
+    }
+
+    /**
+     * A ring of {@code packets} records, random connections (those with {@code i % modulo == remainder})
+     * and directions.
+     */
+    static UnsafeBuffer ring(final Flows flows, final int packets, final int modulo, final int remainder)
+    {
+        final int connections = flows.count;
+        final UnsafeBuffer ring = new UnsafeBuffer(ByteBuffer.allocateDirect(packets * RECORD));
         final PacketBuilder builder = new PacketBuilder();
         final UnsafeBuffer scratch = builder.buffer();
-        long random = 0x2545F4914F6CDD1DL;
+        long random = 0x2545F4914F6CDD1DL + remainder;
         for (int n = 0; n < packets; n++)
         {
             random = Flows.next(random);
-            final int i = Flows.index(random, connections);
+            final int i = Flows.index(random, connections / modulo) * modulo + remainder;
             final int client = Flows.client(i);
             final int server = Flows.server(i);
             if ((random & 1) == 0)
@@ -82,7 +100,8 @@ public class PipelineBenchmark
             }
             else
             {
-                builder.tcp(0, server, Flows.SERVER_PORT, Flows.POOL, flows.natPorts[i], TcpHeader.ACK, 2001, 6001, 0); // same seq/ack: the record carries no TCP field but ports and checksum
+                // same seq/ack: the record carries no TCP field but ports and checksum
+                builder.tcp(0, server, Flows.SERVER_PORT, Flows.POOL, flows.natPorts[i], TcpHeader.ACK, 2001, 6001, 0);
             }
             final int r = n * RECORD;
             ring.putInt(r, scratch.getInt(Ipv4Header.SRC_ADDRESS_OFFSET));
@@ -92,12 +111,15 @@ public class PipelineBenchmark
             ring.putShort(r + 14, scratch.getShort(Ipv4Header.CHECKSUM_OFFSET));
             ring.putShort(r + 16, scratch.getShort(Ipv4Header.MIN_LENGTH + TcpHeader.CHECKSUM_OFFSET));
         }
+        return ring;
     }
 
     @State(Scope.Thread)
     public static class Worker
     {
         final UnsafeBuffer packet = new UnsafeBuffer(ByteBuffer.allocateDirect(2048));
+        UnsafeBuffer ring;
+        int packets;
         Pipeline pipeline;
         int position;
         long nowNs = Flows.START_NS;
@@ -108,7 +130,18 @@ public class PipelineBenchmark
             // every field but the record's is the same in all packets: seq/ack/flags/window/TTL/length
             new PacketBuilder(packet).tcp(0, Flows.client(0), Flows.CLIENT_PORT, Flows.server(0), Flows.SERVER_PORT,
                 TcpHeader.ACK, 2001, 6001, 0);
-            position = (int)((long)benchmark.packets * thread.getThreadIndex() / thread.getThreadCount());
+            if (benchmark.steering.equals("byConnection"))
+            {
+                packets = benchmark.packets / thread.getThreadCount();
+                ring = ring(benchmark.flows, packets, thread.getThreadCount(), thread.getThreadIndex());
+                position = 0;
+            }
+            else
+            {
+                packets = benchmark.packets;
+                ring = benchmark.ring;
+                position = (int)((long)packets * thread.getThreadIndex() / thread.getThreadCount());
+            }
             pipeline = benchmark.flows.pipeline(thread.getThreadIndex() + 1, new WorkerCounters(thread.getThreadIndex() + 1),
                 PortStrategy.RESERVE, benchmark.verifyL4Checksums);
         }
@@ -130,8 +163,9 @@ public class PipelineBenchmark
         }
 
         /** Writes the next packet of the ring into the receive buffer. */
-        void receive(final UnsafeBuffer ring, final int packets)
+        void receive()
         {
+            final UnsafeBuffer ring = this.ring;
             final int r = position * RECORD;
             position = position + 1 == packets ? 0 : position + 1;
             final UnsafeBuffer packet = this.packet;
@@ -147,14 +181,14 @@ public class PipelineBenchmark
     @Benchmark
     public int process(final Worker w)
     {
-        w.receive(ring, packets);
+        w.receive();
         return w.pipeline.process(w.packet, 0, PACKET_LENGTH, w.nowNs);
     }
 
     @Benchmark
     public int receiveOnly(final Worker w)
     {
-        w.receive(ring, packets);
+        w.receive();
         return w.packet.getInt(Ipv4Header.SRC_ADDRESS_OFFSET);
     }
 }
