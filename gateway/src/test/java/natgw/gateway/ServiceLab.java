@@ -310,6 +310,31 @@ final class ServiceLab implements AutoCloseable
         return path;
     }
 
+    /** natgw conntrack -S counters summed over workers. */
+    Map<String, Long> conntrackStats()
+    {
+        final Map<String, Long> stats = new HashMap<>();
+        for (final String line : natgwOk("conntrack", "-S").split("\n"))
+        {
+            for (final String field : line.trim().split("\\s+"))
+            {
+                final int eq = field.indexOf('=');
+                if (eq > 0)
+                {
+                    try
+                    {
+                        stats.merge(field.substring(0, eq), Long.parseLong(field.substring(eq + 1)), Long::sum);
+                    }
+                    catch (final NumberFormatException ignore)
+                    {
+                        // cpu=... labels
+                    }
+                }
+            }
+        }
+        return stats;
+    }
+
     int backends()
     {
         return backends;

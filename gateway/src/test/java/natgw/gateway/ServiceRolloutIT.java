@@ -115,7 +115,7 @@ class ServiceRolloutIT
             assertTrue(Double.parseDouble(summary.get("max-connect-ms")) < 200, output);
             assertTrue(Long.parseLong(summary.get("requests")) > 1000, output);
 
-            final Map<String, Long> stats = conntrackStats(lab);
+            final Map<String, Long> stats = lab.conntrackStats();
             System.out.println("rollout conntrack -S: " + stats);
             assertTrue(stats.getOrDefault("reopened", 0L) > 0, "no SYN reused a closed connection's tuple: " + stats);
             assertEquals(0L, stats.getOrDefault("insert_failed", 0L), stats.toString());
@@ -123,30 +123,5 @@ class ServiceRolloutIT
                 "natgw dropped packets: " + Gateways.drops(lab.lab));
             load.stop(2000);
         }
-    }
-
-    /** natgw conntrack -S counters summed over workers. */
-    private static Map<String, Long> conntrackStats(final ServiceLab lab)
-    {
-        final Map<String, Long> stats = new HashMap<>();
-        for (final String line : lab.natgwOk("conntrack", "-S").split("\n"))
-        {
-            for (final String field : line.trim().split("\\s+"))
-            {
-                final int eq = field.indexOf('=');
-                if (eq > 0)
-                {
-                    try
-                    {
-                        stats.merge(field.substring(0, eq), Long.parseLong(field.substring(eq + 1)), Long::sum);
-                    }
-                    catch (final NumberFormatException ignore)
-                    {
-                        // cpu=... labels
-                    }
-                }
-            }
-        }
-        return stats;
     }
 }
