@@ -155,6 +155,8 @@ public final class NatAllocator
         }
 
         table.confirm(entry);
+        // read while we still own the entry: once ORIGINAL is claimed a flush may end and reuse it
+        final int confirmed = table.status(entry);
         if (!table.claim(cursor, entry, ORIGINAL))
         {
             table.abandon(cursor, entry);
@@ -166,7 +168,7 @@ public final class NatAllocator
             }
             return RETRY;
         }
-        return inserted(cursor, entry);
+        return inserted(cursor, entry, confirmed);
     }
 
     private int checkThenInsert(
@@ -199,17 +201,19 @@ public final class NatAllocator
             return clash(cursor, entry, origA, origB);
         }
         table.confirm(entry);
+        final int confirmed = table.status(entry);
         if (!table.claim(cursor, entry, ORIGINAL))
         {
             return clash(cursor, entry, origA, origB);
         }
-        return inserted(cursor, entry);
+        return inserted(cursor, entry, confirmed);
     }
 
-    private int inserted(final ConntrackTable.Cursor cursor, final int entry)
+    /** The connection is created; {@code status} is its status read before it was published. */
+    private int inserted(final ConntrackTable.Cursor cursor, final int entry, final int status)
     {
         counters.increment(ConntrackCounter.INSERT);
-        cursor.set(entry, ORIGINAL, table.status(entry));
+        cursor.set(entry, ORIGINAL, status);
         created = true;
         return entry;
     }
