@@ -48,6 +48,12 @@ final class ServiceLab implements AutoCloseable
         this.shutdownHook = new Thread(() -> removeBackendNamespaces(prefix), "service-lab-teardown");
     }
 
+    /** Fails loudly unless root with /dev/net/tun (never skips). */
+    static void requireRoot() throws Exception
+    {
+        Gateways.requireRoot();
+    }
+
     /** Builds the lab: {@code clients} client addresses, {@code backends} backend namespaces. Fails loudly without root. */
     static ServiceLab up(final String prefixStart, final int clients, final int backends) throws Exception
     {
@@ -145,6 +151,17 @@ final class ServiceLab implements AutoCloseable
     LabProcess startNatgw(final String... extra) throws Exception
     {
         natgw = Gateways.start(lab, "reserve", extra);
+        return natgw;
+    }
+
+    /** Starts natgw in the gateway namespace with exactly these arguments (after the jar). */
+    LabProcess startNatgwWith(final String... args) throws Exception
+    {
+        natgw = lab.start(Role.GW, Gateways.natgwCommand(args), Path.of("target", "natgw-" + prefix + ".log"), null);
+        if (!natgw.awaitLine(line -> line.contains("natgw: running"), 60_000))
+        {
+            fail("natgw did not start:\n" + natgw.tail(30));
+        }
         return natgw;
     }
 
