@@ -23,14 +23,19 @@ import picocli.CommandLine.Parameters;
     description = {
         "Runs one scenario through several implementations on a fresh namespace lab, alternating them in blocks,",
         "and writes DIR/report.html (percentile plots), report.md, summary.json and one .hgrm per implementation.",
-        "Scenarios: connect-storm (incident 1), throughput (iperf3 TCP + small-UDP pps), short-connections",
-        "(closed and open loop). dns-a-aaaa and rollout need DNAT services and come later.",
-        "Implementations: kernel-masq, kernel-masq-random, kernel-masq-fully-random, kernel-forward (no NAT),",
-        "natgw-reserve, natgw-kernel, natgw-random, natgw-random-fully, nulltun (with --nulltun). Needs root.",
+        "SNAT scenarios: connect-storm (incident 1), throughput (iperf3 TCP + small-UDP pps), short-connections",
+        "(closed and open loop). Implementations: kernel-masq, kernel-masq-random, kernel-masq-fully-random,",
+        "kernel-forward (no NAT), natgw-reserve, natgw-kernel, natgw-random, natgw-random-fully, nulltun (--nulltun).",
+        "DNAT scenarios, through a service VIP 10.77.3.10 with --backends backends (10.77.2.11.. in the server",
+        "namespace): service-connect (short connections through the service), dns-a-aaaa (incident 4: A and AAAA",
+        "from one socket at once), rollout (incident 2: drain, then remove a backend under load). Implementations:",
+        "kernel-dnat (nftables dnat + masquerade), natgw-reserve, natgw-kernel, natgw-kernel-no-clash,",
+        "natgw-random, natgw-random-fully. Needs root.",
         ""})
 public final class BenchCommand implements Callable<Integer>
 {
-    @Parameters(index = "0", paramLabel = "SCENARIO", description = "connect-storm, throughput or short-connections.")
+    @Parameters(index = "0", paramLabel = "SCENARIO",
+        description = "connect-storm, throughput, short-connections, service-connect, dns-a-aaaa or rollout.")
     String scenario;
 
     @Option(names = "--impl", split = ",", paramLabel = "NAME",
@@ -38,7 +43,7 @@ public final class BenchCommand implements Callable<Integer>
     List<String> impls = new ArrayList<>();
 
     @Option(names = "--rounds", paramLabel = "N", defaultValue = "100",
-        description = "connect-storm: rounds per implementation (default: ${DEFAULT-VALUE}).")
+        description = "connect-storm, dns-a-aaaa: rounds per implementation (default: ${DEFAULT-VALUE}).")
     int rounds;
 
     @Option(names = "--blocks", paramLabel = "B", defaultValue = "2",
@@ -50,11 +55,12 @@ public final class BenchCommand implements Callable<Integer>
     int clients;
 
     @Option(names = "--interval-ms", paramLabel = "MS", defaultValue = "20",
-        description = "connect-storm: time between rounds (default: ${DEFAULT-VALUE}).")
+        description = "connect-storm, dns-a-aaaa: time between rounds (default: ${DEFAULT-VALUE}).")
     double intervalMs;
 
     @Option(names = "--duration", paramLabel = "S", defaultValue = "5",
-        description = "throughput, short-connections: seconds per test and segment (default: ${DEFAULT-VALUE}).")
+        description = "throughput, short-connections, service-connect, rollout: seconds per test and segment " +
+            "(default: ${DEFAULT-VALUE}).")
     double durationS;
 
     @Option(names = "--flows", paramLabel = "N", defaultValue = "1",
@@ -62,16 +68,37 @@ public final class BenchCommand implements Callable<Integer>
     int flows;
 
     @Option(names = "--mode", paramLabel = "closed|open|both", defaultValue = "both",
-        description = "short-connections: loop kind (default: ${DEFAULT-VALUE}).")
+        description = "short-connections, service-connect: loop kind (default: ${DEFAULT-VALUE}).")
     String mode;
 
     @Option(names = "--concurrency", paramLabel = "C", defaultValue = "16",
-        description = "short-connections closed loop: connections in flight (default: ${DEFAULT-VALUE}).")
+        description = "closed loops (short-connections, service-connect, rollout): connections in flight " +
+            "(default: ${DEFAULT-VALUE}).")
     int concurrency;
 
     @Option(names = "--rate", paramLabel = "R", defaultValue = "1000",
-        description = "short-connections open loop: connections per second (default: ${DEFAULT-VALUE}).")
+        description = "short-connections, service-connect open loop: connections per second " +
+            "(default: ${DEFAULT-VALUE}).")
     double rate;
+
+    @Option(names = "--backends", paramLabel = "N", defaultValue = "3",
+        description = "DNAT scenarios: backends of the service (default: ${DEFAULT-VALUE}).")
+    int backends;
+
+    @Option(names = "--dns-senders", paramLabel = "1|2", defaultValue = "2",
+        description = "dns-a-aaaa: 2 sends a lookup's A and AAAA from one socket on two CPUs at the same instant " +
+            "(the incident's condition), 1 back to back from one thread (default: ${DEFAULT-VALUE}).")
+    int dnsSenders;
+
+    @Option(names = "--dns-timeout-ms", paramLabel = "MS", defaultValue = "2500",
+        description = "dns-a-aaaa: the resolver's wait before it retries; a later answer is late " +
+            "(default: ${DEFAULT-VALUE}).")
+    long dnsTimeoutMs;
+
+    @Option(names = "--source-ports", paramLabel = "N", defaultValue = "32",
+        description = "rollout: source ports per client address, reused in turn so that new connections reuse " +
+            "closed connections' tuples; 0 = ephemeral ports (default: ${DEFAULT-VALUE}).")
+    int sourcePorts;
 
     @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
         description = "Load-generator threads (default: one per CPU).")
@@ -116,13 +143,17 @@ public final class BenchCommand implements Callable<Integer>
             options.mode = mode;
             options.concurrency = concurrency;
             options.rate = rate;
+            options.backends = backends;
+            options.dnsSenders = dnsSenders;
+            options.dnsTimeoutMs = dnsTimeoutMs;
+            options.sourcePorts = sourcePorts;
             options.threads = threads;
             options.queues = queues;
             options.nulltun = nulltun;
             options.out = out;
             options.prefix = prefix;
             options.install = !noInstall;
-            Implementations.select(impls, List.of(), nulltun);
+            Implementations.select(impls, List.of(), nulltun, Scenarios.byName(scenario).dnat());
             final Bench.Outcome outcome = Bench.run(scenario, options, "natgw bench: " + scenario,
                 "natgw bench " + scenario + describe(options), Progress.stderr(), System.out);
             System.out.println("report: " + outcome.files().html().toAbsolutePath());
@@ -139,6 +170,14 @@ public final class BenchCommand implements Callable<Integer>
         }
         sb.append(" --rounds ").append(o.rounds).append(" --blocks ").append(o.blocks).append(" --clients ")
             .append(o.clients).append(" --duration ").append(o.durationS);
+        if (!o.mode.equals("both"))
+        {
+            sb.append(" --mode ").append(o.mode);
+        }
+        sb.append(" --concurrency ").append(o.concurrency).append(" --rate ").append(o.rate)
+            .append(" --interval-ms ").append(o.intervalMs);
+        sb.append(" --backends ").append(o.backends).append(" --dns-senders ").append(o.dnsSenders)
+            .append(" --source-ports ").append(o.sourcePorts);
         if (o.nulltun != null)
         {
             sb.append(" --nulltun ").append(o.nulltun);

@@ -68,7 +68,7 @@ public final class Bench
         {
             final Scenario scenario = Scenarios.byName(plan.scenario());
             final List<Implementation> selected = Implementations.select(plan.options().impls,
-                scenario.defaultImpls(), plan.options().nulltun);
+                scenario.defaultImpls(), plan.options().nulltun, scenario.dnat());
             if (plan.options().blocks < 1)
             {
                 throw new IllegalArgumentException("--blocks must be at least 1");

@@ -17,6 +17,8 @@ public final class BenchContext
     private final BenchOptions options;
     private final Progress progress;
     private List<String> natgwCommand;
+    private volatile List<LabService> services = List.of();
+    private volatile Implementation.Session session;
 
     public BenchContext(final Lab lab, final Path outDir, final BenchOptions options, final Progress progress)
     {
@@ -58,6 +60,29 @@ public final class BenchContext
     public Progress progress()
     {
         return progress;
+    }
+
+    /** The DNAT services the current scenario wants every implementation to provide (empty: SNAT only). */
+    public List<LabService> services()
+    {
+        return services;
+    }
+
+    /** Set by a DNAT scenario's prepare, before the first implementation is activated. */
+    public void services(final List<LabService> services)
+    {
+        this.services = List.copyOf(services);
+    }
+
+    /** The active implementation's session while a segment runs, else null. */
+    public Implementation.Session session()
+    {
+        return session;
+    }
+
+    void session(final Implementation.Session session)
+    {
+        this.session = session;
     }
 
     /** The command that runs natgw (resolved once per run). */

@@ -39,6 +39,21 @@ public final class BenchOptions
     public int concurrency = 16;
     /** short-connections open loop: connections started per second. */
     public double rate = 1000;
+    /** DNAT scenarios: backends of the service (addresses 10.77.2.11 ...). */
+    public int backends = 3;
+    /**
+     * dns-a-aaaa: threads that send a lookup's two queries. 2: the A and the AAAA leave from one socket at the same
+     * instant on two CPUs (the incident's condition: one new flow, two packets, two CPUs); 1: back to back from one
+     * thread, as musl's loop does.
+     */
+    public int dnsSenders = 2;
+    /** dns-a-aaaa: how long the resolver waits for both answers before it would retry (musl: 2.5 s on 2 servers). */
+    public long dnsTimeoutMs = 2_500;
+    /**
+     * rollout: source ports per client address, reused in turn so that new connections reuse the tuples of closed
+     * ones within seconds, as {@code ab -c 10} does in incident 2 (0: the kernel's ephemeral ports).
+     */
+    public int sourcePorts = 32;
     /** Install missing tools with apt-get when root. */
     public boolean install = true;
     /** Stop natgw with SIGTERM and check it left no route, rule, neighbour entry or TUN behind. */

@@ -101,7 +101,7 @@ public final class BenchRunner
         }
         return new ScenarioResult(scenario.name(), scenario.description(), scenario.metrics(),
             new ArrayList<>(results.values()), parameters(scenario, options, lab), columns, started,
-            (System.nanoTime() - startNs) / 1e9, throughput);
+            (System.nanoTime() - startNs) / 1e9, throughput, scenario.extraColumns());
     }
 
     private static void runSegment(final Scenario scenario, final Implementation impl, final BenchContext context,
@@ -128,11 +128,13 @@ public final class BenchRunner
                 context.progress().message(impl.name() + ": " + result.unavailable());
                 return;
             }
+            context.session(session);
             final LoadResult load = scenario.runSegment(context, impl.name(), segment, block, context.options().blocks);
             result.add(block, load, session.counters());
         }
         finally
         {
+            context.session(null);
             session.close();
             for (final String note : session.notes())
             {
@@ -155,14 +157,38 @@ public final class BenchRunner
         return echo;
     }
 
-    /** Null when a TCP connection from the client to the echo server succeeds (3 tries); else what failed. */
+    /**
+     * Null when a TCP connection from the client to the echo server, and to each TCP service of a DNAT scenario,
+     * succeeds (3 tries each); else what failed.
+     */
     static String checkConnectivity(final BenchContext context)
+    {
+        final List<String> targets = new ArrayList<>(List.of(Lab.SERVER_ADDR + "/" + ECHO_PORT));
+        for (final LabService service : context.services())
+        {
+            if (service.protocol().equals("tcp"))
+            {
+                targets.add(service.vip() + "/" + service.port());
+            }
+        }
+        for (final String target : targets)
+        {
+            final String failure = checkTcp(context, target);
+            if (failure != null)
+            {
+                return target.replace('/', ':') + ": " + failure;
+            }
+        }
+        return null;
+    }
+
+    private static String checkTcp(final BenchContext context, final String addressSlashPort)
     {
         String failure = null;
         for (int attempt = 0; attempt < 3; attempt++)
         {
             final Exec.Result result = context.lab().exec(Role.CLIENT, "timeout", "3", "bash", "-c",
-                "exec 3<>/dev/tcp/" + Lab.SERVER_ADDR + "/" + ECHO_PORT);
+                "exec 3<>/dev/tcp/" + addressSlashPort);
             if (result.ok())
             {
                 return null;
@@ -195,16 +221,35 @@ public final class BenchRunner
                     parameters.put("udp_flooder", t.flooderName());
                 }
             }
-            case "short-connections" ->
+            case "short-connections", "service-connect" ->
             {
                 parameters.put("mode", options.mode);
                 parameters.put("duration_s", options.durationS);
                 parameters.put("closed_concurrency", options.concurrency);
                 parameters.put("open_rate_per_s", options.rate);
             }
+            case "dns-a-aaaa" ->
+            {
+                parameters.put("rounds", options.rounds);
+                parameters.put("interval_ms", options.intervalMs);
+                parameters.put("lookups_per_impl", (long)options.rounds * lab.clients());
+                parameters.put("senders", options.dnsSenders);
+                parameters.put("timeout_ms", options.dnsTimeoutMs);
+            }
+            case "rollout" ->
+            {
+                parameters.put("duration_s", options.durationS);
+                parameters.put("concurrency", options.concurrency);
+                parameters.put("source_ports_per_address", options.sourcePorts);
+            }
             default ->
             {
             }
+        }
+        if (scenario.dnat())
+        {
+            parameters.put("vip", Lab.VIP_ADDR);
+            parameters.put("backends", options.backends);
         }
         if (options.queues > 0)
         {

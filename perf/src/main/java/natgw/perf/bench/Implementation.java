@@ -39,6 +39,19 @@ public interface Implementation
         void close();
     }
 
+    /**
+     * The session of a DNAT implementation: the services of {@link BenchContext#services()} can be changed while
+     * traffic runs, as an orchestrator does during a rollout.
+     */
+    interface ServiceSession extends Session
+    {
+        /** The backend gets no new connection; its established ones continue. */
+        void drain(LabService service, String backend);
+
+        /** The backend is taken out of the service for good. */
+        void remove(LabService service, String backend);
+    }
+
     /** This implementation cannot run here (binary missing, command not implemented yet, ...). */
     final class Unavailable extends RuntimeException
     {

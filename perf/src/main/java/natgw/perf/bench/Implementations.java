@@ -10,12 +10,19 @@ import java.util.Map;
 public final class Implementations
 {
     public static final List<String> NATGW_STRATEGIES = List.of("reserve", "kernel", "random", "random-fully");
+    /** natgw-kernel as Linux before 4.19: a UDP clash drops the packet instead of adopting the winner. */
+    public static final String NATGW_KERNEL_NO_CLASH = "natgw-kernel-no-clash";
+    /** What {@code all} means for a DNAT scenario: the implementations that can provide a service. */
+    public static final List<String> DNAT = List.of("kernel-dnat", "natgw-reserve", "natgw-kernel",
+        NATGW_KERNEL_NO_CLASH, "natgw-random", "natgw-random-fully");
 
     private Implementations()
     {
     }
 
-    /** Every implementation available with these options (nulltun only when its path is given). */
+    /**
+     * The implementations of the SNAT scenarios, what {@code all} means there (nulltun only when its path is given).
+     */
     public static Map<String, Implementation> all(final Path nulltun)
     {
         final Map<String, Implementation> all = new LinkedHashMap<>();
@@ -34,6 +41,15 @@ public final class Implementations
         return all;
     }
 
+    /** Every implementation known, SNAT and DNAT ones. */
+    static Map<String, Implementation> known(final Path nulltun)
+    {
+        final Map<String, Implementation> known = all(nulltun);
+        add(known, new KernelDnat());
+        add(known, new NatgwGateway(NATGW_KERNEL_NO_CLASH, "kernel", List.of("--no-clash-resolution")));
+        return known;
+    }
+
     private static void add(final Map<String, Implementation> map, final Implementation impl)
     {
         map.put(impl.name(), impl);
@@ -46,24 +62,35 @@ public final class Implementations
     public static List<Implementation> select(final List<String> names, final List<String> defaults,
         final Path nulltun)
     {
-        final Map<String, Implementation> all = all(nulltun);
+        return select(names, defaults, nulltun, false);
+    }
+
+    /**
+     * As {@link #select(List, List, Path)}, for a SNAT or a DNAT scenario: in a DNAT scenario {@code all} means
+     * {@link #DNAT}, nulltun is not added, and an implementation without DNAT (the VIP would be unreachable) is refused.
+     */
+    public static List<Implementation> select(final List<String> names, final List<String> defaults,
+        final Path nulltun, final boolean dnat)
+    {
+        final Map<String, Implementation> known = known(nulltun);
+        final boolean addNulltun = nulltun != null && !dnat;
         final List<String> wanted = new ArrayList<>();
         if (names.isEmpty())
         {
             wanted.addAll(defaults);
-            if (nulltun != null)
+            if (addNulltun)
             {
                 wanted.add("nulltun");
             }
         }
         else if (names.size() == 1 && names.get(0).equals("all"))
         {
-            wanted.addAll(all.keySet());
+            wanted.addAll(dnat ? DNAT : all(nulltun).keySet());
         }
         else
         {
             wanted.addAll(names);
-            if (nulltun != null && !wanted.contains("nulltun"))
+            if (addNulltun && !wanted.contains("nulltun"))
             {
                 wanted.add("nulltun");
             }
@@ -71,12 +98,17 @@ public final class Implementations
         final List<Implementation> selected = new ArrayList<>();
         for (final String name : wanted)
         {
-            final Implementation impl = all.get(name);
+            final Implementation impl = known.get(name);
             if (impl == null)
             {
                 throw new IllegalArgumentException("unknown implementation '" + name + "'" +
                     (name.equals("nulltun") ? " (give --nulltun PATH)" : "") + "; known: " +
-                    String.join(", ", all.keySet()));
+                    String.join(", ", known.keySet()));
+            }
+            if (dnat && !DNAT.contains(name))
+            {
+                throw new IllegalArgumentException("'" + name + "' has no DNAT, so the service VIP is unreachable " +
+                    "through it; DNAT implementations: " + String.join(", ", DNAT));
             }
             if (!selected.contains(impl))
             {

@@ -1,5 +1,7 @@
 package natgw.perf.bench;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,8 +19,11 @@ import natgw.perf.sys.Exec;
  * ip netns exec P-gw natgw run --tun ngw0 --inside 10.77.1.0/24 --snat 10.77.2.100 --steer gi \
  *     --port-strategy S [--queues N]
  * </pre>
- * Ready when it prints {@code natgw: running}; counters from {@code natgw conntrack -S}; stopped with SIGTERM,
- * after which the gateway namespace must be as before (anything left is noted in the report and removed).
+ * plus one {@code --service} per service of a DNAT scenario ({@link BenchContext#services()}) and the
+ * implementation's own flags (natgw-kernel-no-clash: {@code --no-clash-resolution}).
+ * Ready when it prints {@code natgw: running}; counters from {@code natgw conntrack -S}; services changed with
+ * {@code natgw service set|del}; stopped with SIGTERM, after which the gateway namespace must be as before (anything
+ * left is noted in the report and removed).
  */
 public final class NatgwGateway implements Implementation
 {
@@ -26,34 +31,57 @@ public final class NatgwGateway implements Implementation
     static final long START_TIMEOUT_MS = 60_000;
     static final long STOP_TIMEOUT_MS = 10_000;
 
+    private final String name;
     private final String strategy;
+    private final List<String> flags;
 
     public NatgwGateway(final String strategy)
     {
+        this("natgw-" + strategy, strategy, List.of());
+    }
+
+    /** natgw with a port strategy and more {@code natgw run} flags, under its own name. */
+    public NatgwGateway(final String name, final String strategy, final List<String> flags)
+    {
+        this.name = name;
         this.strategy = strategy;
+        this.flags = List.copyOf(flags);
     }
 
     @Override
     public String name()
     {
-        return "natgw-" + strategy;
+        return name;
     }
 
     @Override
     public String description()
     {
-        return "natgw `run --port-strategy " + strategy + "` (TUN, userspace conntrack)";
+        return "natgw `run --port-strategy " + strategy + (flags.isEmpty() ? "" : " " + String.join(" ", flags)) +
+            "` (TUN, userspace conntrack)";
     }
 
     /** The natgw arguments for the lab, after the natgw command itself. */
     public List<String> runArguments(final int queues)
     {
+        return runArguments(queues, List.of());
+    }
+
+    /** The natgw arguments for the lab with these DNAT services. */
+    public List<String> runArguments(final int queues, final List<LabService> services)
+    {
         final List<String> args = new ArrayList<>(List.of("run", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
             "--snat", Lab.POOL_ADDR, "--steer", Lab.GW_INSIDE_IF, "--port-strategy", strategy));
+        args.addAll(flags);
         if (queues > 0)
         {
             args.add("--queues");
             args.add(String.valueOf(queues));
+        }
+        for (final LabService service : services)
+        {
+            args.add("--service");
+            args.add(service.natgwSpec());
         }
         return args;
     }
@@ -64,7 +92,7 @@ public final class NatgwGateway implements Implementation
         final Lab lab = context.lab();
         final GatewayState before = GatewayState.capture(lab);
         final List<String> command = new ArrayList<>(context.natgwCommand());
-        command.addAll(runArguments(context.options().queues));
+        command.addAll(runArguments(context.options().queues, context.services()));
         final Path log = context.logsDir().resolve(segmentName + ".natgw.log");
         final LabProcess process = lab.start(Role.GW, command, log, null);
         if (!process.awaitLine(line -> line.contains(READY), START_TIMEOUT_MS))
@@ -77,11 +105,26 @@ public final class NatgwGateway implements Implementation
                 process.tail(3).replace('\n', ' ').strip());
         }
         final List<String> notes = new ArrayList<>();
-        return new Session()
+        return new ServiceSession()
         {
             @Override
             public Map<String, Long> counters()
             {
+                if (!context.services().isEmpty())
+                {
+                    // per-backend evidence (new connections, SYN resets, ...) next to the logs
+                    final List<String> list = new ArrayList<>(context.natgwCommand());
+                    list.add("services");
+                    try
+                    {
+                        Files.writeString(context.logsDir().resolve(segmentName + ".services.txt"),
+                            lab.exec(Role.GW, list).stdout());
+                    }
+                    catch (final IOException e)
+                    {
+                        notes.add("cannot save natgw services: " + e.getMessage());
+                    }
+                }
                 final List<String> stats = new ArrayList<>(context.natgwCommand());
                 stats.addAll(List.of("conntrack", "-S"));
                 final Exec.Result result = lab.exec(Role.GW, stats);
@@ -100,6 +143,26 @@ public final class NatgwGateway implements Implementation
             public List<String> notes()
             {
                 return notes;
+            }
+
+            @Override
+            public void drain(final LabService service, final String backend)
+            {
+                control("set", service.key(), backend, "weight", "0");
+            }
+
+            @Override
+            public void remove(final LabService service, final String backend)
+            {
+                control("del", service.key(), backend);
+            }
+
+            private void control(final String... words)
+            {
+                final List<String> cmd = new ArrayList<>(context.natgwCommand());
+                cmd.add("service");
+                cmd.addAll(List.of(words));
+                lab.exec(Role.GW, cmd).orThrow();
             }
 
             @Override

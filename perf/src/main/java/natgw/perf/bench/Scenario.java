@@ -15,6 +15,15 @@ public interface Scenario
     /** One paragraph for the report: what the load is and what it shows. */
     String description();
 
+    /**
+     * True for the DNAT scenarios: traffic goes to a service VIP, so only implementations with DNAT can carry it
+     * ({@link Implementations#DNAT}).
+     */
+    default boolean dnat()
+    {
+        return false;
+    }
+
     /** Implementations run when --impl is not given. */
     List<String> defaultImpls();
 
@@ -23,6 +32,12 @@ public interface Scenario
 
     /** Latency histograms this scenario records, in report order (each gets a plot and a table). */
     List<String> metrics();
+
+    /** Counts of the load result shown as table columns of their own ({@code lost}, {@code split}...). */
+    default List<ScenarioResult.Column> extraColumns()
+    {
+        return List.of();
+    }
 
     /** Starts what stays up for the whole run (servers), compiles tools. */
     void prepare(BenchContext context) throws Exception;

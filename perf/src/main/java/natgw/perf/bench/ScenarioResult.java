@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One scenario run: its implementations' results in run order, the parameters, and the conntrack columns this
- * kernel has (they differ between kernel versions).
+ * One scenario run: its implementations' results in run order, the parameters, the conntrack columns this
+ * kernel has (they differ between kernel versions), and the scenario's own problem counts shown as table columns.
  */
 public record ScenarioResult(
     String scenario,
@@ -17,6 +17,25 @@ public record ScenarioResult(
     List<String> kernelConntrackColumns,
     Instant started,
     double elapsedS,
-    Map<String, String> throughputText)
+    Map<String, String> throughputText,
+    List<Column> extraColumns)
 {
+    /** A table column of the scenario's own: a count of the load result ({@code lost}) under a label. */
+    public record Column(String label, String count)
+    {
+    }
+
+    public ScenarioResult
+    {
+        extraColumns = List.copyOf(extraColumns);
+    }
+
+    /** A scenario without columns of its own. */
+    public ScenarioResult(final String scenario, final String description, final List<String> metrics,
+        final List<ImplResult> impls, final Map<String, Object> parameters, final List<String> kernelConntrackColumns,
+        final Instant started, final double elapsedS, final Map<String, String> throughputText)
+    {
+        this(scenario, description, metrics, impls, parameters, kernelConntrackColumns, started, elapsedS,
+            throughputText, List.of());
+    }
 }

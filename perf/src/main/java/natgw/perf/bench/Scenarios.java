@@ -5,9 +5,8 @@ import java.util.List;
 /** The scenarios {@code natgw bench} runs, by name. */
 public final class Scenarios
 {
-    public static final List<String> NAMES = List.of("connect-storm", "throughput", "short-connections");
-    /** Specified in the benchmark issue; need DNAT services, which do not exist yet. */
-    public static final List<String> LATER = List.of("dns-a-aaaa", "rollout");
+    public static final List<String> NAMES = List.of("connect-storm", "throughput", "short-connections",
+        "service-connect", "dns-a-aaaa", "rollout");
 
     private Scenarios()
     {
@@ -20,9 +19,11 @@ public final class Scenarios
             case "connect-storm" -> new ConnectStormScenario();
             case "throughput" -> new ThroughputScenario();
             case "short-connections" -> new ShortConnectionsScenario();
-            default -> throw new IllegalArgumentException(LATER.contains(name) ?
-                "scenario '" + name + "' needs natgw's DNAT services, which do not exist yet" :
-                "unknown scenario '" + name + "'; known: " + String.join(", ", NAMES));
+            case "service-connect" -> ShortConnectionsScenario.serviceConnect();
+            case "dns-a-aaaa" -> new DnsScenario();
+            case "rollout" -> new RolloutScenario();
+            default -> throw new IllegalArgumentException("unknown scenario '" + name + "'; known: " +
+                String.join(", ", NAMES));
         };
     }
 }

@@ -13,19 +13,52 @@ import natgw.perf.load.ShortConnections;
  * sets the rate) and open loop (fixed rate, latency from the intended start: corrected for coordinated omission).
  * Metrics are prefixed with the mode: {@code closed.connect}, {@code closed.request}, {@code open.connect},
  * {@code open.request}.
+ *
+ * <p>{@code short-connections} goes to the echo server through SNAT; {@code service-connect} ({@link #serviceConnect()})
+ * goes to a DNAT service, {@code tcp:VIP:7000} with {@code --backends} backends, through SNAT+DNAT: the connection
+ * setup latency through a service, natgw against the kernel's nftables DNAT.
  */
 public final class ShortConnectionsScenario implements Scenario
 {
+    private final String name;
+    private final boolean service;
+    private ServiceBackends backends;
+
+    public ShortConnectionsScenario()
+    {
+        this("short-connections", false);
+    }
+
+    private ShortConnectionsScenario(final String name, final boolean service)
+    {
+        this.name = name;
+        this.service = service;
+    }
+
+    /** The same load through a DNAT service. */
+    public static ShortConnectionsScenario serviceConnect()
+    {
+        return new ShortConnectionsScenario("service-connect", true);
+    }
+
     @Override
     public String name()
     {
-        return "short-connections";
+        return name;
+    }
+
+    @Override
+    public boolean dnat()
+    {
+        return service;
     }
 
     @Override
     public String description()
     {
-        return "Short TCP connections from all client addresses to " + Lab.SERVER_ADDR + ":" + BenchRunner.ECHO_PORT +
+        return "Short TCP connections from all client addresses to " + (service ? "the service " + Lab.VIP_ADDR + ":" +
+            ServiceBackends.TCP_PORT + " (DNAT, round robin over the backends 10.77.2.11.. in the server namespace, " +
+            "plus SNAT so that replies return through the gateway)" : Lab.SERVER_ADDR + ":" + BenchRunner.ECHO_PORT) +
             ": connect, 64-byte request, echoed response, close with RST. Closed loop: a fixed number of " +
             "connections in flight, each replaced when done (measures the rate the path sustains). Open loop: " +
             "connections started on a fixed schedule whatever happens to earlier ones; latency counted from the " +
@@ -36,7 +69,7 @@ public final class ShortConnectionsScenario implements Scenario
     @Override
     public List<String> defaultImpls()
     {
-        return List.of("kernel-masq", "natgw-reserve");
+        return service ? List.of("kernel-dnat", "natgw-reserve") : List.of("kernel-masq", "natgw-reserve");
     }
 
     @Override
@@ -63,9 +96,15 @@ public final class ShortConnectionsScenario implements Scenario
     }
 
     @Override
-    public void prepare(final BenchContext context)
+    public void prepare(final BenchContext context) throws InterruptedException
     {
         modes(context.options());
+        if (service)
+        {
+            backends = ServiceBackends.start(context, context.options().backends);
+            context.services(List.of(new LabService("tcp", Lab.VIP_ADDR, ServiceBackends.TCP_PORT,
+                backends.endpoints(ServiceBackends.TCP_PORT))));
+        }
     }
 
     @Override
@@ -77,8 +116,8 @@ public final class ShortConnectionsScenario implements Scenario
         for (final String mode : modes(options))
         {
             final List<String> args = new ArrayList<>(List.of(
-                "--server", Lab.SERVER_ADDR,
-                "--port", String.valueOf(BenchRunner.ECHO_PORT),
+                "--server", service ? Lab.VIP_ADDR : Lab.SERVER_ADDR,
+                "--port", String.valueOf(service ? ServiceBackends.TCP_PORT : BenchRunner.ECHO_PORT),
                 "--sources", String.join(",", context.lab().clientAddresses()),
                 "--mode", mode,
                 "--threads", String.valueOf(options.threadsOrCpus()),
@@ -116,5 +155,11 @@ public final class ShortConnectionsScenario implements Scenario
     public void finish(final BenchContext context)
     {
         // the echo server belongs to the runner
+        if (backends != null)
+        {
+            backends.close();
+            backends = null;
+            context.services(List.of());
+        }
     }
 }

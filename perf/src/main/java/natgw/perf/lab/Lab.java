@@ -25,6 +25,9 @@ import natgw.perf.sys.Tools;
  *      10.77.1.3..(K+1)         go 10.77.2.1/24  ---------------  s0 10.77.2.2/24
  *   default via 10.77.1.1       ip_forward=1                      no default route, no route
  *                               (natgw pool 10.77.2.100)          back to 10.77.1.0/24
+ *                                                                 DNAT scenarios: backends
+ *   service VIP 10.77.3.10: no interface holds it; the clients'     10.77.2.11, .12, ... on s0
+ *   default route takes it to the gateway, where the DNAT under test maps it to the backends
  * </pre>
  *
  * The server cannot reach the client network: without NAT in the gateway, replies cannot return, so any
@@ -58,6 +61,10 @@ public final class Lab implements AutoCloseable
     public static final String SERVER_ADDR = "10.77.2.2";
     /** The natgw SNAT pool in the lab: on the outside subnet, natgw answers ARP for it with a proxy entry. */
     public static final String POOL_ADDR = "10.77.2.100";
+    /** The DNAT scenarios' service address: held by no interface, reached through the gateway's DNAT only. */
+    public static final String VIP_ADDR = "10.77.3.10";
+    /** Backends of the DNAT scenarios: 10.77.2.11 .. 10.77.2.(10+MAX_BACKENDS) on the server's s0. */
+    public static final int MAX_BACKENDS = 16;
     /** The TUN device natgw creates in the gateway namespace. */
     public static final String TUN_NAME = "ngw0";
 
@@ -326,6 +333,16 @@ public final class Lab implements AutoCloseable
     public static String clientAddress(final int i)
     {
         return "10.77.1." + (2 + i);
+    }
+
+    /** The i-th backend address (0-based) of the DNAT scenarios: 10.77.2.11, 10.77.2.12, ... */
+    public static String backendAddress(final int i)
+    {
+        if (i < 0 || i >= MAX_BACKENDS)
+        {
+            throw new IllegalArgumentException("backend index must be 0.." + (MAX_BACKENDS - 1) + ", not " + i);
+        }
+        return "10.77.2." + (11 + i);
     }
 
     static void checkPrefix(final String prefix)

@@ -29,8 +29,13 @@ import org.HdrHistogram.SingleWriterRecorder;
  *       loader or path that falls behind shows up in the tail instead of silently lowering the load
  *       (coordinated omission corrected by construction).</li>
  * </ul>
- * Records {@code connect} (start to established) and {@code request} (start to full response) histograms.
- * Prints {@code progress completed=N errors=E} lines while it runs. Before the measured run, the same code runs
+ * Records {@code connect} (start to established) and {@code request} (start to full response) histograms, and counts
+ * connects slower than {@code --slow-ms} ({@code slow}, 200 ms) and {@code --stall-ms} ({@code stalls}, 1 s).
+ * With {@code --source-ports LO-HI} the connections bind these source ports in turn (each thread its own share, every
+ * client address each port), so a tuple comes back as soon as the pool has gone round: new connections reuse the
+ * tuples of closed ones within seconds, as a benchmark client with TIME_WAIT reuse does (incident 2); without it the
+ * kernel picks ephemeral ports. Prints {@code measuring} when the measured run is about to start (200 ms later), then
+ * {@code progress completed=N errors=E} lines while it runs. Before the measured run, the same code runs
  * closed loop on loopback for {@code --warmup-s} seconds (nothing crosses the gateway) so that the JIT has compiled
  * it and the load generator's own warm-up does not show in the open-loop tail.
  */
@@ -51,6 +56,8 @@ public final class ShortConnections
         final int requestBytes = Math.max(1, Math.min(1024, args.integer("request-bytes", 64)));
         final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("timeout-ms", 8000));
         final long stallNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("stall-ms", 1000));
+        final long slowNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("slow-ms", 200));
+        final int[] portRange = portRange(args.string("source-ports", "0-0"));
         final Path out = Path.of(args.string("out"));
         final long periodNs = (long)(1e9 * threads / rate);
 
@@ -66,7 +73,7 @@ public final class ShortConnections
             for (int t = 0; t < threads; t++)
             {
                 warmup.add(new Worker(t, local, loopback, false, 4, warmStartNs, periodNs, warmEndNs, timeoutNs,
-                    stallNs, requestBytes));
+                    stallNs, slowNs, requestBytes, new int[0]));
             }
             warmup.forEach(Thread::start);
             for (final Worker worker : warmup)
@@ -76,13 +83,15 @@ public final class ShortConnections
         }
 
         final long startNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+        System.out.println("measuring");
+        System.out.flush();
         final long endNs = startNs + durationNs;
         final List<Worker> workers = new ArrayList<>();
         for (int t = 0; t < threads; t++)
         {
             final int users = concurrency / threads + (t < concurrency % threads ? 1 : 0);
             workers.add(new Worker(t, server, sources, open, users, startNs + t * (long)(1e9 / rate), periodNs,
-                endNs, timeoutNs, stallNs, requestBytes));
+                endNs, timeoutNs, stallNs, slowNs, requestBytes, threadPorts(portRange, t, threads)));
         }
         workers.forEach(Thread::start);
         boolean running = true;
@@ -110,6 +119,7 @@ public final class ShortConnections
         long completed = 0;
         long attempted = 0;
         long stalls = 0;
+        long slow = 0;
         for (final Worker worker : workers)
         {
             if (worker.failure != null)
@@ -121,6 +131,7 @@ public final class ShortConnections
             completed += worker.completed;
             attempted += worker.attempted;
             stalls += worker.stalls;
+            slow += worker.slow;
             worker.errors.forEach((k, v) -> errors.merge(k, v, Long::sum));
         }
         final double seconds = durationNs / 1e9;
@@ -130,6 +141,7 @@ public final class ShortConnections
             .count("attempted", attempted)
             .count("completed", completed)
             .count("stalls", stalls)
+            .count("slow", slow)
             .count("errors", errors.values().stream().mapToLong(Long::longValue).sum())
             .value("duration_s", seconds)
             .value("conn_per_s", completed / seconds);
@@ -140,6 +152,39 @@ public final class ShortConnections
         errors.forEach((k, v) -> result.count("error_" + k, v));
         result.write(out);
         System.out.println("done completed=" + completed + " errors=" + errors);
+    }
+
+    /** {@code LO-HI} to {lo, hi}; {@code 0-0} means ephemeral ports. */
+    static int[] portRange(final String text)
+    {
+        final String[] parts = text.split("-");
+        final int lo = Integer.parseInt(parts[0].strip());
+        final int hi = Integer.parseInt(parts[parts.length - 1].strip());
+        if (lo < 0 || hi > 65535 || hi < lo || (lo == 0) != (hi == 0))
+        {
+            throw new IllegalArgumentException("--source-ports must be LO-HI within 1-65535, not " + text);
+        }
+        return new int[] {lo, hi};
+    }
+
+    /** Thread t's share of the source ports: lo + t, lo + t + threads, ...; empty for ephemeral ports. */
+    static int[] threadPorts(final int[] range, final int thread, final int threads)
+    {
+        if (range[0] == 0)
+        {
+            return new int[0];
+        }
+        final List<Integer> ports = new ArrayList<>();
+        for (int port = range[0] + thread; port <= range[1]; port += threads)
+        {
+            ports.add(port);
+        }
+        if (ports.isEmpty())
+        {
+            throw new IllegalArgumentException("--source-ports " + range[0] + "-" + range[1] + ": fewer ports than " +
+                "threads");
+        }
+        return ports.stream().mapToInt(Integer::intValue).toArray();
     }
 
     static final class Conn
@@ -167,6 +212,8 @@ public final class ShortConnections
         private final long endNs;
         private final long timeoutNs;
         private final long stallNs;
+        private final long slowNs;
+        private final int[] ports;
         private final ByteBuffer request;
         private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(2048);
         private final SingleWriterRecorder connectLatency = new SingleWriterRecorder(
@@ -177,6 +224,7 @@ public final class ShortConnections
         private final List<Conn> inFlight = new ArrayList<>();
         private Selector selector;
         private int nextSource;
+        private long nextPair;
         private long nextIntendedNs;
         private long nextTimeoutCheckNs;
         private int replacements;
@@ -185,11 +233,12 @@ public final class ShortConnections
         volatile long errorCount;
         long attempted;
         long stalls;
+        long slow;
         Throwable failure;
 
         Worker(final int index, final InetSocketAddress server, final List<String> sourceAddresses, final boolean open,
             final int users, final long firstNs, final long periodNs, final long endNs, final long timeoutNs,
-            final long stallNs, final int requestBytes)
+            final long stallNs, final long slowNs, final int requestBytes, final int[] ports)
         {
             super("short-" + index);
             this.server = server;
@@ -204,6 +253,8 @@ public final class ShortConnections
             this.endNs = endNs;
             this.timeoutNs = timeoutNs;
             this.stallNs = stallNs;
+            this.slowNs = slowNs;
+            this.ports = ports;
             this.request = ByteBuffer.allocateDirect(requestBytes);
             for (int i = 0; i < requestBytes; i++)
             {
@@ -283,8 +334,20 @@ public final class ShortConnections
             {
                 channel.configureBlocking(false);
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                channel.bind(sources.get(nextSource));
-                nextSource = (nextSource + 1) % sources.size();
+                if (ports.length == 0)
+                {
+                    channel.bind(sources.get(nextSource));
+                    nextSource = (nextSource + 1) % sources.size();
+                }
+                else
+                {
+                    // every address with one port, then the next port: a tuple returns after sources x ports
+                    final int source = (int)(nextPair % sources.size());
+                    final int port = ports[(int)(nextPair / sources.size() % ports.length)];
+                    nextPair++;
+                    channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                    channel.bind(new InetSocketAddress(sources.get(source).getAddress(), port));
+                }
                 if (channel.connect(server))
                 {
                     channel.register(selector, 0, conn);
@@ -364,6 +427,10 @@ public final class ShortConnections
             if (latencyNs >= stallNs)
             {
                 stalls++;
+            }
+            if (latencyNs >= slowNs)
+            {
+                slow++;
             }
             final ByteBuffer r = request.duplicate();
             conn.channel.write(r);

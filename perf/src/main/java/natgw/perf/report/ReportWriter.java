@@ -43,8 +43,12 @@ public final class ReportWriter
 
     /** One table row: an implementation's figures for one latency metric. */
     public record Row(String impl, LatencySummary latency, long stalls, long errors, Long insertFailed, Long drop,
-        Long tunDrops, Long clashResolve, String throughput, double p50Ratio)
+        Long tunDrops, Long clashResolve, String throughput, double p50Ratio, List<Long> extras)
     {
+        public Row
+        {
+            extras = List.copyOf(extras);
+        }
     }
 
     private ReportWriter()
@@ -98,25 +102,30 @@ public final class ReportWriter
         return metrics;
     }
 
-    /** The implementation ratios are quoted against: kernel-masq when it ran, else the first that ran. */
+    /** The kernel implementations ratios are quoted against, in order of preference. */
+    static final List<String> BASELINES = List.of("kernel-masq", "kernel-dnat");
+
+    /** The implementation ratios are quoted against: kernel-masq, else kernel-dnat, else the first that ran. */
     static ImplResult baseline(final ScenarioResult scenario)
     {
-        ImplResult first = null;
+        for (final String name : BASELINES)
+        {
+            for (final ImplResult impl : scenario.impls())
+            {
+                if (impl.ran() && impl.name().equals(name))
+                {
+                    return impl;
+                }
+            }
+        }
         for (final ImplResult impl : scenario.impls())
         {
             if (impl.ran())
             {
-                if (impl.name().equals("kernel-masq"))
-                {
-                    return impl;
-                }
-                if (first == null)
-                {
-                    first = impl;
-                }
+                return impl;
             }
         }
-        return first;
+        return null;
     }
 
     /** Rows of the table for one latency metric (null metric: a scenario without latency, e.g. throughput). */
@@ -140,9 +149,21 @@ public final class ReportWriter
                 h.getValueAtPercentile(50) / baseP50;
             rows.add(new Row(impl.name(), latency, impl.count(prefix + "stalls"), impl.count(prefix + "errors"),
                 impl.counter("insert_failed"), impl.counter("drop"), impl.counter("tun_tx_dropped"),
-                impl.counter("clash_resolve"), throughputCell(scenario, impl, prefix), ratio));
+                impl.counter("clash_resolve"), throughputCell(scenario, impl, prefix), ratio,
+                extras(scenario, impl, prefix)));
         }
         return rows;
+    }
+
+    /** The scenario's own problem counts ({@link ScenarioResult#extraColumns()}) of one implementation. */
+    static List<Long> extras(final ScenarioResult scenario, final ImplResult impl, final String prefix)
+    {
+        final List<Long> extras = new ArrayList<>();
+        for (final ScenarioResult.Column column : scenario.extraColumns())
+        {
+            extras.add(impl.count(prefix + column.count()));
+        }
+        return extras;
     }
 
     /** The scenario's throughput text, or for a mode-prefixed metric ({@code closed.}) that mode's rate. */
@@ -181,6 +202,46 @@ public final class ReportWriter
     static final int COL_THROUGHPUT = 13;
     static final int COL_RATIO = 14;
 
+    /** The header for this scenario: {@link #HEADER} with the scenario's own columns before throughput. */
+    static String[] header(final ScenarioResult scenario)
+    {
+        final List<String> labels = new ArrayList<>();
+        for (final ScenarioResult.Column column : scenario.extraColumns())
+        {
+            labels.add(column.label());
+        }
+        return withExtras(HEADER, labels);
+    }
+
+    /** A row's cells, its scenario's own counts before throughput. */
+    static String[] cells(final ScenarioResult scenario, final Row row)
+    {
+        final List<String> extras = new ArrayList<>();
+        for (final Long value : row.extras())
+        {
+            extras.add(Long.toString(value));
+        }
+        return withExtras(cells(row), extras);
+    }
+
+    private static String[] withExtras(final String[] base, final List<String> extras)
+    {
+        final String[] all = new String[base.length + extras.size()];
+        System.arraycopy(base, 0, all, 0, COL_THROUGHPUT);
+        for (int i = 0; i < extras.size(); i++)
+        {
+            all[COL_THROUGHPUT + i] = extras.get(i);
+        }
+        System.arraycopy(base, COL_THROUGHPUT, all, COL_THROUGHPUT + extras.size(), base.length - COL_THROUGHPUT);
+        return all;
+    }
+
+    /** True for the columns that count problems (stalls, errors, drops, the scenario's own): red when not 0. */
+    static boolean problemColumn(final int c, final int extras)
+    {
+        return (c >= COL_STALLS && c <= COL_TUN_DROPS) || (c >= COL_THROUGHPUT && c < COL_THROUGHPUT + extras);
+    }
+
     static String[] cells(final Row row)
     {
         final LatencySummary l = row.latency();
@@ -211,14 +272,16 @@ public final class ReportWriter
         for (final String metric : loop)
         {
             sb.append(scenario.scenario()).append(metric == null ? "" : " - " + metric + " latency").append('\n');
+            final int extras = scenario.extraColumns().size();
+            final String[] header = header(scenario);
             final List<String[]> table = new ArrayList<>();
-            table.add(HEADER);
+            table.add(header);
             for (final Row row : rows(scenario, metric))
             {
-                table.add(cells(row));
+                table.add(cells(scenario, row));
             }
-            final boolean[] keep = keptColumns(metric);
-            final int[] width = new int[HEADER.length];
+            final boolean[] keep = keptColumns(metric, extras);
+            final int[] width = new int[header.length];
             for (final String[] r : table)
             {
                 for (int c = 0; c < r.length; c++)
@@ -233,7 +296,7 @@ public final class ReportWriter
                 {
                     if (keep[c])
                     {
-                        line.append(c == 0 || c == COL_THROUGHPUT ? pad(r[c], width[c], false) :
+                        line.append(c == 0 || c == COL_THROUGHPUT + extras ? pad(r[c], width[c], false) :
                             pad(r[c], width[c], true))
                             .append("  ");
                     }
@@ -259,14 +322,20 @@ public final class ReportWriter
     /** Latency columns only when there is a latency metric. */
     static boolean[] keptColumns(final String metric)
     {
-        final boolean[] keep = new boolean[HEADER.length];
+        return keptColumns(metric, 0);
+    }
+
+    /** As {@link #keptColumns(String)} for a header with {@code extras} scenario columns (always kept). */
+    static boolean[] keptColumns(final String metric, final int extras)
+    {
+        final boolean[] keep = new boolean[HEADER.length + extras];
         for (int c = 0; c < keep.length; c++)
         {
             keep[c] = metric != null || c == 0 || c >= COL_FIRST_COUNT;
         }
         if (metric == null)
         {
-            keep[COL_RATIO] = false;
+            keep[COL_RATIO + extras] = false;
         }
         return keep;
     }
@@ -288,7 +357,8 @@ public final class ReportWriter
         sb.append("Every figure below was measured in this run. Implementations alternate in blocks (A B C, B C A, " +
             "...) on the same namespace lab; latencies are HdrHistogram percentiles over all segments of an " +
             "implementation; throughputs are medians over its segments; conntrack counters are summed over its " +
-            "segments. Ratios are against `" + "kernel-masq" + "` when it ran, else the first implementation.\n\n");
+            "segments. Ratios are against `kernel-masq` when it ran, else `kernel-dnat`, else the first " +
+            "implementation.\n\n");
         for (final ScenarioResult scenario : scenarios)
         {
             sb.append("## ").append(scenario.scenario()).append("\n\n");
@@ -303,17 +373,19 @@ public final class ReportWriter
                 {
                     sb.append("### ").append(metric).append(" latency\n\n");
                 }
-                final boolean[] keep = keptColumns(metric);
-                appendMarkdownRow(sb, HEADER, keep);
-                final String[] rule = new String[HEADER.length];
+                final int extras = scenario.extraColumns().size();
+                final String[] header = header(scenario);
+                final boolean[] keep = keptColumns(metric, extras);
+                appendMarkdownRow(sb, header, keep);
+                final String[] rule = new String[header.length];
                 for (int c = 0; c < rule.length; c++)
                 {
-                    rule[c] = c == 0 || c == COL_THROUGHPUT ? "---" : "---:";
+                    rule[c] = c == 0 || c == COL_THROUGHPUT + extras ? "---" : "---:";
                 }
                 appendMarkdownRow(sb, rule, keep);
                 for (final Row row : rows(scenario, metric))
                 {
-                    appendMarkdownRow(sb, cells(row), keep);
+                    appendMarkdownRow(sb, cells(scenario, row), keep);
                 }
                 sb.append('\n');
             }
@@ -568,32 +640,34 @@ public final class ReportWriter
 
     private static void appendHtmlTable(final StringBuilder sb, final ScenarioResult scenario, final String metric)
     {
-        final boolean[] keep = keptColumns(metric);
+        final int extras = scenario.extraColumns().size();
+        final String[] header = header(scenario);
+        final boolean[] keep = keptColumns(metric, extras);
         sb.append("<table class=\"summary\"");
         if (metric != null)
         {
             sb.append(" data-metric=\"").append(Format.escapeHtml(metric)).append('"');
         }
         sb.append("><tr>");
-        for (int c = 0; c < HEADER.length; c++)
+        for (int c = 0; c < header.length; c++)
         {
             if (keep[c])
             {
-                sb.append("<th>").append(Format.escapeHtml(HEADER[c])).append("</th>");
+                sb.append("<th>").append(Format.escapeHtml(header[c])).append("</th>");
             }
         }
         sb.append("</tr>\n");
         for (final Row row : rows(scenario, metric))
         {
-            final String[] cells = cells(row);
+            final String[] cells = cells(scenario, row);
             sb.append("<tr data-impl=\"").append(Format.escapeHtml(row.impl())).append("\">");
             for (int c = 0; c < cells.length; c++)
             {
                 if (keep[c])
                 {
-                    final boolean bad = c >= COL_STALLS && c <= COL_TUN_DROPS && !cells[c].equals("0") &&
+                    final boolean bad = problemColumn(c, extras) && !cells[c].equals("0") &&
                         !cells[c].equals("n/a") && !cells[c].equals("-");
-                    sb.append(c == COL_THROUGHPUT ? "<td class=\"t\">" : bad ? "<td class=\"bad\">" : "<td>")
+                    sb.append(c == COL_THROUGHPUT + extras ? "<td class=\"t\">" : bad ? "<td class=\"bad\">" : "<td>")
                         .append(Format.escapeHtml(cells[c])).append("</td>");
                 }
             }

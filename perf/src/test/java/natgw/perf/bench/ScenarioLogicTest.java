@@ -69,15 +69,17 @@ class ScenarioLogicTest
     }
 
     @Test
-    void shouldNameLaterScenariosAsNeedingDnat()
+    void shouldKnowEveryScenarioAndWhichNeedDnat()
     {
-        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-            () -> Scenarios.byName("dns-a-aaaa"));
-        assertTrue(e.getMessage().contains("DNAT"), e.getMessage());
         for (final String name : Scenarios.NAMES)
         {
             assertEquals(name, Scenarios.byName(name).name());
+            assertEquals(List.of("service-connect", "dns-a-aaaa", "rollout").contains(name),
+                Scenarios.byName(name).dnat(), name);
         }
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> Scenarios.byName("dns"));
+        assertTrue(e.getMessage().contains("dns-a-aaaa"), e.getMessage());
     }
 
     @Test

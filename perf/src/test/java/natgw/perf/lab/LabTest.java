@@ -99,6 +99,12 @@ class LabTest
             lab.detach();
             // a process nobody tracks, as left by a crashed run
             Exec.check("sh", "-c", "ip netns exec " + lab.ns(Role.GW) + " sleep 600 >/dev/null 2>&1 &");
+            // the background ip netns exec enters the namespace a moment after sh returns
+            final long deadlineNs = System.nanoTime() + 5_000_000_000L;
+            while (Lab.pids(lab.ns(Role.GW)).isEmpty() && System.nanoTime() < deadlineNs)
+            {
+                Thread.onSpinWait();
+            }
             assertEquals(1, Lab.pids(lab.ns(Role.GW)).size());
         }
         assertEquals(3, Lab.existingNamespaces(prefix).size(), "a detached lab survives close");

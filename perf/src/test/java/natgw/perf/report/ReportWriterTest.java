@@ -118,6 +118,30 @@ class ReportWriterTest
     }
 
     @Test
+    void shouldShowTheScenariosOwnCountsBeforeThroughputAndQuoteRatiosAgainstKernelDnat()
+    {
+        final ImplResult natgw = impl("natgw-kernel-no-clash", 90, 0, Map.of("insert_failed", 3L, "drop", 3L));
+        natgw.add(1, new LoadResult().count("lost", 3).count("late", 0).count("split", 0), Map.of());
+        final ImplResult kernel = impl("kernel-dnat", 30, 0, Map.of("insert_failed", 5L, "drop", 0L,
+            "clash_resolve", 5L));
+        kernel.add(1, new LoadResult().count("lost", 0).count("late", 0).count("split", 5), Map.of());
+        final ScenarioResult dns = new ScenarioResult("dns-a-aaaa", "dns", List.of("connect"), List.of(natgw, kernel),
+            Map.of(), List.of(), Instant.now(), 1, Map.of(), List.of(new ScenarioResult.Column("lost", "lost"),
+            new ScenarioResult.Column("late", "late"), new ScenarioResult.Column("split", "split")));
+        final List<ReportWriter.Row> rows = ReportWriter.rows(dns, "connect");
+        assertEquals(List.of(3L, 0L, 0L), rows.get(0).extras());
+        assertEquals(3.0, rows.get(0).p50Ratio(), 0.1, "against kernel-dnat, not the first row");
+        final String md = ReportWriter.markdown(INFO, List.of(dns));
+        assertTrue(md.contains("| clash_resolve | lost | late | split | throughput | p50 vs base |"), md);
+        assertTrue(md.contains("| 5 | 0 | 0 | 5 | - | 1.00x |"), md);
+        final String html = ReportWriter.html(INFO, List.of(dns));
+        assertTrue(html.contains("<th>split</th><th>throughput</th>"), html);
+        assertTrue(html.contains("<td class=\"bad\">3</td><td>0</td><td>0</td><td class=\"t\">-</td>"), html);
+        final String table = ReportWriter.terminalTable(dns);
+        assertTrue(table.lines().anyMatch(l -> l.contains("lost") && l.contains("split")), table);
+    }
+
+    @Test
     void shouldWriteAllFilesWithParsableSummary(@TempDir final Path dir) throws Exception
     {
         final ReportWriter.WrittenFiles files = ReportWriter.write(dir, INFO, List.of(storm()));

@@ -1,0 +1,147 @@
+package natgw.perf.load;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** DnsPairs on loopback against answerers that answer all, some, or late: what it counts. */
+class DnsPairsTest
+{
+    static final List<String> SOURCES = List.of("127.0.0.2", "127.0.0.3", "127.0.0.4");
+    static final int ROUNDS = 20;
+
+    @Test
+    void shouldWriteTheTypeAndReadItBack()
+    {
+        final ByteBuffer query = ByteBuffer.allocate(DnsPairs.QUERY_BYTES);
+        DnsPairs.writeQuery(query, 1, 7, 3);
+        assertEquals(DnsPairs.QUERY_BYTES, query.limit());
+        assertEquals(0, query.get(DnsPairs.ID_OFFSET), "the id byte is the backend's to write");
+        assertEquals(28, query.get(DnsPairs.TYPE_OFFSET));
+        assertEquals(1, DnsPairs.typeOf(query));
+        DnsPairs.writeQuery(query, 0, 7, 3);
+        assertEquals(0, DnsPairs.typeOf(query));
+        query.limit(10);
+        assertEquals(-1, DnsPairs.typeOf(query), "short: not an answer");
+    }
+
+    @Test
+    void shouldCountEveryLookupAnsweredFromOneBackendWithTwoSenders() throws Exception
+    {
+        final DnsPairs.Stats stats = run(answerer(Behaviour.ALL), 2);
+        assertEquals(ROUNDS * SOURCES.size(), stats.lookups);
+        assertEquals(2L * ROUNDS * SOURCES.size(), stats.answered);
+        assertEquals(0, stats.lost);
+        assertEquals(0, stats.late);
+        assertEquals(0, stats.split);
+        assertEquals(0, stats.errors);
+        assertEquals(ROUNDS * SOURCES.size(), stats.lookup.getTotalCount());
+        assertEquals(2L * ROUNDS * SOURCES.size(), stats.query.getTotalCount());
+    }
+
+    @Test
+    void shouldCountTheUnansweredAaaaAsLost() throws Exception
+    {
+        final DnsPairs.Stats stats = run(answerer(Behaviour.A_ONLY), 1);
+        assertEquals(ROUNDS * SOURCES.size(), stats.lookups);
+        assertEquals(ROUNDS * SOURCES.size(), stats.answered);
+        assertEquals(ROUNDS * SOURCES.size(), stats.lost);
+        assertEquals(ROUNDS * SOURCES.size(), stats.incomplete);
+        assertEquals(0, stats.lookup.getTotalCount(), "no lookup completed");
+    }
+
+    @Test
+    void shouldCountAnswersAfterTheTimeoutAsLateAndDifferentBackendsAsSplit() throws Exception
+    {
+        // the AAAA answer comes 150 ms after the query: after a 50 ms timeout, well within 50 ms + 2 s
+        final DnsPairs.Stats late = run(answerer(Behaviour.AAAA_LATE), 2, 50, 2_000);
+        assertEquals(ROUNDS * SOURCES.size(), late.late);
+        assertEquals(0, late.lost);
+        assertEquals(ROUNDS * SOURCES.size(), late.lookup.getTotalCount());
+        final DnsPairs.Stats split = run(answerer(Behaviour.SPLIT), 2);
+        assertEquals(ROUNDS * SOURCES.size(), split.split);
+        assertEquals(0, split.lost);
+    }
+
+    /** Timeout 1 s, grace 0.3 s: an answer on loopback is never late, even on a busy machine. */
+    private static DnsPairs.Stats run(final InetSocketAddress server, final int senders) throws Exception
+    {
+        return run(server, senders, 1_000, 300);
+    }
+
+    private static DnsPairs.Stats run(final InetSocketAddress server, final int senders, final long timeoutMs,
+        final long graceMs) throws Exception
+    {
+        return new DnsPairs(server, SOURCES, ROUNDS, TimeUnit.MILLISECONDS.toNanos(2), senders,
+            TimeUnit.MILLISECONDS.toNanos(timeoutMs), TimeUnit.MILLISECONDS.toNanos(graceMs),
+            TimeUnit.SECONDS.toNanos(1), false).run();
+    }
+
+    enum Behaviour
+    {
+        ALL, A_ONLY, AAAA_LATE, SPLIT
+    }
+
+    /** An answerer on loopback: answers as told, id 1 (SPLIT: AAAA from id 2; AAAA_LATE: AAAA after 150 ms). */
+    private static InetSocketAddress answerer(final Behaviour behaviour) throws IOException
+    {
+        final DatagramChannel channel = DatagramChannel.open();
+        channel.bind(new InetSocketAddress("127.0.0.1", 0));
+        final Thread thread = new Thread(() ->
+        {
+            final ByteBuffer buffer = ByteBuffer.allocate(2048);
+            try
+            {
+                while (true)
+                {
+                    buffer.clear();
+                    final SocketAddress from = channel.receive(buffer);
+                    buffer.flip();
+                    final boolean aaaa = DnsPairs.typeOf(buffer) == 1;
+                    if (aaaa && behaviour == Behaviour.A_ONLY)
+                    {
+                        continue;
+                    }
+                    buffer.put(DnsPairs.ID_OFFSET, (byte)(aaaa && behaviour == Behaviour.SPLIT ? 2 : 1));
+                    if (aaaa && behaviour == Behaviour.AAAA_LATE)
+                    {
+                        final ByteBuffer copy = ByteBuffer.allocate(buffer.remaining()).put(buffer).flip();
+                        final Thread later = new Thread(() ->
+                        {
+                            try
+                            {
+                                Thread.sleep(150);
+                                channel.send(copy, from);
+                            }
+                            catch (final Exception ignored)
+                            {
+                                // test over
+                            }
+                        });
+                        later.setDaemon(true);
+                        later.start();
+                        continue;
+                    }
+                    channel.send(buffer, from);
+                }
+            }
+            catch (final IOException e)
+            {
+                // test over
+            }
+        }, "answerer-" + behaviour);
+        thread.setDaemon(true);
+        thread.start();
+        assertTrue(channel.isOpen());
+        return (InetSocketAddress)channel.getLocalAddress();
+    }
+}
