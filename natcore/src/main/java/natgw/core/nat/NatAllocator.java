@@ -142,7 +142,16 @@ public final class NatAllocator
             if (!table.claim(cursor, entry, REPLY))
             {
                 final int adopted = adoptSameFlow(cursor, entry, origA, origB);
-                return adopted != -1 ? adopted : failInsert(cursor, entry);
+                if (adopted != -1)
+                {
+                    return adopted;
+                }
+                if (sameFlowPending(cursor, entry, origA, origB))
+                {
+                    table.abandon(cursor, entry);
+                    return RETRY; // it will own the flow an instant from now: adopt it then
+                }
+                return failInsert(cursor, entry);
             }
         }
         else if (!search(cursor, entry, origA, origB, portLow, portHigh))
@@ -248,27 +257,34 @@ public final class NatAllocator
         return drop(DropReason.INSERT_FAILED);
     }
 
-    /** Releases our entry and returns the confirmed connection of the same original tuple, or -1. */
+    /**
+     * Releases our entry and returns the connection that owns the same original tuple, or -1. Only an
+     * owner of the ORIGINAL tuple is adopted: a connection that holds the reply tuple but has not claimed
+     * the original yet may still lose it to a third packet of the flow, and adopting it would give the
+     * flow two translations.
+     */
     private int adoptSameFlow(final ConntrackTable.Cursor cursor, final int entry, final long origA, final long origB)
     {
-        final long replyA = table.tupleA(entry, REPLY);
-        final long replyB = table.tupleB(entry, REPLY);
-        if (table.lookup(cursor, origA, origB) || table.lookup(cursor, replyA, replyB))
+        if (table.lookup(cursor, origA, origB) && cursor.dir() == ORIGINAL && cursor.entry() != entry &&
+            ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED && table.stillValid(cursor))
         {
             final int other = cursor.entry();
-            if (other != entry &&
-                ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED &&
-                table.tupleA(other, ORIGINAL) == origA && table.tupleB(other, ORIGINAL) == origB &&
-                table.stillValid(cursor))
-            {
-                final int status = cursor.status();
-                table.abandon(cursor, entry);
-                cursor.set(other, ORIGINAL, status);
-                counters.increment(ConntrackCounter.ADOPTED);
-                return other;
-            }
+            final int status = cursor.status();
+            table.abandon(cursor, entry);
+            cursor.set(other, ORIGINAL, status);
+            counters.increment(ConntrackCounter.ADOPTED);
+            return other;
         }
         return -1;
+    }
+
+    /** True if the holder of our reply tuple is a connection of the same flow still being set up. */
+    private boolean sameFlowPending(final ConntrackTable.Cursor cursor, final int entry, final long origA, final long origB)
+    {
+        return table.lookup(cursor, table.tupleA(entry, REPLY), table.tupleB(entry, REPLY)) &&
+            cursor.entry() != entry &&
+            table.tupleA(cursor.entry(), ORIGINAL) == origA && table.tupleB(cursor.entry(), ORIGINAL) == origB &&
+            table.stillValid(cursor);
     }
 
     /**
