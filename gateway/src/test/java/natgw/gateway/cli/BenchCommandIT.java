@@ -20,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A short connect-storm through the kernel's masquerade and natgw (reserve), through the shipped jar: the report has
- * both rows with plausible values, and nothing is left behind.
+ * Short bench runs through the shipped jar: a connect-storm through the kernel's masquerade and natgw (reserve), and
+ * incident 4's A+AAAA lookups through the kernel's DNAT and natgw's service (reserve). The reports have both rows
+ * with plausible values, and nothing is left behind.
  */
 @Tag("root")
 class BenchCommandIT
@@ -93,6 +94,53 @@ class BenchCommandIT
         assertTrue(html.contains("<tr data-impl=\"kernel-masq\">") && html.contains("<tr data-impl=\"natgw-reserve\">"));
         final String md = Files.readString(out.resolve("report.md"));
         assertTrue(md.contains("| kernel-masq | " + ROUNDS * CLIENTS + " |"), md);
+        assertTrue(md.contains("| natgw-reserve | " + ROUNDS * CLIENTS + " |"), md);
+    }
+
+    @Test
+    void shouldAnswerEveryLookupThroughNatgwReserveAndReportTheKernelDnatNextToIt(@TempDir final Path out)
+        throws Exception
+    {
+        final Exec.Result bench = CliProcess.run(300_000, "bench", "dns-a-aaaa",
+            "--impl", "kernel-dnat,natgw-reserve", "--rounds", String.valueOf(ROUNDS), "--blocks", "1",
+            "--clients", String.valueOf(CLIENTS), "--prefix", prefix, "--out", out.toString(), "--no-install");
+        assertEquals(0, bench.exitCode(), bench.stdout() + bench.stderr());
+
+        final JsonNode scenario = new ObjectMapper().readTree(out.resolve("summary.json").toFile())
+            .path("scenarios").path(0);
+        assertEquals("dns-a-aaaa", scenario.path("scenario").asText());
+        final JsonNode kernel = scenario.path("impls").path(0);
+        final JsonNode natgw = scenario.path("impls").path(1);
+        assertEquals("kernel-dnat", kernel.path("name").asText());
+        assertEquals("natgw-reserve", natgw.path("name").asText());
+        for (final JsonNode impl : List.of(kernel, natgw))
+        {
+            final String name = impl.path("name").asText();
+            assertTrue(impl.path("ran").asBoolean(), name + ": " + impl.path("unavailable").asText());
+            assertEquals(ROUNDS * CLIENTS, impl.path("counts").path("lookups").asLong(), name);
+            assertEquals(0, impl.path("counts").path("errors").asLong(), name);
+            assertTrue(impl.path("latency_us").path("lookup").path("count").asLong() > 0, name);
+            assertTrue(impl.path("conntrack").has("insert_failed"), name + ": conntrack counters read");
+            for (final JsonNode note : impl.path("notes"))
+            {
+                assertFalse(note.asText().contains("left behind"), name + ": " + note.asText());
+            }
+            assertTrue(Files.exists(out.resolve("dns-a-aaaa." + name + ".lookup.hgrm")), name);
+        }
+        final JsonNode counts = natgw.path("counts");
+        assertEquals(0, counts.path("lost").asLong(), "natgw reserve loses no answer: " + counts);
+        assertEquals(0, counts.path("late").asLong(), "natgw reserve: no answer after the resolver's timeout");
+        assertEquals(0, counts.path("split").asLong(), "natgw reserve: both queries of a lookup to one backend");
+        assertEquals(2L * ROUNDS * CLIENTS, counts.path("answered").asLong());
+        assertEquals(ROUNDS * CLIENTS, natgw.path("latency_us").path("lookup").path("count").asLong());
+        assertEquals(0, natgw.path("conntrack").path("insert_failed").asLong());
+        assertEquals(0, natgw.path("conntrack").path("drop").asLong());
+        assertTrue(kernel.path("conntrack").has("clash_resolve"), "the kernel's clash counter read: " +
+            kernel.path("conntrack"));
+
+        final String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.contains("| lost | late | split |"), md);
+        assertTrue(md.contains("| kernel-dnat | " + ROUNDS * CLIENTS + " |"), md);
         assertTrue(md.contains("| natgw-reserve | " + ROUNDS * CLIENTS + " |"), md);
     }
 }
