@@ -275,6 +275,11 @@ public final class ServicePeers
                         if (connectNs.get() > 200_000_000L)
                         {
                             slow.increment();
+                            if (errorSamples.size() < 20)
+                            {
+                                errorSamples.add(System.currentTimeMillis() + " slow connect " + connectNs.get() / 1_000_000 +
+                                    " ms from port " + socket.getLocalPort());
+                            }
                         }
                         byBackend.computeIfAbsent(body.split(" ")[0], k -> new LongAdder()).increment();
                         requests.increment();
@@ -318,7 +323,7 @@ public final class ServicePeers
         }
         for (final String e : errorSamples)
         {
-            out.append("error-sample ").append(e).append('\n');
+            out.append("sample ").append(e).append('\n');
         }
         out.append("done\n");
         System.out.print(out);

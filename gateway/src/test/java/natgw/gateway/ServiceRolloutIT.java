@@ -80,18 +80,22 @@ class ServiceRolloutIT
                 run(1500, "before the rollout");
                 assertTrue(accepted.get(4) > 0, "b4 served before it was drained");
 
+                System.out.println(System.currentTimeMillis() + " drain");
                 lab.natgwOk("service", "set", SERVICE, B4, "weight", "0");
                 ServiceLab.sleepMs(SETTLE_MS); // SYNs scheduled before the change complete their handshake
                 final long drainedAt = accepted.get(4);
                 run(1500, "draining");
                 assertEquals(drainedAt, accepted.get(4), "the draining backend accepted new connections");
 
+                System.out.println(System.currentTimeMillis() + " remove");
                 lab.natgwOk("service", "del", SERVICE, B4);
                 assertFalse(lab.natgwOk("services").contains(B4), "b4 still listed after service del");
                 run(1000, "removed");
                 assertEquals(drainedAt, accepted.get(4), "the removed backend accepted new connections");
 
+                System.out.println(System.currentTimeMillis() + " delete namespace");
                 lab.deleteBackend(4);
+                System.out.println(System.currentTimeMillis() + " deleted");
                 run(1500, "namespace deleted");
             }
             finally
