@@ -108,6 +108,10 @@ public final class BenchCommand implements Callable<Integer>
         description = "natgw --queues and nulltun -q (default: natgw's default, nulltun one per CPU).")
     int queues;
 
+    @Option(names = "--tun-txqueuelen", paramLabel = "N", defaultValue = "0",
+        description = "Queue length of natgw's and nulltun's TUN, set once it is up (default: the device's, 500).")
+    int tunTxqueuelen;
+
     @Option(names = "--nulltun", paramLabel = "PATH",
         description = "nulltun binary, or nulltun.c to compile: adds the TUN ceiling as an implementation.")
     Path nulltun;
@@ -149,6 +153,7 @@ public final class BenchCommand implements Callable<Integer>
             options.sourcePorts = sourcePorts;
             options.threads = threads;
             options.queues = queues;
+            options.tunTxqueuelen = tunTxqueuelen;
             options.nulltun = nulltun;
             options.out = out;
             options.prefix = prefix;
@@ -185,6 +190,10 @@ public final class BenchCommand implements Callable<Integer>
         if (o.queues > 0)
         {
             sb.append(" --queues ").append(o.queues);
+        }
+        if (o.tunTxqueuelen > 0)
+        {
+            sb.append(" --tun-txqueuelen ").append(o.tunTxqueuelen);
         }
         return sb.toString();
     }

@@ -54,6 +54,12 @@ public final class BenchOptions
      * ones within seconds, as {@code ab -c 10} does in incident 2 (0: the kernel's ephemeral ports).
      */
     public int sourcePorts = 32;
+    /**
+     * TUN queue length set on natgw's (and nulltun's) TUN once it is up ({@code ip link set ngw0 txqueuelen N}); 0
+     * leaves the device's default (500). Packets routed into the TUN while its reader is behind queue up to this
+     * many per queue, then are dropped (the TUN's tx dropped).
+     */
+    public int tunTxqueuelen;
     /** Install missing tools with apt-get when root. */
     public boolean install = true;
     /** Stop natgw with SIGTERM and check it left no route, rule, neighbour entry or TUN behind. */

@@ -255,6 +255,10 @@ public final class BenchRunner
         {
             parameters.put("queues", options.queues);
         }
+        if (options.tunTxqueuelen > 0)
+        {
+            parameters.put("tun_txqueuelen", options.tunTxqueuelen);
+        }
         return parameters;
     }
 }

@@ -35,6 +35,16 @@ final class LinkStats
         return drops;
     }
 
+    /** Sets the lab TUN's queue length; 0 leaves it as it is. */
+    static void setTxqueuelen(final Lab lab, final int packets)
+    {
+        if (packets > 0)
+        {
+            Exec.run("ip", "-n", lab.ns(Role.GW), "link", "set", "dev", Lab.TUN_NAME, "txqueuelen",
+                String.valueOf(packets)).orThrow();
+        }
+    }
+
     static JsonNode stats64(final Lab lab, final Role role, final String itf)
     {
         final Exec.Result result = Exec.run("ip", "-n", lab.ns(role), "-s", "-j", "link", "show", "dev", itf);

@@ -104,6 +104,7 @@ public final class NatgwGateway implements Implementation
                 (alive ? "within " + START_TIMEOUT_MS / 1000 + " s" : "and exited") + ": " +
                 process.tail(3).replace('\n', ' ').strip());
         }
+        LinkStats.setTxqueuelen(lab, context.options().tunTxqueuelen);
         final List<String> notes = new ArrayList<>();
         return new ServiceSession()
         {

@@ -84,6 +84,7 @@ public final class NullTun implements Implementation
             }
             Thread.sleep(20);
         }
+        LinkStats.setTxqueuelen(lab, context.options().tunTxqueuelen);
         final String gw = lab.ns(Role.GW);
         Exec.run(List.of("ip", "-n", gw, "-batch", "-"),
             "link set " + Lab.TUN_NAME + " up\n" +
