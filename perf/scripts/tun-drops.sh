@@ -3,7 +3,8 @@
 # through natgw reserve on a lab of its own (prefix ngwt), while tun-drops-sampler.py records every 5 ms the TUN's
 # tx_packets/tx_dropped and, per natgw thread (workers, reaper, JIT compilers, GC, VM thread), its state and the time
 # it ran and waited for a CPU (/proc/PID/task/TID/schedstat). natgw also writes a GC/safepoint log and, with
-# JIT_LOG=1, HotSpot's compilation log (deoptimizations: uncommon_trap). Everything it creates is removed.
+# JIT_LOG=1, HotSpot's compilation log (deoptimizations: uncommon_trap); NATGW_NICE=N runs natgw at that nice
+# level. Everything it creates is removed.
 #
 #   perf/scripts/tun-drops.sh OUTDIR [ROUNDS [TXQUEUELEN [natgw run flags...]]]
 #   python3 perf/scripts/tun-drops-analyze.py OUTDIR/samples.txt
@@ -37,7 +38,7 @@ trap cleanup EXIT
 ip netns exec ngwt-server "${java[@]}" -Xmx256m -cp $jar natgw.perf.load.EchoServer --bind 10.77.2.2 \
   --tcp-port 7000 > "$out/echo.log" 2>&1 &
 pids+=($!)
-ip netns exec ngwt-gw "${java[@]}" "-Xlog:gc*,safepoint:file=$out/gc.log:uptime,tid" "${jit[@]}" \
+ip netns exec ngwt-gw nice -n "${NATGW_NICE:-0}" "${java[@]}" "-Xlog:gc*,safepoint:file=$out/gc.log:uptime,tid" "${jit[@]}" \
   -Dnatgw.home="$root" -jar $jar run --tun ngw0 --inside 10.77.1.0/24 --snat 10.77.2.100 --steer gi \
   --port-strategy reserve "$@" > "$out/natgw.log" 2>&1 &
 natgw=$!
