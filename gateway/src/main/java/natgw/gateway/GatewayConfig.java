@@ -31,6 +31,8 @@ public final class GatewayConfig
     public List<Services.ServiceSpec> services = List.of();
     public boolean resetRemovedBackendFlows = true;
     public int warmupRounds = 20_000;
+    /** 0 keeps the device's; the kernel's default for a TUN is 500 packets. */
+    public int tunTxQueueLength = 5000;
 
     public void validate()
     {

@@ -62,6 +62,10 @@ public final class GatewayHost implements AutoCloseable
             tun = LinuxTun.open(config.tun, config.queues, config.mtu);
             final String dev = tun.name();
 
+            if (config.tunTxQueueLength > 0)
+            {
+                host.setTxQueueLength(dev, config.tunTxQueueLength);
+            }
             host.setSysctl("net.ipv4.ip_forward", "1");
             host.setSysctl("net.ipv4.conf.all.rp_filter", "0");
             host.setSysctl("net.ipv4.conf." + dev + ".rp_filter", "0");

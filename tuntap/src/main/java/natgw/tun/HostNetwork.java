@@ -310,6 +310,28 @@ public final class HostNetwork implements AutoCloseable
     }
 
     /**
+     * {@code ip link set dev DEV txqueuelen QLEN}, restoring the old length on undo: the queue in front of a
+     * TUN reader, which overflows (and drops) when the reader is kept off the CPU for a while.
+     */
+    public synchronized void setTxQueueLength(final String dev, final int qlen)
+    {
+        requireDevice(dev);
+        if (qlen < 1 || qlen > 1_000_000)
+        {
+            throw new IllegalArgumentException("txqueuelen must be 1..1000000, got " + qlen);
+        }
+        final CommandResult show = inNetns(() -> Exec.ip(List.of("-o", "link", "show", "dev", dev)));
+        if (!show.succeeded())
+        {
+            throw new HostNetworkException(show.describe(), show, null);
+        }
+        final java.util.regex.Matcher m = Pattern.compile("\\bqlen (\\d+)").matcher(show.stdout());
+        final String old = m.find() ? m.group(1) : "500";
+        applyIp(List.of("link", "set", "dev", dev, "txqueuelen", Integer.toString(qlen)),
+            List.of("link", "set", "dev", dev, "txqueuelen", old));
+    }
+
+    /**
      * The interface whose connected subnet contains {@code ip} (the longest prefix wins), or null: where a
      * proxy-neighbour entry for {@code ip} is needed.
      */
