@@ -29,6 +29,8 @@ class BenchCommandIT
 {
     static final int ROUNDS = 10;
     static final int CLIENTS = 8;
+    static final int STORM_ROUNDS = 25;
+    static final int STORM_CLIENTS = 40;
 
     private String prefix;
 
@@ -142,5 +144,45 @@ class BenchCommandIT
         assertTrue(md.contains("| lost | late | split |"), md);
         assertTrue(md.contains("| kernel-dnat | " + ROUNDS * CLIENTS + " |"), md);
         assertTrue(md.contains("| natgw-reserve | " + ROUNDS * CLIENTS + " |"), md);
+    }
+
+    /**
+     * Incident 1's storm through the kernel's masquerade, natgw {@code kernel} and natgw {@code reserve} in one
+     * run: 40 client addresses connect to one server port from the same source port at the same instant, round
+     * after round. natgw reserve must never stall a connect for a dropped SYN and never fail an insert; the
+     * other two are reported beside it, whatever they show.
+     */
+    @Test
+    void shouldNeverStallOrFailAnInsertWithReserveWhereTheKernelStrategiesMay(@TempDir final Path out) throws Exception
+    {
+        final Exec.Result bench = CliProcess.run(600_000, "bench", "connect-storm",
+            "--impl", "kernel-masq,natgw-kernel,natgw-reserve", "--rounds", String.valueOf(STORM_ROUNDS), "--blocks", "2",
+            "--clients", String.valueOf(STORM_CLIENTS), "--prefix", prefix, "--out", out.toString(), "--no-install");
+        assertEquals(0, bench.exitCode(), bench.stdout() + bench.stderr());
+        System.out.println(bench.stdout()); // the side-by-side table, for the CI log
+
+        final JsonNode impls = new ObjectMapper().readTree(out.resolve("summary.json").toFile())
+            .path("scenarios").path(0).path("impls");
+        assertEquals(3, impls.size(), "three implementations side by side");
+        JsonNode reserve = null;
+        for (final JsonNode impl : impls)
+        {
+            final String name = impl.path("name").asText();
+            assertTrue(impl.path("ran").asBoolean(), name + ": " + impl.path("unavailable").asText());
+            assertEquals(STORM_ROUNDS * STORM_CLIENTS, impl.path("counts").path("attempted").asLong(), name);
+            assertTrue(impl.path("conntrack").has("insert_failed"), name + ": insert_failed read");
+            if (name.equals("natgw-reserve"))
+            {
+                reserve = impl;
+            }
+        }
+        assertTrue(reserve != null, "natgw-reserve row");
+        assertEquals(STORM_ROUNDS * STORM_CLIENTS, reserve.path("counts").path("completed").asLong(), "every connect completed");
+        assertEquals(0, reserve.path("counts").path("stalls").asLong(), "no connect of 1 s or more");
+        assertEquals(0, reserve.path("counts").path("errors").asLong());
+        assertEquals(0, reserve.path("conntrack").path("insert_failed").asLong(), "reserve never fails an insert");
+        assertEquals(0, reserve.path("conntrack").path("drop").asLong());
+        assertTrue(reserve.path("latency_us").path("connect").path("maxUs").asDouble() < 1_000_000,
+            "slowest connect " + reserve.path("latency_us").path("connect").path("maxUs") + " µs");
     }
 }
