@@ -23,6 +23,7 @@ import natgw.perf.lab.Lab;
 import natgw.perf.lab.LabProcess;
 import natgw.perf.lab.Role;
 import natgw.perf.sys.Exec;
+import natgw.perf.sys.JavaCommand;
 import natgw.tun.PacketInjector;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -294,13 +295,7 @@ class GatewayEndToEndIT
 
         static List<String> natgwCommand(final String... args)
         {
-            final List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseParallelGC", "-Dagrona.disable.bounds.checks=true",
-                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
-                "-jar", jar().toString()));
-            command.addAll(List.of(args));
-            return command;
+            return JavaCommand.natgwJar(jar(), args);
         }
 
         static List<String> peerCommand(final String... args)

@@ -2,10 +2,10 @@ package natgw.gateway.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import natgw.perf.sys.Exec;
+import natgw.perf.sys.JavaCommand;
 import natgw.perf.sys.Privileges;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,13 +37,7 @@ final class CliProcess
 
     static List<String> natgw(final String... args)
     {
-        final List<String> command = new ArrayList<>(List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-XX:+UseParallelGC",
-            "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
-            "-jar", jar().toString()));
-        command.addAll(List.of(args));
-        return command;
+        return JavaCommand.natgwJar(jar(), args);
     }
 
     static Exec.Result run(final long timeoutMs, final String... args)

@@ -22,6 +22,18 @@ public final class JavaCommand
 
     static final String NATGW_MAIN = "natgw.gateway.cli.Main";
 
+    /** {@code java} with the launcher's flags running the shipped {@code natgw.jar}, then {@code args}. */
+    public static List<String> natgwJar(final Path jar, final String... args)
+    {
+        final List<String> command = new java.util.ArrayList<>();
+        command.add(javaBinary());
+        command.addAll(JVM_FLAGS);
+        command.add("-jar");
+        command.add(jar.toString());
+        command.addAll(List.of(args));
+        return command;
+    }
+
     private JavaCommand()
     {
     }
