@@ -22,6 +22,7 @@ import natgw.core.nat.ServiceAccounting;
 import natgw.core.nat.Services;
 import natgw.core.nat.SnatPolicy;
 import natgw.core.pipeline.Pipeline;
+import natgw.tun.HugePageMemory;
 import natgw.tun.TunDevice;
 
 /**
@@ -50,7 +51,7 @@ public final class Gateway implements AutoCloseable
         this.config = config;
         this.tun = tun;
         this.clock = clock;
-        this.table = new ConntrackTable(config.conntrackMax, clock.nanoTime());
+        this.table = new ConntrackTable(config.conntrackMax, clock.nanoTime(), new HugePageMemory());
         this.snat = new SnatPolicy(config.inside, config.pool, config.portLow, config.portHigh);
         this.errorHandler = (throwable) ->
         {

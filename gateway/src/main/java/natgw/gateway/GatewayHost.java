@@ -12,6 +12,7 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.pipeline.Warmup;
 import natgw.gateway.control.ControlServer;
 import natgw.gateway.control.MetricsServer;
+import natgw.tun.HugePageMemory;
 import natgw.tun.HostNetwork;
 import natgw.tun.LinuxTun;
 
@@ -110,7 +111,8 @@ public final class GatewayHost implements AutoCloseable
             }
             log.println("natgw: running on " + dev + " with " + tun.queueCount() + " queue(s), pool " +
                 gateway.poolDescription() + ", port strategy " + config.portStrategy.label() + ", conntrack max " +
-                config.conntrackMax + (metrics != null ? ", metrics http://" + config.metricsAddress + ":" + metrics.port() + "/metrics" : ""));
+                config.conntrackMax + String.format(" (%.1f MiB, transparent huge pages: %s)",
+                gateway.table().memoryBytes() / 1048576.0, HugePageMemory.transparentHugePageMode()) + (metrics != null ? ", metrics http://" + config.metricsAddress + ":" + metrics.port() + "/metrics" : ""));
             log.flush();
             return this;
         }

@@ -14,8 +14,8 @@ import natgw.core.pipeline.Pipeline;
 import natgw.tun.TunQueue;
 
 /**
- * One TUN queue's worker: read a batch, run each packet through the pipeline, write back the ones
- * to forward. Owns its buffers, pipeline and counters; shares only the conntrack table.
+ * One TUN queue's worker: read a batch, run it through the pipeline, write back the packets to
+ * forward. Owns its buffers, pipeline and counters; shares only the conntrack table.
  */
 public final class Worker implements Agent
 {
@@ -29,6 +29,8 @@ public final class Worker implements Agent
     private final NanoClock clock;
     private final UnsafeBuffer[] rxBuffers;
     private final int[] rxSizes;
+    private final int[] verdicts;
+    private final int[] outputLengths;
     private final UnsafeBuffer[] txBuffers;
     private final int[] txSizes;
 
@@ -41,6 +43,8 @@ public final class Worker implements Agent
         final int batch = queue.batchSize();
         rxBuffers = new UnsafeBuffer[batch];
         rxSizes = new int[batch];
+        verdicts = new int[batch];
+        outputLengths = new int[batch];
         txBuffers = new UnsafeBuffer[batch];
         txSizes = new int[batch];
         for (int i = 0; i < batch; i++)
@@ -60,14 +64,14 @@ public final class Worker implements Agent
             }
             return 0;
         }
-        final long nowNs = clock.nanoTime();
+        pipeline.process(rxBuffers, HEADROOM, rxSizes, read, clock.nanoTime(), verdicts, outputLengths);
         int forward = 0;
         for (int i = 0; i < read; i++)
         {
-            if (pipeline.process(rxBuffers[i], HEADROOM, rxSizes[i], nowNs) == Pipeline.FORWARD)
+            if (verdicts[i] == Pipeline.FORWARD)
             {
                 txBuffers[forward] = rxBuffers[i];
-                txSizes[forward] = pipeline.outputLength();
+                txSizes[forward] = outputLengths[i];
                 forward++;
             }
         }

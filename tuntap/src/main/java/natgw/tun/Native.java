@@ -44,6 +44,8 @@ public final class Native
 
     static final int CLONE_NEWNET = 0x40000000;
 
+    static final int MADV_HUGEPAGE = 14;
+
     static final int EPERM = 1;
     static final int ENOENT = 2;
     static final int EINTR = 4;
@@ -82,6 +84,12 @@ public final class Native
         int getsockopt(int fd, int level, int optname, @intptr_t long optval, @intptr_t long optlen);
 
         int setns(int fd, int nstype);
+
+        @intptr_t long aligned_alloc(@size_t long alignment, @size_t long size);
+
+        void free(@intptr_t long address);
+
+        int madvise(@intptr_t long addr, @size_t long length, int advice);
 
         String strerror(int errnum);
     }

@@ -8,6 +8,7 @@ import org.agrona.UnsafeAccess;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import natgw.core.flow.FlowTuple;
+import natgw.core.memory.OffHeapMemory;
 
 /**
  * The connection tracking table: fixed capacity, off-heap, lock-free for any number of threads.
@@ -15,11 +16,11 @@ import natgw.core.flow.FlowTuple;
  * NAT policy.
  *
  * <h2>Layout</h2>
- * One direct buffer: a bucket array, then the entries. Every entry holds two list nodes, one per
- * direction ("one for each way", as {@code nf_conntrack_tuple_hash}), so an inbound lookup is the
- * same operation as an outbound one.
+ * One block of off-heap memory, cache-line aligned: the bucket array, the entries, then the
+ * entries' counters. Every entry holds two list nodes, one per direction ("one for each way", as
+ * {@code nf_conntrack_tuple_hash}), so an inbound lookup is the same operation as an outbound one.
  * <pre>
- *  entry (96 bytes)
+ *  entry (64 bytes: one cache line, so a lookup that finds it misses once)
  *   0  next[ORIGINAL]  tagged link word of the ORIGINAL node
  *   8  next[REPLY]     tagged link word of the REPLY node
  *  16  original tuple  a, b (see FlowTuple)       immutable while linked
@@ -28,8 +29,14 @@ import natgw.core.flow.FlowTuple;
  *  52  extra           policy data (e.g. backend id)            immutable while linked; free-list link while FREE
  *  56  deadlineMs      ms since table epoch, wraps like jiffies
  *  60  refs            linked nodes + holders (the owner until published, killers); 0 once FREE
- *  64  packets/bytes ORIGINAL, packets/bytes REPLY
+ *
+ *  counters (32 bytes per entry, two entries a line): packets/bytes ORIGINAL, packets/bytes REPLY
  * </pre>
+ * There are at least as many buckets as nodes (two per entry), so a lookup that hits walks past
+ * 1.5 nodes on average (Knuth's 1 + load/2) and every node it walks past is a cache miss.
+ * <p>
+ * {@link #prefetch} and {@link #prefetchEntry} load the lines a lookup will need, so a batch of
+ * packets can have all its misses in flight at once instead of one after the other.
  *
  * <h2>Memory ordering</h2>
  * Buckets are lock-free lists (Michael, "High Performance Dynamic Lock-Free Hash Tables and
@@ -62,7 +69,10 @@ public final class ConntrackTable
     public static final int ORIGINAL = 0;
     public static final int REPLY = 1;
 
-    public static final int ENTRY_LENGTH = 96;
+    public static final int ENTRY_LENGTH = 64;
+    public static final int COUNTERS_LENGTH = 32;
+    /** Memory per connection, without its share of the buckets. */
+    public static final int BYTES_PER_ENTRY = ENTRY_LENGTH + COUNTERS_LENGTH;
 
     static final int NEXT_OFFSET = 0;
     static final int TUPLE_OFFSET = 16;
@@ -70,7 +80,6 @@ public final class ConntrackTable
     static final int EXTRA_OFFSET = 52;
     static final int DEADLINE_OFFSET = 56;
     static final int LINKS_OFFSET = 60;
-    static final int COUNTERS_OFFSET = 64;
 
     // status word
     public static final int PHASE_MASK = 0x7;
@@ -97,6 +106,7 @@ public final class ConntrackTable
     private final int capacity;
     private final int bucketMask;
     private final int entriesOffset;
+    private final int countersOffset;
     private final long seed;
     private final long epochNs;
     private final long freeListHeadAddress;
@@ -109,26 +119,51 @@ public final class ConntrackTable
      */
     public ConntrackTable(final int capacity, final long epochNs)
     {
-        if (capacity < 1 || capacity > 16 * 1024 * 1024)
+        this(capacity, epochNs, OffHeapMemory.DIRECT);
+    }
+
+    /**
+     * @param capacity most connections (Linux nf_conntrack_max).
+     * @param epochNs  the clock reading that deadlines are relative to.
+     * @param memory   where the table's block comes from (e.g. memory backed by huge pages).
+     */
+    public ConntrackTable(final int capacity, final long epochNs, final OffHeapMemory memory)
+    {
+        if (capacity < 1 || capacity > MAX_CAPACITY)
         {
-            throw new IllegalArgumentException("conntrack capacity must be 1..16777216, got " + capacity);
+            throw new IllegalArgumentException("conntrack capacity must be 1.." + MAX_CAPACITY + ", got " + capacity);
         }
         this.capacity = capacity;
-        final int buckets = BitUtil.findNextPositivePowerOfTwo(capacity);
+        final int buckets = bucketCount(capacity);
         this.bucketMask = buckets - 1;
         this.entriesOffset = buckets * 8;
-        final long length = (long)entriesOffset + (long)capacity * ENTRY_LENGTH;
-        this.buffer = new UnsafeBuffer(ByteBuffer.allocateDirect((int)length));
+        this.countersOffset = entriesOffset + capacity * ENTRY_LENGTH;
+        final long length = memoryBytes(capacity);
+        this.buffer = memory.allocate((int)length, BitUtil.CACHE_LINE_LENGTH);
         this.seed = ThreadLocalRandom.current().nextLong();
         this.epochNs = epochNs;
         this.freeListHeadAddress = BitUtil.CACHE_LINE_LENGTH;
 
-        buffer.setMemory(0, (int)length, (byte)0);
         for (int i = capacity - 1; i >= 0; i--)
         {
             buffer.putInt(entryOffset(i) + EXTRA_OFFSET, i + 1 < capacity ? i + 2 : 0);
         }
         control.putLong((int)freeListHeadAddress, 1);
+    }
+
+    /** Most connections one table holds: its block must stay under 2 GiB. */
+    public static final int MAX_CAPACITY = 16 * 1024 * 1024;
+
+    /** Buckets for a capacity: the power of two at or above its node count (two per entry), at least 8. */
+    public static int bucketCount(final int capacity)
+    {
+        return Math.max(8, BitUtil.findNextPositivePowerOfTwo(2 * capacity));
+    }
+
+    /** Off-heap bytes a table of this capacity takes: buckets, entries and counters. */
+    public static long memoryBytes(final int capacity)
+    {
+        return (long)bucketCount(capacity) * 8 + (long)capacity * BYTES_PER_ENTRY;
     }
 
     public int capacity()
@@ -189,10 +224,11 @@ public final class ConntrackTable
                 final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
                 buffer.putIntVolatile(offset + LINKS_OFFSET, 1); // the owner's reference; 0 until now, and nobody raises a 0
                 buffer.putInt(offset + EXTRA_OFFSET, 0);
-                buffer.putLong(offset + COUNTERS_OFFSET, 0);
-                buffer.putLong(offset + COUNTERS_OFFSET + 8, 0);
-                buffer.putLong(offset + COUNTERS_OFFSET + 16, 0);
-                buffer.putLong(offset + COUNTERS_OFFSET + 24, 0);
+                final int counters = countersOffset + entry * COUNTERS_LENGTH;
+                buffer.putLong(counters, 0);
+                buffer.putLong(counters + 8, 0);
+                buffer.putLong(counters + 16, 0);
+                buffer.putLong(counters + 24, 0);
                 buffer.putIntVolatile(offset + STATUS_OFFSET, (status & GENERATION_MASK) | PHASE_RESERVED);
                 return entry;
             }
@@ -267,19 +303,19 @@ public final class ConntrackTable
 
     public void account(final int entry, final int dir, final int bytes)
     {
-        final int offset = entryOffset(entry) + COUNTERS_OFFSET + dir * 16;
+        final int offset = countersOffset + entry * COUNTERS_LENGTH + dir * 16;
         buffer.getAndAddLong(offset, 1);
         buffer.getAndAddLong(offset + 8, bytes);
     }
 
     public long packets(final int entry, final int dir)
     {
-        return buffer.getLongVolatile(entryOffset(entry) + COUNTERS_OFFSET + dir * 16);
+        return buffer.getLongVolatile(countersOffset + entry * COUNTERS_LENGTH + dir * 16);
     }
 
     public long bytes(final int entry, final int dir)
     {
-        return buffer.getLongVolatile(entryOffset(entry) + COUNTERS_OFFSET + dir * 16 + 8);
+        return buffer.getLongVolatile(countersOffset + entry * COUNTERS_LENGTH + dir * 16 + 8);
     }
 
     public static int phase(final int status)
@@ -514,6 +550,52 @@ public final class ConntrackTable
         }
         cursor.entry = -1;
         return false;
+    }
+
+    /**
+     * Lookups done ahead of time, for a batch, in passes whose loads do not depend on each other so the
+     * core overlaps their misses: {@link #prefetch} loads the buckets, then {@link #touch} loads nodes
+     * and {@link #prefetchStep} compares them (in cache by then) and loads the matching entry's counters
+     * or names the next node. Hints only: plain loads, nothing is changed, and a stale answer costs a
+     * miss later, never a wrong result.
+     *
+     * @return the first node of the tuple's chain, 0 for none.
+     */
+    public int prefetch(final long a, final long b)
+    {
+        return ref(buffer.getLong(bucketOffset(a, b)));
+    }
+
+    /** Loads node {@code ref}'s line (a hint, see {@link #prefetch}); returns a word of it for the caller to sink. */
+    public long touch(final int ref)
+    {
+        return isNode(ref) ? buffer.getLong(nodeLinkOffset(ref)) : 0;
+    }
+
+    /**
+     * For node {@code ref}, already loaded by {@link #touch}: if it holds the tuple, loads its entry's
+     * counters and returns a negative number (done), else returns the next node of the chain (0 at its end).
+     */
+    public int prefetchStep(final int ref, final long a, final long b)
+    {
+        if (!isNode(ref))
+        {
+            return 0;
+        }
+        final int tupleOffset = nodeTupleOffset(ref);
+        if (buffer.getLong(tupleOffset) == a && buffer.getLong(tupleOffset + 8) == b)
+        {
+            final int entry = (ref - 1) >>> 1;
+            // counters are never negative: always -1, but the load has a use and stays
+            return -1 - (int)(buffer.getLong(countersOffset + entry * COUNTERS_LENGTH) >>> 63);
+        }
+        return ref(buffer.getLong(nodeLinkOffset(ref)));
+    }
+
+    /** False for 0 (end of chain) and for a torn read of a link being changed. */
+    private boolean isNode(final int ref)
+    {
+        return ref > 0 && ref <= 2 * capacity;
     }
 
     /**

@@ -291,8 +291,8 @@ class ConntrackTableTest
     void shouldFitOneMillionConnectionsIn128MiB()
     {
         final ConntrackTable big = new ConntrackTable(1_000_000, 0);
-        assertEquals(1_048_576, big.bucketCount());
-        assertEquals(1_048_576L * 8 + 1_000_000L * ConntrackTable.ENTRY_LENGTH, big.memoryBytes());
+        assertEquals(2_097_152, big.bucketCount()); // a bucket per node: two per connection
+        assertEquals(2_097_152L * 8 + 1_000_000L * (64 + 32), big.memoryBytes());
         assertTrue(big.memoryBytes() <= 128L * 1024 * 1024, big.memoryBytes() + " bytes");
     }
 

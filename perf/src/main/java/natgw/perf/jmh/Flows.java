@@ -8,6 +8,7 @@ import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
+import natgw.core.memory.OffHeapMemory;
 import natgw.core.nat.Cidr;
 import natgw.core.nat.NatAllocator;
 import natgw.core.nat.PortStrategy;
@@ -15,6 +16,7 @@ import natgw.core.nat.SnatPolicy;
 import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
 import natgw.core.pipeline.Pipeline;
+import natgw.tun.HugePageMemory;
 
 /**
  * The benchmarks' population: {@code n} established TCP connections through SNAT, made by running
@@ -40,10 +42,16 @@ final class Flows
     /** NAT source port of each connection. */
     final int[] natPorts;
 
+    /** In huge pages, as the gateway allocates its table. */
     Flows(final int count)
     {
+        this(count, new HugePageMemory());
+    }
+
+    Flows(final int count, final OffHeapMemory memory)
+    {
         this.count = count;
-        this.table = new ConntrackTable(count + CHURN_ROOM, 0);
+        this.table = new ConntrackTable(count + CHURN_ROOM, 0, memory);
         this.snat = new SnatPolicy(List.of(Cidr.parse("10.0.0.0/8")), new int[]{ POOL }, 1024, 65535);
         this.natPorts = new int[count];
         final WorkerCounters counters = new WorkerCounters(0);

@@ -10,6 +10,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -21,11 +22,13 @@ import org.openjdk.jmh.infra.ThreadParams;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.WorkerCounters;
+import natgw.core.memory.OffHeapMemory;
 import natgw.core.nat.PortStrategy;
 import natgw.core.packet.Ipv4Header;
 import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
 import natgw.core.pipeline.Pipeline;
+import natgw.tun.HugePageMemory;
 
 /**
  * Whole-packet cost without I/O: {@link Pipeline#process} on established TCP connections, a random
@@ -39,6 +42,11 @@ import natgw.core.pipeline.Pipeline;
  * {@code receiveOnly} measures writing the record alone. Each thread is one worker with its own pipeline
  * over the shared table ({@code -t 1}, {@code -t 2}). Throughput is packets per microsecond = Mpps (summed
  * over threads).
+ * <p>
+ * {@code process} hands the pipeline one packet at a time; {@code processBatch} hands it
+ * {@link Pipeline#LOOKAHEAD} packets at once, as the gateway's worker does with what one TUN read
+ * returns, so the pipeline can overlap the table misses of the batch. {@code pages}: the table in 2 MiB
+ * pages as the gateway has it ({@code huge}), or in the JVM's direct memory ({@code small}).
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -50,6 +58,7 @@ public class PipelineBenchmark
 {
     static final int RECORD = 20;
     static final int PACKET_LENGTH = Ipv4Header.MIN_LENGTH + TcpHeader.MIN_LENGTH;
+    static final int BATCH = Pipeline.LOOKAHEAD;
 
     @Param({ "10000", "1000000" })
     int connections;
@@ -65,6 +74,9 @@ public class PipelineBenchmark
     @Param({ "shared" })
     String steering;
 
+    @Param({ "huge" })
+    String pages;
+
     Flows flows;
     UnsafeBuffer ring;
     int packets;
@@ -72,7 +84,7 @@ public class PipelineBenchmark
     @Setup(Level.Trial)
     public void setUp()
     {
-        flows = new Flows(connections);
+        flows = new Flows(connections, pages.equals("huge") ? new HugePageMemory() : OffHeapMemory.DIRECT);
         packets = 2 * connections;
         ring = ring(flows, packets, 1, 0);
     }
@@ -118,6 +130,10 @@ public class PipelineBenchmark
     public static class Worker
     {
         final UnsafeBuffer packet = new UnsafeBuffer(ByteBuffer.allocateDirect(2048));
+        final UnsafeBuffer[] batch = new UnsafeBuffer[BATCH];
+        final int[] lengths = new int[BATCH];
+        final int[] verdicts = new int[BATCH];
+        final int[] outputLengths = new int[BATCH];
         UnsafeBuffer ring;
         int packets;
         Pipeline pipeline;
@@ -130,6 +146,12 @@ public class PipelineBenchmark
             // every field but the record's is the same in all packets: seq/ack/flags/window/TTL/length
             new PacketBuilder(packet).tcp(0, Flows.client(0), Flows.CLIENT_PORT, Flows.server(0), Flows.SERVER_PORT,
                 TcpHeader.ACK, 2001, 6001, 0);
+            for (int i = 0; i < BATCH; i++)
+            {
+                batch[i] = new UnsafeBuffer(ByteBuffer.allocateDirect(2048));
+                batch[i].putBytes(0, packet, 0, PACKET_LENGTH);
+                lengths[i] = PACKET_LENGTH;
+            }
             if (benchmark.steering.equals("byConnection"))
             {
                 packets = benchmark.packets / thread.getThreadCount();
@@ -165,10 +187,14 @@ public class PipelineBenchmark
         /** Writes the next packet of the ring into the receive buffer. */
         void receive()
         {
+            receive(packet);
+        }
+
+        void receive(final UnsafeBuffer packet)
+        {
             final UnsafeBuffer ring = this.ring;
             final int r = position * RECORD;
             position = position + 1 == packets ? 0 : position + 1;
-            final UnsafeBuffer packet = this.packet;
             packet.putInt(Ipv4Header.SRC_ADDRESS_OFFSET, ring.getInt(r));
             packet.putInt(Ipv4Header.DST_ADDRESS_OFFSET, ring.getInt(r + 4));
             packet.putInt(Ipv4Header.MIN_LENGTH, ring.getInt(r + 8));
@@ -183,6 +209,19 @@ public class PipelineBenchmark
     {
         w.receive();
         return w.pipeline.process(w.packet, 0, PACKET_LENGTH, w.nowNs);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public int processBatch(final Worker w)
+    {
+        final UnsafeBuffer[] batch = w.batch;
+        for (int i = 0; i < BATCH; i++)
+        {
+            w.receive(batch[i]);
+        }
+        w.pipeline.process(batch, 0, w.lengths, BATCH, w.nowNs, w.verdicts, w.outputLengths);
+        return w.verdicts[BATCH - 1];
     }
 
     @Benchmark
