@@ -342,7 +342,7 @@ public final class ConntrackTable
 
     private int bucketOffset(final long a, final long b)
     {
-        return (FlowTuple.hash(a, b, seed) & bucketMask) << 3;
+        return bucket(a, b) << 3;
     }
 
     private int nodeLinkOffset(final int ref)
@@ -554,27 +554,38 @@ public final class ConntrackTable
 
     /**
      * Lookups done ahead of time, for a batch, in passes whose loads do not depend on each other so the
-     * core overlaps their misses: {@link #prefetch} loads the buckets, then {@link #touch} loads nodes
-     * and {@link #prefetchStep} compares them (in cache by then) and loads the matching entry's counters
-     * or names the next node. Hints only: plain loads, nothing is changed, and a stale answer costs a
-     * miss later, never a wrong result.
-     *
-     * @return the first node of the tuple's chain, 0 for none.
+     * core overlaps their misses: {@link #bucket} hashes a tuple, {@link #prefetch} loads its bucket,
+     * {@link #touch} loads a node and its entry's counters, {@link #prefetchStep} compares the node (in
+     * cache by then) and names the next one if it does not hold the tuple. Hints only: plain loads,
+     * nothing is changed, and a stale answer costs a miss later, never a wrong result.
      */
-    public int prefetch(final long a, final long b)
+    public int bucket(final long a, final long b)
     {
-        return ref(buffer.getLong(bucketOffset(a, b)));
+        return FlowTuple.hash(a, b, seed) & bucketMask;
     }
 
-    /** Loads node {@code ref}'s line (a hint, see {@link #prefetch}); returns a word of it for the caller to sink. */
-    public long touch(final int ref)
+    /** Loads a bucket (see {@link #bucket}); returns the first node of its chain, 0 for none. */
+    public int prefetch(final int bucket)
     {
-        return isNode(ref) ? buffer.getLong(nodeLinkOffset(ref)) : 0;
+        return ref(buffer.getLong(bucket << 3));
     }
 
     /**
-     * For node {@code ref}, already loaded by {@link #touch}: if it holds the tuple, loads its entry's
-     * counters and returns a negative number (done), else returns the next node of the chain (0 at its end).
+     * Loads node {@code ref}'s line and, as the node most likely holds the tuple sought, its entry's
+     * counters line (see {@link #bucket}); returns a word of each for the caller to sink.
+     */
+    public long touch(final int ref)
+    {
+        if (!isNode(ref))
+        {
+            return 0;
+        }
+        return buffer.getLong(nodeLinkOffset(ref)) + buffer.getLong(countersOffset + ((ref - 1) >>> 1) * COUNTERS_LENGTH);
+    }
+
+    /**
+     * For node {@code ref}, already loaded by {@link #touch}: the next node of the chain if it does not
+     * hold the tuple, 0 if it does or the chain ends (see {@link #bucket}).
      */
     public int prefetchStep(final int ref, final long a, final long b)
     {
@@ -585,9 +596,7 @@ public final class ConntrackTable
         final int tupleOffset = nodeTupleOffset(ref);
         if (buffer.getLong(tupleOffset) == a && buffer.getLong(tupleOffset + 8) == b)
         {
-            final int entry = (ref - 1) >>> 1;
-            // counters are never negative: always -1, but the load has a use and stays
-            return -1 - (int)(buffer.getLong(countersOffset + entry * COUNTERS_LENGTH) >>> 63);
+            return 0;
         }
         return ref(buffer.getLong(nodeLinkOffset(ref)));
     }

@@ -60,7 +60,11 @@ public final class Pipeline
     private static final int NO_BACKEND_TO_REJECT = Integer.MIN_VALUE;
     private static final int DEADLINE_SLACK_MS = 1000;
     /** Packets whose lookups are walked ahead together: enough to keep the core's miss buffers busy. */
-    public static final int LOOKAHEAD = 32;
+    public static final int LOOKAHEAD = 64;
+    /** {@link #parse}: steps 3 to 6 follow. */
+    private static final int PARSED = -2;
+    /** {@link #parse}: an ICMP error, translated by its embedded packet's connection. */
+    private static final int PARSED_ICMP_ERROR = -3;
     /** Chain steps walked ahead: with a bucket per node, chains past the third node are rare. */
     private static final int LOOKAHEAD_STEPS = 3;
 
@@ -73,6 +77,17 @@ public final class Pipeline
     private final long[] aheadA = new long[LOOKAHEAD];
     private final long[] aheadB = new long[LOOKAHEAD];
     private final int[] aheadRef = new int[LOOKAHEAD];
+    private final int[] aheadSlot = new int[LOOKAHEAD];
+    private final int[] aheadBucket = new int[LOOKAHEAD];
+    private final int[] aheadTcpFlags = new int[LOOKAHEAD];
+    private final int[] aheadIhl = new int[LOOKAHEAD];
+    private final int[] aheadTotalLength = new int[LOOKAHEAD];
+    // the packet between parse and act
+    private long keyA;
+    private long keyB;
+    private int tcpFlags;
+    private int ihl;
+    private int totalLength;
     /** Where the look-ahead's loads end up, so the compiler keeps them. */
     long lookAheadSink;
 
@@ -164,7 +179,9 @@ public final class Pipeline
     /**
      * Processes {@code count} packets, packet {@code i} of {@code lengths[i]} bytes at {@code offset} in
      * {@code buffers[i]}, as {@link #process(MutableDirectBuffer, int, int, long)} processes one; its
-     * verdict goes to {@code verdicts[i]}, the length to write to {@code outputLengths[i]}.
+     * verdict goes to {@code verdicts[i]}, the length to write to {@code outputLengths[i]}. Up to
+     * {@link #LOOKAHEAD} packets at a time are parsed, have their lookups walked ahead, then go through
+     * steps 3 to 6 in order.
      */
     public void process(
         final MutableDirectBuffer[] buffers,
@@ -178,101 +195,102 @@ public final class Pipeline
         for (int start = 0; start < count; start += LOOKAHEAD)
         {
             final int end = Math.min(count, start + LOOKAHEAD);
-            lookAhead(buffers, offset, lengths, start, end);
-            for (int i = start; i < end; i++)
+            for (int i = start, j = 0; i < end; i++, j++)
             {
-                verdicts[i] = process(buffers[i], offset, lengths[i], nowNs);
+                counters.increment(ConntrackCounter.RX_PACKETS);
+                verdicts[i] = parse(buffers[i], offset, lengths[i]);
+                aheadA[j] = keyA;
+                aheadB[j] = keyB;
+                aheadTcpFlags[j] = tcpFlags;
+                aheadIhl[j] = ihl;
+                aheadTotalLength[j] = totalLength;
+                aheadBucket[j] = table.bucket(keyA, keyB);
+            }
+            lookAhead(verdicts, start, end);
+            for (int i = start, j = 0; i < end; i++, j++)
+            {
+                final MutableDirectBuffer buffer = buffers[i];
+                int verdict = verdicts[i];
+                outputLength = lengths[i];
+                if (verdict == PARSED || verdict == PARSED_ICMP_ERROR)
+                {
+                    keyA = aheadA[j];
+                    keyB = aheadB[j];
+                    tcpFlags = aheadTcpFlags[j];
+                    ihl = aheadIhl[j];
+                    totalLength = aheadTotalLength[j];
+                    ip.wrap(buffer, offset);
+                    final int l4Offset = offset + ihl;
+                    if (verdict == PARSED_ICMP_ERROR)
+                    {
+                        icmp.wrap(buffer, l4Offset);
+                        verdict = icmpError(buffer, l4Offset, totalLength - ihl, FlowTuple.srcAddress(keyA), FlowTuple.dstAddress(keyA));
+                    }
+                    else
+                    {
+                        switch (FlowTuple.protocol(keyB))
+                        {
+                            case Ipv4Header.PROTO_TCP: tcp.wrap(buffer, l4Offset); break;
+                            case Ipv4Header.PROTO_UDP: udp.wrap(buffer, l4Offset); break;
+                            default: icmp.wrap(buffer, l4Offset); break;
+                        }
+                        verdict = act(buffer, offset, nowNs);
+                    }
+                }
+                verdicts[i] = finish(verdict);
                 outputLengths[i] = outputLength;
             }
         }
     }
 
     /**
-     * Loads the table lines the lookups of packets {@code start..end-1} will touch: the buckets in one
-     * pass, then per chain step a pass that loads the nodes and one that compares them. No load of a
-     * pass feeds a branch or an address in the same pass, so the core keeps as many misses in flight
-     * as its reorder window holds loop iterations. A hint only: packets it cannot key are left to
-     * {@link #classify}, which checks everything.
+     * Loads the table lines the lookups of the parsed packets {@code start..end-1} will touch: their
+     * buckets in one pass, then per chain step a pass that loads the nodes (with their counters) and one
+     * that compares them, for the packets not yet at their node. No load of a pass feeds a branch or an
+     * address in the same pass, so the core keeps as many misses in flight as its reorder window holds
+     * loop iterations; lean loops hold more. A hint only: the lookups proper follow.
      */
-    private void lookAhead(final MutableDirectBuffer[] buffers, final int offset, final int[] lengths, final int start, final int end)
+    private void lookAhead(final int[] verdicts, final int start, final int end)
     {
         final ConntrackTable table = this.table;
+        final int[] aheadRef = this.aheadRef;
+        final int[] aheadSlot = this.aheadSlot;
+        int walking = 0;
+        for (int i = start, j = 0; i < end; i++, j++)
+        {
+            if (verdicts[i] == PARSED)
+            {
+                aheadSlot[walking++] = j;
+            }
+        }
+        final int[] aheadBucket = this.aheadBucket;
+        for (int k = 0; k < walking; k++)
+        {
+            aheadRef[k] = table.prefetch(aheadBucket[aheadSlot[k]]);
+        }
         final long[] aheadA = this.aheadA;
         final long[] aheadB = this.aheadB;
-        final int[] aheadRef = this.aheadRef;
-        final int n = end - start;
-        for (int j = 0; j < n; j++)
-        {
-            flowKey(buffers[start + j], offset, lengths[start + j], j);
-        }
-        for (int j = 0; j < n; j++)
-        {
-            aheadRef[j] = table.prefetch(aheadA[j], aheadB[j]);
-        }
         long sink = 0;
-        for (int step = 0; step < LOOKAHEAD_STEPS; step++)
+        for (int step = 0; step < LOOKAHEAD_STEPS && walking > 0; step++)
         {
-            for (int j = 0; j < n; j++)
+            for (int k = 0; k < walking; k++)
             {
-                sink += table.touch(aheadRef[j]);
+                sink += table.touch(aheadRef[k]);
             }
-            boolean more = false;
-            for (int j = 0; j < n; j++)
+            int still = 0; // packets whose tuple is further down the chain walk on
+            for (int k = 0; k < walking; k++)
             {
-                final int ref = aheadRef[j];
-                if (ref > 0)
+                final int j = aheadSlot[k];
+                final int next = table.prefetchStep(aheadRef[k], aheadA[j], aheadB[j]);
+                if (next > 0)
                 {
-                    final int next = table.prefetchStep(ref, aheadA[j], aheadB[j]);
-                    aheadRef[j] = next;
-                    more |= next > 0;
+                    aheadRef[still] = next;
+                    aheadSlot[still++] = j;
                 }
             }
-            if (!more)
-            {
-                break;
-            }
+            walking = still;
         }
         lookAheadSink = sink;
-    }
-
-    /** The lookup key of a packet into {@code aheadA/B[j]} (0 if it has none), checking only what reading it needs. */
-    private void flowKey(final MutableDirectBuffer buffer, final int offset, final int length, final int j)
-    {
-        aheadA[j] = 0;
-        aheadB[j] = 0;
-        if (length < Ipv4Header.MIN_LENGTH + 8)
-        {
-            return;
-        }
-        final Ipv4Header ip = this.ip.wrap(buffer, offset);
-        final int ihl = ip.headerLength();
-        if (ip.version() != 4 || ihl < Ipv4Header.MIN_LENGTH || ihl + 8 > length)
-        {
-            return;
-        }
-        final int protocol = ip.protocol();
-        final int l4Offset = offset + ihl;
-        final int srcPort;
-        final int dstPort;
-        if (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP)
-        {
-            final TcpHeader ports = this.tcp.wrap(buffer, l4Offset); // TCP and UDP both start with the ports
-            srcPort = ports.srcPort();
-            dstPort = ports.dstPort();
-        }
-        else if (protocol == Ipv4Header.PROTO_ICMP)
-        {
-            final IcmpHeader icmp = this.icmp.wrap(buffer, l4Offset);
-            final int type = icmp.type();
-            srcPort = type == IcmpHeader.ECHO_REQUEST ? icmp.identifier() : 0;
-            dstPort = type == IcmpHeader.ECHO_REPLY ? icmp.identifier() : 0;
-        }
-        else
-        {
-            return;
-        }
-        aheadA[j] = FlowTuple.packA(ip.srcAddress(), ip.dstAddress());
-        aheadB[j] = FlowTuple.packB(protocol, srcPort, dstPort);
     }
 
     /**
@@ -284,7 +302,20 @@ public final class Pipeline
     {
         counters.increment(ConntrackCounter.RX_PACKETS);
         outputLength = length;
-        final int verdict = classify(buffer, offset, length, nowNs);
+        int verdict = parse(buffer, offset, length);
+        if (verdict == PARSED)
+        {
+            verdict = act(buffer, offset, nowNs);
+        }
+        else if (verdict == PARSED_ICMP_ERROR)
+        {
+            verdict = icmpError(buffer, offset + ihl, totalLength - ihl, FlowTuple.srcAddress(keyA), FlowTuple.dstAddress(keyA));
+        }
+        return finish(verdict);
+    }
+
+    private int finish(final int verdict)
+    {
         if (verdict != FORWARD)
         {
             counters.drop(DropReason.get(verdict));
@@ -298,7 +329,13 @@ public final class Pipeline
         return verdict;
     }
 
-    private int classify(final MutableDirectBuffer buffer, final int offset, final int length, final long nowNs)
+    /**
+     * Steps 1 and 2: validates the packet and leaves its flow key and the header fields the later steps
+     * need in {@link #keyA}, {@link #keyB}, {@link #tcpFlags}, {@link #ihl}, {@link #totalLength}.
+     *
+     * @return {@link #PARSED}, {@link #PARSED_ICMP_ERROR}, or a final verdict (a drop, or FORWARD untracked).
+     */
+    private int parse(final MutableDirectBuffer buffer, final int offset, final int length)
     {
         // 1. IPv4
         if (length < Ipv4Header.MIN_LENGTH)
@@ -409,7 +446,11 @@ public final class Pipeline
                 }
                 else if (icmp.isError())
                 {
-                    return icmpError(buffer, l4Offset, l4Length, src, dst);
+                    keyA = FlowTuple.packA(src, dst);
+                    keyB = 0;
+                    this.ihl = ihl;
+                    this.totalLength = totalLength;
+                    return PARSED_ICMP_ERROR;
                 }
                 else
                 {
@@ -421,8 +462,28 @@ public final class Pipeline
                 return needsTranslation(src, dst) ? DropReason.UNSUPPORTED_PROTOCOL.id() : untracked();
         }
 
-        final long a = FlowTuple.packA(src, dst);
-        final long b = FlowTuple.packB(protocol, srcPort, dstPort);
+        keyA = FlowTuple.packA(src, dst);
+        keyB = FlowTuple.packB(protocol, srcPort, dstPort);
+        this.tcpFlags = tcpFlags;
+        this.ihl = ihl;
+        this.totalLength = totalLength;
+        return PARSED;
+    }
+
+    /** Steps 3 to 6 for the packet {@link #parse} left; the flyweights are on it. */
+    private int act(final MutableDirectBuffer buffer, final int offset, final long nowNs)
+    {
+        final long a = keyA;
+        final long b = keyB;
+        final int src = FlowTuple.srcAddress(a);
+        final int dst = FlowTuple.dstAddress(a);
+        final int protocol = FlowTuple.protocol(b);
+        final int srcPort = FlowTuple.srcPort(b);
+        final int dstPort = FlowTuple.dstPort(b);
+        final int tcpFlags = this.tcpFlags;
+        final int ihl = this.ihl;
+        final int totalLength = this.totalLength;
+        final int l4Offset = offset + ihl;
 
         // 3. lookup; 4. policy on a miss
         final ServiceTable serviceTable = services.current();

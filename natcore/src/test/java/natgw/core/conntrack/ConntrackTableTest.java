@@ -55,6 +55,51 @@ class ConntrackTableTest
     }
 
     @Test
+    void shouldWalkAheadToTheNodeALookupFinds()
+    {
+        for (int i = 0; i < 64; i++)
+        {
+            connect(10_000 + i, 20_000 + i, 0); // 128 nodes in 128 buckets: some chains are long
+        }
+        int chained = 0;
+        for (int i = 0; i < 64; i++)
+        {
+            for (int dir = ORIGINAL; dir <= REPLY; dir++)
+            {
+                final long a = dir == ORIGINAL ? origA() : replyA();
+                final long b = dir == ORIGINAL ? origB(10_000 + i) : replyB(20_000 + i);
+                int ref = table.prefetch(table.bucket(a, b));
+                int steps = 0;
+                for (int next; (next = table.prefetchStep(ref, a, b)) > 0; ref = next)
+                {
+                    table.touch(next);
+                    steps++;
+                }
+                chained += steps > 0 ? 1 : 0;
+                assertTrue(table.lookup(cursor, a, b));
+                assertEquals(cursor.entry() * 2 + cursor.dir() + 1, ref, "the walk ends on the node the lookup finds");
+            }
+        }
+        assertTrue(chained > 0, "some tuples sit behind another node of their chain");
+
+        final long absentB = origB(9);
+        int ref = table.prefetch(table.bucket(origA(), absentB));
+        for (int next; (next = table.prefetchStep(ref, origA(), absentB)) > 0; ref = next)
+        {
+            table.touch(next);
+        }
+        assertTrue(ref == 0 || table.tupleB((ref - 1) >>> 1, (ref - 1) & 1) != absentB, "an absent tuple's walk ends at its chain's end");
+    }
+
+    @Test
+    void shouldGiveEveryEntryItsOwnCacheLine()
+    {
+        assertEquals(64, ConntrackTable.ENTRY_LENGTH);
+        assertEquals(0, table.entryOffset(0) % 64);
+        assertEquals(0, table.entryOffset(37) % 64);
+    }
+
+    @Test
     void shouldAllocateReservedEntryWithClearedFields()
     {
         final int entry = table.allocate();

@@ -1022,13 +1022,88 @@ class PipelineTest
 
     // ------------------------------------------------------------------ allocation
 
+    private final UnsafeBuffer templates = new UnsafeBuffer(ByteBuffer.allocateDirect(512 * 2048));
+    private final int[] templateOffsets = new int[512];
+    private final int[] templateLengths = new int[512];
+    private final int[] templateVerdicts = new int[512];
+
     @Test
     void shouldAllocateNothingPerPacketOnceWarm()
     {
-        final UnsafeBuffer templates = new UnsafeBuffer(ByteBuffer.allocateDirect(512 * 2048));
-        final int[] offsets = new int[512];
-        final int[] lengths = new int[512];
-        final int[] expected = new int[512];
+        final int count = templates();
+        final UnsafeBuffer work = new UnsafeBuffer(ByteBuffer.allocateDirect(2048));
+        final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+        final long threadId = Thread.currentThread().getId();
+        assertTrue(threads.isThreadAllocatedMemoryEnabled());
+
+        final int wrongWarm = run(work, templates, templateOffsets, templateLengths, templateVerdicts, count, 200_000);
+        final long before = threads.getThreadAllocatedBytes(threadId);
+        final int wrong = run(work, templates, templateOffsets, templateLengths, templateVerdicts, count, 1_000_000);
+        final long allocated = threads.getThreadAllocatedBytes(threadId) - before;
+
+        assertEquals(0, wrongWarm + wrong, "every template gets its expected verdict");
+        assertTrue(allocated < 2048, allocated + " bytes allocated over 1,000,000 packets");
+    }
+
+    @Test
+    void shouldAllocateNothingPerBatchOnceWarm()
+    {
+        final int count = templates();
+        final UnsafeBuffer[] batch = new UnsafeBuffer[64];
+        for (int i = 0; i < batch.length; i++)
+        {
+            batch[i] = new UnsafeBuffer(ByteBuffer.allocateDirect(2048));
+        }
+        final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+        final long threadId = Thread.currentThread().getId();
+
+        final int wrongWarm = runBatches(batch, count, 200_000);
+        final long before = threads.getThreadAllocatedBytes(threadId);
+        final int wrong = runBatches(batch, count, 1_000_000);
+        final long allocated = threads.getThreadAllocatedBytes(threadId) - before;
+
+        assertEquals(0, wrongWarm + wrong, "every template gets its expected verdict");
+        assertTrue(allocated < 2048, allocated + " bytes allocated over 1,000,000 packets in batches of 64");
+    }
+
+    private int runBatches(final UnsafeBuffer[] batch, final int count, final int packets)
+    {
+        final int[] lengths = new int[batch.length];
+        final int[] verdicts = new int[batch.length];
+        final int[] outputLengths = new int[batch.length];
+        final int[] expected = new int[batch.length];
+        long now = nowNs;
+        int wrong = 0;
+        for (int n = 0, t = 0; n < packets; n += batch.length)
+        {
+            for (int i = 0; i < batch.length; i++)
+            {
+                lengths[i] = templateLengths[t];
+                expected[i] = templateVerdicts[t];
+                batch[i].putBytes(0, templates, templateOffsets[t], lengths[i]);
+                if (++t == count)
+                {
+                    t = 0;
+                }
+            }
+            pipeline.process(batch, 0, lengths, batch.length, now, verdicts, outputLengths);
+            for (int i = 0; i < batch.length; i++)
+            {
+                wrong += verdicts[i] != expected[i] ? 1 : 0;
+            }
+            now += 64_000;
+        }
+        nowNs = now;
+        return wrong;
+    }
+
+    /** Established flows of every kind and the packets that exercise them, with the verdict each must get. */
+    private int templates()
+    {
+        final UnsafeBuffer templates = this.templates;
+        final int[] offsets = templateOffsets;
+        final int[] lengths = templateLengths;
+        final int[] expected = templateVerdicts;
         int count = 0;
 
         for (int i = 0; i < 64; i++)
@@ -1091,19 +1166,7 @@ class PipelineTest
             builder.tcp(0, CLIENT, 1, SERVER, 443, RST, 1, 0, 0), DropReason.TCP_INVALID_NEW.id());
         final int cut = builder.udp(0, CLIENT, 5353, SERVER, 53, 8) - 1;
         count = template(templates, offsets, lengths, expected, count, cut, DropReason.BAD_TOTAL_LENGTH.id());
-
-        final UnsafeBuffer work = new UnsafeBuffer(ByteBuffer.allocateDirect(2048));
-        final com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
-        final long threadId = Thread.currentThread().getId();
-        assertTrue(threads.isThreadAllocatedMemoryEnabled());
-
-        final int wrongWarm = run(work, templates, offsets, lengths, expected, count, 200_000);
-        final long before = threads.getThreadAllocatedBytes(threadId);
-        final int wrong = run(work, templates, offsets, lengths, expected, count, 1_000_000);
-        final long allocated = threads.getThreadAllocatedBytes(threadId) - before;
-
-        assertEquals(0, wrongWarm + wrong, "every template gets its expected verdict");
-        assertTrue(allocated < 2048, allocated + " bytes allocated over 1,000,000 packets");
+        return count;
     }
 
     private int template(final UnsafeBuffer templates, final int[] offsets, final int[] lengths, final int[] expected,

@@ -58,7 +58,7 @@ public class PipelineBenchmark
 {
     static final int RECORD = 20;
     static final int PACKET_LENGTH = Ipv4Header.MIN_LENGTH + TcpHeader.MIN_LENGTH;
-    static final int BATCH = Pipeline.LOOKAHEAD;
+    static final int BATCH = 64;
 
     @Param({ "10000", "1000000" })
     int connections;

@@ -1,0 +1,79 @@
+package natgw.perf.jmh;
+
+import java.util.concurrent.TimeUnit;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import natgw.core.conntrack.ConntrackTable;
+import natgw.tun.HugePageMemory;
+
+/**
+ * The memory system's share of a packet, alone: per packet, the three random loads a lookup of an
+ * established connection cannot avoid (its bucket, its entry's line, its counters' line), over a block
+ * laid out as a conntrack table of the same capacity, in huge pages. The loads of a packet and of
+ * successive packets are independent, the best case for overlapping misses; no pipeline can serve
+ * random traffic over a table this size faster than this rate. Packets per microsecond.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = { "-XX:+UseParallelGC", "-Xmx4g" })
+@State(Scope.Thread)
+public class MemoryFloorBenchmark
+{
+    static final int BATCH = 64;
+
+    @Param({ "10000", "1000000" })
+    int connections;
+
+    UnsafeBuffer block;
+    int bucketMask;
+    int capacity;
+    int entriesOffset;
+    int countersOffset;
+    long random = 0x2545F4914F6CDD1DL;
+
+    @Setup(Level.Trial)
+    public void setUp()
+    {
+        capacity = connections + Flows.CHURN_ROOM;
+        final int buckets = ConntrackTable.bucketCount(capacity);
+        bucketMask = buckets - 1;
+        entriesOffset = buckets * 8;
+        countersOffset = entriesOffset + capacity * ConntrackTable.ENTRY_LENGTH;
+        block = new HugePageMemory().allocate((int)ConntrackTable.memoryBytes(capacity), 64);
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public long threeLoadsPerPacket()
+    {
+        final UnsafeBuffer block = this.block;
+        long x = random;
+        long sink = 0;
+        for (int i = 0; i < BATCH; i++)
+        {
+            x = Flows.next(x);
+            final int entry = Flows.index(x, capacity);
+            sink += block.getLong(((int)x & bucketMask) << 3) +
+                block.getLong(entriesOffset + entry * ConntrackTable.ENTRY_LENGTH) +
+                block.getLong(countersOffset + entry * ConntrackTable.COUNTERS_LENGTH);
+        }
+        random = x;
+        return sink;
+    }
+}

@@ -1,0 +1,48 @@
+package natgw.tun;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class HugePageMemoryTest
+{
+    private static final int LENGTH = 64 * 1024 * 1024 + 100;
+
+    @Test
+    void shouldGiveAZeroedBlockAlignedToAHugePage()
+    {
+        final UnsafeBuffer block = new HugePageMemory().allocate(LENGTH, 64);
+        assertEquals(LENGTH, block.capacity());
+        assertEquals(0, block.addressOffset() % HugePageMemory.HUGE_PAGE);
+        for (int i = 0; i < LENGTH - 8; i += 4093)
+        {
+            assertEquals(0, block.getLong(i), "byte " + i);
+        }
+        block.putLong(LENGTH - 8, -1L);
+        assertEquals(-1L, block.getLong(LENGTH - 8));
+    }
+
+    @Test
+    void shouldBackTheBlockWithHugePagesWhenTheKernelHasThem()
+    {
+        final String mode = HugePageMemory.transparentHugePageMode();
+        assertNotEquals("never", mode, "transparent huge pages are off (" +
+            "/sys/kernel/mm/transparent_hugepage/enabled is 'never'): natgw then runs in 4 KiB pages, and this test cannot check huge pages");
+        final long before = HugePageMemory.anonHugePageBytes();
+        final UnsafeBuffer block = new HugePageMemory().allocate(LENGTH, 64);
+        final long gained = HugePageMemory.anonHugePageBytes() - before;
+        assertTrue(gained >= LENGTH / 2, "THP mode " + mode + ": only " + gained + " of " + LENGTH + " bytes in huge pages");
+        assertEquals(0, block.getLong(0));
+    }
+
+    @Test
+    void shouldRefuseAnAlignmentItCannotGive()
+    {
+        assertThrows(IllegalArgumentException.class, () -> new HugePageMemory().allocate(4096, 3));
+        assertThrows(IllegalArgumentException.class, () -> new HugePageMemory().allocate(4096, 4 * HugePageMemory.HUGE_PAGE));
+    }
+}
