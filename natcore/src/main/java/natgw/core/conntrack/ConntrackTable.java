@@ -374,8 +374,12 @@ public final class ConntrackTable
      */
     private boolean find(final Cursor cursor, final long a, final long b)
     {
+        return find(cursor, a, b, bucketOffset(a, b));
+    }
+
+    private boolean find(final Cursor cursor, final long a, final long b, final int bucket)
+    {
         final UnsafeBuffer buffer = this.buffer;
-        final int bucket = bucketOffset(a, b);
         tryAgain:
         while (true)
         {
@@ -542,7 +546,13 @@ public final class ConntrackTable
      */
     public boolean lookup(final Cursor cursor, final long a, final long b)
     {
-        if (find(cursor, a, b))
+        return lookup(cursor, a, b, bucket(a, b));
+    }
+
+    /** {@link #lookup(Cursor, long, long)} with the tuple's {@link #bucket} already computed. */
+    public boolean lookup(final Cursor cursor, final long a, final long b, final int bucket)
+    {
+        if (find(cursor, a, b, bucket << 3))
         {
             cursor.entry = (cursor.ref - 1) >>> 1;
             cursor.dir = (cursor.ref - 1) & 1;

@@ -85,6 +85,7 @@ public final class Pipeline
     // the packet between parse and act
     private long keyA;
     private long keyB;
+    private int keyBucket;
     private int tcpFlags;
     private int ihl;
     private int totalLength;
@@ -195,16 +196,16 @@ public final class Pipeline
         for (int start = 0; start < count; start += LOOKAHEAD)
         {
             final int end = Math.min(count, start + LOOKAHEAD);
+            counters.add(ConntrackCounter.RX_PACKETS, end - start);
             for (int i = start, j = 0; i < end; i++, j++)
             {
-                counters.increment(ConntrackCounter.RX_PACKETS);
                 verdicts[i] = parse(buffers[i], offset, lengths[i]);
                 aheadA[j] = keyA;
                 aheadB[j] = keyB;
                 aheadTcpFlags[j] = tcpFlags;
                 aheadIhl[j] = ihl;
                 aheadTotalLength[j] = totalLength;
-                aheadBucket[j] = table.bucket(keyA, keyB);
+                aheadBucket[j] = keyBucket;
             }
             lookAhead(verdicts, start, end);
             for (int i = start, j = 0; i < end; i++, j++)
@@ -216,6 +217,7 @@ public final class Pipeline
                 {
                     keyA = aheadA[j];
                     keyB = aheadB[j];
+                    keyBucket = aheadBucket[j];
                     tcpFlags = aheadTcpFlags[j];
                     ihl = aheadIhl[j];
                     totalLength = aheadTotalLength[j];
@@ -464,6 +466,7 @@ public final class Pipeline
 
         keyA = FlowTuple.packA(src, dst);
         keyB = FlowTuple.packB(protocol, srcPort, dstPort);
+        keyBucket = table.bucket(keyA, keyB);
         this.tcpFlags = tcpFlags;
         this.ihl = ihl;
         this.totalLength = totalLength;
@@ -490,7 +493,7 @@ public final class Pipeline
         for (int attempt = 0; attempt < MAX_LOOKUPS; attempt++)
         {
             final int entry;
-            if (table.lookup(cursor, a, b) && ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
+            if (table.lookup(cursor, a, b, keyBucket) && ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
             {
                 counters.increment(ConntrackCounter.FOUND);
                 entry = cursor.entry();
