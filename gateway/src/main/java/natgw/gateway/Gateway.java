@@ -35,6 +35,7 @@ public final class Gateway implements AutoCloseable
     private final GatewayConfig config;
     private final TunDevice tun;
     private final NanoClock clock;
+    private final HugePageMemory tableMemory = new HugePageMemory();
     private final ConntrackTable table;
     private final SnatPolicy snat;
     private final EventBus events = new EventBus();
@@ -51,7 +52,7 @@ public final class Gateway implements AutoCloseable
         this.config = config;
         this.tun = tun;
         this.clock = clock;
-        this.table = new ConntrackTable(config.conntrackMax, clock.nanoTime(), new HugePageMemory());
+        this.table = new ConntrackTable(config.conntrackMax, clock.nanoTime(), tableMemory);
         this.snat = new SnatPolicy(config.inside, config.pool, config.portLow, config.portHigh);
         this.errorHandler = (throwable) ->
         {
@@ -95,6 +96,12 @@ public final class Gateway implements AutoCloseable
             AgentRunner.startOnThread(runner);
         }
         return this;
+    }
+
+    /** Bytes of the conntrack table the kernel backs with huge pages now. */
+    public long tableHugePageBytes()
+    {
+        return tableMemory.hugePageBytes();
     }
 
     public ConntrackTable table()

@@ -111,8 +111,9 @@ public final class GatewayHost implements AutoCloseable
             }
             log.println("natgw: running on " + dev + " with " + tun.queueCount() + " queue(s), pool " +
                 gateway.poolDescription() + ", port strategy " + config.portStrategy.label() + ", conntrack max " +
-                config.conntrackMax + String.format(" (%.1f MiB, transparent huge pages: %s)",
-                gateway.table().memoryBytes() / 1048576.0, HugePageMemory.transparentHugePageMode()) + (metrics != null ? ", metrics http://" + config.metricsAddress + ":" + metrics.port() + "/metrics" : ""));
+                config.conntrackMax + String.format(" (%.1f MiB, %.1f MiB of it in huge pages, THP mode %s)",
+                gateway.table().memoryBytes() / 1048576.0, gateway.tableHugePageBytes() / 1048576.0,
+                HugePageMemory.transparentHugePageMode()) + (metrics != null ? ", metrics http://" + config.metricsAddress + ":" + metrics.port() + "/metrics" : ""));
             log.flush();
             return this;
         }

@@ -33,10 +33,29 @@ class HugePageMemoryTest
         assertNotEquals("never", mode, "transparent huge pages are off (" +
             "/sys/kernel/mm/transparent_hugepage/enabled is 'never'): natgw then runs in 4 KiB pages, and this test cannot check huge pages");
         final long before = HugePageMemory.anonHugePageBytes();
-        final UnsafeBuffer block = new HugePageMemory().allocate(LENGTH, 64);
+        final HugePageMemory memory = new HugePageMemory();
+        final UnsafeBuffer block = memory.allocate(LENGTH, 64);
         final long gained = HugePageMemory.anonHugePageBytes() - before;
         assertTrue(gained >= LENGTH / 2, "THP mode " + mode + ": only " + gained + " of " + LENGTH + " bytes in huge pages");
+        final long inBlock = HugePageMemory.hugePageBytes(block);
+        assertTrue(inBlock >= LENGTH / 2 && inBlock <= LENGTH, inBlock + " bytes of the block in huge pages");
+        assertEquals(inBlock, memory.hugePageBytes());
         assertEquals(0, block.getLong(0));
+    }
+
+    @Test
+    void shouldFindNoHugePagesInDirectMemoryNeverAdvised()
+    {
+        final UnsafeBuffer block = natgw.core.memory.OffHeapMemory.DIRECT.allocate(4 * 1024 * 1024, 64);
+        final long huge = HugePageMemory.hugePageBytes(block);
+        if (HugePageMemory.transparentHugePageMode().equals("madvise"))
+        {
+            assertEquals(0, huge, "a JVM direct buffer, never advised, in THP mode madvise");
+        }
+        else
+        {
+            assertTrue(huge >= 0 && huge <= block.capacity(), huge + " bytes");
+        }
     }
 
     @Test

@@ -103,6 +103,8 @@ public final class MetricsServer implements AutoCloseable
             .append("natgw_conntrack_entries ").append(table.countInUse()).append('\n')
             .append("# HELP natgw_conntrack_memory_bytes off-heap bytes of the table\n# TYPE natgw_conntrack_memory_bytes gauge\n")
             .append("natgw_conntrack_memory_bytes ").append(table.memoryBytes()).append('\n')
+            .append("# HELP natgw_conntrack_hugepage_bytes bytes of the table the kernel backs with huge pages\n# TYPE natgw_conntrack_hugepage_bytes gauge\n")
+            .append("natgw_conntrack_hugepage_bytes ").append(gateway.tableHugePageBytes()).append('\n')
             .append("# HELP natgw_events_lost_total conntrack events lost to a full ring\n# TYPE natgw_events_lost_total counter\n")
             .append("natgw_events_lost_total ").append(gateway.events().lost()).append('\n');
         return out.toString();
