@@ -32,11 +32,12 @@ import natgw.core.memory.OffHeapMemory;
  *
  *  counters (32 bytes per entry, two entries a line): packets/bytes ORIGINAL, packets/bytes REPLY
  * </pre>
- * There are at least as many buckets as nodes (two per entry), so a lookup that hits walks past
- * 1.5 nodes on average (Knuth's 1 + load/2) and every node it walks past is a cache miss.
+ * There are at least as many buckets as nodes (two per entry), so a lookup that hits visits at
+ * most 1.5 nodes on average (Knuth's 1 + load/2), each its own cache line.
  * <p>
- * {@link #prefetch} and {@link #prefetchEntry} load the lines a lookup will need, so a batch of
- * packets can have all its misses in flight at once instead of one after the other.
+ * {@link #bucket}, {@link #prefetch}, {@link #touch} and {@link #prefetchStep} load the lines a
+ * lookup will need ahead of it, so a batch of packets can have its misses in flight at once instead
+ * of one after the other.
  *
  * <h2>Memory ordering</h2>
  * Buckets are lock-free lists (Michael, "High Performance Dynamic Lock-Free Hash Tables and
