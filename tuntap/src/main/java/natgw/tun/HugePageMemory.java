@@ -65,26 +65,6 @@ public final class HugePageMemory implements OffHeapMemory
         }
     }
 
-    /** Bytes of {@code /proc/self/smaps_rollup}'s AnonHugePages: anonymous memory this process has in huge pages. */
-    public static long anonHugePageBytes()
-    {
-        try
-        {
-            for (final String line : Files.readAllLines(Path.of("/proc/self/smaps_rollup")))
-            {
-                if (line.startsWith("AnonHugePages:"))
-                {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-            return 0;
-        }
-        catch (final java.io.IOException | RuntimeException ex)
-        {
-            return -1;
-        }
-    }
-
     /** Bytes of the blocks this allocator gave (they live as long as it) that the kernel backs with huge pages now. */
     public long hugePageBytes()
     {

@@ -201,6 +201,12 @@ public final class ConntrackTable
         return entriesOffset + entry * ENTRY_LENGTH;
     }
 
+    /** Where an entry sits in memory (for tests of the layout). */
+    long entryAddress(final int entry)
+    {
+        return buffer.addressOffset() + entryOffset(entry);
+    }
+
     /**
      * Takes a free entry for a new connection, or returns -1 if the table is full. The entry is in
      * phase RESERVED, private to the caller until one of its nodes is linked, and the caller holds a

@@ -94,9 +94,11 @@ class ConntrackTableTest
     @Test
     void shouldGiveEveryEntryItsOwnCacheLine()
     {
-        assertEquals(64, ConntrackTable.ENTRY_LENGTH);
-        assertEquals(0, table.entryOffset(0) % 64);
-        assertEquals(0, table.entryOffset(37) % 64);
+        for (int entry = 0; entry < table.capacity(); entry++)
+        {
+            assertEquals(0, table.entryAddress(entry) % 64, "entry " + entry + " starts a cache line");
+            assertEquals(64, table.entryAddress(entry + 1) - table.entryAddress(entry), "and fills it");
+        }
     }
 
     @Test

@@ -217,14 +217,7 @@ class NatAllocatorStressTest
             threads.add(thread);
             thread.start();
         }
-        for (final Thread thread : threads)
-        {
-            thread.join();
-        }
-        if (failure.get() != null)
-        {
-            throw new AssertionError("storm worker failed", failure.get());
-        }
+        joinAll(threads, failure, "storm worker failed");
         result.elapsedMs = (System.nanoTime() - startNs) / 1_000_000;
         result.rounds = rounds;
         for (final WorkerCounters c : counters)
@@ -416,14 +409,7 @@ class NatAllocatorStressTest
             threads.add(thread);
             thread.start();
         }
-        for (final Thread thread : threads)
-        {
-            thread.join();
-        }
-        if (failure.get() != null)
-        {
-            throw new AssertionError("flow worker failed", failure.get());
-        }
+        joinAll(threads, failure, "flow worker failed");
         result.elapsedMs = (System.nanoTime() - startNs) / 1_000_000;
         result.rounds = rounds;
         for (final WorkerCounters c : counters)
@@ -435,5 +421,19 @@ class NatAllocatorStressTest
         }
         assertEquals(0, table.countInUse(), "every flow's connection ended, every entry freed");
         return result;
+    }
+
+    /** Waits for the workers, then fails with the first failure any of them recorded. */
+    private static void joinAll(final List<Thread> threads, final AtomicReference<Throwable> failure, final String what)
+        throws InterruptedException
+    {
+        for (final Thread thread : threads)
+        {
+            thread.join();
+        }
+        if (failure.get() != null)
+        {
+            throw new AssertionError(what, failure.get());
+        }
     }
 }
