@@ -17,21 +17,30 @@ import natgw.core.memory.OffHeapMemory;
  *
  * <h2>Layout</h2>
  * One block of off-heap memory, cache-line aligned: the bucket array, the entries, then the
- * entries' counters. Every entry holds two list nodes, one per direction ("one for each way", as
+ * entries' records. Every entry holds two list nodes, one per direction ("one for each way", as
  * {@code nf_conntrack_tuple_hash}), so an inbound lookup is the same operation as an outbound one.
+ * Everything a packet of an established SNAT connection reads or writes is in its entry's line, so
+ * its lookup and its accounting miss once; the record holds what only setup, teardown, DNAT and
+ * readers need.
  * <pre>
- *  entry (64 bytes: one cache line, so a lookup that finds it misses once)
+ *  entry (64 bytes: one cache line)
  *   0  next[ORIGINAL]  tagged link word of the ORIGINAL node
  *   8  next[REPLY]     tagged link word of the REPLY node
  *  16  original tuple  a, b (see FlowTuple)       immutable while linked
  *  32  reply tuple     a, b                        immutable while linked
  *  48  status          phase | flags | tcp state | generation   (CAS)
- *  52  extra           policy data (e.g. backend id)            immutable while linked; free-list link while FREE
- *  56  deadlineMs      ms since table epoch, wraps like jiffies
- *  60  refs            linked nodes + holders (the owner until published, killers); 0 once FREE
+ *  52  deadlineMs      ms since table epoch, wraps like jiffies
+ *  56  pending[ORIGINAL], pending[REPLY]   packets (10 bits) | bytes (22 bits) not yet in the totals (atomic add)
  *
- *  counters (32 bytes per entry, two entries a line): packets/bytes ORIGINAL, packets/bytes REPLY
+ *  record (48 bytes)
+ *   0  extra           policy data (e.g. backend id; set only with DST_NAT)   immutable while linked; free-list link while FREE
+ *   4  refs            linked nodes + holders (the owner until published, killers); 0 once FREE
+ *   8  folds           pending counts being folded (low 16 bits) | folds done (high 16)
+ *  16  totals          packets, bytes ORIGINAL; packets, bytes REPLY (64 bits each)
  * </pre>
+ * A pending count is small so that it fits the entry's line; the add that takes it past
+ * {@value #FOLD_PACKETS} packets swaps it to zero and adds what it took
+ * to the totals ({@link #account}), and readers add the two ({@link #packets}, {@link #bytes}).
  * There are at least as many buckets as nodes (two per entry), so a lookup that hits visits at
  * most 1.5 nodes on average (Knuth's 1 + load/2), each its own cache line.
  * <p>
@@ -71,16 +80,39 @@ public final class ConntrackTable
     public static final int REPLY = 1;
 
     public static final int ENTRY_LENGTH = 64;
-    public static final int COUNTERS_LENGTH = 32;
+    /** An entry's record: what a packet of an SNAT connection never touches. */
+    public static final int RECORD_LENGTH = 48;
     /** Memory per connection, without its share of the buckets. */
-    public static final int BYTES_PER_ENTRY = ENTRY_LENGTH + COUNTERS_LENGTH;
+    public static final int BYTES_PER_ENTRY = ENTRY_LENGTH + RECORD_LENGTH;
 
+    // entry line
     static final int NEXT_OFFSET = 0;
     static final int TUPLE_OFFSET = 16;
     static final int STATUS_OFFSET = 48;
-    static final int EXTRA_OFFSET = 52;
-    static final int DEADLINE_OFFSET = 56;
-    static final int LINKS_OFFSET = 60;
+    static final int DEADLINE_OFFSET = 52;
+    static final int PENDING_OFFSET = 56;
+    // record
+    static final int EXTRA_OFFSET = 0;
+    static final int LINKS_OFFSET = 4;
+    static final int FOLD_OFFSET = 8;
+    static final int TOTALS_OFFSET = 16;
+
+    // a pending count: packets << PENDING_PACKET_SHIFT | bytes
+    static final int PENDING_PACKET_SHIFT = 22;
+    static final int PENDING_PACKET = 1 << PENDING_PACKET_SHIFT;
+    static final int PENDING_BYTES_MASK = PENDING_PACKET - 1;
+    /** Packets of this length or longer go straight to the totals. */
+    public static final int PENDING_MAX_BYTES = 4096;
+    /** A pending count is folded into the totals by the add that brings it to this many packets. */
+    public static final int FOLD_PACKETS = 512;
+    /**
+     * Most threads that may count packets on one table at once (Linux's TUN queue limit): with at most
+     * one add per thread between a fold's trigger and the next swap, a pending count stays below
+     * 511 + 256 packets, and so below 767 * 4095 bytes: inside its 10 and 22 bits.
+     */
+    public static final int MAX_ACCOUNTING_THREADS = 256;
+    private static final int FOLDING_MASK = 0xFFFF;
+    private static final int FOLD_SEQUENCE_UNIT = 1 << 16;
 
     // status word
     public static final int PHASE_MASK = 0x7;
@@ -107,7 +139,7 @@ public final class ConntrackTable
     private final int capacity;
     private final int bucketMask;
     private final int entriesOffset;
-    private final int countersOffset;
+    private final int recordsOffset;
     private final long seed;
     private final long epochNs;
     private final long freeListHeadAddress;
@@ -138,7 +170,7 @@ public final class ConntrackTable
         final int buckets = bucketCount(capacity);
         this.bucketMask = buckets - 1;
         this.entriesOffset = buckets * 8;
-        this.countersOffset = entriesOffset + capacity * ENTRY_LENGTH;
+        this.recordsOffset = entriesOffset + capacity * ENTRY_LENGTH;
         final long length = memoryBytes(capacity);
         this.buffer = memory.allocate((int)length, BitUtil.CACHE_LINE_LENGTH);
         this.seed = ThreadLocalRandom.current().nextLong();
@@ -147,7 +179,7 @@ public final class ConntrackTable
 
         for (int i = capacity - 1; i >= 0; i--)
         {
-            buffer.putInt(entryOffset(i) + EXTRA_OFFSET, i + 1 < capacity ? i + 2 : 0);
+            buffer.putInt(recordOffset(i) + EXTRA_OFFSET, i + 1 < capacity ? i + 2 : 0);
         }
         control.putLong((int)freeListHeadAddress, 1);
     }
@@ -161,7 +193,7 @@ public final class ConntrackTable
         return Math.max(8, BitUtil.findNextPositivePowerOfTwo(2 * capacity));
     }
 
-    /** Off-heap bytes a table of this capacity takes: buckets, entries and counters. */
+    /** Off-heap bytes a table of this capacity takes: buckets, entries and their records. */
     public static long memoryBytes(final int capacity)
     {
         return (long)bucketCount(capacity) * 8 + (long)capacity * BYTES_PER_ENTRY;
@@ -201,6 +233,11 @@ public final class ConntrackTable
         return entriesOffset + entry * ENTRY_LENGTH;
     }
 
+    int recordOffset(final int entry)
+    {
+        return recordsOffset + entry * RECORD_LENGTH;
+    }
+
     /** Where an entry sits in memory (for tests of the layout). */
     long entryAddress(final int entry)
     {
@@ -223,19 +260,21 @@ public final class ConntrackTable
                 return -1;
             }
             final int entry = ref - 1;
-            final int next = buffer.getIntVolatile(entryOffset(entry) + EXTRA_OFFSET);
+            final int next = buffer.getIntVolatile(recordOffset(entry) + EXTRA_OFFSET);
             final long newHead = ((head & TAG_MASK) + TAG_UNIT) & TAG_MASK | (next & REF_MASK);
             if (control.compareAndSetLong((int)freeListHeadAddress, head, newHead))
             {
                 final int offset = entryOffset(entry);
+                final int record = recordOffset(entry);
                 final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
-                buffer.putIntVolatile(offset + LINKS_OFFSET, 1); // the owner's reference; 0 until now, and nobody raises a 0
-                buffer.putInt(offset + EXTRA_OFFSET, 0);
-                final int counters = countersOffset + entry * COUNTERS_LENGTH;
-                buffer.putLong(counters, 0);
-                buffer.putLong(counters + 8, 0);
-                buffer.putLong(counters + 16, 0);
-                buffer.putLong(counters + 24, 0);
+                buffer.putIntVolatile(record + LINKS_OFFSET, 1); // the owner's reference; 0 until now, and nobody raises a 0
+                buffer.putInt(record + EXTRA_OFFSET, 0);
+                buffer.putLong(offset + PENDING_OFFSET, 0);
+                buffer.putLong(record + TOTALS_OFFSET, 0);
+                buffer.putLong(record + TOTALS_OFFSET + 8, 0);
+                buffer.putLong(record + TOTALS_OFFSET + 16, 0);
+                buffer.putLong(record + TOTALS_OFFSET + 24, 0);
+                // the fold word is never reset: a fold of a stale incarnation may still be counting it down
                 buffer.putIntVolatile(offset + STATUS_OFFSET, (status & GENERATION_MASK) | PHASE_RESERVED);
                 return entry;
             }
@@ -258,7 +297,7 @@ public final class ConntrackTable
         buffer.putLong(offset + TUPLE_OFFSET + 8, originalB);
         buffer.putLong(offset + TUPLE_OFFSET + 16, replyA);
         buffer.putLong(offset + TUPLE_OFFSET + 24, replyB);
-        buffer.putInt(offset + EXTRA_OFFSET, extra);
+        buffer.putInt(recordOffset(entry) + EXTRA_OFFSET, extra);
         buffer.putInt(offset + DEADLINE_OFFSET, deadlineMs);
         final int status = buffer.getInt(offset + STATUS_OFFSET);
         buffer.putInt(offset + STATUS_OFFSET, (status & (GENERATION_MASK | PHASE_MASK)) | flags);
@@ -294,7 +333,7 @@ public final class ConntrackTable
 
     public int extra(final int entry)
     {
-        return buffer.getInt(entryOffset(entry) + EXTRA_OFFSET);
+        return buffer.getInt(recordOffset(entry) + EXTRA_OFFSET);
     }
 
     public int deadlineMs(final int entry)
@@ -308,21 +347,95 @@ public final class ConntrackTable
         buffer.putIntOrdered(entryOffset(entry) + DEADLINE_OFFSET, deadlineMs);
     }
 
+    /**
+     * Counts a packet of {@code bytes} bytes in direction {@code dir}: one atomic add to the entry's
+     * pending count, in the line the lookup already brought in; every {@value #FOLD_PACKETS} packets, the
+     * add that reaches the mark folds the count into the record's totals.
+     * Packets of {@value #PENDING_MAX_BYTES} bytes or more are added to the totals directly. At most
+     * {@value #MAX_ACCOUNTING_THREADS} threads may count on one table at once.
+     */
     public void account(final int entry, final int dir, final int bytes)
     {
-        final int offset = countersOffset + entry * COUNTERS_LENGTH + dir * 16;
-        buffer.getAndAddLong(offset, 1);
-        buffer.getAndAddLong(offset + 8, bytes);
+        if (bytes < PENDING_MAX_BYTES)
+        {
+            final int delta = PENDING_PACKET | bytes;
+            final int pending = buffer.getAndAddInt(entryOffset(entry) + PENDING_OFFSET + dir * 4, delta) + delta;
+            if (pending >>> PENDING_PACKET_SHIFT >= FOLD_PACKETS)
+            {
+                fold(entry, dir);
+            }
+        }
+        else
+        {
+            final int totals = recordOffset(entry) + TOTALS_OFFSET + dir * 16;
+            buffer.getAndAddLong(totals, 1);
+            buffer.getAndAddLong(totals + 8, bytes);
+        }
+    }
+
+    /**
+     * Moves a direction's pending count into its totals. The swap takes each add exactly once, whoever
+     * folds; the fold word (folds in progress, low 16 bits; folds done, high 16) lets a reader tell that
+     * no fold overlapped its two reads.
+     */
+    private void fold(final int entry, final int dir)
+    {
+        final int record = recordOffset(entry);
+        buffer.getAndAddInt(record + FOLD_OFFSET, 1);
+        final int pending = buffer.getAndSetInt(entryOffset(entry) + PENDING_OFFSET + dir * 4, 0);
+        final int totals = record + TOTALS_OFFSET + dir * 16;
+        buffer.getAndAddLong(totals, pending >>> PENDING_PACKET_SHIFT);
+        buffer.getAndAddLong(totals + 8, pending & PENDING_BYTES_MASK);
+        buffer.getAndAddInt(record + FOLD_OFFSET, FOLD_SEQUENCE_UNIT - 1);
     }
 
     public long packets(final int entry, final int dir)
     {
-        return buffer.getLongVolatile(countersOffset + entry * COUNTERS_LENGTH + dir * 16);
+        return count(entry, dir, true);
+    }
+
+    /** Packets counted in the entry's line and not yet folded into its totals (for tests). */
+    int pendingPackets(final int entry, final int dir)
+    {
+        return buffer.getIntVolatile(entryOffset(entry) + PENDING_OFFSET + dir * 4) >>> PENDING_PACKET_SHIFT;
     }
 
     public long bytes(final int entry, final int dir)
     {
-        return buffer.getLongVolatile(countersOffset + entry * COUNTERS_LENGTH + dir * 16 + 8);
+        return count(entry, dir, false);
+    }
+
+    /**
+     * Total plus pending, read between two reads of the fold word that saw no fold in progress and the
+     * same number of folds done: no fold's swap or add fell between the two, so nothing is counted twice
+     * or missed (a reader waits out a fold, which is a few atomic operations; the data path never waits).
+     */
+    private long count(final int entry, final int dir, final boolean packets)
+    {
+        final int record = recordOffset(entry);
+        final int pendingOffset = entryOffset(entry) + PENDING_OFFSET + dir * 4;
+        final int totalOffset = record + TOTALS_OFFSET + dir * 16 + (packets ? 0 : 8);
+        for (int attempt = 0; ; attempt++)
+        {
+            final int folds = buffer.getIntVolatile(record + FOLD_OFFSET);
+            if ((folds & FOLDING_MASK) == 0)
+            {
+                final long total = buffer.getLongVolatile(totalOffset);
+                final int pending = buffer.getIntVolatile(pendingOffset);
+                if (buffer.getIntVolatile(record + FOLD_OFFSET) == folds)
+                {
+                    return total + (packets ? pending >>> PENDING_PACKET_SHIFT : pending & PENDING_BYTES_MASK);
+                }
+            }
+            if (attempt < 64)
+            {
+                Thread.onSpinWait();
+            }
+            else
+            {
+                Thread.yield(); // a folding worker was descheduled mid-fold
+            }
+        }
     }
 
     public static int phase(final int status)
@@ -460,12 +573,13 @@ public final class ConntrackTable
         final long b = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
         final int ref = entry * 2 + dir + 1;
         final int link = offset + NEXT_OFFSET + dir * 8;
-        buffer.getAndAddInt(offset + LINKS_OFFSET, 1);
+        final int refs = recordOffset(entry) + LINKS_OFFSET;
+        buffer.getAndAddInt(refs, 1);
         while (true)
         {
             if (find(cursor, a, b))
             {
-                buffer.getAndAddInt(offset + LINKS_OFFSET, -1);
+                buffer.getAndAddInt(refs, -1);
                 return false;
             }
             // the node is unlinked and private here; keep its tag counting so a stale CAS elsewhere fails
@@ -512,9 +626,8 @@ public final class ConntrackTable
     private void unlinkedNode(final int ref)
     {
         final int entry = (ref - 1) >>> 1;
-        final int offset = entryOffset(entry);
-        if (buffer.getAndAddInt(offset + LINKS_OFFSET, -1) == 1 &&
-            phase(buffer.getIntVolatile(offset + STATUS_OFFSET)) == PHASE_DYING)
+        if (buffer.getAndAddInt(recordOffset(entry) + LINKS_OFFSET, -1) == 1 &&
+            phase(buffer.getIntVolatile(entryOffset(entry) + STATUS_OFFSET)) == PHASE_DYING)
         {
             free(entry);
         }
@@ -535,7 +648,7 @@ public final class ConntrackTable
         while (true)
         {
             final long head = control.getLongVolatile((int)freeListHeadAddress);
-            buffer.putIntVolatile(offset + EXTRA_OFFSET, ref(head));
+            buffer.putIntVolatile(recordOffset(entry) + EXTRA_OFFSET, ref(head));
             final long newHead = nextTag(head) | (entry + 1);
             if (control.compareAndSetLong((int)freeListHeadAddress, head, newHead))
             {
@@ -572,7 +685,7 @@ public final class ConntrackTable
     /**
      * Lookups done ahead of time, for a batch, in passes whose loads do not depend on each other so the
      * core overlaps their misses: {@link #bucket} hashes a tuple, {@link #prefetch} loads its bucket,
-     * {@link #touch} loads a node and its entry's counters, {@link #prefetchStep} compares the node (in
+     * {@link #touch} loads a node's line, {@link #prefetchStep} compares the node (in
      * cache by then) and names the next one if it does not hold the tuple. Hints only: plain loads,
      * nothing is changed, and a stale answer costs a miss later, never a wrong result.
      */
@@ -588,8 +701,8 @@ public final class ConntrackTable
     }
 
     /**
-     * Loads node {@code ref}'s line and, as the node most likely holds the tuple sought, its entry's
-     * counters line (see {@link #bucket}); returns a word of each for the caller to sink.
+     * Loads node {@code ref}'s line: the whole entry a packet of it will read and count in (see
+     * {@link #bucket}); returns a word of it for the caller to sink.
      */
     public long touch(final int ref)
     {
@@ -597,7 +710,7 @@ public final class ConntrackTable
         {
             return 0;
         }
-        return buffer.getLong(nodeLinkOffset(ref)) + buffer.getLong(countersOffset + ((ref - 1) >>> 1) * COUNTERS_LENGTH);
+        return buffer.getLong(nodeLinkOffset(ref));
     }
 
     /**
@@ -720,7 +833,7 @@ public final class ConntrackTable
     /** Increment-if-not-zero: a reference to an entry that still has one; false if it is (being) freed. */
     private boolean tryHold(final int entry)
     {
-        final int offset = entryOffset(entry) + LINKS_OFFSET;
+        final int offset = recordOffset(entry) + LINKS_OFFSET;
         while (true)
         {
             final int refs = buffer.getIntVolatile(offset);
@@ -737,9 +850,8 @@ public final class ConntrackTable
 
     private void release(final int entry)
     {
-        final int offset = entryOffset(entry);
-        if (buffer.getAndAddInt(offset + LINKS_OFFSET, -1) == 1 &&
-            phase(buffer.getIntVolatile(offset + STATUS_OFFSET)) == PHASE_DYING)
+        if (buffer.getAndAddInt(recordOffset(entry) + LINKS_OFFSET, -1) == 1 &&
+            phase(buffer.getIntVolatile(entryOffset(entry) + STATUS_OFFSET)) == PHASE_DYING)
         {
             free(entry);
         }

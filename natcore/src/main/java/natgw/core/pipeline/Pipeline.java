@@ -577,7 +577,7 @@ public final class Pipeline
             final int dir = cursor.dir();
             final long otherA = table.tupleA(entry, dir ^ 1);
             final long otherB = table.tupleB(entry, dir ^ 1);
-            final int backend = table.extra(entry) - 1;
+            final int backend = backendOf(entry, cursor.status());
             if (!table.stillValid(cursor))
             {
                 continue;
@@ -678,6 +678,12 @@ public final class Pipeline
         }
         counters.increment(ConntrackCounter.BACKEND_GONE);
         return FORWARD;
+    }
+
+    /** The connection's backend id, -1 for none; only DNAT connections have one (and read the entry's record). */
+    private int backendOf(final int entry, final int status)
+    {
+        return (status & ConntrackTable.DST_NAT) != 0 ? table.extra(entry) - 1 : -1;
     }
 
     private boolean needsTranslation(final int src, final int dst)
@@ -942,7 +948,7 @@ public final class Pipeline
             return snat.isPoolAddress(dst) ? DropReason.NO_MAPPING.id() : untracked();
         }
         counters.increment(ConntrackCounter.FOUND);
-        final int backend = table.extra(entry) - 1;
+        final int backend = backendOf(entry, cursor.status());
         if (backend >= 0 && dir == REPLY)
         {
             backendCounters.add(backend, BackendCounters.ICMP_ERRORS, 1);

@@ -311,6 +311,84 @@ class ConntrackTableTest
     }
 
     @Test
+    void shouldFoldPendingCountsIntoTotalsWithoutLosingAPacket()
+    {
+        final int entry = connect(5000, 6000, 0);
+        long packets = 0;
+        long bytes = 0;
+        for (int i = 0; i < 100_000; i++)
+        {
+            final int length = 20 + (i * 7919) % 1481; // 20..1500
+            table.account(entry, ORIGINAL, length);
+            packets++;
+            bytes += length;
+            if (i % 9973 == 0)
+            {
+                assertEquals(packets, table.packets(entry, ORIGINAL), "after " + packets + " packets");
+                assertEquals(bytes, table.bytes(entry, ORIGINAL), "after " + packets + " packets");
+            }
+        }
+        assertEquals(packets, table.packets(entry, ORIGINAL));
+        assertEquals(bytes, table.bytes(entry, ORIGINAL));
+        assertEquals(0, table.packets(entry, REPLY));
+        assertTrue(table.pendingPackets(entry, ORIGINAL) < ConntrackTable.FOLD_PACKETS, "folded as it went");
+    }
+
+    @Test
+    void shouldFoldOnTheAddThatReachesTheMark()
+    {
+        final int entry = connect(5000, 6000, 0);
+        final int largest = ConntrackTable.PENDING_MAX_BYTES - 1;
+        for (int i = 1; i < ConntrackTable.FOLD_PACKETS; i++)
+        {
+            table.account(entry, REPLY, largest);
+        }
+        assertEquals(ConntrackTable.FOLD_PACKETS - 1, table.pendingPackets(entry, REPLY));
+        assertEquals((ConntrackTable.FOLD_PACKETS - 1) * (long)largest, table.bytes(entry, REPLY));
+        table.account(entry, REPLY, largest);
+        assertEquals(0, table.pendingPackets(entry, REPLY));
+        assertEquals(ConntrackTable.FOLD_PACKETS, table.packets(entry, REPLY));
+        assertEquals(ConntrackTable.FOLD_PACKETS * (long)largest, table.bytes(entry, REPLY));
+    }
+
+    @Test
+    void shouldCountLargePacketsStraightIntoTheTotals()
+    {
+        final int entry = connect(5000, 6000, 0);
+        table.account(entry, ORIGINAL, 65_535);
+        table.account(entry, ORIGINAL, ConntrackTable.PENDING_MAX_BYTES);
+        table.account(entry, ORIGINAL, ConntrackTable.PENDING_MAX_BYTES - 1);
+        assertEquals(1, table.pendingPackets(entry, ORIGINAL));
+        assertEquals(3, table.packets(entry, ORIGINAL));
+        assertEquals(65_535L + 2 * ConntrackTable.PENDING_MAX_BYTES - 1, table.bytes(entry, ORIGINAL));
+    }
+
+    @Test
+    void shouldStartAReusedEntryWithZeroCounts()
+    {
+        final ConntrackTable one = new ConntrackTable(1, 0);
+        final int entry = one.allocate();
+        one.initialise(entry, origA(), origB(5000), replyA(), replyB(6000), 0, 0, 1234);
+        assertTrue(one.claim(cursor, entry, REPLY));
+        one.confirm(entry);
+        assertTrue(one.claim(cursor, entry, ORIGINAL));
+        for (int i = 0; i < 700; i++)
+        {
+            one.account(entry, i % 2, 1000 + i % 5000);
+        }
+        assertTrue(one.kill(cursor, entry, one.status(entry)));
+        final int reused = one.allocate();
+        assertEquals(entry, reused);
+        assertEquals(0, one.packets(reused, ORIGINAL));
+        assertEquals(0, one.bytes(reused, ORIGINAL));
+        assertEquals(0, one.packets(reused, REPLY));
+        assertEquals(0, one.bytes(reused, REPLY));
+        one.account(reused, REPLY, 52);
+        assertEquals(1, one.packets(reused, REPLY));
+        assertEquals(52, one.bytes(reused, REPLY));
+    }
+
+    @Test
     void shouldKeepDeadlinesInMillisecondsSinceEpoch()
     {
         assertEquals(0, table.toTableMs(5_000_000_000L));
@@ -339,7 +417,7 @@ class ConntrackTableTest
     {
         final ConntrackTable big = new ConntrackTable(1_000_000, 0);
         assertEquals(2_097_152, big.bucketCount()); // a bucket per node: two per connection
-        assertEquals(2_097_152L * 8 + 1_000_000L * (64 + 32), big.memoryBytes());
+        assertEquals(2_097_152L * 8 + 1_000_000L * (64 + 48), big.memoryBytes());
         assertTrue(big.memoryBytes() <= 128L * 1024 * 1024, big.memoryBytes() + " bytes");
     }
 
