@@ -74,21 +74,13 @@ public final class Pipeline
     private final UdpHeader udp = new UdpHeader();
     private final IcmpHeader icmp = new IcmpHeader();
     private final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
-    private final long[] aheadA = new long[LOOKAHEAD];
-    private final long[] aheadB = new long[LOOKAHEAD];
+    // packet j of a batch between parse and act: its flow key, bucket and header fields
+    private final long[] keys = new long[2 * LOOKAHEAD];
+    private final int[] buckets = new int[LOOKAHEAD];
+    private final int[] fields = new int[LOOKAHEAD];
+    // the look-ahead's walk: packets still walking (their index j) and the node each is at
     private final int[] aheadRef = new int[LOOKAHEAD];
     private final int[] aheadSlot = new int[LOOKAHEAD];
-    private final int[] aheadBucket = new int[LOOKAHEAD];
-    private final int[] aheadTcpFlags = new int[LOOKAHEAD];
-    private final int[] aheadIhl = new int[LOOKAHEAD];
-    private final int[] aheadTotalLength = new int[LOOKAHEAD];
-    // the packet between parse and act
-    private long keyA;
-    private long keyB;
-    private int keyBucket;
-    private int tcpFlags;
-    private int ihl;
-    private int totalLength;
     /** Where the look-ahead's loads end up, so the compiler keeps them. */
     long lookAheadSink;
 
@@ -199,13 +191,7 @@ public final class Pipeline
             counters.add(ConntrackCounter.RX_PACKETS, end - start);
             for (int i = start, j = 0; i < end; i++, j++)
             {
-                verdicts[i] = parse(buffers[i], offset, lengths[i]);
-                aheadA[j] = keyA;
-                aheadB[j] = keyB;
-                aheadTcpFlags[j] = tcpFlags;
-                aheadIhl[j] = ihl;
-                aheadTotalLength[j] = totalLength;
-                aheadBucket[j] = keyBucket;
+                verdicts[i] = parse(buffers[i], offset, lengths[i], j);
             }
             lookAhead(verdicts, start, end);
             for (int i = start, j = 0; i < end; i++, j++)
@@ -215,28 +201,22 @@ public final class Pipeline
                 outputLength = lengths[i];
                 if (verdict == PARSED || verdict == PARSED_ICMP_ERROR)
                 {
-                    keyA = aheadA[j];
-                    keyB = aheadB[j];
-                    keyBucket = aheadBucket[j];
-                    tcpFlags = aheadTcpFlags[j];
-                    ihl = aheadIhl[j];
-                    totalLength = aheadTotalLength[j];
+                    final int l4Offset = offset + ihl(fields[j]);
                     ip.wrap(buffer, offset);
-                    final int l4Offset = offset + ihl;
                     if (verdict == PARSED_ICMP_ERROR)
                     {
                         icmp.wrap(buffer, l4Offset);
-                        verdict = icmpError(buffer, l4Offset, totalLength - ihl, FlowTuple.srcAddress(keyA), FlowTuple.dstAddress(keyA));
+                        verdict = icmpError(buffer, offset, j);
                     }
                     else
                     {
-                        switch (FlowTuple.protocol(keyB))
+                        switch (FlowTuple.protocol(keys[2 * j + 1]))
                         {
                             case Ipv4Header.PROTO_TCP: tcp.wrap(buffer, l4Offset); break;
                             case Ipv4Header.PROTO_UDP: udp.wrap(buffer, l4Offset); break;
                             default: icmp.wrap(buffer, l4Offset); break;
                         }
-                        verdict = act(buffer, offset, nowNs);
+                        verdict = act(buffer, offset, nowNs, j);
                     }
                 }
                 verdicts[i] = finish(verdict);
@@ -257,21 +237,17 @@ public final class Pipeline
         final ConntrackTable table = this.table;
         final int[] aheadRef = this.aheadRef;
         final int[] aheadSlot = this.aheadSlot;
+        final int[] buckets = this.buckets;
         int walking = 0;
         for (int i = start, j = 0; i < end; i++, j++)
         {
             if (verdicts[i] == PARSED)
             {
+                aheadRef[walking] = table.prefetch(buckets[j]);
                 aheadSlot[walking++] = j;
             }
         }
-        final int[] aheadBucket = this.aheadBucket;
-        for (int k = 0; k < walking; k++)
-        {
-            aheadRef[k] = table.prefetch(aheadBucket[aheadSlot[k]]);
-        }
-        final long[] aheadA = this.aheadA;
-        final long[] aheadB = this.aheadB;
+        final long[] keys = this.keys;
         long sink = 0;
         for (int step = 0; step < LOOKAHEAD_STEPS && walking > 0; step++)
         {
@@ -283,7 +259,7 @@ public final class Pipeline
             for (int k = 0; k < walking; k++)
             {
                 final int j = aheadSlot[k];
-                final int next = table.prefetchStep(aheadRef[k], aheadA[j], aheadB[j]);
+                final int next = table.prefetchStep(aheadRef[k], keys[2 * j], keys[2 * j + 1]);
                 if (next > 0)
                 {
                     aheadRef[still] = next;
@@ -304,14 +280,14 @@ public final class Pipeline
     {
         counters.increment(ConntrackCounter.RX_PACKETS);
         outputLength = length;
-        int verdict = parse(buffer, offset, length);
+        int verdict = parse(buffer, offset, length, 0);
         if (verdict == PARSED)
         {
-            verdict = act(buffer, offset, nowNs);
+            verdict = act(buffer, offset, nowNs, 0);
         }
         else if (verdict == PARSED_ICMP_ERROR)
         {
-            verdict = icmpError(buffer, offset + ihl, totalLength - ihl, FlowTuple.srcAddress(keyA), FlowTuple.dstAddress(keyA));
+            verdict = icmpError(buffer, offset, 0);
         }
         return finish(verdict);
     }
@@ -332,12 +308,12 @@ public final class Pipeline
     }
 
     /**
-     * Steps 1 and 2: validates the packet and leaves its flow key and the header fields the later steps
-     * need in {@link #keyA}, {@link #keyB}, {@link #tcpFlags}, {@link #ihl}, {@link #totalLength}.
+     * Steps 1 and 2: validates the packet and leaves its flow key, bucket and the header fields the later
+     * steps need in slot {@code j} of {@link #keys}, {@link #buckets} and {@link #fields}.
      *
      * @return {@link #PARSED}, {@link #PARSED_ICMP_ERROR}, or a final verdict (a drop, or FORWARD untracked).
      */
-    private int parse(final MutableDirectBuffer buffer, final int offset, final int length)
+    private int parse(final MutableDirectBuffer buffer, final int offset, final int length, final int j)
     {
         // 1. IPv4
         if (length < Ipv4Header.MIN_LENGTH)
@@ -448,10 +424,9 @@ public final class Pipeline
                 }
                 else if (icmp.isError())
                 {
-                    keyA = FlowTuple.packA(src, dst);
-                    keyB = 0;
-                    this.ihl = ihl;
-                    this.totalLength = totalLength;
+                    keys[2 * j] = FlowTuple.packA(src, dst);
+                    keys[2 * j + 1] = 0;
+                    fields[j] = fields(0, ihl, totalLength);
                     return PARSED_ICMP_ERROR;
                 }
                 else
@@ -464,135 +439,198 @@ public final class Pipeline
                 return needsTranslation(src, dst) ? DropReason.UNSUPPORTED_PROTOCOL.id() : untracked();
         }
 
-        keyA = FlowTuple.packA(src, dst);
-        keyB = FlowTuple.packB(protocol, srcPort, dstPort);
-        keyBucket = table.bucket(keyA, keyB);
-        this.tcpFlags = tcpFlags;
-        this.ihl = ihl;
-        this.totalLength = totalLength;
+        final long a = FlowTuple.packA(src, dst);
+        final long b = FlowTuple.packB(protocol, srcPort, dstPort);
+        keys[2 * j] = a;
+        keys[2 * j + 1] = b;
+        buckets[j] = table.bucket(a, b);
+        fields[j] = fields(tcpFlags, ihl, totalLength);
         return PARSED;
     }
 
-    /** Steps 3 to 6 for the packet {@link #parse} left; the flyweights are on it. */
-    private int act(final MutableDirectBuffer buffer, final int offset, final long nowNs)
+    /** The header fields steps 3 to 6 need, in one int: total length, IP header length, TCP flags. */
+    private static int fields(final int tcpFlags, final int ihl, final int totalLength)
     {
-        final long a = keyA;
-        final long b = keyB;
-        final int src = FlowTuple.srcAddress(a);
-        final int dst = FlowTuple.dstAddress(a);
+        return totalLength << 16 | ihl << 8 | tcpFlags;
+    }
+
+    private static int tcpFlags(final int fields)
+    {
+        return fields & 0xFF;
+    }
+
+    private static int ihl(final int fields)
+    {
+        return fields >>> 8 & 0xFF;
+    }
+
+    private static int totalLength(final int fields)
+    {
+        return fields >>> 16;
+    }
+
+    /**
+     * Steps 3 to 6 for the packet {@link #parse} left in slot {@code j}; the flyweights are on it. The
+     * path of a packet of a known connection stays in this method; a miss goes to {@link #miss}, kept
+     * apart so the compiler's inlining budget goes to this path.
+     */
+    private int act(final MutableDirectBuffer buffer, final int offset, final long nowNs, final int j)
+    {
+        final long a = keys[2 * j];
+        final long b = keys[2 * j + 1];
+        final int bucket = buckets[j];
+        final int fields = this.fields[j];
         final int protocol = FlowTuple.protocol(b);
-        final int srcPort = FlowTuple.srcPort(b);
-        final int dstPort = FlowTuple.dstPort(b);
-        final int tcpFlags = this.tcpFlags;
-        final int ihl = this.ihl;
-        final int totalLength = this.totalLength;
-        final int l4Offset = offset + ihl;
+        final int tcpFlags = tcpFlags(fields);
+        final ConntrackTable table = this.table;
+        final ConntrackTable.Cursor cursor = this.cursor;
 
         // 3. lookup; 4. policy on a miss
         final ServiceTable serviceTable = services.current();
         for (int attempt = 0; attempt < MAX_LOOKUPS; attempt++)
         {
             final int entry;
-            if (table.lookup(cursor, a, b, keyBucket) && ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
+            if (table.lookup(cursor, a, b, bucket) && ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
             {
                 counters.increment(ConntrackCounter.FOUND);
                 entry = cursor.entry();
-                if (protocol == Ipv4Header.PROTO_TCP && cursor.dir() == ORIGINAL &&
-                    (tcpFlags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN &&
+                if ((tcpFlags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN &&
+                    protocol == Ipv4Header.PROTO_TCP && cursor.dir() == ORIGINAL &&
                     TcpState.isReopenable(ConntrackTable.tcpState(cursor.status())))
                 {
-                    // a SYN reusing the tuple of a closed connection starts a new one (nf_conntrack_proto_tcp)
-                    if (table.kill(cursor, entry, cursor.status()))
-                    {
-                        counters.increment(ConntrackCounter.REOPENED);
-                    }
+                    reopen(entry);
                     continue;
                 }
             }
             else
             {
-                final Service service = serviceTable.isEmpty() ? null : serviceTable.find(protocol, dst, dstPort);
-                if (service == null && serviceTable.isVip(dst))
+                entry = miss(buffer, offset, a, b, fields, serviceTable, nowNs);
+                if (entry < 0)
                 {
-                    return DropReason.NO_BACKEND.id();
-                }
-                if (snat.isPoolAddress(dst))
-                {
-                    return DropReason.NO_MAPPING.id();
-                }
-                if (service == null && (!snat.isInside(src) || snat.isPoolAddress(src)))
-                {
-                    return untracked();
-                }
-                int initialState = 0;
-                if (protocol == Ipv4Header.PROTO_TCP)
-                {
-                    initialState = TcpState.next(ORIGINAL, tcpFlags, TcpState.NONE);
-                    if (initialState >= TcpState.INVALID)
-                    {
-                        return DropReason.TCP_INVALID_NEW.id();
-                    }
-                }
-                else if (protocol == Ipv4Header.PROTO_ICMP && icmp.type() == IcmpHeader.ECHO_REPLY)
-                {
-                    // only a request starts a query (nf_conntrack_proto_icmp valid_new): a reply has no mapping to use
-                    return DropReason.UNSUPPORTED_ICMP.id();
-                }
-                final int nowMs = table.toTableMs(nowNs);
-                if (service != null)
-                {
-                    entry = connectToService(service, a, b, src, protocol, initialState, nowMs);
-                    if (entry == NO_BACKEND_TO_REJECT)
-                    {
-                        // like kube-proxy's REJECT for a service without endpoints: fail fast, never hang
-                        counters.increment(ConntrackCounter.REJECTED);
-                        outputLength = protocol == Ipv4Header.PROTO_TCP ?
-                            Answers.tcpReset(buffer, offset, ihl, totalLength, ip, this.tcp) :
-                            Answers.icmpUnreachable(buffer, offset, ihl, totalLength, IcmpHeader.CODE_PORT_UNREACHABLE, ip, icmp);
-                        return FORWARD;
-                    }
-                    if (entry < 0)
-                    {
-                        return -entry - 1;
-                    }
-                }
-                else
-                {
-                    entry = allocator.connect(
-                        cursor, a, b, snat.addressFor(src, dst), dst, dstPort, snat.portLow(), snat.portHigh(),
-                        ConntrackTable.SRC_NAT | initialState << ConntrackTable.TCP_STATE_SHIFT, 0,
-                        nowMs + initialTimeoutMs(protocol, initialState));
-                    if (entry < 0)
-                    {
-                        return allocator.dropReason().id();
-                    }
-                }
-                if (allocator.created())
-                {
-                    events.onEvent(ConntrackEvents.NEW, table, entry, cursor.status());
+                    return -entry - 2;
                 }
             }
 
             // 5. track, then 6. rewrite towards the inverse of the other direction's tuple
             final int dir = cursor.dir();
+            final int status = cursor.status();
             final long otherA = table.tupleA(entry, dir ^ 1);
             final long otherB = table.tupleB(entry, dir ^ 1);
-            final int backend = backendOf(entry, cursor.status());
+            final int backend = backendOf(entry, status);
             if (!table.stillValid(cursor))
             {
                 continue;
             }
+            final int totalLength = totalLength(fields);
             if (backend >= 0 && serviceTable.isRemoved(backend))
             {
-                return endRemovedBackendFlow(buffer, offset, entry, dir, protocol, ihl, totalLength);
+                return endRemovedBackendFlow(buffer, offset, entry, dir, protocol, ihl(fields), totalLength);
             }
-            track(entry, dir, protocol, tcpFlags, totalLength, nowNs, backend);
-            rewrite(buffer, l4Offset, protocol, src, dst, srcPort, dstPort,
-                FlowTuple.dstAddress(otherA), FlowTuple.srcAddress(otherA),
-                FlowTuple.dstPort(otherB), FlowTuple.srcPort(otherB));
+            track(entry, dir, status, protocol, tcpFlags, totalLength, nowNs, backend);
+            rewrite(buffer, offset + ihl(fields), protocol, a, b, otherA, otherB);
             return FORWARD;
         }
         return DropReason.INSERT_FAILED.id();
+    }
+
+    /** A SYN reusing the tuple of a closed connection starts a new one (nf_conntrack_proto_tcp). */
+    private void reopen(final int entry)
+    {
+        if (table.kill(cursor, entry, cursor.status()))
+        {
+            counters.increment(ConntrackCounter.REOPENED);
+        }
+    }
+
+    /**
+     * Step 4 for a packet that found no confirmed connection: DNAT to a service's backend, SNAT for an
+     * inside source, or a verdict. Returns the connection's entry (the cursor on it), or -(verdict + 2)
+     * for a packet that is done (dropped, forwarded untracked, or answered in its buffer).
+     */
+    private int miss(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long a,
+        final long b,
+        final int fields,
+        final ServiceTable serviceTable,
+        final long nowNs)
+    {
+        final int src = FlowTuple.srcAddress(a);
+        final int dst = FlowTuple.dstAddress(a);
+        final int protocol = FlowTuple.protocol(b);
+        final int dstPort = FlowTuple.dstPort(b);
+        final int tcpFlags = tcpFlags(fields);
+        final Service service = serviceTable.isEmpty() ? null : serviceTable.find(protocol, dst, dstPort);
+        if (service == null && serviceTable.isVip(dst))
+        {
+            return done(DropReason.NO_BACKEND.id());
+        }
+        if (snat.isPoolAddress(dst))
+        {
+            return done(DropReason.NO_MAPPING.id());
+        }
+        if (service == null && (!snat.isInside(src) || snat.isPoolAddress(src)))
+        {
+            return done(untracked());
+        }
+        int initialState = 0;
+        if (protocol == Ipv4Header.PROTO_TCP)
+        {
+            initialState = TcpState.next(ORIGINAL, tcpFlags, TcpState.NONE);
+            if (initialState >= TcpState.INVALID)
+            {
+                return done(DropReason.TCP_INVALID_NEW.id());
+            }
+        }
+        else if (protocol == Ipv4Header.PROTO_ICMP && icmp.type() == IcmpHeader.ECHO_REPLY)
+        {
+            // only a request starts a query (nf_conntrack_proto_icmp valid_new): a reply has no mapping to use
+            return done(DropReason.UNSUPPORTED_ICMP.id());
+        }
+        final int nowMs = table.toTableMs(nowNs);
+        final int entry;
+        if (service != null)
+        {
+            entry = connectToService(service, a, b, src, protocol, initialState, nowMs);
+            if (entry == NO_BACKEND_TO_REJECT)
+            {
+                // like kube-proxy's REJECT for a service without endpoints: fail fast, never hang
+                counters.increment(ConntrackCounter.REJECTED);
+                final int ihl = ihl(fields);
+                final int totalLength = totalLength(fields);
+                outputLength = protocol == Ipv4Header.PROTO_TCP ?
+                    Answers.tcpReset(buffer, offset, ihl, totalLength, ip, this.tcp) :
+                    Answers.icmpUnreachable(buffer, offset, ihl, totalLength, IcmpHeader.CODE_PORT_UNREACHABLE, ip, icmp);
+                return done(FORWARD);
+            }
+            if (entry < 0)
+            {
+                return done(-entry - 1);
+            }
+        }
+        else
+        {
+            entry = allocator.connect(
+                cursor, a, b, snat.addressFor(src, dst), dst, dstPort, snat.portLow(), snat.portHigh(),
+                ConntrackTable.SRC_NAT | initialState << ConntrackTable.TCP_STATE_SHIFT, 0,
+                nowMs + initialTimeoutMs(protocol, initialState));
+            if (entry < 0)
+            {
+                return done(allocator.dropReason().id());
+            }
+        }
+        if (allocator.created())
+        {
+            events.onEvent(ConntrackEvents.NEW, table, entry, cursor.status());
+        }
+        return entry;
+    }
+
+    /** {@link #miss}'s return for a packet that is done with {@code verdict}. */
+    private static int done(final int verdict)
+    {
+        return -(verdict + 2);
     }
 
     /**
@@ -707,10 +745,70 @@ public final class Pipeline
         }
     }
 
+    /** Step 5: counts the packet, moves the connection's state on and pushes its deadline. */
     private void track(
-        final int entry, final int dir, final int protocol, final int tcpFlags, final int bytes, final long nowNs, final int backend)
+        final int entry,
+        final int dir,
+        final int status,
+        final int protocol,
+        final int tcpFlags,
+        final int bytes,
+        final long nowNs,
+        final int backend)
     {
+        final ConntrackTable table = this.table;
         table.account(entry, dir, bytes);
+        final int timeoutMs = unchangedTimeoutMs(dir, protocol, tcpFlags, status);
+        if (timeoutMs >= 0)
+        {
+            // most packets: the status stays, the deadline moves only when it is more than the slack behind
+            final int deadlineMs = table.toTableMs(nowNs) + timeoutMs;
+            if (deadlineMs - table.deadlineMs(entry) > DEADLINE_SLACK_MS)
+            {
+                table.deadlineMs(entry, deadlineMs);
+            }
+            return;
+        }
+        changeStatus(entry, dir, protocol, tcpFlags, nowNs, backend);
+    }
+
+    /**
+     * The timeout for a packet that leaves {@code status} as it is (what {@link #changeStatus} would
+     * compute and then find unchanged), or -1 if the packet changes it or is not a plain transition.
+     */
+    private int unchangedTimeoutMs(final int dir, final int protocol, final int tcpFlags, final int status)
+    {
+        if (dir == REPLY && (status & ConntrackTable.SEEN_REPLY) == 0)
+        {
+            return -1;
+        }
+        switch (protocol)
+        {
+            case Ipv4Header.PROTO_TCP:
+            {
+                final int state = ConntrackTable.tcpState(status);
+                if (TcpState.next(dir, tcpFlags, state) != state ||
+                    (state == TcpState.ESTABLISHED && (status & ConntrackTable.ASSURED) == 0))
+                {
+                    return -1;
+                }
+                return timeouts.tcpMs(state);
+            }
+            case Ipv4Header.PROTO_UDP:
+                if ((status & ConntrackTable.SEEN_REPLY) == 0)
+                {
+                    return timeouts.udpUnrepliedMs();
+                }
+                return (status & ConntrackTable.ASSURED) != 0 ? timeouts.udpRepliedMs() : -1;
+            default:
+                return timeouts.icmpMs();
+        }
+    }
+
+    /** {@link #track} for a packet that changes the connection's status: CAS it, count and tell what it did. */
+    private void changeStatus(
+        final int entry, final int dir, final int protocol, final int tcpFlags, final long nowNs, final int backend)
+    {
         final int nowMs = table.toTableMs(nowNs);
         int status = cursor.status();
         while (true)
@@ -788,18 +886,41 @@ public final class Pipeline
         }
     }
 
+    /**
+     * Step 6: rewrites the packet of tuple {@code a, b} to the inverse of the other direction's tuple
+     * {@code otherA, otherB} (nf_nat_manip_pkt), checksums adjusted for the words that changed (RFC 1624).
+     */
     private void rewrite(
         final MutableDirectBuffer buffer,
         final int l4Offset,
         final int protocol,
-        final int src,
-        final int dst,
-        final int srcPort,
-        final int dstPort,
-        final int newSrc,
-        final int newDst,
-        final int newSrcPort,
-        final int newDstPort)
+        final long a,
+        final long b,
+        final long otherA,
+        final long otherB)
+    {
+        final int l4Delta = rewriteAddresses(
+            FlowTuple.srcAddress(a), FlowTuple.dstAddress(a), FlowTuple.dstAddress(otherA), FlowTuple.srcAddress(otherA));
+        final int srcPort = FlowTuple.srcPort(b);
+        final int dstPort = FlowTuple.dstPort(b);
+        final int newSrcPort = FlowTuple.dstPort(otherB);
+        final int newDstPort = FlowTuple.srcPort(otherB);
+        switch (protocol)
+        {
+            case Ipv4Header.PROTO_TCP:
+                rewriteTcpPorts(l4Delta, srcPort, dstPort, newSrcPort, newDstPort);
+                break;
+            case Ipv4Header.PROTO_UDP:
+                rewriteUdpPorts(l4Delta, srcPort, dstPort, newSrcPort, newDstPort);
+                break;
+            default:
+                rewriteEchoIdentifier(newSrcPort, newDstPort);
+                break;
+        }
+    }
+
+    /** The IP header's addresses and checksum; returns the change for the L4 pseudo header. */
+    private int rewriteAddresses(final int src, final int dst, final int newSrc, final int newDst)
     {
         final Ipv4Header ip = this.ip;
         int ipChecksum = ip.checksum();
@@ -807,7 +928,7 @@ public final class Pipeline
         if (newSrc != src)
         {
             ipChecksum = Checksum.adjust32(ipChecksum, src, newSrc);
-            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta32(src, newSrc));
+            l4Delta = Checksum.delta32(src, newSrc);
             ip.srcAddress(newSrc);
         }
         if (newDst != dst)
@@ -817,62 +938,62 @@ public final class Pipeline
             ip.dstAddress(newDst);
         }
         ip.checksum(ipChecksum);
+        return l4Delta;
+    }
 
-        switch (protocol)
+    private void rewriteTcpPorts(final int addressDelta, final int srcPort, final int dstPort, final int newSrcPort, final int newDstPort)
+    {
+        final TcpHeader tcp = this.tcp;
+        int l4Delta = addressDelta;
+        if (newSrcPort != srcPort)
         {
-            case Ipv4Header.PROTO_TCP:
-            {
-                final TcpHeader tcp = this.tcp;
-                if (newSrcPort != srcPort)
-                {
-                    l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(srcPort, newSrcPort));
-                    tcp.srcPort(newSrcPort);
-                }
-                if (newDstPort != dstPort)
-                {
-                    l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(dstPort, newDstPort));
-                    tcp.dstPort(newDstPort);
-                }
-                if (l4Delta != 0)
-                {
-                    tcp.checksum(Checksum.applyDelta(tcp.checksum(), l4Delta));
-                }
-                break;
-            }
-            case Ipv4Header.PROTO_UDP:
-            {
-                final UdpHeader udp = this.udp;
-                if (newSrcPort != srcPort)
-                {
-                    l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(srcPort, newSrcPort));
-                    udp.srcPort(newSrcPort);
-                }
-                if (newDstPort != dstPort)
-                {
-                    l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(dstPort, newDstPort));
-                    udp.dstPort(newDstPort);
-                }
-                final int checksum = udp.checksum();
-                if (checksum != 0 && l4Delta != 0)
-                {
-                    final int updated = Checksum.applyDelta(checksum, l4Delta);
-                    udp.checksum(updated == 0 ? 0xFFFF : updated);
-                }
-                break;
-            }
-            default:
-            {
-                // ICMP echo: the identifier stands where the port of its direction stands; no pseudo header
-                final IcmpHeader icmp = this.icmp;
-                final int id = icmp.identifier();
-                final int newId = icmp.type() == IcmpHeader.ECHO_REQUEST ? newSrcPort : newDstPort;
-                if (newId != id)
-                {
-                    icmp.checksum(Checksum.adjust(icmp.checksum(), id, newId));
-                    icmp.identifier(newId);
-                }
-                break;
-            }
+            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(srcPort, newSrcPort));
+            tcp.srcPort(newSrcPort);
+        }
+        if (newDstPort != dstPort)
+        {
+            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(dstPort, newDstPort));
+            tcp.dstPort(newDstPort);
+        }
+        if (l4Delta != 0)
+        {
+            tcp.checksum(Checksum.applyDelta(tcp.checksum(), l4Delta));
+        }
+    }
+
+    private void rewriteUdpPorts(final int addressDelta, final int srcPort, final int dstPort, final int newSrcPort, final int newDstPort)
+    {
+        final UdpHeader udp = this.udp;
+        int l4Delta = addressDelta;
+        if (newSrcPort != srcPort)
+        {
+            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(srcPort, newSrcPort));
+            udp.srcPort(newSrcPort);
+        }
+        if (newDstPort != dstPort)
+        {
+            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(dstPort, newDstPort));
+            udp.dstPort(newDstPort);
+        }
+        final int checksum = udp.checksum();
+        if (checksum != 0 && l4Delta != 0)
+        {
+            // a computed zero is sent as 0xFFFF: 0 means "no checksum" (RFC 768)
+            final int updated = Checksum.applyDelta(checksum, l4Delta);
+            udp.checksum(updated == 0 ? 0xFFFF : updated);
+        }
+    }
+
+    /** ICMP echo: the identifier stands where the port of its direction stands; no pseudo header. */
+    private void rewriteEchoIdentifier(final int newSrcPort, final int newDstPort)
+    {
+        final IcmpHeader icmp = this.icmp;
+        final int id = icmp.identifier();
+        final int newId = icmp.type() == IcmpHeader.ECHO_REQUEST ? newSrcPort : newDstPort;
+        if (newId != id)
+        {
+            icmp.checksum(Checksum.adjust(icmp.checksum(), id, newId));
+            icmp.identifier(newId);
         }
     }
 
@@ -881,6 +1002,13 @@ public final class Pipeline
      * quoted packet: restore the quoted packet to how its sender sent it, and translate the outer
      * header as the connection translates that direction (nf_nat_icmp_reply_translation).
      */
+    private int icmpError(final MutableDirectBuffer buffer, final int offset, final int j)
+    {
+        final int ihl = ihl(fields[j]);
+        final long a = keys[2 * j];
+        return icmpError(buffer, offset + ihl, totalLength(fields[j]) - ihl, FlowTuple.srcAddress(a), FlowTuple.dstAddress(a));
+    }
+
     private int icmpError(
         final MutableDirectBuffer buffer, final int l4Offset, final int l4Length, final int src, final int dst)
     {
