@@ -56,7 +56,7 @@ public final class RunCommand implements Callable<Integer>
         description = "reserve (atomic reserve-then-confirm, default), kernel (Linux nf_nat, race included), random, random-fully")
     String portStrategy = "reserve";
 
-    @Option(names = "--conntrack-max", paramLabel = "N", description = "connection table capacity (default: ${DEFAULT-VALUE}); the whole table, about 112 bytes per connection, is allocated at start, in huge pages where the kernel has them")
+    @Option(names = "--conntrack-max", paramLabel = "N", description = "connection table capacity (default: ${DEFAULT-VALUE}); the whole table, about 128 bytes per connection, is allocated at start, in huge pages where the kernel has them")
     int conntrackMax = 262_144;
 
     @Option(names = "--timeout", paramLabel = "NAME=SECONDS",

@@ -70,12 +70,59 @@ public final class Checksum
     /** Folds a 64-bit one's complement accumulator to 16 bits and inverts it: the value to put on the wire. */
     public static int finish(final long sum)
     {
-        long s = sum;
-        while ((s >>> 16) != 0)
+        return ~fold(sum) & 0xFFFF;
+    }
+
+    /** Folds a 64-bit one's complement accumulator to 16 bits (end-around carries; four folds always suffice). */
+    private static int fold(final long sum)
+    {
+        long s = (sum & 0xFFFF_FFFFL) + (sum >>> 32); // < 2^33
+        s = (s & 0xFFFF) + (s >>> 16);                 // < 2^18
+        s = (s & 0xFFFF) + (s >>> 16);                 // < 2^16 + 4
+        return (int)((s & 0xFFFF) + (s >>> 16));       // <= 0xFFFF
+    }
+
+    /**
+     * True if {@code length} bytes at {@code offset}, with {@code pseudoHeaderSum} ({@link #pseudoHeaderSum},
+     * or 0 for none) added, sum to all ones: the region holds its correct checksum. What {@code
+     * finish(sum(...)) == 0} tells, for the receive path: the region is summed in native order and folded
+     * before the one byte swap (RFC 1071 section 2(B)), the tail read natively too.
+     */
+    public static boolean isValid(final DirectBuffer buffer, final int offset, final int length, final long pseudoHeaderSum)
+    {
+        if (offset < 0 || length < 0 || offset > buffer.capacity() - length)
         {
-            s = (s & 0xFFFF) + (s >>> 16);
+            buffer.boundsCheck(offset, length); // throws, naming the region
         }
-        return (int)(~s & 0xFFFF);
+        final byte[] array = buffer.byteArray();
+        final long address = buffer.addressOffset() + offset;
+        final int length8 = length & ~7;
+        long wide = 0;
+        for (int i = 0; i < length8; i += 8)
+        {
+            final long v = UnsafeAccess.UNSAFE.getLong(array, address + i);
+            wide += (v & 0xFFFF_FFFFL) + (v >>> 32);
+        }
+        int i = length8;
+        if (length - i >= 4)
+        {
+            wide += UnsafeAccess.UNSAFE.getInt(array, address + i) & 0xFFFF_FFFFL;
+            i += 4;
+        }
+        if (length - i >= 2)
+        {
+            wide += UnsafeAccess.UNSAFE.getShort(array, address + i) & 0xFFFF;
+            i += 2;
+        }
+        if (i < length)
+        {
+            // the odd byte is the high byte of a big-endian word padded with zero
+            final int last = UnsafeAccess.UNSAFE.getByte(array, address + i) & 0xFF;
+            wide += NATIVE_BIG_ENDIAN ? last << 8 : last;
+        }
+        final int folded = fold(wide);
+        final int bigEndian = NATIVE_BIG_ENDIAN ? folded : (folded & 0xFF) << 8 | folded >>> 8;
+        return fold(bigEndian + pseudoHeaderSum) == 0xFFFF;
     }
 
     /** RFC 1071 checksum of a region: {@code finish(sum(...))}. A region holding a correct checksum yields 0. */

@@ -145,6 +145,6 @@ public final class IcmpHeader
 
     public boolean isChecksumValid(final int icmpLength)
     {
-        return Checksum.compute(buffer, offset, icmpLength) == 0;
+        return Checksum.isValid(buffer, offset, icmpLength, 0);
     }
 }

@@ -203,7 +203,7 @@ public final class Ipv4Header
     /** True if the header checksum verifies. */
     public boolean isChecksumValid()
     {
-        return Checksum.compute(buffer, offset, headerLength()) == 0;
+        return Checksum.isValid(buffer, offset, headerLength(), 0);
     }
 
     /** Offset of the transport header in the buffer. */

@@ -153,7 +153,6 @@ public final class TcpHeader
 
     public boolean isChecksumValid(final int srcAddress, final int dstAddress, final int l4Length)
     {
-        return Checksum.finish(Checksum.sum(
-            buffer, offset, l4Length, Checksum.pseudoHeaderSum(srcAddress, dstAddress, Ipv4Header.PROTO_TCP, l4Length))) == 0;
+        return Checksum.isValid(buffer, offset, l4Length, Checksum.pseudoHeaderSum(srcAddress, dstAddress, Ipv4Header.PROTO_TCP, l4Length));
     }
 }

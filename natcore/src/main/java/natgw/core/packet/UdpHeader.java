@@ -98,7 +98,6 @@ public final class UdpHeader
             return true;
         }
         final int l4Length = length();
-        return Checksum.finish(Checksum.sum(
-            buffer, offset, l4Length, Checksum.pseudoHeaderSum(srcAddress, dstAddress, Ipv4Header.PROTO_UDP, l4Length))) == 0;
+        return Checksum.isValid(buffer, offset, l4Length, Checksum.pseudoHeaderSum(srcAddress, dstAddress, Ipv4Header.PROTO_UDP, l4Length));
     }
 }

@@ -10,6 +10,8 @@ import natgw.core.testing.ReferenceChecksum;
 
 import static natgw.core.flow.FlowTuple.parseAddress;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ChecksumTest
@@ -69,6 +71,43 @@ class ChecksumTest
         java.util.Arrays.fill(ones, (byte)0xFF);
         assertEquals(ReferenceChecksum.checksum(ones, 0, 1499), Checksum.compute(new UnsafeBuffer(ones), 0, 1499));
         assertEquals(0, Checksum.compute(new UnsafeBuffer(ones), 0, 1500));
+    }
+
+    @Test
+    void shouldValidateExactlyTheRegionsThatHoldTheirChecksum()
+    {
+        // every length and alignment, with and without a pseudo header: a region made valid by writing its
+        // checksum into it is accepted, the same region with any one bit flipped is refused, as by compute()
+        final SplittableRandom random = new SplittableRandom(1624);
+        final byte[] bytes = new byte[256];
+        final UnsafeBuffer buffer = new UnsafeBuffer(bytes);
+        for (int offset = 0; offset < 8; offset++)
+        {
+            for (int length = 2; length < 200; length++)
+            {
+                for (int i = 0; i < bytes.length; i++)
+                {
+                    bytes[i] = (byte)random.nextInt();
+                }
+                final long pseudo = length % 3 == 0 ? 0 : Checksum.pseudoHeaderSum(random.nextInt(), random.nextInt(), 6, length);
+                bytes[offset] = 0;
+                bytes[offset + 1] = 0;
+                final int checksum = Checksum.finish(Checksum.sum(buffer, offset, length, pseudo));
+                buffer.putShort(offset, (short)checksum, java.nio.ByteOrder.BIG_ENDIAN);
+                final String region = "offset " + offset + " length " + length;
+                assertTrue(Checksum.isValid(buffer, offset, length, pseudo), region);
+                assertEquals(0, Checksum.finish(Checksum.sum(buffer, offset, length, pseudo)), region);
+                final int bit = random.nextInt(length * 8);
+                bytes[offset + bit / 8] ^= (byte)(1 << (bit % 8));
+                assertEquals(Checksum.finish(Checksum.sum(buffer, offset, length, pseudo)) == 0,
+                    Checksum.isValid(buffer, offset, length, pseudo), region + " bit " + bit);
+                assertFalse(Checksum.isValid(buffer, offset, length, pseudo), region + " bit " + bit);
+            }
+        }
+        assertFalse(Checksum.isValid(buffer, 0, 0, 0), "an empty region sums to 0, not all ones");
+        java.util.Arrays.fill(bytes, (byte)0xFF);
+        assertTrue(Checksum.isValid(buffer, 0, 20, 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> Checksum.isValid(buffer, 250, 20, 0));
     }
 
     @Test
