@@ -944,17 +944,9 @@ public final class Pipeline
     private void rewriteTcpPorts(final int addressDelta, final int srcPort, final int dstPort, final int newSrcPort, final int newDstPort)
     {
         final TcpHeader tcp = this.tcp;
-        int l4Delta = addressDelta;
-        if (newSrcPort != srcPort)
-        {
-            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(srcPort, newSrcPort));
-            tcp.srcPort(newSrcPort);
-        }
-        if (newDstPort != dstPort)
-        {
-            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(dstPort, newDstPort));
-            tcp.dstPort(newDstPort);
-        }
+        final int l4Delta = portsDelta(addressDelta, srcPort, dstPort, newSrcPort, newDstPort);
+        tcp.srcPort(newSrcPort);
+        tcp.dstPort(newDstPort);
         if (l4Delta != 0)
         {
             tcp.checksum(Checksum.applyDelta(tcp.checksum(), l4Delta));
@@ -964,17 +956,9 @@ public final class Pipeline
     private void rewriteUdpPorts(final int addressDelta, final int srcPort, final int dstPort, final int newSrcPort, final int newDstPort)
     {
         final UdpHeader udp = this.udp;
-        int l4Delta = addressDelta;
-        if (newSrcPort != srcPort)
-        {
-            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(srcPort, newSrcPort));
-            udp.srcPort(newSrcPort);
-        }
-        if (newDstPort != dstPort)
-        {
-            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(dstPort, newDstPort));
-            udp.dstPort(newDstPort);
-        }
+        final int l4Delta = portsDelta(addressDelta, srcPort, dstPort, newSrcPort, newDstPort);
+        udp.srcPort(newSrcPort);
+        udp.dstPort(newDstPort);
         final int checksum = udp.checksum();
         if (checksum != 0 && l4Delta != 0)
         {
@@ -982,6 +966,21 @@ public final class Pipeline
             final int updated = Checksum.applyDelta(checksum, l4Delta);
             udp.checksum(updated == 0 ? 0xFFFF : updated);
         }
+    }
+
+    /** The L4 checksum's change for new ports, on top of the addresses' change. */
+    private static int portsDelta(final int addressDelta, final int srcPort, final int dstPort, final int newSrcPort, final int newDstPort)
+    {
+        int l4Delta = addressDelta;
+        if (newSrcPort != srcPort)
+        {
+            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(srcPort, newSrcPort));
+        }
+        if (newDstPort != dstPort)
+        {
+            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(dstPort, newDstPort));
+        }
+        return l4Delta;
     }
 
     /** ICMP echo: the identifier stands where the port of its direction stands; no pseudo header. */
