@@ -31,15 +31,10 @@ public final class Checksum
     {
         buffer.boundsCheck(offset, length);
         final int length8 = length & ~7;
-        long wide = sum8(buffer.byteArray(), buffer.addressOffset() + offset, length8);
         long sum = initial;
         if (length8 != 0)
         {
-            wide = (wide & 0xFFFF_FFFFL) + (wide >>> 32);
-            wide = (wide & 0xFFFF) + (wide >>> 16);
-            wide = (wide & 0xFFFF) + (wide >>> 16);
-            wide = (wide & 0xFFFF) + (wide >>> 16);
-            sum += NATIVE_BIG_ENDIAN ? wide : (wide & 0xFF) << 8 | wide >>> 8;
+            sum += bigEndian(fold(sum8(buffer.byteArray(), buffer.addressOffset() + offset, length8)));
         }
         int i = offset + length8;
         final int end = offset + length;
@@ -87,6 +82,12 @@ public final class Checksum
         return (int)((s & 0xFFFF) + (s >>> 16));       // <= 0xFFFF
     }
 
+    /** A folded native-order sum as the big-endian words' sum (the same bytes, swapped: RFC 1071 section 2(B)). */
+    private static int bigEndian(final int folded)
+    {
+        return NATIVE_BIG_ENDIAN ? folded : (folded & 0xFF) << 8 | folded >>> 8;
+    }
+
     /**
      * True if {@code length} bytes at {@code offset}, with {@code pseudoHeaderSum} ({@link #pseudoHeaderSum},
      * or 0 for none) added, sum to all ones: the region holds its correct checksum. What {@code
@@ -120,9 +121,7 @@ public final class Checksum
             final int last = UnsafeAccess.UNSAFE.getByte(array, address + i) & 0xFF;
             wide += NATIVE_BIG_ENDIAN ? last << 8 : last;
         }
-        final int folded = fold(wide);
-        final int bigEndian = NATIVE_BIG_ENDIAN ? folded : (folded & 0xFF) << 8 | folded >>> 8;
-        return fold(bigEndian + pseudoHeaderSum) == 0xFFFF;
+        return fold(bigEndian(fold(wide)) + pseudoHeaderSum) == 0xFFFF;
     }
 
     /** RFC 1071 checksum of a region: {@code finish(sum(...))}. A region holding a correct checksum yields 0. */

@@ -426,7 +426,7 @@ public final class Pipeline
                 {
                     keys[2 * j] = FlowTuple.packA(src, dst);
                     keys[2 * j + 1] = 0;
-                    fields[j] = fields(0, ihl, totalLength);
+                    fields[j] = packFields(0, ihl, totalLength);
                     return PARSED_ICMP_ERROR;
                 }
                 else
@@ -444,12 +444,12 @@ public final class Pipeline
         keys[2 * j] = a;
         keys[2 * j + 1] = b;
         buckets[j] = table.bucket(a, b);
-        fields[j] = fields(tcpFlags, ihl, totalLength);
+        fields[j] = packFields(tcpFlags, ihl, totalLength);
         return PARSED;
     }
 
     /** The header fields steps 3 to 6 need, in one int: total length, IP header length, TCP flags. */
-    private static int fields(final int tcpFlags, final int ihl, final int totalLength)
+    private static int packFields(final int tcpFlags, final int ihl, final int totalLength)
     {
         return totalLength << 16 | ihl << 8 | tcpFlags;
     }
@@ -758,106 +758,86 @@ public final class Pipeline
     {
         final ConntrackTable table = this.table;
         table.account(entry, dir, bytes);
-        final int timeoutMs = unchangedTimeoutMs(dir, protocol, tcpFlags, status);
-        if (timeoutMs >= 0)
+        final int update = statusAfter(dir, protocol, tcpFlags, status);
+        if (update == status)
         {
             // most packets: the status stays, the deadline moves only when it is more than the slack behind
-            final int deadlineMs = table.toTableMs(nowNs) + timeoutMs;
+            final int deadlineMs = table.toTableMs(nowNs) + timeoutMs(protocol, status);
             if (deadlineMs - table.deadlineMs(entry) > DEADLINE_SLACK_MS)
             {
                 table.deadlineMs(entry, deadlineMs);
             }
             return;
         }
-        changeStatus(entry, dir, protocol, tcpFlags, nowNs, backend);
+        changeStatus(entry, dir, protocol, tcpFlags, nowNs, backend, status, update);
     }
 
     /**
-     * The timeout for a packet that leaves {@code status} as it is (what {@link #changeStatus} would
-     * compute and then find unchanged), or -1 if the packet changes it or is not a plain transition.
+     * The status a packet leaves the connection in: SEEN_REPLY on a reply, the TCP state after Linux's
+     * transition table (an invalid segment, counted, and an ignored one keep the state), ASSURED once
+     * established or, for UDP, once replied to.
      */
-    private int unchangedTimeoutMs(final int dir, final int protocol, final int tcpFlags, final int status)
+    private int statusAfter(final int dir, final int protocol, final int tcpFlags, final int status)
     {
-        if (dir == REPLY && (status & ConntrackTable.SEEN_REPLY) == 0)
-        {
-            return -1;
-        }
+        final int update = dir == REPLY ? status | ConntrackTable.SEEN_REPLY : status;
         switch (protocol)
         {
             case Ipv4Header.PROTO_TCP:
             {
-                final int state = ConntrackTable.tcpState(status);
-                if (TcpState.next(dir, tcpFlags, state) != state ||
-                    (state == TcpState.ESTABLISHED && (status & ConntrackTable.ASSURED) == 0))
+                final int old = ConntrackTable.tcpState(status);
+                int next = TcpState.next(dir, tcpFlags, old);
+                if (next == TcpState.INVALID)
                 {
-                    return -1;
+                    counters.increment(ConntrackCounter.INVALID);
+                    next = old;
                 }
-                return timeouts.tcpMs(state);
+                else if (next == TcpState.IGNORE)
+                {
+                    next = old;
+                }
+                final boolean assured = next == TcpState.ESTABLISHED && (old == TcpState.SYN_RECV || old == TcpState.ESTABLISHED);
+                return ConntrackTable.withTcpState(assured ? update | ConntrackTable.ASSURED : update, next);
             }
             case Ipv4Header.PROTO_UDP:
-                if ((status & ConntrackTable.SEEN_REPLY) == 0)
-                {
-                    return timeouts.udpUnrepliedMs();
-                }
-                return (status & ConntrackTable.ASSURED) != 0 ? timeouts.udpRepliedMs() : -1;
+                return (update & ConntrackTable.SEEN_REPLY) != 0 ? update | ConntrackTable.ASSURED : update;
+            default:
+                return update;
+        }
+    }
+
+    /** The timeout of a connection in {@code status}. */
+    private int timeoutMs(final int protocol, final int status)
+    {
+        switch (protocol)
+        {
+            case Ipv4Header.PROTO_TCP:
+                return timeouts.tcpMs(ConntrackTable.tcpState(status));
+            case Ipv4Header.PROTO_UDP:
+                return (status & ConntrackTable.SEEN_REPLY) != 0 ? timeouts.udpRepliedMs() : timeouts.udpUnrepliedMs();
             default:
                 return timeouts.icmpMs();
         }
     }
 
-    /** {@link #track} for a packet that changes the connection's status: CAS it, count and tell what it did. */
+    /**
+     * {@link #track} for a packet that changes the connection's status from {@code status} to {@code update}:
+     * CAS it (again from the status found, if another worker changed it first), count and tell what it did.
+     */
     private void changeStatus(
-        final int entry, final int dir, final int protocol, final int tcpFlags, final long nowNs, final int backend)
+        final int entry,
+        final int dir,
+        final int protocol,
+        final int tcpFlags,
+        final long nowNs,
+        final int backend,
+        final int found,
+        final int firstUpdate)
     {
         final int nowMs = table.toTableMs(nowNs);
-        int status = cursor.status();
+        int status = found;
+        int update = firstUpdate;
         while (true)
         {
-            int update = status;
-            final int timeoutMs;
-            if (dir == REPLY)
-            {
-                update |= ConntrackTable.SEEN_REPLY;
-            }
-            switch (protocol)
-            {
-                case Ipv4Header.PROTO_TCP:
-                {
-                    final int old = ConntrackTable.tcpState(status);
-                    int next = TcpState.next(dir, tcpFlags, old);
-                    if (next == TcpState.INVALID)
-                    {
-                        counters.increment(ConntrackCounter.INVALID);
-                        next = old;
-                    }
-                    else if (next == TcpState.IGNORE)
-                    {
-                        next = old;
-                    }
-                    if (next == TcpState.ESTABLISHED && (old == TcpState.SYN_RECV || old == TcpState.ESTABLISHED))
-                    {
-                        update |= ConntrackTable.ASSURED;
-                    }
-                    update = ConntrackTable.withTcpState(update, next);
-                    timeoutMs = timeouts.tcpMs(next);
-                    break;
-                }
-                case Ipv4Header.PROTO_UDP:
-                    if ((update & ConntrackTable.SEEN_REPLY) != 0)
-                    {
-                        update |= ConntrackTable.ASSURED;
-                        timeoutMs = timeouts.udpRepliedMs();
-                    }
-                    else
-                    {
-                        timeoutMs = timeouts.udpUnrepliedMs();
-                    }
-                    break;
-                default:
-                    timeoutMs = timeouts.icmpMs();
-                    break;
-            }
-
             if (update == status || table.compareAndSetStatus(entry, status, update))
             {
                 if (backend >= 0 && protocol == Ipv4Header.PROTO_TCP && dir == REPLY && (tcpFlags & TcpHeader.RST) != 0 &&
@@ -865,7 +845,7 @@ public final class Pipeline
                 {
                     backendCounters.add(backend, BackendCounters.SYN_RST, 1); // incident 3's evidence: a SYN reset
                 }
-                final int deadlineMs = nowMs + timeoutMs;
+                final int deadlineMs = nowMs + timeoutMs(protocol, update);
                 final int oldDeadlineMs = table.deadlineMs(entry);
                 if (update != status || deadlineMs - oldDeadlineMs > DEADLINE_SLACK_MS)
                 {
@@ -879,10 +859,11 @@ public final class Pipeline
             }
             status = table.status(entry);
             if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED ||
-                ConntrackTable.generation(status) != ConntrackTable.generation(cursor.status()))
+                ConntrackTable.generation(status) != ConntrackTable.generation(found))
             {
                 return; // ended under us: this packet still goes out with the translation it found
             }
+            update = statusAfter(dir, protocol, tcpFlags, status);
         }
     }
 
