@@ -260,11 +260,9 @@ public final class Pipeline
             {
                 final int j = aheadSlot[k];
                 final int next = table.prefetchStep(aheadRef[k], keys[2 * j], keys[2 * j + 1]);
-                if (next > 0)
-                {
-                    aheadRef[still] = next;
-                    aheadSlot[still++] = j;
-                }
+                aheadRef[still] = next;
+                aheadSlot[still] = j;
+                still += (next | -next) >>> 31; // kept only if it walks on: no branch on the data
             }
             walking = still;
         }
@@ -315,45 +313,48 @@ public final class Pipeline
      */
     private int parse(final MutableDirectBuffer buffer, final int offset, final int length, final int j)
     {
-        // 1. IPv4
+        // 1. IPv4: the fixed header in three loads, its fields and its checksum taken from the same words
         if (length < Ipv4Header.MIN_LENGTH)
         {
             return DropReason.TRUNCATED.id();
         }
-        final Ipv4Header ip = this.ip.wrap(buffer, offset);
-        if (ip.version() != 4)
+        this.ip.wrap(buffer, offset);
+        final long ip0 = buffer.getLong(offset, ByteOrder.BIG_ENDIAN);     // version, IHL, TOS, total length, id, flags
+        final long ip1 = buffer.getLong(offset + 8, ByteOrder.BIG_ENDIAN); // TTL, protocol, checksum, source
+        final int dst = buffer.getInt(offset + 16, ByteOrder.BIG_ENDIAN);
+        if (ip0 >>> 60 != 4)
         {
             return DropReason.BAD_VERSION.id();
         }
-        final int ihl = ip.headerLength();
+        final int ihl = (int)(ip0 >>> 56 & 0xF) << 2;
         if (ihl < Ipv4Header.MIN_LENGTH || ihl > length)
         {
             return DropReason.BAD_HEADER_LENGTH.id();
         }
-        final int totalLength = ip.totalLength();
+        final int totalLength = (int)(ip0 >>> 32 & 0xFFFF);
         if (totalLength < ihl || totalLength > length)
         {
             return DropReason.BAD_TOTAL_LENGTH.id();
         }
-        if (!ip.isChecksumValid())
+        final long ipSum = sumRest(buffer, offset, Ipv4Header.MIN_LENGTH, ihl, sum32(ip0) + sum32(ip1) + (dst & 0xFFFF_FFFFL));
+        if (Checksum.finish(ipSum) != 0)
         {
             return DropReason.BAD_HEADER_CHECKSUM.id();
         }
-        if (ip.ttl() == 0)
+        if (ip1 >>> 56 == 0)
         {
             return DropReason.TTL_EXPIRED.id();
         }
-        if (ip.isFragment())
+        if ((ip0 & (Ipv4Header.FLAG_MF | Ipv4Header.FRAGMENT_OFFSET_MASK)) != 0)
         {
             return DropReason.FRAGMENT.id();
         }
 
         // 2. transport and flow key
-        final int src = ip.srcAddress();
-        final int dst = ip.dstAddress();
+        final int src = (int)ip1;
         final int l4Offset = offset + ihl;
         final int l4Length = totalLength - ihl;
-        final int protocol = ip.protocol();
+        final int protocol = (int)(ip1 >>> 48 & 0xFF);
         final int srcPort;
         final int dstPort;
         int tcpFlags = 0;
@@ -365,19 +366,26 @@ public final class Pipeline
                 {
                     return DropReason.BAD_L4_LENGTH.id();
                 }
-                final TcpHeader tcp = this.tcp.wrap(buffer, l4Offset);
-                final int hl = tcp.headerLength();
+                this.tcp.wrap(buffer, l4Offset);
+                final long tcp0 = buffer.getLong(l4Offset, ByteOrder.BIG_ENDIAN);     // ports, sequence number
+                final long tcp1 = buffer.getLong(l4Offset + 8, ByteOrder.BIG_ENDIAN); // ack, data offset, flags, window
+                final int hl = (int)(tcp1 >>> 28 & 0xF) << 2;
                 if (hl < TcpHeader.MIN_LENGTH || hl > l4Length)
                 {
                     return DropReason.BAD_L4_LENGTH.id();
                 }
-                if (verifyL4Checksums && !tcp.isChecksumValid(src, dst, l4Length))
+                if (verifyL4Checksums)
                 {
-                    return DropReason.BAD_L4_CHECKSUM.id();
+                    final long headerSum = Checksum.pseudoHeaderSum(src, dst, Ipv4Header.PROTO_TCP, l4Length) +
+                        sum32(tcp0) + sum32(tcp1) + (buffer.getInt(l4Offset + 16, ByteOrder.BIG_ENDIAN) & 0xFFFF_FFFFL);
+                    if (Checksum.finish(sumRest(buffer, l4Offset, TcpHeader.MIN_LENGTH, l4Length, headerSum)) != 0)
+                    {
+                        return DropReason.BAD_L4_CHECKSUM.id();
+                    }
                 }
-                srcPort = tcp.srcPort();
-                dstPort = tcp.dstPort();
-                tcpFlags = tcp.flags();
+                srcPort = (int)(tcp0 >>> 48);
+                dstPort = (int)(tcp0 >>> 32 & 0xFFFF);
+                tcpFlags = (int)(tcp1 >>> 16 & 0xFF);
                 break;
             }
             case Ipv4Header.PROTO_UDP:
@@ -386,18 +394,24 @@ public final class Pipeline
                 {
                     return DropReason.BAD_L4_LENGTH.id();
                 }
-                final UdpHeader udp = this.udp.wrap(buffer, l4Offset);
-                final int udpLength = udp.length();
+                this.udp.wrap(buffer, l4Offset);
+                final long udp0 = buffer.getLong(l4Offset, ByteOrder.BIG_ENDIAN); // ports, length, checksum
+                final int udpLength = (int)(udp0 >>> 16 & 0xFFFF);
                 if (udpLength < UdpHeader.LENGTH || udpLength > l4Length)
                 {
                     return DropReason.BAD_L4_LENGTH.id();
                 }
-                if (verifyL4Checksums && !udp.isChecksumValid(src, dst))
+                // a zero checksum means the sender computed none (RFC 768)
+                if (verifyL4Checksums && (udp0 & 0xFFFF) != 0)
                 {
-                    return DropReason.BAD_L4_CHECKSUM.id();
+                    final long headerSum = Checksum.pseudoHeaderSum(src, dst, Ipv4Header.PROTO_UDP, udpLength) + sum32(udp0);
+                    if (Checksum.finish(sumRest(buffer, l4Offset, UdpHeader.LENGTH, udpLength, headerSum)) != 0)
+                    {
+                        return DropReason.BAD_L4_CHECKSUM.id();
+                    }
                 }
-                srcPort = udp.srcPort();
-                dstPort = udp.dstPort();
+                srcPort = (int)(udp0 >>> 48);
+                dstPort = (int)(udp0 >>> 32 & 0xFFFF);
                 break;
             }
             case Ipv4Header.PROTO_ICMP:
@@ -446,6 +460,22 @@ public final class Pipeline
         buckets[j] = table.bucket(a, b);
         fields[j] = packFields(tcpFlags, ihl, totalLength);
         return PARSED;
+    }
+
+    /** The one's complement sum of a big-endian word's two 32-bit halves, unfolded (RFC 1071: any word size folds alike). */
+    private static long sum32(final long word)
+    {
+        return (word >>> 32) + (word & 0xFFFF_FFFFL);
+    }
+
+    /**
+     * {@code headerSum}, the sum of the region's first {@code summed} bytes, plus the rest of its {@code length}
+     * bytes at {@code offset}: options or payload, none in most headers.
+     */
+    private static long sumRest(
+        final MutableDirectBuffer buffer, final int offset, final int summed, final int length, final long headerSum)
+    {
+        return length == summed ? headerSum : Checksum.sum(buffer, offset + summed, length - summed, headerSum);
     }
 
     /** The header fields steps 3 to 6 need, in one int: total length, IP header length, TCP flags. */

@@ -54,6 +54,12 @@ public class MemoryFloorBenchmark
         bucketMask = buckets - 1;
         entriesOffset = buckets * 8;
         block = new HugePageMemory().allocate((int)ConntrackTable.memoryBytes(capacity), 64);
+        long y = 0x9E3779B97F4A7C15L;
+        for (int i = 0; i < buckets; i++)
+        {
+            y = Flows.next(y);
+            block.putLong(i << 3, Flows.index(y, capacity));
+        }
     }
 
     @Benchmark
@@ -71,6 +77,35 @@ public class MemoryFloorBenchmark
                 block.getLong(entriesOffset + entry * ConntrackTable.ENTRY_LENGTH);
         }
         random = x;
+        return sink;
+    }
+
+    final int[] refs = new int[BATCH];
+    final int[] bucketIndex = new int[BATCH];
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public long dependentPasses()
+    {
+        final UnsafeBuffer block = this.block;
+        final int[] refs = this.refs;
+        final int[] bucketIndex = this.bucketIndex;
+        long x = random;
+        for (int i = 0; i < BATCH; i++)
+        {
+            x = Flows.next(x);
+            bucketIndex[i] = (int)x & bucketMask;
+        }
+        random = x;
+        for (int i = 0; i < BATCH; i++)
+        {
+            refs[i] = (int)block.getLong(bucketIndex[i] << 3);
+        }
+        long sink = 0;
+        for (int i = 0; i < BATCH; i++)
+        {
+            sink += block.getLong(entriesOffset + refs[i] * ConntrackTable.ENTRY_LENGTH);
+        }
         return sink;
     }
 }
