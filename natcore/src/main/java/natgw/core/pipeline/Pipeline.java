@@ -98,6 +98,8 @@ public final class Pipeline
     private long reportedRestarts;
     private int outputLength;
     private int random = 0x2545F491;
+    /** Connections found since the counter was last told: added to FOUND once per batch, not per packet. */
+    private int found;
 
     public Pipeline(
         final ConntrackTable table,
@@ -185,6 +187,7 @@ public final class Pipeline
         final int[] verdicts,
         final int[] outputLengths)
     {
+        final int nowMs = table.toTableMs(nowNs); // one clock reading per batch
         for (int start = 0; start < count; start += LOOKAHEAD)
         {
             final int end = Math.min(count, start + LOOKAHEAD);
@@ -216,13 +219,20 @@ public final class Pipeline
                             case Ipv4Header.PROTO_UDP: udp.wrap(buffer, l4Offset); break;
                             default: icmp.wrap(buffer, l4Offset); break;
                         }
-                        verdict = act(buffer, offset, nowNs, j);
+                        verdict = act(buffer, offset, nowMs, j);
                     }
                 }
                 verdicts[i] = finish(verdict);
                 outputLengths[i] = outputLength;
             }
+            reportFound();
         }
+    }
+
+    private void reportFound()
+    {
+        counters.add(ConntrackCounter.FOUND, found);
+        found = 0;
     }
 
     /**
@@ -281,7 +291,8 @@ public final class Pipeline
         int verdict = parse(buffer, offset, length, 0);
         if (verdict == PARSED)
         {
-            verdict = act(buffer, offset, nowNs, 0);
+            verdict = act(buffer, offset, table.toTableMs(nowNs), 0);
+            reportFound();
         }
         else if (verdict == PARSED_ICMP_ERROR)
         {
@@ -504,7 +515,7 @@ public final class Pipeline
      * path of a packet of a known connection stays in this method; a miss goes to {@link #miss}, kept
      * apart so the compiler's inlining budget goes to this path.
      */
-    private int act(final MutableDirectBuffer buffer, final int offset, final long nowNs, final int j)
+    private int act(final MutableDirectBuffer buffer, final int offset, final int nowMs, final int j)
     {
         final long a = keys[2 * j];
         final long b = keys[2 * j + 1];
@@ -522,7 +533,7 @@ public final class Pipeline
             final int entry;
             if (table.lookup(cursor, a, b, bucket) && ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
             {
-                counters.increment(ConntrackCounter.FOUND);
+                found++;
                 entry = cursor.entry();
                 if ((tcpFlags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN &&
                     protocol == Ipv4Header.PROTO_TCP && cursor.dir() == ORIGINAL &&
@@ -534,7 +545,7 @@ public final class Pipeline
             }
             else
             {
-                entry = miss(buffer, offset, a, b, fields, serviceTable, nowNs);
+                entry = miss(buffer, offset, a, b, fields, serviceTable, nowMs);
                 if (entry < 0)
                 {
                     return -entry - 2;
@@ -556,7 +567,7 @@ public final class Pipeline
             {
                 return endRemovedBackendFlow(buffer, offset, entry, dir, protocol, ihl(fields), totalLength);
             }
-            track(entry, dir, status, protocol, tcpFlags, totalLength, nowNs, backend);
+            track(entry, dir, status, protocol, tcpFlags, totalLength, nowMs, backend);
             rewrite(buffer, offset + ihl(fields), protocol, a, b, otherA, otherB);
             return FORWARD;
         }
@@ -584,7 +595,7 @@ public final class Pipeline
         final long b,
         final int fields,
         final ServiceTable serviceTable,
-        final long nowNs)
+        final int nowMs)
     {
         final int src = FlowTuple.srcAddress(a);
         final int dst = FlowTuple.dstAddress(a);
@@ -618,7 +629,6 @@ public final class Pipeline
             // only a request starts a query (nf_conntrack_proto_icmp valid_new): a reply has no mapping to use
             return done(DropReason.UNSUPPORTED_ICMP.id());
         }
-        final int nowMs = table.toTableMs(nowNs);
         final int entry;
         if (service != null)
         {
@@ -783,7 +793,7 @@ public final class Pipeline
         final int protocol,
         final int tcpFlags,
         final int bytes,
-        final long nowNs,
+        final int nowMs,
         final int backend)
     {
         final ConntrackTable table = this.table;
@@ -792,14 +802,14 @@ public final class Pipeline
         if (update == status)
         {
             // most packets: the status stays, the deadline moves only when it is more than the slack behind
-            final int deadlineMs = table.toTableMs(nowNs) + timeoutMs(protocol, status);
+            final int deadlineMs = nowMs + timeoutMs(protocol, status);
             if (deadlineMs - table.deadlineMs(entry) > DEADLINE_SLACK_MS)
             {
                 table.deadlineMs(entry, deadlineMs);
             }
             return;
         }
-        changeStatus(entry, dir, protocol, tcpFlags, nowNs, backend, status, update);
+        changeStatus(entry, dir, protocol, tcpFlags, nowMs, backend, status, update);
     }
 
     /**
@@ -858,12 +868,11 @@ public final class Pipeline
         final int dir,
         final int protocol,
         final int tcpFlags,
-        final long nowNs,
+        final int nowMs,
         final int backend,
         final int found,
         final int firstUpdate)
     {
-        final int nowMs = table.toTableMs(nowNs);
         int status = found;
         int update = firstUpdate;
         while (true)

@@ -83,6 +83,10 @@ public class MemoryFloorBenchmark
     final int[] refs = new int[BATCH];
     final int[] bucketIndex = new int[BATCH];
 
+    /**
+     * The look-ahead's shape without the pipeline: per packet a bucket, then the entry the bucket names (a
+     * dependent load), in two passes over a batch of 64, so the misses of a pass overlap.
+     */
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public long dependentPasses()
