@@ -939,26 +939,29 @@ public final class Pipeline
         }
     }
 
-    /** The IP header's addresses and checksum; returns the change for the L4 pseudo header. */
+    /**
+     * The IP header's addresses and checksum; returns the addresses' one's complement change, which the
+     * IP checksum and the L4 pseudo header share.
+     */
     private int rewriteAddresses(final int src, final int dst, final int newSrc, final int newDst)
     {
         final Ipv4Header ip = this.ip;
-        int ipChecksum = ip.checksum();
-        int l4Delta = 0;
+        int delta = 0;
         if (newSrc != src)
         {
-            ipChecksum = Checksum.adjust32(ipChecksum, src, newSrc);
-            l4Delta = Checksum.delta32(src, newSrc);
+            delta = Checksum.delta32(src, newSrc);
             ip.srcAddress(newSrc);
         }
         if (newDst != dst)
         {
-            ipChecksum = Checksum.adjust32(ipChecksum, dst, newDst);
-            l4Delta = Checksum.addDelta(l4Delta, Checksum.delta32(dst, newDst));
+            delta = Checksum.addDelta(delta, Checksum.delta32(dst, newDst));
             ip.dstAddress(newDst);
         }
-        ip.checksum(ipChecksum);
-        return l4Delta;
+        if (delta != 0)
+        {
+            ip.checksum(Checksum.applyDelta(ip.checksum(), delta));
+        }
+        return delta;
     }
 
     private void rewriteTcpPorts(final int addressDelta, final int srcPort, final int dstPort, final int newSrcPort, final int newDstPort)
