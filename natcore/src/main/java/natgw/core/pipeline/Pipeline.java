@@ -188,6 +188,7 @@ public final class Pipeline
         final int[] outputLengths)
     {
         final int nowMs = table.toTableMs(nowNs); // one clock reading per batch
+        final ServiceTable serviceTable = services.current(); // and one view of the services
         for (int start = 0; start < count; start += LOOKAHEAD)
         {
             final int end = Math.min(count, start + LOOKAHEAD);
@@ -219,7 +220,7 @@ public final class Pipeline
                             case Ipv4Header.PROTO_UDP: udp.wrap(buffer, l4Offset); break;
                             default: icmp.wrap(buffer, l4Offset); break;
                         }
-                        verdict = act(buffer, offset, nowMs, j);
+                        verdict = act(buffer, offset, nowMs, serviceTable, j);
                     }
                 }
                 verdicts[i] = finish(verdict);
@@ -291,7 +292,7 @@ public final class Pipeline
         int verdict = parse(buffer, offset, length, 0);
         if (verdict == PARSED)
         {
-            verdict = act(buffer, offset, table.toTableMs(nowNs), 0);
+            verdict = act(buffer, offset, table.toTableMs(nowNs), services.current(), 0);
             reportFound();
         }
         else if (verdict == PARSED_ICMP_ERROR)
@@ -515,7 +516,8 @@ public final class Pipeline
      * path of a packet of a known connection stays in this method; a miss goes to {@link #miss}, kept
      * apart so the compiler's inlining budget goes to this path.
      */
-    private int act(final MutableDirectBuffer buffer, final int offset, final int nowMs, final int j)
+    private int act(
+        final MutableDirectBuffer buffer, final int offset, final int nowMs, final ServiceTable serviceTable, final int j)
     {
         final long a = keys[2 * j];
         final long b = keys[2 * j + 1];
@@ -527,7 +529,6 @@ public final class Pipeline
         final ConntrackTable.Cursor cursor = this.cursor;
 
         // 3. lookup; 4. policy on a miss
-        final ServiceTable serviceTable = services.current();
         for (int attempt = 0; attempt < MAX_LOOKUPS; attempt++)
         {
             final int entry;
