@@ -84,6 +84,13 @@ public class PipelineBenchmark
     @Setup(Level.Trial)
     public void setUp()
     {
+        setUp(connections);
+    }
+
+    /** The population and ring for {@code connections}, outside JMH too. */
+    void setUp(final int connections)
+    {
+        this.connections = connections;
         flows = new Flows(connections, pages.equals("huge") ? new HugePageMemory() : OffHeapMemory.DIRECT);
         packets = 2 * connections;
         ring = ring(flows, packets, 1, 0);
@@ -143,6 +150,12 @@ public class PipelineBenchmark
         @Setup(Level.Trial)
         public void setUp(final PipelineBenchmark benchmark, final ThreadParams thread)
         {
+            setUp(benchmark, thread.getThreadIndex(), thread.getThreadCount());
+        }
+
+        /** Worker {@code index} of {@code count}, outside JMH too ({@link PipelineSteadiness}). */
+        void setUp(final PipelineBenchmark benchmark, final int index, final int count)
+        {
             // every field but the record's is the same in all packets: seq/ack/flags/window/TTL/length
             new PacketBuilder(packet).tcp(0, Flows.client(0), Flows.CLIENT_PORT, Flows.server(0), Flows.SERVER_PORT,
                 TcpHeader.ACK, 2001, 6001, 0);
@@ -154,17 +167,17 @@ public class PipelineBenchmark
             }
             if (benchmark.steering.equals("byConnection"))
             {
-                packets = benchmark.packets / thread.getThreadCount();
-                ring = ring(benchmark.flows, packets, thread.getThreadCount(), thread.getThreadIndex());
+                packets = benchmark.packets / count;
+                ring = ring(benchmark.flows, packets, count, index);
                 position = 0;
             }
             else
             {
                 packets = benchmark.packets;
                 ring = benchmark.ring;
-                position = (int)((long)packets * thread.getThreadIndex() / thread.getThreadCount());
+                position = (int)((long)packets * index / count);
             }
-            pipeline = benchmark.flows.pipeline(thread.getThreadIndex() + 1, new WorkerCounters(thread.getThreadIndex() + 1),
+            pipeline = benchmark.flows.pipeline(index + 1, new WorkerCounters(index + 1),
                 PortStrategy.RESERVE, benchmark.verifyL4Checksums);
         }
 
