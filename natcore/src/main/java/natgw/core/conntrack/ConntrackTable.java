@@ -465,16 +465,20 @@ public final class ConntrackTable
         return bucket(a, b) << 3;
     }
 
+    /** The line of node {@code ref}'s entry; for ref 0 (no node), the bucket array's last line. */
+    private int nodeLineOffset(final int ref)
+    {
+        return entriesOffset + ((ref - 1) >> 1) * ENTRY_LENGTH;
+    }
+
     private int nodeLinkOffset(final int ref)
     {
-        final int node = ref - 1;
-        return entriesOffset + (node >>> 1) * ENTRY_LENGTH + (node & 1) * 8;
+        return nodeLineOffset(ref) + ((ref - 1) & 1) * 8;
     }
 
     private int nodeTupleOffset(final int ref)
     {
-        final int node = ref - 1;
-        return entriesOffset + (node >>> 1) * ENTRY_LENGTH + TUPLE_OFFSET + (node & 1) * 16;
+        return nodeLineOffset(ref) + TUPLE_OFFSET + ((ref - 1) & 1) * 16;
     }
 
     private static int ref(final long word)
@@ -707,7 +711,7 @@ public final class ConntrackTable
      */
     public long touch(final int ref)
     {
-        return buffer.getLong(entriesOffset + ((ref - 1) >> 1) * ENTRY_LENGTH);
+        return buffer.getLong(nodeLineOffset(ref));
     }
 
     /**
@@ -717,9 +721,9 @@ public final class ConntrackTable
      */
     public int prefetchStep(final int ref, final long a, final long b)
     {
-        final int tupleOffset = entriesOffset + ((ref - 1) >> 1) * ENTRY_LENGTH + TUPLE_OFFSET + ((ref - 1) & 1) * 16;
+        final int tupleOffset = nodeTupleOffset(ref);
         final long differ = (buffer.getLong(tupleOffset) ^ a) | (buffer.getLong(tupleOffset + 8) ^ b);
-        final int next = ref(buffer.getLong(entriesOffset + ((ref - 1) >> 1) * ENTRY_LENGTH + ((ref - 1) & 1) * 8));
+        final int next = ref(buffer.getLong(nodeLinkOffset(ref)));
         // all ones if the node differs from the tuple and is a node at all (ref 0 ends the walk)
         final int walkOn = (int)((differ | -differ) >> 63) & (ref | -ref) >> 31;
         return next & walkOn;

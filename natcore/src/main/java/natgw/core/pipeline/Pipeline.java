@@ -799,7 +799,7 @@ public final class Pipeline
     {
         final ConntrackTable table = this.table;
         table.account(entry, dir, bytes);
-        final int update = statusAfter(dir, protocol, tcpFlags, status);
+        final int update = statusAfter(dir, protocol, tcpFlags, status, true);
         if (update == status)
         {
             // most packets: the status stays, the deadline moves only when it is more than the slack behind
@@ -816,9 +816,10 @@ public final class Pipeline
     /**
      * The status a packet leaves the connection in: SEEN_REPLY on a reply, the TCP state after Linux's
      * transition table (an invalid segment, counted, and an ignored one keep the state), ASSURED once
-     * established or, for UDP, once replied to.
+     * established or, for UDP, once replied to. {@code countInvalid}: count an invalid segment (once per
+     * packet, not again when a lost CAS makes the caller evaluate it anew).
      */
-    private int statusAfter(final int dir, final int protocol, final int tcpFlags, final int status)
+    private int statusAfter(final int dir, final int protocol, final int tcpFlags, final int status, final boolean countInvalid)
     {
         final int update = dir == REPLY ? status | ConntrackTable.SEEN_REPLY : status;
         switch (protocol)
@@ -829,7 +830,10 @@ public final class Pipeline
                 int next = TcpState.next(dir, tcpFlags, old);
                 if (next == TcpState.INVALID)
                 {
-                    counters.increment(ConntrackCounter.INVALID);
+                    if (countInvalid)
+                    {
+                        counters.increment(ConntrackCounter.INVALID);
+                    }
                     next = old;
                 }
                 else if (next == TcpState.IGNORE)
@@ -903,7 +907,7 @@ public final class Pipeline
             {
                 return; // ended under us: this packet still goes out with the translation it found
             }
-            update = statusAfter(dir, protocol, tcpFlags, status);
+            update = statusAfter(dir, protocol, tcpFlags, status, false); // counted on the first evaluation
         }
     }
 
