@@ -4,7 +4,10 @@
 #
 #   perf/scripts/jmh-ab.sh BEFORE.jar AFTER.jar [OUT]
 #   env: BENCH (regex, default 'PipelineBenchmark.processBatch$'), CONNS (default 10000,1000000),
-#        FORKS per run (5), ROUNDS (2), THREADS (1)
+#        FORKS per run (5), ROUNDS (2), THREADS (1),
+#        JAVA_A, JAVA_B (the java of each side, default java), ARGS_A, ARGS_B (JVM options of each side,
+#        given to -jvmArgsAppend, which replaces the benchmark's own @Fork options: repeat them)
+#   The same jar on both sides compares JVMs or JVM options.
 #
 # Why forks: on the lab VM one fork's iterations agree within a few per cent, but forks of the same
 # build differ by up to 1.5x (the JIT's code differs from fork to fork), so a comparison needs many forks
@@ -22,9 +25,11 @@ json=$(mktemp /tmp/jmh-ab-json.XXXXXX)
 trap 'rm -f "$json"' EXIT
 : > "$out"
 
-run() {
-    java -jar "$1" "$bench" -p connections="$conns" -f "$forks" -wi 3 -w 1s -i 3 -r 1s -t "$threads" \
-        -jvmArgsAppend -Dagrona.disable.bounds.checks=true -rf json -rff "$json" > /dev/null
+run() { # side (A or B), jar, java, JVM options
+    local options=()
+    [ -n "$4" ] && options=(-jvmArgsAppend "$4")
+    "$3" -jar "$2" "$bench" -p connections="$conns" -f "$forks" -wi 3 -w 1s -i 3 -r 1s -t "$threads" \
+        "${options[@]}" -rf json -rff "$json" > /dev/null
     python3 - "$1" "$json" >> "$out" <<'PY'
 import json, statistics, sys
 jar, path = sys.argv[1:3]
@@ -34,9 +39,13 @@ for b in json.load(open(path)):
 PY
 }
 
-for _ in $(seq "$rounds"); do run "$A"; run "$B"; run "$B"; run "$A"; done
+a() { run A "$A" "${JAVA_A:-java}" "${ARGS_A:-}"; }
+b() { run B "$B" "${JAVA_B:-java}" "${ARGS_B:-}"; }
+for _ in $(seq "$rounds"); do a; b; b; a; done
 echo "per-fork medians: $out"
-python3 - "$out" "$A" "$B" <<'PY'
+echo "A: $A ${JAVA_A:-java} ${ARGS_A:-}"
+echo "B: $B ${JAVA_B:-java} ${ARGS_B:-}"
+python3 - "$out" A B <<'PY'
 import collections, re, statistics, sys
 path, a, b = sys.argv[1:4]
 forks = collections.defaultdict(list)

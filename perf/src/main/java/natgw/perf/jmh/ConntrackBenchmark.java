@@ -39,7 +39,7 @@ import natgw.core.nat.PortStrategy;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = { "-XX:+UseParallelGC", "-Xmx4g", "-XX:MaxDirectMemorySize=2g" }) // GC as the natgw launcher
+@Fork(value = 1, jvmArgsAppend = { "-XX:+UseParallelGC", "-Xmx4g", "-XX:MaxDirectMemorySize=2g", "-Dagrona.disable.bounds.checks=true" }) // as the natgw launcher: a -jvmArgsAppend on the command line replaces these
 @State(Scope.Benchmark)
 public class ConntrackBenchmark
 {

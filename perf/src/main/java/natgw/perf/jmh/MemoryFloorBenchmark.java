@@ -31,7 +31,7 @@ import natgw.tun.HugePageMemory;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = { "-XX:+UseParallelGC", "-Xmx4g" })
+@Fork(value = 1, jvmArgsAppend = { "-XX:+UseParallelGC", "-Xmx4g", "-Dagrona.disable.bounds.checks=true" })
 @State(Scope.Thread)
 public class MemoryFloorBenchmark
 {
