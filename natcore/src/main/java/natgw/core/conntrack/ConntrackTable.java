@@ -9,6 +9,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 import natgw.core.flow.FlowTuple;
 import natgw.core.memory.OffHeapMemory;
+import natgw.core.memory.RawMemory;
 
 /**
  * The connection tracking table: fixed capacity, off-heap, lock-free for any number of threads.
@@ -135,7 +136,7 @@ public final class ConntrackTable
     private static final long TAG_MASK = 0x7FFF_FFFFL << 32;
     private static final long REF_MASK = 0xFFFF_FFFFL;
 
-    private final UnsafeBuffer buffer;
+    private final RawMemory buffer;
     private final int capacity;
     private final int bucketMask;
     private final int entriesOffset;
@@ -172,7 +173,7 @@ public final class ConntrackTable
         this.entriesOffset = buckets * 8;
         this.recordsOffset = entriesOffset + capacity * ENTRY_LENGTH;
         final long length = memoryBytes(capacity);
-        this.buffer = memory.allocate((int)length, BitUtil.CACHE_LINE_LENGTH);
+        this.buffer = new RawMemory(memory.allocate((int)length, BitUtil.CACHE_LINE_LENGTH));
         this.seed = ThreadLocalRandom.current().nextLong();
         this.epochNs = epochNs;
         this.freeListHeadAddress = BitUtil.CACHE_LINE_LENGTH;
@@ -503,7 +504,7 @@ public final class ConntrackTable
 
     private boolean find(final Cursor cursor, final long a, final long b, final int bucket)
     {
-        final UnsafeBuffer buffer = this.buffer;
+        final RawMemory buffer = this.buffer;
         tryAgain:
         while (true)
         {
