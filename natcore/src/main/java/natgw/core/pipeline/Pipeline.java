@@ -23,6 +23,7 @@ import natgw.core.packet.Checksum;
 import natgw.core.packet.DropReason;
 import natgw.core.packet.IcmpHeader;
 import natgw.core.packet.Ipv4Header;
+import natgw.core.packet.PacketMemory;
 import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
 
@@ -330,6 +331,7 @@ public final class Pipeline
         {
             return DropReason.TRUNCATED.id();
         }
+        buffer.boundsCheck(offset, length); // the one check of the packet's region: the rewrite writes at its memory
         this.ip.wrap(buffer, offset);
         final long ip0 = buffer.getLong(offset, ByteOrder.BIG_ENDIAN);     // version, IHL, TOS, total length, id, flags
         final long ip1 = buffer.getLong(offset + 8, ByteOrder.BIG_ENDIAN); // TTL, protocol, checksum, source
@@ -569,7 +571,7 @@ public final class Pipeline
                 return endRemovedBackendFlow(buffer, offset, entry, dir, protocol, ihl(fields), totalLength);
             }
             track(entry, dir, status, protocol, tcpFlags, totalLength, nowMs, backend);
-            rewrite(buffer, offset + ihl(fields), protocol, a, b, otherA, otherB);
+            rewrite(buffer, offset, ihl(fields), protocol, a, b, otherA, otherB);
             return FORWARD;
         }
         return DropReason.INSERT_FAILED.id();
@@ -914,29 +916,36 @@ public final class Pipeline
     /**
      * Step 6: rewrites the packet of tuple {@code a, b} to the inverse of the other direction's tuple
      * {@code otherA, otherB} (nf_nat_manip_pkt), checksums adjusted for the words that changed (RFC 1624).
+     * TCP and UDP are written at the buffer's memory ({@link PacketMemory}), whose base and address stay
+     * in registers across the stores (through the buffer, each store would make the compiler read them
+     * again); {@link #parse} checked the packet's region.
      */
     private void rewrite(
         final MutableDirectBuffer buffer,
-        final int l4Offset,
+        final int offset,
+        final int ihl,
         final int protocol,
         final long a,
         final long b,
         final long otherA,
         final long otherB)
     {
-        final int l4Delta = rewriteAddresses(
+        final byte[] base = buffer.byteArray();
+        final long ipAddress = buffer.addressOffset() + offset;
+        final int l4Delta = rewriteAddresses(base, ipAddress,
             FlowTuple.srcAddress(a), FlowTuple.dstAddress(a), FlowTuple.dstAddress(otherA), FlowTuple.srcAddress(otherA));
         final int srcPort = FlowTuple.srcPort(b);
         final int dstPort = FlowTuple.dstPort(b);
         final int newSrcPort = FlowTuple.dstPort(otherB);
         final int newDstPort = FlowTuple.srcPort(otherB);
+        final long l4Address = ipAddress + ihl;
         switch (protocol)
         {
             case Ipv4Header.PROTO_TCP:
-                rewriteTcpPorts(l4Delta, srcPort, dstPort, newSrcPort, newDstPort);
+                rewritePorts(base, l4Address, TcpHeader.CHECKSUM_OFFSET, false, l4Delta, srcPort, dstPort, newSrcPort, newDstPort);
                 break;
             case Ipv4Header.PROTO_UDP:
-                rewriteUdpPorts(l4Delta, srcPort, dstPort, newSrcPort, newDstPort);
+                rewritePorts(base, l4Address, UdpHeader.CHECKSUM_OFFSET, true, l4Delta, srcPort, dstPort, newSrcPort, newDstPort);
                 break;
             default:
                 rewriteEchoIdentifier(newSrcPort, newDstPort);
@@ -948,51 +957,53 @@ public final class Pipeline
      * The IP header's addresses and checksum; returns the addresses' one's complement change, which the
      * IP checksum and the L4 pseudo header share.
      */
-    private int rewriteAddresses(final int src, final int dst, final int newSrc, final int newDst)
+    private static int rewriteAddresses(
+        final byte[] base, final long ipAddress, final int src, final int dst, final int newSrc, final int newDst)
     {
-        final Ipv4Header ip = this.ip;
         int delta = 0;
         if (newSrc != src)
         {
             delta = Checksum.delta32(src, newSrc);
-            ip.srcAddress(newSrc);
+            PacketMemory.putInt(base, ipAddress + Ipv4Header.SRC_ADDRESS_OFFSET, newSrc);
         }
         if (newDst != dst)
         {
             delta = Checksum.addDelta(delta, Checksum.delta32(dst, newDst));
-            ip.dstAddress(newDst);
+            PacketMemory.putInt(base, ipAddress + Ipv4Header.DST_ADDRESS_OFFSET, newDst);
         }
         if (delta != 0)
         {
-            ip.checksum(Checksum.applyDelta(ip.checksum(), delta));
+            final long checksum = ipAddress + Ipv4Header.CHECKSUM_OFFSET;
+            PacketMemory.putU16(base, checksum, Checksum.applyDelta(PacketMemory.u16(base, checksum), delta));
         }
         return delta;
     }
 
-    private void rewriteTcpPorts(final int addressDelta, final int srcPort, final int dstPort, final int newSrcPort, final int newDstPort)
+    /**
+     * TCP or UDP ports (both at the header's start) and checksum, at {@code checksumOffset}; for UDP
+     * ({@code optional}) a zero checksum means none and stays (RFC 768).
+     */
+    private static void rewritePorts(
+        final byte[] base,
+        final long l4Address,
+        final int checksumOffset,
+        final boolean optional,
+        final int addressDelta,
+        final int srcPort,
+        final int dstPort,
+        final int newSrcPort,
+        final int newDstPort)
     {
-        final TcpHeader tcp = this.tcp;
         final int l4Delta = portsDelta(addressDelta, srcPort, dstPort, newSrcPort, newDstPort);
-        tcp.srcPort(newSrcPort);
-        tcp.dstPort(newDstPort);
-        if (l4Delta != 0)
+        PacketMemory.putU16(base, l4Address, newSrcPort);
+        PacketMemory.putU16(base, l4Address + 2, newDstPort);
+        final long checksumAddress = l4Address + checksumOffset;
+        final int checksum = PacketMemory.u16(base, checksumAddress);
+        if (l4Delta != 0 && (checksum != 0 || !optional))
         {
-            tcp.checksum(Checksum.applyDelta(tcp.checksum(), l4Delta));
-        }
-    }
-
-    private void rewriteUdpPorts(final int addressDelta, final int srcPort, final int dstPort, final int newSrcPort, final int newDstPort)
-    {
-        final UdpHeader udp = this.udp;
-        final int l4Delta = portsDelta(addressDelta, srcPort, dstPort, newSrcPort, newDstPort);
-        udp.srcPort(newSrcPort);
-        udp.dstPort(newDstPort);
-        final int checksum = udp.checksum();
-        if (checksum != 0 && l4Delta != 0)
-        {
-            // a computed zero is sent as 0xFFFF: 0 means "no checksum" (RFC 768)
             final int updated = Checksum.applyDelta(checksum, l4Delta);
-            udp.checksum(updated == 0 ? 0xFFFF : updated);
+            // a computed zero is sent as 0xFFFF where 0 means "no checksum" (UDP)
+            PacketMemory.putU16(base, checksumAddress, updated == 0 && optional ? 0xFFFF : updated);
         }
     }
 
