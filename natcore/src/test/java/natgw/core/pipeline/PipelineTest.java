@@ -37,6 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -212,6 +213,47 @@ class PipelineTest
         assertEquals(53, udp.srcPort());
         assertEquals(5353, udp.dstPort());
         assertEquals(108, udp.length());
+    }
+
+    @Test
+    void shouldTranslatePacketsInHeapBuffersAsInDirectOnes()
+    {
+        final int natPort = tcpOut(CLIENT, 40000, SERVER, SYN);
+        assertSameTranslationInHeapBuffer(() -> builder.tcp(0, SERVER, 443, POOL, natPort, SYN | ACK, 5000, 1001, 0));
+        assertSameTranslationInHeapBuffer(() -> builder.udp(0, CLIENT, 5353, SERVER, 53, 32));
+        wrap(0);
+        assertEquals(POOL, ip.srcAddress());
+        assertEquals(5353, udp.srcPort());
+    }
+
+    /**
+     * The packet {@code build} writes at 0 of the direct buffer, copied to an odd offset of a heap buffer:
+     * processed there first, then in the direct buffer, both forward the same bytes.
+     */
+    private void assertSameTranslationInHeapBuffer(final java.util.function.IntSupplier build)
+    {
+        final UnsafeBuffer heap = new UnsafeBuffer(new byte[2048]);
+        final int length = build.getAsInt();
+        heap.putBytes(7, buffer, 0, length);
+        final int heapVerdict = pipeline.process(heap, 7, length, nowNs += 1_000_000L);
+        assertEquals(Pipeline.FORWARD, heapVerdict, () -> "dropped: " + DropReason.get(heapVerdict));
+        assertChecksumsValid(heap, 7, length);
+        forward(0, length);
+        final byte[] fromHeap = new byte[length];
+        heap.getBytes(7, fromHeap);
+        assertArrayEquals(bytes(0, length), fromHeap);
+    }
+
+    @Test
+    void shouldRefuseLengthBeyondTheBuffer()
+    {
+        final int length = builder.tcp(0, CLIENT, 40000, SERVER, 443, SYN, 1000, 0, 0);
+        final UnsafeBuffer exact = new UnsafeBuffer(new byte[length]);
+        exact.putBytes(0, buffer, 0, length);
+        // a caller's error, not a packet's (every header the packet claims lies inside the buffer): refused
+        // before the pipeline reads or writes the packet's memory, which it does without bounds checks
+        assertThrows(IndexOutOfBoundsException.class, () -> pipeline.process(exact, 0, length + 8, nowNs));
+        assertEquals(Pipeline.FORWARD, pipeline.process(exact, 0, length, nowNs));
     }
 
     @Test
