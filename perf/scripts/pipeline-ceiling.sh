@@ -1,7 +1,8 @@
 #!/bin/bash
 # The pipeline without I/O against its ceiling on this machine, in one run: perf/native/pipeline_ceiling.c
 # (the same fast path in C, one packet at a time, in look-ahead passes of plain loads, and with prefetch
-# instructions) and natgw's JMH PipelineBenchmark.processBatch, at the same table sizes, one thread.
+# instructions), its line-for-line Java port natgw.perf.ceiling.LeanPipeline (the passes mode), and natgw's
+# JMH PipelineBenchmark.processBatch, at the same table sizes, one thread.
 #
 #   perf/scripts/pipeline-ceiling.sh            (after mvn install: needs perf/target/benchmarks.jar)
 #   env: CONNS (default 10000,1000000), SECONDS_C (per C run, default 5), FORKS (JMH, default 3), ROUNDS (2)
@@ -21,6 +22,7 @@ for _ in $(seq "$rounds"); do
         for mode in single passes prefetch; do
             "$work/pipeline_ceiling" "$n" "$mode" "$seconds" | tail -1 >> "$work/c.txt"
         done
+        java -XX:+UseParallelGC -cp "$jar" natgw.perf.ceiling.LeanPipeline "$n" "$seconds" | tail -1 >> "$work/c.txt"
     done
     java -jar "$jar" 'PipelineBenchmark.processBatch$' -p connections="$conns" -f "$forks" -wi 3 -w 1s -i 3 -r 1s -t 1 \
         -rf json -rff "$work/jmh.json" > /dev/null
@@ -36,7 +38,11 @@ import collections, re, statistics, sys
 runs = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     m = re.match(r'pipeline_ceiling connections=(\d+) mode=(\S+) median=([\d.]+)', line)
-    runs[(int(m.group(1)), 'C ' + m.group(2))].append(float(m.group(3)))
+    if m:
+        runs[(int(m.group(1)), 'C ' + m.group(2))].append(float(m.group(3)))
+        continue
+    m = re.match(r'lean_java connections=(\d+) median=([\d.]+)', line)
+    runs[(int(m.group(1)), 'Java lean passes')].append(float(m.group(2)))
 for line in open(sys.argv[2]):
     n, mpps = line.split()
     runs[(int(n), 'natgw processBatch')].append(float(mpps))
