@@ -31,11 +31,6 @@ public final class RawMemory
         this.address = block.addressOffset();
     }
 
-    public UnsafeBuffer block()
-    {
-        return block;
-    }
-
     public long addressOffset()
     {
         return address;

@@ -7,6 +7,7 @@ import org.agrona.UnsafeAccess;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.Checksum;
 import natgw.core.packet.PacketBuilder;
+import natgw.core.packet.PacketMemory;
 import natgw.core.packet.TcpHeader;
 
 import sun.misc.Unsafe;
@@ -67,16 +68,6 @@ public final class LeanPipeline
 
     static long be64(long addr) { return Long.reverseBytes(U.getLong(addr)); }
     static int be32(long addr) { return Integer.reverseBytes(U.getInt(addr)); }
-    static int be16(long addr) { return Short.reverseBytes(U.getShort(addr)) & 0xFFFF; }
-    static void pbe32(long addr, int v) { U.putInt(addr, Integer.reverseBytes(v)); }
-    static void pbe16(long addr, int v) { U.putShort(addr, Short.reverseBytes((short)v)); }
-    static int fold(long s)
-    {
-        s = (s & 0xFFFFFFFFL) + (s >>> 32);
-        s = (s & 0xFFFF) + (s >>> 16);
-        s = (s & 0xFFFF) + (s >>> 16);
-        return (int)((s & 0xFFFF) + (s >>> 16));
-    }
     static long sum32(long w) { return (w >>> 32) + (w & 0xFFFFFFFFL); }
     static int changed(int x, int y) { int d = x ^ y; return (d | -d) >> 31; }
 
@@ -93,7 +84,7 @@ public final class LeanPipeline
         int ihl = (int)(ip0 >>> 56 & 0xF) << 2;
         int total = (int)(ip0 >>> 32 & 0xFFFF);
         if (ihl != 20 || total < ihl || total > length) return false;
-        if ((~fold(sum32(ip0) + sum32(ip1) + (dst & 0xFFFFFFFFL)) & 0xFFFF) != 0) return false;
+        if (Checksum.finish(sum32(ip0) + sum32(ip1) + (dst & 0xFFFFFFFFL)) != 0) return false;
         if (ip1 >>> 56 == 0) return false;
         if ((ip0 & 0x3FFF) != 0) return false;
         if ((ip1 >>> 48 & 0xFF) != 6) return false;
@@ -104,9 +95,9 @@ public final class LeanPipeline
         long t0 = be64(t), t1 = be64(t + 8);
         int hl = (int)(t1 >>> 28 & 0xF) << 2;
         if (hl < 20 || hl > l4len) return false;
-        long s = (src >>> 16) + (src & 0xFFFF) + (dst >>> 16) + (dst & 0xFFFF) + 6 + l4len + sum32(t0) + sum32(t1) + (be32(t + 16) & 0xFFFFFFFFL);
+        long s = Checksum.pseudoHeaderSum(src, dst, 6, l4len) + sum32(t0) + sum32(t1) + (be32(t + 16) & 0xFFFFFFFFL);
         if (l4len != 20) return false;
-        if ((~fold(s) & 0xFFFF) != 0) return false;
+        if (Checksum.finish(s) != 0) return false;
         long a = (long)src << 32 | (dst & 0xFFFFFFFFL), b = 6L << 32 | (t0 >>> 32);
         ka[j] = a; kb[j] = b;
         bk[j] = hash(a, b) & mask;
@@ -132,7 +123,7 @@ public final class LeanPipeline
         long other = e + 16 + (dir ^ 1) * 16;
         long oa = U.getLong(other), ob = U.getLong(other + 8);
         long pending = e + 56 + dir * 4;
-        int total = be16(p + 2);
+        int total = PacketMemory.u16(null, p + 2);
         int count = U.getAndAddInt(null, pending, (1 << 22) | total) + ((1 << 22) | total);
         if (count >>> 22 >= 512) U.getAndSetInt(null, pending, 0);
         int state = status >>> 8 & 0xF;
@@ -144,13 +135,13 @@ public final class LeanPipeline
         int src = (int)(a >>> 32), dst = (int)a, nsrc = (int)oa, ndst = (int)(oa >>> 32);
         int sport = (int)(b >>> 16 & 0xFFFF), dport = (int)(b & 0xFFFF), nsport = (int)(ob & 0xFFFF), ndport = (int)(ob >>> 16 & 0xFFFF);
         int d = Checksum.addDelta(Checksum.delta32(src, nsrc) & changed(src, nsrc), Checksum.delta32(dst, ndst) & changed(dst, ndst));
-        pbe32(p + 12, nsrc);
-        pbe32(p + 16, ndst);
-        pbe16(p + 10, Checksum.applyDelta(be16(p + 10), d));
+        PacketMemory.putInt(null, p + 12, nsrc);
+        PacketMemory.putInt(null, p + 16, ndst);
+        PacketMemory.putU16(null, p + 10, Checksum.applyDelta(PacketMemory.u16(null, p + 10), d));
         int l4 = Checksum.addDelta(Checksum.addDelta(d, Checksum.delta16(sport, nsport) & changed(sport, nsport)), Checksum.delta16(dport, ndport) & changed(dport, ndport));
-        pbe16(p + 20, nsport);
-        pbe16(p + 22, ndport);
-        pbe16(p + 36, Checksum.applyDelta(be16(p + 36), l4));
+        PacketMemory.putU16(null, p + 20, nsport);
+        PacketMemory.putU16(null, p + 22, ndport);
+        PacketMemory.putU16(null, p + 36, Checksum.applyDelta(PacketMemory.u16(null, p + 36), l4));
         return true;
     }
 
