@@ -64,8 +64,15 @@ import natgw.core.memory.RawMemory;
  *   reaches a node through a link word read with volatile semantics sees them complete.</li>
  *   <li>Entries are reused. The generation in the status word changes on every free; a reader takes
  *   the status when it finds the node, reads the fields it needs, and checks the generation again
- *   after a load fence ({@link Cursor#stillValid()}). A changed generation means the connection ended
- *   under it: the caller looks up again.</li>
+ *   after a load fence ({@link #stillValid}, {@link #sameIncarnation}). A changed generation means the
+ *   connection ended under it: the caller looks up again.</li>
+ *   <li>A node is trusted only if it was linked when its status was read: every step of a walk reads
+ *   the predecessor's link word again after the node's fields and goes on only if it is unchanged
+ *   (same tag). Without that, a walk delayed at a node that was meanwhile freed and reused would read
+ *   the node's new incarnation, which may still be private to its allocator: an ORIGINAL node is
+ *   written, and its entry confirmed, before its claim, which may yet fail. {@link #findLinked}, the packet path's lookup,
+ *   validates the same way and never writes: on any change it answers not found, and the caller's
+ *   {@link #lookup} helps and restarts.</li>
  *   <li>An entry is freed by whoever drops its last reference (refs: its linked nodes, its owner's
  *   reference from allocate until the ORIGINAL claim or abandon, a killer's hold), and only once its
  *   phase is DYING, which a single CAS sets: exactly one killer. A killer takes its hold only on an
@@ -687,6 +694,79 @@ public final class ConntrackTable
         return false;
     }
 
+    /** {@link #findLinked}: the tuple was not found on a quiet chain, or the walk met a change; see there. */
+    public static final long NOT_FOUND = 0;
+
+    /**
+     * The packet path's lookup: {@link #lookup} for a hit, without a cursor and without helping. The walk
+     * validates every step as {@link #find} does (the predecessor's link word read again, unchanged, after
+     * the node's link, tuple and status), so the node it returns was linked, holding the tuple, when its
+     * status was read: that is what keeps a stale walk from answering with a node nobody has linked yet,
+     * such as the ORIGINAL node of an entry confirmed a moment before its claim, whose claim may still fail.
+     * Where {@code find} would help unlink a marked node or restart after a changed link, this returns
+     * {@link #NOT_FOUND} and leaves the work to the caller's {@link #lookup}.
+     *
+     * @param bucket the tuple's {@link #bucket}.
+     * @return {@link #NOT_FOUND}, or the node and the status read while it was linked:
+     * {@code (long)status << 32 | ref}, see {@link #foundEntry}, {@link #foundDir}, {@link #foundStatus}.
+     * Read the entry's fields, then check {@link #sameIncarnation}.
+     */
+    public long findLinked(final long a, final long b, final int bucket)
+    {
+        final RawMemory buffer = this.buffer;
+        int prevOffset = bucket << 3;
+        long prevWord = buffer.getLongVolatile(prevOffset);
+        int cur = ref(prevWord);
+        while (cur != 0)
+        {
+            final int curLink = nodeLinkOffset(cur);
+            final long curWord = buffer.getLongVolatile(curLink);
+            final int tupleOffset = nodeTupleOffset(cur);
+            final boolean match = buffer.getLongVolatile(tupleOffset) == a && buffer.getLongVolatile(tupleOffset + 8) == b;
+            final int status = match ? buffer.getIntVolatile(nodeLineOffset(cur) + STATUS_OFFSET) : 0;
+            if (buffer.getLongVolatile(prevOffset) != prevWord || curWord < 0)
+            {
+                return NOT_FOUND;
+            }
+            if (match)
+            {
+                return (long)status << 32 | cur;
+            }
+            prevOffset = curLink;
+            prevWord = curWord;
+            cur = ref(curWord);
+        }
+        return NOT_FOUND;
+    }
+
+    /** The entry of a {@link #findLinked} answer. */
+    public static int foundEntry(final long found)
+    {
+        return ((int)found - 1) >>> 1;
+    }
+
+    /** The direction of the tuple of a {@link #findLinked} answer: ORIGINAL or REPLY. */
+    public static int foundDir(final long found)
+    {
+        return ((int)found - 1) & 1;
+    }
+
+    /** The entry's status read while the node of a {@link #findLinked} answer was linked. */
+    public static int foundStatus(final long found)
+    {
+        return (int)(found >>> 32);
+    }
+
+    /**
+     * True if {@code entry} is still the incarnation whose {@code status} was read when it was found: call
+     * after reading its fields (a load fence orders those reads before the generation check).
+     */
+    public boolean sameIncarnation(final int entry, final int status)
+    {
+        UnsafeAccess.UNSAFE.loadFence();
+        return ((buffer.getIntVolatile(entryOffset(entry) + STATUS_OFFSET) ^ status) & GENERATION_MASK) == 0;
+    }
+
     /**
      * Lookups done ahead of time, for a batch, in passes whose loads do not depend on each other so the
      * core overlaps their misses: {@link #bucket} hashes a tuple, {@link #prefetch} loads its bucket,
@@ -856,9 +936,7 @@ public final class ConntrackTable
      */
     public boolean stillValid(final Cursor cursor)
     {
-        UnsafeAccess.UNSAFE.loadFence();
-        final int status = buffer.getIntVolatile(entryOffset(cursor.entry) + STATUS_OFFSET);
-        return (status & GENERATION_MASK) == (cursor.status & GENERATION_MASK);
+        return sameIncarnation(cursor.entry, cursor.status);
     }
 
     /** Number of entries not free (a scan: for control and tests, not the data path). */

@@ -45,6 +45,11 @@ import static natgw.core.conntrack.ConntrackTable.REPLY;
  *   6. rewrite: the target tuple is the inverse of the other direction's tuple (nf_nat_manip_pkt),
  *      checksums updated incrementally (RFC 1624); ICMP errors: outer and embedded headers
  * </pre>
+ * Most packets change nothing but counters and the deadline: a TCP or UDP packet of a confirmed
+ * connection that leaves its status as it found it. {@link #steady} does 3, 5 and 6 for those with
+ * nothing the others need (no cursor, no flyweight, no policy); whatever it declines, it declines before
+ * any change, and the full path takes it.
+ * <p>
  * A batch ({@link #process(MutableDirectBuffer[], int, int[], int, long, int[], int[])}) first walks all
  * its packets' lookups ahead of time, one chain step per pass over the batch, so that the table's cache
  * misses of many packets are in flight at once (group prefetching, as in VPP's graph nodes); then each
@@ -66,8 +71,6 @@ public final class Pipeline
     private static final int PARSED = -2;
     /** {@link #parse}: an ICMP error, translated by its embedded packet's connection. */
     private static final int PARSED_ICMP_ERROR = -3;
-    /** Chain steps walked ahead: with a bucket per node, chains past the third node are rare. */
-    private static final int LOOKAHEAD_STEPS = 3;
 
     private final Ipv4Header ip = new Ipv4Header();
     private final Ipv4Header innerIp = new Ipv4Header();
@@ -79,9 +82,8 @@ public final class Pipeline
     private final long[] keys = new long[2 * LOOKAHEAD];
     private final int[] buckets = new int[LOOKAHEAD];
     private final int[] fields = new int[LOOKAHEAD];
-    // the look-ahead's walk: packets still walking (their index j) and the node each is at
-    private final int[] aheadRef = new int[LOOKAHEAD];
-    private final int[] aheadSlot = new int[LOOKAHEAD];
+    // the look-ahead's walk: the node packet j's lookup is at
+    private final int[] ahead = new int[LOOKAHEAD];
     /** Where the look-ahead's loads end up, so the compiler keeps them. */
     long lookAheadSink;
 
@@ -204,6 +206,10 @@ public final class Pipeline
                 final MutableDirectBuffer buffer = buffers[i];
                 int verdict = verdicts[i];
                 outputLength = lengths[i];
+                if (verdict == PARSED)
+                {
+                    verdict = steady(buffer, offset, nowMs, serviceTable, j);
+                }
                 if (verdict == PARSED || verdict == PARSED_ICMP_ERROR)
                 {
                     final int l4Offset = offset + ihl(fields[j]);
@@ -238,45 +244,37 @@ public final class Pipeline
     }
 
     /**
-     * Loads the table lines the lookups of the parsed packets {@code start..end-1} will touch: their
-     * buckets in one pass, then per chain step a pass that loads the nodes (with their counters) and one
-     * that compares them, for the packets not yet at their node. No load of a pass feeds a branch or an
-     * address in the same pass, so the core keeps as many misses in flight as its reorder window holds
-     * loop iterations; lean loops hold more. A hint only: the lookups proper follow.
+     * Loads the table lines the lookups of the parsed packets {@code start..end-1} will touch, in four
+     * passes over the batch: their buckets, the first nodes' lines, a comparison that names each chain's
+     * second node where the first does not hold the tuple, and those lines. No load of a pass feeds a
+     * branch or an address in the same pass, and a pass is a few instructions a packet, so the core keeps
+     * as many misses in flight as its reorder window holds iterations. Two nodes suffice: with a bucket
+     * per node a hit visits 1.5 on average and rarely a third. A hint only: the lookups proper follow.
+     * Other slots walk bucket 0, which is harmless.
      */
     private void lookAhead(final int[] verdicts, final int start, final int end)
     {
         final ConntrackTable table = this.table;
-        final int[] aheadRef = this.aheadRef;
-        final int[] aheadSlot = this.aheadSlot;
+        final int[] ahead = this.ahead;
         final int[] buckets = this.buckets;
-        int walking = 0;
-        for (int i = start, j = 0; i < end; i++, j++)
-        {
-            if (verdicts[i] == PARSED)
-            {
-                aheadRef[walking] = table.prefetch(buckets[j]);
-                aheadSlot[walking++] = j;
-            }
-        }
         final long[] keys = this.keys;
-        long sink = 0;
-        for (int step = 0; step < LOOKAHEAD_STEPS && walking > 0; step++)
+        final int count = end - start;
+        for (int j = 0; j < count; j++)
         {
-            for (int k = 0; k < walking; k++)
-            {
-                sink += table.touch(aheadRef[k]);
-            }
-            int still = 0; // packets whose tuple is further down the chain walk on
-            for (int k = 0; k < walking; k++)
-            {
-                final int j = aheadSlot[k];
-                final int next = table.prefetchStep(aheadRef[k], keys[2 * j], keys[2 * j + 1]);
-                aheadRef[still] = next;
-                aheadSlot[still] = j;
-                still += (next | -next) >>> 31; // kept only if it walks on: no branch on the data
-            }
-            walking = still;
+            ahead[j] = table.prefetch(verdicts[start + j] == PARSED ? buckets[j] : 0);
+        }
+        long sink = 0;
+        for (int j = 0; j < count; j++)
+        {
+            sink += table.touch(ahead[j]);
+        }
+        for (int j = 0; j < count; j++)
+        {
+            ahead[j] = table.prefetchStep(ahead[j], keys[2 * j], keys[2 * j + 1]);
+        }
+        for (int j = 0; j < count; j++)
+        {
+            sink += table.touch(ahead[j]);
         }
         lookAheadSink = sink;
     }
@@ -293,7 +291,13 @@ public final class Pipeline
         int verdict = parse(buffer, offset, length, 0);
         if (verdict == PARSED)
         {
-            verdict = act(buffer, offset, table.toTableMs(nowNs), services.current(), 0);
+            final int nowMs = table.toTableMs(nowNs);
+            final ServiceTable serviceTable = services.current();
+            verdict = steady(buffer, offset, nowMs, serviceTable, 0);
+            if (verdict == PARSED)
+            {
+                verdict = act(buffer, offset, nowMs, serviceTable, 0);
+            }
             reportFound();
         }
         else if (verdict == PARSED_ICMP_ERROR)
@@ -511,6 +515,55 @@ public final class Pipeline
     private static int totalLength(final int fields)
     {
         return fields >>> 16;
+    }
+
+    /**
+     * Steps 3, 5 and 6 for the packet most traffic is, the one {@link #parse} left in slot {@code j}: TCP
+     * or UDP of a confirmed connection that the packet leaves in the status it found (its TCP state, the
+     * reply and assured flags already as the packet would set them), not a SYN, and not bound for a removed
+     * backend. It looks up with {@link ConntrackTable#findLinked}, counts, moves the deadline and rewrites,
+     * with no flyweight. Any other packet, or a lookup that met a concurrent change, it leaves as it found
+     * it and returns {@link #PARSED}: {@link #act} takes the packet from the start.
+     */
+    private int steady(
+        final MutableDirectBuffer buffer, final int offset, final int nowMs, final ServiceTable serviceTable, final int j)
+    {
+        final long a = keys[2 * j];
+        final long b = keys[2 * j + 1];
+        final int fields = this.fields[j];
+        final int protocol = FlowTuple.protocol(b);
+        final int tcpFlags = tcpFlags(fields);
+        if (protocol == Ipv4Header.PROTO_ICMP || (tcpFlags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN)
+        {
+            return PARSED;
+        }
+        final ConntrackTable table = this.table;
+        final long hit = table.findLinked(a, b, buckets[j]);
+        if (hit == ConntrackTable.NOT_FOUND)
+        {
+            return PARSED;
+        }
+        final int entry = ConntrackTable.foundEntry(hit);
+        final int dir = ConntrackTable.foundDir(hit);
+        final int status = ConntrackTable.foundStatus(hit);
+        if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED ||
+            statusAfter(dir, protocol, tcpFlags, status, false) != status ||
+            protocol == Ipv4Header.PROTO_TCP && TcpState.next(dir, tcpFlags, ConntrackTable.tcpState(status)) == TcpState.INVALID)
+        {
+            return PARSED;
+        }
+        final long otherA = table.tupleA(entry, dir ^ 1);
+        final long otherB = table.tupleB(entry, dir ^ 1);
+        final int backend = backendOf(entry, status);
+        if (!table.sameIncarnation(entry, status) || backend >= 0 && serviceTable.isRemoved(backend))
+        {
+            return PARSED;
+        }
+        found++;
+        table.account(entry, dir, totalLength(fields));
+        refreshDeadline(entry, protocol, status, nowMs);
+        rewrite(buffer, offset, ihl(fields), protocol, a, b, otherA, otherB);
+        return FORWARD;
     }
 
     /**
@@ -804,15 +857,20 @@ public final class Pipeline
         final int update = statusAfter(dir, protocol, tcpFlags, status, true);
         if (update == status)
         {
-            // most packets: the status stays, the deadline moves only when it is more than the slack behind
-            final int deadlineMs = nowMs + timeoutMs(protocol, status);
-            if (deadlineMs - table.deadlineMs(entry) > DEADLINE_SLACK_MS)
-            {
-                table.deadlineMs(entry, deadlineMs);
-            }
+            refreshDeadline(entry, protocol, status, nowMs);
             return;
         }
         changeStatus(entry, dir, protocol, tcpFlags, nowMs, backend, status, update);
+    }
+
+    /** A packet that leaves the status as it is moves the deadline, only when it is more than the slack behind. */
+    private void refreshDeadline(final int entry, final int protocol, final int status, final int nowMs)
+    {
+        final int deadlineMs = nowMs + timeoutMs(protocol, status);
+        if (deadlineMs - table.deadlineMs(entry) > DEADLINE_SLACK_MS)
+        {
+            table.deadlineMs(entry, deadlineMs);
+        }
     }
 
     /**

@@ -153,6 +153,58 @@ class ConntrackTableTest
     }
 
     @Test
+    void shouldFindLinkedNodesAsLookupFindsThem()
+    {
+        for (int i = 0; i < 64; i++)
+        {
+            connect(10_000 + i, 20_000 + i, ConntrackTable.SRC_NAT); // 128 nodes in 128 buckets: chains of several
+        }
+        for (int i = 0; i < 64; i++)
+        {
+            for (int dir = ORIGINAL; dir <= REPLY; dir++)
+            {
+                final long a = dir == ORIGINAL ? origA() : replyA();
+                final long b = dir == ORIGINAL ? origB(10_000 + i) : replyB(20_000 + i);
+                final long found = table.findLinked(a, b, table.bucket(a, b));
+                assertTrue(table.lookup(cursor, a, b));
+                assertNotEquals(ConntrackTable.NOT_FOUND, found);
+                assertEquals(cursor.entry(), ConntrackTable.foundEntry(found));
+                assertEquals(cursor.dir(), ConntrackTable.foundDir(found));
+                assertEquals(cursor.status(), ConntrackTable.foundStatus(found));
+                assertTrue(table.sameIncarnation(ConntrackTable.foundEntry(found), ConntrackTable.foundStatus(found)));
+            }
+        }
+        final long unknownB = origB(9_999);
+        assertEquals(ConntrackTable.NOT_FOUND, table.findLinked(origA(), unknownB, table.bucket(origA(), unknownB)));
+    }
+
+    @Test
+    void shouldNotFindTheOriginalTupleOfAConfirmedEntryBeforeItsClaim()
+    {
+        final int entry = table.allocate();
+        table.initialise(entry, origA(), origB(5000), replyA(), replyB(6000), 0, 0, 0);
+        assertTrue(table.claim(cursor, entry, REPLY));
+        table.confirm(entry);
+        assertEquals(ConntrackTable.NOT_FOUND, table.findLinked(origA(), origB(5000), table.bucket(origA(), origB(5000))),
+            "the original node is written but not linked: its claim may still fail");
+        final long reply = table.findLinked(replyA(), replyB(6000), table.bucket(replyA(), replyB(6000)));
+        assertEquals(entry, ConntrackTable.foundEntry(reply));
+        assertEquals(REPLY, ConntrackTable.foundDir(reply));
+        assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(ConntrackTable.foundStatus(reply)));
+    }
+
+    @Test
+    void shouldTellAFoundEntryReusedSinceFromTheIncarnationFound()
+    {
+        final int entry = connect(5000, 6000, 0);
+        final long found = table.findLinked(origA(), origB(5000), table.bucket(origA(), origB(5000)));
+        assertTrue(table.sameIncarnation(entry, ConntrackTable.foundStatus(found)));
+        assertTrue(table.kill(cursor, entry, ConntrackTable.foundStatus(found)));
+        assertFalse(table.sameIncarnation(entry, ConntrackTable.foundStatus(found)), "the generation changed under the reader");
+        assertEquals(ConntrackTable.NOT_FOUND, table.findLinked(origA(), origB(5000), table.bucket(origA(), origB(5000))));
+    }
+
+    @Test
     void shouldFindReservedEntryOnceItsReplyIsClaimed()
     {
         final int entry = table.allocate();

@@ -1004,6 +1004,32 @@ class PipelineTest
     }
 
     @Test
+    void shouldTranslateCountAndKeepAliveEstablishedTrafficWithOneLookupAPacket()
+    {
+        final int natPort = establish(CLIENT, 40001);
+        final long found = counters.get(ConntrackCounter.FOUND);
+        final int status = status(CLIENT, 6, 40001, SERVER, 443);
+        final int entry = cursor.entry();
+        final long packetsOut = table.packets(entry, ConntrackTable.ORIGINAL);
+        final long packetsIn = table.packets(entry, ConntrackTable.REPLY);
+        final int deadlineMs = table.deadlineMs(entry);
+        nowNs += 5_000_000_000L;
+        for (int i = 0; i < 10; i++)
+        {
+            tcpOut(CLIENT, 40001, SERVER, ACK | PSH);
+            tcpIn(SERVER, natPort, ACK, CLIENT, 40001);
+        }
+        assertEquals(found + 20, counters.get(ConntrackCounter.FOUND), "one lookup counted a packet");
+        assertEquals(packetsOut + 10, table.packets(entry, ConntrackTable.ORIGINAL));
+        assertEquals(packetsIn + 10, table.packets(entry, ConntrackTable.REPLY));
+        assertEquals(status, status(CLIENT, 6, 40001, SERVER, 443), "the status stays");
+        final int latestMs = table.toTableMs(nowNs) + timeouts.tcpMs(TcpState.ESTABLISHED);
+        assertTrue(table.deadlineMs(entry) - deadlineMs >= 5_000 && latestMs - table.deadlineMs(entry) <= 1_000,
+            "the deadline moved with the clock, to within its slack: " + deadlineMs + " -> " + table.deadlineMs(entry));
+        assertEquals(0, counters.get(ConntrackCounter.DROPPED));
+    }
+
+    @Test
     void shouldCountButForwardSegmentInvalidForState()
     {
         establish(CLIENT, 40001);

@@ -46,6 +46,48 @@ final class View
         {
             return "HALF";
         }
+        return phaseName(status);
+    }
+
+    /**
+     * As {@link #read}, through the packet path's lookup: {@link ConntrackTable#findLinked}, then the
+     * fields, then {@link ConntrackTable#sameIncarnation}. NONE also stands for a walk that met a change.
+     */
+    static String readLinked(
+        final ConntrackTable table,
+        final long a,
+        final long b,
+        final long otherA,
+        final long otherB,
+        final int extra)
+    {
+        final long found = table.findLinked(a, b, table.bucket(a, b));
+        if (found == ConntrackTable.NOT_FOUND)
+        {
+            return "NONE";
+        }
+        final int entry = ConntrackTable.foundEntry(found);
+        final int dir = ConntrackTable.foundDir(found);
+        final int status = ConntrackTable.foundStatus(found);
+        final long readA = table.tupleA(entry, dir ^ 1);
+        final long readB = table.tupleB(entry, dir ^ 1);
+        final long ownA = table.tupleA(entry, dir);
+        final long ownB = table.tupleB(entry, dir);
+        final int readExtra = table.extra(entry);
+        if (!table.sameIncarnation(entry, status))
+        {
+            return "STALE";
+        }
+        if (readA != otherA || readB != otherB || ownA != a || ownB != b || readExtra != extra ||
+            (status & ConntrackTable.SRC_NAT) == 0)
+        {
+            return "HALF";
+        }
+        return phaseName(status);
+    }
+
+    private static String phaseName(final int status)
+    {
         switch (ConntrackTable.phase(status))
         {
             case ConntrackTable.PHASE_RESERVED: return "RESERVED";
@@ -99,12 +141,6 @@ final class View
         {
             return "HALF";
         }
-        switch (ConntrackTable.phase(status))
-        {
-            case ConntrackTable.PHASE_RESERVED: return which + "RESERVED";
-            case ConntrackTable.PHASE_CONFIRMED: return which + "CONFIRMED";
-            case ConntrackTable.PHASE_DYING: return which + "DYING";
-            default: return which + "FREE";
-        }
+        return which + phaseName(status);
     }
 }

@@ -1,0 +1,70 @@
+package natgw.core.conntrack.jcstress;
+
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Description;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.LLL_Result;
+
+import natgw.core.conntrack.ConntrackTable;
+
+import static natgw.core.conntrack.jcstress.Fixture.*;
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
+/**
+ * {@link KillReuseRace} through the packet path's lookup: a writer kills connection 1 and at once reuses
+ * its entry for connection 2, while a reader looks up connection 1's original tuple, then its reply
+ * tuple, with {@code findLinked} and {@code sameIncarnation}. r1, r2: the reader's two views; r3: did the
+ * writer get the freed entry back.
+ */
+@JCStressTest
+@Description("Kill and reuse under findLinked: a validated read is connection 1's, never connection 2's data for connection 1's tuple.")
+@Outcome(id = "(NONE|CONFIRMED|DYING|STALE), (NONE|CONFIRMED|DYING|STALE), REUSED", expect = ACCEPTABLE,
+    desc = "missed, or read connection 1 whole (possibly while it died), or was told the entry changed under it")
+@Outcome(id = ".*HALF.*", expect = FORBIDDEN, desc = "sameIncarnation accepted another connection's data")
+@Outcome(id = ".*, NOT_REUSED", expect = FORBIDDEN, desc = "the killed entry was not freed once")
+@Outcome(expect = FORBIDDEN, desc = "other")
+@State
+public class LinkedKillReuseRace
+{
+    final ConntrackTable table = new ConntrackTable(1, 0);
+    final ConntrackTable.Cursor writerCursor = new ConntrackTable.Cursor();
+    final int entry;
+    final int status;
+
+    public LinkedKillReuseRace()
+    {
+        entry = connect(table, writerCursor, ORIG1_A, ORIG1_B, REPLY1_A, REPLY1_B, EXTRA1);
+        status = table.status(entry);
+    }
+
+    @Actor
+    public void writer(final LLL_Result r)
+    {
+        if (!table.kill(writerCursor, entry, status))
+        {
+            r.r3 = "NOT_KILLED";
+            return;
+        }
+        final int reused = Fixture.allocateFreed(table);
+        if (reused != entry)
+        {
+            r.r3 = "NOT_REUSED";
+            return;
+        }
+        table.initialise(reused, ORIG2_A, ORIG2_B, REPLY2_A, REPLY2_B, FLAGS, EXTRA2, DEADLINE_MS);
+        table.claim(writerCursor, reused, ConntrackTable.REPLY);
+        table.confirm(reused);
+        table.claim(writerCursor, reused, ConntrackTable.ORIGINAL);
+        r.r3 = "REUSED";
+    }
+
+    @Actor
+    public void reader(final LLL_Result r)
+    {
+        r.r1 = View.readLinked(table, ORIG1_A, ORIG1_B, REPLY1_A, REPLY1_B, EXTRA1);
+        r.r2 = View.readLinked(table, REPLY1_A, REPLY1_B, ORIG1_A, ORIG1_B, EXTRA1);
+    }
+}
