@@ -205,11 +205,18 @@ public final class Pipeline
             {
                 final MutableDirectBuffer buffer = buffers[i];
                 int verdict = verdicts[i];
-                outputLength = lengths[i];
                 if (verdict == PARSED)
                 {
                     verdict = steady(buffer, offset, nowMs, serviceTable, j);
                 }
+                if (verdict == FORWARD)
+                {
+                    // steady, or untracked: nothing to count, no walk restarted (only act's cursor restarts)
+                    verdicts[i] = FORWARD;
+                    outputLengths[i] = lengths[i];
+                    continue;
+                }
+                outputLength = lengths[i];
                 if (verdict == PARSED || verdict == PARSED_ICMP_ERROR)
                 {
                     final int l4Offset = offset + ihl(fields[j]);
@@ -546,9 +553,7 @@ public final class Pipeline
         final int entry = ConntrackTable.foundEntry(hit);
         final int dir = ConntrackTable.foundDir(hit);
         final int status = ConntrackTable.foundStatus(hit);
-        if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED ||
-            statusAfter(dir, protocol, tcpFlags, status, false) != status ||
-            protocol == Ipv4Header.PROTO_TCP && TcpState.next(dir, tcpFlags, ConntrackTable.tcpState(status)) == TcpState.INVALID)
+        if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED || !leavesAsFound(dir, protocol, tcpFlags, status))
         {
             return PARSED;
         }
@@ -564,6 +569,27 @@ public final class Pipeline
         refreshDeadline(entry, protocol, status, nowMs);
         rewrite(buffer, offset, ihl(fields), protocol, a, b, otherA, otherB);
         return FORWARD;
+    }
+
+    /**
+     * True if a valid TCP or UDP packet in {@code dir} with {@code tcpFlags} leaves {@code status} as
+     * {@link #statusAfter} would: no new TCP state (an ignored segment keeps it; an invalid one is not
+     * valid), SEEN_REPLY already set on a reply, ASSURED already set where it would be.
+     */
+    private static boolean leavesAsFound(final int dir, final int protocol, final int tcpFlags, final int status)
+    {
+        if (dir == REPLY && (status & ConntrackTable.SEEN_REPLY) == 0)
+        {
+            return false;
+        }
+        final boolean assured = (status & ConntrackTable.ASSURED) != 0;
+        if (protocol == Ipv4Header.PROTO_TCP)
+        {
+            final int state = ConntrackTable.tcpState(status);
+            final int next = TcpState.next(dir, tcpFlags, state);
+            return (next == state || next == TcpState.IGNORE) && (state != TcpState.ESTABLISHED || assured);
+        }
+        return (status & ConntrackTable.SEEN_REPLY) == 0 || assured; // UDP: replied means assured
     }
 
     /**
