@@ -219,23 +219,7 @@ public final class Pipeline
                 outputLength = lengths[i];
                 if (verdict == PARSED || verdict == PARSED_ICMP_ERROR)
                 {
-                    final int l4Offset = offset + ihl(fields[j]);
-                    ip.wrap(buffer, offset);
-                    if (verdict == PARSED_ICMP_ERROR)
-                    {
-                        icmp.wrap(buffer, l4Offset);
-                        verdict = icmpError(buffer, offset, j);
-                    }
-                    else
-                    {
-                        switch (FlowTuple.protocol(keys[2 * j + 1]))
-                        {
-                            case Ipv4Header.PROTO_TCP: tcp.wrap(buffer, l4Offset); break;
-                            case Ipv4Header.PROTO_UDP: udp.wrap(buffer, l4Offset); break;
-                            default: icmp.wrap(buffer, l4Offset); break;
-                        }
-                        verdict = act(buffer, offset, nowMs, serviceTable, j);
-                    }
+                    verdict = fullPath(buffer, offset, nowMs, serviceTable, verdict, j);
                 }
                 verdicts[i] = finish(verdict);
                 outputLengths[i] = outputLength;
@@ -296,22 +280,45 @@ public final class Pipeline
         counters.increment(ConntrackCounter.RX_PACKETS);
         outputLength = length;
         int verdict = parse(buffer, offset, length, 0);
-        if (verdict == PARSED)
+        if (verdict == PARSED || verdict == PARSED_ICMP_ERROR)
         {
             final int nowMs = table.toTableMs(nowNs);
             final ServiceTable serviceTable = services.current();
-            verdict = steady(buffer, offset, nowMs, serviceTable, 0);
             if (verdict == PARSED)
             {
-                verdict = act(buffer, offset, nowMs, serviceTable, 0);
+                verdict = steady(buffer, offset, nowMs, serviceTable, 0);
+            }
+            if (verdict == PARSED || verdict == PARSED_ICMP_ERROR)
+            {
+                verdict = fullPath(buffer, offset, nowMs, serviceTable, verdict, 0);
             }
             reportFound();
         }
-        else if (verdict == PARSED_ICMP_ERROR)
-        {
-            verdict = icmpError(buffer, offset, 0);
-        }
         return finish(verdict);
+    }
+
+    /**
+     * Steps 3 to 6 by the full path, for what {@link #steady} does not take: the header flyweights go on the
+     * packet {@link #parse} left in slot {@code j} ({@link #PARSED} or {@link #PARSED_ICMP_ERROR}), then
+     * {@link #act} or {@link #icmpError}.
+     */
+    private int fullPath(
+        final MutableDirectBuffer buffer, final int offset, final int nowMs, final ServiceTable serviceTable, final int parsed, final int j)
+    {
+        final int l4Offset = offset + ihl(fields[j]);
+        ip.wrap(buffer, offset);
+        if (parsed == PARSED_ICMP_ERROR)
+        {
+            icmp.wrap(buffer, l4Offset);
+            return icmpError(buffer, offset, j);
+        }
+        switch (FlowTuple.protocol(keys[2 * j + 1]))
+        {
+            case Ipv4Header.PROTO_TCP: tcp.wrap(buffer, l4Offset); break;
+            case Ipv4Header.PROTO_UDP: udp.wrap(buffer, l4Offset); break;
+            default: icmp.wrap(buffer, l4Offset); break;
+        }
+        return act(buffer, offset, nowMs, serviceTable, j);
     }
 
     private int finish(final int verdict)
@@ -343,7 +350,6 @@ public final class Pipeline
             return DropReason.TRUNCATED.id();
         }
         buffer.boundsCheck(offset, length); // the one check of the packet's region: the rewrite writes at its memory
-        this.ip.wrap(buffer, offset);
         final long ip0 = buffer.getLong(offset, ByteOrder.BIG_ENDIAN);     // version, IHL, TOS, total length, id, flags
         final long ip1 = buffer.getLong(offset + 8, ByteOrder.BIG_ENDIAN); // TTL, protocol, checksum, source
         final int dst = buffer.getInt(offset + 16, ByteOrder.BIG_ENDIAN);
@@ -391,7 +397,6 @@ public final class Pipeline
                 {
                     return DropReason.BAD_L4_LENGTH.id();
                 }
-                this.tcp.wrap(buffer, l4Offset);
                 final long tcp0 = buffer.getLong(l4Offset, ByteOrder.BIG_ENDIAN);     // ports, sequence number
                 final long tcp1 = buffer.getLong(l4Offset + 8, ByteOrder.BIG_ENDIAN); // ack, data offset, flags, window
                 final int hl = (int)(tcp1 >>> 28 & 0xF) << 2;
@@ -419,7 +424,6 @@ public final class Pipeline
                 {
                     return DropReason.BAD_L4_LENGTH.id();
                 }
-                this.udp.wrap(buffer, l4Offset);
                 final long udp0 = buffer.getLong(l4Offset, ByteOrder.BIG_ENDIAN); // ports, length, checksum
                 final int udpLength = (int)(udp0 >>> 16 & 0xFFFF);
                 if (udpLength < UdpHeader.LENGTH || udpLength > l4Length)
