@@ -70,9 +70,9 @@ import natgw.core.memory.RawMemory;
  *   the predecessor's link word again after the node's fields and goes on only if it is unchanged
  *   (same tag). Without that, a walk delayed at a node that was meanwhile freed and reused would read
  *   the node's new incarnation, which may still be private to its allocator: an ORIGINAL node is
- *   written, and its entry confirmed, before its claim, which may yet fail. {@link #findLinked}, the packet path's lookup,
- *   validates the same way and never writes: on any change it answers not found, and the caller's
- *   {@link #lookup} helps and restarts.</li>
+ *   written, and its entry confirmed, before its claim, which may yet fail. {@link #findLinked}, the
+ *   packet path's lookup, validates the same way and never writes: on any change it answers not found,
+ *   and the caller's {@link #lookup} helps and restarts.</li>
  *   <li>An entry is freed by whoever drops its last reference (refs: its linked nodes, its owner's
  *   reference from allocate until the ORIGINAL claim or abandon, a killer's hold), and only once its
  *   phase is DYING, which a single CAS sets: exactly one killer. A killer takes its hold only on an

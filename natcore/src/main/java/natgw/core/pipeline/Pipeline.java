@@ -576,24 +576,14 @@ public final class Pipeline
     }
 
     /**
-     * True if a valid TCP or UDP packet in {@code dir} with {@code tcpFlags} leaves {@code status} as
-     * {@link #statusAfter} would: no new TCP state (an ignored segment keeps it; an invalid one is not
-     * valid), SEEN_REPLY already set on a reply, ASSURED already set where it would be.
+     * True if a TCP or UDP packet in {@code dir} with {@code tcpFlags} leaves {@code status} as it is: by
+     * {@link #statusAfter}'s rules, and as a valid segment (an invalid one keeps the state too, but is
+     * counted by the full path).
      */
-    private static boolean leavesAsFound(final int dir, final int protocol, final int tcpFlags, final int status)
+    private boolean leavesAsFound(final int dir, final int protocol, final int tcpFlags, final int status)
     {
-        if (dir == REPLY && (status & ConntrackTable.SEEN_REPLY) == 0)
-        {
-            return false;
-        }
-        final boolean assured = (status & ConntrackTable.ASSURED) != 0;
-        if (protocol == Ipv4Header.PROTO_TCP)
-        {
-            final int state = ConntrackTable.tcpState(status);
-            final int next = TcpState.next(dir, tcpFlags, state);
-            return (next == state || next == TcpState.IGNORE) && (state != TcpState.ESTABLISHED || assured);
-        }
-        return (status & ConntrackTable.SEEN_REPLY) == 0 || assured; // UDP: replied means assured
+        return statusAfter(dir, protocol, tcpFlags, status, false) == status &&
+            (protocol != Ipv4Header.PROTO_TCP || TcpState.next(dir, tcpFlags, ConntrackTable.tcpState(status)) != TcpState.INVALID);
     }
 
     /**
