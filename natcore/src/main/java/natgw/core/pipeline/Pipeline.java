@@ -259,13 +259,16 @@ public final class Pipeline
         {
             sink += table.touch(ahead[j]);
         }
-        for (int j = 0; j < count; j++)
+        for (int step = 0; step < 2; step++)
         {
-            ahead[j] = table.prefetchStep(ahead[j], keys[2 * j], keys[2 * j + 1]);
-        }
-        for (int j = 0; j < count; j++)
-        {
-            sink += table.touch(ahead[j]);
+            for (int j = 0; j < count; j++)
+            {
+                ahead[j] = table.prefetchStep(ahead[j], keys[2 * j], keys[2 * j + 1]);
+            }
+            for (int j = 0; j < count; j++)
+            {
+                sink += table.touch(ahead[j]);
+            }
         }
         lookAheadSink = sink;
     }
