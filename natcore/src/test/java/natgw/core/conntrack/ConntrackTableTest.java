@@ -468,9 +468,38 @@ class ConntrackTableTest
     void shouldFitOneMillionConnectionsIn128MiB()
     {
         final ConntrackTable big = new ConntrackTable(1_000_000, 0);
-        assertEquals(2_097_152, big.bucketCount()); // a bucket per node: two per connection
-        assertEquals(2_097_152L * 8 + 1_000_000L * (64 + 48), big.memoryBytes());
+        assertEquals(2_750_000, big.bucketCount()); // 1.375 buckets a node: 2.75 a connection
+        assertEquals(2_750_000L * 8 + 1_000_000L * (64 + 48), big.memoryBytes());
         assertTrue(big.memoryBytes() <= 128L * 1024 * 1024, big.memoryBytes() + " bytes");
+    }
+
+    @Test
+    void shouldKeepTheLargestTableUnderTwoGiB()
+    {
+        final long bytes = ConntrackTable.memoryBytes(ConntrackTable.MAX_CAPACITY);
+        assertTrue(bytes + 64 <= Integer.MAX_VALUE, bytes + " bytes and a cache line of alignment");
+        assertTrue(ConntrackTable.bucketCount(ConntrackTable.MAX_CAPACITY) > 2 * ConntrackTable.MAX_CAPACITY * 0.99,
+            "still about a bucket per node at the largest capacity");
+        assertEquals(8, ConntrackTable.bucketCount(1));
+    }
+
+    @Test
+    void shouldSpreadTuplesOverEveryBucketOfACountThatIsNotAPowerOfTwo()
+    {
+        final ConntrackTable small = new ConntrackTable(100, 0); // 275 buckets
+        assertEquals(275, small.bucketCount());
+        final int[] hits = new int[small.bucketCount()];
+        for (int i = 0; i < 275 * 200; i++)
+        {
+            final int bucket = small.bucket(FlowTuple.packA(0x0A00_0000 + i, 0xCB00_7101), FlowTuple.packB(6, 40000 + (i & 0xFF), 443));
+            assertTrue(bucket >= 0 && bucket < small.bucketCount(), "bucket " + bucket);
+            hits[bucket]++;
+        }
+        for (int b = 0; b < hits.length; b++)
+        {
+            // 200 expected a bucket: a count outside 100..300 would mean a skewed range reduction
+            assertTrue(hits[b] > 100 && hits[b] < 300, "bucket " + b + " got " + hits[b]);
+        }
     }
 
     @Test

@@ -41,7 +41,7 @@ public class MemoryFloorBenchmark
     int connections;
 
     UnsafeBuffer block;
-    int bucketMask;
+    long bucketCount;
     int capacity;
     int entriesOffset;
     long random = 0x2545F4914F6CDD1DL;
@@ -51,7 +51,7 @@ public class MemoryFloorBenchmark
     {
         capacity = connections + Flows.CHURN_ROOM;
         final int buckets = ConntrackTable.bucketCount(capacity);
-        bucketMask = buckets - 1;
+        bucketCount = buckets;
         entriesOffset = buckets * 8;
         block = new HugePageMemory().allocate((int)ConntrackTable.memoryBytes(capacity), 64);
         long y = 0x9E3779B97F4A7C15L;
@@ -60,6 +60,12 @@ public class MemoryFloorBenchmark
             y = Flows.next(y);
             block.putLong(i << 3, Flows.index(y, capacity));
         }
+    }
+
+    /** A bucket from a random word, as the table picks one from a hash. */
+    int bucketOf(final long x)
+    {
+        return (int)((x & 0xFFFF_FFFFL) * bucketCount >>> 32);
     }
 
     @Benchmark
@@ -73,7 +79,7 @@ public class MemoryFloorBenchmark
         {
             x = Flows.next(x);
             final int entry = Flows.index(x, capacity);
-            sink += block.getLong(((int)x & bucketMask) << 3) +
+            sink += block.getLong(bucketOf(x) << 3) +
                 block.getLong(entriesOffset + entry * ConntrackTable.ENTRY_LENGTH);
         }
         random = x;
@@ -98,7 +104,7 @@ public class MemoryFloorBenchmark
         for (int i = 0; i < BATCH; i++)
         {
             x = Flows.next(x);
-            bucketIndex[i] = (int)x & bucketMask;
+            bucketIndex[i] = bucketOf(x);
         }
         random = x;
         for (int i = 0; i < BATCH; i++)
