@@ -8,8 +8,8 @@
  *
  *   pipeline_ceiling CONNECTIONS MODE SECONDS
  *   MODE: single    one packet at a time, each lookup's misses in turn
- *         passes    64 packets: parse all, then load their buckets, nodes and second nodes in passes of
- *                   plain loads (what natgw's Java look-ahead does), then the rest of the path
+ *         passes    64 packets: parse all, then load their buckets, nodes, second and third nodes in passes
+ *                   of plain loads (what natgw's Java look-ahead does), then the rest of the path
  *         prefetch  the same passes with prefetch instructions, which retire without waiting for the line
  * Prints one line per second (Mpps) and the median.
  */
@@ -33,7 +33,8 @@ static uint8_t *table;
 static uint64_t *buckets;
 static uint8_t *entries;
 static uint64_t (*totals)[2];
-static uint32_t bucket_mask;
+static uint64_t bucket_count;
+static inline uint32_t bucket_of(uint32_t h) { return (uint32_t)(((uint64_t)h * bucket_count) >> 32); }
 static const uint64_t seed = 0x5DEECE66Dull;
 static uint8_t tcp_next[2 * 512];
 static int timeout_ms[16];
@@ -65,7 +66,7 @@ static void link_node(uint32_t entry, int dir, uint64_t a, uint64_t b)
     uint64_t *t = node_tuple(ref);
     t[0] = a;
     t[1] = b;
-    uint64_t *prev = &buckets[hash(a, b) & bucket_mask];
+    uint64_t *prev = &buckets[bucket_of(hash(a, b))];
     while ((*prev & REF_MASK) != 0) prev = node_link((uint32_t)(*prev & REF_MASK));
     *prev = ref;
 }
@@ -142,7 +143,7 @@ static inline int parse(const uint8_t *p, int length, uint64_t *ka, uint64_t *kb
     if ((~fold(s) & 0xFFFF) != 0) return 0;
     *ka = (uint64_t)src << 32 | dst;
     *kb = 6ull << 32 | (t0 >> 32);
-    *bucket = hash(*ka, *kb) & bucket_mask;
+    *bucket = bucket_of(hash(*ka, *kb));
     *flags = (uint32_t)(t1 >> 16 & 0xFF);
     return 1;
 }
@@ -216,9 +217,9 @@ int main(int argc, char **argv)
     const int single = !strcmp(mode, "single"), prefetch = !strcmp(mode, "prefetch");
     if (!single && !prefetch && strcmp(mode, "passes")) { fprintf(stderr, "mode must be single, passes or prefetch: %s\n", mode); return 2; }
     const uint32_t capacity = n + 4096;
-    uint32_t nb = 8;
-    while (nb < 2 * capacity) nb <<= 1;
-    bucket_mask = nb - 1;
+    uint32_t nb = (uint32_t)((uint64_t)capacity * 11 / 4); /* as ConntrackTable.bucketCount */
+    if (nb < 8) nb = 8;
+    bucket_count = nb;
     size_t length = (size_t)nb * 8 + (size_t)capacity * (ENTRY + 48);
     length = (length + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
     table = aligned_alloc(2u << 20, length);
@@ -308,24 +309,31 @@ int main(int argc, char **argv)
             if (prefetch)
             {
                 for (int j = 0; j < BATCH; j++) { ref[j] = (uint32_t)(buckets[bk[j]] & REF_MASK); __builtin_prefetch(node_line(ref[j] + (ref[j] == 0))); }
-                for (int j = 0; j < BATCH; j++)
+                for (int step = 0; step < 2; step++)
                 {
-                    uint64_t *t = node_tuple(ref[j] + (ref[j] == 0));
-                    uint32_t next = (uint32_t)(*node_link(ref[j] + (ref[j] == 0)) & REF_MASK);
-                    if (ref[j] != 0 && (t[0] != ka[j] || t[1] != kb[j]) && next != 0) __builtin_prefetch(node_line(next));
+                    for (int j = 0; j < BATCH; j++)
+                    {
+                        uint64_t *t = node_tuple(ref[j] + (ref[j] == 0));
+                        uint32_t next = (uint32_t)(*node_link(ref[j] + (ref[j] == 0)) & REF_MASK);
+                        ref[j] = ref[j] != 0 && (t[0] != ka[j] || t[1] != kb[j]) ? next : 0;
+                        if (ref[j]) __builtin_prefetch(node_line(ref[j]));
+                    }
                 }
             }
             else
             {
                 for (int j = 0; j < BATCH; j++) ref[j] = (uint32_t)(buckets[bk[j]] & REF_MASK);
                 for (int j = 0; j < BATCH; j++) sink += *(volatile uint64_t *)node_line(ref[j] + (ref[j] == 0));
-                for (int j = 0; j < BATCH; j++)
+                for (int step = 0; step < 2; step++)
                 {
-                    uint64_t *t = node_tuple(ref[j] + (ref[j] == 0));
-                    uint32_t next = (uint32_t)(*node_link(ref[j] + (ref[j] == 0)) & REF_MASK);
-                    ref[j] = ref[j] != 0 && (t[0] != ka[j] || t[1] != kb[j]) ? next : 0;
+                    for (int j = 0; j < BATCH; j++)
+                    {
+                        uint64_t *t = node_tuple(ref[j] + (ref[j] == 0));
+                        uint32_t next = (uint32_t)(*node_link(ref[j] + (ref[j] == 0)) & REF_MASK);
+                        ref[j] = ref[j] != 0 && (t[0] != ka[j] || t[1] != kb[j]) ? next : 0;
+                    }
+                    for (int j = 0; j < BATCH; j++) if (ref[j]) sink += *(volatile uint64_t *)node_line(ref[j]);
                 }
-                for (int j = 0; j < BATCH; j++) if (ref[j]) sink += *(volatile uint64_t *)node_line(ref[j]);
             }
             for (int j = 0; j < BATCH; j++)
             {

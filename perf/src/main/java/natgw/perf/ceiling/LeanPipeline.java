@@ -30,16 +30,15 @@ public final class LeanPipeline
     static final long SEED = 0x5DEECE66DL;
 
     final long buckets, entries;
-    final int mask;
+    final long bucketCount;
     final byte[] tcpNext = new byte[1024];
     final int[] timeout = new int[16];
     long found, dropped;
 
     LeanPipeline(int n)
     {
-        int capacity = n + 4096, nb = 8;
-        while (nb < 2 * capacity) nb <<= 1;
-        mask = nb - 1;
+        int capacity = n + 4096, nb = Math.max(8, (int)((long)capacity * 11 / 4)); // as ConntrackTable.bucketCount
+        bucketCount = nb;
         long length = (long)nb * 8 + (long)capacity * (ENTRY + 48);
         long base = U.allocateMemory(length + 64);
         U.setMemory(base, length + 64, (byte)0);
@@ -47,6 +46,11 @@ public final class LeanPipeline
         entries = buckets + (long)nb * 8;
         for (int i = 0; i < 1024; i++) tcpNext[i] = (byte)(i & 0xF);
         Arrays.fill(timeout, 432000 * 1000 / 4);
+    }
+
+    int bucketOf(int hash)
+    {
+        return (int)((hash & 0xFFFFFFFFL) * bucketCount >>> 32);
     }
 
     static int hash(long a, long b)
@@ -61,7 +65,7 @@ public final class LeanPipeline
     {
         int ref = entry * 2 + dir + 1;
         U.putLong(tuple(ref), a); U.putLong(tuple(ref) + 8, b);
-        long prev = buckets + ((long)(hash(a, b) & mask) << 3);
+        long prev = buckets + ((long)(bucketOf(hash(a, b))) << 3);
         while ((U.getLong(prev) & 0xFFFFFFFFL) != 0) prev = link((int)U.getLong(prev));
         U.putLong(prev, ref);
     }
@@ -100,7 +104,7 @@ public final class LeanPipeline
         if (Checksum.finish(s) != 0) return false;
         long a = (long)src << 32 | (dst & 0xFFFFFFFFL), b = 6L << 32 | (t0 >>> 32);
         ka[j] = a; kb[j] = b;
-        bk[j] = hash(a, b) & mask;
+        bk[j] = bucketOf(hash(a, b));
         fl[j] = (int)(t1 >>> 16 & 0xFF);
         return true;
     }
@@ -153,15 +157,18 @@ public final class LeanPipeline
         for (int j = 0; j < BATCH; j++) ref[j] = (int)U.getLong(buckets + ((long)bk[j] << 3));
         long s = 0;
         for (int j = 0; j < BATCH; j++) { int r = ref[j]; s += U.getLong(line(r + (r == 0 ? 1 : 0))); }
-        for (int j = 0; j < BATCH; j++)
+        for (int step = 0; step < 2; step++)
         {
-            int r = ref[j], rr = r + (r == 0 ? 1 : 0);
-            long t = tuple(rr);
-            long differ = (U.getLong(t) ^ ka[j]) | (U.getLong(t + 8) ^ kb[j]);
-            int next = (int)U.getLong(link(rr));
-            ref[j] = differ != 0 && r != 0 ? next : 0;
+            for (int j = 0; j < BATCH; j++)
+            {
+                int r = ref[j], rr = r + (r == 0 ? 1 : 0);
+                long t = tuple(rr);
+                long differ = (U.getLong(t) ^ ka[j]) | (U.getLong(t + 8) ^ kb[j]);
+                int next = (int)U.getLong(link(rr));
+                ref[j] = differ != 0 && r != 0 ? next : 0;
+            }
+            for (int j = 0; j < BATCH; j++) { int r = ref[j]; if (r != 0) s += U.getLong(line(r)); }
         }
-        for (int j = 0; j < BATCH; j++) { int r = ref[j]; if (r != 0) s += U.getLong(line(r)); }
         sink += s;
         for (int j = 0; j < BATCH; j++)
         {
