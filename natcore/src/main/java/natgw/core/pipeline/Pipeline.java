@@ -235,13 +235,14 @@ public final class Pipeline
     }
 
     /**
-     * Loads the table lines the lookups of the parsed packets {@code start..end-1} will touch, in four
-     * passes over the batch: their buckets, the first nodes' lines, a comparison that names each chain's
-     * second node where the first does not hold the tuple, and those lines. No load of a pass feeds a
+     * Loads the table lines the lookups of the parsed packets {@code start..end-1} will touch, in six
+     * passes over the batch: their buckets, the first nodes' lines, then twice a comparison that names each
+     * chain's next node where this one does not hold the tuple, and those lines. No load of a pass feeds a
      * branch or an address in the same pass, and a pass is a few instructions a packet, so the core keeps
-     * as many misses in flight as its reorder window holds iterations. Two nodes suffice: with a bucket
-     * per node a hit visits 1.5 on average and rarely a third. A hint only: the lookups proper follow.
-     * Other slots walk bucket 0, which is harmless.
+     * as many misses in flight as its reorder window holds iterations. Three nodes: a hit visits 1.36 on
+     * average, but about 6% are third or later in their chain, and a line the look-ahead left out is a miss the
+     * walk waits on alone. A hint only: the lookups proper follow. Other slots walk bucket 0, which is
+     * harmless.
      */
     private void lookAhead(final int[] verdicts, final int start, final int end)
     {
