@@ -195,21 +195,20 @@ public final class ConntrackTable
     /** Most connections one table holds: its block must stay under 2 GiB. */
     public static final int MAX_CAPACITY = 16 * 1024 * 1024;
 
+    static final int BUCKETS_PER_FOUR_CONNECTIONS = 11;
+
     /**
-     * Buckets for a capacity: {@value #BUCKETS_PER_FOUR_CONNECTIONS} for every four connections (1.375 a node,
-     * a load of 0.73), at least 8, and no more than keep the block and its alignment under 2 GiB (at 16 Mi connections,
-     * a power of two would have made it exactly 2 GiB). Not a power of two: the
-     * count spends what 10^6 connections leave of 128 MiB on buckets instead of rounding, and a hit walks
-     * 1 + 0.73 / 2 nodes on average instead of 1 + 0.95 / 2 at the power of two.
+     * Buckets for a capacity: {@value #BUCKETS_PER_FOUR_CONNECTIONS} for every four connections (1.375 a
+     * node, a load of 0.73), at least 8, and no more than keep the block and its alignment under 2 GiB. Not
+     * a power of two ({@link #bucket} maps a hash onto any count): what 10^6 connections leave of 128 MiB
+     * goes to buckets instead of to rounding, and a hit walks 1 + 0.73 / 2 nodes on average.
      */
     public static int bucketCount(final int capacity)
     {
         final long wanted = (long)capacity * BUCKETS_PER_FOUR_CONNECTIONS / 4;
-        final long room = (Integer.MAX_VALUE - BitUtil.CACHE_LINE_LENGTH - (long)capacity * BYTES_PER_ENTRY) / 8; // and its alignment
+        final long room = (Integer.MAX_VALUE - BitUtil.CACHE_LINE_LENGTH - (long)capacity * BYTES_PER_ENTRY) / 8;
         return (int)Math.max(8, Math.min(wanted, room));
     }
-
-    static final int BUCKETS_PER_FOUR_CONNECTIONS = 11;
 
     /** Off-heap bytes a table of this capacity takes: buckets, entries and their records. */
     public static long memoryBytes(final int capacity)

@@ -71,6 +71,8 @@ public final class Pipeline
     private static final int PARSED = -2;
     /** {@link #parse}: an ICMP error, translated by its embedded packet's connection. */
     private static final int PARSED_ICMP_ERROR = -3;
+    /** Nodes of each chain the look-ahead loads (see {@link #lookAhead}). */
+    private static final int NODES_AHEAD = 3;
 
     private final Ipv4Header ip = new Ipv4Header();
     private final Ipv4Header innerIp = new Ipv4Header();
@@ -239,10 +241,10 @@ public final class Pipeline
      * passes over the batch: their buckets, the first nodes' lines, then twice a comparison that names each
      * chain's next node where this one does not hold the tuple, and those lines. No load of a pass feeds a
      * branch or an address in the same pass, and a pass is a few instructions a packet, so the core keeps
-     * as many misses in flight as its reorder window holds iterations. Three nodes: a hit visits 1.36 on
-     * average, but about 6% are third or later in their chain, and a line the look-ahead left out is a miss the
-     * walk waits on alone. A hint only: the lookups proper follow. Other slots walk bucket 0, which is
-     * harmless.
+     * as many misses in flight as its reorder window holds iterations. Three nodes ({@link #NODES_AHEAD}):
+     * a hit visits 1.36 on average, but about 6% are third or later in their chain, and a line the
+     * look-ahead left out is a miss the walk waits on alone. A hint only: the lookups proper follow. Other
+     * slots walk bucket 0, which is harmless.
      */
     private void lookAhead(final int[] verdicts, final int start, final int end)
     {
@@ -256,19 +258,19 @@ public final class Pipeline
             ahead[j] = table.prefetch(verdicts[start + j] == PARSED ? buckets[j] : 0);
         }
         long sink = 0;
-        for (int j = 0; j < count; j++)
+        for (int node = 1; ; node++)
         {
-            sink += table.touch(ahead[j]);
-        }
-        for (int step = 0; step < 2; step++)
-        {
-            for (int j = 0; j < count; j++)
-            {
-                ahead[j] = table.prefetchStep(ahead[j], keys[2 * j], keys[2 * j + 1]);
-            }
             for (int j = 0; j < count; j++)
             {
                 sink += table.touch(ahead[j]);
+            }
+            if (node == NODES_AHEAD)
+            {
+                break;
+            }
+            for (int j = 0; j < count; j++)
+            {
+                ahead[j] = table.prefetchStep(ahead[j], keys[2 * j], keys[2 * j + 1]);
             }
         }
         lookAheadSink = sink;

@@ -75,6 +75,38 @@ final class Fixture
     }
 
     /**
+     * Kills connection {@code entry} (its {@code status} as read when it was set up) and at once reuses
+     * the entry for a new connection, as a writer racing a reader does: NOT_KILLED, NOT_REUSED (another
+     * entry came back), or REUSED.
+     */
+    static String killAndReuse(
+        final ConntrackTable table,
+        final ConntrackTable.Cursor cursor,
+        final int entry,
+        final int status,
+        final long origA,
+        final long origB,
+        final long replyA,
+        final long replyB,
+        final int extra)
+    {
+        if (!table.kill(cursor, entry, status))
+        {
+            return "NOT_KILLED";
+        }
+        final int reused = allocateFreed(table);
+        if (reused != entry)
+        {
+            return "NOT_REUSED";
+        }
+        table.initialise(reused, origA, origB, replyA, replyB, FLAGS, extra, DEADLINE_MS);
+        table.claim(cursor, reused, REPLY);
+        table.confirm(reused);
+        table.claim(cursor, reused, ORIGINAL);
+        return "REUSED";
+    }
+
+    /**
      * Allocates the entry a kill has just ended. Whoever unlinks an entry's last node frees it, and a
      * reader's find may have unlinked one and not yet counted it when kill returns: wait for it, a
      * bounded time (the reader does not wait for anyone). -1 if it never came back.

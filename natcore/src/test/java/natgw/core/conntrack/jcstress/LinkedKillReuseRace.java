@@ -43,22 +43,7 @@ public class LinkedKillReuseRace
     @Actor
     public void writer(final LLL_Result r)
     {
-        if (!table.kill(writerCursor, entry, status))
-        {
-            r.r3 = "NOT_KILLED";
-            return;
-        }
-        final int reused = Fixture.allocateFreed(table);
-        if (reused != entry)
-        {
-            r.r3 = "NOT_REUSED";
-            return;
-        }
-        table.initialise(reused, ORIG2_A, ORIG2_B, REPLY2_A, REPLY2_B, FLAGS, EXTRA2, DEADLINE_MS);
-        table.claim(writerCursor, reused, ConntrackTable.REPLY);
-        table.confirm(reused);
-        table.claim(writerCursor, reused, ConntrackTable.ORIGINAL);
-        r.r3 = "REUSED";
+        r.r3 = Fixture.killAndReuse(table, writerCursor, entry, status, ORIG2_A, ORIG2_B, REPLY2_A, REPLY2_B, EXTRA2);
     }
 
     @Actor

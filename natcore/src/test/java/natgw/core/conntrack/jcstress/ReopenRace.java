@@ -46,22 +46,7 @@ public class ReopenRace
     @Actor
     public void writer(final LL_Result r)
     {
-        if (!table.kill(writerCursor, entry, status))
-        {
-            r.r2 = "NOT_KILLED";
-            return;
-        }
-        final int reused = Fixture.allocateFreed(table);
-        if (reused != entry)
-        {
-            r.r2 = "NOT_REUSED";
-            return;
-        }
-        table.initialise(reused, ORIG1_A, ORIG1_B, REPLY1_A, NEW_REPLY_B, FLAGS, EXTRA2, DEADLINE_MS);
-        table.claim(writerCursor, reused, ConntrackTable.REPLY);
-        table.confirm(reused);
-        table.claim(writerCursor, reused, ConntrackTable.ORIGINAL);
-        r.r2 = "REUSED";
+        r.r2 = Fixture.killAndReuse(table, writerCursor, entry, status, ORIG1_A, ORIG1_B, REPLY1_A, NEW_REPLY_B, EXTRA2);
     }
 
     @Actor

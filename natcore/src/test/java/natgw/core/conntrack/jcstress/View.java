@@ -13,8 +13,8 @@ final class View
      * Looks {@code (a, b)} up and reads the other direction's tuple, the policy data and the flags.
      *
      * @return NONE (miss), RESERVED / DYING / CONFIRMED (found, all fields as expected, still valid),
-     * STALE (found, but the entry was reused under the reader: stillValid refused it), or
-     * HALF (stillValid accepted fields that are not the connection's).
+     * STALE (found, but the entry was reused under the reader: the incarnation check refused it), or
+     * HALF (the check accepted fields that are not the connection's).
      */
     static String read(
         final ConntrackTable table,
@@ -29,24 +29,7 @@ final class View
         {
             return "NONE";
         }
-        final int entry = cursor.entry();
-        final int dir = cursor.dir();
-        final long readA = table.tupleA(entry, dir ^ 1);
-        final long readB = table.tupleB(entry, dir ^ 1);
-        final long ownA = table.tupleA(entry, dir);
-        final long ownB = table.tupleB(entry, dir);
-        final int readExtra = table.extra(entry);
-        final int status = cursor.status();
-        if (!table.stillValid(cursor))
-        {
-            return "STALE";
-        }
-        if (readA != otherA || readB != otherB || ownA != a || ownB != b || readExtra != extra ||
-            (status & ConntrackTable.SRC_NAT) == 0)
-        {
-            return "HALF";
-        }
-        return phaseName(status);
+        return judge(table, cursor.entry(), cursor.dir(), cursor.status(), a, b, otherA, otherB, extra);
     }
 
     /**
@@ -66,9 +49,26 @@ final class View
         {
             return "NONE";
         }
-        final int entry = ConntrackTable.foundEntry(found);
-        final int dir = ConntrackTable.foundDir(found);
-        final int status = ConntrackTable.foundStatus(found);
+        return judge(table, ConntrackTable.foundEntry(found), ConntrackTable.foundDir(found), ConntrackTable.foundStatus(found),
+            a, b, otherA, otherB, extra);
+    }
+
+    /**
+     * Reads the connection found in {@code entry} for its {@code dir} tuple {@code (a, b)}, then checks the
+     * incarnation ({@link ConntrackTable#sameIncarnation}, which {@link ConntrackTable#stillValid} is for a
+     * cursor): STALE, HALF, or the phase; see {@link #read}.
+     */
+    private static String judge(
+        final ConntrackTable table,
+        final int entry,
+        final int dir,
+        final int status,
+        final long a,
+        final long b,
+        final long otherA,
+        final long otherB,
+        final int extra)
+    {
         final long readA = table.tupleA(entry, dir ^ 1);
         final long readB = table.tupleB(entry, dir ^ 1);
         final long ownA = table.tupleA(entry, dir);
