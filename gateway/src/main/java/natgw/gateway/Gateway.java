@@ -71,7 +71,7 @@ public final class Gateway implements AutoCloseable
                 table, config.portStrategy, counters, config.raceWindowNs, config.clashResolution, System.nanoTime() ^ q * 0x9E37L);
             final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts, counters, config.verifyL4Checksums,
                 services, backendCounters, affinity, config.resetRemovedBackendFlows).events(allEvents);
-            workers.add(new Worker(q, tun.queue(q), pipeline, clock));
+            workers.add(new Worker(q, tun.queue(q), pipeline, clock, tun.offloads().vnetHeader()));
         }
         table.onKill(allEvents); // every ended connection: -E events and per-backend accounting
         this.reaper = new Reaper(table, clock, Math.max(256, config.conntrackMax / 64));

@@ -13,6 +13,8 @@ public final class GatewayConfig
     public String tun = "natgw0";
     public int queues = Runtime.getRuntime().availableProcessors();
     public int mtu = 1500;
+    /** Virtio-net offloads on the TUN (IFF_VNET_HDR, TUNSETOFFLOAD): GSO super-packets, partial checksums. */
+    public boolean offload = true;
     public List<Cidr> inside = List.of();
     public int[] pool = new int[0];
     public List<String> steer = List.of();

@@ -60,7 +60,7 @@ public final class GatewayHost implements AutoCloseable
                     (System.nanoTime() - startNs) / 1_000_000 + " ms)");
             }
             host = HostNetwork.open(config.tun);
-            tun = LinuxTun.open(config.tun, config.queues, config.mtu);
+            tun = LinuxTun.open(config.tun, config.queues, config.mtu, config.offload);
             final String dev = tun.name();
 
             if (config.tunTxQueueLength > 0)
@@ -109,7 +109,8 @@ public final class GatewayHost implements AutoCloseable
             {
                 metrics = new MetricsServer(gateway, group, config.metricsAddress, config.metricsPort);
             }
-            log.println("natgw: running on " + dev + " with " + tun.queueCount() + " queue(s), pool " +
+            log.println("natgw: running on " + dev + " with " + tun.queueCount() + " queue(s), offloads " +
+                tun.offloads().names() + ", pool " +
                 gateway.poolDescription() + ", port strategy " + config.portStrategy.label() + ", conntrack max " +
                 config.conntrackMax + String.format(" (%.1f MiB, %.1f MiB of it in huge pages, THP mode %s)",
                 gateway.table().memoryBytes() / 1048576.0, gateway.tableHugePageBytes() / 1048576.0,

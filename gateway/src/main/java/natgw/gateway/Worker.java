@@ -9,16 +9,20 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.packet.DropReason;
+import natgw.core.packet.VirtioNetHeader;
 import natgw.core.pipeline.Pipeline;
 import natgw.tun.TunQueue;
 
 /**
  * One TUN queue's worker: read a batch, run it through the pipeline, write back the packets to
  * forward. Owns its buffers, pipeline and counters; shares only the conntrack table.
+ * <p>
+ * The IP header of every packet starts {@link #HEADROOM} bytes into its buffer, on a cache line; with
+ * offloads, the virtio-net header sits just before it, and is read and written with the packet.
  */
 public final class Worker implements Agent
 {
-    /** Room before each packet for a virtio-net header, once offloads are on. */
+    /** Room before each packet's IP header, for a virtio-net header when offloads are on. */
     public static final int HEADROOM = 16;
     private static final int BUFFER_LENGTH = HEADROOM + 65536;
 
@@ -32,13 +36,23 @@ public final class Worker implements Agent
     private final int[] outputLengths;
     private final UnsafeBuffer[] txBuffers;
     private final int[] txSizes;
+    private final int[] segments;
+    private final int[] txSegments;
+    private final int offset;
 
     public Worker(final int id, final TunQueue queue, final Pipeline pipeline, final NanoClock clock)
     {
+        this(id, queue, pipeline, clock, false);
+    }
+
+    /** @param vnetHeader the queue's packets carry a virtio-net header (offloads on): the pipeline is told so. */
+    public Worker(final int id, final TunQueue queue, final Pipeline pipeline, final NanoClock clock, final boolean vnetHeader)
+    {
         this.id = id;
         this.queue = queue;
-        this.pipeline = pipeline;
+        this.pipeline = pipeline.virtioNetHeaders(vnetHeader);
         this.clock = clock;
+        this.offset = vnetHeader ? HEADROOM - VirtioNetHeader.LENGTH : HEADROOM;
         final int batch = queue.batchSize();
         rxBuffers = new UnsafeBuffer[batch];
         rxSizes = new int[batch];
@@ -46,6 +60,8 @@ public final class Worker implements Agent
         outputLengths = new int[batch];
         txBuffers = new UnsafeBuffer[batch];
         txSizes = new int[batch];
+        segments = new int[batch];
+        txSegments = new int[batch];
         for (int i = 0; i < batch; i++)
         {
             // on a cache line: a packet's headers then span one line, not two (malloc gives 16 bytes)
@@ -55,7 +71,7 @@ public final class Worker implements Agent
 
     public int doWork()
     {
-        final int read = queue.read(rxBuffers, rxSizes, HEADROOM);
+        final int read = queue.read(rxBuffers, rxSizes, offset);
         if (read <= 0)
         {
             if (read < 0)
@@ -64,7 +80,7 @@ public final class Worker implements Agent
             }
             return 0;
         }
-        pipeline.process(rxBuffers, HEADROOM, rxSizes, read, clock.nanoTime(), verdicts, outputLengths);
+        pipeline.process(rxBuffers, offset, rxSizes, read, clock.nanoTime(), verdicts, outputLengths, segments);
         int forward = 0;
         for (int i = 0; i < read; i++)
         {
@@ -72,13 +88,20 @@ public final class Worker implements Agent
             {
                 txBuffers[forward] = rxBuffers[i];
                 txSizes[forward] = outputLengths[i];
+                txSegments[forward] = segments[i];
                 forward++;
             }
         }
         if (forward > 0)
         {
-            final int written = queue.write(txBuffers, txSizes, HEADROOM, forward);
-            pipeline.counters().add(ConntrackCounter.TX_PACKETS, written);
+            final int written = queue.write(txBuffers, txSizes, offset, forward);
+            // packets as they go on the wire: a GSO super-packet counts as its segments
+            long writtenSegments = 0;
+            for (int i = 0; i < written; i++)
+            {
+                writtenSegments += txSegments[i];
+            }
+            pipeline.counters().add(ConntrackCounter.TX_PACKETS, writtenSegments);
             for (int i = written; i < forward; i++)
             {
                 pipeline.counters().drop(DropReason.TX_FAILED);

@@ -144,6 +144,11 @@ public final class ChannelTun implements TunDevice
     }
 
     /** Always true: the device lives and dies with this object. */
+    public TunOffloads offloads()
+    {
+        return TunOffloads.NONE;
+    }
+
     public boolean createdHere()
     {
         return true;

@@ -29,16 +29,21 @@ import static natgw.tun.Native.EPERM;
  * SIOCGIFFLAGS/SIOCSIFFLAGS), so no {@code ip} command is needed for the device itself; addresses and
  * routes are {@link HostNetwork}'s business.
  * <p>
- * {@link #IFF_VNET_HDR} is reserved for offloads (a virtio-net header in front of each packet, in the
- * headroom before {@code offset} that {@link TunQueue} already provides); it is not enabled yet.
+ * With offloads ({@link #open(String, int, int, boolean)}), every queue is opened with {@link #IFF_VNET_HDR}: a
+ * 10-byte virtio-net header precedes each packet read and written, and TUNSETOFFLOAD asks the kernel for partial
+ * checksums and TCP/UDP segmentation offload, falling back to the widest set the running kernel accepts
+ * ({@link TunOffloads#REQUESTS}; USO needs Linux 6.2). The kernel then hands over GSO super-packets of up to
+ * 64 KiB and segments what is written back, or passes it on whole.
  */
 public final class LinuxTun implements TunDevice
 {
     public static final int IFF_TUN = 0x0001;
     public static final int IFF_NO_PI = 0x1000;
     public static final int IFF_MULTI_QUEUE = 0x0100;
-    /** Virtio-net header per packet (GSO/checksum offload): reserved, not set by {@link #open} yet. */
+    /** Virtio-net header per packet (GSO/checksum offload). */
     public static final int IFF_VNET_HDR = 0x4000;
+    /** struct virtio_net_hdr, without the num_buffers of the mergeable-buffers variant. */
+    public static final int VNET_HEADER_LENGTH = 10;
 
     /** Linux interface names are at most 15 bytes: IFNAMSIZ is 16 with the terminating NUL. */
     public static final int MAX_NAME_LENGTH = 15;
@@ -52,6 +57,8 @@ public final class LinuxTun implements TunDevice
     static final String CLONE_DEVICE = "/dev/net/tun";
 
     private static final long TUNSETIFF = 0x400454caL; // _IOW('T', 202, int)
+    private static final long TUNSETOFFLOAD = 0x400454d0L; // _IOW('T', 208, unsigned int)
+    private static final long TUNSETVNETHDRSZ = 0x400454d8L; // _IOW('T', 216, int)
     private static final long SIOCGIFFLAGS = 0x8913;
     private static final long SIOCSIFFLAGS = 0x8914;
     private static final long SIOCGIFMTU = 0x8921;
@@ -67,14 +74,17 @@ public final class LinuxTun implements TunDevice
     private final LinuxTunQueue[] queues;
     private final int mtu;
     private final boolean createdHere;
+    private final TunOffloads offloads;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private LinuxTun(final String name, final LinuxTunQueue[] queues, final int mtu, final boolean createdHere)
+    private LinuxTun(
+        final String name, final LinuxTunQueue[] queues, final int mtu, final boolean createdHere, final TunOffloads offloads)
     {
         this.name = name;
         this.queues = queues;
         this.mtu = mtu;
         this.createdHere = createdHere;
+        this.offloads = offloads;
     }
 
     /**
@@ -90,10 +100,19 @@ public final class LinuxTun implements TunDevice
      */
     public static LinuxTun open(final String name, final int queues, final int mtu)
     {
-        return open(CLONE_DEVICE, name, queues, mtu);
+        return open(CLONE_DEVICE, name, queues, mtu, false);
     }
 
-    static LinuxTun open(final String cloneDevice, final String name, final int queues, final int mtu)
+    /**
+     * As {@link #open(String, int, int)}; with {@code offloads}, every packet carries a virtio-net header and the
+     * device runs with the widest set of {@link TunOffloads#REQUESTS} the kernel accepts ({@link #offloads()}).
+     */
+    public static LinuxTun open(final String name, final int queues, final int mtu, final boolean offloads)
+    {
+        return open(CLONE_DEVICE, name, queues, mtu, offloads);
+    }
+
+    static LinuxTun open(final String cloneDevice, final String name, final int queues, final int mtu, final boolean offloads)
     {
         validateName(name);
         if (queues < 1 || queues > MAX_QUEUES)
@@ -123,14 +142,15 @@ public final class LinuxTun implements TunDevice
             String actualName = name;
             for (int q = 0; q < queues; q++)
             {
-                opened[q] = openQueue(libc, cloneDevice, actualName, q, ifreq);
+                opened[q] = openQueue(libc, cloneDevice, actualName, q, ifreq, offloads);
                 actualName = readName(ifreq); // the kernel writes back the name, resolving a "%d" template
             }
+            final TunOffloads inForce = offloads ? negotiateOffloads(libc, opened[0].fd(), actualName, ifreq) : TunOffloads.NONE;
 
             setMtu(libc, ctl, ifreq, actualName, mtu);
             bringUp(libc, ctl, ifreq, actualName);
 
-            return new LinuxTun(actualName, opened, mtu, !existed);
+            return new LinuxTun(actualName, opened, mtu, !existed, inForce);
         }
         catch (final RuntimeException | Error ex)
         {
@@ -177,6 +197,11 @@ public final class LinuxTun implements TunDevice
         return createdHere;
     }
 
+    public TunOffloads offloads()
+    {
+        return offloads;
+    }
+
     /**
      * Closes every queue (waiting for calls in flight on other threads to return). The kernel then removes
      * the device if this process created it; a pre-existing device stays. Idempotent.
@@ -194,7 +219,8 @@ public final class LinuxTun implements TunDevice
 
     public String toString()
     {
-        return "LinuxTun{" + name + ", queues=" + queues.length + ", mtu=" + mtu + ", createdHere=" + createdHere + "}";
+        return "LinuxTun{" + name + ", queues=" + queues.length + ", mtu=" + mtu + ", createdHere=" + createdHere +
+            ", offloads=" + offloads.names() + "}";
     }
 
     static void validateName(final String name)
@@ -225,7 +251,12 @@ public final class LinuxTun implements TunDevice
     }
 
     private static LinuxTunQueue openQueue(
-        final Native.LibC libc, final String cloneDevice, final String name, final int q, final UnsafeBuffer ifreq)
+        final Native.LibC libc,
+        final String cloneDevice,
+        final String name,
+        final int q,
+        final UnsafeBuffer ifreq,
+        final boolean vnetHeader)
     {
         final int fd = libc.open(cloneDevice, Native.O_RDWR | Native.O_NONBLOCK | Native.O_CLOEXEC);
         if (fd < 0)
@@ -252,7 +283,7 @@ public final class LinuxTun implements TunDevice
         {
             clear(ifreq);
             putName(ifreq, name);
-            ifreq.putShort(IFR_DATA_OFFSET, (short)(IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE));
+            ifreq.putShort(IFR_DATA_OFFSET, (short)(IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnetHeader ? IFF_VNET_HDR : 0)));
             if (libc.ioctl(fd, TUNSETIFF, ifreq.addressOffset()) < 0)
             {
                 final int errno = Native.errno();
@@ -290,6 +321,36 @@ public final class LinuxTun implements TunDevice
                 libc.close(fd);
             }
         }
+    }
+
+    /**
+     * Sets the virtio-net header size and the widest offload set the kernel takes (the device's features; one
+     * queue's fd sets them for all). A kernel that refuses every set still leaves the header on: packets then
+     * come whole, with an all-zero header.
+     */
+    private static TunOffloads negotiateOffloads(
+        final Native.LibC libc, final int fd, final String name, final UnsafeBuffer ifreq)
+    {
+        clear(ifreq);
+        ifreq.putInt(0, VNET_HEADER_LENGTH);
+        if (libc.ioctl(fd, TUNSETVNETHDRSZ, ifreq.addressOffset()) < 0)
+        {
+            throw failure(name, "cannot set the virtio-net header size of TUN device '" + name + "' (TUNSETVNETHDRSZ)");
+        }
+        for (final int request : TunOffloads.REQUESTS)
+        {
+            if (libc.ioctl(fd, TUNSETOFFLOAD, request) == 0)
+            {
+                return new TunOffloads(true, request);
+            }
+            final int errno = Native.errno();
+            if (EINVAL != errno)
+            {
+                throw new TunException(name, errno, "cannot set offloads on TUN device '" + name + "' (TUNSETOFFLOAD): " +
+                    Native.errnoText(errno));
+            }
+        }
+        return new TunOffloads(true, 0);
     }
 
     private static boolean exists(final Native.LibC libc, final int ctl, final UnsafeBuffer ifreq, final String name)

@@ -21,6 +21,9 @@ public interface TunDevice extends AutoCloseable
     /** True if this process created the device (and so removes it on close). */
     boolean createdHere();
 
+    /** The offloads it runs with: with a virtio-net header, every packet read and written starts with one. */
+    TunOffloads offloads();
+
     /** Closes every queue; idempotent, callable from any thread. */
     @Override
     void close();

@@ -373,7 +373,16 @@ public final class ConntrackTable
      */
     public void account(final int entry, final int dir, final int bytes)
     {
-        if (bytes < PENDING_MAX_BYTES)
+        account(entry, dir, 1, bytes);
+    }
+
+    /**
+     * Counts {@code packets} packets of {@code bytes} bytes in all in direction {@code dir}, as {@link
+     * #account(int, int, int)} counts one: a GSO super-packet counts as the segments it becomes.
+     */
+    public void account(final int entry, final int dir, final int packets, final int bytes)
+    {
+        if (packets == 1 && bytes < PENDING_MAX_BYTES)
         {
             final int delta = PENDING_PACKET | bytes;
             final int pending = buffer.getAndAddInt(entryOffset(entry) + PENDING_OFFSET + dir * 4, delta) + delta;
@@ -385,7 +394,7 @@ public final class ConntrackTable
         else
         {
             final int totals = recordOffset(entry) + TOTALS_OFFSET + dir * 16;
-            buffer.getAndAddLong(totals, 1);
+            buffer.getAndAddLong(totals, packets);
             buffer.getAndAddLong(totals + 8, bytes);
         }
     }

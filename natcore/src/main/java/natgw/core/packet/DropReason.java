@@ -24,7 +24,9 @@ public enum DropReason
     INSERT_FAILED(15, "insert_failed"),
     NO_BACKEND(16, "no_backend"),
     TX_FAILED(17, "tx_failed"),
-    TCP_INVALID_NEW(18, "tcp_invalid_new");
+    TCP_INVALID_NEW(18, "tcp_invalid_new"),
+    /** A virtio-net header (offloads on) the packet behind it contradicts: unknown flags or GSO type, a length beyond the packet. */
+    BAD_VNET_HEADER(19, "bad_vnet_header");
 
     private static final DropReason[] VALUES = values();
 

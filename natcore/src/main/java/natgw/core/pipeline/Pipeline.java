@@ -26,6 +26,7 @@ import natgw.core.packet.Ipv4Header;
 import natgw.core.packet.PacketMemory;
 import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
+import natgw.core.packet.VirtioNetHeader;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
@@ -73,6 +74,15 @@ public final class Pipeline
     private static final int PARSED_ICMP_ERROR = -3;
     /** Nodes of each chain the look-ahead loads (see {@link #lookAhead}). */
     private static final int NODES_AHEAD = 3;
+    /** In {@link #offloads}: the L4 checksum field holds a partial sum (virtio NEEDS_CSUM), below it the segments. */
+    private static final int PARTIAL_CSUM = 1 << 16;
+    private static final int SEGMENTS_MASK = PARTIAL_CSUM - 1;
+    /** {@link #virtioNetHeader}: the header contradicts the packet. */
+    private static final int VNET_BAD = -1;
+    /** {@link #virtioNetHeader}: no L4 checksum to verify (the kernel did, or the device will complete it). */
+    private static final int VNET_VERIFIED = 1 << 17;
+    private static final int VNET_GSO_KIND_SHIFT = 24;
+    private static final int VNET_GSO_SIZE_MASK = 0xFFFF;
 
     private final Ipv4Header ip = new Ipv4Header();
     private final Ipv4Header innerIp = new Ipv4Header();
@@ -84,6 +94,10 @@ public final class Pipeline
     private final long[] keys = new long[2 * LOOKAHEAD];
     private final int[] buckets = new int[LOOKAHEAD];
     private final int[] fields = new int[LOOKAHEAD];
+    // and its offloads: the segments it stands for, PARTIAL_CSUM; the bytes of those segments
+    private final int[] offloads = new int[LOOKAHEAD];
+    private final int[] wireBytes = new int[LOOKAHEAD];
+    private final VirtioNetHeader vnet = new VirtioNetHeader();
     // the look-ahead's walk: the node packet j's lookup is at
     private final int[] ahead = new int[LOOKAHEAD];
     /** Where the look-ahead's loads end up, so the compiler keeps them. */
@@ -100,6 +114,10 @@ public final class Pipeline
     private final AffinityTable affinity;
     private final boolean resetRemovedBackendFlows;
     private ConntrackEvents events = ConntrackEvents.NONE;
+    /** Bytes of virtio-net header before each packet: 0, or {@link VirtioNetHeader#LENGTH} with offloads. */
+    private int vnetLength;
+    /** Set when the packet in hand was answered in its buffer (a packet of natgw's own: no offloads). */
+    private boolean answered;
     private long reportedRestarts;
     private int outputLength;
     private int random = 0x2545F491;
@@ -154,6 +172,19 @@ public final class Pipeline
         return this;
     }
 
+    /**
+     * With {@code on}, every packet handed to {@link #process} starts with a {@link VirtioNetHeader} (a TUN
+     * opened with IFF_VNET_HDR): a GSO super-packet is tracked and translated once, on its headers, and counts
+     * as the segments it becomes; a partial checksum ({@link VirtioNetHeader#NEEDS_CSUM}) is updated as
+     * Linux updates CHECKSUM_PARTIAL. The header goes out with the packet, all zero on an answer natgw built.
+     * Set before the worker starts.
+     */
+    public Pipeline virtioNetHeaders(final boolean on)
+    {
+        this.vnetLength = on ? VirtioNetHeader.LENGTH : 0;
+        return this;
+    }
+
     /** Length of the packet to write after {@link #process} returned FORWARD (an answer may differ in length). */
     public int outputLength()
     {
@@ -192,15 +223,36 @@ public final class Pipeline
         final int[] verdicts,
         final int[] outputLengths)
     {
+        process(buffers, offset, lengths, count, nowNs, verdicts, outputLengths, null);
+    }
+
+    /**
+     * As {@link #process(MutableDirectBuffer[], int, int[], int, long, int[], int[])}, and with {@code
+     * outputSegments} not null, the packets each forwarded one becomes on the wire in {@code outputSegments[i]}
+     * (more than one for a GSO super-packet). With {@link #virtioNetHeaders} on, {@code offset} and the
+     * lengths include the header.
+     */
+    public void process(
+        final MutableDirectBuffer[] buffers,
+        final int offset,
+        final int[] lengths,
+        final int count,
+        final long nowNs,
+        final int[] verdicts,
+        final int[] outputLengths,
+        final int[] outputSegments)
+    {
         final int nowMs = table.toTableMs(nowNs); // one clock reading per batch
         final ServiceTable serviceTable = services.current(); // and one view of the services
+        final int vnetLength = this.vnetLength;
+        final int ipOffset = offset + vnetLength;
         for (int start = 0; start < count; start += LOOKAHEAD)
         {
             final int end = Math.min(count, start + LOOKAHEAD);
             counters.add(ConntrackCounter.RX_PACKETS, end - start);
             for (int i = start, j = 0; i < end; i++, j++)
             {
-                verdicts[i] = parse(buffers[i], offset, lengths[i], j);
+                verdicts[i] = parse(buffers[i], ipOffset, lengths[i] - vnetLength, j);
             }
             lookAhead(verdicts, start, end);
             for (int i = start, j = 0; i < end; i++, j++)
@@ -209,22 +261,35 @@ public final class Pipeline
                 int verdict = verdicts[i];
                 if (verdict == PARSED)
                 {
-                    verdict = steady(buffer, offset, nowMs, serviceTable, j);
+                    verdict = steady(buffer, ipOffset, nowMs, serviceTable, j);
                 }
                 if (verdict == FORWARD)
                 {
                     // steady, or untracked: nothing to count, no walk restarted (only act's cursor restarts)
                     verdicts[i] = FORWARD;
                     outputLengths[i] = lengths[i];
+                    if (outputSegments != null)
+                    {
+                        outputSegments[i] = offloads[j] & SEGMENTS_MASK;
+                    }
                     continue;
                 }
-                outputLength = lengths[i];
+                outputLength = lengths[i] - vnetLength;
+                answered = false;
                 if (verdict == PARSED || verdict == PARSED_ICMP_ERROR)
                 {
-                    verdict = fullPath(buffer, offset, nowMs, serviceTable, verdict, j);
+                    verdict = fullPath(buffer, ipOffset, nowMs, serviceTable, verdict, j);
                 }
                 verdicts[i] = finish(verdict);
-                outputLengths[i] = outputLength;
+                outputLengths[i] = outputLength + vnetLength;
+                if (outputSegments != null)
+                {
+                    outputSegments[i] = answered ? 1 : offloads[j] & SEGMENTS_MASK;
+                }
+                if (answered && vnetLength != 0)
+                {
+                    vnet.wrap(buffer, offset).clear();
+                }
             }
             reportFound();
         }
@@ -284,23 +349,37 @@ public final class Pipeline
     public int process(final MutableDirectBuffer buffer, final int offset, final int length, final long nowNs)
     {
         counters.increment(ConntrackCounter.RX_PACKETS);
-        outputLength = length;
-        int verdict = parse(buffer, offset, length, 0);
+        final int vnetLength = this.vnetLength;
+        final int ipOffset = offset + vnetLength;
+        outputLength = length - vnetLength;
+        answered = false;
+        int verdict = parse(buffer, ipOffset, length - vnetLength, 0);
         if (verdict == PARSED || verdict == PARSED_ICMP_ERROR)
         {
             final int nowMs = table.toTableMs(nowNs);
             final ServiceTable serviceTable = services.current();
             if (verdict == PARSED)
             {
-                verdict = steady(buffer, offset, nowMs, serviceTable, 0);
+                verdict = steady(buffer, ipOffset, nowMs, serviceTable, 0);
             }
             if (verdict == PARSED || verdict == PARSED_ICMP_ERROR)
             {
-                verdict = fullPath(buffer, offset, nowMs, serviceTable, verdict, 0);
+                verdict = fullPath(buffer, ipOffset, nowMs, serviceTable, verdict, 0);
             }
             reportFound();
         }
+        outputLength += vnetLength;
+        if (answered && vnetLength != 0)
+        {
+            vnet.wrap(buffer, offset).clear();
+        }
         return finish(verdict);
+    }
+
+    /** The packets the last packet given to {@link #process(MutableDirectBuffer, int, int, long)} becomes on the wire. */
+    public int outputSegments()
+    {
+        return answered ? 1 : offloads[0] & SEGMENTS_MASK;
     }
 
     /**
@@ -350,6 +429,7 @@ public final class Pipeline
      */
     private int parse(final MutableDirectBuffer buffer, final int offset, final int length, final int j)
     {
+        offloads[j] = 1;
         // 1. IPv4: the fixed header in three loads, its fields and its checksum taken from the same words
         if (length < Ipv4Header.MIN_LENGTH)
         {
@@ -387,14 +467,27 @@ public final class Pipeline
             return DropReason.FRAGMENT.id();
         }
 
+        final int protocol = (int)(ip1 >>> 48 & 0xFF);
+        int vnetState = 0;
+        if (vnetLength != 0)
+        {
+            vnetState = virtioNetHeader(buffer, offset, length, totalLength, ihl, protocol);
+            if (vnetState == VNET_BAD)
+            {
+                return DropReason.BAD_VNET_HEADER.id();
+            }
+        }
+        final boolean verifyL4 = verifyL4Checksums && (vnetState & (PARTIAL_CSUM | VNET_VERIFIED)) == 0;
+
         // 2. transport and flow key
         final int src = (int)ip1;
         final int l4Offset = offset + ihl;
         final int l4Length = totalLength - ihl;
-        final int protocol = (int)(ip1 >>> 48 & 0xFF);
         final int srcPort;
         final int dstPort;
         int tcpFlags = 0;
+        int l4HeaderLength = 0;
+        int payloadLength = 0;
         switch (protocol)
         {
             case Ipv4Header.PROTO_TCP:
@@ -410,7 +503,7 @@ public final class Pipeline
                 {
                     return DropReason.BAD_L4_LENGTH.id();
                 }
-                if (verifyL4Checksums)
+                if (verifyL4)
                 {
                     final long headerSum = Checksum.pseudoHeaderSum(src, dst, Ipv4Header.PROTO_TCP, l4Length) +
                         sum32(tcp0) + sum32(tcp1) + (buffer.getInt(l4Offset + 16, ByteOrder.BIG_ENDIAN) & 0xFFFF_FFFFL);
@@ -422,6 +515,8 @@ public final class Pipeline
                 srcPort = (int)(tcp0 >>> 48);
                 dstPort = (int)(tcp0 >>> 32 & 0xFFFF);
                 tcpFlags = (int)(tcp1 >>> 16 & 0xFF);
+                l4HeaderLength = hl;
+                payloadLength = l4Length - hl;
                 break;
             }
             case Ipv4Header.PROTO_UDP:
@@ -437,7 +532,7 @@ public final class Pipeline
                     return DropReason.BAD_L4_LENGTH.id();
                 }
                 // a zero checksum means the sender computed none (RFC 768)
-                if (verifyL4Checksums && (udp0 & 0xFFFF) != 0)
+                if (verifyL4 && (udp0 & 0xFFFF) != 0)
                 {
                     final long headerSum = Checksum.pseudoHeaderSum(src, dst, Ipv4Header.PROTO_UDP, udpLength) + sum32(udp0);
                     if (Checksum.finish(sumRest(buffer, l4Offset, UdpHeader.LENGTH, udpLength, headerSum)) != 0)
@@ -447,6 +542,8 @@ public final class Pipeline
                 }
                 srcPort = (int)(udp0 >>> 48);
                 dstPort = (int)(udp0 >>> 32 & 0xFFFF);
+                l4HeaderLength = UdpHeader.LENGTH;
+                payloadLength = udpLength - UdpHeader.LENGTH;
                 break;
             }
             case Ipv4Header.PROTO_ICMP:
@@ -456,7 +553,7 @@ public final class Pipeline
                     return DropReason.BAD_L4_LENGTH.id();
                 }
                 final IcmpHeader icmp = this.icmp.wrap(buffer, l4Offset);
-                if (verifyL4Checksums && !icmp.isChecksumValid(l4Length))
+                if (verifyL4 && !icmp.isChecksumValid(l4Length))
                 {
                     return DropReason.BAD_L4_CHECKSUM.id();
                 }
@@ -494,7 +591,74 @@ public final class Pipeline
         keys[2 * j + 1] = b;
         buckets[j] = table.bucket(a, b);
         fields[j] = packFields(tcpFlags, ihl, totalLength);
+        int segments = 1;
+        if (vnetState >>> VNET_GSO_KIND_SHIFT != VirtioNetHeader.GSO_NONE)
+        {
+            segments = VirtioNetHeader.segments(payloadLength, vnetState & VNET_GSO_SIZE_MASK);
+            counters.add(ConntrackCounter.RX_PACKETS, segments - 1);
+        }
+        offloads[j] = segments | (vnetState & PARTIAL_CSUM);
+        wireBytes[j] = totalLength + (segments - 1) * (ihl + l4HeaderLength);
         return PARSED;
+    }
+
+    /**
+     * Step 1 with offloads on: checks the virtio-net header in front of the IP header at {@code offset}
+     * against the packet (as the kernel's virtio_net_hdr_to_skb would on the way back), and finishes in
+     * software a partial checksum that is not a TCP or UDP checksum in its usual place (what the kernel's
+     * skb_checksum_help does for a device without the offload).
+     *
+     * @return the packet's offload state, {@code gso kind << 24 | PARTIAL_CSUM | VNET_VERIFIED | gso_size},
+     * or {@link #VNET_BAD}.
+     */
+    private int virtioNetHeader(
+        final MutableDirectBuffer buffer, final int offset, final int length, final int totalLength, final int ihl, final int protocol)
+    {
+        final VirtioNetHeader vnet = this.vnet.wrap(buffer, offset - VirtioNetHeader.LENGTH);
+        final int flags = vnet.flags();
+        final int gsoType = vnet.gsoType();
+        final int gsoKind = VirtioNetHeader.gsoKind(gsoType);
+        if ((flags & ~(VirtioNetHeader.NEEDS_CSUM | VirtioNetHeader.DATA_VALID)) != 0 || vnet.hdrLen() > length)
+        {
+            return VNET_BAD;
+        }
+        int state = 0;
+        if (gsoKind != VirtioNetHeader.GSO_NONE)
+        {
+            final boolean matches = gsoKind == VirtioNetHeader.GSO_TCPV4 ? protocol == Ipv4Header.PROTO_TCP :
+                gsoKind == VirtioNetHeader.GSO_UDP_L4 && gsoType == gsoKind && protocol == Ipv4Header.PROTO_UDP;
+            final int gsoSize = vnet.gsoSize();
+            if (!matches || gsoSize == 0 || (flags & VirtioNetHeader.NEEDS_CSUM) == 0)
+            {
+                return VNET_BAD; // the kernel hands over GSO only with the checksum left to finish
+            }
+            state = gsoKind << VNET_GSO_KIND_SHIFT | gsoSize;
+        }
+        if ((flags & VirtioNetHeader.NEEDS_CSUM) != 0)
+        {
+            final int csumStart = vnet.csumStart();
+            final int field = csumStart + vnet.csumOffset();
+            if (field + 2 > totalLength)
+            {
+                return VNET_BAD;
+            }
+            final int l4ChecksumOffset = protocol == Ipv4Header.PROTO_TCP ? TcpHeader.CHECKSUM_OFFSET :
+                protocol == Ipv4Header.PROTO_UDP ? UdpHeader.CHECKSUM_OFFSET : -1;
+            if (csumStart == ihl && field - csumStart == l4ChecksumOffset)
+            {
+                return state | PARTIAL_CSUM;
+            }
+            if (gsoKind != VirtioNetHeader.GSO_NONE || csumStart < ihl)
+            {
+                return VNET_BAD;
+            }
+            // the field holds the seed (a pseudo header's sum, or 0): it is part of the sum
+            final int sum = Checksum.finish(Checksum.sum(buffer, offset + csumStart, totalLength - csumStart, 0));
+            buffer.putShort(offset + field, (short)(sum == 0 && protocol == Ipv4Header.PROTO_UDP ? 0xFFFF : sum), ByteOrder.BIG_ENDIAN);
+            vnet.flags(flags & ~VirtioNetHeader.NEEDS_CSUM);
+            return state | VNET_VERIFIED;
+        }
+        return (flags & VirtioNetHeader.DATA_VALID) != 0 ? state | VNET_VERIFIED : state;
     }
 
     /** The one's complement sum of a big-endian word's two 32-bit halves, unfolded (RFC 1071: any word size folds alike). */
@@ -575,9 +739,10 @@ public final class Pipeline
             return PARSED;
         }
         found++;
-        table.account(entry, dir, totalLength(fields));
+        final int offloads = this.offloads[j];
+        table.account(entry, dir, offloads & SEGMENTS_MASK, wireBytes[j]);
         refreshDeadline(entry, protocol, status, nowMs);
-        rewrite(buffer, offset, ihl(fields), protocol, a, b, otherA, otherB);
+        rewrite(buffer, offset, ihl(fields), protocol, (offloads & PARTIAL_CSUM) != 0, a, b, otherA, otherB);
         return FORWARD;
     }
 
@@ -649,8 +814,9 @@ public final class Pipeline
             {
                 return endRemovedBackendFlow(buffer, offset, entry, dir, protocol, ihl(fields), totalLength);
             }
-            track(entry, dir, status, protocol, tcpFlags, totalLength, nowMs, backend);
-            rewrite(buffer, offset, ihl(fields), protocol, a, b, otherA, otherB);
+            final int offloads = this.offloads[j];
+            track(entry, dir, status, protocol, tcpFlags, offloads & SEGMENTS_MASK, wireBytes[j], nowMs, backend);
+            rewrite(buffer, offset, ihl(fields), protocol, (offloads & PARTIAL_CSUM) != 0, a, b, otherA, otherB);
             return FORWARD;
         }
         return DropReason.INSERT_FAILED.id();
@@ -721,6 +887,7 @@ public final class Pipeline
                 counters.increment(ConntrackCounter.REJECTED);
                 final int ihl = ihl(fields);
                 final int totalLength = totalLength(fields);
+                answered = true;
                 outputLength = protocol == Ipv4Header.PROTO_TCP ?
                     Answers.tcpReset(buffer, offset, ihl, totalLength, ip, this.tcp) :
                     Answers.icmpUnreachable(buffer, offset, ihl, totalLength, IcmpHeader.CODE_PORT_UNREACHABLE, ip, icmp);
@@ -836,6 +1003,7 @@ public final class Pipeline
         {
             outputLength = Answers.icmpUnreachable(buffer, offset, ihl, totalLength, IcmpHeader.CODE_HOST_UNREACHABLE, ip, icmp);
         }
+        answered = true;
         counters.increment(ConntrackCounter.BACKEND_GONE);
         return FORWARD;
     }
@@ -874,12 +1042,13 @@ public final class Pipeline
         final int status,
         final int protocol,
         final int tcpFlags,
+        final int packets,
         final int bytes,
         final int nowMs,
         final int backend)
     {
         final ConntrackTable table = this.table;
-        table.account(entry, dir, bytes);
+        table.account(entry, dir, packets, bytes);
         final int update = statusAfter(dir, protocol, tcpFlags, status, true);
         if (update == status)
         {
@@ -1002,13 +1171,16 @@ public final class Pipeline
      * {@code otherA, otherB} (nf_nat_manip_pkt), checksums adjusted for the words that changed (RFC 1624).
      * TCP and UDP are written at the buffer's memory ({@link PacketMemory}), whose base and address stay
      * in registers across the stores (through the buffer, each store would make the compiler read them
-     * again); {@link #parse} checked the packet's region.
+     * again); {@link #parse} checked the packet's region. A {@code partialChecksum} (virtio NEEDS_CSUM) sums
+     * the pseudo header only: it follows the addresses, not the ports (Linux's inet_proto_csum_replace4 and
+     * _replace2 on a CHECKSUM_PARTIAL skb).
      */
     private void rewrite(
         final MutableDirectBuffer buffer,
         final int offset,
         final int ihl,
         final int protocol,
+        final boolean partialChecksum,
         final long a,
         final long b,
         final long otherA,
@@ -1026,9 +1198,19 @@ public final class Pipeline
         switch (protocol)
         {
             case Ipv4Header.PROTO_TCP:
+                if (partialChecksum)
+                {
+                    rewritePortsPartial(base, l4Address, TcpHeader.CHECKSUM_OFFSET, l4Delta, newSrcPort, newDstPort);
+                    break;
+                }
                 rewritePorts(base, l4Address, TcpHeader.CHECKSUM_OFFSET, false, l4Delta, srcPort, dstPort, newSrcPort, newDstPort);
                 break;
             case Ipv4Header.PROTO_UDP:
+                if (partialChecksum)
+                {
+                    rewritePortsPartial(base, l4Address, UdpHeader.CHECKSUM_OFFSET, l4Delta, newSrcPort, newDstPort);
+                    break;
+                }
                 rewritePorts(base, l4Address, UdpHeader.CHECKSUM_OFFSET, true, l4Delta, srcPort, dstPort, newSrcPort, newDstPort);
                 break;
             default:
@@ -1088,6 +1270,27 @@ public final class Pipeline
             final int updated = Checksum.applyDelta(checksum, l4Delta);
             // a computed zero is sent as 0xFFFF where 0 means "no checksum" (UDP)
             PacketMemory.putU16(base, checksumAddress, updated == 0 && optional ? 0xFFFF : updated);
+        }
+    }
+
+    /**
+     * TCP or UDP ports of a packet whose checksum field holds the partial sum of its pseudo header (not
+     * inverted): only the addresses' change goes into it; the device sums the ports with the payload.
+     */
+    private static void rewritePortsPartial(
+        final byte[] base,
+        final long l4Address,
+        final int checksumOffset,
+        final int addressDelta,
+        final int newSrcPort,
+        final int newDstPort)
+    {
+        PacketMemory.putU16(base, l4Address, newSrcPort);
+        PacketMemory.putU16(base, l4Address + 2, newDstPort);
+        if (addressDelta != 0)
+        {
+            final long checksumAddress = l4Address + checksumOffset;
+            PacketMemory.putU16(base, checksumAddress, Checksum.addDelta(PacketMemory.u16(base, checksumAddress), addressDelta));
         }
     }
 
