@@ -290,7 +290,7 @@ class LinuxTunTest
         try (TestNetns ns = TestNetns.createIpv4Only())
         {
             final TunException ex = assertThrows(TunException.class,
-                () -> ns.call(() -> LinuxTun.open("/nonexistent/net/tun", TUN, 1, 1500)));
+                () -> ns.call(() -> LinuxTun.open("/nonexistent/net/tun", TUN, 1, 1500, false)));
 
             assertEquals(Native.ENOENT, ex.errno());
             assertEquals(TUN, ex.deviceName());
@@ -345,8 +345,13 @@ class LinuxTunTest
     /** Opens a TUN in {@code ns} with {@value #TUN_ADDRESS}/24, IPv6 off so that only our packets show up. */
     static LinuxTun openWithAddress(final TestNetns ns, final int queues) throws Exception
     {
+        return openWithAddress(ns, queues, false);
+    }
+
+    static LinuxTun openWithAddress(final TestNetns ns, final int queues, final boolean offloads) throws Exception
+    {
         ns.disableIpv6();
-        final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, queues, 1500));
+        final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, queues, 1500, offloads));
         try
         {
             ns.ip("addr", "add", TUN_ADDRESS + "/24", "dev", TUN);
