@@ -23,6 +23,8 @@ import natgw.core.nat.Services;
 import natgw.core.nat.SnatPolicy;
 import natgw.core.pipeline.Pipeline;
 import natgw.tun.HugePageMemory;
+import natgw.tun.LinkStatistics;
+import natgw.tun.TunOffloads;
 import natgw.tun.TunDevice;
 
 /**
@@ -137,6 +139,18 @@ public final class Gateway implements AutoCloseable
     public GatewayConfig config()
     {
         return config;
+    }
+
+    /** The offloads the TUN runs with. */
+    public TunOffloads offloads()
+    {
+        return tun.offloads();
+    }
+
+    /** Packets the kernel could not hand to the workers (the TUN's queue was full), -1 if unknown. */
+    public long tunTxDropped()
+    {
+        return tun instanceof natgw.tun.LinuxTun ? LinkStatistics.txDropped(tun.name()) : 0;
     }
 
     public NanoClock clock()

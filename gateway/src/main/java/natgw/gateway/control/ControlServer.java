@@ -193,6 +193,8 @@ public final class ControlServer implements AutoCloseable
             final WorkerCounters counters = worker.pipeline().counters();
             out.append(counters.statsLine()).append('\n');
         }
+        out.append("natgw: offloads=").append(gateway.offloads().names())
+            .append(" tun_tx_dropped=").append(gateway.tunTxDropped()).append('\n');
         return out.toString();
     }
 

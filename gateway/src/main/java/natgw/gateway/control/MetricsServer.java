@@ -27,6 +27,7 @@ import natgw.core.conntrack.WorkerCounters;
 import natgw.core.packet.DropReason;
 import natgw.gateway.Gateway;
 import natgw.gateway.Worker;
+import natgw.tun.TunOffloads;
 
 /** Read-only metrics in the Prometheus text format on a loopback HTTP port: {@code GET /metrics}. */
 public final class MetricsServer implements AutoCloseable
@@ -106,7 +107,19 @@ public final class MetricsServer implements AutoCloseable
             .append("# HELP natgw_conntrack_hugepage_bytes bytes of the table the kernel backs with huge pages\n# TYPE natgw_conntrack_hugepage_bytes gauge\n")
             .append("natgw_conntrack_hugepage_bytes ").append(gateway.tableHugePageBytes()).append('\n')
             .append("# HELP natgw_events_lost_total conntrack events lost to a full ring\n# TYPE natgw_events_lost_total counter\n")
-            .append("natgw_events_lost_total ").append(gateway.events().lost()).append('\n');
+            .append("natgw_events_lost_total ").append(gateway.events().lost()).append('\n')
+            .append("# HELP natgw_tun_tx_dropped_total packets the kernel could not hand to the workers (TUN queue full)\n")
+            .append("# TYPE natgw_tun_tx_dropped_total counter\n")
+            .append("natgw_tun_tx_dropped_total ").append(Math.max(0, gateway.tunTxDropped())).append('\n')
+            .append("# HELP natgw_tun_offload offloads the TUN runs with (1 in force, 0 not)\n# TYPE natgw_tun_offload gauge\n");
+        final TunOffloads offloads = gateway.offloads();
+        final String[] names = TunOffloads.allNames();
+        out.append("natgw_tun_offload{flag=\"vnet_hdr\"} ").append(offloads.vnetHeader() ? 1 : 0).append('\n');
+        for (int i = 0; i < names.length; i++)
+        {
+            out.append("natgw_tun_offload{flag=\"").append(names[i]).append("\"} ")
+                .append(offloads.vnetHeader() && offloads.has(TunOffloads.flagAt(i)) ? 1 : 0).append('\n');
+        }
         return out.toString();
     }
 
