@@ -55,7 +55,7 @@ public final class GatewayHost implements AutoCloseable
             if (config.warmupRounds > 0)
             {
                 final long startNs = System.nanoTime();
-                final long packets = Warmup.run(config.portStrategy, config.warmupRounds);
+                final long packets = Warmup.run(config.portStrategy, config.warmupRounds, config.offload);
                 log.println("natgw: packet path warmed up (" + packets + " synthetic packets in " +
                     (System.nanoTime() - startNs) / 1_000_000 + " ms)");
             }
