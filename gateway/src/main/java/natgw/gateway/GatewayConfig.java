@@ -15,6 +15,8 @@ public final class GatewayConfig
     public int mtu = 1500;
     /** Virtio-net offloads on the TUN (IFF_VNET_HDR, TUNSETOFFLOAD): GSO super-packets, partial checksums. */
     public boolean offload = true;
+    /** How long an idle worker spins (non-blocking reads) before it sleeps in poll(2). */
+    public int busyPollUs = 0;
     public List<Cidr> inside = List.of();
     public int[] pool = new int[0];
     public List<String> steer = List.of();

@@ -79,6 +79,12 @@ public final class RunCommand implements Callable<Integer>
             "(default: ${DEFAULT-VALUE})")
     String offload = "on";
 
+    @Option(names = "--busy-poll-us", paramLabel = "US",
+        description = "an idle worker keeps reading for US microseconds before it sleeps in poll(2): the next " +
+            "packet of a burst is taken without a scheduler wake-up, at the price of a core busy that long " +
+            "(default: ${DEFAULT-VALUE})")
+    int busyPollUs = 0;
+
     @Option(names = "--metrics-port", paramLabel = "PORT", description = "Prometheus metrics on 127.0.0.1:PORT, 0 = off (default: ${DEFAULT-VALUE})")
     int metricsPort = 9469;
 
@@ -233,6 +239,11 @@ public final class RunCommand implements Callable<Integer>
             config.raceWindowNs = raceWindowNs;
             config.clashResolution = !noClashResolution;
             config.mtu = mtu;
+            if (busyPollUs < 0 || busyPollUs > 1_000_000)
+            {
+                throw new IllegalArgumentException("--busy-poll-us must be 0..1000000, got " + busyPollUs);
+            }
+            config.busyPollUs = busyPollUs;
             switch (offload)
             {
                 case "on": config.offload = true; break;

@@ -1,0 +1,87 @@
+package natgw.gateway;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import natgw.tun.TunQueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class TunIdleStrategyTest
+{
+    private final CountingQueue queue = new CountingQueue();
+    private long nowNs = 1_000_000;
+
+    @Test
+    void shouldSleepInPollAtOnceWithoutBusyPolling()
+    {
+        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 0, () -> nowNs);
+
+        idle.idle(0);
+
+        assertEquals(1, queue.awaits);
+    }
+
+    @Test
+    void shouldSpinForTheBusyPollTimeThenSleep()
+    {
+        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 50_000, () -> nowNs);
+
+        idle.idle(0);
+        nowNs += 49_999;
+        idle.idle(0);
+        assertEquals(0, queue.awaits, "still within 50 us of the last work");
+
+        nowNs += 1;
+        idle.idle(0);
+        assertEquals(1, queue.awaits);
+    }
+
+    @Test
+    void shouldStartTheSpinAnewAfterWork()
+    {
+        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 50_000, () -> nowNs);
+        idle.idle(0);
+        nowNs += 40_000;
+        idle.idle(3);
+        idle.idle(0);
+        nowNs += 40_000;
+        idle.idle(0);
+
+        assertEquals(0, queue.awaits, "the spin counts from the last idle after work, not the first");
+    }
+
+    private static final class CountingQueue implements TunQueue
+    {
+        int awaits;
+
+        public int batchSize()
+        {
+            return 1;
+        }
+
+        public int read(final UnsafeBuffer[] bufs, final int[] sizes, final int offset)
+        {
+            return 0;
+        }
+
+        public int write(final UnsafeBuffer[] bufs, final int[] sizes, final int offset, final int count)
+        {
+            return 0;
+        }
+
+        public boolean awaitReadable(final long timeoutMs)
+        {
+            awaits++;
+            return false;
+        }
+
+        public void wakeup()
+        {
+        }
+
+        public void close()
+        {
+        }
+    }
+}
