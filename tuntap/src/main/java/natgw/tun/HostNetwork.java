@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -141,7 +142,9 @@ public final class HostNetwork implements AutoCloseable
         catch (final IOException ex)
         {
             cleanUpFailedOpen(journal, channel, nsFd);
-            throw new UncheckedIOException("cannot start host-network journal " + journal + ": " + ex.getMessage(), ex);
+            throw new UncheckedIOException("cannot create the undo journal " + journal + " (" +
+                IoMessages.describe(ex) + ")" + (ex instanceof AccessDeniedException ?
+                "; changing the host network needs root, or CAP_NET_ADMIN and write access to " + dir : ""), ex);
         }
         catch (final RuntimeException | Error ex)
         {
@@ -205,7 +208,8 @@ public final class HostNetwork implements AutoCloseable
         }
         catch (final IOException ex)
         {
-            throw new UncheckedIOException("cannot recover host-network journal " + journal + ": " + ex.getMessage(), ex);
+            throw new UncheckedIOException("cannot recover the undo journal " + journal + " (" +
+                IoMessages.describe(ex) + ")", ex);
         }
         finally
         {
@@ -304,7 +308,8 @@ public final class HostNetwork implements AutoCloseable
         catch (final RuntimeException ex)
         {
             journalVoid(id);
-            throw new HostNetworkException("cannot set sysctl " + key + " = " + value + " (" + path + "): " + ex.getMessage(), null, ex);
+            final String why = ex instanceof UncheckedIOException ? IoMessages.describe((UncheckedIOException)ex) : ex.getMessage();
+            throw new HostNetworkException("cannot set sysctl " + key + " = " + value + ": " + why, null, ex);
         }
         applied.add(new Step(id, List.of("sysctl", PROC_SYS.relativize(path).toString(), old)));
     }
@@ -344,6 +349,37 @@ public final class HostNetwork implements AutoCloseable
             throw new HostNetworkException(result.describe(), result, null);
         }
         return interfaceContaining(result.stdout(), ip);
+    }
+
+    /**
+     * The interfaces of the calling thread's network namespace, as {@code ip -o link show} lists them (a
+     * {@code veth0@if5} as {@code veth0}): to check an interface named by a user before anything is changed.
+     */
+    public static List<String> interfaceNames()
+    {
+        final CommandResult result = Exec.ip(List.of("-o", "link", "show"));
+        if (!result.succeeded())
+        {
+            throw new HostNetworkException(result.describe(), result, null);
+        }
+        return linkNames(result.stdout());
+    }
+
+    static List<String> linkNames(final String ipLinkOutput)
+    {
+        final List<String> names = new ArrayList<>();
+        for (final String line : ipLinkOutput.split("\n"))
+        {
+            // "2: eth0: <BROADCAST,...> mtu 1500 ...", "7: go@if6: <...> ..."
+            final String[] fields = line.trim().split("\\s+", 3);
+            if (fields.length >= 2 && fields[1].endsWith(":"))
+            {
+                final String name = fields[1].substring(0, fields[1].length() - 1);
+                final int at = name.indexOf('@');
+                names.add(at < 0 ? name : name.substring(0, at));
+            }
+        }
+        return names;
     }
 
     /**
@@ -496,7 +532,7 @@ public final class HostNetwork implements AutoCloseable
         }
         catch (final IOException ex)
         {
-            throw new UncheckedIOException("cannot write host-network journal " + journal + ": " + ex.getMessage(), ex);
+            throw new UncheckedIOException("cannot write the undo journal " + journal + " (" + IoMessages.describe(ex) + ")", ex);
         }
     }
 
@@ -520,11 +556,11 @@ public final class HostNetwork implements AutoCloseable
         }
         catch (final IOException ex)
         {
-            throw new UncheckedIOException(ex);
+            throw new UncheckedIOException(IoMessages.describe(ex), ex);
         }
         catch (final Exception ex)
         {
-            throw new IllegalStateException(ex);
+            throw new IllegalStateException(ex.getMessage(), ex);
         }
     }
 
@@ -563,7 +599,7 @@ public final class HostNetwork implements AutoCloseable
             }
             catch (final IOException ex)
             {
-                outcome = "failed: cannot write " + path + ": " + ex;
+                outcome = "failed: cannot write " + IoMessages.describe(ex);
             }
         }
         else
@@ -642,8 +678,10 @@ public final class HostNetwork implements AutoCloseable
             channel.read(bytes, 0);
             final String header = new String(bytes.array(), 0, bytes.position(), StandardCharsets.UTF_8).split("\n")[0];
             channel.close();
-            throw new IllegalStateException("host network of '" + owner + "' is held by a running process (" +
-                journal + ": " + header + "); is another gateway with this name running in this network namespace?");
+            final long pid = headerLong(header, "pid");
+            throw new IllegalStateException("the host network of '" + owner + "' is held by a running process" +
+                (pid > 0 ? " (pid " + pid + ")" : "") + ": another gateway with this name runs in this network " +
+                "namespace; stop it, or choose another name (journal " + journal + ")");
         }
     }
 
@@ -874,9 +912,22 @@ public final class HostNetwork implements AutoCloseable
             final String value = Files.readString(path, StandardCharsets.UTF_8);
             return value.endsWith("\n") ? value.substring(0, value.length() - 1) : value;
         }
+        catch (final NoSuchFileException ex)
+        {
+            // net/ipv4/conf/IFACE/..., net/ipv4/neigh/IFACE/...: the usual reason is a mistyped interface
+            final Path relative = PROC_SYS.relativize(path);
+            if (relative.getNameCount() == 5 && (relative.getName(2).toString().equals("conf") ||
+                relative.getName(2).toString().equals("neigh")))
+            {
+                final String iface = relative.getName(3).toString();
+                throw new HostNetworkException("there is no interface " + iface + " in this network namespace (no " +
+                    path + ")", null, ex);
+            }
+            throw new HostNetworkException("there is no sysctl " + path + " in this kernel", null, ex);
+        }
         catch (final IOException ex)
         {
-            throw new HostNetworkException("cannot read sysctl " + path + ": " + ex, null, ex);
+            throw new HostNetworkException("cannot read sysctl " + IoMessages.describe(ex), null, ex);
         }
     }
 

@@ -77,10 +77,8 @@ public final class TestNetns implements AutoCloseable
         {
             missing.append("\n - ").append(ex.getMessage());
         }
-        final long caps = effectiveCapabilities();
-        final long netAdmin = 1L << 12;
-        final long sysAdmin = 1L << 21;
-        if ((caps & netAdmin) == 0 || (caps & sysAdmin) == 0)
+        final long caps = Capabilities.effective();
+        if ((caps & (1L << Capabilities.CAP_NET_ADMIN)) == 0 || (caps & (1L << Capabilities.CAP_SYS_ADMIN)) == 0)
         {
             missing.append("\n - needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN); this JVM has CapEff=")
                 .append(Long.toHexString(caps));
@@ -308,24 +306,5 @@ public final class TestNetns implements AutoCloseable
             throw new IllegalStateException(result.describe());
         }
         return result;
-    }
-
-    private static long effectiveCapabilities()
-    {
-        try
-        {
-            for (final String line : Files.readAllLines(Path.of("/proc/self/status")))
-            {
-                if (line.startsWith("CapEff:"))
-                {
-                    return Long.parseUnsignedLong(line.substring("CapEff:".length()).trim(), 16);
-                }
-            }
-        }
-        catch (final IOException | NumberFormatException ex)
-        {
-            // fall through: unknown means missing
-        }
-        return 0;
     }
 }

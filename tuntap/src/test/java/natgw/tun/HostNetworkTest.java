@@ -343,6 +343,57 @@ class HostNetworkTest
     }
 
     @Test
+    void shouldListLinkNamesFromIpLinkOutput()
+    {
+        final String output = String.join("\n",
+            "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\" +
+                "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00",
+            "7: gi@if6: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000",
+            "9: eth0.100@eth0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000",
+            "");
+
+        assertEquals(List.of("lo", "gi", "eth0.100"), HostNetwork.linkNames(output));
+    }
+
+    @Test
+    @Tag("root")
+    void shouldNameAMissingInterfaceWhenItsSysctlIsSet() throws Exception
+    {
+        try (TestNetns ns = TestNetns.create())
+        {
+            final HostNetwork host = ns.call(() -> HostNetwork.open("ngwt-noif", journalDir));
+            try
+            {
+                final HostNetworkException ex = assertThrows(HostNetworkException.class,
+                    () -> host.setSysctl("net.ipv4.conf.ngwtnosuch0.rp_filter", "0"));
+                assertEquals("there is no interface ngwtnosuch0 in this network namespace " +
+                    "(no /proc/sys/net/ipv4/conf/ngwtnosuch0/rp_filter)", ex.getMessage());
+                assertEquals(List.of("lo"), ns.call(HostNetwork::interfaceNames));
+            }
+            finally
+            {
+                assertTrue(host.undoAll());
+            }
+        }
+    }
+
+    @Test
+    @Tag("root")
+    void shouldSayWhyTheJournalCannotBeCreated() throws Exception
+    {
+        final Path notADirectory = journalDir.resolve("file");
+        Files.writeString(notADirectory, "");
+        try (TestNetns ns = TestNetns.create())
+        {
+            final Exception ex = assertThrows(Exception.class,
+                () -> ns.call(() -> HostNetwork.open("ngwt-nodir", notADirectory)));
+            assertTrue(ex.getMessage().startsWith("cannot create the undo journal " + notADirectory.resolve("ngwt-nodir@netns-")),
+                ex.getMessage());
+            assertFalse(ex.getMessage().contains("Exception"), ex.getMessage());
+        }
+    }
+
+    @Test
     void shouldRefuseBadArgumentsBeforeRunningAnything()
     {
         assertThrows(IllegalArgumentException.class, () -> HostNetwork.open("../etc"));
