@@ -38,31 +38,38 @@ public final class GatewayConfig
     /** 0 keeps the device's; the kernel's default for a TUN is 500 packets. */
     public int tunTxQueueLength = 5000;
 
+    /**
+     * Refuses a combination that cannot run, each message in the command line's words:
+     * {@code --FLAG: what is wrong; what to do}.
+     */
     public void validate()
     {
         if (inside.isEmpty() && services.isEmpty())
         {
-            throw new IllegalArgumentException("--inside: at least one CIDR is needed (sources that get SNAT), or a --service");
+            throw new IllegalArgumentException("--inside: missing; give the sources to masquerade, " +
+                "e.g. --inside 172.18.0.0/16 (or a --service)");
         }
         if (pool.length == 0)
         {
-            throw new IllegalArgumentException("--snat: the pool is empty");
+            throw new IllegalArgumentException("--snat: the pool is empty; give ADDR[,ADDR...] or a CIDR");
         }
-        if (queues < 1 || queues > 64)
+        requireRange("--queues", queues, 1, 64, "");
+        requireRange("--conntrack-max", conntrackMax, 16, 16 * 1024 * 1024, "");
+        requireRange("--metrics-port", metricsPort, 0, 65535, " (0 = off)");
+        if (routeTable == 253 || routeTable == 254 || routeTable == 255)
         {
-            throw new IllegalArgumentException("--queues must be 1..64, got " + queues);
+            throw new IllegalArgumentException("--route-table: " + routeTable + " is one of the kernel's tables " +
+                "(253 default, 254 main, 255 local); give a free one, e.g. 20039");
         }
-        if (conntrackMax < 16 || conntrackMax > 16 * 1024 * 1024)
+        requireRange("--route-table", routeTable, 1, 0x7FFF_FFFF, "");
+    }
+
+    /** "--FLAG: V is out of range; give LO..HI". */
+    public static void requireRange(final String flag, final long value, final long low, final long high, final String note)
+    {
+        if (value < low || value > high)
         {
-            throw new IllegalArgumentException("--conntrack-max must be 16..16777216, got " + conntrackMax);
-        }
-        if (metricsPort < 0 || metricsPort > 65535)
-        {
-            throw new IllegalArgumentException("--metrics-port must be 0..65535 (0 = off), got " + metricsPort);
-        }
-        if (routeTable < 1 || routeTable > 0x7FFF_FFFF || routeTable == 253 || routeTable == 254 || routeTable == 255)
-        {
-            throw new IllegalArgumentException("--route-table must be a free table id (not 253-255), got " + routeTable);
+            throw new IllegalArgumentException(flag + ": " + value + " is out of range; give " + low + ".." + high + note);
         }
     }
 }

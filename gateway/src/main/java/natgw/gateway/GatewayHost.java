@@ -1,6 +1,7 @@
 package natgw.gateway;
 
 import java.io.PrintStream;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -12,6 +13,7 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.pipeline.Warmup;
 import natgw.gateway.control.ControlServer;
 import natgw.gateway.control.MetricsServer;
+import natgw.tun.Capabilities;
 import natgw.tun.HugePageMemory;
 import natgw.tun.HostNetwork;
 import natgw.tun.LinuxTun;
@@ -38,6 +40,8 @@ public final class GatewayHost implements AutoCloseable
     private MetricsServer metrics;
     private Thread shutdownHook;
     private boolean closed;
+    /** start() completed: only then is there a stop to report. Set by the starting thread, read by a shutdown hook. */
+    private volatile boolean running;
 
     public GatewayHost(final GatewayConfig config, final PrintStream log)
     {
@@ -45,8 +49,45 @@ public final class GatewayHost implements AutoCloseable
         this.log = log;
     }
 
+    /**
+     * Refuses, before anything is changed, what would otherwise fail half way through {@link #start()}: a
+     * process without CAP_NET_ADMIN, a {@code --steer} interface that this network namespace does not have.
+     *
+     * @throws IllegalStateException    without the privilege.
+     * @throws IllegalArgumentException naming the missing interface and the ones there are.
+     */
+    public static void preflight(final GatewayConfig config)
+    {
+        requirePrivileges();
+        final List<String> present = HostNetwork.interfaceNames();
+        for (final String iface : config.steer)
+        {
+            if (!present.contains(iface))
+            {
+                throw new IllegalArgumentException("--steer: " + noSuchInterface(iface, present));
+            }
+        }
+    }
+
+    /** {@code natgw run} needs CAP_NET_ADMIN for the TUN device, routes, rules and sysctls. */
+    public static void requirePrivileges()
+    {
+        if (!Capabilities.has(Capabilities.CAP_NET_ADMIN))
+        {
+            throw new IllegalStateException("natgw run needs root or CAP_NET_ADMIN; run it as root (sudo)");
+        }
+    }
+
+    /** "there is no interface X in this network namespace; the interfaces here: lo, eth0". */
+    public static String noSuchInterface(final String iface, final List<String> present)
+    {
+        return "there is no interface " + iface + " in this network namespace; the interfaces here: " +
+            String.join(", ", present);
+    }
+
     public GatewayHost start()
     {
+        preflight(config);
         Epoll.ensureAvailability();
         shutdownHook = new Thread(this::close, "natgw-shutdown");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -116,10 +157,12 @@ public final class GatewayHost implements AutoCloseable
                 gateway.table().memoryBytes() / 1048576.0, gateway.tableHugePageBytes() / 1048576.0,
                 HugePageMemory.transparentHugePageMode()) + (metrics != null ? ", metrics http://" + config.metricsAddress + ":" + metrics.port() + "/metrics" : ""));
             log.flush();
+            running = true;
             return this;
         }
         catch (final RuntimeException | Error ex)
         {
+            // undoes what was changed; says nothing of stopping what never ran: the error is the news
             close();
             throw ex;
         }
@@ -180,14 +223,11 @@ public final class GatewayHost implements AutoCloseable
         }
         catch (final RuntimeException ex)
         {
-            log.println("natgw: error while stopping: " + ex);
+            log.println("natgw: error while stopping: " + ex.getMessage());
         }
         finally
         {
-            if (host != null)
-            {
-                host.undoAll();
-            }
+            final boolean restored = host == null || host.undoAll();
             if (tun != null)
             {
                 tun.close();
@@ -203,8 +243,12 @@ public final class GatewayHost implements AutoCloseable
                     // the JVM is already shutting down
                 }
             }
-            log.println("natgw: stopped; host network restored");
-            log.flush();
+            if (running)
+            {
+                log.println(restored ? "natgw: stopped; host network restored" :
+                    "natgw: stopped; some host network changes could not be undone: see the warnings above");
+                log.flush();
+            }
             stopped.countDown();
         }
     }

@@ -6,37 +6,76 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
 
-import natgw.core.nat.Services;
+import natgw.tun.IoMessages;
 
 /**
- * The {@code --config FILE} format of {@code natgw run}: one setting per line, named as the long
- * option without its dashes, then its value; {@code #} starts a comment; blank lines are ignored.
- * Options given on the command line too are applied after the file, so they win for single values
- * and add to repeatable ones.
+ * The {@code --config FILE} format of {@code natgw run}: one setting per line, named as the long option (its
+ * dashes may be left out), then its value, after spaces or {@code =}; {@code #} starts a comment; blank lines
+ * are ignored. A flag stands alone, or takes {@code true}/{@code false} (also yes/no, on/off, 1/0). Options
+ * given on the command line too are applied after the file, so they win for single values and add to
+ * repeatable ones.
  * <pre>
  * # natgw.conf
  * tun natgw0
  * inside 172.18.0.0/16
- * snat 192.0.2.10
+ * snat = 192.0.2.10
  * steer br0
  * port-strategy reserve
  * service tcp:10.96.0.10:53/rr=172.18.0.5:53,172.18.0.6:53
  * service udp:10.96.0.10:53/rr=172.18.0.5:53,172.18.0.6:53
  * service tcp:10.96.0.20:80/wrr/300=10.0.1.2:8080@3,10.0.1.3:8080@1
  * </pre>
+ * The line is checked here (a known setting, a value where one is needed, a number where one is needed);
+ * the value's meaning is checked by {@link RunCommand#toConfig()}, which names the line too.
  */
 final class ConfigFile
 {
+    /** NAME, then optional spaces, then an optional '=' (NAME never holds one), then the value. */
+    private static final Pattern LINE = Pattern.compile("([^\\s=]+)\\s*(=)?\\s*(.*)");
+    private static final List<String> TRUE = List.of("true", "yes", "on", "1");
+    private static final List<String> FALSE = List.of("false", "no", "off", "0");
+
+    /**
+     * One line of the file.
+     *
+     * @param option the long option, {@code --snat}.
+     * @param value  its value; null for a flag.
+     * @param where  {@code FILE:LINE}.
+     */
+    record Setting(String option, String value, String where)
+    {
+    }
+
     private ConfigFile()
     {
     }
 
-    /** The file as command-line arguments; a line that is not a known option is refused with FILE:LINE. */
+    /** The file as command-line arguments. */
     static List<String> toArguments(final Path file, final CommandSpec spec)
+    {
+        final List<String> args = new ArrayList<>();
+        for (final Setting setting : read(file, spec))
+        {
+            args.add(setting.option());
+            if (setting.value() != null)
+            {
+                args.add(setting.value());
+            }
+        }
+        return args;
+    }
+
+    /** The file's settings, in order; a line that is not one is refused with {@code FILE:LINE: ...}. */
+    static List<Setting> read(final Path file, final CommandSpec spec)
     {
         final List<String> lines;
         try
@@ -45,9 +84,9 @@ final class ConfigFile
         }
         catch (final IOException ex)
         {
-            throw new IllegalArgumentException("--config " + file + ": cannot read it (" + ex.getMessage() + ")");
+            throw new IllegalArgumentException("--config: cannot read " + IoMessages.describe(ex));
         }
-        final List<String> args = new ArrayList<>();
+        final List<Setting> settings = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++)
         {
             String line = lines.get(i);
@@ -61,40 +100,106 @@ final class ConfigFile
             {
                 continue;
             }
-            final String where = file + ":" + (i + 1);
-            final String[] words = line.split("\\s+", 2);
-            final String name = "--" + words[0];
-            final OptionSpec option = spec.findOption(name);
-            if (option == null || name.equals("--config") || option.usageHelp() || option.versionHelp())
+            final Setting setting = parse(line, file + ":" + (i + 1), spec);
+            if (setting != null)
             {
-                throw new IllegalArgumentException(where + ": unknown setting '" + words[0] + "'");
-            }
-            final boolean flag = option.arity().max() == 0;
-            if (flag && words.length > 1)
-            {
-                throw new IllegalArgumentException(where + ": setting '" + words[0] + "' takes no value");
-            }
-            if (!flag && words.length < 2)
-            {
-                throw new IllegalArgumentException(where + ": setting '" + words[0] + "' needs a value");
-            }
-            args.add(name);
-            if (!flag)
-            {
-                args.add(words[1].strip());
-            }
-            if (name.equals("--service"))
-            {
-                try
-                {
-                    Services.ServiceSpec.parse(words[1].strip());
-                }
-                catch (final IllegalArgumentException ex)
-                {
-                    throw new IllegalArgumentException(where + ": " + ex.getMessage(), ex);
-                }
+                settings.add(setting);
             }
         }
-        return args;
+        return settings;
+    }
+
+    /** One non-blank line; null for a flag set to false. */
+    private static Setting parse(final String line, final String where, final CommandSpec spec)
+    {
+        final Matcher m = LINE.matcher(line);
+        if (!m.matches())
+        {
+            throw new IllegalArgumentException(where + ": not a setting; write NAME VALUE, e.g. snat 192.0.2.10");
+        }
+        final String word = m.group(1).startsWith("--") ? m.group(1).substring(2) : m.group(1);
+        final String value = m.group(3).strip();
+        final OptionSpec option = spec.findOption("--" + word);
+        if (option == null || word.equals("config") || option.usageHelp() || option.versionHelp())
+        {
+            final String near = nearest(word.toLowerCase(Locale.ROOT).replace('_', '-'), spec);
+            throw new IllegalArgumentException(where + ": unknown setting '" + word + "'" +
+                (near != null ? "; did you mean " + near + "?" : "; natgw run --help lists them"));
+        }
+        if (option.arity().max() == 0)
+        {
+            if (value.isEmpty() || TRUE.contains(value.toLowerCase(Locale.ROOT)))
+            {
+                return new Setting(option.longestName(), null, where);
+            }
+            if (FALSE.contains(value.toLowerCase(Locale.ROOT)))
+            {
+                return null;
+            }
+            throw new IllegalArgumentException(where + ": " + word + ": a flag takes no value, or true or false; got '" +
+                value + "'");
+        }
+        if (value.isEmpty())
+        {
+            throw new IllegalArgumentException(where + ": " + word + ": needs a value (" + option.paramLabel() + ")");
+        }
+        try
+        {
+            // the value's type (a number where one is needed), as the command line would check it
+            new CommandLine(new RunCommand()).parseArgs(option.longestName(), value);
+        }
+        catch (final ParameterException ex)
+        {
+            final String message = Messages.usage(ex);
+            throw new IllegalArgumentException(where + ": " + (message.startsWith(option.longestName() + ":") ?
+                word + message.substring(option.longestName().length()).replace(option.longestName() + " ", word + " ") :
+                message), ex);
+        }
+        return new Setting(option.longestName(), value, where);
+    }
+
+    /** The setting within two edits of {@code word} ("snatt", "port_range"), or null. */
+    private static String nearest(final String word, final CommandSpec spec)
+    {
+        String best = null;
+        int bestDistance = 3;
+        for (final OptionSpec option : spec.options())
+        {
+            final String name = option.longestName().substring(2);
+            if (option.usageHelp() || option.versionHelp() || name.equals("config"))
+            {
+                continue;
+            }
+            final int distance = editDistance(word, name);
+            if (distance < bestDistance)
+            {
+                best = name;
+                bestDistance = distance;
+            }
+        }
+        return best;
+    }
+
+    private static int editDistance(final String a, final String b)
+    {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++)
+        {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++)
+        {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++)
+            {
+                final int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
+            }
+            final int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
     }
 }

@@ -1,16 +1,22 @@
 package natgw.gateway.cli;
 
+import java.io.PrintWriter;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParameterException;
 
 /**
- * The {@code natgw} command. Each verb is one class; bad flags are refused by picocli with a
- * message naming the flag, and exit code 2.
+ * The {@code natgw} command. Each verb is one class. A bad command line is refused with one line naming the
+ * flag, what is wrong and what to do, then where the help is, and exit code 2; a failure at run time (no
+ * permission, no TUN, a command that failed) is one line and exit code 1.
  */
 @Command(
     name = "natgw",
     mixinStandardHelpOptions = true,
-    version = "natgw 0.1.0",
+    // version and -h/-V on every subcommand too: "natgw run -V" prints the version
+    scope = CommandLine.ScopeType.INHERIT,
+    version = Main.VERSION,
     description = "Userspace NAT gateway with race-free connection tracking.",
     subcommands = {
         CommandLine.HelpCommand.class,
@@ -25,6 +31,8 @@ import picocli.CommandLine.Command;
     })
 public final class Main implements Runnable
 {
+    static final String VERSION = "natgw 0.1.0";
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -40,18 +48,51 @@ public final class Main implements Runnable
 
     public static int execute(final String... args)
     {
+        return commandLine().execute(args);
+    }
+
+    /** The natgw command line with its error handling, for {@link #execute} and for tests that capture its output. */
+    static CommandLine commandLine()
+    {
         return new CommandLine(new Main())
             .setCaseInsensitiveEnumValuesAllowed(true)
-            .setExecutionExceptionHandler((ex, commandLine, parseResult) ->
-            {
-                // operational failures (no TUN, no permission, a command that failed) are one clear line
-                commandLine.getErr().println("natgw: " + (ex.getMessage() != null ? ex.getMessage() : ex.toString()));
-                if (Boolean.getBoolean("natgw.debug"))
-                {
-                    ex.printStackTrace(commandLine.getErr());
-                }
-                return 1;
-            })
-            .execute(args);
+            .setParameterExceptionHandler(Main::refuse)
+            .setExecutionExceptionHandler((ex, commandLine, parseResult) -> fail(ex, commandLine.getErr()));
+    }
+
+    /** A bad command line: one line, then where the help is (not the whole usage, which would push it off the screen). */
+    private static int refuse(final ParameterException ex, final String[] args)
+    {
+        final CommandLine commandLine = ex.getCommandLine();
+        final PrintWriter err = commandLine.getErr();
+        err.println("natgw: " + Messages.usage(ex));
+        err.println("see " + commandLine.getCommandSpec().qualifiedName() + " --help");
+        debug(ex, err);
+        err.flush();
+        return commandLine.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /** An operational failure (no TUN, no permission, a command that failed): one clear line. */
+    private static int fail(final Exception ex, final PrintWriter err)
+    {
+        if (ex instanceof InterruptedException)
+        {
+            Thread.currentThread().interrupt();
+            err.println("natgw: interrupted");
+            err.flush();
+            return 130;
+        }
+        err.println("natgw: " + Messages.failure(ex));
+        debug(ex, err);
+        err.flush();
+        return 1;
+    }
+
+    private static void debug(final Exception ex, final PrintWriter err)
+    {
+        if (Boolean.getBoolean("natgw.debug"))
+        {
+            ex.printStackTrace(err);
+        }
     }
 }

@@ -1,8 +1,12 @@
 package natgw.gateway.cli;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -16,19 +20,42 @@ import natgw.core.nat.PortStrategy;
 import natgw.core.nat.SnatPolicy;
 import natgw.gateway.GatewayConfig;
 import natgw.gateway.GatewayHost;
+import natgw.tun.HostNetwork;
+import natgw.tun.LinuxTun;
 
 @Command(
     name = "run",
     description = {
-        "Run the gateway: SNAT (masquerade) of inside sources to a pool, with race-free connection tracking.",
-        "Needs root or CAP_NET_ADMIN. Every route, rule, neighbour entry and sysctl it sets is undone on exit."
+        "Run the gateway: SNAT (masquerade) of inside sources to a pool, and DNAT services.",
+        "Connection tracking is race-free: a new connection's NAT tuple is reserved before its packet is " +
+            "rewritten. Needs root or CAP_NET_ADMIN. Every route, rule, neighbour entry and sysctl it sets is " +
+            "undone on exit, on SIGINT/SIGTERM and on a fatal error.",
+    },
+    footerHeading = "%nExamples:%n",
+    footer = {
+        "  natgw run --inside 172.18.0.0/16 --snat 192.0.2.10 --steer br0",
+        "  natgw run --config /etc/natgw/natgw.conf",
+        "  natgw run --inside 10.77.1.0/24 --snat 10.77.2.100 --steer gi \\",
+        "      --service tcp:10.77.3.10:80=10.77.2.11:8080,10.77.2.12:8080",
+        "",
+        "The config file and services: docs/CONFIG.md.",
     },
     mixinStandardHelpOptions = true,
     sortOptions = false)
 public final class RunCommand implements Callable<Integer>
 {
+    /** What both a TUN device (IFNAMSIZ) and its undo journal's file name accept. */
+    private static final Pattern DEVICE_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,15}");
+
     @Spec
     CommandSpec spec;
+
+    /**
+     * Where each value of an option came from when the config file gave it ({@code --inside} -> FILE:LINE
+     * per value), so that a bad value is refused with its line; an option not in here came from the command
+     * line.
+     */
+    private Map<String, List<String>> fromFile = Map.of();
 
     @Option(names = "--tun", paramLabel = "NAME", description = "TUN device; created if missing, removed on exit if created (default: ${DEFAULT-VALUE})")
     String tun = "natgw0";
@@ -36,10 +63,12 @@ public final class RunCommand implements Callable<Integer>
     @Option(names = "--queues", paramLabel = "N", description = "TUN queues, one worker thread each (default: number of CPUs)")
     Integer queues;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "settings file: one 'option value' per line (see docs/CONFIG.md)")
+    @Option(names = "--config", paramLabel = "FILE",
+        description = "settings file: one 'option value' (or 'option = value') per line; the command line wins " +
+            "(see docs/CONFIG.md)")
     java.nio.file.Path config;
 
-    @Option(names = "--inside", paramLabel = "CIDR[,CIDR...]", split = ",", description = "sources that get SNAT")
+    @Option(names = "--inside", paramLabel = "CIDR", split = ",", description = "sources that get SNAT; repeatable")
     List<String> inside = new ArrayList<>();
 
     @Option(names = "--snat", paramLabel = "ADDR[,ADDR...]|CIDR",
@@ -129,22 +158,33 @@ public final class RunCommand implements Callable<Integer>
         {
             return this;
         }
-        final List<String> args;
+        final List<ConfigFile.Setting> settings;
         try
         {
-            args = new ArrayList<>(ConfigFile.toArguments(config, spec));
+            settings = ConfigFile.read(config, spec);
         }
         catch (final IllegalArgumentException ex)
         {
             throw new ParameterException(spec.commandLine(), ex.getMessage(), ex);
         }
+        final List<String> args = new ArrayList<>();
+        for (final ConfigFile.Setting setting : settings)
+        {
+            args.add(setting.option());
+            if (setting.value() != null)
+            {
+                args.add(setting.value());
+            }
+        }
         // the options this command matched, as given (ParseResult.originalArgs() is the whole natgw command line)
+        final List<String> given = new ArrayList<>();
         for (final OptionSpec option : spec.commandLine().getParseResult().matchedOptions())
         {
             if (option.longestName().equals("--config"))
             {
                 continue;
             }
+            given.add(option.longestName());
             if (option.arity().max() == 0)
             {
                 args.add(option.longestName());
@@ -164,15 +204,92 @@ public final class RunCommand implements Callable<Integer>
         }
         catch (final ParameterException ex)
         {
-            throw new ParameterException(spec.commandLine(), "--config " + config + ": " + ex.getMessage(), ex);
+            throw new ParameterException(spec.commandLine(), "--config " + config + ": " + Messages.usage(ex), ex);
         }
-        merged.spec = line.getCommandSpec();
+        // refusals name this command (natgw run), not the private one the file was parsed with
+        merged.spec = spec;
+        merged.fromFile = origins(settings, line.getCommandSpec(), given);
         return merged;
+    }
+
+    /** For each option the file set: the FILE:LINE of each of its values, in the order the option holds them. */
+    private static Map<String, List<String>> origins(
+        final List<ConfigFile.Setting> settings, final CommandSpec spec, final List<String> givenOnCommandLine)
+    {
+        final Map<String, List<String>> origins = new HashMap<>();
+        for (final ConfigFile.Setting setting : settings)
+        {
+            final OptionSpec option = spec.findOption(setting.option());
+            final List<String> where = origins.computeIfAbsent(option.longestName(), k -> new ArrayList<>());
+            if (!option.isMultiValue())
+            {
+                where.clear(); // a later line wins
+            }
+            final int values = setting.value() == null || option.splitRegex().isEmpty() ? 1 :
+                setting.value().split(option.splitRegex(), -1).length;
+            for (int v = 0; v < values; v++)
+            {
+                where.add(setting.where());
+            }
+        }
+        for (final String name : givenOnCommandLine)
+        {
+            if (!spec.findOption(name).isMultiValue())
+            {
+                origins.remove(name); // the command line's value won
+            }
+        }
+        return origins;
+    }
+
+    /** "--inside" for a value from the command line, "FILE:LINE: inside" for one from the config file. */
+    private String where(final String flag, final int index)
+    {
+        final List<String> lines = fromFile.get(flag);
+        return lines != null && index < lines.size() ? lines.get(index) + ": " + flag.substring(2) : flag;
+    }
+
+    /** A "--FLAG: ..." refusal of a single-valued option, with the config file's line if the value came from there. */
+    private String located(final String message)
+    {
+        final int colon = message.indexOf(':');
+        if (!message.startsWith("--") || colon < 0)
+        {
+            return message;
+        }
+        final String flag = message.substring(0, colon);
+        final OptionSpec option = spec == null ? null : spec.findOption(flag);
+        return option == null || option.isMultiValue() ? message : where(flag, 0) + message.substring(colon);
+    }
+
+    /** {@code parser}'s refusal of value {@code index} of {@code flag}, as "--FLAG: why; FIX" (or FILE:LINE). */
+    private <T> T value(final String flag, final int index, final String fix, final Supplier<T> parser)
+    {
+        try
+        {
+            return parser.get();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException(where(flag, index) + ": " + ex.getMessage() +
+                (fix.isEmpty() ? "" : "; " + fix), ex);
+        }
     }
 
     private Integer runGateway() throws Exception
     {
         final GatewayConfig config = toConfig();
+        // before anything changes on the host: the privilege, then the interfaces named
+        GatewayHost.requirePrivileges();
+        final List<String> present = HostNetwork.interfaceNames();
+        for (int i = 0; i < config.steer.size(); i++)
+        {
+            if (!present.contains(config.steer.get(i)))
+            {
+                throw new ParameterException(spec.commandLine(),
+                    where("--steer", i) + ": " + GatewayHost.noSuchInterface(config.steer.get(i), present));
+            }
+        }
         final GatewayHost host = new GatewayHost(config, System.out).start();
         host.awaitStop();
         return 0;
@@ -183,47 +300,64 @@ public final class RunCommand implements Callable<Integer>
         final GatewayConfig config = new GatewayConfig();
         try
         {
+            if (!DEVICE_NAME.matcher(tun).matches() || tun.equals(".") || tun.equals(".."))
+            {
+                throw new IllegalArgumentException("--tun: '" + tun + "' cannot be a device name; give 1 to 15 " +
+                    "letters, digits, '_', '.' or '-'");
+            }
             config.tun = tun;
             if (queues != null)
             {
                 config.queues = queues;
             }
-            final List<Cidr> cidrs = new ArrayList<>();
-            for (final String c : inside)
+            if (inside.isEmpty() && service.isEmpty() && snat == null)
             {
-                cidrs.add(Cidr.parse(c));
+                throw new IllegalArgumentException("--inside, --snat: missing; say which sources to masquerade to " +
+                    "which pool, e.g. natgw run --inside 172.18.0.0/16 --snat 192.0.2.10 --steer br0");
+            }
+            final List<Cidr> cidrs = new ArrayList<>();
+            for (int i = 0; i < inside.size(); i++)
+            {
+                final String cidr = inside.get(i);
+                cidrs.add(value("--inside", i, "write ADDR/LEN, e.g. 172.18.0.0/16", () -> Cidr.parse(cidr)));
             }
             config.inside = cidrs;
             if (snat == null)
             {
-                throw new IllegalArgumentException("--snat: the pool is needed (sources are masqueraded to it, " +
-                    "and hairpin service traffic too)");
+                throw new IllegalArgumentException("--snat: missing; give the pool the sources are masqueraded to " +
+                    "(hairpin service traffic too), e.g. --snat 192.0.2.10");
             }
-            config.pool = SnatPolicy.parsePool(snat);
+            config.pool = value("--snat", 0, "give ADDR[,ADDR...] or a CIDR, e.g. 192.0.2.10 or 192.0.2.8/29",
+                () -> SnatPolicy.parsePool(snat));
             final List<natgw.core.nat.Services.ServiceSpec> specs = new ArrayList<>();
-            for (final String s : service)
+            for (int i = 0; i < service.size(); i++)
             {
-                specs.add(natgw.core.nat.Services.ServiceSpec.parse(s));
+                final String s = service.get(i);
+                specs.add(value("--service", i, "e.g. tcp:10.96.0.10:80=172.18.0.5:8080,172.18.0.6:8080",
+                    () -> natgw.core.nat.Services.ServiceSpec.parse(s)));
             }
             config.services = specs;
             switch (removedBackend)
             {
                 case "reset": config.resetRemovedBackendFlows = true; break;
                 case "unreachable": config.resetRemovedBackendFlows = false; break;
-                default: throw new IllegalArgumentException("--removed-backend must be reset or unreachable, got '" + removedBackend + "'");
+                default: throw new IllegalArgumentException("--removed-backend: '" + removedBackend +
+                    "' is neither reset nor unreachable; give one of them");
             }
             config.steer = steer;
-            final int[] range = SnatPolicy.parsePortRange(portRange);
+            final int[] range = value("--port-range", 0, "", () -> SnatPolicy.parsePortRange(portRange));
             config.portLow = range[0];
             config.portHigh = range[1];
-            config.portStrategy = PortStrategy.fromLabel(portStrategy);
+            config.portStrategy = value("--port-strategy", 0, "", () -> PortStrategy.fromLabel(portStrategy));
             config.conntrackMax = conntrackMax;
-            for (final String t : timeouts)
+            for (int i = 0; i < timeouts.size(); i++)
             {
+                final String t = timeouts.get(i);
                 final int eq = t.indexOf('=');
                 if (eq < 0)
                 {
-                    throw new IllegalArgumentException("--timeout wants NAME=SECONDS, got '" + t + "'");
+                    throw new IllegalArgumentException(where("--timeout", i) + ": '" + t + "' is not NAME=SECONDS; " +
+                        "e.g. udp=30");
                 }
                 final int seconds;
                 try
@@ -232,46 +366,41 @@ public final class RunCommand implements Callable<Integer>
                 }
                 catch (final NumberFormatException ex)
                 {
-                    throw new IllegalArgumentException("--timeout " + t + ": seconds must be a whole number");
+                    throw new IllegalArgumentException(where("--timeout", i) + ": '" + t + "': SECONDS must be a " +
+                        "whole number, e.g. udp=30");
                 }
-                config.timeouts.apply(t.substring(0, eq).trim(), seconds);
+                value("--timeout", i, "", () ->
+                {
+                    config.timeouts.apply(t.substring(0, eq).trim(), seconds);
+                    return null;
+                });
             }
             config.raceWindowNs = raceWindowNs;
             config.clashResolution = !noClashResolution;
+            GatewayConfig.requireRange("--mtu", mtu, LinuxTun.MIN_MTU, LinuxTun.MAX_MTU, "");
             config.mtu = mtu;
-            if (busyPollUs < 0 || busyPollUs > 1_000_000)
-            {
-                throw new IllegalArgumentException("--busy-poll-us must be 0..1000000, got " + busyPollUs);
-            }
+            GatewayConfig.requireRange("--busy-poll-us", busyPollUs, 0, 1_000_000, "");
             config.busyPollUs = busyPollUs;
             switch (offload)
             {
                 case "on": config.offload = true; break;
                 case "off": config.offload = false; break;
-                default: throw new IllegalArgumentException("--offload must be on or off, got '" + offload + "'");
+                default: throw new IllegalArgumentException("--offload: '" + offload + "' is neither on nor off; " +
+                    "give one of them");
             }
             config.metricsPort = metricsPort;
             config.routeTable = routeTable;
             config.verifyL4Checksums = !noL4ChecksumCheck;
-            if (warmupRounds < 0 || warmupRounds > 10_000_000)
-            {
-                throw new IllegalArgumentException("--warmup-rounds must be 0..10000000, got " + warmupRounds);
-            }
+            GatewayConfig.requireRange("--warmup-rounds", warmupRounds, 0, 10_000_000, "");
             config.warmupRounds = warmupRounds;
-            if (tunTxQueueLength < 0 || tunTxQueueLength > 1_000_000)
-            {
-                throw new IllegalArgumentException("--tun-txqueuelen must be 0..1000000, got " + tunTxQueueLength);
-            }
+            GatewayConfig.requireRange("--tun-txqueuelen", tunTxQueueLength, 0, 1_000_000, " (0 keeps the device's)");
             config.tunTxQueueLength = tunTxQueueLength;
-            if (raceWindowNs < 0 || raceWindowNs > 1_000_000_000L)
-            {
-                throw new IllegalArgumentException("--race-window-ns must be 0..1000000000, got " + raceWindowNs);
-            }
+            GatewayConfig.requireRange("--race-window-ns", raceWindowNs, 0, 1_000_000_000L, "");
             config.validate();
         }
         catch (final IllegalArgumentException ex)
         {
-            throw new ParameterException(spec.commandLine(), ex.getMessage(), ex);
+            throw new ParameterException(spec.commandLine(), located(ex.getMessage()), ex);
         }
         return config;
     }

@@ -29,15 +29,27 @@ class RunCommandTest
         return command.toConfig();
     }
 
+    /** The first line natgw prints for a refused command line (the second says where the help is). */
     private static String refusal(final String... args)
     {
         final StringWriter err = new StringWriter();
-        final CommandLine line = new CommandLine(new Main());
+        final CommandLine line = Main.commandLine();
         line.setErr(new PrintWriter(err));
         line.setOut(new PrintWriter(new StringWriter()));
         final int exit = line.execute(args);
         assertEquals(2, exit, "a bad command line exits 2: " + err);
-        return err.toString();
+        final List<String> lines = err.toString().lines().toList();
+        assertEquals(2, lines.size(), err.toString());
+        assertEquals("see natgw run --help", lines.get(1));
+        assertTrue(lines.get(0).startsWith("natgw: "), lines.get(0));
+        return lines.get(0).substring("natgw: ".length());
+    }
+
+    private static Path write(final Path dir, final String... lines) throws Exception
+    {
+        final Path file = dir.resolve("natgw.conf");
+        Files.writeString(file, String.join("\n", lines) + "\n");
+        return file;
     }
 
     @Test
@@ -68,17 +80,49 @@ class RunCommandTest
     @Test
     void shouldRefuseBadValuesNamingTheFlag()
     {
-        assertTrue(refusal("run", "--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--port-range", "70000-1")
-            .contains("port range must be LO-HI"));
-        assertTrue(refusal("run", "--inside", "10.0.0.0/33", "--snat", "1.2.3.4").contains("10.0.0.0/33"));
-        assertTrue(refusal("run", "--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--port-strategy", "fast")
-            .contains("unknown port strategy 'fast'"));
-        assertTrue(refusal("run", "--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--timeout", "tcp_forever=1")
-            .contains("unknown timeout 'tcp_forever'"));
-        assertTrue(refusal("run", "--inside", "10.0.0.0/8").contains("--snat"));
-        assertTrue(refusal("run", "--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--bogus").contains("--bogus"));
-        assertTrue(refusal("run", "--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--service", "tcp:10.0.0.1:80=10.0.0.2")
-            .contains("backend must be ADDR:PORT"));
+        final String[] good = { "run", "--inside", "10.0.0.0/8", "--snat", "1.2.3.4" };
+        assertEquals("--port-range: port range must be LO-HI within 1-65535 with LO <= HI, got '70000-1'",
+            refusal(with(good, "--port-range", "70000-1")));
+        assertEquals("--inside: not a CIDR (prefix length 0..32): '10.0.0.0/33'; write ADDR/LEN, e.g. 172.18.0.0/16",
+            refusal("run", "--inside", "10.0.0.0/8,10.0.0.0/33", "--snat", "1.2.3.4"));
+        assertEquals("--port-strategy: unknown port strategy 'fast'; use reserve, kernel, random or random-fully",
+            refusal(with(good, "--port-strategy", "fast")));
+        assertTrue(refusal(with(good, "--timeout", "tcp_forever=1")).startsWith("--timeout: unknown timeout 'tcp_forever'"));
+        assertEquals("--timeout: 'udp' is not NAME=SECONDS; e.g. udp=30", refusal(with(good, "--timeout", "udp")));
+        assertEquals("--snat: missing; give the pool the sources are masqueraded to (hairpin service traffic too), " +
+            "e.g. --snat 192.0.2.10", refusal("run", "--inside", "10.0.0.0/8"));
+        assertEquals("--snat: not an IPv4 address: '1.2.3'; give ADDR[,ADDR...] or a CIDR, e.g. 192.0.2.10 or " +
+            "192.0.2.8/29", refusal("run", "--inside", "10.0.0.0/8", "--snat", "1.2.3"));
+        assertEquals("--inside, --snat: missing; say which sources to masquerade to which pool, " +
+            "e.g. natgw run --inside 172.18.0.0/16 --snat 192.0.2.10 --steer br0", refusal("run"));
+        assertEquals("--bogus: natgw run has no such option", refusal(with(good, "--bogus")));
+        assertEquals("--snatt: natgw run has no such option; did you mean --snat?", refusal(with(good, "--snatt=1")));
+        assertEquals("--service: backend must be ADDR:PORT[@WEIGHT], got '10.0.0.2'; " +
+            "e.g. tcp:10.96.0.10:80=172.18.0.5:8080,172.18.0.6:8080",
+            refusal(with(good, "--service", "tcp:10.0.0.1:80=10.0.0.2")));
+        assertEquals("--queues: 'x' is not a whole number; give digits only, e.g. --queues 8",
+            refusal(with(good, "--queues", "x")));
+        assertEquals("--conntrack-max: '99999999999' is too large; give at most 2147483647",
+            refusal(with(good, "--conntrack-max", "99999999999")));
+        assertEquals("--queues: 0 is out of range; give 1..64", refusal(with(good, "--queues", "0")));
+        assertEquals("--mtu: 20 is out of range; give 68..65535", refusal(with(good, "--mtu", "20")));
+        assertEquals("--route-table: 254 is one of the kernel's tables (253 default, 254 main, 255 local); " +
+            "give a free one, e.g. 20039", refusal(with(good, "--route-table", "254")));
+        assertEquals("--tun: 'a/b' cannot be a device name; give 1 to 15 letters, digits, '_', '.' or '-'",
+            refusal(with(good, "--tun", "a/b")));
+        assertEquals("--tun: given twice; give it once", refusal(with(good, "--tun", "a", "--tun", "b")));
+        assertEquals("--snat: needs a value (ADDR[,ADDR...]|CIDR)", refusal("run", "--inside", "10.0.0.0/8", "--snat"));
+        assertEquals("--offload: 'maybe' is neither on nor off; give one of them", refusal(with(good, "--offload", "maybe")));
+        assertEquals("--removed-backend: 'drop' is neither reset nor unreachable; give one of them",
+            refusal(with(good, "--removed-backend", "drop")));
+        assertEquals("'extra': natgw run takes options only; an option starts with --", refusal(with(good, "extra")));
+    }
+
+    private static String[] with(final String[] args, final String... more)
+    {
+        final String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
+        System.arraycopy(more, 0, all, args.length, more.length);
+        return all;
     }
 
     @Test
@@ -113,10 +157,14 @@ class RunCommandTest
         Files.writeString(file, "inside 10.0.0.0/8\nsnat 192.0.2.1\nsnatt 192.0.2.2\n");
         final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
             () -> ConfigFile.toArguments(file, new CommandLine(new RunCommand()).getCommandSpec()));
-        assertEquals(file + ":3: unknown setting 'snatt'", ex.getMessage());
+        assertEquals(file + ":3: unknown setting 'snatt'; did you mean snat?", ex.getMessage());
 
-        final String err = refusal("run", "--config", file.toString());
-        assertTrue(err.contains(file + ":3: unknown setting 'snatt'"), err);
+        assertEquals(file + ":3: unknown setting 'snatt'; did you mean snat?", refusal("run", "--config", file.toString()));
+        Files.writeString(file, "port_range 2000-3000\n");
+        assertEquals(file + ":1: unknown setting 'port_range'; did you mean port-range?",
+            refusal("run", "--config", file.toString()));
+        Files.writeString(file, "pool 192.0.2.1\n");
+        assertEquals(file + ":1: unknown setting 'pool'; natgw run --help lists them", refusal("run", "--config", file.toString()));
     }
 
     @Test
@@ -124,7 +172,58 @@ class RunCommandTest
     {
         final Path file = dir.resolve("bad.conf");
         Files.writeString(file, "inside\n");
-        assertTrue(refusal("run", "--config", file.toString()).contains(file + ":1: setting 'inside' needs a value"));
+        assertEquals(file + ":1: inside: needs a value (CIDR)", refusal("run", "--config", file.toString()));
+        Files.writeString(file, "inside =\n");
+        assertEquals(file + ":1: inside: needs a value (CIDR)", refusal("run", "--config", file.toString()));
+    }
+
+    @Test
+    void shouldReadNameEqualsValueAndDashesAsAUserWouldWriteThem(@TempDir final Path dir) throws Exception
+    {
+        final Path file = write(dir,
+            "snat = 10.77.2.100",
+            "inside=10.77.1.0/24",
+            "--steer gi",
+            "timeout = udp=10",
+            "timeout tcp_established=600",
+            "no-clash-resolution = true",
+            "no-l4-checksum-check = no");
+        final GatewayConfig config = viaMain("run", "--config", file.toString());
+        assertArrayEquals(new int[]{ FlowTuple.parseAddress("10.77.2.100") }, config.pool);
+        assertEquals(1, config.inside.size());
+        assertEquals(List.of("gi"), config.steer);
+        assertEquals(10_000, config.timeouts.udpUnrepliedMs());
+        assertEquals(false, config.clashResolution);
+        assertEquals(true, config.verifyL4Checksums);
+    }
+
+    @Test
+    void shouldNameTheFileAndLineOfABadValue(@TempDir final Path dir) throws Exception
+    {
+        Path file = write(dir, "inside 10.0.0.0/8", "snat = 10.77.2.300");
+        assertEquals(file + ":2: snat: not an IPv4 address: '10.77.2.300'; give ADDR[,ADDR...] or a CIDR, " +
+            "e.g. 192.0.2.10 or 192.0.2.8/29", refusal("run", "--config", file.toString()));
+        file = write(dir, "snat 10.77.2.1", "inside 10.0.0.0/8", "", "# more", "inside 10.1.0.0/16,10.2.0.0/33");
+        assertEquals(file + ":5: inside: not a CIDR (prefix length 0..32): '10.2.0.0/33'; write ADDR/LEN, " +
+            "e.g. 172.18.0.0/16", refusal("run", "--config", file.toString()));
+        assertEquals("--inside: not a CIDR (prefix length 0..32): '10.3.0.0/33'; write ADDR/LEN, e.g. 172.18.0.0/16",
+            refusal("run", "--config", write(dir, "snat 10.77.2.1", "inside 10.0.0.0/8").toString(),
+            "--inside", "10.3.0.0/33"), "a value from the command line is the command line's");
+        file = write(dir, "inside 10.0.0.0/8", "snat 10.77.2.1", "queues abc");
+        assertEquals(file + ":3: queues: 'abc' is not a whole number; give digits only, e.g. queues 8",
+            refusal("run", "--config", file.toString()));
+        file = write(dir, "inside 10.0.0.0/8", "snat 10.77.2.1", "queues 0");
+        assertEquals(file + ":3: queues: 0 is out of range; give 1..64", refusal("run", "--config", file.toString()));
+        assertEquals(3, viaMain("run", "--config", file.toString(), "--queues", "3").queues,
+            "the command line's value wins, and the file's is not checked");
+        file = write(dir, "inside 10.0.0.0/8", "snat 10.77.2.1", "timeout udp=x");
+        assertEquals(file + ":3: timeout: 'udp=x': SECONDS must be a whole number, e.g. udp=30",
+            refusal("run", "--config", file.toString()));
+        file = write(dir, "inside 10.0.0.0/8", "snat 10.77.2.1", "no-clash-resolution maybe");
+        assertEquals(file + ":3: no-clash-resolution: a flag takes no value, or true or false; got 'maybe'",
+            refusal("run", "--config", file.toString()));
+        assertEquals("--config: cannot read " + dir.resolve("none.conf") + ": no such file or directory",
+            refusal("run", "--config", dir.resolve("none.conf").toString()));
     }
 
     /** natgw run ARGS parsed as Main parses it, then its config file applied, as call() does before starting. */
@@ -166,8 +265,8 @@ class RunCommandTest
         final Path file = dir.resolve("bad.conf");
         Files.writeString(file, "inside 10.0.0.0/8\nsnat 192.0.2.1\n# services\nservice tcp:10.96.0.1:80/fastest=10.0.1.1:80\n");
         final String err = refusal("run", "--config", file.toString());
-        assertTrue(err.contains(file + ":4: ") && err.contains("'fastest'"), err);
+        assertTrue(err.startsWith(file + ":4: service: ") && err.contains("'fastest'"), err);
         Files.writeString(file, "inside 10.0.0.0/8\nsnat 192.0.2.1\nservice tcp:10.96.0.1:80=10.0.1.1\n");
-        assertTrue(refusal("run", "--config", file.toString()).contains(file + ":3: backend must be ADDR:PORT"));
+        assertTrue(refusal("run", "--config", file.toString()).startsWith(file + ":3: service: backend must be ADDR:PORT"));
     }
 }
