@@ -35,8 +35,11 @@ public final class GatewayConfig
     public List<Services.ServiceSpec> services = List.of();
     public boolean resetRemovedBackendFlows = true;
     public int warmupRounds = 20_000;
+    /** natgw run's TUN queue; a longer one than the kernel's 500 rides out workers kept off the CPU. */
+    public static final int DEFAULT_TUN_TX_QUEUE_LENGTH = 5000;
+
     /** 0 keeps the device's; the kernel's default for a TUN is 500 packets. */
-    public int tunTxQueueLength = 5000;
+    public int tunTxQueueLength = DEFAULT_TUN_TX_QUEUE_LENGTH;
 
     /**
      * Refuses a combination that cannot run, each message in the command line's words:

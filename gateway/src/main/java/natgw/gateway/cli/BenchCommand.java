@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import natgw.gateway.GatewayConfig;
 import natgw.perf.bench.Bench;
 import natgw.perf.bench.BenchOptions;
 import natgw.perf.bench.Implementations;
@@ -21,17 +22,20 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-        "Runs one scenario through several implementations on a fresh namespace lab, alternating them in blocks,",
-        "and writes DIR/report.html (percentile plots), report.md, summary.json and one .hgrm per implementation.",
-        "SNAT scenarios: connect-storm (incident 1), throughput (iperf3 TCP + small-UDP pps), short-connections",
-        "(closed and open loop). Implementations: kernel-masq, kernel-masq-random, kernel-masq-fully-random,",
-        "kernel-forward (no NAT), natgw-reserve, natgw-kernel, natgw-random, natgw-random-fully, nulltun (--nulltun).",
-        "DNAT scenarios, through a service VIP 10.77.3.10 with --backends backends (10.77.2.11.. in the server",
-        "namespace): service-connect (short connections through the service), dns-a-aaaa (incident 4: A and AAAA",
-        "from one socket at once), rollout (incident 2: drain, then remove a backend under load). Implementations:",
-        "kernel-dnat (nftables dnat + masquerade), natgw-reserve, natgw-kernel, natgw-kernel-no-clash,",
-        "natgw-random, natgw-random-fully. Needs root.",
-        ""})
+        "Run one scenario through natgw and the kernel on a fresh namespace lab, and write a report.",
+        "The implementations alternate in blocks. DIR gets report.html (percentile plots), report.md, " +
+            "summary.json and an HdrHistogram file per implementation.",
+        "SNAT scenarios: connect-storm (incident 1), throughput (iperf3 TCP and small-UDP packets per second), " +
+            "short-connections (closed and open loop). Their implementations: kernel-masq, kernel-masq-random, " +
+            "kernel-masq-fully-random, kernel-forward (no NAT), natgw-reserve, natgw-kernel, natgw-random, " +
+            "natgw-random-fully, nulltun (with --nulltun).",
+        "DNAT scenarios, through a service VIP 10.77.3.10 with --backends backends (10.77.2.11 and up, in the " +
+            "server namespace): service-connect (short connections through the service), dns-a-aaaa (incident 4: " +
+            "A and AAAA from one socket at once), rollout (incident 2: drain, then remove a backend under load). " +
+            "Their implementations: kernel-dnat (nftables dnat and masquerade), natgw-reserve, natgw-kernel, " +
+            "natgw-kernel-no-clash, natgw-random, natgw-random-fully.",
+        "Needs root.",
+    })
 public final class BenchCommand implements Callable<Integer>
 {
     @Parameters(index = "0", paramLabel = "SCENARIO",
@@ -108,8 +112,9 @@ public final class BenchCommand implements Callable<Integer>
         description = "natgw --queues and nulltun -q (default: natgw's default, nulltun one per CPU).")
     int queues;
 
-    @Option(names = "--tun-txqueuelen", paramLabel = "N", defaultValue = "0",
-        description = "Queue length of natgw's and nulltun's TUN, set once it is up (default: the device's, 500).")
+    @Option(names = "--tun-txqueuelen", paramLabel = "N", defaultValue = "" + GatewayConfig.DEFAULT_TUN_TX_QUEUE_LENGTH,
+        description = "Queue length of natgw's and nulltun's TUN, set once it is up; 0 leaves the device's, 500 " +
+            "(default: ${DEFAULT-VALUE}, as natgw run's).")
     int tunTxqueuelen;
 
     @Option(names = "--nulltun", paramLabel = "PATH",

@@ -14,7 +14,8 @@ import natgw.tun.HostNetwork;
     mixinStandardHelpOptions = true)
 public final class CleanupCommand implements Callable<Integer>
 {
-    @Parameters(paramLabel = "TUN", defaultValue = "natgw0", description = "the --tun of the gateway (default: ${DEFAULT-VALUE})")
+    @Parameters(paramLabel = "TUN", arity = "0..1", defaultValue = "natgw0",
+        description = "the --tun of the gateway that was killed (default: ${DEFAULT-VALUE})")
     String tun;
 
     public Integer call()

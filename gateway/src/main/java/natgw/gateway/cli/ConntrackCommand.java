@@ -10,10 +10,8 @@ import natgw.gateway.control.ControlClient;
 
 @Command(
     name = "conntrack",
-    description = {
-        "Inspect the connection table of the natgw gateway running in this network namespace,",
-        "as conntrack-tools does for the kernel's."
-    },
+    description = "Inspect the connection table of the gateway running in this network namespace, as " +
+        "conntrack-tools does for the kernel's.",
     mixinStandardHelpOptions = true)
 public final class ConntrackCommand implements Callable<Integer>
 {

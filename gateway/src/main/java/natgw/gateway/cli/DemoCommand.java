@@ -15,13 +15,14 @@ import picocli.CommandLine.Option;
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-        "Shows incident 1 and natgw's answer in about a minute: builds a namespace lab (prefix ngwd), runs",
-        "connect-storm (40 client addresses, same source port, same instant, 2 x 25 rounds) through the kernel's",
-        "nftables masquerade (default and fully-random), natgw --port-strategy reserve and kernel, then a 3 s",
-        "TCP + small-UDP throughput check through the kernel's masquerade and natgw; prints the tables and the",
-        "path of the HTML report, and removes everything it created. Needs root; missing tools (ip, nft, iperf3,",
-        "conntrack) are installed with apt-get unless --no-install.",
-        ""})
+        "Show incident 1 and natgw's answer, natgw side by side with the kernel, in about a minute.",
+        "Builds a namespace lab (prefix ngwd) and runs connect-storm (40 client addresses, same source port, same " +
+            "instant, 2 x 25 rounds) through the kernel's nftables masquerade (default and fully-random) and " +
+            "through natgw --port-strategy reserve and kernel; then a 3 s TCP and small-UDP throughput check " +
+            "through the kernel's masquerade and natgw. Prints the tables and the path of the HTML report, and " +
+            "removes everything it created.",
+        "Needs root; missing tools (ip, nft, iperf3, conntrack) are installed with apt-get unless --no-install.",
+    })
 public final class DemoCommand implements Callable<Integer>
 {
     @Option(names = "--out", paramLabel = "DIR", description = "Report directory (default: bench-out/demo-TIMESTAMP).")

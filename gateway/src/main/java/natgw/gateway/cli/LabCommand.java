@@ -16,15 +16,19 @@ import picocli.CommandLine.Parameters;
     name = "lab",
     mixinStandardHelpOptions = true,
     description = {
-        "Network-namespace lab, every name prefixed with PREFIX (default ngw):",
-        "  PREFIX-client  c0 10.77.1.2/24 + 10.77.1.3 .. 10.77.1.(K+1), default via 10.77.1.1",
-        "  PREFIX-gw      gi 10.77.1.1/24 (inside), go 10.77.2.1/24 (outside), ip_forward=1",
-        "  PREFIX-server  s0 10.77.2.2/24, no route back to 10.77.1.0/24:",
-        "                 without NAT replies cannot return.",
-        "natgw in the lab (pool 10.77.2.100 on the outside subnet):",
+        "Build, inspect and remove the network-namespace lab that the tests, bench and demo use.",
+        "Three namespaces, every name prefixed with PREFIX (default ngw):",
+        "  PREFIX-client  c0 10.77.1.2/24 and .3 to .(K+1); default via 10.77.1.1",
+        "  PREFIX-gw      gi 10.77.1.1/24 inside, go 10.77.2.1/24 outside; ip_forward=1",
+        "  PREFIX-server  s0 10.77.2.2/24; no route back: without NAT no reply returns",
+    },
+    footerHeading = "%nExample, natgw in the lab (pool 10.77.2.100 on the outside subnet):%n",
+    footer = {
+        "  natgw lab up",
         "  ip netns exec ngw-gw ./natgw run --tun ngw0 --inside 10.77.1.0/24 \\",
         "      --snat 10.77.2.100 --steer gi",
-        "",
+        "  natgw lab exec client -- curl http://10.77.2.2:8080/",
+        "  natgw lab down",
     },
     subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class, LabCommand.ExecIn.class})
 public final class LabCommand implements Runnable
@@ -119,8 +123,9 @@ public final class LabCommand implements Runnable
     }
 
     @Command(name = "exec", mixinStandardHelpOptions = true,
-        description = {"Runs CMD in one namespace of the lab with stdio inherited; its exit code is passed through.",
-            "  natgw lab exec client -- curl http://10.77.2.2:8080/"})
+        description = "Runs CMD in one namespace of the lab with stdio inherited; its exit code is passed through.",
+        footerHeading = "%nExample:%n",
+        footer = "  natgw lab exec client -- curl http://10.77.2.2:8080/")
     static final class ExecIn implements Callable<Integer>
     {
         @picocli.CommandLine.Mixin

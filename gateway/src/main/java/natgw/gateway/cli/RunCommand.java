@@ -25,6 +25,11 @@ import natgw.tun.LinuxTun;
 
 @Command(
     name = "run",
+    // picocli's generated synopsis of 24 options breaks inside CIDR[,CIDR...]; these are the ones to know
+    customSynopsis = {
+        "natgw run --inside CIDR[,CIDR...] --snat ADDR[,ADDR...]|CIDR [OPTIONS]",
+        "       natgw run --config FILE [OPTIONS]",
+    },
     description = {
         "Run the gateway: SNAT (masquerade) of inside sources to a pool, and DNAT services.",
         "Connection tracking is race-free: a new connection's NAT tuple is reserved before its packet is " +
@@ -131,7 +136,7 @@ public final class RunCommand implements Callable<Integer>
         description = "queue of the TUN device in front of the workers; a longer one rides out moments when the " +
             "workers are kept off the CPU instead of dropping (and a dropped SYN costs its client 1 s); 0 keeps " +
             "the device's (default: ${DEFAULT-VALUE}; the kernel's is 500)")
-    int tunTxQueueLength = 5000;
+    int tunTxQueueLength = GatewayConfig.DEFAULT_TUN_TX_QUEUE_LENGTH;
 
     @Option(names = "--warmup-rounds", paramLabel = "N",
         description = "synthetic traffic run through a private pipeline at start so the JIT compiles the packet path " +

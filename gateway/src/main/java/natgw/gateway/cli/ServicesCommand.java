@@ -10,9 +10,9 @@ import natgw.gateway.control.ControlClient;
 @Command(
     name = "services",
     description = {
-        "List the DNAT services of the gateway running in this network namespace, as ipvsadm -Ln does,",
-        "with per-backend evidence: new connections, SYNs answered by RST, SYNs never answered, ICMP errors;",
-        "a backend that resets a noticeably larger share of its SYNs than its siblings is flagged."
+        "List the DNAT services of the gateway running in this network namespace, as ipvsadm -Ln does.",
+        "Each backend comes with its evidence: new connections, SYNs answered by RST, SYNs never answered, " +
+            "ICMP errors; a backend that resets a noticeably larger share of its SYNs than its siblings is flagged."
     },
     mixinStandardHelpOptions = true)
 public final class ServicesCommand implements Callable<Integer>
