@@ -170,7 +170,7 @@ final class ConfigFile
             {
                 continue;
             }
-            final int distance = editDistance(word, name);
+            final int distance = Messages.editDistance(word, name);
             if (distance < bestDistance)
             {
                 best = name;
@@ -178,28 +178,5 @@ final class ConfigFile
             }
         }
         return best;
-    }
-
-    private static int editDistance(final String a, final String b)
-    {
-        int[] previous = new int[b.length() + 1];
-        int[] current = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++)
-        {
-            previous[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++)
-        {
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++)
-            {
-                final int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
-            }
-            final int[] swap = previous;
-            previous = current;
-            current = swap;
-        }
-        return previous[b.length()];
     }
 }

@@ -1,6 +1,7 @@
 package natgw.gateway.cli;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -8,6 +9,7 @@ import java.util.stream.Collectors;
 
 import picocli.CommandLine.MissingParameterException;
 import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.OverwrittenOptionException;
 import picocli.CommandLine.ParameterException;
@@ -26,6 +28,8 @@ final class Messages
     /** {@code java.nio.file.NoSuchFileException: } and the like, where a message embeds another's toString(). */
     private static final Pattern CLASS_NAME =
         Pattern.compile("\\b(?:[a-z][a-z0-9_]*\\.)+[A-Z][A-Za-z0-9_$]*(?:Exception|Error)\\b(?::\\s*)?");
+    private static final Pattern EXCLUSIVE = Pattern.compile("^Error: (.*) are mutually exclusive.*$", Pattern.DOTALL);
+    private static final Pattern UNKNOWN_SUBCOMMAND = Pattern.compile("^Unknown subcommand '(.*)'\\.?$");
     private static final Pattern INVALID_VALUE = Pattern.compile("^Invalid value for [^:]+: (.*)$", Pattern.DOTALL);
 
     private Messages()
@@ -53,6 +57,19 @@ final class Messages
         if (invalid.matches() && ex.getArgSpec() != null)
         {
             return invalidValue(ex.getArgSpec(), ex.getValue(), invalid.group(1));
+        }
+        final Matcher exclusive = EXCLUSIVE.matcher(message);
+        if (exclusive.matches())
+        {
+            return exclusive.group(1) + ": they exclude each other; give one";
+        }
+        final Matcher unknownCommand = UNKNOWN_SUBCOMMAND.matcher(message);
+        if (unknownCommand.matches())
+        {
+            // "natgw help nosuch": picocli's help command reports it on the command whose subcommands it lists
+            final CommandSpec owner = ex.getCommandLine().getCommandSpec();
+            return "'" + unknownCommand.group(1) + "' is not a " + owner.qualifiedName() + " command; the commands are " +
+                String.join(", ", owner.subcommands().keySet());
         }
         return scrub(message);
     }
@@ -88,10 +105,21 @@ final class Messages
     {
         final List<String> unmatched = ex.getUnmatched();
         final String first = unmatched.isEmpty() ? "" : unmatched.get(0);
-        final List<String> suggestions = ex.getSuggestions();
+        // picocli suggests by letter pairs ("frobnicate" gets "service", "rnu" not "run"): a typo is a few edits
+        final CommandSpec spec = ex.getCommandLine().getCommandSpec();
+        final List<String> candidates = new ArrayList<>();
+        if (first.startsWith("-"))
+        {
+            spec.options().forEach(option -> candidates.addAll(List.of(option.names())));
+        }
+        else
+        {
+            candidates.addAll(spec.subcommands().keySet());
+        }
+        final List<String> suggestions = nearest(first.replaceFirst("=.*", ""), candidates);
         final String didYouMean = suggestions.isEmpty() ? "" :
-            "; did you mean " + suggestions.stream().limit(3).collect(Collectors.joining(" or ")) + "?";
-        final String command = ex.getCommandLine().getCommandSpec().qualifiedName();
+            "; did you mean " + String.join(" or ", suggestions) + "?";
+        final String command = spec.qualifiedName();
         if (first.startsWith("-"))
         {
             final int eq = first.indexOf('=');
@@ -180,5 +208,46 @@ final class Messages
     static String name(final ArgSpec arg)
     {
         return arg.isOption() ? ((OptionSpec)arg).longestName() : arg.paramLabel();
+    }
+
+    /** The candidates a typo away from {@code typed} (at most two, nearest first; dashes do not count). */
+    static List<String> nearest(final String typed, final List<String> candidates)
+    {
+        final String word = typed.replaceFirst("^-+", "");
+        final int most = word.length() <= 2 ? 0 : word.length() == 3 ? 1 : 2;
+        return candidates.stream().distinct()
+            .filter(c -> editDistance(word, c.replaceFirst("^-+", "")) <= most)
+            .sorted(java.util.Comparator.comparingInt(c -> editDistance(word, c.replaceFirst("^-+", ""))))
+            .limit(2).toList();
+    }
+
+    /**
+     * Edit distance with transpositions (optimal string alignment): how many letters to insert, delete,
+     * change or swap with their neighbour to turn {@code a} into {@code b}; "rnu" is one from "run".
+     */
+    static int editDistance(final String a, final String b)
+    {
+        final int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++)
+        {
+            d[i][0] = i;
+        }
+        for (int j = 0; j <= b.length(); j++)
+        {
+            d[0][j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++)
+        {
+            for (int j = 1; j <= b.length(); j++)
+            {
+                final int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(d[i - 1][j - 1] + cost, Math.min(d[i - 1][j], d[i][j - 1]) + 1);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1))
+                {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[a.length()][b.length()];
     }
 }
