@@ -1,7 +1,10 @@
 package natgw.perf.sys;
 
+import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.Callable;
+
+import natgw.tun.IoMessages;
 
 /**
  * Turns the expected failures of the lab and bench commands (not root, missing tool, lab exists, a system command
@@ -19,8 +22,14 @@ public final class Failures
         {
             return body.call();
         }
-        catch (final IllegalStateException | IllegalArgumentException | UncheckedIOException |
-            Exec.CommandFailedException e)
+        catch (final UncheckedIOException e)
+        {
+            // made as new UncheckedIOException(cause), its message is the cause's class name and path
+            System.err.println("natgw: " + (e.getMessage().equals(e.getCause().toString()) ?
+                IoMessages.describe(e.getCause()) : e.getMessage()));
+            return 1;
+        }
+        catch (final IllegalStateException | IllegalArgumentException | Exec.CommandFailedException e)
         {
             System.err.println("natgw: " + e.getMessage());
             return 1;
@@ -35,9 +44,19 @@ public final class Failures
         {
             throw e;
         }
+        catch (final IOException e)
+        {
+            System.err.println("natgw: " + IoMessages.describe(e));
+            return 1;
+        }
         catch (final Exception e)
         {
-            System.err.println("natgw: " + e);
+            System.err.println("natgw: " + (e.getMessage() != null ? e.getMessage() : "internal error; run again " +
+                "with NATGW_JAVA_OPTS=-Dnatgw.debug=true to see where it happened"));
+            if (Boolean.getBoolean("natgw.debug"))
+            {
+                e.printStackTrace();
+            }
             return 1;
         }
     }
