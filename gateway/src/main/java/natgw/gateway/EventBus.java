@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.MessageHandler;
+import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.ringbuffer.RingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
@@ -24,6 +25,13 @@ public final class EventBus implements ConntrackEvents
         new UnsafeBuffer(ByteBuffer.allocateDirect((1 << 20) + RingBufferDescriptor.TRAILER_LENGTH)));
     private final AtomicInteger listeners = new AtomicInteger();
     private final AtomicLong lost = new AtomicLong();
+    private final NanoClock clock;
+
+    /** @param clock the gateway's clock, the one the table's deadlines count on. */
+    public EventBus(final NanoClock clock)
+    {
+        this.clock = clock;
+    }
 
     public void onEvent(final int type, final ConntrackTable table, final int entry, final int status)
     {
@@ -37,7 +45,8 @@ public final class EventBus implements ConntrackEvents
             lost.incrementAndGet(); // several workers lose events at once: a plain ++ would lose counts too
             return;
         }
-        EventRecord.write(ring.buffer(), index, type, table, entry, status, System.currentTimeMillis() * 1000);
+        EventRecord.write(ring.buffer(), index, type, table, entry, status, table.toTableMs(clock.nanoTime()),
+            System.currentTimeMillis() * 1000);
         ring.commit(index);
     }
 

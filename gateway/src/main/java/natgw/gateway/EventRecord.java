@@ -10,8 +10,8 @@ import natgw.core.conntrack.ConntrackTable;
  * The layout of one connection event in the {@link EventBus} ring: what {@code conntrack -E} prints of it, taken
  * from the table when the event happens (the entry may be reused by the time the control thread reads it).
  * <pre>
- *   0  original tuple (a, b)      32  status          40  wall clock, microseconds
- *  16  reply tuple (a, b)         36  deadline (ms)   48  packets, bytes original; packets, bytes reply (DESTROY)
+ *   0  original tuple (a, b)      32  status                      40  wall clock, microseconds
+ *  16  reply tuple (a, b)         36  timeout left (s), as then   48  packets, bytes original; packets, bytes reply (DESTROY)
  * </pre>
  */
 public final class EventRecord
@@ -21,7 +21,7 @@ public final class EventRecord
     static final int REPLY_A_OFFSET = 16;
     static final int REPLY_B_OFFSET = 24;
     static final int STATUS_OFFSET = 32;
-    static final int DEADLINE_OFFSET = 36;
+    static final int TIMEOUT_OFFSET = 36;
     static final int TIME_OFFSET = 40;
     static final int COUNTERS_OFFSET = 48;
     public static final int LENGTH = COUNTERS_OFFSET + 4 * 8;
@@ -36,14 +36,14 @@ public final class EventRecord
     /** Writes the event of {@code entry} at {@code offset}; counters only for a DESTROY. */
     static void write(
         final MutableDirectBuffer buffer, final int offset, final int type, final ConntrackTable table, final int entry,
-        final int status, final long wallClockUs)
+        final int status, final int nowMs, final long wallClockUs)
     {
         buffer.putLong(offset + ORIGINAL_A_OFFSET, table.tupleA(entry, ConntrackTable.ORIGINAL));
         buffer.putLong(offset + ORIGINAL_B_OFFSET, table.tupleB(entry, ConntrackTable.ORIGINAL));
         buffer.putLong(offset + REPLY_A_OFFSET, table.tupleA(entry, ConntrackTable.REPLY));
         buffer.putLong(offset + REPLY_B_OFFSET, table.tupleB(entry, ConntrackTable.REPLY));
         buffer.putInt(offset + STATUS_OFFSET, status);
-        buffer.putInt(offset + DEADLINE_OFFSET, table.deadlineMs(entry));
+        buffer.putInt(offset + TIMEOUT_OFFSET, (int)Math.max(0, (table.deadlineMs(entry) - nowMs) / 1000));
         buffer.putLong(offset + TIME_OFFSET, wallClockUs);
         final boolean destroy = type == ConntrackEvents.DESTROY;
         for (int dir = 0; dir < 2; dir++)
@@ -91,9 +91,10 @@ public final class EventRecord
         return buffer.getInt(offset + STATUS_OFFSET);
     }
 
-    public int deadlineMs()
+    /** Seconds the connection had left when the event happened, as the kernel's event shows it. */
+    public int timeoutSeconds()
     {
-        return buffer.getInt(offset + DEADLINE_OFFSET);
+        return buffer.getInt(offset + TIMEOUT_OFFSET);
     }
 
     public long wallClockUs()

@@ -171,7 +171,8 @@ public final class ControlServer implements AutoCloseable
             {
                 final int count = ConntrackListing.visit(table, nowMs, request.filter, request.extended, (entry, status, line) ->
                 {
-                    out.append(line).append('\n');
+                    // the kernel answers a get holding a second reference to the entry, and says so
+                    out.append(line, 0, line.length() - "use=1".length()).append("use=2\n");
                     return true;
                 });
                 if (count == 0)
@@ -223,7 +224,6 @@ public final class ControlServer implements AutoCloseable
         {
             return;
         }
-        final int nowMs = gateway.table().toTableMs(gateway.clock().nanoTime());
         final StringBuilder line = new StringBuilder(256);
         final EventRecord event = EventRecord.reader();
         gateway.events().drain((msgTypeId, buffer, index, length) ->
@@ -249,7 +249,7 @@ public final class ControlServer implements AutoCloseable
                 }
                 final boolean destroy = type == ConntrackEvents.DESTROY;
                 ConntrackListing.format(line, event.originalA(), event.originalB(), event.replyA(), event.replyB(), event.status(),
-                    ConntrackListing.timeoutSeconds(event.deadlineMs(), nowMs),
+                    event.timeoutSeconds(),
                     event.packets(ConntrackTable.ORIGINAL), event.bytes(ConntrackTable.ORIGINAL),
                     event.packets(ConntrackTable.REPLY), event.bytes(ConntrackTable.REPLY), destroy, false);
                 line.append('\n');
