@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import natgw.perf.lab.Lab;
@@ -20,7 +22,8 @@ import natgw.perf.sys.Exec;
  *     --port-strategy S [--queues N]
  * </pre>
  * plus one {@code --service} per service of a DNAT scenario ({@link BenchContext#services()}) and the
- * implementation's own flags (natgw-kernel-no-clash: {@code --no-clash-resolution}).
+ * implementation's own flags (natgw-kernel-no-clash: {@code --no-clash-resolution}; natgw-reserve-no-offload:
+ * {@code --offload off}, without which natgw runs with its default, offloads on).
  * Ready when it prints {@code natgw: running}; counters from {@code natgw conntrack -S}; services changed with
  * {@code natgw service set|del}; stopped with SIGTERM, after which the gateway namespace must be as before (anything
  * left is noted in the report and removed).
@@ -30,6 +33,8 @@ public final class NatgwGateway implements Implementation
     public static final String READY = "natgw: running";
     static final long START_TIMEOUT_MS = 60_000;
     static final long STOP_TIMEOUT_MS = 10_000;
+    /** natgw as before issue 13: no virtio-net header, every packet read is at most one MTU. */
+    public static final List<String> OFFLOAD_OFF = List.of("--offload", "off");
 
     private final String name;
     private final String strategy;
@@ -58,7 +63,19 @@ public final class NatgwGateway implements Implementation
     public String description()
     {
         return "natgw `run --port-strategy " + strategy + (flags.isEmpty() ? "" : " " + String.join(" ", flags)) +
-            "` (TUN, userspace conntrack)";
+            "` (TUN, userspace conntrack" + (offloadOff(flags) ? ")" : "; offloads as natgw's default, on)");
+    }
+
+    /** natgw runs with offloads unless told {@code --offload off}; nulltun in the same mode is its ceiling. */
+    @Override
+    public String sameModeTun()
+    {
+        return offloadOff(flags) ? NullTun.NAME : NullTun.OFFLOAD_NAME;
+    }
+
+    static boolean offloadOff(final List<String> flags)
+    {
+        return Collections.indexOfSubList(flags, OFFLOAD_OFF) >= 0;
     }
 
     /** The natgw arguments for the lab, after the natgw command itself. */
@@ -86,6 +103,19 @@ public final class NatgwGateway implements Implementation
         return args;
     }
 
+    /** natgw's start-up line about offloads, or null when it printed none (a build before issue 13). */
+    static String offloadLine(final List<String> lines)
+    {
+        for (final String line : lines)
+        {
+            if (line.toLowerCase(Locale.ROOT).contains("offload"))
+            {
+                return line.strip();
+            }
+        }
+        return null;
+    }
+
     @Override
     public Session activate(final BenchContext context, final String segmentName) throws Exception
     {
@@ -106,6 +136,12 @@ public final class NatgwGateway implements Implementation
         }
         LinkStats.setTxqueuelen(lab, context.options().tunTxqueuelen);
         final List<String> notes = new ArrayList<>();
+        // what natgw says it got from TUNSETOFFLOAD, since the kernel may accept less than asked
+        final String offloads = offloadLine(process.lines());
+        if (offloads != null)
+        {
+            notes.add("natgw at start: " + offloads);
+        }
         return new ServiceSession()
         {
             @Override
