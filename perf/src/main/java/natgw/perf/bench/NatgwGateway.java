@@ -7,8 +7,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import natgw.perf.lab.Lab;
 import natgw.perf.lab.LabProcess;
@@ -35,6 +36,7 @@ public final class NatgwGateway implements Implementation
     static final long STOP_TIMEOUT_MS = 10_000;
     /** natgw as before issue 13: no virtio-net header, every packet read is at most one MTU. */
     public static final List<String> OFFLOAD_OFF = List.of("--offload", "off");
+    private static final Pattern OFFLOADS = Pattern.compile("offloads (vnet header only|[a-z0-9_]+(?:,[a-z0-9_]+)*)");
 
     private final String name;
     private final String strategy;
@@ -103,14 +105,19 @@ public final class NatgwGateway implements Implementation
         return args;
     }
 
-    /** natgw's start-up line about offloads, or null when it printed none (a build before issue 13). */
-    static String offloadLine(final List<String> lines)
+    /**
+     * The offloads natgw says it got from TUNSETOFFLOAD at start ({@code natgw: running on ngw0 with 2 queue(s),
+     * offloads csum,tso4,tso6,tso_ecn,uso4,uso6, pool ...}: that list, {@code off}, {@code vnet header only}), or null
+     * when it printed none (a build before issue 13).
+     */
+    static String offloads(final List<String> lines)
     {
         for (final String line : lines)
         {
-            if (line.toLowerCase(Locale.ROOT).contains("offload"))
+            final Matcher m = OFFLOADS.matcher(line);
+            if (m.find())
             {
-                return line.strip();
+                return m.group(1);
             }
         }
         return null;
@@ -136,12 +143,9 @@ public final class NatgwGateway implements Implementation
         }
         LinkStats.setTxqueuelen(lab, context.options().tunTxqueuelen);
         final List<String> notes = new ArrayList<>();
-        // what natgw says it got from TUNSETOFFLOAD, since the kernel may accept less than asked
-        final String offloads = offloadLine(process.lines());
-        if (offloads != null)
-        {
-            notes.add("natgw at start: " + offloads);
-        }
+        // the kernel may accept less than natgw asks for (USO needs Linux 6.2)
+        final String offloads = offloads(process.lines());
+        notes.add("offloads in force: " + (offloads == null ? "not printed (natgw before --offload)" : offloads));
         return new ServiceSession()
         {
             @Override

@@ -134,11 +134,15 @@ class ScenarioLogicTest
     }
 
     @Test
-    void shouldNoteWhatNatgwSaysAboutOffloadsAtStart()
+    void shouldNoteTheOffloadsNatgwSaysItGotAtStart()
     {
-        assertEquals("natgw: offloads csum tso4 tso6 uso4 uso6", NatgwGateway.offloadLine(List.of(
-            "natgw: 2 workers", "natgw: offloads csum tso4 tso6 uso4 uso6  ", "natgw: running")));
-        assertNull(NatgwGateway.offloadLine(List.of("natgw: 2 workers", "natgw: running")), "a build before issue 13");
+        assertEquals("csum,tso4,tso6,tso_ecn,uso4,uso6", NatgwGateway.offloads(List.of("natgw: warming up",
+            "natgw: running on ngw0 with 2 queue(s), offloads csum,tso4,tso6,tso_ecn,uso4,uso6, pool 10.77.2.100, " +
+            "port strategy reserve, conntrack max 262144")));
+        assertEquals("off", NatgwGateway.offloads(List.of("natgw: running on ngw0 with 2 queue(s), offloads off, " +
+            "pool 10.77.2.100")));
+        assertNull(NatgwGateway.offloads(List.of("natgw: running on ngw0 with 2 queue(s), pool 10.77.2.100")),
+            "a build before --offload");
     }
 
     @Test
