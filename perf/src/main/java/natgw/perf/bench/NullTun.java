@@ -59,8 +59,9 @@ public final class NullTun implements Implementation
     public String description()
     {
         return offload ?
-            "nulltun -v (TUN read/write back, no NAT; IFF_VNET_HDR with the TSO/USO/checksum offloads the kernel " +
-            "accepts): the ceiling of the TUN path with offloads" :
+            "nulltun -v (TUN read/write back, no NAT; IFF_VNET_HDR, TUNSETOFFLOAD checksum and TSO, and USO when " +
+            "the kernel grants nulltun.c's request: the UDP GSO test's segments per packet shows it): the ceiling " +
+            "of the TUN path with offloads" :
             "nulltun (TUN read/write back, no NAT, no offloads): the TUN path's ceiling";
     }
 
