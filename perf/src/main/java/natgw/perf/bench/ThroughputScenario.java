@@ -70,7 +70,7 @@ public final class ThroughputScenario implements Scenario
     @Override
     public List<String> defaultImpls()
     {
-        return List.of("kernel-forward", "kernel-masq", "natgw-reserve");
+        return List.of("kernel-forward", "kernel-masq", "natgw-reserve", Implementations.NATGW_RESERVE_NO_OFFLOAD);
     }
 
     @Override

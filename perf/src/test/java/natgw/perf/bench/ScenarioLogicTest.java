@@ -96,6 +96,14 @@ class ScenarioLogicTest
     }
 
     @Test
+    void shouldCompareNatgwWithAndWithoutOffloadsInThroughputByDefault()
+    {
+        assertEquals(List.of("kernel-forward", "kernel-masq", "natgw-reserve", "natgw-reserve-no-offload", "nulltun",
+            "nulltun-offload"), names(Implementations.select(List.of(), new ThroughputScenario().defaultImpls(),
+            Path.of("/x/nulltun.c"))));
+    }
+
+    @Test
     void shouldRunNatgwWithoutOffloadsOnlyInTheNoOffloadRow()
     {
         final Map<String, Implementation> known = Implementations.known(null);
