@@ -2,10 +2,12 @@ package natgw.gateway;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.MessageHandler;
+import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.ringbuffer.RingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
@@ -19,12 +21,17 @@ import natgw.core.conntrack.ConntrackTable;
  */
 public final class EventBus implements ConntrackEvents
 {
-    static final int EVENT_LENGTH = 4 * 8 + 4 + 4;
-
     private final RingBuffer ring = new ManyToOneRingBuffer(
         new UnsafeBuffer(ByteBuffer.allocateDirect((1 << 20) + RingBufferDescriptor.TRAILER_LENGTH)));
     private final AtomicInteger listeners = new AtomicInteger();
-    private volatile long lost;
+    private final AtomicLong lost = new AtomicLong();
+    private final NanoClock clock;
+
+    /** @param clock the gateway's clock, the one the table's deadlines count on. */
+    public EventBus(final NanoClock clock)
+    {
+        this.clock = clock;
+    }
 
     public void onEvent(final int type, final ConntrackTable table, final int entry, final int status)
     {
@@ -32,19 +39,14 @@ public final class EventBus implements ConntrackEvents
         {
             return;
         }
-        final int index = ring.tryClaim(type + 1, EVENT_LENGTH);
+        final int index = ring.tryClaim(type + 1, EventRecord.LENGTH);
         if (index <= 0)
         {
-            lost++;
+            lost.incrementAndGet(); // several workers lose events at once: a plain ++ would lose counts too
             return;
         }
-        final var buffer = ring.buffer();
-        buffer.putLong(index, table.tupleA(entry, ConntrackTable.ORIGINAL));
-        buffer.putLong(index + 8, table.tupleB(entry, ConntrackTable.ORIGINAL));
-        buffer.putLong(index + 16, table.tupleA(entry, ConntrackTable.REPLY));
-        buffer.putLong(index + 24, table.tupleB(entry, ConntrackTable.REPLY));
-        buffer.putInt(index + 32, status);
-        buffer.putInt(index + 36, table.deadlineMs(entry));
+        EventRecord.write(ring.buffer(), index, type, table, entry, status, table.toTableMs(clock.nanoTime()),
+            System.currentTimeMillis() * 1000);
         ring.commit(index);
     }
 
@@ -60,10 +62,10 @@ public final class EventBus implements ConntrackEvents
 
     public long lost()
     {
-        return lost;
+        return lost.get();
     }
 
-    /** Drains events: handler gets msgTypeId = event type + 1 and the fields as written above. */
+    /** Drains events: handler gets msgTypeId = event type + 1 and an {@link EventRecord} at index. */
     public int drain(final MessageHandler handler)
     {
         return ring.read(handler, 4096);

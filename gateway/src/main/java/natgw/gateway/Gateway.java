@@ -40,7 +40,7 @@ public final class Gateway implements AutoCloseable
     private final HugePageMemory tableMemory = new HugePageMemory();
     private final ConntrackTable table;
     private final SnatPolicy snat;
-    private final EventBus events = new EventBus();
+    private final EventBus events;
     private final Services services = new Services();
     private final BackendCounters backendCounters = new BackendCounters();
     private final AffinityTable affinity = new AffinityTable(1 << 16);
@@ -54,6 +54,7 @@ public final class Gateway implements AutoCloseable
         this.config = config;
         this.tun = tun;
         this.clock = clock;
+        this.events = new EventBus(clock);
         this.table = new ConntrackTable(config.conntrackMax, clock.nanoTime(), tableMemory);
         this.snat = new SnatPolicy(config.inside, config.pool, config.portLow, config.portHigh);
         this.errorHandler = (throwable) ->

@@ -209,7 +209,7 @@ class OffloadEndToEndIT
     private static long tunTxDropped() throws Exception
     {
         final Exec.Result stats = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-S"));
-        final Matcher m = Pattern.compile("tun_tx_dropped=(-?\\d+)").matcher(stats.stdout());
+        final Matcher m = Pattern.compile("tun_tx_dropped=(-?\\d+)").matcher(stats.stderr());
         if (!m.find())
         {
             fail("no tun_tx_dropped in natgw conntrack -S: " + stats);

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 
 import natgw.gateway.GatewayConfig;
 import natgw.perf.bench.Bench;
@@ -25,10 +26,12 @@ import picocli.CommandLine.Parameters;
         "Run one scenario through natgw and the kernel on a fresh namespace lab, and write a report.",
         "The implementations alternate in blocks. DIR gets report.html (percentile plots), report.md, " +
             "summary.json and an HdrHistogram file per implementation.",
-        "SNAT scenarios: connect-storm (incident 1), throughput (iperf3 TCP and small-UDP packets per second), " +
-            "short-connections (closed and open loop). Their implementations: kernel-masq, kernel-masq-random, " +
-            "kernel-masq-fully-random, kernel-forward (no NAT), natgw-reserve, natgw-kernel, natgw-random, " +
-            "natgw-random-fully, nulltun (with --nulltun).",
+        "SNAT scenarios: connect-storm (incident 1), throughput (iperf3 TCP with 1 and 4 flows, small-UDP " +
+            "packets per second, UDP GSO), short-connections (closed and open loop). Their implementations: " +
+            "kernel-masq, kernel-masq-random, kernel-masq-fully-random, kernel-forward (no NAT), natgw-reserve, " +
+            "natgw-kernel, natgw-random, natgw-random-fully (offloads on, natgw's default), " +
+            "natgw-reserve-no-offload (--offload off), and with --nulltun the TUN ceilings nulltun (no offloads) " +
+            "and nulltun-offload (nulltun -v).",
         "DNAT scenarios, through a service VIP 10.77.3.10 with --backends backends (10.77.2.11 and up, in the " +
             "server namespace): service-connect (short connections through the service), dns-a-aaaa (incident 4: " +
             "A and AAAA from one socket at once), rollout (incident 2: drain, then remove a backend under load). " +
@@ -67,9 +70,15 @@ public final class BenchCommand implements Callable<Integer>
             "(default: ${DEFAULT-VALUE}).")
     double durationS;
 
-    @Option(names = "--flows", paramLabel = "N", defaultValue = "1",
-        description = "throughput: parallel iperf3 TCP flows (default: ${DEFAULT-VALUE}).")
-    int flows;
+    @Option(names = "--flows", split = ",", paramLabel = "N", defaultValue = "1,4",
+        description = "throughput: one iperf3 TCP test per count, with that many parallel flows " +
+            "(default: ${DEFAULT-VALUE}).")
+    List<Integer> flows;
+
+    @Option(names = "--uso-segment", paramLabel = "BYTES", defaultValue = "1400",
+        description = "throughput: payload bytes per segment of the UDP GSO (UDP_SEGMENT) sender; 0 leaves that " +
+            "test out (default: ${DEFAULT-VALUE}).")
+    int usoSegment;
 
     @Option(names = "--mode", paramLabel = "closed|open|both", defaultValue = "both",
         description = "short-connections, service-connect: loop kind (default: ${DEFAULT-VALUE}).")
@@ -118,7 +127,8 @@ public final class BenchCommand implements Callable<Integer>
     int tunTxqueuelen;
 
     @Option(names = "--nulltun", paramLabel = "PATH",
-        description = "nulltun binary, or nulltun.c to compile: adds the TUN ceiling as an implementation.")
+        description = "nulltun binary, or nulltun.c to compile: adds the TUN ceilings nulltun and nulltun-offload " +
+            "(-v) as implementations in the SNAT scenarios.")
     Path nulltun;
 
     @Option(names = "--out", paramLabel = "DIR",
@@ -149,6 +159,7 @@ public final class BenchCommand implements Callable<Integer>
             options.intervalMs = intervalMs;
             options.durationS = durationS;
             options.flows = flows;
+            options.usoSegment = usoSegment;
             options.mode = mode;
             options.concurrency = concurrency;
             options.rate = rate;
@@ -180,6 +191,8 @@ public final class BenchCommand implements Callable<Integer>
         }
         sb.append(" --rounds ").append(o.rounds).append(" --blocks ").append(o.blocks).append(" --clients ")
             .append(o.clients).append(" --duration ").append(o.durationS);
+        sb.append(" --flows ").append(o.flows.stream().map(String::valueOf).collect(Collectors.joining(",")))
+            .append(" --uso-segment ").append(o.usoSegment);
         if (!o.mode.equals("both"))
         {
             sb.append(" --mode ").append(o.mode);

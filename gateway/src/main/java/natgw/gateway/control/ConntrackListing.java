@@ -5,25 +5,58 @@ import natgw.core.conntrack.TcpState;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.Ipv4Header;
 
-/** Formats connections as conntrack-tools prints them ({@code conntrack -L}, {@code -E}). */
+/**
+ * Formats connections byte for byte as conntrack-tools 1.4 prints the kernel's (with accounting on and
+ * timestamps off, {@code nf_conntrack_acct=1}): {@code conntrack -L} lines, {@code -E} events, the
+ * {@code -o extended} layer prefix and {@code -o timestamp} event clock.
+ * <pre>
+ * -L       tcp      6 431999 ESTABLISHED src=.. dst=.. sport=.. dport=.. packets=.. bytes=.. src=.. dst=.. sport=.. dport=.. packets=.. bytes=.. [ASSURED] mark=0 use=1
+ * -E           [NEW] tcp      6 120 SYN_SENT src=.. dst=.. sport=.. dport=.. [UNREPLIED] src=.. dst=.. sport=.. dport=..
+ *         [DESTROY] tcp      6 0 TIME_WAIT src=.. ... packets=.. bytes=.. src=.. ... packets=.. bytes=.. [ASSURED]
+ * </pre>
+ */
 public final class ConntrackListing
 {
+    /** What {@code -o extended} puts first: the layer 3 protocol, as {@code "%-8s %u "}. */
+    static final String EXTENDED_PREFIX = "ipv4     2 ";
+
     private ConntrackListing()
     {
     }
 
-    /** Filters of {@code conntrack -L}: protocol number (0 = any), original source and destination (0 = any). */
+    /**
+     * Filters of {@code conntrack -L/-D/-G}, as conntrack-tools names them: protocol number (0 = any), addresses
+     * and ports of either direction's tuple (0, or -1 for a port, = any).
+     */
     public static final class Filter
     {
         public int protocol;
         public int src;
         public int dst;
+        public int replySrc;
+        public int replyDst;
+        public int srcPort = -1;
+        public int dstPort = -1;
+        public int replySrcPort = -1;
+        public int replyDstPort = -1;
 
-        public boolean matches(final long origA, final long origB)
+        public boolean matches(final long origA, final long origB, final long replyA, final long replyB)
         {
             return (protocol == 0 || FlowTuple.protocol(origB) == protocol) &&
                 (src == 0 || FlowTuple.srcAddress(origA) == src) &&
-                (dst == 0 || FlowTuple.dstAddress(origA) == dst);
+                (dst == 0 || FlowTuple.dstAddress(origA) == dst) &&
+                (replySrc == 0 || FlowTuple.srcAddress(replyA) == replySrc) &&
+                (replyDst == 0 || FlowTuple.dstAddress(replyA) == replyDst) &&
+                (srcPort < 0 || FlowTuple.srcPort(origB) == srcPort) &&
+                (dstPort < 0 || FlowTuple.dstPort(origB) == dstPort) &&
+                (replySrcPort < 0 || FlowTuple.srcPort(replyB) == replySrcPort) &&
+                (replyDstPort < 0 || FlowTuple.dstPort(replyB) == replyDstPort);
+        }
+
+        /** True if it names one connection as {@code conntrack -G} needs: protocol, both addresses, both ports. */
+        public boolean isExact()
+        {
+            return protocol != 0 && src != 0 && dst != 0 && srcPort >= 0 && dstPort >= 0;
         }
     }
 
@@ -50,17 +83,16 @@ public final class ConntrackListing
     }
 
     /**
-     * One line:
-     * {@code tcp      6 431999 ESTABLISHED src=.. dst=.. sport=.. dport=.. packets=.. bytes=.. src=.. ... [ASSURED] use=1}.
-     *
-     * @param timeoutSeconds seconds left, or negative to leave it out (events).
+     * One connection: the protocol, its timeout (left out when negative), TCP state, original tuple, its counters
+     * (with {@code counters}), [UNREPLIED], reply tuple and counters, [ASSURED], and {@code mark=0 use=1} (with
+     * {@code markUse}: listings have it, events do not).
      */
     public static void format(
         final StringBuilder sb,
         final long origA, final long origB, final long replyA, final long replyB,
         final int status, final long timeoutSeconds,
         final long origPackets, final long origBytes, final long replyPackets, final long replyBytes,
-        final boolean counters)
+        final boolean counters, final boolean markUse)
     {
         final int protocol = FlowTuple.protocol(origB);
         final String name = protocolName(protocol);
@@ -75,7 +107,7 @@ public final class ConntrackListing
         {
             sb.append(TcpState.name(ConntrackTable.tcpState(status))).append(' ');
         }
-        tuple(sb, origA, origB, true);
+        tuple(sb, origA, origB);
         if (counters)
         {
             sb.append(" packets=").append(origPackets).append(" bytes=").append(origBytes);
@@ -85,7 +117,7 @@ public final class ConntrackListing
             sb.append(" [UNREPLIED]");
         }
         sb.append(' ');
-        tuple(sb, replyA, replyB, false);
+        tuple(sb, replyA, replyB);
         if (counters)
         {
             sb.append(" packets=").append(replyPackets).append(" bytes=").append(replyBytes);
@@ -94,10 +126,36 @@ public final class ConntrackListing
         {
             sb.append(" [ASSURED]");
         }
-        sb.append(" mark=0 use=1");
+        if (markUse)
+        {
+            sb.append(" mark=0 use=1");
+        }
     }
 
-    private static void tuple(final StringBuilder sb, final long a, final long b, final boolean original)
+    /** The event type column of {@code conntrack -E}, right-aligned to 9 characters. */
+    public static String eventName(final int type)
+    {
+        switch (type)
+        {
+            case 0: return "    [NEW] ";
+            case 1: return " [UPDATE] ";
+            default: return "[DESTROY] ";
+        }
+    }
+
+    /** {@code -o timestamp}'s clock: {@code [SECONDS.MICROSECONDS]} and a tab. */
+    public static void timestamp(final StringBuilder sb, final long wallClockUs)
+    {
+        final long micros = wallClockUs % 1_000_000;
+        sb.append('[').append(wallClockUs / 1_000_000).append('.');
+        for (long scale = 100_000; scale > 1 && micros < scale; scale /= 10)
+        {
+            sb.append('0');
+        }
+        sb.append(micros).append("]\t");
+    }
+
+    private static void tuple(final StringBuilder sb, final long a, final long b)
     {
         sb.append("src=").append(FlowTuple.addressToString(FlowTuple.srcAddress(a)))
             .append(" dst=").append(FlowTuple.addressToString(FlowTuple.dstAddress(a)));
@@ -121,8 +179,18 @@ public final class ConntrackListing
         }
     }
 
-    /** Appends every confirmed connection matching {@code filter}, one line each; returns how many. */
-    public static int list(final ConntrackTable table, final int nowMs, final Filter filter, final StringBuilder out)
+    /** What {@link #visit} does with each matching connection; returns whether it counts (was shown or deleted). */
+    public interface Visitor
+    {
+        boolean visit(int entry, int status, String line);
+    }
+
+    /**
+     * Formats every confirmed connection matching {@code filter} (one consistent read each: an entry reused
+     * during the read is skipped) and hands its line to {@code visitor}; returns how many it counted.
+     */
+    public static int visit(
+        final ConntrackTable table, final int nowMs, final Filter filter, final boolean extended, final Visitor visitor)
     {
         int count = 0;
         final StringBuilder line = new StringBuilder(256);
@@ -138,20 +206,42 @@ public final class ConntrackListing
             final long replyA = table.tupleA(entry, ConntrackTable.REPLY);
             final long replyB = table.tupleB(entry, ConntrackTable.REPLY);
             final int deadlineMs = table.deadlineMs(entry);
-            final long op = table.packets(entry, 0);
-            final long ob = table.bytes(entry, 0);
-            final long rp = table.packets(entry, 1);
-            final long rb = table.bytes(entry, 1);
+            final long op = table.packets(entry, ConntrackTable.ORIGINAL);
+            final long ob = table.bytes(entry, ConntrackTable.ORIGINAL);
+            final long rp = table.packets(entry, ConntrackTable.REPLY);
+            final long rb = table.bytes(entry, ConntrackTable.REPLY);
             if (table.status(entry) >>> ConntrackTable.GENERATION_SHIFT != status >>> ConntrackTable.GENERATION_SHIFT ||
-                !filter.matches(origA, origB))
+                !filter.matches(origA, origB, replyA, replyB))
             {
                 continue;
             }
             line.setLength(0);
-            format(line, origA, origB, replyA, replyB, status, Math.max(0, (deadlineMs - nowMs) / 1000), op, ob, rp, rb, true);
-            out.append(line).append('\n');
-            count++;
+            if (extended)
+            {
+                line.append(EXTENDED_PREFIX);
+            }
+            format(line, origA, origB, replyA, replyB, status, timeoutSeconds(deadlineMs, nowMs), op, ob, rp, rb, true, true);
+            if (visitor.visit(entry, status, line.toString()))
+            {
+                count++;
+            }
         }
         return count;
+    }
+
+    /** Appends every confirmed connection matching {@code filter}, one line each; returns how many. */
+    public static int list(final ConntrackTable table, final int nowMs, final Filter filter, final StringBuilder out)
+    {
+        return visit(table, nowMs, filter, false, (entry, status, line) ->
+        {
+            out.append(line).append('\n');
+            return true;
+        });
+    }
+
+    /** Seconds left until {@code deadlineMs}, rounded down, never negative (what the kernel's timeout column shows). */
+    public static long timeoutSeconds(final int deadlineMs, final int nowMs)
+    {
+        return Math.max(0, (deadlineMs - nowMs) / 1000);
     }
 }

@@ -25,6 +25,9 @@ import io.netty.handler.codec.string.StringEncoder;
 /** Client side of the control channel: finds the gateway of this network namespace and sends one request. */
 public final class ControlClient
 {
+    /** An answer line for the client's standard error (conntrack-tools prints its counts there). */
+    static final String STDERR = "stderr: ";
+
     private ControlClient()
     {
     }
@@ -116,6 +119,10 @@ public final class ControlClient
                                     {
                                         refused[0] = true;
                                         System.err.println("natgw: " + line.substring(7));
+                                    }
+                                    else if (line.startsWith(STDERR))
+                                    {
+                                        System.err.println(line.substring(STDERR.length()));
                                     }
                                     else
                                     {

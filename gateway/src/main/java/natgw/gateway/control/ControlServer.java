@@ -3,7 +3,8 @@ package natgw.gateway.control;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import io.netty.bootstrap.ServerBootstrap;
@@ -22,8 +23,8 @@ import io.netty.handler.codec.string.StringEncoder;
 import io.netty.util.concurrent.ScheduledFuture;
 
 import natgw.core.conntrack.ConntrackEvents;
-import natgw.core.conntrack.WorkerCounters;
-import natgw.core.flow.FlowTuple;
+import natgw.core.conntrack.ConntrackTable;
+import natgw.gateway.EventRecord;
 import natgw.gateway.Gateway;
 import natgw.gateway.Worker;
 
@@ -33,9 +34,10 @@ import natgw.gateway.Worker;
  * finds it without flags, and nothing is left on disk whatever way the gateway exits. Only root may
  * use it: the peer's credentials (SO_PEERCRED) are checked on connect.
  * <p>
- * Protocol: one request line ({@code conntrack -L [-p P] [-s A] [-d A]}, {@code conntrack -S},
- * {@code conntrack -E}, {@code conntrack -F}); the answer is text lines, then the server closes the
- * connection (for -E: when the client does). A line starting with {@code error:} is a refusal.
+ * Protocol: one request line ({@code conntrack} and conntrack-tools' own options, see {@link ConntrackRequest};
+ * {@code services}; {@code service ...}); the answer is text lines, then the server closes the connection (for
+ * -E: when the client does). A line starting with {@code stderr:} is for the client's standard error, one
+ * starting with {@code error:} is a refusal.
  */
 public final class ControlServer implements AutoCloseable
 {
@@ -45,7 +47,7 @@ public final class ControlServer implements AutoCloseable
     private final ServiceControl serviceControl;
     private final EventLoopGroup group;
     private final Channel channel;
-    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    private final Map<Channel, ConntrackRequest> listeners = new ConcurrentHashMap<>();
     private final ScheduledFuture<?> eventPump;
 
     public ControlServer(final Gateway gateway, final EventLoopGroup group, final java.util.function.IntConsumer vipAdded)
@@ -101,31 +103,21 @@ public final class ControlServer implements AutoCloseable
             {
                 if (words.length >= 2 && words[0].equals("conntrack"))
                 {
-                    switch (words[1])
+                    final ConntrackRequest conntrack = ConntrackRequest.parse(List.of(words).subList(1, words.length));
+                    if (conntrack.command == 'E')
                     {
-                        case "-L":
-                            answer = list(words);
-                            break;
-                        case "-S":
-                            answer = stats();
-                            break;
-                        case "-F":
-                            answer = "natgw: " + gateway.reaper().flush() + " connection(s) flushed\n";
-                            break;
-                        case "-E":
-                            gateway.events().addListener();
-                            listeners.add(ctx.channel());
-                            ctx.channel().closeFuture().addListener(f ->
+                        gateway.events().addListener();
+                        listeners.put(ctx.channel(), conntrack);
+                        ctx.channel().closeFuture().addListener(f ->
+                        {
+                            if (listeners.remove(ctx.channel()) != null)
                             {
-                                if (listeners.remove(ctx.channel()))
-                                {
-                                    gateway.events().removeListener();
-                                }
-                            });
-                            return;
-                        default:
-                            answer = "error: unknown conntrack option '" + words[1] + "' (use -L, -S, -E or -F)\n";
+                                gateway.events().removeListener();
+                            }
+                        });
+                        return;
                     }
+                    answer = conntrack(conntrack);
                 }
                 else if (words.length == 1 && words[0].equals("services"))
                 {
@@ -154,47 +146,75 @@ public final class ControlServer implements AutoCloseable
         }
     }
 
-    private String list(final String[] words)
-    {
-        final ConntrackListing.Filter filter = new ConntrackListing.Filter();
-        for (int i = 2; i < words.length; i++)
-        {
-            if (i + 1 >= words.length)
-            {
-                throw new IllegalArgumentException("option " + words[i] + " needs a value");
-            }
-            switch (words[i])
-            {
-                case "-p":
-                    filter.protocol = ConntrackListing.protocolNumber(words[++i]);
-                    break;
-                case "-s":
-                    filter.src = FlowTuple.parseAddress(words[++i]);
-                    break;
-                case "-d":
-                    filter.dst = FlowTuple.parseAddress(words[++i]);
-                    break;
-                default:
-                    throw new IllegalArgumentException("unknown -L filter '" + words[i] + "' (use -p, -s, -d)");
-            }
-        }
-        final StringBuilder out = new StringBuilder();
-        final int count = ConntrackListing.list(
-            gateway.table(), gateway.table().toTableMs(gateway.clock().nanoTime()), filter, out);
-        out.append("natgw: ").append(count).append(" flow entries have been shown.\n");
-        return out.toString();
-    }
-
-    private String stats()
+    /**
+     * Answers a conntrack command as conntrack-tools prints it: what it prints on stdout as plain lines, what it
+     * prints on stderr (the count lines) as {@code stderr:} lines, a failure as an {@code error:} line.
+     */
+    private String conntrack(final ConntrackRequest request)
     {
         final StringBuilder out = new StringBuilder();
-        for (final Worker worker : gateway.workers())
+        final ConntrackTable table = gateway.table();
+        final int nowMs = table.toTableMs(gateway.clock().nanoTime());
+        switch (request.command)
         {
-            final WorkerCounters counters = worker.pipeline().counters();
-            out.append(counters.statsLine()).append('\n');
+            case 'L':
+            {
+                final int count = ConntrackListing.visit(table, nowMs, request.filter, request.extended, (entry, status, line) ->
+                {
+                    out.append(line).append('\n');
+                    return true;
+                });
+                out.append("stderr: natgw: ").append(count).append(" flow entries have been shown.\n");
+                break;
+            }
+            case 'G':
+            {
+                final int count = ConntrackListing.visit(table, nowMs, request.filter, request.extended, (entry, status, line) ->
+                {
+                    // the kernel answers a get holding a second reference to the entry, and says so
+                    out.append(line, 0, line.length() - "use=1".length()).append("use=2\n");
+                    return true;
+                });
+                if (count == 0)
+                {
+                    return "error: such conntrack doesn't exist\n";
+                }
+                out.append("stderr: natgw: ").append(count).append(" flow entries have been shown.\n");
+                break;
+            }
+            case 'D':
+            {
+                final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
+                final int count = ConntrackListing.visit(table, nowMs, request.filter, request.extended, (entry, status, line) ->
+                {
+                    if (!table.kill(cursor, entry, status))
+                    {
+                        return false; // ended or changed since it was read: not this call's to report
+                    }
+                    out.append(line).append('\n');
+                    return true;
+                });
+                out.append("stderr: natgw: ").append(count).append(" flow entries have been deleted.\n");
+                break;
+            }
+            case 'C':
+                out.append(ConntrackListing.visit(table, nowMs, new ConntrackListing.Filter(), false, (e, s, l) -> true)).append('\n');
+                break;
+            case 'S':
+                for (final Worker worker : gateway.workers())
+                {
+                    out.append(ConntrackStatsLine.format(worker.pipeline().counters())).append('\n');
+                }
+                out.append("stderr: natgw: offloads=").append(gateway.offloads().names())
+                    .append(" tun_tx_dropped=").append(gateway.tunTxDropped()).append('\n');
+                break;
+            case 'F':
+                out.append("stderr: natgw: connection tracking table has been emptied (")
+                    .append(gateway.reaper().flush()).append(" flow entries).\n");
+                break;
+            default:
+                throw new IllegalArgumentException("unknown conntrack command -" + request.command);
         }
-        out.append("natgw: offloads=").append(gateway.offloads().names())
-            .append(" tun_tx_dropped=").append(gateway.tunTxDropped()).append('\n');
         return out.toString();
     }
 
@@ -204,29 +224,48 @@ public final class ControlServer implements AutoCloseable
         {
             return;
         }
-        final StringBuilder out = new StringBuilder();
+        final StringBuilder line = new StringBuilder(256);
+        final EventRecord event = EventRecord.reader();
         gateway.events().drain((msgTypeId, buffer, index, length) ->
         {
+            event.wrap(buffer, index);
             final int type = msgTypeId - 1;
-            out.append(type == ConntrackEvents.NEW ? "    [NEW] " : type == ConntrackEvents.UPDATE ? " [UPDATE] " : "[DESTROY] ");
-            ConntrackListing.format(out, buffer.getLong(index), buffer.getLong(index + 8), buffer.getLong(index + 16),
-                buffer.getLong(index + 24), buffer.getInt(index + 32), -1, 0, 0, 0, 0, false);
-            out.append('\n');
-        });
-        if (out.length() > 0)
-        {
-            final String text = out.toString();
-            for (final Channel listener : listeners)
+            for (final Map.Entry<Channel, ConntrackRequest> listener : listeners.entrySet())
             {
-                listener.writeAndFlush(text);
+                final ConntrackRequest request = listener.getValue();
+                if (!request.filter.matches(event.originalA(), event.originalB(), event.replyA(), event.replyB()))
+                {
+                    continue;
+                }
+                line.setLength(0);
+                if (request.timestamp)
+                {
+                    ConntrackListing.timestamp(line, event.wallClockUs());
+                }
+                line.append(ConntrackListing.eventName(type));
+                if (request.extended)
+                {
+                    line.append(ConntrackListing.EXTENDED_PREFIX);
+                }
+                final boolean destroy = type == ConntrackEvents.DESTROY;
+                ConntrackListing.format(line, event.originalA(), event.originalB(), event.replyA(), event.replyB(), event.status(),
+                    event.timeoutSeconds(),
+                    event.packets(ConntrackTable.ORIGINAL), event.bytes(ConntrackTable.ORIGINAL),
+                    event.packets(ConntrackTable.REPLY), event.bytes(ConntrackTable.REPLY), destroy, false);
+                line.append('\n');
+                listener.getKey().write(line.toString());
             }
+        });
+        for (final Channel listener : listeners.keySet())
+        {
+            listener.flush();
         }
     }
 
     public void close()
     {
         eventPump.cancel(false);
-        final List<Channel> open = new ArrayList<>(listeners);
+        final List<Channel> open = new ArrayList<>(listeners.keySet());
         for (final Channel listener : open)
         {
             listener.close();

@@ -1,5 +1,7 @@
 package natgw.gateway.control;
 
+import java.util.List;
+
 import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackTable;
@@ -8,6 +10,7 @@ import natgw.core.flow.FlowTuple;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ConntrackListingTest
@@ -25,7 +28,7 @@ class ConntrackListingTest
         ConntrackListing.format(sb,
             FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 40000, 80),
             FlowTuple.packA(SERVER, POOL), FlowTuple.packB(6, 80, 40000),
-            status, 431999, 3, 180, 2, 112, true);
+            status, 431999, 3, 180, 2, 112, true, true);
         assertEquals("tcp      6 431999 ESTABLISHED src=10.77.1.2 dst=10.77.2.2 sport=40000 dport=80 packets=3 bytes=180 " +
             "src=10.77.2.2 dst=10.77.2.100 sport=80 dport=40000 packets=2 bytes=112 [ASSURED] mark=0 use=1", sb.toString());
     }
@@ -35,16 +38,16 @@ class ConntrackListingTest
     {
         final StringBuilder udp = new StringBuilder();
         ConntrackListing.format(udp, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(17, 5353, 53),
-            FlowTuple.packA(SERVER, POOL), FlowTuple.packB(17, 53, 5353), ConntrackTable.PHASE_CONFIRMED, 29, 0, 0, 0, 0, false);
-        assertEquals("udp      17 29 src=10.77.1.2 dst=10.77.2.2 sport=5353 dport=53 [UNREPLIED] " +
-            "src=10.77.2.2 dst=10.77.2.100 sport=53 dport=5353 mark=0 use=1", udp.toString());
+            FlowTuple.packA(SERVER, POOL), FlowTuple.packB(17, 53, 5353), ConntrackTable.PHASE_CONFIRMED, 29, 1, 30, 0, 0, true, true);
+        assertEquals("udp      17 29 src=10.77.1.2 dst=10.77.2.2 sport=5353 dport=53 packets=1 bytes=30 [UNREPLIED] " +
+            "src=10.77.2.2 dst=10.77.2.100 sport=53 dport=5353 packets=0 bytes=0 mark=0 use=1", udp.toString());
 
         final StringBuilder icmp = new StringBuilder();
         ConntrackListing.format(icmp, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(1, 77, 0),
             FlowTuple.packA(SERVER, POOL), FlowTuple.packB(1, 0, 1077), ConntrackTable.PHASE_CONFIRMED | ConntrackTable.SEEN_REPLY,
-            -1, 0, 0, 0, 0, false);
-        assertEquals("icmp     1 src=10.77.1.2 dst=10.77.2.2 type=8 code=0 id=77 src=10.77.2.2 dst=10.77.2.100 type=0 code=0 id=1077 " +
-            "mark=0 use=1", icmp.toString());
+            30, 0, 0, 0, 0, false, false);
+        assertEquals("icmp     1 30 src=10.77.1.2 dst=10.77.2.2 type=8 code=0 id=77 src=10.77.2.2 dst=10.77.2.100 type=0 code=0 id=1077",
+            icmp.toString());
     }
 
     @Test
@@ -53,9 +56,77 @@ class ConntrackListingTest
         final ConntrackListing.Filter filter = new ConntrackListing.Filter();
         filter.protocol = ConntrackListing.protocolNumber("udp");
         filter.src = CLIENT;
-        assertTrue(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(17, 1, 2)));
-        assertFalse(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 1, 2)));
-        assertFalse(filter.matches(FlowTuple.packA(SERVER, CLIENT), FlowTuple.packB(17, 1, 2)));
+        final long reply = FlowTuple.packA(SERVER, POOL);
+        assertTrue(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(17, 1, 2), reply, FlowTuple.packB(17, 2, 1)));
+        assertFalse(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 1, 2), reply, FlowTuple.packB(6, 2, 1)));
+        assertFalse(filter.matches(FlowTuple.packA(SERVER, CLIENT), FlowTuple.packB(17, 1, 2), reply, FlowTuple.packB(17, 2, 1)));
+    }
+
+    @Test
+    void shouldFilterByTheReplyTupleAndPorts()
+    {
+        final ConntrackRequest request = ConntrackRequest.parse(
+            List.of("-L", "-p", "tcp", "--reply-dst", "10.77.2.100", "--dport", "80", "--reply-port-dst", "1024"));
+        final ConntrackListing.Filter filter = request.filter;
+        assertTrue(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 40000, 80),
+            FlowTuple.packA(SERVER, POOL), FlowTuple.packB(6, 80, 1024)));
+        assertFalse(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 40000, 80),
+            FlowTuple.packA(SERVER, POOL), FlowTuple.packB(6, 80, 1025)), "another NAT port");
+        assertFalse(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 40000, 80),
+            FlowTuple.packA(SERVER, CLIENT), FlowTuple.packB(6, 80, 1024)), "not translated to the pool");
+    }
+
+    @Test
+    void shouldRefuseAGetWithoutTheWholeTupleAsConntrackDoes()
+    {
+        final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
+            () -> ConntrackRequest.parse(List.of("-G", "-p", "udp", "-s", "10.77.1.2", "-d", "10.77.2.2", "--dport", "53")));
+        assertTrue(ex.getMessage().contains("--sport"), ex.getMessage());
+        assertTrue(ConntrackRequest.parse(List.of("-G", "-p", "icmp", "-s", "10.77.1.2", "-d", "10.77.2.2", "--icmp-id", "7"))
+            .filter.isExact());
+    }
+
+    @Test
+    void shouldPrintEventsAsConntrackToolsDoes()
+    {
+        // what conntrack -E -o timestamp,extended printed for the kernel's connections (conntrack-tools 1.4.7, Linux 6.18)
+        final StringBuilder sb = new StringBuilder();
+        ConntrackListing.timestamp(sb, 1796520083_588436L);
+        sb.append(ConntrackListing.eventName(0)).append(ConntrackListing.EXTENDED_PREFIX);
+        ConntrackListing.format(sb, FlowTuple.packA(parseIp("10.66.0.1"), parseIp("10.66.0.2")), FlowTuple.packB(6, 55768, 8080),
+            FlowTuple.packA(parseIp("10.66.0.2"), parseIp("10.66.0.1")), FlowTuple.packB(6, 8080, 55768),
+            ConntrackTable.withTcpState(ConntrackTable.PHASE_CONFIRMED, TcpState.SYN_SENT), 120, 0, 0, 0, 0, false, false);
+        assertEquals("[1796520083.588436]\t    [NEW] ipv4     2 tcp      6 120 SYN_SENT src=10.66.0.1 dst=10.66.0.2 sport=55768 " +
+            "dport=8080 [UNREPLIED] src=10.66.0.2 dst=10.66.0.1 sport=8080 dport=55768", sb.toString());
+
+        sb.setLength(0);
+        sb.append(ConntrackListing.eventName(2));
+        ConntrackListing.format(sb, FlowTuple.packA(parseIp("10.66.0.1"), parseIp("10.66.0.2")), FlowTuple.packB(1, 21480, 0),
+            FlowTuple.packA(parseIp("10.66.0.2"), parseIp("10.66.0.1")), FlowTuple.packB(1, 0, 21480),
+            ConntrackTable.PHASE_CONFIRMED | ConntrackTable.SEEN_REPLY, 29, 1, 84, 1, 84, true, false);
+        assertEquals("[DESTROY] icmp     1 29 src=10.66.0.1 dst=10.66.0.2 type=8 code=0 id=21480 packets=1 bytes=84 " +
+            "src=10.66.0.2 dst=10.66.0.1 type=0 code=0 id=21480 packets=1 bytes=84", sb.toString());
+
+        sb.setLength(0);
+        ConntrackListing.timestamp(sb, 1_000_000_042L);
+        assertEquals("[1000.000042]\t", sb.toString());
+    }
+
+    @Test
+    void shouldPrintTheKernelsStatsFieldsFirstByteForByte()
+    {
+        final natgw.core.conntrack.WorkerCounters counters = new natgw.core.conntrack.WorkerCounters(1);
+        counters.add(natgw.core.conntrack.ConntrackCounter.FOUND, 7);
+        counters.drop(natgw.core.packet.DropReason.BAD_L4_CHECKSUM);
+        final String line = ConntrackStatsLine.format(counters);
+        assertTrue(line.startsWith("cpu=1   \tfound=7 invalid=0 insert=0 insert_failed=0 drop=0 early_drop=0 error=1 " +
+            "search_restart=0 clash_resolve=0 chaintoolong=0 "), line);
+        assertTrue(line.contains(" drop_bad_l4_checksum=1 "), line);
+    }
+
+    private static int parseIp(final String address)
+    {
+        return FlowTuple.parseAddress(address);
     }
 
     @Test

@@ -37,6 +37,7 @@ import natgw.core.memory.RawMemory;
  *   0  extra           policy data (e.g. backend id; set only with DST_NAT)   immutable while linked; free-list link while FREE
  *   4  refs            linked nodes + holders (the owner until published, killers); 0 once FREE
  *   8  folds           pending counts being folded (low 16 bits) | folds done (high 16)
+ *  12  firstDeadline   the deadline it was created with (its age, for UDP's stream rule)   immutable while linked
  *  16  totals          packets, bytes ORIGINAL; packets, bytes REPLY (64 bits each)
  * </pre>
  * A pending count is small so that it fits the entry's line; the add that takes it past
@@ -103,6 +104,7 @@ public final class ConntrackTable
     static final int EXTRA_OFFSET = 0;
     static final int LINKS_OFFSET = 4;
     static final int FOLD_OFFSET = 8;
+    static final int FIRST_DEADLINE_OFFSET = 12;
     static final int TOTALS_OFFSET = 16;
 
     // a pending count: packets << PENDING_PACKET_SHIFT | bytes
@@ -315,6 +317,7 @@ public final class ConntrackTable
         buffer.putLong(offset + TUPLE_OFFSET + 16, replyA);
         buffer.putLong(offset + TUPLE_OFFSET + 24, replyB);
         buffer.putInt(recordOffset(entry) + EXTRA_OFFSET, extra);
+        buffer.putInt(recordOffset(entry) + FIRST_DEADLINE_OFFSET, deadlineMs);
         buffer.putInt(offset + DEADLINE_OFFSET, deadlineMs);
         final int status = buffer.getInt(offset + STATUS_OFFSET);
         buffer.putInt(offset + STATUS_OFFSET, (status & (GENERATION_MASK | PHASE_MASK)) | flags);
@@ -346,6 +349,12 @@ public final class ConntrackTable
     public boolean compareAndSetStatus(final int entry, final int expected, final int update)
     {
         return buffer.compareAndSetInt(entryOffset(entry) + STATUS_OFFSET, expected, update);
+    }
+
+    /** The deadline the connection was created with: how old it is, for a caller who knows its first timeout. */
+    public int firstDeadlineMs(final int entry)
+    {
+        return buffer.getInt(recordOffset(entry) + FIRST_DEADLINE_OFFSET);
     }
 
     public int extra(final int entry)

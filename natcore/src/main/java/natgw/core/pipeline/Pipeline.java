@@ -66,6 +66,11 @@ public final class Pipeline
     private static final int MAX_LOOKUPS = 4;
     private static final int NO_BACKEND_TO_REJECT = Integer.MIN_VALUE;
     private static final int DEADLINE_SLACK_MS = 1000;
+    /**
+     * A replied UDP flow becomes a stream (ASSURED, the replied timeout) with a packet after it is this old; before,
+     * it keeps the unreplied timeout, so one request and its answer leave the table as soon as Linux 6.x lets them.
+     */
+    static final int UDP_STREAM_MS = 2000;
     /** Packets whose lookups are walked ahead together: enough to keep the core's miss buffers busy. */
     public static final int LOOKAHEAD = 64;
     /** {@link #parse}: steps 3 to 6 follow. */
@@ -727,7 +732,8 @@ public final class Pipeline
         final int entry = ConntrackTable.foundEntry(hit);
         final int dir = ConntrackTable.foundDir(hit);
         final int status = ConntrackTable.foundStatus(hit);
-        if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED || !leavesAsFound(dir, protocol, tcpFlags, status))
+        if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED ||
+            !leavesAsFound(dir, protocol, tcpFlags, status, udpStream(entry, protocol, status, nowMs)))
         {
             return PARSED;
         }
@@ -751,9 +757,9 @@ public final class Pipeline
      * {@link #statusAfter}'s rules, and as a valid segment (an invalid one keeps the state too, but is
      * counted by the full path).
      */
-    private boolean leavesAsFound(final int dir, final int protocol, final int tcpFlags, final int status)
+    private boolean leavesAsFound(final int dir, final int protocol, final int tcpFlags, final int status, final boolean udpStream)
     {
-        return statusAfter(dir, protocol, tcpFlags, status, false) == status &&
+        return statusAfter(dir, protocol, tcpFlags, status, false, udpStream) == status &&
             (protocol != Ipv4Header.PROTO_TCP || TcpState.next(dir, tcpFlags, ConntrackTable.tcpState(status)) != TcpState.INVALID);
     }
 
@@ -1049,7 +1055,7 @@ public final class Pipeline
     {
         final ConntrackTable table = this.table;
         table.account(entry, dir, packets, bytes);
-        final int update = statusAfter(dir, protocol, tcpFlags, status, true);
+        final int update = statusAfter(dir, protocol, tcpFlags, status, true, udpStream(entry, protocol, status, nowMs));
         if (update == status)
         {
             refreshDeadline(entry, protocol, status, nowMs);
@@ -1074,7 +1080,8 @@ public final class Pipeline
      * established or, for UDP, once replied to. {@code countInvalid}: count an invalid segment (once per
      * packet, not again when a lost CAS makes the caller evaluate it anew).
      */
-    private int statusAfter(final int dir, final int protocol, final int tcpFlags, final int status, final boolean countInvalid)
+    private int statusAfter(
+        final int dir, final int protocol, final int tcpFlags, final int status, final boolean countInvalid, final boolean udpStream)
     {
         final int update = dir == REPLY ? status | ConntrackTable.SEEN_REPLY : status;
         switch (protocol)
@@ -1099,10 +1106,23 @@ public final class Pipeline
                 return ConntrackTable.withTcpState(assured ? update | ConntrackTable.ASSURED : update, next);
             }
             case Ipv4Header.PROTO_UDP:
-                return (update & ConntrackTable.SEEN_REPLY) != 0 ? update | ConntrackTable.ASSURED : update;
+                // a stream once replied and still active past its first UDP_STREAM_MS (nf_conntrack_proto_udp)
+                return (status & ConntrackTable.SEEN_REPLY) != 0 && udpStream ? update | ConntrackTable.ASSURED : update;
             default:
                 return update;
         }
+    }
+
+    /**
+     * True for a UDP connection in {@code status} that has seen a reply, is not yet assured, and is older than
+     * {@link #UDP_STREAM_MS}: its next packet makes it a stream. Reads the entry's record only for such a connection.
+     * Its age comes from its first deadline, which it got when it was created with the unreplied timeout.
+     */
+    private boolean udpStream(final int entry, final int protocol, final int status, final int nowMs)
+    {
+        return protocol == Ipv4Header.PROTO_UDP &&
+            (status & (ConntrackTable.SEEN_REPLY | ConntrackTable.ASSURED)) == ConntrackTable.SEEN_REPLY &&
+            nowMs - (table.firstDeadlineMs(entry) - timeouts.udpUnrepliedMs()) >= UDP_STREAM_MS;
     }
 
     /** The timeout of a connection in {@code status}. */
@@ -1113,7 +1133,7 @@ public final class Pipeline
             case Ipv4Header.PROTO_TCP:
                 return timeouts.tcpMs(ConntrackTable.tcpState(status));
             case Ipv4Header.PROTO_UDP:
-                return (status & ConntrackTable.SEEN_REPLY) != 0 ? timeouts.udpRepliedMs() : timeouts.udpUnrepliedMs();
+                return (status & ConntrackTable.ASSURED) != 0 ? timeouts.udpRepliedMs() : timeouts.udpUnrepliedMs();
             default:
                 return timeouts.icmpMs();
         }
@@ -1162,7 +1182,8 @@ public final class Pipeline
             {
                 return; // ended under us: this packet still goes out with the translation it found
             }
-            update = statusAfter(dir, protocol, tcpFlags, status, false); // counted on the first evaluation
+            // counted on the first evaluation
+            update = statusAfter(dir, protocol, tcpFlags, status, false, udpStream(entry, protocol, status, nowMs));
         }
     }
 

@@ -73,6 +73,10 @@ public final class Bench
             {
                 throw new IllegalArgumentException("--blocks must be at least 1");
             }
+            if (scenario instanceof ThroughputScenario)
+            {
+                ThroughputScenario.validate(plan.options());
+            }
             scenarios.add(scenario);
             impls.add(selected);
             names.add(scenario.name());

@@ -31,8 +31,13 @@ public final class BenchOptions
     public int threads;
     /** throughput and short-connections: seconds per test and block. */
     public double durationS = 5;
-    /** throughput: parallel iperf3 TCP flows. */
-    public int flows = 1;
+    /** throughput: one iperf3 TCP test per entry, with that many parallel flows. */
+    public List<Integer> flows = List.of(1, 4);
+    /**
+     * throughput: payload bytes per segment of the UDP GSO sender (UDP_SEGMENT); 0 leaves that test out. 1400 fits
+     * a 1500-byte MTU with IPv4 and UDP headers, and 46 segments fit one 64 KiB datagram.
+     */
+    public int usoSegment = 1400;
     /** short-connections: closed, open or both. */
     public String mode = "both";
     /** short-connections closed loop: connections in flight. */

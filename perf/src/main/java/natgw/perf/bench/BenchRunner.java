@@ -56,7 +56,7 @@ public final class BenchRunner
         final Map<String, ImplResult> results = new LinkedHashMap<>();
         for (final Implementation impl : impls)
         {
-            results.put(impl.name(), new ImplResult(impl.name(), impl.description()));
+            results.put(impl.name(), new ImplResult(impl.name(), impl.description(), impl.sameModeTun()));
         }
         final List<String> columns = ConntrackStats.procColumns(
             lab.exec(Role.GW, "cat", "/proc/net/stat/nf_conntrack").stdout());
@@ -101,7 +101,7 @@ public final class BenchRunner
         }
         return new ScenarioResult(scenario.name(), scenario.description(), scenario.metrics(),
             new ArrayList<>(results.values()), parameters(scenario, options, lab), columns, started,
-            (System.nanoTime() - startNs) / 1e9, throughput, scenario.extraColumns());
+            (System.nanoTime() - startNs) / 1e9, throughput, scenario.extraColumns(), scenario.figures(options));
     }
 
     private static void runSegment(final Scenario scenario, final Implementation impl, final BenchContext context,
@@ -219,6 +219,10 @@ public final class BenchRunner
                 if (scenario instanceof ThroughputScenario t && t.flooderName() != null)
                 {
                     parameters.put("udp_flooder", t.flooderName());
+                }
+                if (scenario instanceof ThroughputScenario t && t.usoSenderName() != null)
+                {
+                    parameters.put("uso_sender", t.usoSenderName());
                 }
             }
             case "short-connections", "service-connect" ->

@@ -23,6 +23,7 @@ public final class ImplResult
 
     private final String name;
     private final String description;
+    private final String sameModeTun;
     private final Map<String, Histogram> histograms = new LinkedHashMap<>();
     private final Map<String, Long> counts = new LinkedHashMap<>();
     private final Map<String, List<Double>> values = new LinkedHashMap<>();
@@ -31,10 +32,18 @@ public final class ImplResult
     private final List<Segment> segments = new ArrayList<>();
     private String unavailable;
 
+    /** An implementation without a TUN (the kernel's paths). */
     public ImplResult(final String name, final String description)
+    {
+        this(name, description, null);
+    }
+
+    /** @param sameModeTun the TUN ceiling this implementation is judged against ({@link Implementation#sameModeTun()}). */
+    public ImplResult(final String name, final String description, final String sameModeTun)
     {
         this.name = name;
         this.description = description;
+        this.sameModeTun = sameModeTun;
     }
 
     /** Merges one segment's load result and the implementation's counters over that segment. */
@@ -69,6 +78,12 @@ public final class ImplResult
     public String description()
     {
         return description;
+    }
+
+    /** The nulltun row in this implementation's offload mode, null for the kernel's paths. */
+    public String sameModeTun()
+    {
+        return sameModeTun;
     }
 
     /** Null when the implementation ran; else why it could not. */

@@ -17,6 +17,15 @@ public interface Implementation
     /** One line for the report. */
     String description();
 
+    /**
+     * The TUN ceiling in this implementation's offload mode, the row a TUN-based implementation is judged against
+     * ({@code nulltun} or {@code nulltun-offload}); null for the kernel's paths, which have no TUN.
+     */
+    default String sameModeTun()
+    {
+        return null;
+    }
+
     /** System tools this implementation needs (checked, or installed, before the run). */
     default List<String> requiredTools()
     {

@@ -12,6 +12,10 @@ public final class Implementations
     public static final List<String> NATGW_STRATEGIES = List.of("reserve", "kernel", "random", "random-fully");
     /** natgw-kernel as Linux before 4.19: a UDP clash drops the packet instead of adopting the winner. */
     public static final String NATGW_KERNEL_NO_CLASH = "natgw-kernel-no-clash";
+    /** natgw-reserve as before issue 13, for comparison: {@code --offload off}. */
+    public static final String NATGW_RESERVE_NO_OFFLOAD = "natgw-reserve-no-offload";
+    /** The TUN ceilings, added whenever nulltun's path is given; both use the same binary. */
+    public static final List<String> NULLTUNS = List.of(NullTun.NAME, NullTun.OFFLOAD_NAME);
     /** What {@code all} means for a DNAT scenario: the implementations that can provide a service. */
     public static final List<String> DNAT = List.of("kernel-dnat", "natgw-reserve", "natgw-kernel",
         NATGW_KERNEL_NO_CLASH, "natgw-random", "natgw-random-fully");
@@ -21,7 +25,8 @@ public final class Implementations
     }
 
     /**
-     * The implementations of the SNAT scenarios, what {@code all} means there (nulltun only when its path is given).
+     * The implementations of the SNAT scenarios, what {@code all} means there (nulltun and nulltun-offload only when
+     * nulltun's path is given).
      */
     public static Map<String, Implementation> all(final Path nulltun)
     {
@@ -34,9 +39,11 @@ public final class Implementations
         {
             add(all, new NatgwGateway(strategy));
         }
+        add(all, new NatgwGateway(NATGW_RESERVE_NO_OFFLOAD, "reserve", NatgwGateway.OFFLOAD_OFF));
         if (nulltun != null)
         {
-            add(all, new NullTun(nulltun));
+            add(all, new NullTun(nulltun, false));
+            add(all, new NullTun(nulltun, true));
         }
         return all;
     }
@@ -57,7 +64,8 @@ public final class Implementations
 
     /**
      * Resolves names to implementations: empty means the scenario's defaults, {@code all} means every one; nulltun
-     * is added whenever its path is given.
+     * and nulltun-offload are added whenever nulltun's path is given, so that every TUN-based row has its ceiling in
+     * the same offload mode in the same run.
      */
     public static List<Implementation> select(final List<String> names, final List<String> defaults,
         final Path nulltun)
@@ -75,24 +83,22 @@ public final class Implementations
         final Map<String, Implementation> known = known(nulltun);
         final boolean addNulltun = nulltun != null && !dnat;
         final List<String> wanted = new ArrayList<>();
-        if (names.isEmpty())
-        {
-            wanted.addAll(defaults);
-            if (addNulltun)
-            {
-                wanted.add("nulltun");
-            }
-        }
-        else if (names.size() == 1 && names.get(0).equals("all"))
+        if (names.size() == 1 && names.get(0).equals("all"))
         {
             wanted.addAll(dnat ? DNAT : all(nulltun).keySet());
         }
         else
         {
-            wanted.addAll(names);
-            if (addNulltun && !wanted.contains("nulltun"))
+            wanted.addAll(names.isEmpty() ? defaults : names);
+            if (addNulltun)
             {
-                wanted.add("nulltun");
+                for (final String name : NULLTUNS)
+                {
+                    if (!wanted.contains(name))
+                    {
+                        wanted.add(name);
+                    }
+                }
             }
         }
         final List<Implementation> selected = new ArrayList<>();
@@ -102,7 +108,7 @@ public final class Implementations
             if (impl == null)
             {
                 throw new IllegalArgumentException("unknown implementation '" + name + "'" +
-                    (name.equals("nulltun") ? " (give --nulltun PATH)" : "") + "; known: " +
+                    (NULLTUNS.contains(name) ? " (give --nulltun PATH)" : "") + "; known: " +
                     String.join(", ", known.keySet()));
             }
             if (dnat && !DNAT.contains(name))

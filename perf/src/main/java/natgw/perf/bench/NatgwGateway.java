@@ -4,9 +4,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import natgw.perf.lab.Lab;
 import natgw.perf.lab.LabProcess;
@@ -20,7 +23,8 @@ import natgw.perf.sys.Exec;
  *     --port-strategy S [--queues N]
  * </pre>
  * plus one {@code --service} per service of a DNAT scenario ({@link BenchContext#services()}) and the
- * implementation's own flags (natgw-kernel-no-clash: {@code --no-clash-resolution}).
+ * implementation's own flags (natgw-kernel-no-clash: {@code --no-clash-resolution}; natgw-reserve-no-offload:
+ * {@code --offload off}, without which natgw runs with its default, offloads on).
  * Ready when it prints {@code natgw: running}; counters from {@code natgw conntrack -S}; services changed with
  * {@code natgw service set|del}; stopped with SIGTERM, after which the gateway namespace must be as before (anything
  * left is noted in the report and removed).
@@ -30,6 +34,9 @@ public final class NatgwGateway implements Implementation
     public static final String READY = "natgw: running";
     static final long START_TIMEOUT_MS = 60_000;
     static final long STOP_TIMEOUT_MS = 10_000;
+    /** natgw as before issue 13: no virtio-net header, every packet read is at most one MTU. */
+    public static final List<String> OFFLOAD_OFF = List.of("--offload", "off");
+    private static final Pattern OFFLOADS = Pattern.compile("offloads (vnet header only|[a-z0-9_]+(?:,[a-z0-9_]+)*)");
 
     private final String name;
     private final String strategy;
@@ -58,7 +65,19 @@ public final class NatgwGateway implements Implementation
     public String description()
     {
         return "natgw `run --port-strategy " + strategy + (flags.isEmpty() ? "" : " " + String.join(" ", flags)) +
-            "` (TUN, userspace conntrack)";
+            "` (TUN, userspace conntrack" + (offloadOff(flags) ? ")" : "; offloads as natgw's default, on)");
+    }
+
+    /** natgw runs with offloads unless told {@code --offload off}; nulltun in the same mode is its ceiling. */
+    @Override
+    public String sameModeTun()
+    {
+        return offloadOff(flags) ? NullTun.NAME : NullTun.OFFLOAD_NAME;
+    }
+
+    static boolean offloadOff(final List<String> flags)
+    {
+        return Collections.indexOfSubList(flags, OFFLOAD_OFF) >= 0;
     }
 
     /** The natgw arguments for the lab, after the natgw command itself. */
@@ -86,6 +105,24 @@ public final class NatgwGateway implements Implementation
         return args;
     }
 
+    /**
+     * The offloads natgw says it got from TUNSETOFFLOAD at start ({@code natgw: running on ngw0 with 2 queue(s),
+     * offloads csum,tso4,tso6,tso_ecn,uso4,uso6, pool ...}: that list, {@code off}, {@code vnet header only}), or null
+     * when it printed none (a build before issue 13).
+     */
+    static String offloads(final List<String> lines)
+    {
+        for (final String line : lines)
+        {
+            final Matcher m = OFFLOADS.matcher(line);
+            if (m.find())
+            {
+                return m.group(1);
+            }
+        }
+        return null;
+    }
+
     @Override
     public Session activate(final BenchContext context, final String segmentName) throws Exception
     {
@@ -106,6 +143,9 @@ public final class NatgwGateway implements Implementation
         }
         LinkStats.setTxqueuelen(lab, context.options().tunTxqueuelen);
         final List<String> notes = new ArrayList<>();
+        // the kernel may accept less than natgw asks for (USO needs Linux 6.2)
+        final String offloads = offloads(process.lines());
+        notes.add("offloads in force: " + (offloads == null ? "not printed (natgw before --offload)" : offloads));
         return new ServiceSession()
         {
             @Override

@@ -17,6 +17,11 @@ import natgw.perf.sys.Exec;
  * {@code go} (server to client) are routed into the TUN, and what comes back out is forwarded by the kernel. No NAT,
  * so the server routes the inside subnet back via the gateway, as for {@link KernelForward}.
  * The ratio natgw/nulltun is how much of the TUN path's capacity the NAT work costs.
+ *
+ * <p>Two modes, as natgw has: {@code nulltun} reads one MTU-sized packet at a time (the kernel segments TSO/GSO
+ * super-packets before the TUN), {@code nulltun-offload} runs nulltun.c {@code -v}: {@code IFF_VNET_HDR} and
+ * {@code TUNSETOFFLOAD}, so super-packets cross the TUN whole. natgw with offloads is judged against the second,
+ * natgw {@code --offload off} against the first ({@link #sameModeTun()}).
  */
 public final class NullTun implements Implementation
 {
@@ -24,24 +29,58 @@ public final class NullTun implements Implementation
     static final String RULE_PREF_IN = "1077";
     static final String RULE_PREF_OUT = "1078";
 
+    public static final String NAME = "nulltun";
+    public static final String OFFLOAD_NAME = "nulltun-offload";
+
     private final Path binaryOrSource;
+    private final boolean offload;
     private Path binary;
 
+    /** nulltun without offloads. */
     public NullTun(final Path binaryOrSource)
     {
+        this(binaryOrSource, false);
+    }
+
+    /** nulltun, with the virtio-net header and offloads ({@code -v}) when {@code offload}. */
+    public NullTun(final Path binaryOrSource, final boolean offload)
+    {
         this.binaryOrSource = binaryOrSource;
+        this.offload = offload;
     }
 
     @Override
     public String name()
     {
-        return "nulltun";
+        return offload ? OFFLOAD_NAME : NAME;
     }
 
     @Override
     public String description()
     {
-        return "nulltun (TUN read/write back, no NAT, no offloads): the TUN path's ceiling";
+        return offload ?
+            "nulltun -v (TUN read/write back, no NAT; IFF_VNET_HDR, TUNSETOFFLOAD checksum and TSO, and USO when " +
+            "the kernel grants nulltun.c's request: the UDP GSO test's segments per packet shows it): the ceiling " +
+            "of the TUN path with offloads" :
+            "nulltun (TUN read/write back, no NAT, no offloads): the TUN path's ceiling";
+    }
+
+    @Override
+    public String sameModeTun()
+    {
+        return name();
+    }
+
+    /** The nulltun arguments after the binary. */
+    List<String> arguments(final int queues)
+    {
+        final List<String> args = new ArrayList<>();
+        if (offload)
+        {
+            args.add("-v");
+        }
+        args.addAll(List.of("-q", String.valueOf(queues), Lab.TUN_NAME));
+        return args;
     }
 
     @Override
@@ -71,16 +110,17 @@ public final class NullTun implements Implementation
         final GatewayState before = GatewayState.capture(lab);
         final int queues = context.options().queues > 0 ? context.options().queues :
             Runtime.getRuntime().availableProcessors();
-        final LabProcess process = lab.start(Role.GW,
-            List.of(binary(context).toString(), "-q", String.valueOf(queues), Lab.TUN_NAME),
-            context.logsDir().resolve(segmentName + ".nulltun.log"), null);
+        final List<String> command = new ArrayList<>(List.of(binary(context).toString()));
+        command.addAll(arguments(queues));
+        final LabProcess process = lab.start(Role.GW, command, context.logsDir().resolve(segmentName + ".nulltun.log"),
+            null);
         final long deadlineNs = System.nanoTime() + 5_000_000_000L;
         while (!lab.exec(Role.GW, "ip", "link", "show", Lab.TUN_NAME).ok())
         {
             if (!process.isAlive() || System.nanoTime() > deadlineNs)
             {
                 process.stop(1_000);
-                throw new Unavailable("nulltun did not create " + Lab.TUN_NAME + ": " + process.tail(3));
+                throw new Unavailable(name() + " did not create " + Lab.TUN_NAME + ": " + process.tail(3));
             }
             Thread.sleep(20);
         }

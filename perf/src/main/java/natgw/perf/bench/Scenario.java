@@ -39,6 +39,12 @@ public interface Scenario
         return List.of();
     }
 
+    /** Per-segment values (throughputs, higher is better) the report draws and quotes as ratios. */
+    default List<ScenarioResult.Figure> figures(final BenchOptions options)
+    {
+        return List.of();
+    }
+
     /** Starts what stays up for the whole run (servers), compiles tools. */
     void prepare(BenchContext context) throws Exception;
 

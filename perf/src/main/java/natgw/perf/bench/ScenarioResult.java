@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * One scenario run: its implementations' results in run order, the parameters, the conntrack columns this
- * kernel has (they differ between kernel versions), and the scenario's own problem counts shown as table columns.
+ * kernel has (they differ between kernel versions), the scenario's own problem counts shown as table columns, and
+ * its throughput figures quoted as ratios.
  */
 public record ScenarioResult(
     String scenario,
@@ -18,16 +19,36 @@ public record ScenarioResult(
     Instant started,
     double elapsedS,
     Map<String, String> throughputText,
-    List<Column> extraColumns)
+    List<Column> extraColumns,
+    List<Figure> figures)
 {
     /** A table column of the scenario's own: a count of the load result ({@code lost}) under a label. */
     public record Column(String label, String count)
     {
     }
 
+    /**
+     * A per-segment value of the load result ({@code tcp1_gbps}), higher is better: drawn as bars and quoted as
+     * ratios against the kernel baseline and against each row's nulltun in the same offload mode.
+     */
+    public record Figure(String label, String value, String unit)
+    {
+    }
+
     public ScenarioResult
     {
         extraColumns = List.copyOf(extraColumns);
+        figures = List.copyOf(figures);
+    }
+
+    /** A scenario without figures quoted as ratios. */
+    public ScenarioResult(final String scenario, final String description, final List<String> metrics,
+        final List<ImplResult> impls, final Map<String, Object> parameters, final List<String> kernelConntrackColumns,
+        final Instant started, final double elapsedS, final Map<String, String> throughputText,
+        final List<Column> extraColumns)
+    {
+        this(scenario, description, metrics, impls, parameters, kernelConntrackColumns, started, elapsedS,
+            throughputText, extraColumns, List.of());
     }
 
     /** A scenario without columns of its own. */

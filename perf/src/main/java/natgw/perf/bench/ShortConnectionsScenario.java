@@ -95,6 +95,14 @@ public final class ShortConnectionsScenario implements Scenario
         return List.of("closed.connect", "closed.request", "open.connect", "open.request");
     }
 
+    /** The closed loop's rate is what the path sustains; the open loop's is fixed, so not a figure. */
+    @Override
+    public List<ScenarioResult.Figure> figures(final BenchOptions options)
+    {
+        return modes(options).contains("closed") ?
+            List.of(new ScenarioResult.Figure("closed loop", "closed.conn_per_s", "conn/s")) : List.of();
+    }
+
     @Override
     public void prepare(final BenchContext context) throws InterruptedException
     {

@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -18,20 +19,34 @@ import natgw.perf.sys.Exec;
 import natgw.perf.sys.JavaCommand;
 
 /**
- * Bulk TCP (iperf3, {@code flows} parallel streams) and small-UDP packets per second (udpflood.c, 18-byte payloads,
- * one socket per thread from distinct client addresses), counted where they arrive: the server's {@code s0}
- * rx_packets (an nft rule drops them right there, so no receiving process competes for the CPUs). Each segment runs both tests for {@code durationS} seconds.
+ * Bulk TCP (iperf3, one test per entry of {@code flows}: 1 and 4 parallel streams by default, with the sender's
+ * retransmissions), small-UDP packets per second (udpflood.c, 18-byte payloads, one socket per thread from distinct
+ * client addresses) and UDP GSO (udpgso.c: {@code UDP_SEGMENT} datagrams of up to 64 KiB cut into
+ * {@code usoSegment}-byte segments as late as the path allows). UDP is counted where it arrives: the server's
+ * {@code s0} rx counters (an nft rule drops it right there, so no receiving process competes for the CPUs). Each
+ * segment runs every test for {@code durationS} seconds.
+ *
+ * <p>UDP GSO super-packets reach the server whole when every hop passes them on (veth does; a TUN only with USO
+ * accepted), or cut into MTU-sized datagrams where a hop cannot: the segments received per received packet say
+ * which ({@code uso_segments_per_packet}, 1 when segmented on the way).
  */
 public final class ThroughputScenario implements Scenario
 {
     static final int IPERF_PORT = 5201;
     static final String SINK_TABLE = "natgw_sink";
+    /**
+     * Bytes s0 counts per received UDP packet besides its payload: Ethernet 14 (veth counts the frame), IPv4 20,
+     * UDP 8; once per packet whether it carries one segment or a GSO super-packet.
+     */
+    static final int UDP_FRAME_OVERHEAD = 14 + 20 + 8;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern SENT = Pattern.compile("thread \\d+ sent (\\d+)");
 
     private LabProcess iperfServer;
     private List<String> flooder;
     private String flooderName;
+    private List<String> usoSender;
+    private String usoSenderName;
 
     @Override
     public String name()
@@ -42,17 +57,20 @@ public final class ThroughputScenario implements Scenario
     @Override
     public String description()
     {
-        return "TCP bulk throughput (iperf3 client in the client namespace, server in the server namespace) and " +
-            "small-UDP packets per second (18-byte payloads from one socket per thread, counted as rx_packets " +
-            "on the server's interface). Offloads on the veths are left as the kernel sets them (TSO/GSO on); " +
-            "a TUN without IFF_VNET_HDR gets segmented packets, so the kernel paths carry 64 KiB super-packets " +
-            "and the TUN paths 1500-byte packets.";
+        return "TCP bulk throughput (iperf3 client in the client namespace, server in the server namespace; one " +
+            "test per flow count, with the sender's retransmissions), small-UDP packets per second (18-byte " +
+            "payloads from one socket per thread, counted as rx_packets on the server's interface) and UDP GSO " +
+            "(UDP_SEGMENT datagrams of up to 64 KiB from one socket per thread, payload counted from the server's " +
+            "rx bytes; segments per received packet is 1 when the path cut the super-packets, more when they " +
+            "passed whole). Offloads on the veths are left as the kernel sets them (TSO/GSO on): the kernel paths " +
+            "carry 64 KiB super-packets, a TUN without IFF_VNET_HDR (nulltun, natgw --offload off) gets " +
+            "1500-byte packets, a TUN with IFF_VNET_HDR and TSO/USO (nulltun-offload, natgw) gets super-packets.";
     }
 
     @Override
     public List<String> defaultImpls()
     {
-        return List.of("kernel-forward", "kernel-masq", "natgw-reserve");
+        return List.of("kernel-forward", "kernel-masq", "natgw-reserve", Implementations.NATGW_RESERVE_NO_OFFLOAD);
     }
 
     @Override
@@ -84,6 +102,7 @@ public final class ThroughputScenario implements Scenario
     @Override
     public void prepare(final BenchContext context) throws Exception
     {
+        validate(context.options());
         Exec.run(context.lab().inNamespace(Role.SERVER, List.of("nft", "-f", "-")), sinkRuleset(), 30_000).orThrow();
         iperfServer = context.lab().start(Role.SERVER,
             List.of("iperf3", "-s", "--forceflush", "-B", Lab.SERVER_ADDR, "-p", String.valueOf(IPERF_PORT)),
@@ -105,6 +124,22 @@ public final class ThroughputScenario implements Scenario
                 (Files.exists(source) ? "gcc missing" : "udpflood.c not found at " + source) + ")";
             context.progress().message("throughput: using " + flooderName);
         }
+        if (context.options().usoSegment > 0)
+        {
+            prepareUsoSender(context);
+        }
+    }
+
+    private void prepareUsoSender(final BenchContext context)
+    {
+        if (!Exec.onPath("gcc"))
+        {
+            usoSenderName = "not run: gcc missing to compile udpgso.c";
+            context.progress().message("throughput: UDP GSO " + usoSenderName);
+            return;
+        }
+        usoSender = List.of(CTools.compileResource("udpgso.c", context.outDir().resolve("bin")).toString());
+        usoSenderName = "udpgso.c (UDP_SEGMENT " + context.options().usoSegment + ")";
     }
 
     public String flooderName()
@@ -112,65 +147,178 @@ public final class ThroughputScenario implements Scenario
         return flooderName;
     }
 
+    /** The UDP GSO sender, or why it does not run; null before {@link #prepare}. */
+    public String usoSenderName()
+    {
+        return usoSenderName;
+    }
+
+    @Override
+    public List<ScenarioResult.Figure> figures(final BenchOptions options)
+    {
+        final List<ScenarioResult.Figure> figures = new ArrayList<>();
+        for (final int flows : options.flows)
+        {
+            figures.add(new ScenarioResult.Figure("TCP " + flows + (flows == 1 ? " flow" : " flows"),
+                tcpValue(flows, "gbps"), "Gbit/s"));
+        }
+        figures.add(new ScenarioResult.Figure("UDP small packets", "udp_rx_kpps", "kpps"));
+        if (options.usoSegment > 0)
+        {
+            figures.add(new ScenarioResult.Figure("UDP GSO", "uso_gbps", "Gbit/s"));
+        }
+        return figures;
+    }
+
+    /** {@code tcp4_gbps}, {@code tcp4_retransmits}: the values of the TCP test with that many flows. */
+    static String tcpValue(final int flows, final String what)
+    {
+        return "tcp" + flows + "_" + what;
+    }
+
+    /** Refuses options this scenario cannot run with, before any lab is built. */
+    public static void validate(final BenchOptions options)
+    {
+        if (options.flows.isEmpty() || options.flows.stream().anyMatch(f -> f < 1 || f > 128) ||
+            options.flows.stream().distinct().count() != options.flows.size())
+        {
+            throw new IllegalArgumentException("--flows must be distinct counts from 1 to 128, not " + options.flows);
+        }
+        if (options.usoSegment < 0 || options.usoSegment > 1472)
+        {
+            throw new IllegalArgumentException("--uso-segment must be 0 (no UDP GSO test) or 1 to 1472 bytes " +
+                "(one segment fits the lab's 1500-byte MTU), not " + options.usoSegment);
+        }
+    }
+
     @Override
     public LoadResult runSegment(final BenchContext context, final String impl, final String segmentName,
         final int block, final int blocks) throws Exception
     {
         final BenchOptions options = context.options();
-        final Lab lab = context.lab();
         final LoadResult result = new LoadResult();
         final int seconds = Math.max(1, (int)Math.ceil(options.durationS));
+        for (final int flows : options.flows)
+        {
+            runTcp(context, segmentName, flows, seconds, result);
+        }
+        runUdpFlood(context, seconds, result);
+        if (usoSender != null)
+        {
+            runUso(context, seconds, result);
+        }
+        return result;
+    }
 
-        context.progress().update("TCP, iperf3 -P " + options.flows + " for " + seconds + " s");
-        final Exec.Result tcp = Exec.run(lab.inNamespace(Role.CLIENT, List.of("iperf3", "-c", Lab.SERVER_ADDR,
-            "-p", String.valueOf(IPERF_PORT), "-t", String.valueOf(seconds), "-P", String.valueOf(options.flows),
-            "-J", "--connect-timeout", "3000")), null, (seconds + 20) * 1000L);
-        Files.writeString(context.logsDir().resolve(segmentName + ".iperf3.json"), tcp.stdout());
+    private static void runTcp(final BenchContext context, final String segmentName, final int flows,
+        final int seconds, final LoadResult result) throws Exception
+    {
+        context.progress().update("TCP, iperf3 -P " + flows + " for " + seconds + " s");
+        final Exec.Result tcp = Exec.run(context.lab().inNamespace(Role.CLIENT, List.of("iperf3", "-c",
+            Lab.SERVER_ADDR, "-p", String.valueOf(IPERF_PORT), "-t", String.valueOf(seconds), "-P",
+            String.valueOf(flows), "-J", "--connect-timeout", "3000")), null, (seconds + 20) * 1000L);
+        Files.writeString(context.logsDir().resolve(segmentName + ".iperf3-P" + flows + ".json"), tcp.stdout());
         final double[] tcpResult = parseIperf(tcp.stdout());
         if (Double.isNaN(tcpResult[0]))
         {
-            result.count("errors", 1);
-            result.count("error_iperf3", 1);
+            error(result, "error_iperf3");
         }
         else
         {
-            result.value("tcp_gbps", tcpResult[0] / 1e9);
-            result.value("tcp_retransmits", tcpResult[1]);
+            result.value(tcpValue(flows, "gbps"), tcpResult[0] / 1e9);
+            result.value(tcpValue(flows, "retransmits"), tcpResult[1]);
         }
+    }
 
+    private static void error(final LoadResult result, final String count)
+    {
+        result.count("errors", result.count("errors") + 1);
+        result.count(count, result.count(count) + 1);
+    }
+
+    private void runUdpFlood(final BenchContext context, final int seconds, final LoadResult result)
+        throws Exception
+    {
+        final Lab lab = context.lab();
         context.progress().update("UDP flood for " + seconds + " s");
-        final int threads = Math.min(options.threadsOrCpus(), lab.clients());
+        final int threads = Math.min(context.options().threadsOrCpus(), lab.clients());
         final List<String> flood = new ArrayList<>(flooder);
         flood.addAll(List.of(Lab.SERVER_ADDR, String.valueOf(BenchRunner.UDP_SINK_PORT), String.valueOf(seconds),
             String.valueOf(threads)));
         flood.addAll(lab.clientAddresses().subList(0, threads));
-        final long rxBefore = rxPackets(lab);
+        final long[] before = rx(lab);
         final long startNs = System.nanoTime();
         final Exec.Result udp = Exec.run(lab.inNamespace(Role.CLIENT, flood), null, (seconds + 20) * 1000L);
         final double elapsedS = (System.nanoTime() - startNs) / 1e9;
         Thread.sleep(200);
-        final long rxAfter = rxPackets(lab);
-        long sent = 0;
-        final Matcher m = SENT.matcher(udp.stdout());
-        while (m.find())
-        {
-            sent += Long.parseLong(m.group(1));
-        }
+        final long[] after = rx(lab);
+        final long sent = sent(udp.stdout());
         if (!udp.ok() || sent == 0)
         {
-            result.count("errors", result.count("errors") + 1);
-            result.count("error_udpflood", 1);
+            error(result, "error_udpflood");
         }
         else
         {
-            final long received = rxAfter - rxBefore;
+            final long received = after[0] - before[0];
             result.value("udp_rx_kpps", received / elapsedS / 1e3);
             result.value("udp_tx_kpps", sent / elapsedS / 1e3);
             result.value("udp_delivered", (double)received / sent);
             result.count("udp_sent", sent);
             result.count("udp_received", received);
         }
-        return result;
+    }
+
+    private void runUso(final BenchContext context, final int seconds, final LoadResult result) throws Exception
+    {
+        final Lab lab = context.lab();
+        final int segment = context.options().usoSegment;
+        context.progress().update("UDP GSO for " + seconds + " s");
+        final int threads = Math.min(context.options().threadsOrCpus(), lab.clients());
+        final List<String> send = new ArrayList<>(usoSender);
+        send.addAll(List.of(Lab.SERVER_ADDR, String.valueOf(BenchRunner.UDP_SINK_PORT), String.valueOf(seconds),
+            String.valueOf(threads), String.valueOf(segment)));
+        send.addAll(lab.clientAddresses().subList(0, threads));
+        final long[] before = rx(lab);
+        final long startNs = System.nanoTime();
+        final Exec.Result uso = Exec.run(lab.inNamespace(Role.CLIENT, send), null, (seconds + 20) * 1000L);
+        final double elapsedS = (System.nanoTime() - startNs) / 1e9;
+        Thread.sleep(200);
+        final long[] after = rx(lab);
+        final long sent = sent(uso.stdout());
+        if (!uso.ok() || sent == 0)
+        {
+            error(result, "error_udpgso");
+            context.progress().message("udpgso: " + (uso.stderr() + uso.stdout()).strip());
+            return;
+        }
+        final long packets = after[0] - before[0];
+        final long segments = receivedSegments(after[1] - before[1], packets, segment);
+        result.value("uso_gbps", segments * segment * 8.0 / elapsedS / 1e9);
+        result.value("uso_delivered", (double)segments / sent);
+        result.value("uso_segments_per_packet", packets == 0 ? 0 : (double)segments / packets);
+        result.count("uso_sent", sent);
+        result.count("uso_received", segments);
+    }
+
+    /**
+     * Segments of {@code segment} payload bytes in what s0 received: its byte count less one frame's headers per
+     * packet, since a GSO super-packet arrives as one packet with one set of headers.
+     */
+    static long receivedSegments(final long rxBytes, final long rxPackets, final int segment)
+    {
+        return Math.max(0, rxBytes - rxPackets * UDP_FRAME_OVERHEAD) / segment;
+    }
+
+    /** What the senders printed they sent: "thread N sent COUNT ..." per thread, summed. */
+    static long sent(final String stdout)
+    {
+        long sent = 0;
+        final Matcher m = SENT.matcher(stdout);
+        while (m.find())
+        {
+            sent += Long.parseLong(m.group(1));
+        }
+        return sent;
     }
 
     /** bits per second received and retransmits from iperf3 -J output; NaN when the test failed. */
@@ -193,27 +341,52 @@ public final class ThroughputScenario implements Scenario
         }
     }
 
-    static long rxPackets(final Lab lab)
+    /** rx packets and bytes of the server's interface. */
+    static long[] rx(final Lab lab)
     {
         final Exec.Result result = Exec.run("ip", "-n", lab.ns(Role.SERVER), "-s", "-j", "link", "show", "dev",
             Lab.SERVER_IF);
         try
         {
-            return JSON.readTree(result.stdout()).path(0).path("stats64").path("rx").path("packets").asLong();
+            final JsonNode rx = JSON.readTree(result.stdout()).path(0).path("stats64").path("rx");
+            return new long[] {rx.path("packets").asLong(), rx.path("bytes").asLong()};
         }
         catch (final Exception e)
         {
-            throw new IllegalStateException("cannot read rx_packets of " + Lab.SERVER_IF + ": " + result.stderr(), e);
+            throw new IllegalStateException("cannot read rx counters of " + Lab.SERVER_IF + ": " + result.stderr(), e);
         }
     }
 
     @Override
     public String throughputText(final ImplResult result)
     {
-        final double gbps = result.median("tcp_gbps");
+        final List<String> parts = new ArrayList<>();
+        for (final String value : result.values().keySet())
+        {
+            if (value.startsWith("tcp") && value.endsWith("_gbps"))
+            {
+                final String flows = value.substring(3, value.length() - "_gbps".length());
+                parts.add(String.format(Locale.ROOT, "TCP %s: %.2f Gbit/s (%.0f retr)", flows, result.median(value),
+                    result.median("tcp" + flows + "_retransmits")));
+            }
+        }
+        if (result.count("error_iperf3") > 0)
+        {
+            parts.add("TCP failed " + result.count("error_iperf3") + "x");
+        }
         final double kpps = result.median("udp_rx_kpps");
-        return (Double.isNaN(gbps) ? "TCP failed" : String.format("%.2f Gbit/s TCP", gbps)) + ", " +
-            (Double.isNaN(kpps) ? "UDP failed" : String.format("%.0f kpps UDP", kpps));
+        parts.add(Double.isNaN(kpps) ? "UDP failed" : String.format(Locale.ROOT, "UDP %.0f kpps", kpps));
+        final double uso = result.median("uso_gbps");
+        if (!Double.isNaN(uso))
+        {
+            parts.add(String.format(Locale.ROOT, "UDP GSO %.2f Gbit/s (%.1f seg/pkt)", uso,
+                result.median("uso_segments_per_packet")));
+        }
+        else if (result.count("error_udpgso") > 0)
+        {
+            parts.add("UDP GSO failed");
+        }
+        return String.join(", ", parts);
     }
 
     @Override

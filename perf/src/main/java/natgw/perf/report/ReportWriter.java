@@ -43,7 +43,8 @@ public final class ReportWriter
 
     /** One table row: an implementation's figures for one latency metric. */
     public record Row(String impl, LatencySummary latency, long stalls, long errors, Long insertFailed, Long drop,
-        Long tunDrops, Long clashResolve, String throughput, double p50Ratio, List<Long> extras)
+        Long tunDrops, Long clashResolve, String throughput, double p50Ratio, double tunP50Ratio, double tunP99Ratio,
+        List<Long> extras)
     {
         public Row
         {
@@ -102,40 +103,12 @@ public final class ReportWriter
         return metrics;
     }
 
-    /** The kernel implementations ratios are quoted against, in order of preference. */
-    static final List<String> BASELINES = List.of("kernel-masq", "kernel-dnat");
-
-    /** The implementation ratios are quoted against: kernel-masq, else kernel-dnat, else the first that ran. */
-    static ImplResult baseline(final ScenarioResult scenario)
-    {
-        for (final String name : BASELINES)
-        {
-            for (final ImplResult impl : scenario.impls())
-            {
-                if (impl.ran() && impl.name().equals(name))
-                {
-                    return impl;
-                }
-            }
-        }
-        for (final ImplResult impl : scenario.impls())
-        {
-            if (impl.ran())
-            {
-                return impl;
-            }
-        }
-        return null;
-    }
-
     /** Rows of the table for one latency metric (null metric: a scenario without latency, e.g. throughput). */
     public static List<Row> rows(final ScenarioResult scenario, final String metric)
     {
         final String prefix = metric == null || metric.indexOf('.') < 0 ? "" :
             metric.substring(0, metric.lastIndexOf('.') + 1);
-        final ImplResult base = baseline(scenario);
-        final double baseP50 = base == null || metric == null || base.histogram(metric) == null ? Double.NaN :
-            base.histogram(metric).getValueAtPercentile(50);
+        final ImplResult base = Ratios.baseline(scenario);
         final List<Row> rows = new ArrayList<>();
         for (final ImplResult impl : scenario.impls())
         {
@@ -145,12 +118,12 @@ public final class ReportWriter
             }
             final Histogram h = metric == null ? null : impl.histogram(metric);
             final LatencySummary latency = h == null ? null : LatencySummary.of(h);
-            final double ratio = h == null || Double.isNaN(baseP50) || baseP50 == 0 ? Double.NaN :
-                h.getValueAtPercentile(50) / baseP50;
+            final ImplResult tun = Ratios.sameModeTun(scenario, impl);
             rows.add(new Row(impl.name(), latency, impl.count(prefix + "stalls"), impl.count(prefix + "errors"),
                 impl.counter("insert_failed"), impl.counter("drop"), impl.counter("tun_tx_dropped"),
-                impl.counter("clash_resolve"), throughputCell(scenario, impl, prefix), ratio,
-                extras(scenario, impl, prefix)));
+                impl.counter("clash_resolve"), throughputCell(scenario, impl, prefix),
+                Ratios.latency(impl, base, metric, 50), Ratios.latency(impl, tun, metric, 50),
+                Ratios.latency(impl, tun, metric, 99), extras(scenario, impl, prefix)));
         }
         return rows;
     }
@@ -194,13 +167,17 @@ public final class ReportWriter
     }
 
     private static final String[] HEADER = {"implementation", "n", "p50", "p99", "p99.9", "p99.99", "max",
-        "stalls ≥1 s", "errors", "insert_failed", "drop", "TUN drops", "clash_resolve", "throughput", "p50 vs base"};
+        "stalls ≥1 s", "errors", "insert_failed", "drop", "TUN drops", "clash_resolve", "throughput", "p50 vs base",
+        "p50 vs nulltun", "p99 vs nulltun"};
     /** Columns of {@link #HEADER}: the first that is not latency, the problem counts, throughput, ratio. */
     static final int COL_STALLS = 7;
     static final int COL_FIRST_COUNT = 8;
     static final int COL_TUN_DROPS = 11;
     static final int COL_THROUGHPUT = 13;
     static final int COL_RATIO = 14;
+    /** Against the row's nulltun in the same offload mode; kept only when one ran. */
+    static final int COL_TUN_P50 = 15;
+    static final int COL_TUN_P99 = 16;
 
     /** The header for this scenario: {@link #HEADER} with the scenario's own columns before throughput. */
     static String[] header(final ScenarioResult scenario)
@@ -260,7 +237,9 @@ public final class ReportWriter
             Format.counter(row.tunDrops()),
             Format.counter(row.clashResolve()),
             row.throughput(),
-            Double.isNaN(row.p50Ratio()) ? "-" : String.format(Locale.ROOT, "%.2fx", row.p50Ratio())};
+            Ratios.format(row.p50Ratio()),
+            Ratios.format(row.tunP50Ratio()),
+            Ratios.format(row.tunP99Ratio())};
     }
 
     /** A fixed-width table for the terminal: one per latency metric (or one without latency columns). */
@@ -280,7 +259,7 @@ public final class ReportWriter
             {
                 table.add(cells(scenario, row));
             }
-            final boolean[] keep = keptColumns(metric, extras);
+            final boolean[] keep = keptColumns(metric, extras, Ratios.anyTun(scenario));
             final int[] width = new int[header.length];
             for (final String[] r : table)
             {
@@ -305,6 +284,29 @@ public final class ReportWriter
             }
             sb.append('\n');
         }
+        final List<String[]> figures = Ratios.figureTable(scenario);
+        if (!figures.isEmpty())
+        {
+            sb.append(scenario.scenario()).append(" - medians and ratios\n");
+            final int[] width = new int[figures.get(0).length];
+            for (final String[] r : figures)
+            {
+                for (int c = 0; c < r.length; c++)
+                {
+                    width[c] = Math.max(width[c], r[c].length());
+                }
+            }
+            for (final String[] r : figures)
+            {
+                final StringBuilder line = new StringBuilder();
+                for (int c = 0; c < r.length; c++)
+                {
+                    line.append(pad(r[c], width[c], c > 0)).append("  ");
+                }
+                sb.append(line.toString().stripTrailing()).append('\n');
+            }
+            sb.append('\n');
+        }
         for (final ImplResult impl : scenario.impls())
         {
             if (impl.unavailable() != null)
@@ -322,11 +324,14 @@ public final class ReportWriter
     /** Latency columns only when there is a latency metric. */
     static boolean[] keptColumns(final String metric)
     {
-        return keptColumns(metric, 0);
+        return keptColumns(metric, 0, false);
     }
 
-    /** As {@link #keptColumns(String)} for a header with {@code extras} scenario columns (always kept). */
-    static boolean[] keptColumns(final String metric, final int extras)
+    /**
+     * As {@link #keptColumns(String)} for a header with {@code extras} scenario columns (always kept); the ratios to
+     * the same-mode nulltun only when {@code tun} (a nulltun ran).
+     */
+    static boolean[] keptColumns(final String metric, final int extras, final boolean tun)
     {
         final boolean[] keep = new boolean[HEADER.length + extras];
         for (int c = 0; c < keep.length; c++)
@@ -336,6 +341,11 @@ public final class ReportWriter
         if (metric == null)
         {
             keep[COL_RATIO + extras] = false;
+        }
+        if (metric == null || !tun)
+        {
+            keep[COL_TUN_P50 + extras] = false;
+            keep[COL_TUN_P99 + extras] = false;
         }
         return keep;
     }
@@ -358,7 +368,8 @@ public final class ReportWriter
             "...) on the same namespace lab; latencies are HdrHistogram percentiles over all segments of an " +
             "implementation; throughputs are medians over its segments; conntrack counters are summed over its " +
             "segments. Ratios are against `kernel-masq` when it ran, else `kernel-dnat`, else the first " +
-            "implementation.\n\n");
+            "implementation; \"vs nulltun\" and \"vs TUN\" against the row's TUN ceiling in the same offload mode " +
+            "(`nulltun-offload` for natgw with offloads, `nulltun` for natgw `--offload off`), when it ran.\n\n");
         for (final ScenarioResult scenario : scenarios)
         {
             sb.append("## ").append(scenario.scenario()).append("\n\n");
@@ -375,7 +386,7 @@ public final class ReportWriter
                 }
                 final int extras = scenario.extraColumns().size();
                 final String[] header = header(scenario);
-                final boolean[] keep = keptColumns(metric, extras);
+                final boolean[] keep = keptColumns(metric, extras, Ratios.anyTun(scenario));
                 appendMarkdownRow(sb, header, keep);
                 final String[] rule = new String[header.length];
                 for (int c = 0; c < rule.length; c++)
@@ -389,6 +400,7 @@ public final class ReportWriter
                 }
                 sb.append('\n');
             }
+            appendFiguresMarkdown(sb, scenario);
             appendValuesMarkdown(sb, scenario);
             sb.append("Implementations:\n\n");
             for (final ImplResult impl : scenario.impls())
@@ -421,6 +433,29 @@ public final class ReportWriter
             {
                 sb.append(' ').append(Format.escapeMarkdown(cells[c])).append(" |");
             }
+        }
+        sb.append('\n');
+    }
+
+    /** The scenario's figures: medians, ratios to the baseline and to the same-mode TUN. */
+    private static void appendFiguresMarkdown(final StringBuilder sb, final ScenarioResult scenario)
+    {
+        final List<String[]> table = Ratios.figureTable(scenario);
+        if (table.isEmpty())
+        {
+            return;
+        }
+        sb.append("Medians and ratios:\n\n");
+        final boolean[] keep = new boolean[table.get(0).length];
+        java.util.Arrays.fill(keep, true);
+        final String[] rule = new String[keep.length];
+        java.util.Arrays.fill(rule, "---:");
+        rule[0] = "---";
+        appendMarkdownRow(sb, table.get(0), keep);
+        appendMarkdownRow(sb, rule, keep);
+        for (final String[] row : table.subList(1, table.size()))
+        {
+            appendMarkdownRow(sb, row, keep);
         }
         sb.append('\n');
     }
@@ -564,7 +599,9 @@ public final class ReportWriter
             .append(Format.escapeHtml(hostLine(info.host()))).append("</p>\n");
         sb.append("<p>Every figure was measured in this run. Implementations alternate in blocks on the same " +
             "namespace lab; latency percentiles are over all segments of an implementation, throughputs are medians " +
-            "over its segments, conntrack counters are summed. Plots: latency by percentile, x axis " +
+            "over its segments, conntrack counters are summed. Ratios: against kernel-masq when it ran (else " +
+            "kernel-dnat, else the first implementation), and against each row's TUN ceiling in the same offload " +
+            "mode (nulltun-offload for natgw with offloads, nulltun for natgw --offload off) when it ran. Plots: latency by percentile, x axis " +
             "log<sub>10</sub>(1/(1&minus;p)) as HdrHistogram's plotter, y axis logarithmic.</p>\n");
         for (final ScenarioResult scenario : scenarios)
         {
@@ -642,7 +679,7 @@ public final class ReportWriter
     {
         final int extras = scenario.extraColumns().size();
         final String[] header = header(scenario);
-        final boolean[] keep = keptColumns(metric, extras);
+        final boolean[] keep = keptColumns(metric, extras, Ratios.anyTun(scenario));
         sb.append("<table class=\"summary\"");
         if (metric != null)
         {
@@ -683,9 +720,9 @@ public final class ReportWriter
         {
             return;
         }
-        for (final String name : List.of("tcp_gbps", "udp_rx_kpps", "closed.conn_per_s"))
+        for (final ScenarioResult.Figure figure : scenario.figures())
         {
-            if (!names.contains(name))
+            if (!names.contains(figure.value()))
             {
                 continue;
             }
@@ -694,11 +731,31 @@ public final class ReportWriter
             {
                 if (impl.ran())
                 {
-                    bars.add(new BarChart.Bar(impl.name(), color(scenario, impl.name()), impl.median(name)));
+                    bars.add(new BarChart.Bar(impl.name(), color(scenario, impl.name()), impl.median(figure.value())));
                 }
             }
-            final String unit = name.equals("tcp_gbps") ? "Gbit/s" : name.equals("udp_rx_kpps") ? "kpps" : "conn/s";
-            sb.append(BarChart.svg(scenario.scenario() + ": " + name + " (median of segments)", unit, bars));
+            sb.append(BarChart.svg(scenario.scenario() + ": " + figure.label() + " (median of segments)",
+                figure.unit(), bars));
+        }
+        final List<String[]> figures = Ratios.figureTable(scenario);
+        if (!figures.isEmpty())
+        {
+            sb.append("<h3>Medians and ratios</h3>\n<table class=\"ratios\"><tr>");
+            for (final String cell : figures.get(0))
+            {
+                sb.append("<th>").append(Format.escapeHtml(cell)).append("</th>");
+            }
+            sb.append("</tr>\n");
+            for (final String[] row : figures.subList(1, figures.size()))
+            {
+                sb.append("<tr>");
+                for (final String cell : row)
+                {
+                    sb.append("<td>").append(Format.escapeHtml(cell)).append("</td>");
+                }
+                sb.append("</tr>\n");
+            }
+            sb.append("</table>\n");
         }
         sb.append("<h3>Per-segment figures</h3>\n<p>Median [each segment].</p>\n<table><tr><th>implementation</th>");
         for (final String name : names)
@@ -724,6 +781,48 @@ public final class ReportWriter
 
     // ---------------------------------------------------------------- JSON
 
+    /**
+     * {@code {"tcp1_gbps": {"vs_base": 0.08, "vs_same_mode_tun": 0.9}, "connect.p50": {...}, "connect.p99": {...}}}:
+     * each figure's median and each latency metric's p50 and p99 over the baseline's and the same-mode nulltun's;
+     * a ratio that cannot be computed is left out.
+     */
+    static ObjectNode ratiosJson(final ScenarioResult scenario, final ImplResult impl, final ImplResult base)
+    {
+        final ObjectNode ratios = JSON.createObjectNode();
+        final ImplResult tun = Ratios.sameModeTun(scenario, impl);
+        for (final ScenarioResult.Figure figure : scenario.figures())
+        {
+            putRatios(ratios, figure.value(), Ratios.figure(impl, base, figure.value()),
+                Ratios.figure(impl, tun, figure.value()));
+        }
+        for (final String metric : metricsWithData(scenario))
+        {
+            for (final int percentile : new int[] {50, 99})
+            {
+                putRatios(ratios, metric + ".p" + percentile, Ratios.latency(impl, base, metric, percentile),
+                    Ratios.latency(impl, tun, metric, percentile));
+            }
+        }
+        return ratios;
+    }
+
+    private static void putRatios(final ObjectNode ratios, final String key, final double vsBase, final double vsTun)
+    {
+        if (Double.isNaN(vsBase) && Double.isNaN(vsTun))
+        {
+            return;
+        }
+        final ObjectNode node = ratios.putObject(key);
+        if (!Double.isNaN(vsBase))
+        {
+            node.put("vs_base", vsBase);
+        }
+        if (!Double.isNaN(vsTun))
+        {
+            node.put("vs_same_mode_tun", vsTun);
+        }
+    }
+
     public static String json(final RunInfo info, final List<ScenarioResult> scenarios)
     {
         final ObjectNode root = JSON.createObjectNode();
@@ -739,6 +838,11 @@ public final class ReportWriter
             s.put("scenario", scenario.scenario());
             s.put("started", scenario.started().toString());
             s.put("elapsed_s", scenario.elapsedS());
+            final ImplResult base = Ratios.baseline(scenario);
+            if (base != null)
+            {
+                s.put("baseline", base.name());
+            }
             s.set("parameters", JSON.valueToTree(scenario.parameters()));
             s.set("kernel_conntrack_columns", JSON.valueToTree(scenario.kernelConntrackColumns()));
             final ArrayNode impls = s.putArray("impls");
@@ -763,6 +867,14 @@ public final class ReportWriter
                 i.set("values_median", JSON.valueToTree(medians));
                 i.set("conntrack", JSON.valueToTree(impl.counters()));
                 i.put("throughput", scenario.throughputText().getOrDefault(impl.name(), "-"));
+                if (impl.sameModeTun() != null)
+                {
+                    i.put("same_mode_tun", impl.sameModeTun());
+                }
+                if (impl.ran())
+                {
+                    i.set("ratios", ratiosJson(scenario, impl, base));
+                }
                 i.set("notes", JSON.valueToTree(new ArrayList<>(impl.notes())));
                 i.set("segments", JSON.valueToTree(impl.segments()));
             }

@@ -1,13 +1,18 @@
 package natgw.perf.bench;
 
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import natgw.perf.lab.Lab;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,14 +63,94 @@ class ScenarioLogicTest
     {
         assertEquals(List.of("kernel-masq", "natgw-reserve"), names(Implementations.select(List.of(),
             List.of("kernel-masq", "natgw-reserve"), null)));
-        assertEquals(List.of("kernel-masq", "nulltun"), names(Implementations.select(List.of("kernel-masq"),
-            List.of(), Path.of("/x/nulltun"))));
-        assertEquals(9, Implementations.select(List.of("all"), List.of(), Path.of("/x/nulltun")).size());
+        assertEquals(List.of("kernel-masq", "nulltun", "nulltun-offload"), names(Implementations.select(
+            List.of("kernel-masq"), List.of(), Path.of("/x/nulltun"))));
+        assertEquals(List.of("kernel-forward", "kernel-masq", "kernel-masq-fully-random", "kernel-masq-random",
+            "natgw-kernel", "natgw-random", "natgw-random-fully", "natgw-reserve", "natgw-reserve-no-offload",
+            "nulltun", "nulltun-offload"), names(Implementations.select(List.of("all"), List.of(),
+            Path.of("/x/nulltun"))).stream().sorted().toList());
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> Implementations.select(List.of("nulltun"), List.of(), null));
         assertTrue(e.getMessage().contains("--nulltun"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Implementations.select(List.of("iptables"), List.of(),
             null));
+    }
+
+    @Test
+    void shouldAddBothNulltunsToEverySnatScenarioWheneverItsPathIsGiven()
+    {
+        for (final String scenario : List.of("connect-storm", "short-connections", "throughput"))
+        {
+            final List<String> selected = names(Implementations.select(List.of(),
+                Scenarios.byName(scenario).defaultImpls(), Path.of("/x/nulltun.c"), false));
+            assertTrue(selected.containsAll(List.of("nulltun", "nulltun-offload")), scenario + ": " + selected);
+        }
+        assertEquals(List.of("nulltun-offload", "natgw-reserve", "nulltun"), names(Implementations.select(
+            List.of("nulltun-offload", "natgw-reserve"), List.of(), Path.of("/x/nulltun"))),
+            "named ones keep their order, the missing ceiling comes last");
+        assertEquals(List.of("kernel-dnat", "natgw-reserve"), names(Implementations.select(List.of(),
+            List.of("kernel-dnat", "natgw-reserve"), Path.of("/x/nulltun"), true)), "no TUN ceiling behind a VIP");
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> Implementations.select(List.of("nulltun-offload"), List.of(), null));
+        assertTrue(e.getMessage().contains("--nulltun"), e.getMessage());
+    }
+
+    @Test
+    void shouldCompareNatgwWithAndWithoutOffloadsInThroughputByDefault()
+    {
+        assertEquals(List.of("kernel-forward", "kernel-masq", "natgw-reserve", "natgw-reserve-no-offload", "nulltun",
+            "nulltun-offload"), names(Implementations.select(List.of(), new ThroughputScenario().defaultImpls(),
+            Path.of("/x/nulltun.c"))));
+    }
+
+    @Test
+    void shouldRunNatgwWithoutOffloadsOnlyInTheNoOffloadRow()
+    {
+        final Map<String, Implementation> known = Implementations.known(null);
+        final NatgwGateway off = (NatgwGateway)known.get("natgw-reserve-no-offload");
+        assertEquals(List.of("run", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
+            "gi", "--port-strategy", "reserve", "--offload", "off", "--queues", "2"), off.runArguments(2));
+        for (final String name : List.of("natgw-reserve", "natgw-kernel", "natgw-random", "natgw-random-fully",
+            "natgw-kernel-no-clash"))
+        {
+            final List<String> args = ((NatgwGateway)known.get(name)).runArguments(0);
+            assertFalse(args.contains("--offload"), name + " runs with natgw's default: " + args);
+        }
+        assertThrows(IllegalArgumentException.class, () -> Implementations.select(
+            List.of("natgw-reserve-no-offload"), List.of(), null, true), "not a DNAT implementation");
+    }
+
+    @Test
+    void shouldJudgeEachTunRowAgainstNulltunOfItsOwnOffloadMode()
+    {
+        final Map<String, Implementation> known = Implementations.known(Path.of("/x/nulltun"));
+        assertEquals("nulltun-offload", known.get("natgw-reserve").sameModeTun());
+        assertEquals("nulltun-offload", known.get("natgw-kernel-no-clash").sameModeTun());
+        assertEquals("nulltun", known.get("natgw-reserve-no-offload").sameModeTun());
+        assertEquals("nulltun", known.get("nulltun").sameModeTun());
+        assertEquals("nulltun-offload", known.get("nulltun-offload").sameModeTun());
+        assertNull(known.get("kernel-masq").sameModeTun());
+        assertNull(known.get("kernel-forward").sameModeTun());
+        assertNull(known.get("kernel-dnat").sameModeTun());
+    }
+
+    @Test
+    void shouldRunNulltunWithTheVnetHeaderOnlyForTheOffloadRow()
+    {
+        assertEquals(List.of("-q", "2", "ngw0"), new NullTun(Path.of("/x/nulltun"), false).arguments(2));
+        assertEquals(List.of("-v", "-q", "2", "ngw0"), new NullTun(Path.of("/x/nulltun"), true).arguments(2));
+    }
+
+    @Test
+    void shouldNoteTheOffloadsNatgwSaysItGotAtStart()
+    {
+        assertEquals("csum,tso4,tso6,tso_ecn,uso4,uso6", NatgwGateway.offloads(List.of("natgw: warming up",
+            "natgw: running on ngw0 with 2 queue(s), offloads csum,tso4,tso6,tso_ecn,uso4,uso6, pool 10.77.2.100, " +
+            "port strategy reserve, conntrack max 262144")));
+        assertEquals("off", NatgwGateway.offloads(List.of("natgw: running on ngw0 with 2 queue(s), offloads off, " +
+            "pool 10.77.2.100")));
+        assertNull(NatgwGateway.offloads(List.of("natgw: running on ngw0 with 2 queue(s), pool 10.77.2.100")),
+            "a build before --offload");
     }
 
     @Test
@@ -80,6 +165,69 @@ class ScenarioLogicTest
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> Scenarios.byName("dns"));
         assertTrue(e.getMessage().contains("dns-a-aaaa"), e.getMessage());
+    }
+
+    @Test
+    void shouldReadThroughputAndRetransmitsOfParallelFlowsFromIperfJson() throws Exception
+    {
+        // iperf3 3.12 -P 4 -J on loopback; the retransmits (none on loopback) set by hand, the sum as iperf3 gives it
+        final String json;
+        try (InputStream in = ScenarioLogicTest.class.getResourceAsStream("/natgw/perf/iperf3-3.12-P4.json"))
+        {
+            json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        final double[] result = ThroughputScenario.parseIperf(json);
+        assertEquals(800292564.41404, result[0], 1e-3, "received, summed over the 4 flows");
+        assertEquals(6, result[1], "sender's retransmits summed over the 4 flows");
+    }
+
+    @Test
+    void shouldNameTheFiguresOfEveryTcpTestByItsFlowCount()
+    {
+        final BenchOptions options = new BenchOptions();
+        assertEquals(List.of("tcp1_gbps", "tcp4_gbps", "udp_rx_kpps", "uso_gbps"), new ThroughputScenario()
+            .figures(options).stream().map(ScenarioResult.Figure::value).toList());
+        options.flows = List.of(8);
+        options.usoSegment = 0;
+        assertEquals(List.of("TCP 8 flows", "UDP small packets"), new ThroughputScenario().figures(options).stream()
+            .map(ScenarioResult.Figure::label).toList());
+        assertEquals("tcp8_retransmits", ThroughputScenario.tcpValue(8, "retransmits"));
+    }
+
+    @Test
+    void shouldRefuseRepeatedFlowCountsAndSegmentsBeyondTheMtu()
+    {
+        final BenchOptions options = new BenchOptions();
+        ThroughputScenario.validate(options);
+        options.flows = List.of(1, 1);
+        assertThrows(IllegalArgumentException.class, () -> ThroughputScenario.validate(options));
+        options.flows = List.of(0);
+        assertThrows(IllegalArgumentException.class, () -> ThroughputScenario.validate(options));
+        options.flows = List.of(4);
+        options.usoSegment = 1473;
+        assertThrows(IllegalArgumentException.class, () -> ThroughputScenario.validate(options));
+        options.usoSegment = 0;
+        ThroughputScenario.validate(options);
+    }
+
+    @Test
+    void shouldCountUsoSegmentsFromServerBytesWhetherTheyArriveCutOrWhole()
+    {
+        final int segment = 1400;
+        final long frame = segment + ThroughputScenario.UDP_FRAME_OVERHEAD;
+        assertEquals(460, ThroughputScenario.receivedSegments(460 * frame, 460, segment), "cut: one frame each");
+        assertEquals(460, ThroughputScenario.receivedSegments(10 * (46L * segment + 42), 10, segment),
+            "whole: 46 segments behind one set of headers");
+        assertEquals(0, ThroughputScenario.receivedSegments(60, 1, segment), "an ARP packet is no segment");
+    }
+
+    @Test
+    void shouldSumWhatEverySenderThreadSent()
+    {
+        assertEquals(1_500, ThroughputScenario.sent("thread 0 sent 1000 segments of 1400 bytes\n" +
+            "thread 1 sent 500 segments of 1400 bytes\n"));
+        assertEquals(64, ThroughputScenario.sent("thread 0 sent 64\n"));
+        assertEquals(0, ThroughputScenario.sent("UDP_SEGMENT: Invalid argument\n"));
     }
 
     @Test

@@ -47,6 +47,15 @@ class ReportWriterTest
 
     static ImplResult impl(final String name, final long medianUs, final int stalls, final Map<String, Long> counters)
     {
+        final ImplResult result = new ImplResult(name, name + " description");
+        result.add(0, new LoadResult().histogram("connect", connect(medianUs, stalls)).count("stalls", stalls)
+            .count("errors", 0), counters);
+        return result;
+    }
+
+    /** Connect latencies spread evenly around {@code medianUs}, plus {@code stalls} of 1.02 s. */
+    static Histogram connect(final long medianUs, final int stalls)
+    {
         final Histogram h = LoadResult.newHistogram();
         for (int i = 0; i < 1000; i++)
         {
@@ -56,9 +65,7 @@ class ReportWriterTest
         {
             h.recordValue(1_020_000_000L);
         }
-        final ImplResult result = new ImplResult(name, name + " description");
-        result.add(0, new LoadResult().histogram("connect", h).count("stalls", stalls).count("errors", 0), counters);
-        return result;
+        return h;
     }
 
     @Test
@@ -100,21 +107,95 @@ class ReportWriterTest
         assertEquals(2, count(html, "<tr data-impl="), "table row per implementation that ran");
     }
 
+    static final List<ScenarioResult.Figure> FIGURES = List.of(
+        new ScenarioResult.Figure("TCP 1 flow", "tcp1_gbps", "Gbit/s"),
+        new ScenarioResult.Figure("UDP small packets", "udp_rx_kpps", "kpps"));
+
     @Test
     void shouldDrawBarsForThroughputScenarios()
     {
         final ImplResult a = new ImplResult("kernel-forward", "fwd");
-        a.add(0, new LoadResult().value("tcp_gbps", 10.5).value("udp_rx_kpps", 150), Map.of());
+        a.add(0, new LoadResult().value("tcp1_gbps", 10.5).value("udp_rx_kpps", 150), Map.of());
         final ImplResult b = new ImplResult("natgw-reserve", "natgw");
-        b.add(0, new LoadResult().value("tcp_gbps", 0.8).value("udp_rx_kpps", 90), Map.of("drop", 0L));
+        b.add(0, new LoadResult().value("tcp1_gbps", 0.8).value("udp_rx_kpps", 90), Map.of("drop", 0L));
         final ScenarioResult throughput = new ScenarioResult("throughput", "t", List.of(), List.of(a, b), Map.of(),
-            List.of(), Instant.now(), 1, Map.of("kernel-forward", "10.50 Gbit/s TCP", "natgw-reserve", "0.80 Gbit/s"));
+            List.of(), Instant.now(), 1, Map.of("kernel-forward", "10.50 Gbit/s TCP", "natgw-reserve", "0.80 Gbit/s"),
+            List.of(), FIGURES);
         final String html = ReportWriter.html(INFO, List.of(throughput));
         assertEquals(2, count(html, "<svg "), "TCP and UDP bar charts");
         assertEquals(4, count(html, "<rect class=\"bar\""));
         final String table = ReportWriter.terminalTable(throughput);
         assertTrue(table.contains("10.50 Gbit/s TCP"), table);
         assertFalse(table.contains("p99"), "no latency columns without a latency metric");
+    }
+
+    /** A TUN-based row: natgw or nulltun, judged against {@code tun}. */
+    static ImplResult tunImpl(final String name, final String tun, final long medianUs)
+    {
+        final ImplResult result = new ImplResult(name, name + " description", tun);
+        result.add(0, new LoadResult().histogram("connect", connect(medianUs, 0)).count("stalls", 0).count("errors", 0),
+            Map.of("tun_tx_dropped", 0L));
+        return result;
+    }
+
+    @Test
+    void shouldQuoteLatencyAgainstTheNulltunOfTheSameOffloadMode()
+    {
+        final ScenarioResult storm = new ScenarioResult("connect-storm", "storm", List.of("connect"), List.of(
+            impl("kernel-masq", 40, 0, Map.of()),
+            tunImpl("natgw-reserve", "nulltun-offload", 80),
+            tunImpl("natgw-reserve-no-offload", "nulltun", 120),
+            tunImpl("nulltun", "nulltun", 40),
+            tunImpl("nulltun-offload", "nulltun-offload", 40)),
+            Map.of(), List.of(), Instant.now(), 1, Map.of());
+        final List<ReportWriter.Row> rows = ReportWriter.rows(storm, "connect");
+        assertTrue(Double.isNaN(rows.get(0).tunP50Ratio()), "the kernel has no TUN");
+        assertEquals(2.0, rows.get(1).tunP50Ratio(), 0.1, "natgw against nulltun-offload");
+        assertEquals(3.0, rows.get(2).tunP50Ratio(), 0.1, "natgw --offload off against nulltun");
+        assertEquals(3.0, rows.get(2).tunP99Ratio(), 0.1);
+        assertEquals(1.0, rows.get(3).tunP50Ratio(), 1e-9);
+        assertEquals(3.0, rows.get(2).p50Ratio(), 0.1, "and against kernel-masq as before");
+        final String md = ReportWriter.markdown(INFO, List.of(storm));
+        assertTrue(md.contains("| throughput | p50 vs base | p50 vs nulltun | p99 vs nulltun |"), md);
+        assertTrue(md.contains("| - | 1.00x | - | - |"), "kernel-masq's row: " + md);
+        assertFalse(ReportWriter.markdown(INFO, List.of(storm())).contains("vs nulltun |"),
+            "no nulltun ran: no columns for it");
+    }
+
+    @Test
+    void shouldTabulateFiguresAgainstKernelMasqAndTheSameModeNulltun() throws Exception
+    {
+        final ImplResult kernel = new ImplResult("kernel-masq", "k");
+        kernel.add(0, new LoadResult().value("tcp1_gbps", 20.0).value("udp_rx_kpps", 400), Map.of());
+        final ImplResult natgw = new ImplResult("natgw-reserve", "n", "nulltun-offload");
+        natgw.add(0, new LoadResult().value("tcp1_gbps", 9.0).value("udp_rx_kpps", 200), Map.of());
+        final ImplResult natgwOff = new ImplResult("natgw-reserve-no-offload", "n", "nulltun");
+        natgwOff.add(0, new LoadResult().value("tcp1_gbps", 1.0).value("udp_rx_kpps", 200), Map.of());
+        final ImplResult tunOffload = new ImplResult("nulltun-offload", "t", "nulltun-offload");
+        tunOffload.add(0, new LoadResult().value("tcp1_gbps", 10.0).value("udp_rx_kpps", 160), Map.of());
+        final ImplResult tun = new ImplResult("nulltun", "t", "nulltun");
+        tun.add(0, new LoadResult().value("tcp1_gbps", 2.0).value("udp_rx_kpps", 250), Map.of());
+        final ScenarioResult throughput = new ScenarioResult("throughput", "t", List.of(),
+            List.of(kernel, natgw, natgwOff, tunOffload, tun), Map.of(), List.of(), Instant.now(), 1, Map.of(),
+            List.of(), FIGURES);
+
+        final String md = ReportWriter.markdown(INFO, List.of(throughput));
+        assertTrue(md.contains("| implementation | same-mode TUN | TCP 1 flow Gbit/s | vs kernel-masq | vs TUN | " +
+            "UDP small packets kpps | vs kernel-masq | vs TUN |"), md);
+        assertTrue(md.contains("| natgw-reserve | nulltun-offload | 9.00 | 0.45x | 0.90x | 200 | 0.50x | 1.25x |"), md);
+        assertTrue(md.contains("| natgw-reserve-no-offload | nulltun | 1.00 | 0.05x | 0.50x | 200 | 0.50x | 0.80x |"),
+            md);
+        assertTrue(md.contains("| kernel-masq | - | 20.0 | 1.00x | - | 400 | 1.00x | - |"), md);
+        assertTrue(ReportWriter.terminalTable(throughput).contains("medians and ratios"));
+        assertTrue(ReportWriter.html(INFO, List.of(throughput)).contains("<th>vs TUN</th>"));
+
+        final JsonNode impls = new ObjectMapper().readTree(ReportWriter.json(INFO, List.of(throughput)))
+            .path("scenarios").path(0).path("impls");
+        assertEquals("nulltun-offload", impls.path(1).path("same_mode_tun").asText());
+        assertEquals(0.9, impls.path(1).path("ratios").path("tcp1_gbps").path("vs_same_mode_tun").asDouble(), 1e-9);
+        assertEquals(0.45, impls.path(1).path("ratios").path("tcp1_gbps").path("vs_base").asDouble(), 1e-9);
+        assertFalse(impls.path(0).path("ratios").path("tcp1_gbps").has("vs_same_mode_tun"));
+        assertFalse(impls.path(0).has("same_mode_tun"));
     }
 
     @Test

@@ -1,0 +1,165 @@
+package natgw.perf.report;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import natgw.perf.bench.ImplResult;
+import natgw.perf.bench.ScenarioResult;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The ratios a report quotes, each within one run: every row against the kernel baseline ({@code kernel-masq}, else
+ * {@code kernel-dnat}, else the first row that ran), and every TUN-based row against the nulltun row of its own
+ * offload mode ({@code nulltun-offload} for natgw with offloads, {@code nulltun} for {@code --offload off}): the
+ * kernel says what a user could have instead, the same-mode nulltun what the TUN path itself allows.
+ */
+final class Ratios
+{
+    /** The kernel implementations ratios are quoted against, in order of preference. */
+    static final List<String> BASELINES = List.of("kernel-masq", "kernel-dnat");
+
+    private Ratios()
+    {
+    }
+
+    /** The implementation ratios are quoted against: kernel-masq, else kernel-dnat, else the first that ran. */
+    static ImplResult baseline(final ScenarioResult scenario)
+    {
+        for (final String name : BASELINES)
+        {
+            final ImplResult impl = ran(scenario, name);
+            if (impl != null)
+            {
+                return impl;
+            }
+        }
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (impl.ran())
+            {
+                return impl;
+            }
+        }
+        return null;
+    }
+
+    /** The nulltun row in this implementation's offload mode, when it ran; null for the kernel's paths. */
+    static ImplResult sameModeTun(final ScenarioResult scenario, final ImplResult impl)
+    {
+        return impl.sameModeTun() == null ? null : ran(scenario, impl.sameModeTun());
+    }
+
+    /** True when some row of the scenario has its same-mode nulltun in the run: the "vs nulltun" columns say something. */
+    static boolean anyTun(final ScenarioResult scenario)
+    {
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (impl.ran() && sameModeTun(scenario, impl) != null)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static ImplResult ran(final ScenarioResult scenario, final String name)
+    {
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (impl.ran() && impl.name().equals(name))
+            {
+                return impl;
+            }
+        }
+        return null;
+    }
+
+    /** {@code value / reference}; NaN when either is missing or the reference is 0. */
+    static double of(final double value, final double reference)
+    {
+        return Double.isNaN(value) || Double.isNaN(reference) || reference == 0 ? Double.NaN : value / reference;
+    }
+
+    /** A latency percentile of {@code impl} over the same percentile of {@code reference}; NaN without data. */
+    static double latency(final ImplResult impl, final ImplResult reference, final String metric,
+        final double percentile)
+    {
+        return reference == null ? Double.NaN : of(percentile(impl, metric, percentile),
+            percentile(reference, metric, percentile));
+    }
+
+    private static double percentile(final ImplResult impl, final String metric, final double percentile)
+    {
+        final Histogram h = metric == null ? null : impl.histogram(metric);
+        return h == null || h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(percentile);
+    }
+
+    /** The median of a per-segment value of {@code impl} over that of {@code reference}. */
+    static double figure(final ImplResult impl, final ImplResult reference, final String value)
+    {
+        return reference == null ? Double.NaN : of(impl.median(value), reference.median(value));
+    }
+
+    static String format(final double ratio)
+    {
+        return Double.isNaN(ratio) ? "-" : String.format(Locale.ROOT, "%.2fx", ratio);
+    }
+
+    /**
+     * The scenario's figures ({@link ScenarioResult#figures()}) as a table, header first: per figure its median, the
+     * ratio to the baseline and the ratio to the row's same-mode nulltun (those columns only when a nulltun ran).
+     * Empty when the scenario has no figures.
+     */
+    static List<String[]> figureTable(final ScenarioResult scenario)
+    {
+        final List<String[]> table = new ArrayList<>();
+        final List<ScenarioResult.Figure> figures = scenario.figures();
+        final ImplResult base = baseline(scenario);
+        if (figures.isEmpty() || base == null)
+        {
+            return table;
+        }
+        final boolean tun = anyTun(scenario);
+        final List<String> header = new ArrayList<>(List.of("implementation"));
+        if (tun)
+        {
+            header.add("same-mode TUN");
+        }
+        for (final ScenarioResult.Figure figure : figures)
+        {
+            header.add(figure.label() + " " + figure.unit());
+            header.add("vs " + base.name());
+            if (tun)
+            {
+                header.add("vs TUN");
+            }
+        }
+        table.add(header.toArray(new String[0]));
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (!impl.ran())
+            {
+                continue;
+            }
+            final ImplResult sameMode = sameModeTun(scenario, impl);
+            final List<String> row = new ArrayList<>(List.of(impl.name()));
+            if (tun)
+            {
+                row.add(sameMode == null ? "-" : sameMode.name());
+            }
+            for (final ScenarioResult.Figure figure : figures)
+            {
+                final double median = impl.median(figure.value());
+                row.add(Double.isNaN(median) ? "-" : BarChart.formatValue(median));
+                row.add(format(figure(impl, base, figure.value())));
+                if (tun)
+                {
+                    row.add(format(figure(impl, sameMode, figure.value())));
+                }
+            }
+            table.add(row.toArray(new String[0]));
+        }
+        return table;
+    }
+}
