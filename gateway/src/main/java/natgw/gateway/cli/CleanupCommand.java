@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
+import natgw.tun.Capabilities;
 import natgw.tun.HostNetwork;
 
 @Command(
@@ -20,6 +21,10 @@ public final class CleanupCommand implements Callable<Integer>
 
     public Integer call()
     {
+        if (!Capabilities.has(Capabilities.CAP_NET_ADMIN))
+        {
+            throw new IllegalStateException("natgw cleanup needs root or CAP_NET_ADMIN; run it as root (sudo)");
+        }
         final List<String> undone = HostNetwork.recoverStale(tun);
         System.out.println(undone.isEmpty() ? "natgw: nothing to clean up for " + tun : "natgw: undone: " + String.join("; ", undone));
         return 0;
