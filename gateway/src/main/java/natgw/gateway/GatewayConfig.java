@@ -29,14 +29,60 @@ public final class GatewayConfig
     public boolean clashResolution = true;
     public boolean verifyL4Checksums = true;
     public int routeTable = 20039;
+    /** Where the Prometheus exporter listens, null for nowhere (off); port 0 takes any free port. */
+    public String metricsHost = "127.0.0.1";
     public int metricsPort = 9469;
-    public String metricsAddress = "127.0.0.1";
     public long idlePollMs = 100;
     public List<Services.ServiceSpec> services = List.of();
     public boolean resetRemovedBackendFlows = true;
     public int warmupRounds = 20_000;
     /** 0 keeps the device's; the kernel's default for a TUN is 500 packets. */
     public int tunTxQueueLength = 5000;
+
+    /**
+     * Sets {@link #metricsHost} and {@link #metricsPort} from {@code HOST:PORT} ({@code [V6ADDR]:PORT} for an
+     * IPv6 address), or turns the exporter off for {@code off}.
+     */
+    public void metricsAddress(final String address)
+    {
+        if (address.equals("off"))
+        {
+            metricsHost = null;
+            return;
+        }
+        final int colon = address.lastIndexOf(':');
+        String host = colon > 0 ? address.substring(0, colon) : "";
+        if (host.startsWith("[") && host.endsWith("]"))
+        {
+            host = host.substring(1, host.length() - 1);
+        }
+        final int port;
+        try
+        {
+            port = Integer.parseInt(address.substring(colon + 1));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException("--metrics-address wants HOST:PORT or off, got '" + address + "'");
+        }
+        if (host.isEmpty() || host.indexOf(':') >= 0 && !address.startsWith("["))
+        {
+            throw new IllegalArgumentException("--metrics-address wants HOST:PORT or off, got '" + address + "'" +
+                (host.indexOf(':') >= 0 ? " (an IPv6 address goes in brackets: [::1]:9469)" : ""));
+        }
+        metricsHost = host;
+        metricsPort = port;
+    }
+
+    /** HOST:PORT as {@code --metrics-address} takes it, or off. */
+    public String metricsAddress()
+    {
+        if (metricsHost == null)
+        {
+            return "off";
+        }
+        return (metricsHost.indexOf(':') >= 0 ? "[" + metricsHost + "]" : metricsHost) + ":" + metricsPort;
+    }
 
     public void validate()
     {
@@ -58,7 +104,7 @@ public final class GatewayConfig
         }
         if (metricsPort < 0 || metricsPort > 65535)
         {
-            throw new IllegalArgumentException("--metrics-port must be 0..65535 (0 = off), got " + metricsPort);
+            throw new IllegalArgumentException("--metrics-address: the port must be 0..65535, got " + metricsPort);
         }
         if (routeTable < 1 || routeTable > 0x7FFF_FFFF || routeTable == 253 || routeTable == 254 || routeTable == 255)
         {
