@@ -29,8 +29,9 @@ public final class GatewayConfig
     public boolean clashResolution = true;
     public boolean verifyL4Checksums = true;
     public int routeTable = 20039;
+    /** Where the Prometheus exporter listens, null for nowhere (off); port 0 takes any free port. */
+    public String metricsHost = "127.0.0.1";
     public int metricsPort = 9469;
-    public String metricsAddress = "127.0.0.1";
     public long idlePollMs = 100;
     public List<Services.ServiceSpec> services = List.of();
     public boolean resetRemovedBackendFlows = true;
@@ -40,6 +41,53 @@ public final class GatewayConfig
 
     /** 0 keeps the device's; the kernel's default for a TUN is 500 packets. */
     public int tunTxQueueLength = DEFAULT_TUN_TX_QUEUE_LENGTH;
+
+    /**
+     * Sets {@link #metricsHost} and {@link #metricsPort} from {@code HOST:PORT} ({@code [V6ADDR]:PORT} for an
+     * IPv6 address), or turns the exporter off for {@code off}.
+     */
+    public void metricsAddress(final String address)
+    {
+        if (address.equals("off"))
+        {
+            metricsHost = null;
+            return;
+        }
+        final int colon = address.lastIndexOf(':');
+        String host = colon > 0 ? address.substring(0, colon) : "";
+        if (host.startsWith("[") && host.endsWith("]"))
+        {
+            host = host.substring(1, host.length() - 1);
+        }
+        final int port;
+        try
+        {
+            port = Integer.parseInt(address.substring(colon + 1));
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException("--metrics-address: '" + address + "' is not HOST:PORT or off; " +
+                "e.g. 0.0.0.0:9469 for a Prometheus server elsewhere");
+        }
+        if (host.isEmpty() || host.indexOf(':') >= 0 && !address.startsWith("["))
+        {
+            throw new IllegalArgumentException("--metrics-address: '" + address + "' is not HOST:PORT or off; " +
+                (host.indexOf(':') >= 0 ? "an IPv6 address goes in brackets: [::1]:9469" :
+                "e.g. 0.0.0.0:9469 for a Prometheus server elsewhere"));
+        }
+        metricsHost = host;
+        metricsPort = port;
+    }
+
+    /** HOST:PORT as {@code --metrics-address} takes it, or off. */
+    public String metricsAddress()
+    {
+        if (metricsHost == null)
+        {
+            return "off";
+        }
+        return (metricsHost.indexOf(':') >= 0 ? "[" + metricsHost + "]" : metricsHost) + ":" + metricsPort;
+    }
 
     /**
      * Refuses a combination that cannot run, each message in the command line's words:
@@ -58,7 +106,7 @@ public final class GatewayConfig
         }
         requireRange("--queues", queues, 1, 64, "");
         requireRange("--conntrack-max", conntrackMax, 16, 16 * 1024 * 1024, "");
-        requireRange("--metrics-port", metricsPort, 0, 65535, " (0 = off)");
+        requireRange("--metrics-address: the port", metricsPort, 0, 65535, "");
         if (routeTable == 253 || routeTable == 254 || routeTable == 255)
         {
             throw new IllegalArgumentException("--route-table: " + routeTable + " is one of the kernel's tables " +

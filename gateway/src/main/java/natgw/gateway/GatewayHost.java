@@ -146,16 +146,16 @@ public final class GatewayHost implements AutoCloseable
             gateway = new Gateway(config, tun, log).start();
             group = new EpollEventLoopGroup(1);
             control = new ControlServer(gateway, group, this::routeVip);
-            if (config.metricsPort > 0)
+            if (config.metricsHost != null)
             {
-                metrics = new MetricsServer(gateway, group, config.metricsAddress, config.metricsPort);
+                metrics = new MetricsServer(gateway, config.metricsHost, config.metricsPort);
             }
             log.println("natgw: running on " + dev + " with " + tun.queueCount() + " queue(s), offloads " +
                 tun.offloads().names() + ", pool " +
                 gateway.poolDescription() + ", port strategy " + config.portStrategy.label() + ", conntrack max " +
                 config.conntrackMax + String.format(" (%.1f MiB, %.1f MiB of it in huge pages, THP mode %s)",
                 gateway.table().memoryBytes() / 1048576.0, gateway.tableHugePageBytes() / 1048576.0,
-                HugePageMemory.transparentHugePageMode()) + (metrics != null ? ", metrics http://" + config.metricsAddress + ":" + metrics.port() + "/metrics" : ""));
+                HugePageMemory.transparentHugePageMode()) + (metrics != null ? ", metrics " + metricsUrl() : ""));
             log.flush();
             running = true;
             return this;
@@ -166,6 +166,12 @@ public final class GatewayHost implements AutoCloseable
             close();
             throw ex;
         }
+    }
+
+    private String metricsUrl()
+    {
+        final String host = config.metricsHost.indexOf(':') >= 0 ? "[" + config.metricsHost + "]" : config.metricsHost;
+        return "http://" + host + ":" + metrics.port() + "/metrics";
     }
 
     private int[] vips()

@@ -82,8 +82,10 @@ public final class Worker implements Agent
         }
         pipeline.process(rxBuffers, offset, rxSizes, read, clock.nanoTime(), verdicts, outputLengths, segments);
         int forward = 0;
+        long rxBytes = 0;
         for (int i = 0; i < read; i++)
         {
+            rxBytes += rxSizes[i];
             if (verdicts[i] == Pipeline.FORWARD)
             {
                 txBuffers[forward] = rxBuffers[i];
@@ -92,16 +94,22 @@ public final class Worker implements Agent
                 forward++;
             }
         }
+        // the sizes include the virtio-net header (offloads on): bytes are counted from the IP header
+        final int vnetLength = HEADROOM - offset;
+        pipeline.counters().add(ConntrackCounter.RX_BYTES, rxBytes - (long)read * vnetLength);
         if (forward > 0)
         {
             final int written = queue.write(txBuffers, txSizes, offset, forward);
             // packets as they go on the wire: a GSO super-packet counts as its segments
             long writtenSegments = 0;
+            long txBytes = 0;
             for (int i = 0; i < written; i++)
             {
                 writtenSegments += txSegments[i];
+                txBytes += txSizes[i];
             }
             pipeline.counters().add(ConntrackCounter.TX_PACKETS, writtenSegments);
+            pipeline.counters().add(ConntrackCounter.TX_BYTES, txBytes - (long)written * vnetLength);
             for (int i = written; i < forward; i++)
             {
                 pipeline.counters().drop(DropReason.TX_FAILED);

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.Cidr;
 import natgw.core.nat.Services;
@@ -21,6 +22,7 @@ import natgw.core.packet.Ipv4Header;
 import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
+import natgw.core.packet.VirtioNetHeader;
 import natgw.tun.ChannelTun;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -110,6 +112,36 @@ class GatewayTest
         assertEquals(1, tun.drainWritten(0).size());
         assertEquals(1, worker.pipeline().counters().get(DropReason.TRUNCATED));
         assertEquals(1, worker.pipeline().counters().get(DropReason.BAD_HEADER_CHECKSUM));
+    }
+
+    @Test
+    void shouldCountTheBytesOfEveryPacketReadAndOfThoseWritten()
+    {
+        final Worker worker = gateway(List.of()).workers().get(0);
+        final byte[] good = bytes(packets.udp(0, CLIENT, 5000, SERVER, 53, 12));
+        tun.inject(0, new byte[]{ 0x45, 0, 0 }, good);
+
+        worker.doWork();
+        assertEquals(3 + good.length, worker.pipeline().counters().get(ConntrackCounter.RX_BYTES));
+        assertEquals(good.length, worker.pipeline().counters().get(ConntrackCounter.TX_BYTES), "the truncated one was dropped");
+    }
+
+    @Test
+    void shouldCountBytesFromTheIpHeaderWhenAVirtioNetHeaderPrecedesIt()
+    {
+        final Gateway gateway = gateway(List.of());
+        final Worker worker = new Worker(0, tun.queue(0), gateway.workers().get(0).pipeline(), clock, true);
+        final byte[] udp = bytes(packets.udp(0, CLIENT, 5000, SERVER, 53, 12));
+        final byte[] withHeader = new byte[VirtioNetHeader.LENGTH + udp.length];
+        System.arraycopy(udp, 0, withHeader, VirtioNetHeader.LENGTH, udp.length);
+        tun.inject(0, withHeader);
+
+        worker.doWork();
+        final WorkerCounters counters = worker.pipeline().counters();
+        assertEquals(udp.length, counters.get(ConntrackCounter.RX_BYTES));
+        // the in-memory TUN takes IP packets only, so it refuses this one: no byte written
+        assertEquals(1, counters.get(DropReason.TX_FAILED));
+        assertEquals(0, counters.get(ConntrackCounter.TX_BYTES));
     }
 
     @Test

@@ -119,8 +119,17 @@ public final class RunCommand implements Callable<Integer>
             "(default: ${DEFAULT-VALUE})")
     int busyPollUs = 0;
 
-    @Option(names = "--metrics-port", paramLabel = "PORT", description = "Prometheus metrics on 127.0.0.1:PORT, 0 = off (default: ${DEFAULT-VALUE})")
-    int metricsPort = 9469;
+    @Option(names = "--metrics-address", paramLabel = "HOST:PORT|off",
+        description = "Prometheus metrics on http://HOST:PORT/metrics; 0.0.0.0:PORT for a Prometheus server on another " +
+            "host, [::1]:PORT for IPv6, port 0 for any free one, off for none (default: ${DEFAULT-VALUE})")
+    String metricsAddress = "127.0.0.1:9469";
+
+    /** The flag before --metrics-address, kept for the command lines and config files that use it. */
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "the same as --metrics-address 127.0.0.1:PORT; 0 = off")
+    void metricsPort(final int port)
+    {
+        metricsAddress = port == 0 ? "off" : "127.0.0.1:" + port;
+    }
 
     @Option(names = "--route-table", paramLabel = "ID", description = "routing table for --steer (default: ${DEFAULT-VALUE})")
     int routeTable = 20039;
@@ -393,7 +402,7 @@ public final class RunCommand implements Callable<Integer>
                 default: throw new IllegalArgumentException("--offload: '" + offload + "' is neither on nor off; " +
                     "give one of them");
             }
-            config.metricsPort = metricsPort;
+            config.metricsAddress(metricsAddress);
             config.routeTable = routeTable;
             config.verifyL4Checksums = !noL4ChecksumCheck;
             GatewayConfig.requireRange("--warmup-rounds", warmupRounds, 0, 10_000_000, "");

@@ -16,6 +16,7 @@ import natgw.gateway.GatewayConfig;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -123,6 +124,44 @@ class RunCommandTest
         final String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
         System.arraycopy(more, 0, all, args.length, more.length);
         return all;
+    }
+
+    @Test
+    void shouldListenForMetricsOnLoopbackUnlessToldWhere()
+    {
+        final GatewayConfig defaults = parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4");
+        assertEquals("127.0.0.1", defaults.metricsHost);
+        assertEquals(9469, defaults.metricsPort);
+
+        final GatewayConfig anywhere = parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "0.0.0.0:9100");
+        assertEquals("0.0.0.0", anywhere.metricsHost);
+        assertEquals(9100, anywhere.metricsPort);
+        assertEquals("::1", parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "[::1]:9469").metricsHost);
+        assertEquals("[::1]:9469", parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "[::1]:9469")
+            .metricsAddress());
+        assertNull(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "off").metricsHost);
+    }
+
+    @Test
+    void shouldTakeTheOldMetricsPortFlagAsLoopbackAddressWithZeroForOff()
+    {
+        final GatewayConfig port = parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-port", "9500");
+        assertEquals("127.0.0.1:9500", port.metricsAddress());
+        assertNull(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-port", "0").metricsHost);
+        assertEquals("0.0.0.0:9100", parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4",
+            "--metrics-port", "9500", "--metrics-address", "0.0.0.0:9100").metricsAddress(), "the last one given wins");
+    }
+
+    @Test
+    void shouldRefuseAMetricsAddressWithoutHostOrPort()
+    {
+        for (final String bad : new String[]{ "9469", ":9469", "localhost", "localhost:http", "::1:9469", "127.0.0.1:70000" })
+        {
+            final String err = refusal("run", "--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", bad);
+            assertTrue(err.contains("--metrics-address"), bad + ": " + err);
+        }
+        assertTrue(refusal("run", "--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "::1:9469")
+            .contains("[::1]:9469"));
     }
 
     @Test
@@ -257,6 +296,16 @@ class RunCommandTest
         assertEquals("tcp:10.96.0.30:80", config.services.get(2).key());
         assertEquals(false, config.clashResolution);
         assertEquals("natgw9", viaMain("run", "--config=" + file).tun);
+    }
+
+    @Test
+    void shouldLetTheCommandLinesMetricsAddressWinOverTheFilesMetricsPort(@TempDir final Path dir) throws Exception
+    {
+        final Path file = dir.resolve("natgw.conf");
+        Files.writeString(file, "inside 172.18.0.0/16\nsnat 192.0.2.10\nmetrics-port 9500\n");
+        assertEquals("127.0.0.1:9500", viaMain("run", "--config", file.toString()).metricsAddress());
+        assertEquals("0.0.0.0:9100",
+            viaMain("run", "--config", file.toString(), "--metrics-address", "0.0.0.0:9100").metricsAddress());
     }
 
     @Test

@@ -23,7 +23,9 @@ public enum ConntrackCounter
     TX_PACKETS(14, "tx_packets", "packets written"),
     DROPPED(15, "dropped", "packets dropped, all reasons"),
     BACKEND_GONE(16, "backend_gone", "flows of removed backends ended with a TCP RST or ICMP unreachable"),
-    REJECTED(17, "rejected", "new connections to a service with no backend taking any, answered with RST or ICMP unreachable");
+    REJECTED(17, "rejected", "new connections to a service with no backend taking any, answered with RST or ICMP unreachable"),
+    RX_BYTES(18, "rx_bytes", "bytes read, IP header onward (a GSO super-packet as one packet, as the TUN device counts it)"),
+    TX_BYTES(19, "tx_bytes", "bytes written, IP header onward (a GSO super-packet as one packet, as the TUN device counts it)");
 
     public static final int COUNT = values().length;
     private static final ConntrackCounter[] VALUES = values();
