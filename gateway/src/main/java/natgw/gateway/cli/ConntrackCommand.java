@@ -65,8 +65,8 @@ public final class ConntrackCommand implements Callable<Integer>
     @Option(names = "--icmp-id", paramLabel = "ID", description = "ICMP echo identifier (original direction)")
     Integer icmpId;
 
-    @Option(names = { "-o", "--output" }, paramLabel = "FORMAT[,FORMAT]",
-        description = "extended (the layer 3 protocol first), timestamp (-E: when each event happened)")
+    @Option(names = { "-o", "--output" }, paramLabel = "FORMATS",
+        description = "comma-separated: extended (the layer 3 protocol first), timestamp (-E: when each event happened)")
     String output;
 
     @Option(names = "--tun", paramLabel = "NAME", description = "the gateway to ask, when several run in this namespace")
