@@ -53,11 +53,11 @@ final class ReportSamples
         return host;
     }
 
-    /** {@code count} latencies through p0 = p50 / 20, p50, p99 and max (microseconds), log-linear between them. */
+    /** {@code count} latencies through p0 = p50 / 2, p50, p99 and max (microseconds), log-linear between them. */
     static Histogram latency(final int count, final double p50Us, final double p99Us, final double maxUs)
     {
         final double[] p = {0, 0.5, 0.99, 1};
-        final double[] us = {p50Us / 20, p50Us, p99Us, maxUs};
+        final double[] us = {p50Us / 2, p50Us, p99Us, maxUs};
         final Histogram h = LoadResult.newHistogram();
         for (int i = 0; i < count; i++)
         {
