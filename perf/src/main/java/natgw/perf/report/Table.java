@@ -1,6 +1,7 @@
 package natgw.perf.report;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -96,7 +97,7 @@ final class Table
                 kept[n++] = flags[c];
             }
         }
-        return java.util.Arrays.copyOf(kept, n);
+        return Arrays.copyOf(kept, n);
     }
 
     /** True when every row's cell of {@code column} is {@code -}: the column says nothing. */
