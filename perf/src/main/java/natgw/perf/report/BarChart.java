@@ -62,15 +62,9 @@ public final class BarChart
                 "<rect class=\"bar\" data-impl=\"%s\" x=\"%d\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>%n",
                 Format.escapeHtml(bar.name()), LEFT, y, w, BAR, bar.color()));
             sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\">%s %s</text>%n", LEFT + w + 6,
-                y + BAR - 6, formatValue(bar.value()), Format.escapeHtml(unit)));
+                y + BAR - 6, Format.value(bar.value()), Format.escapeHtml(unit)));
         }
         sb.append("</svg>\n");
         return sb.toString();
-    }
-
-    static String formatValue(final double value)
-    {
-        return value >= 100 ? String.format(Locale.ROOT, "%.0f", value) :
-            value >= 10 ? String.format(Locale.ROOT, "%.1f", value) : String.format(Locale.ROOT, "%.2f", value);
     }
 }

@@ -16,6 +16,13 @@ import org.HdrHistogram.Histogram;
  */
 final class Ratios
 {
+    /** What a ratio of latencies means: the implementation's time over the reference's. */
+    static final String LOWER_IS_BETTER = "lower is better";
+    /** What a ratio of figures ({@link ScenarioResult.Figure}: throughputs) means. */
+    static final String HIGHER_IS_BETTER = "higher is better";
+    /** The reference of the "same mode" ratios, as headers name it. */
+    static final String SAME_MODE_TUN = "same-mode TUN";
+
     /** The kernel implementations ratios are quoted against, in order of preference. */
     static final List<String> BASELINES = List.of("kernel-masq", "kernel-dnat");
 
@@ -101,6 +108,22 @@ final class Ratios
         return reference == null ? Double.NaN : of(impl.median(value), reference.median(value));
     }
 
+    /**
+     * A ratio column's header that says what it is over and which way is good: {@code p50 x kernel-masq (lower is
+     * better)}, {@code x same-mode TUN (higher is better)}.
+     */
+    static String label(final String what, final String reference, final String sense)
+    {
+        return (what.isEmpty() ? "" : what + " ") + "x " + reference + " (" + sense + ")";
+    }
+
+    /** The baseline's name for headers, {@code base} when nothing ran. */
+    static String baselineName(final ScenarioResult scenario)
+    {
+        final ImplResult base = baseline(scenario);
+        return base == null ? "base" : base.name();
+    }
+
     static String format(final double ratio)
     {
         return Double.isNaN(ratio) ? "-" : String.format(Locale.ROOT, "%.2fx", ratio);
@@ -124,15 +147,15 @@ final class Ratios
         final List<String> header = new ArrayList<>(List.of("implementation"));
         if (tun)
         {
-            header.add("same-mode TUN");
+            header.add(SAME_MODE_TUN);
         }
         for (final ScenarioResult.Figure figure : figures)
         {
             header.add(figure.label() + " " + figure.unit());
-            header.add("vs " + base.name());
+            header.add(label("", base.name(), HIGHER_IS_BETTER));
             if (tun)
             {
-                header.add("vs TUN");
+                header.add(label("", SAME_MODE_TUN, HIGHER_IS_BETTER));
             }
         }
         table.add(header.toArray(new String[0]));
@@ -151,7 +174,7 @@ final class Ratios
             for (final ScenarioResult.Figure figure : figures)
             {
                 final double median = impl.median(figure.value());
-                row.add(Double.isNaN(median) ? "-" : BarChart.formatValue(median));
+                row.add(Double.isNaN(median) ? "-" : Format.value(median));
                 row.add(format(figure(impl, base, figure.value())));
                 if (tun)
                 {

@@ -27,8 +27,6 @@ import org.HdrHistogram.Histogram;
  */
 public final class ReportWriter
 {
-    static final String[] PALETTE = {
-        "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"};
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** Where the run happened and how it was started. */
@@ -152,23 +150,9 @@ public final class ReportWriter
             String.format(Locale.ROOT, "%.0f of %.0f conn/s", rate, target);
     }
 
-    static String color(final ScenarioResult scenario, final String impl)
-    {
-        int i = 0;
-        for (final ImplResult r : scenario.impls())
-        {
-            if (r.name().equals(impl))
-            {
-                return PALETTE[i % PALETTE.length];
-            }
-            i++;
-        }
-        return PALETTE[0];
-    }
-
     private static final String[] HEADER = {"implementation", "n", "p50", "p99", "p99.9", "p99.99", "max",
-        "stalls ≥1 s", "errors", "insert_failed", "drop", "TUN drops", "clash_resolve", "throughput", "p50 vs base",
-        "p50 vs nulltun", "p99 vs nulltun"};
+        "stalls ≥1 s", "errors", "insert_failed", "drop", "TUN drops", "clash_resolve", "throughput", "p50 x base",
+        "p50 x same-mode TUN", "p99 x same-mode TUN"};
     /** Columns of {@link #HEADER}: the first that is not latency, the problem counts, throughput, ratio. */
     static final int COL_STALLS = 7;
     static final int COL_FIRST_COUNT = 8;
@@ -179,15 +163,22 @@ public final class ReportWriter
     static final int COL_TUN_P50 = 15;
     static final int COL_TUN_P99 = 16;
 
-    /** The header for this scenario: {@link #HEADER} with the scenario's own columns before throughput. */
+    /**
+     * The header for this scenario: {@link #HEADER} with the scenario's own columns before throughput, the ratios
+     * named after what they are over and which way is better.
+     */
     static String[] header(final ScenarioResult scenario)
     {
+        final String[] header = HEADER.clone();
+        header[COL_RATIO] = Ratios.label("p50", Ratios.baselineName(scenario), Ratios.LOWER_IS_BETTER);
+        header[COL_TUN_P50] = Ratios.label("p50", Ratios.SAME_MODE_TUN, Ratios.LOWER_IS_BETTER);
+        header[COL_TUN_P99] = Ratios.label("p99", Ratios.SAME_MODE_TUN, Ratios.LOWER_IS_BETTER);
         final List<String> labels = new ArrayList<>();
         for (final ScenarioResult.Column column : scenario.extraColumns())
         {
             labels.add(column.label());
         }
-        return withExtras(HEADER, labels);
+        return withExtras(header, labels);
     }
 
     /** A row's cells, its scenario's own counts before throughput. */
@@ -242,70 +233,107 @@ public final class ReportWriter
             Ratios.format(row.tunP99Ratio())};
     }
 
+    /**
+     * The table of one latency metric (null: a scenario without latency, e.g. throughput), with the columns that say
+     * something: no latency columns without a metric, no same-mode TUN ratios when no nulltun ran, no throughput
+     * column when no row has one.
+     */
+    static Table summaryTable(final ScenarioResult scenario, final String metric)
+    {
+        final int extras = scenario.extraColumns().size();
+        final String[] header = header(scenario);
+        final List<String[]> cells = new ArrayList<>();
+        for (final Row row : rows(scenario, metric))
+        {
+            cells.add(cells(scenario, row));
+        }
+        final int throughput = COL_THROUGHPUT + extras;
+        final Table table = new Table(header, cells).text(throughput);
+        for (int c = 0; c < header.length; c++)
+        {
+            if (problemColumn(c, extras))
+            {
+                table.problem(c);
+            }
+        }
+        final boolean[] keep = keptColumns(metric, extras, Ratios.anyTun(scenario));
+        keep[throughput] &= !table.empty(throughput);
+        return table.keep(keep);
+    }
+
+    /** The scenario's figures, medians and ratios ({@link Ratios#figureTable}); null when it has none. */
+    static Table figuresTable(final ScenarioResult scenario)
+    {
+        final List<String[]> figures = Ratios.figureTable(scenario);
+        if (figures.isEmpty())
+        {
+            return null;
+        }
+        final Table table = Table.of(figures);
+        return figures.get(0)[1].equals(Ratios.SAME_MODE_TUN) ? table.text(1) : table;
+    }
+
+    /** Per-segment values (throughputs): median and each segment; null when the scenario has none. */
+    static Table valuesTable(final ScenarioResult scenario)
+    {
+        final List<String> names = valueNames(scenario);
+        if (names.isEmpty())
+        {
+            return null;
+        }
+        final List<String> header = new ArrayList<>(List.of("implementation"));
+        header.addAll(names);
+        final List<String[]> rows = new ArrayList<>();
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (impl.ran())
+            {
+                final List<String> row = new ArrayList<>(List.of(impl.name()));
+                for (final String name : names)
+                {
+                    row.add(valueCell(impl, name, wholeNumbers(scenario, name)));
+                }
+                rows.add(row.toArray(new String[0]));
+            }
+        }
+        return new Table(header.toArray(new String[0]), rows);
+    }
+
+    /** Conntrack counters summed over segments, {@code n/a} where an implementation does not have one. */
+    static Table countersTable(final ScenarioResult scenario)
+    {
+        final List<String> names = counterNames(scenario);
+        final List<String> header = new ArrayList<>(List.of("implementation"));
+        header.addAll(names);
+        final List<String[]> rows = new ArrayList<>();
+        for (final ImplResult impl : scenario.impls())
+        {
+            if (impl.ran())
+            {
+                final List<String> row = new ArrayList<>(List.of(impl.name()));
+                for (final String name : names)
+                {
+                    row.add(Format.counter(impl.counter(name)));
+                }
+                rows.add(row.toArray(new String[0]));
+            }
+        }
+        return new Table(header.toArray(new String[0]), rows);
+    }
+
     /** A fixed-width table for the terminal: one per latency metric (or one without latency columns). */
     public static String terminalTable(final ScenarioResult scenario)
     {
         final StringBuilder sb = new StringBuilder();
-        final List<String> metrics = metricsWithData(scenario);
-        final List<String> loop = metrics.isEmpty() ? java.util.Collections.singletonList(null) : metrics;
-        for (final String metric : loop)
+        for (final String metric : tableMetrics(scenario))
         {
-            sb.append(scenario.scenario()).append(metric == null ? "" : " - " + metric + " latency").append('\n');
-            final int extras = scenario.extraColumns().size();
-            final String[] header = header(scenario);
-            final List<String[]> table = new ArrayList<>();
-            table.add(header);
-            for (final Row row : rows(scenario, metric))
-            {
-                table.add(cells(scenario, row));
-            }
-            final boolean[] keep = keptColumns(metric, extras, Ratios.anyTun(scenario));
-            final int[] width = new int[header.length];
-            for (final String[] r : table)
-            {
-                for (int c = 0; c < r.length; c++)
-                {
-                    width[c] = Math.max(width[c], r[c].length());
-                }
-            }
-            for (final String[] r : table)
-            {
-                final StringBuilder line = new StringBuilder();
-                for (int c = 0; c < r.length; c++)
-                {
-                    if (keep[c])
-                    {
-                        line.append(c == 0 || c == COL_THROUGHPUT + extras ? pad(r[c], width[c], false) :
-                            pad(r[c], width[c], true))
-                            .append("  ");
-                    }
-                }
-                sb.append(line.toString().stripTrailing()).append('\n');
-            }
-            sb.append('\n');
+            sb.append(scenario.scenario()).append(metric == null ? "" : " - " + metric + " latency").append('\n')
+                .append(summaryTable(scenario, metric).terminal()).append('\n');
         }
-        final List<String[]> figures = Ratios.figureTable(scenario);
-        if (!figures.isEmpty())
+        final Table figures = figuresTable(scenario);
+        if (figures != null)
         {
-            sb.append(scenario.scenario()).append(" - medians and ratios\n");
-            final int[] width = new int[figures.get(0).length];
-            for (final String[] r : figures)
-            {
-                for (int c = 0; c < r.length; c++)
-                {
-                    width[c] = Math.max(width[c], r[c].length());
-                }
-            }
-            for (final String[] r : figures)
-            {
-                final StringBuilder line = new StringBuilder();
-                for (int c = 0; c < r.length; c++)
-                {
-                    line.append(pad(r[c], width[c], c > 0)).append("  ");
-                }
-                sb.append(line.toString().stripTrailing()).append('\n');
-            }
-            sb.append('\n');
+            sb.append(scenario.scenario()).append(" - medians and ratios\n").append(figures.terminal()).append('\n');
         }
         for (final ImplResult impl : scenario.impls())
         {
@@ -321,14 +349,15 @@ public final class ReportWriter
         return sb.toString();
     }
 
-    /** Latency columns only when there is a latency metric. */
-    static boolean[] keptColumns(final String metric)
+    /** The metrics with a table each: those with data, or one null (a table without latency columns). */
+    static List<String> tableMetrics(final ScenarioResult scenario)
     {
-        return keptColumns(metric, 0, false);
+        final List<String> metrics = metricsWithData(scenario);
+        return metrics.isEmpty() ? java.util.Collections.singletonList(null) : metrics;
     }
 
     /**
-     * As {@link #keptColumns(String)} for a header with {@code extras} scenario columns (always kept); the ratios to
+     * Latency columns only when there is a latency metric; the {@code extras} scenario columns always; the ratios to
      * the same-mode nulltun only when {@code tun} (a nulltun ran).
      */
     static boolean[] keptColumns(final String metric, final int extras, final boolean tun)
@@ -350,13 +379,35 @@ public final class ReportWriter
         return keep;
     }
 
-    private static String pad(final String text, final int width, final boolean right)
+    /**
+     * True when {@code value} counts something (retransmissions): every segment's value of every implementation is a
+     * whole number. A figure ({@link ScenarioResult.Figure}) is a rate, never a count, even when it comes out whole.
+     */
+    static boolean wholeNumbers(final ScenarioResult scenario, final String value)
     {
-        final String spaces = " ".repeat(Math.max(0, width - text.length()));
-        return right ? spaces + text : text + spaces;
+        for (final ScenarioResult.Figure figure : scenario.figures())
+        {
+            if (figure.value().equals(value))
+            {
+                return false;
+            }
+        }
+        final List<Double> all = new ArrayList<>();
+        for (final ImplResult impl : scenario.impls())
+        {
+            all.addAll(impl.values().getOrDefault(value, List.of()));
+        }
+        return Format.whole(all);
     }
 
     // ---------------------------------------------------------------- Markdown
+
+    /** What the ratios mean, for the introduction of the Markdown and the HTML report. */
+    static final String RATIOS_NOTE = "Ratios (x) divide a row's figure by the reference's, each column saying " +
+        "which way is better: for latency lower is better (2.00x: twice as slow), for throughput higher is better " +
+        "(0.50x: half as fast). The reference is `kernel-masq` when it ran, else `kernel-dnat`, else the first " +
+        "implementation; \"x same-mode TUN\" is the row's TUN ceiling in the same offload mode (`nulltun-offload` " +
+        "for natgw with offloads, `nulltun` for natgw `--offload off`), when it ran.";
 
     public static String markdown(final RunInfo info, final List<ScenarioResult> scenarios)
     {
@@ -367,41 +418,31 @@ public final class ReportWriter
         sb.append("Every figure below was measured in this run. Implementations alternate in blocks (A B C, B C A, " +
             "...) on the same namespace lab; latencies are HdrHistogram percentiles over all segments of an " +
             "implementation; throughputs are medians over its segments; conntrack counters are summed over its " +
-            "segments. Ratios are against `kernel-masq` when it ran, else `kernel-dnat`, else the first " +
-            "implementation; \"vs nulltun\" and \"vs TUN\" against the row's TUN ceiling in the same offload mode " +
-            "(`nulltun-offload` for natgw with offloads, `nulltun` for natgw `--offload off`), when it ran.\n\n");
+            "segments. ").append(RATIOS_NOTE).append("\n\n");
         for (final ScenarioResult scenario : scenarios)
         {
             sb.append("## ").append(scenario.scenario()).append("\n\n");
             sb.append(scenario.description()).append("\n\n");
             sb.append("Parameters: ").append(parameterLine(scenario.parameters()))
                 .append(String.format(Locale.ROOT, "; run took %.0f s.%n%n", scenario.elapsedS()));
-            final List<String> metrics = metricsWithData(scenario);
-            final List<String> loop = metrics.isEmpty() ? java.util.Collections.singletonList(null) : metrics;
-            for (final String metric : loop)
+            for (final String metric : tableMetrics(scenario))
             {
                 if (metric != null)
                 {
                     sb.append("### ").append(metric).append(" latency\n\n");
                 }
-                final int extras = scenario.extraColumns().size();
-                final String[] header = header(scenario);
-                final boolean[] keep = keptColumns(metric, extras, Ratios.anyTun(scenario));
-                appendMarkdownRow(sb, header, keep);
-                final String[] rule = new String[header.length];
-                for (int c = 0; c < rule.length; c++)
-                {
-                    rule[c] = c == 0 || c == COL_THROUGHPUT + extras ? "---" : "---:";
-                }
-                appendMarkdownRow(sb, rule, keep);
-                for (final Row row : rows(scenario, metric))
-                {
-                    appendMarkdownRow(sb, cells(scenario, row), keep);
-                }
-                sb.append('\n');
+                sb.append(summaryTable(scenario, metric).markdown()).append('\n');
             }
-            appendFiguresMarkdown(sb, scenario);
-            appendValuesMarkdown(sb, scenario);
+            final Table figures = figuresTable(scenario);
+            if (figures != null)
+            {
+                sb.append("Medians and ratios:\n\n").append(figures.markdown()).append('\n');
+            }
+            final Table values = valuesTable(scenario);
+            if (values != null)
+            {
+                sb.append("Per-segment figures (median [each segment]):\n\n").append(values.markdown()).append('\n');
+            }
             sb.append("Implementations:\n\n");
             for (final ImplResult impl : scenario.impls())
             {
@@ -416,78 +457,11 @@ public final class ReportWriter
                     sb.append("  - note: ").append(note).append('\n');
                 }
             }
-            sb.append("\nConntrack counters (summed over segments):\n\n");
-            appendCountersMarkdown(sb, scenario);
+            sb.append("\nConntrack counters (summed over segments):\n\n").append(countersTable(scenario).markdown());
             sb.append("\nColumns of /proc/net/stat/nf_conntrack on this kernel: `")
                 .append(String.join(" ", scenario.kernelConntrackColumns())).append("`.\n\n");
         }
         return sb.toString();
-    }
-
-    private static void appendMarkdownRow(final StringBuilder sb, final String[] cells, final boolean[] keep)
-    {
-        sb.append('|');
-        for (int c = 0; c < cells.length; c++)
-        {
-            if (keep[c])
-            {
-                sb.append(' ').append(Format.escapeMarkdown(cells[c])).append(" |");
-            }
-        }
-        sb.append('\n');
-    }
-
-    /** The scenario's figures: medians, ratios to the baseline and to the same-mode TUN. */
-    private static void appendFiguresMarkdown(final StringBuilder sb, final ScenarioResult scenario)
-    {
-        final List<String[]> table = Ratios.figureTable(scenario);
-        if (table.isEmpty())
-        {
-            return;
-        }
-        sb.append("Medians and ratios:\n\n");
-        final boolean[] keep = new boolean[table.get(0).length];
-        java.util.Arrays.fill(keep, true);
-        final String[] rule = new String[keep.length];
-        java.util.Arrays.fill(rule, "---:");
-        rule[0] = "---";
-        appendMarkdownRow(sb, table.get(0), keep);
-        appendMarkdownRow(sb, rule, keep);
-        for (final String[] row : table.subList(1, table.size()))
-        {
-            appendMarkdownRow(sb, row, keep);
-        }
-        sb.append('\n');
-    }
-
-    /** Per-segment values (throughputs) as a table: median and each segment. */
-    private static void appendValuesMarkdown(final StringBuilder sb, final ScenarioResult scenario)
-    {
-        final List<String> names = valueNames(scenario);
-        if (names.isEmpty())
-        {
-            return;
-        }
-        sb.append("Per-segment figures (median [each segment]):\n\n| implementation |");
-        for (final String name : names)
-        {
-            sb.append(' ').append(name).append(" |");
-        }
-        sb.append("\n|---|").append("---:|".repeat(names.size())).append('\n');
-        for (final ImplResult impl : scenario.impls())
-        {
-            if (!impl.ran())
-            {
-                continue;
-            }
-            sb.append("| ").append(impl.name()).append(" |");
-            for (final String name : names)
-            {
-                sb.append(' ').append(valueCell(impl, name)).append(" |");
-            }
-            sb.append('\n');
-        }
-        sb.append('\n');
     }
 
     static List<String> valueNames(final ScenarioResult scenario)
@@ -506,48 +480,25 @@ public final class ReportWriter
         return names;
     }
 
-    static String valueCell(final ImplResult impl, final String name)
+    /** Median and, when there are several, each segment: {@code 9.62 [9.60, 9.64]}; whole numbers without decimals. */
+    static String valueCell(final ImplResult impl, final String name, final boolean whole)
     {
         final List<Double> list = impl.values().get(name);
         if (list == null || list.isEmpty())
         {
             return "-";
         }
-        final StringBuilder sb = new StringBuilder(BarChart.formatValue(impl.median(name)));
+        final StringBuilder sb = new StringBuilder(Format.value(impl.median(name), whole));
         if (list.size() > 1)
         {
             sb.append(" [");
             for (int i = 0; i < list.size(); i++)
             {
-                sb.append(i == 0 ? "" : ", ").append(BarChart.formatValue(list.get(i)));
+                sb.append(i == 0 ? "" : ", ").append(Format.value(list.get(i), whole));
             }
             sb.append(']');
         }
         return sb.toString();
-    }
-
-    private static void appendCountersMarkdown(final StringBuilder sb, final ScenarioResult scenario)
-    {
-        final List<String> names = counterNames(scenario);
-        sb.append("| implementation |");
-        for (final String name : names)
-        {
-            sb.append(' ').append(name).append(" |");
-        }
-        sb.append("\n|---|").append("---:|".repeat(names.size())).append('\n');
-        for (final ImplResult impl : scenario.impls())
-        {
-            if (!impl.ran())
-            {
-                continue;
-            }
-            sb.append("| ").append(impl.name()).append(" |");
-            for (final String name : names)
-            {
-                sb.append(' ').append(Format.counter(impl.counter(name))).append(" |");
-            }
-            sb.append('\n');
-        }
     }
 
     static List<String> counterNames(final ScenarioResult scenario)
@@ -582,36 +533,55 @@ public final class ReportWriter
 
     // ---------------------------------------------------------------- HTML
 
+    /**
+     * The page's style. Prose keeps a readable measure; a table wider than the page scrolls sideways inside its own
+     * box ({@code div.wide}) with the implementation column fixed ({@code position: sticky}), and its headers and
+     * text cells wrap before it has to; plots shrink with a narrow window.
+     */
+    static final String CSS = """
+        body{font-family:sans-serif;max-width:1860px;margin:1.5em auto;padding:0 1em;color:#222}
+        h1,h2,h3,p,ul{max-width:76em}
+        code{background:#f2f2f2;padding:0 3px;border-radius:3px}
+        div.wide{overflow-x:auto;max-width:100%;margin:0.5em 0 1.5em}
+        table{border-collapse:separate;border-spacing:0;border:solid #bbb;border-width:1px 0 0 1px;font-size:0.9em}
+        th,td{border:solid #ccc;border-width:0 1px 1px 0;padding:3px 6px;text-align:right;white-space:nowrap;\
+        background:#fff}
+        th{background:#f3f3f3;white-space:normal;vertical-align:bottom}
+        .nw{white-space:nowrap}
+        th .sense{font-weight:normal;font-size:0.8em;white-space:nowrap;color:#555}
+        th.t,td.t{text-align:left}
+        td.long{white-space:normal;min-width:20em}
+        th:first-child,td:first-child{position:sticky;left:0;z-index:1;text-align:left;white-space:nowrap;\
+        box-shadow:1px 0 0 #999}
+        .key{display:inline-block;width:0.75em;height:0.75em;margin-right:0.45em;border-radius:2px}
+        svg{max-width:100%;height:auto}
+        .note{color:#8a4b00}
+        .bad{color:#b00000;font-weight:bold}
+        """;
+
     public static String html(final RunInfo info, final List<ScenarioResult> scenarios)
     {
         final StringBuilder sb = new StringBuilder();
-        sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>")
-            .append(Format.escapeHtml(info.title())).append("</title>\n<style>\n")
-            .append("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\n")
-            .append("table{border-collapse:collapse;margin:0.5em 0 1.5em}\n")
-            .append("th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}\n")
-            .append("th:first-child,td:first-child{text-align:left}\n")
-            .append("td.t{text-align:left}\ncode{background:#f4f4f4;padding:0 3px}\n.note{color:#8a4b00}\n")
-            .append(".bad{color:#b00000;font-weight:bold}\n</style></head><body>\n");
+        sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n")
+            .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>")
+            .append(Format.escapeHtml(info.title())).append("</title>\n<style>\n").append(CSS)
+            .append("</style></head><body>\n");
         sb.append("<h1>").append(Format.escapeHtml(info.title())).append("</h1>\n");
         sb.append("<p>Generated ").append(info.generated()).append(" by <code>")
             .append(Format.escapeHtml(info.command())).append("</code>.<br>Host: ")
             .append(Format.escapeHtml(hostLine(info.host()))).append("</p>\n");
         sb.append("<p>Every figure was measured in this run. Implementations alternate in blocks on the same " +
             "namespace lab; latency percentiles are over all segments of an implementation, throughputs are medians " +
-            "over its segments, conntrack counters are summed. Ratios: against kernel-masq when it ran (else " +
-            "kernel-dnat, else the first implementation), and against each row's TUN ceiling in the same offload " +
-            "mode (nulltun-offload for natgw with offloads, nulltun for natgw --offload off) when it ran. Plots: latency by percentile, x axis " +
-            "log<sub>10</sub>(1/(1&minus;p)) as HdrHistogram's plotter, y axis logarithmic.</p>\n");
+            "over its segments, conntrack counters are summed. ").append(Format.htmlText(RATIOS_NOTE))
+            .append(" Plots: latency by percentile, x axis log<sub>10</sub>(1/(1&minus;p)) as HdrHistogram's " +
+            "plotter, y axis logarithmic; each implementation has one colour in every plot, chart and table.</p>\n");
         for (final ScenarioResult scenario : scenarios)
         {
             sb.append("<h2>").append(Format.escapeHtml(scenario.scenario())).append("</h2>\n<p>")
-                .append(Format.escapeHtml(scenario.description())).append("</p>\n<p>Parameters: ")
+                .append(Format.htmlText(scenario.description())).append("</p>\n<p>Parameters: ")
                 .append(Format.escapeHtml(parameterLine(scenario.parameters())))
                 .append(String.format(Locale.ROOT, "; run took %.0f s.</p>%n", scenario.elapsedS()));
-            final List<String> metrics = metricsWithData(scenario);
-            final List<String> loop = metrics.isEmpty() ? java.util.Collections.singletonList(null) : metrics;
-            for (final String metric : loop)
+            for (final String metric : tableMetrics(scenario))
             {
                 if (metric != null)
                 {
@@ -622,95 +592,41 @@ public final class ReportWriter
                         final Histogram h = impl.histogram(metric);
                         if (h != null && h.getTotalCount() > 0)
                         {
-                            series.add(new PercentilePlot.Series(impl.name(), color(scenario, impl.name()), h));
+                            series.add(new PercentilePlot.Series(impl.name(), Colors.of(impl.name()), h));
                         }
                     }
                     sb.append(PercentilePlot.svg(scenario.scenario() + ": " + metric + " latency by percentile",
                         series));
                 }
-                appendHtmlTable(sb, scenario, metric);
+                summaryTable(scenario, metric).html(sb, "summary",
+                    metric == null ? "" : " data-metric=\"" + Format.escapeHtml(metric) + "\"");
             }
             appendHtmlValues(sb, scenario);
             sb.append("<h3>Implementations</h3>\n<ul>\n");
             for (final ImplResult impl : scenario.impls())
             {
-                sb.append("<li><code>").append(Format.escapeHtml(impl.name())).append("</code>: ")
-                    .append(Format.escapeHtml(impl.description()));
+                sb.append("<li><span class=\"key\" style=\"background:").append(Colors.of(impl.name()))
+                    .append("\"></span><code>").append(Format.escapeHtml(impl.name())).append("</code>: ")
+                    .append(Format.htmlText(impl.description()));
                 if (impl.unavailable() != null)
                 {
-                    sb.append(" <span class=\"bad\">Not run: ").append(Format.escapeHtml(impl.unavailable()))
+                    sb.append(" <span class=\"bad\">Not run: ").append(Format.htmlText(impl.unavailable()))
                         .append("</span>");
                 }
                 for (final String note : impl.notes())
                 {
-                    sb.append("<br><span class=\"note\">note: ").append(Format.escapeHtml(note)).append("</span>");
+                    sb.append("<br><span class=\"note\">note: ").append(Format.htmlText(note)).append("</span>");
                 }
                 sb.append("</li>\n");
             }
-            sb.append("</ul>\n<h3>Conntrack counters</h3>\n<table><tr><th>implementation</th>");
-            final List<String> names = counterNames(scenario);
-            for (final String name : names)
-            {
-                sb.append("<th>").append(Format.escapeHtml(name)).append("</th>");
-            }
-            sb.append("</tr>\n");
-            for (final ImplResult impl : scenario.impls())
-            {
-                if (!impl.ran())
-                {
-                    continue;
-                }
-                sb.append("<tr><td>").append(Format.escapeHtml(impl.name())).append("</td>");
-                for (final String name : names)
-                {
-                    sb.append("<td>").append(Format.counter(impl.counter(name))).append("</td>");
-                }
-                sb.append("</tr>\n");
-            }
-            sb.append("</table>\n<p>Columns of <code>/proc/net/stat/nf_conntrack</code> on this kernel: <code>")
+            sb.append("</ul>\n<h3>Conntrack counters</h3>\n");
+            countersTable(scenario).html(sb, "counters", "");
+            sb.append("<p>Columns of <code>/proc/net/stat/nf_conntrack</code> on this kernel: <code>")
                 .append(Format.escapeHtml(String.join(" ", scenario.kernelConntrackColumns())))
                 .append("</code>.</p>\n");
         }
         sb.append("</body></html>\n");
         return sb.toString();
-    }
-
-    private static void appendHtmlTable(final StringBuilder sb, final ScenarioResult scenario, final String metric)
-    {
-        final int extras = scenario.extraColumns().size();
-        final String[] header = header(scenario);
-        final boolean[] keep = keptColumns(metric, extras, Ratios.anyTun(scenario));
-        sb.append("<table class=\"summary\"");
-        if (metric != null)
-        {
-            sb.append(" data-metric=\"").append(Format.escapeHtml(metric)).append('"');
-        }
-        sb.append("><tr>");
-        for (int c = 0; c < header.length; c++)
-        {
-            if (keep[c])
-            {
-                sb.append("<th>").append(Format.escapeHtml(header[c])).append("</th>");
-            }
-        }
-        sb.append("</tr>\n");
-        for (final Row row : rows(scenario, metric))
-        {
-            final String[] cells = cells(scenario, row);
-            sb.append("<tr data-impl=\"").append(Format.escapeHtml(row.impl())).append("\">");
-            for (int c = 0; c < cells.length; c++)
-            {
-                if (keep[c])
-                {
-                    final boolean bad = problemColumn(c, extras) && !cells[c].equals("0") &&
-                        !cells[c].equals("n/a") && !cells[c].equals("-");
-                    sb.append(c == COL_THROUGHPUT + extras ? "<td class=\"t\">" : bad ? "<td class=\"bad\">" : "<td>")
-                        .append(Format.escapeHtml(cells[c])).append("</td>");
-                }
-            }
-            sb.append("</tr>\n");
-        }
-        sb.append("</table>\n");
     }
 
     private static void appendHtmlValues(final StringBuilder sb, final ScenarioResult scenario)
@@ -731,52 +647,20 @@ public final class ReportWriter
             {
                 if (impl.ran())
                 {
-                    bars.add(new BarChart.Bar(impl.name(), color(scenario, impl.name()), impl.median(figure.value())));
+                    bars.add(new BarChart.Bar(impl.name(), Colors.of(impl.name()), impl.median(figure.value())));
                 }
             }
             sb.append(BarChart.svg(scenario.scenario() + ": " + figure.label() + " (median of segments)",
                 figure.unit(), bars));
         }
-        final List<String[]> figures = Ratios.figureTable(scenario);
-        if (!figures.isEmpty())
+        final Table figures = figuresTable(scenario);
+        if (figures != null)
         {
-            sb.append("<h3>Medians and ratios</h3>\n<table class=\"ratios\"><tr>");
-            for (final String cell : figures.get(0))
-            {
-                sb.append("<th>").append(Format.escapeHtml(cell)).append("</th>");
-            }
-            sb.append("</tr>\n");
-            for (final String[] row : figures.subList(1, figures.size()))
-            {
-                sb.append("<tr>");
-                for (final String cell : row)
-                {
-                    sb.append("<td>").append(Format.escapeHtml(cell)).append("</td>");
-                }
-                sb.append("</tr>\n");
-            }
-            sb.append("</table>\n");
+            sb.append("<h3>Medians and ratios</h3>\n");
+            figures.html(sb, "ratios", "");
         }
-        sb.append("<h3>Per-segment figures</h3>\n<p>Median [each segment].</p>\n<table><tr><th>implementation</th>");
-        for (final String name : names)
-        {
-            sb.append("<th>").append(Format.escapeHtml(name)).append("</th>");
-        }
-        sb.append("</tr>\n");
-        for (final ImplResult impl : scenario.impls())
-        {
-            if (!impl.ran())
-            {
-                continue;
-            }
-            sb.append("<tr><td>").append(Format.escapeHtml(impl.name())).append("</td>");
-            for (final String name : names)
-            {
-                sb.append("<td>").append(Format.escapeHtml(valueCell(impl, name))).append("</td>");
-            }
-            sb.append("</tr>\n");
-        }
-        sb.append("</table>\n");
+        sb.append("<h3>Per-segment figures</h3>\n<p>Median [each segment].</p>\n");
+        valuesTable(scenario).html(sb, "values", "");
     }
 
     // ---------------------------------------------------------------- JSON

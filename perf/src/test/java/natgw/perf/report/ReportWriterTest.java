@@ -86,7 +86,8 @@ class ReportWriterTest
     {
         final String md = ReportWriter.markdown(INFO, List.of(storm()));
         assertTrue(md.contains("| implementation | n | p50 | p99 | p99.9 | p99.99 | max | stalls ≥1 s | errors | " +
-            "insert_failed | drop | TUN drops | clash_resolve | throughput | p50 vs base |"), md);
+            "insert_failed | drop | TUN drops | clash_resolve | p50 x kernel-masq (lower is better) |"), md);
+        assertFalse(md.contains("| throughput |"), "no row has a throughput: no column for it");
         assertEquals(1, count(md, "\\| kernel-masq \\| 1002 \\|"), md);
         assertEquals(1, count(md, "\\| natgw-reserve \\| 1000 \\|"), md);
         assertTrue(md.contains("| 1.02 s |"), md);
@@ -104,7 +105,7 @@ class ReportWriterTest
         assertTrue(html.contains("storm &lt;test&gt;"), "text is escaped");
         assertFalse(html.contains("<script src") || html.contains("<link ") || html.contains("http://cdn"),
             "no external resources");
-        assertEquals(2, count(html, "<tr data-impl="), "table row per implementation that ran");
+        assertEquals(2, count(summaryTables(html).get(0), "<tr data-impl="), "table row per implementation that ran");
     }
 
     static final List<ScenarioResult.Figure> FIGURES = List.of(
@@ -156,9 +157,10 @@ class ReportWriterTest
         assertEquals(1.0, rows.get(3).tunP50Ratio(), 1e-9);
         assertEquals(3.0, rows.get(2).p50Ratio(), 0.1, "and against kernel-masq as before");
         final String md = ReportWriter.markdown(INFO, List.of(storm));
-        assertTrue(md.contains("| throughput | p50 vs base | p50 vs nulltun | p99 vs nulltun |"), md);
-        assertTrue(md.contains("| - | 1.00x | - | - |"), "kernel-masq's row: " + md);
-        assertFalse(ReportWriter.markdown(INFO, List.of(storm())).contains("vs nulltun |"),
+        assertTrue(md.contains("| clash_resolve | p50 x kernel-masq (lower is better) | " +
+            "p50 x same-mode TUN (lower is better) | p99 x same-mode TUN (lower is better) |"), md);
+        assertTrue(md.contains("| 1.00x | - | - |"), "kernel-masq's row: " + md);
+        assertFalse(ReportWriter.markdown(INFO, List.of(storm())).contains("x same-mode TUN (lower is better) |"),
             "no nulltun ran: no columns for it");
     }
 
@@ -180,14 +182,16 @@ class ReportWriterTest
             List.of(), FIGURES);
 
         final String md = ReportWriter.markdown(INFO, List.of(throughput));
-        assertTrue(md.contains("| implementation | same-mode TUN | TCP 1 flow Gbit/s | vs kernel-masq | vs TUN | " +
-            "UDP small packets kpps | vs kernel-masq | vs TUN |"), md);
+        assertTrue(md.contains("| implementation | same-mode TUN | TCP 1 flow Gbit/s | x kernel-masq (higher is " +
+            "better) | x same-mode TUN (higher is better) | UDP small packets kpps | x kernel-masq (higher is " +
+            "better) | x same-mode TUN (higher is better) |"), md);
         assertTrue(md.contains("| natgw-reserve | nulltun-offload | 9.00 | 0.45x | 0.90x | 200 | 0.50x | 1.25x |"), md);
         assertTrue(md.contains("| natgw-reserve-no-offload | nulltun | 1.00 | 0.05x | 0.50x | 200 | 0.50x | 0.80x |"),
             md);
         assertTrue(md.contains("| kernel-masq | - | 20.0 | 1.00x | - | 400 | 1.00x | - |"), md);
         assertTrue(ReportWriter.terminalTable(throughput).contains("medians and ratios"));
-        assertTrue(ReportWriter.html(INFO, List.of(throughput)).contains("<th>vs TUN</th>"));
+        assertTrue(ReportWriter.html(INFO, List.of(throughput)).contains("<th>x <span class=\"nw\">same-mode</span> " +
+            "TUN<br><span class=\"sense\">(higher is better)</span></th>"));
 
         final JsonNode impls = new ObjectMapper().readTree(ReportWriter.json(INFO, List.of(throughput)))
             .path("scenarios").path(0).path("impls");
@@ -213,13 +217,142 @@ class ReportWriterTest
         assertEquals(List.of(3L, 0L, 0L), rows.get(0).extras());
         assertEquals(3.0, rows.get(0).p50Ratio(), 0.1, "against kernel-dnat, not the first row");
         final String md = ReportWriter.markdown(INFO, List.of(dns));
-        assertTrue(md.contains("| clash_resolve | lost | late | split | throughput | p50 vs base |"), md);
-        assertTrue(md.contains("| 5 | 0 | 0 | 5 | - | 1.00x |"), md);
+        assertTrue(md.contains("| clash_resolve | lost | late | split | p50 x kernel-dnat (lower is better) |"), md);
+        assertTrue(md.contains("| 5 | 0 | 0 | 5 | 1.00x |"), md);
         final String html = ReportWriter.html(INFO, List.of(dns));
-        assertTrue(html.contains("<th>split</th><th>throughput</th>"), html);
-        assertTrue(html.contains("<td class=\"bad\">3</td><td>0</td><td>0</td><td class=\"t\">-</td>"), html);
+        assertTrue(html.contains("<th>late</th><th>split</th><th>p50 x"), html);
+        assertEquals(1, count(html, "<td class=\"bad\">3</td><td>0</td><td>0</td><td>3\\.[0-9]{2}x</td>"), html);
         final String table = ReportWriter.terminalTable(dns);
         assertTrue(table.lines().anyMatch(l -> l.contains("lost") && l.contains("split")), table);
+    }
+
+    /** Each {@code data-impl} element's colour attribute ({@code stroke} of a plot line, {@code fill} of a bar). */
+    static Map<String, java.util.Set<String>> colours(final String html, final String element, final String attribute)
+    {
+        final Map<String, java.util.Set<String>> colours = new java.util.TreeMap<>();
+        final Matcher m = Pattern.compile("<" + element + " [^>]*data-impl=\"([^\"]+)\"[^>]* " + attribute +
+            "=\"([^\"]+)\"").matcher(html);
+        while (m.find())
+        {
+            colours.computeIfAbsent(m.group(1), k -> new java.util.TreeSet<>()).add(m.group(2));
+        }
+        return colours;
+    }
+
+    @Test
+    void shouldGiveEachImplementationOneColourInEveryPlotChartAndTable()
+    {
+        // short-connections lists its implementations in another order than connect-storm, and one fewer
+        final String html = ReportWriter.html(INFO, List.of(ReportSamples.connectStorm(),
+            ReportSamples.shortConnections(), ReportSamples.throughput(), ReportSamples.dns()));
+        final Map<String, java.util.Set<String>> lines = colours(html, "polyline", "stroke");
+        final Map<String, java.util.Set<String>> bars = colours(html, "rect", "fill");
+        final Map<String, java.util.Set<String>> swatches = new java.util.TreeMap<>();
+        final Matcher m = Pattern.compile("<tr data-impl=\"([^\"]+)\"><td><span class=\"key\" " +
+            "style=\"background:([^\"]+)\">").matcher(html);
+        while (m.find())
+        {
+            swatches.computeIfAbsent(m.group(1), k -> new java.util.TreeSet<>()).add(m.group(2));
+        }
+        assertEquals(java.util.Set.of("kernel-masq", "kernel-dnat", "natgw-reserve", "natgw-reserve-no-offload",
+            "natgw-kernel-no-clash", "nulltun", "nulltun-offload"), lines.keySet());
+        assertEquals(java.util.Set.of("kernel-masq", "natgw-reserve", "natgw-reserve-no-offload", "nulltun",
+            "nulltun-offload"), bars.keySet());
+        final Map<String, String> colour = new java.util.TreeMap<>();
+        for (final Map<String, java.util.Set<String>> found : List.of(lines, bars, swatches))
+        {
+            found.forEach((impl, set) ->
+            {
+                assertEquals(1, set.size(), impl + " has one colour everywhere: " + set);
+                assertEquals(colour.computeIfAbsent(impl, k -> set.iterator().next()), set.iterator().next(),
+                    impl + ": the same colour in the plots, the bar charts and the tables");
+            });
+        }
+        assertEquals(colour.size(), new java.util.HashSet<>(colour.values()).size(),
+            "no two implementations share a colour: " + colour);
+    }
+
+    @Test
+    void shouldNameTheReferenceAndWhichWayIsBetterInEveryRatioHeader()
+    {
+        final List<String> latency = List.of(ReportWriter.summaryTable(ReportSamples.connectStorm(), "connect")
+            .header());
+        assertTrue(latency.containsAll(List.of("p50 x kernel-masq (lower is better)",
+            "p50 x same-mode TUN (lower is better)", "p99 x same-mode TUN (lower is better)")), latency.toString());
+        assertTrue(List.of(ReportWriter.summaryTable(ReportSamples.dns(), "lookup").header())
+            .contains("p50 x kernel-dnat (lower is better)"));
+        final List<String> figures = List.of(ReportWriter.figuresTable(ReportSamples.throughput()).header());
+        assertEquals(4, figures.stream().filter("x kernel-masq (higher is better)"::equals).count(), figures.toString());
+        assertEquals(4, figures.stream().filter("x same-mode TUN (higher is better)"::equals).count());
+        for (final ScenarioResult scenario : List.of(ReportSamples.connectStorm(), ReportSamples.shortConnections(),
+            ReportSamples.throughput(), ReportSamples.dns()))
+        {
+            final String md = ReportWriter.markdown(INFO, List.of(scenario));
+            for (final String cell : md.split("\\|"))
+            {
+                if (cell.strip().matches("(p\\d+ )?x .*"))
+                {
+                    assertTrue(cell.strip().matches("(p5\\d+|p99)? ?x \\S+( TUN)? \\((lower|higher) is better\\)"),
+                        "a ratio header says what it is over and which way is better: '" + cell + "'");
+                }
+            }
+        }
+        final String terminal = ReportWriter.terminalTable(ReportSamples.throughput());
+        assertTrue(terminal.contains("x kernel-masq") && terminal.contains("(higher is") &&
+            terminal.contains("better)"), terminal);
+    }
+
+    @Test
+    void shouldPrintWholeNumberColumnsWithoutDecimals()
+    {
+        final ScenarioResult throughput = ReportSamples.throughput();
+        final Table values = ReportWriter.valuesTable(throughput);
+        final List<String> header = List.of(values.header());
+        final String[] natgw = values.rows().get(1);
+        assertEquals("natgw-reserve", natgw[0]);
+        assertEquals("0", natgw[header.indexOf("tcp1_retransmits")], "no retransmission, not 0.00");
+        assertEquals("6442", natgw[header.indexOf("tcp4_retransmits")]);
+        assertEquals("163", values.rows().get(0)[header.indexOf("tcp4_retransmits")], "not 163.0");
+        assertEquals("7.03", natgw[header.indexOf("tcp1_gbps")], "a rate keeps its decimals");
+        assertEquals("0.35", natgw[header.indexOf("udp_delivered")], "a fraction keeps its decimals");
+
+        final ImplResult twice = new ImplResult("kernel-masq", "k");
+        twice.add(0, new LoadResult().value("tcp1_retransmits", 16).value("tcp1_gbps", 10.0), Map.of());
+        twice.add(1, new LoadResult().value("tcp1_retransmits", 17).value("tcp1_gbps", 11.0), Map.of());
+        final ScenarioResult two = new ScenarioResult("throughput", "t", List.of(), List.of(twice), Map.of(),
+            List.of(), Instant.now(), 1, Map.of(), List.of(), FIGURES);
+        assertEquals(List.of("kernel-masq", "16.5 [16, 17]", "10.5 [10.0, 11.0]"),
+            List.of(ReportWriter.valuesTable(two).rows().get(0)), "a figure is a rate even when it comes out whole");
+    }
+
+    @Test
+    void shouldRenderBackticksAsCode()
+    {
+        final String html = ReportWriter.html(INFO, List.of(ReportSamples.connectStorm(), ReportSamples.throughput()));
+        assertTrue(html.contains("kernel nftables <code>masquerade</code> (conntrack"), html);
+        assertTrue(html.contains("natgw <code>run --port-strategy reserve --offload off</code> (TUN"), html);
+        assertTrue(html.contains("UDP GSO (<code>UDP_SEGMENT</code> datagrams"), "scenario descriptions too");
+        assertFalse(html.contains("`"), "no backtick left in the page");
+        assertTrue(ReportWriter.markdown(INFO, List.of(ReportSamples.connectStorm())).contains("`masquerade`"),
+            "Markdown keeps them");
+    }
+
+    @Test
+    void shouldPutEveryTableInABoxThatScrollsWithTheImplementationColumnFixed()
+    {
+        final String html = ReportWriter.html(INFO, List.of(ReportSamples.connectStorm(), ReportSamples.throughput()));
+        assertEquals(count(html, "<table"), count(html, "<div class=\"wide\"><table"), "every table in its box");
+        assertEquals(count(html, "<table"), count(html, "</table></div>"));
+        final String css = ReportWriter.CSS.replace("\\\n", "");
+        assertTrue(css.contains("div.wide{overflow-x:auto;max-width:100%"), css);
+        assertTrue(Pattern.compile("th:first-child,td:first-child\\{position:sticky;left:0;[^}]*}").matcher(css).find(),
+            css);
+        assertTrue(css.matches("(?s).*\\nth,td\\{[^}]*background:#fff.*"), "a fixed column hides what scrolls under it");
+        assertTrue(css.contains("td.long{white-space:normal"), "long text wraps");
+        assertTrue(html.contains("<td class=\"t long\">TCP 1: 11.67 Gbit/s"), "the throughput text is long");
+        final java.util.regex.Matcher body = Pattern.compile("body\\{[^}]*max-width:(\\d+)px").matcher(css);
+        assertTrue(body.find() && Integer.parseInt(body.group(1)) >= 1800,
+            "the page may use a wide window: tables do not stop at a narrow column");
     }
 
     @Test
@@ -238,6 +371,18 @@ class ReportWriterTest
         assertFalse(impls.path(2).path("ran").asBoolean());
         assertTrue(Files.readString(files.html()).startsWith("<!DOCTYPE html>"));
         assertTrue(Files.exists(files.markdown()));
+    }
+
+    /** The summary tables of an HTML report, one per latency metric (or one without latency). */
+    static List<String> summaryTables(final String html)
+    {
+        final List<String> tables = new java.util.ArrayList<>();
+        final Matcher m = Pattern.compile("(?s)<table class=\"summary\".*?</table>").matcher(html);
+        while (m.find())
+        {
+            tables.add(m.group());
+        }
+        return tables;
     }
 
     static int count(final String text, final String regex)
