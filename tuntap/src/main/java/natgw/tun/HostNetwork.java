@@ -905,11 +905,13 @@ public final class HostNetwork implements AutoCloseable
         return PROC_SYS.resolve(key.indexOf('/') >= 0 ? key : key.replace('.', '/'));
     }
 
-    private static String readSysctl(final Path path)
+    static String readSysctl(final Path path)
     {
-        try
+        try (java.io.InputStream in = Files.newInputStream(path))
         {
-            final String value = Files.readString(path, StandardCharsets.UTF_8);
+            // not Files.readString: it reads as many bytes as the file's size says, and /proc/sys files say
+            // 0 or 1 (readString gives "8" of proxy_delay's "80"), so a multi-digit value would be restored cut
+            final String value = new String(in.readAllBytes(), StandardCharsets.UTF_8);
             return value.endsWith("\n") ? value.substring(0, value.length() - 1) : value;
         }
         catch (final NoSuchFileException ex)

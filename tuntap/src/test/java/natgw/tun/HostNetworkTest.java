@@ -40,6 +40,25 @@ class HostNetworkTest
 
     @Test
     @Tag("root")
+    void shouldRestoreAMultiDigitSysctlExactly() throws Exception
+    {
+        try (TestNetns ns = TestNetns.create())
+        {
+            outsideInterface(ns);
+            final String key = "net/ipv4/neigh/" + OUTSIDE + "/proxy_delay";
+            ns.exec("sysctl", "-qw", "net.ipv4.neigh." + OUTSIDE + ".proxy_delay=80");
+            final HostNetwork host = ns.call(() -> HostNetwork.open("ngwt-digits", journalDir));
+
+            host.setSysctl(key, "0");
+            assertTrue(host.undoAll());
+
+            // Files.readString of a /proc/sys file reads one byte: "8" was restored where "80" had been
+            assertEquals("80", ns.exec("cat", "/proc/sys/" + key).stdout().trim());
+        }
+    }
+
+    @Test
+    @Tag("root")
     void shouldAddEachChangeAndUndoItOnUndoAll() throws Exception
     {
         try (TestNetns ns = TestNetns.create())
