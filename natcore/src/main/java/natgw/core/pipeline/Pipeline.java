@@ -1410,7 +1410,7 @@ public final class Pipeline
         final long b = FlowTuple.packB(innerProtocol, innerDstPort, innerSrcPort);
         if (!table.lookup(cursor, a, b) || ConntrackTable.phase(cursor.status()) != ConntrackTable.PHASE_CONFIRMED)
         {
-            return snat.isPoolAddress(dst) ? DropReason.NO_MAPPING.id() : untracked();
+            return needsTranslation(src, dst) ? DropReason.NO_MAPPING.id() : untracked(); // never out untranslated
         }
         final int entry = cursor.entry();
         final int dir = cursor.dir();
@@ -1419,7 +1419,7 @@ public final class Pipeline
         final long otherB = table.tupleB(entry, dir ^ 1);
         if (!table.stillValid(cursor))
         {
-            return snat.isPoolAddress(dst) ? DropReason.NO_MAPPING.id() : untracked();
+            return needsTranslation(src, dst) ? DropReason.NO_MAPPING.id() : untracked(); // never out untranslated
         }
         counters.increment(ConntrackCounter.FOUND);
         final int backend = backendOf(entry, cursor.status());

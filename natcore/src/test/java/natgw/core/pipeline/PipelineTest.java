@@ -790,6 +790,21 @@ class PipelineTest
     }
 
     @Test
+    void shouldNeverForwardAnInsideIcmpErrorThatQuotesNoConnection()
+    {
+        // an inside host's errors about packets natgw never carried: forwarded, they would leave untranslated
+        final int[] types = {IcmpHeader.DEST_UNREACHABLE, IcmpHeader.SOURCE_QUENCH, 11, 12};
+        for (final int type : types)
+        {
+            final int quotedLength = builder.udp(QUOTE_AT, SERVER, 53, CLIENT, 40000 + type, 8);
+            assertDropped(DropReason.NO_MAPPING, 0, builder.icmpError(0, CLIENT, SERVER, type, 0, QUOTE_AT, quotedLength));
+        }
+        // one about a packet outside hosts exchange through the gateway untranslated stays untracked and goes
+        final int quotedLength = builder.udp(QUOTE_AT, SERVER, 53, OUTSIDER, 4000, 8);
+        assertEquals(Pipeline.FORWARD, process(0, builder.icmpError(0, OUTSIDER, SERVER, IcmpHeader.DEST_UNREACHABLE, 3, QUOTE_AT, quotedLength)));
+    }
+
+    @Test
     void shouldDropUnsupportedProtocolAndIcmpTypeFromInside()
     {
         int length = builder.udp(0, CLIENT, 1, SERVER, 2, 8);
