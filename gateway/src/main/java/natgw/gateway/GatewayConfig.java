@@ -15,6 +15,8 @@ public final class GatewayConfig
     public int mtu = 1500;
     /** Virtio-net offloads on the TUN (IFF_VNET_HDR, TUNSETOFFLOAD): GSO super-packets, partial checksums. */
     public boolean offload = true;
+    /** No blackhole behind the TUN's route: steered traffic is forwarded untranslated while no gateway runs. */
+    public boolean failOpen;
     /** How long an idle worker spins (non-blocking reads) before it sleeps in poll(2). */
     public int busyPollUs = 0;
     public List<Cidr> inside = List.of();

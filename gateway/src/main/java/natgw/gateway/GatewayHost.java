@@ -29,6 +29,8 @@ import natgw.tun.LinuxTun;
  */
 public final class GatewayHost implements AutoCloseable
 {
+    /** The blackhole behind the TUN's default route: the largest metric, so the TUN's route always wins. */
+    static final long FAIL_CLOSED_METRIC = 4294967295L;
     private final GatewayConfig config;
     private final PrintStream log;
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -131,6 +133,11 @@ public final class GatewayHost implements AutoCloseable
             if (!config.steer.isEmpty())
             {
                 host.addRoute("0.0.0.0/0", dev, config.routeTable);
+                if (!config.failOpen)
+                {
+                    // fail closed: if natgw dies, the TUN and its route go and this drops what is steered
+                    host.addBlackholeRoute("0.0.0.0/0", config.routeTable, FAIL_CLOSED_METRIC);
+                }
                 for (final String iface : config.steer)
                 {
                     host.setSysctl("net.ipv4.conf." + iface + ".rp_filter", "0");

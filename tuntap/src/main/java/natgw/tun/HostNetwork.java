@@ -250,6 +250,23 @@ public final class HostNetwork implements AutoCloseable
     }
 
     /**
+     * {@code ip route add blackhole CIDR table TABLE metric METRIC}: what {@code table} routes to {@code cidr} and no
+     * route of a lower metric takes is dropped. Behind a TUN's route of the same prefix, it takes over the moment
+     * the TUN is gone (the kernel removes a device's routes with it), so steered traffic is dropped rather than
+     * routed on untranslated while no gateway holds the TUN.
+     */
+    public synchronized void addBlackholeRoute(final String cidr, final int table, final long metric)
+    {
+        requireCidr(cidr);
+        if (table <= 0)
+        {
+            throw new IllegalArgumentException("routing table " + table + ": a blackhole belongs in its own table, not main");
+        }
+        final List<String> args = List.of("blackhole", cidr, "table", Integer.toString(table), "metric", Long.toString(metric));
+        applyIp(concat(List.of("route", "add"), args), concat(List.of("route", "del"), args));
+    }
+
+    /**
      * {@code ip rule add iif IIF table TABLE priority PRIORITY}: packets arriving on {@code iif} are routed
      * by {@code table}. IPv4.
      *

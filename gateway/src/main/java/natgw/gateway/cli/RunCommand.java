@@ -113,6 +113,12 @@ public final class RunCommand implements Callable<Integer>
             "(default: ${DEFAULT-VALUE})")
     String offload = "on";
 
+    @Option(names = "--fail-open",
+        description = "with --steer: no blackhole route behind the TUN's, so while no natgw runs (killed, restarting) " +
+            "the steered traffic is routed on UNTRANSLATED, with inside source addresses; by default it is dropped " +
+            "until natgw runs again or natgw cleanup restores the host")
+    boolean failOpen;
+
     @Option(names = "--busy-poll-us", paramLabel = "US",
         description = "an idle worker keeps reading for US microseconds before it sleeps in poll(2): the next " +
             "packet of a burst is taken without a scheduler wake-up, at the price of a core busy that long " +
@@ -395,6 +401,7 @@ public final class RunCommand implements Callable<Integer>
             config.mtu = mtu;
             GatewayConfig.requireRange("--busy-poll-us", busyPollUs, 0, 1_000_000, "");
             config.busyPollUs = busyPollUs;
+            config.failOpen = failOpen;
             switch (offload)
             {
                 case "on": config.offload = true; break;
