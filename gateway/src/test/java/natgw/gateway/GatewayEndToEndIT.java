@@ -79,7 +79,7 @@ class GatewayEndToEndIT
     {
         try (LabProcess server = Gateways.peer(lab, Role.SERVER, "http-server", "8080"))
         {
-            final Exec.Result result = lab.exec(Role.CLIENT, "curl", "-s", "--max-time", "5", "http://" + Lab.SERVER_ADDR + ":8080/");
+            final Exec.Result result = lab.exec(Role.CLIENT, "curl", "-s", "--max-time", "30", "http://" + Lab.SERVER_ADDR + ":8080/");
             assertEquals(0, result.exitCode(), result.toString());
             assertEquals("you are " + Lab.POOL_ADDR, result.stdout().trim());
         }

@@ -37,7 +37,7 @@ class LinuxTunTest
     private static final String TUN_ADDRESS = "10.99.0.1";
     private static final String PEER = "10.99.0.2";
     private static final int OFFSET = 16;
-    private static final long DEADLINE_MS = 5_000;
+    private static final long DEADLINE_MS = 30_000;
 
     private final UnsafeBuffer[] bufs = directBuffers(LinuxTun.BATCH_SIZE, 2048);
     private final int[] sizes = new int[LinuxTun.BATCH_SIZE];
