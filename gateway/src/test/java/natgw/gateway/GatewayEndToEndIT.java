@@ -79,7 +79,7 @@ class GatewayEndToEndIT
     {
         try (LabProcess server = Gateways.peer(lab, Role.SERVER, "http-server", "8080"))
         {
-            final Exec.Result result = lab.exec(Role.CLIENT, "curl", "-s", "--max-time", "5", "http://" + Lab.SERVER_ADDR + ":8080/");
+            final Exec.Result result = lab.exec(Role.CLIENT, "curl", "-s", "--max-time", "30", "http://" + Lab.SERVER_ADDR + ":8080/");
             assertEquals(0, result.exitCode(), result.toString());
             assertEquals("you are " + Lab.POOL_ADDR, result.stdout().trim());
         }
@@ -101,7 +101,7 @@ class GatewayEndToEndIT
     @Order(3)
     void shouldCarryPing() throws Exception
     {
-        final Exec.Result result = lab.exec(Role.CLIENT, "ping", "-c", "3", "-i", "0.2", "-W", "2", Lab.SERVER_ADDR);
+        final Exec.Result result = lab.exec(Role.CLIENT, "ping", "-c", "3", "-i", "0.2", "-W", "10", Lab.SERVER_ADDR);
         assertEquals(0, result.exitCode(), result.toString());
         assertTrue(result.stdout().contains("3 received"), result.stdout());
     }
@@ -181,8 +181,7 @@ class GatewayEndToEndIT
             }
             expected.merge("bad_version", 200, Integer::sum);
         }
-        Thread.sleep(300);
-        final Map<String, Long> after = Gateways.drops(lab);
+        final Map<String, Long> after = Gateways.awaitDrops(lab, before, expected);
         for (final Map.Entry<String, Integer> e : expected.entrySet())
         {
             final long delta = after.getOrDefault(e.getKey(), 0L) - before.getOrDefault(e.getKey(), 0L);
@@ -198,7 +197,7 @@ class GatewayEndToEndIT
     {
         final Map<String, Long> before = Gateways.drops(lab);
         lab.exec(Role.SERVER, "ping", "-c", "2", "-i", "0.2", "-W", "1", Lab.POOL_ADDR);
-        final Map<String, Long> after = Gateways.drops(lab);
+        final Map<String, Long> after = Gateways.awaitDrops(lab, before, Map.of("no_mapping", 2));
         assertEquals(2L, after.getOrDefault("no_mapping", 0L) - before.getOrDefault("no_mapping", 0L), after.toString());
     }
 
@@ -367,6 +366,31 @@ class GatewayEndToEndIT
                 }
             }
             return drops;
+        }
+
+        /**
+         * The drop counters once each reason in {@code expected} has grown by at least its count since
+         * {@code before} (natgw counts a packet when a worker has processed it, a moment after it was sent), or
+         * after 30 s; the caller asserts the exact counts.
+         */
+        static Map<String, Long> awaitDrops(final Lab lab, final Map<String, Long> before, final Map<String, Integer> expected)
+            throws Exception
+        {
+            final long deadlineNs = System.nanoTime() + 30_000_000_000L;
+            while (true)
+            {
+                final Map<String, Long> drops = drops(lab);
+                boolean reached = true;
+                for (final Map.Entry<String, Integer> e : expected.entrySet())
+                {
+                    reached &= drops.getOrDefault(e.getKey(), 0L) - before.getOrDefault(e.getKey(), 0L) >= e.getValue();
+                }
+                if (reached || System.nanoTime() > deadlineNs)
+                {
+                    return drops;
+                }
+                Thread.sleep(50);
+            }
         }
 
         /** Everything natgw may touch in the gateway namespace, as text to compare. */

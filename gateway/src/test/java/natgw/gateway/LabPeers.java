@@ -60,7 +60,7 @@ public final class LabPeers
             {
                 try (DatagramSocket socket = new DatagramSocket())
                 {
-                    socket.setSoTimeout(3000);
+                    socket.setSoTimeout(20_000);
                     socket.connect(new InetSocketAddress(args[1], Integer.parseInt(args[2])));
                     final byte[] ask = "ping".getBytes(StandardCharsets.UTF_8);
                     socket.send(new DatagramPacket(ask, ask.length));
@@ -76,7 +76,7 @@ public final class LabPeers
                 {
                     channel.connect(new InetSocketAddress(args[1], Integer.parseInt(args[2])));
                     channel.write(ByteBuffer.wrap("anyone?".getBytes(StandardCharsets.UTF_8)));
-                    channel.socket().setSoTimeout(3000);
+                    channel.socket().setSoTimeout(20_000);
                     try
                     {
                         channel.socket().receive(new DatagramPacket(new byte[64], 64));

@@ -24,7 +24,7 @@ class ServiceConfigIT
 {
     private static String curl(final ServiceLab lab, final String vip)
     {
-        final Exec.Result result = lab.inClient(List.of("curl", "-s", "--max-time", "5", "http://" + vip + "/"));
+        final Exec.Result result = lab.inClient(List.of("curl", "-s", "--max-time", "30", "http://" + vip + "/"));
         assertEquals(0, result.exitCode(), "curl " + vip + ": " + result);
         return result.stdout().trim();
     }
@@ -52,7 +52,7 @@ class ServiceConfigIT
 
             final List<String> answers = new ArrayList<>(List.of(curl(lab, "10.96.0.90"), curl(lab, "10.96.0.90")));
             assertEquals(List.of("b1 you-are " + Lab.POOL_ADDR, "b2 you-are " + Lab.POOL_ADDR), answers);
-            final Exec.Result dns = lab.inClient(ServiceLab.peer("dns-ask", "10.96.0.91", "53", "5", "-", "2000"));
+            final Exec.Result dns = lab.inClient(ServiceLab.peer("dns-ask", "10.96.0.91", "53", "5", "-", "10000"));
             assertTrue(dns.stdout().contains("answered 10") && dns.stdout().contains("backend b1 5"), dns.toString());
 
             String listing = lab.natgwOk("services");

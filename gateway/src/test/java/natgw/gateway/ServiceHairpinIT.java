@@ -75,8 +75,8 @@ class ServiceHairpinIT
         for (int i = 0; i < times; i++)
         {
             final List<String> command = new ArrayList<>(inNamespace);
-            command.addAll(List.of("curl", "-s", "--max-time", "5", "http://" + vip + "/"));
-            final Exec.Result result = Exec.run(command, null, 20_000);
+            command.addAll(List.of("curl", "-s", "--max-time", "30", "http://" + vip + "/"));
+            final Exec.Result result = Exec.run(command, null, 60_000);
             assertEquals(0, result.exitCode(), "curl " + vip + ": " + result);
             answers.add(result.stdout().trim());
         }
@@ -206,7 +206,7 @@ class ServiceHairpinIT
         Files.deleteIfExists(go);
         final String script = String.join("\n",
             "import os, socket, sys, time",
-            "s = socket.create_connection(('" + LONG + "', 80), timeout=5)",
+            "s = socket.create_connection(('" + LONG + "', 80), timeout=30)",
             "print('connected', flush=True)",
             "while not os.path.exists(sys.argv[1]): time.sleep(0.02)",
             "try:",
@@ -219,10 +219,10 @@ class ServiceHairpinIT
         final long goneBefore = lab.conntrackStats().getOrDefault("backend_gone", 0L);
         try (LabProcess client = lab.lab.start(Role.CLIENT, List.of("python3", "-c", script, go.toString())))
         {
-            assertTrue(client.awaitLine("connected"::equals, 10_000), client.output());
+            assertTrue(client.awaitLine("connected"::equals, 30_000), client.output());
             lab.natgwOk("service", "del", "tcp:" + LONG + ":80", ServiceLab.backendAddress(2) + ":80");
             Files.writeString(go, "go");
-            assertTrue(client.awaitLine(line -> !line.equals("connected"), 10_000), client.output());
+            assertTrue(client.awaitLine(line -> !line.equals("connected"), 30_000), client.output());
             assertTrue(client.output().contains("reset"), "the client is told at once, not left hanging:\n" + client.output());
         }
         assertEquals(goneBefore + 1, lab.conntrackStats().getOrDefault("backend_gone", 0L));

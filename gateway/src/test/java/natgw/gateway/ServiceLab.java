@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import natgw.gateway.GatewayEndToEndIT.Gateways;
 import natgw.perf.lab.Lab;
@@ -367,5 +369,112 @@ final class ServiceLab implements AutoCloseable
     int backends()
     {
         return backends;
+    }
+
+    /** NewConn of {@code backend} (ADDR:PORT) in service {@code vipPort} (ADDR:PORT), from natgw services; -1 if not listed. */
+    long newConnections(final String vipPort, final String backend)
+    {
+        boolean inService = false;
+        for (final String line : natgwOk("services").split("\n"))
+        {
+            final String[] f = line.trim().split("\\s+");
+            if (!line.startsWith("  "))
+            {
+                inService = f.length >= 2 && f[1].equals(vipPort);
+            }
+            else if (inService && f[0].equals("->") && f[1].equals(backend))
+            {
+                // -> ADDR:PORT Forward Weight ActiveConn InActConn NewConn ...
+                return Long.parseLong(f[6]);
+            }
+        }
+        return -1;
+    }
+
+    // ------------------------------------------------------------------ handshakes through the TUN
+
+    private static final String HANDSHAKE_TABLE = "natgw_test_handshakes";
+    private static final Pattern COUNTER = Pattern.compile("counter\\s+(\\w+)\\s*\\{\\s*packets\\s+(\\d+)");
+
+    /** SYNs and SYN-ACKs the kernel handed to natgw's TUN ({@code in}) and natgw wrote back ({@code out}). */
+    record Handshakes(long synsIn, long synsOut, long synAcksIn, long synAcksOut)
+    {
+        Handshakes since(final Handshakes before)
+        {
+            return new Handshakes(synsIn - before.synsIn, synsOut - before.synsOut, synAcksIn - before.synAcksIn,
+                synAcksOut - before.synAcksOut);
+        }
+
+        boolean noneInFlight()
+        {
+            return synsIn == synsOut && synAcksIn == synAcksOut;
+        }
+    }
+
+    /**
+     * Counts every SYN and SYN-ACK crossing natgw's TUN, in the gateway's forward path: a handshake packet natgw
+     * lost (dropped, or never read from a full TUN queue) shows as an {@code in} without its {@code out}, whatever
+     * the time it took. A SYN that a slow machine made the client retransmit is counted on both sides.
+     */
+    void countHandshakes()
+    {
+        final String syn = "tcp flags & (syn | ack) == syn";
+        final String synAck = "tcp flags & (syn | ack) == syn | ack";
+        final String ruleset = "table ip " + HANDSHAKE_TABLE + " {\n" +
+            "  counter syn_in { }\n  counter syn_out { }\n  counter synack_in { }\n  counter synack_out { }\n" +
+            "  chain forward {\n    type filter hook forward priority filter; policy accept;\n" +
+            "    oifname \"" + Lab.TUN_NAME + "\" " + syn + " counter name \"syn_in\"\n" +
+            "    iifname \"" + Lab.TUN_NAME + "\" " + syn + " counter name \"syn_out\"\n" +
+            "    oifname \"" + Lab.TUN_NAME + "\" " + synAck + " counter name \"synack_in\"\n" +
+            "    iifname \"" + Lab.TUN_NAME + "\" " + synAck + " counter name \"synack_out\"\n" +
+            "  }\n}\n";
+        Exec.run(lab.inNamespace(Role.GW, List.of("nft", "-f", "-")), ruleset, 30_000).orThrow();
+    }
+
+    Handshakes handshakes()
+    {
+        final Map<String, Long> counts = new HashMap<>();
+        final Matcher m = COUNTER.matcher(
+            lab.exec(Role.GW, "nft", "list", "counters", "table", "ip", HANDSHAKE_TABLE).orThrow().stdout());
+        while (m.find())
+        {
+            counts.put(m.group(1), Long.parseLong(m.group(2)));
+        }
+        return new Handshakes(counts.get("syn_in"), counts.get("syn_out"), counts.get("synack_in"), counts.get("synack_out"));
+    }
+
+    /**
+     * The handshake packets since {@code before}, once natgw has written out every one it was handed (a packet
+     * may be inside natgw when the traffic ends), or as they are after 30 s; the caller asserts.
+     */
+    Handshakes awaitHandshakesThrough(final Handshakes before)
+    {
+        final long deadlineNs = System.nanoTime() + 30_000_000_000L;
+        Handshakes through = handshakes().since(before);
+        while (!through.noneInFlight() && System.nanoTime() < deadlineNs)
+        {
+            sleepMs(50);
+            through = handshakes().since(before);
+        }
+        return through;
+    }
+
+    /** TcpExtTCPSynRetrans of the client namespace: SYNs the clients sent again (no answer within their RTO). */
+    long clientSynRetransmissions()
+    {
+        final String[] lines = lab.exec(Role.CLIENT, "cat", "/proc/net/netstat").orThrow().stdout().split("\n");
+        for (int i = 0; i + 1 < lines.length; i += 2)
+        {
+            final String[] names = lines[i].trim().split("\\s+");
+            final String[] values = lines[i + 1].trim().split("\\s+");
+            for (int k = 1; k < names.length && k < values.length; k++)
+            {
+                if (names[0].equals("TcpExt:") && names[k].equals("TCPSynRetrans"))
+                {
+                    return Long.parseLong(values[k]);
+                }
+            }
+        }
+        throw new IllegalStateException("no TcpExt TCPSynRetrans in the client's /proc/net/netstat");
     }
 }

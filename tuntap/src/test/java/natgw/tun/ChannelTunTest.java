@@ -2,7 +2,6 @@ package natgw.tun;
 
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.agrona.concurrent.UnsafeBuffer;
@@ -96,7 +95,7 @@ class ChannelTunTest
     }
 
     @Test
-    @Timeout(10)
+    @Timeout(60)
     void shouldReturnFromAwaitReadableWhenAPacketIsInjected() throws Exception
     {
         final CountDownLatch waiting = new CountDownLatch(1);
@@ -104,37 +103,35 @@ class ChannelTunTest
         final Thread worker = new Thread(() ->
         {
             waiting.countDown();
-            result.set(tun.queue(0).awaitReadable(5_000));
+            result.set(tun.queue(0).awaitReadable(30_000));
         });
         worker.start();
         waiting.await();
         tun.inject(0, udp("wake"));
-        worker.join(5_000);
+        worker.join(30_000);
 
         assertFalse(worker.isAlive());
         assertTrue(result.get());
     }
 
     @Test
-    @Timeout(10)
+    @Timeout(60)
     void shouldReturnFromAwaitReadableOnWakeupFromAnotherThread() throws Exception
     {
         final CountDownLatch waiting = new CountDownLatch(1);
-        final long[] elapsedNs = new long[1];
+        final AtomicBoolean result = new AtomicBoolean();
         final Thread worker = new Thread(() ->
         {
             waiting.countDown();
-            final long start = System.nanoTime();
-            tun.queue(0).awaitReadable(5_000);
-            elapsedNs[0] = System.nanoTime() - start;
+            result.set(tun.queue(0).awaitReadable(30_000));
         });
         worker.start();
         waiting.await();
         tun.queue(0).wakeup();
-        worker.join(5_000);
+        worker.join(30_000);
 
         assertFalse(worker.isAlive());
-        assertTrue(elapsedNs[0] < TimeUnit.SECONDS.toNanos(4), "awaitReadable ignored wakeup");
+        assertTrue(result.get(), "awaitReadable ran out its timeout: the wakeup was ignored");
     }
 
     @Test

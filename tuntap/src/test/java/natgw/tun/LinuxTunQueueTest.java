@@ -108,7 +108,7 @@ class LinuxTunQueueTest
 
                 for (final Thread worker : workers)
                 {
-                    worker.join(10_000);
+                    worker.join(30_000);
                     assertFalse(worker.isAlive(), "a worker did not see the close");
                 }
                 assertNull(failures[0]);
@@ -156,9 +156,9 @@ class LinuxTunQueueTest
             int n;
             while (0 == (n = queue.read(in, inSizes, OFFSET)))
             {
-                if (!queue.awaitReadable(5_000))
+                if (!queue.awaitReadable(30_000))
                 {
-                    throw new AssertionError("no echo reply within 5 s");
+                    throw new AssertionError("no echo reply within 30 s");
                 }
             }
             if (n < 0)

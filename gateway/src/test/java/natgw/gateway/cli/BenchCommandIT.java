@@ -103,9 +103,12 @@ class BenchCommandIT
     void shouldAnswerEveryLookupThroughNatgwReserveAndReportTheKernelDnatNextToIt(@TempDir final Path out)
         throws Exception
     {
+        // a lookup ends when both answers are in: the long wait costs nothing, and a lost answer stays lost however
+        // long it is waited for, while a busy machine's slow one is not taken for lost or late
         final Exec.Result bench = CliProcess.run(300_000, "bench", "dns-a-aaaa",
             "--impl", "kernel-dnat,natgw-reserve", "--rounds", String.valueOf(ROUNDS), "--blocks", "1",
-            "--clients", String.valueOf(CLIENTS), "--prefix", prefix, "--out", out.toString(), "--no-install");
+            "--clients", String.valueOf(CLIENTS), "--dns-timeout-ms", "30000", "--prefix", prefix, "--out", out.toString(),
+            "--no-install");
         assertEquals(0, bench.exitCode(), bench.stdout() + bench.stderr());
 
         final JsonNode scenario = new ObjectMapper().readTree(out.resolve("summary.json").toFile())
@@ -132,11 +135,11 @@ class BenchCommandIT
         final JsonNode counts = natgw.path("counts");
         assertEquals(0, counts.path("lost").asLong(), "natgw reserve loses no answer: " + counts);
         assertEquals(0, counts.path("late").asLong(), "natgw reserve: no answer after the resolver's timeout");
+        assertNoPacketLost(natgw);
         assertEquals(0, counts.path("split").asLong(), "natgw reserve: both queries of a lookup to one backend");
         assertEquals(2L * ROUNDS * CLIENTS, counts.path("answered").asLong());
         assertEquals(ROUNDS * CLIENTS, natgw.path("latency_us").path("lookup").path("count").asLong());
         assertEquals(0, natgw.path("conntrack").path("insert_failed").asLong());
-        assertEquals(0, natgw.path("conntrack").path("drop").asLong());
         assertTrue(kernel.path("conntrack").has("clash_resolve"), "the kernel's clash counter read: " +
             kernel.path("conntrack"));
 
@@ -178,11 +181,21 @@ class BenchCommandIT
         }
         assertTrue(reserve != null, "natgw-reserve row");
         assertEquals(STORM_ROUNDS * STORM_CLIENTS, reserve.path("counts").path("completed").asLong(), "every connect completed");
-        assertEquals(0, reserve.path("counts").path("stalls").asLong(), "no connect of 1 s or more");
         assertEquals(0, reserve.path("counts").path("errors").asLong());
         assertEquals(0, reserve.path("conntrack").path("insert_failed").asLong(), "reserve never fails an insert");
-        assertEquals(0, reserve.path("conntrack").path("drop").asLong());
-        assertTrue(reserve.path("latency_us").path("connect").path("maxUs").asDouble() < 1_000_000,
-            "slowest connect " + reserve.path("latency_us").path("connect").path("maxUs") + " µs");
+        // a stall is a dropped SYN retransmitted: asserted as the drop itself, not as a connect's time (a stall of a
+        // busy machine is no drop)
+        assertNoPacketLost(reserve);
+    }
+
+    /** natgw dropped nothing, for any reason, and its TUN queue overflowed never. */
+    private static void assertNoPacketLost(final JsonNode impl)
+    {
+        final JsonNode conntrack = impl.path("conntrack");
+        final String name = impl.path("name").asText() + ": " + conntrack;
+        assertTrue(conntrack.has("dropped") && conntrack.has("tun_tx_dropped"), name);
+        assertEquals(0, conntrack.path("drop").asLong(), name);
+        assertEquals(0, conntrack.path("dropped").asLong(), name);
+        assertEquals(0, conntrack.path("tun_tx_dropped").asLong(), name);
     }
 }

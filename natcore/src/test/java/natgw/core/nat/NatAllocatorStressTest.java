@@ -35,11 +35,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   a one-address SNAT pool, from several threads released together by a barrier, round after round,
  *   every connection killed after its round so port 40000 is contended again. {@code reserve}: no
  *   reply tuple ever held twice (the whole table is scanned every round), no drop; {@code kernel} with
- *   its race window: insert_failed under the same load.</li>
+ *   its race window: never a shared tuple either, and every insert_failed a dropped SYN.</li>
  *   <li>Incident 4: the first packet of one new UDP flow processed by several pipelines (workers)
  *   sharing one table at once: {@code reserve} gives every packet the same translation and drops none.
- *   The kernel strategy's figures, with and without clash resolution, are printed for the report.</li>
+ *   The kernel strategy never splits a flow's translation, with or without clash resolution.</li>
  * </ul>
+ * Whether the kernel strategy's check-then-insert race shows at all depends on how the threads are scheduled
+ * (on a busy machine they may never overlap), so, as its JCStress twins grade it (ACCEPTABLE_INTERESTING), it is
+ * reported, never required: the assertions are the invariants that hold whether it shows or not.
  * Tagged "stress": about 12 s on 2 cores; it runs in CI with the other tests.
  */
 @Tag("stress")
@@ -72,7 +75,7 @@ class NatAllocatorStressTest
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void shouldShowInsertFailedWithKernelStrategyUnderTheSameLoad() throws Exception
+    void shouldNeverShareReplyTupleWithKernelStrategyAndCountEveryLostRaceAsInsertFailed() throws Exception
     {
         // how often the race shows depends on scheduling: run chunks until it has, within a bound
         StormResult result = collisionStorm(PortStrategy.KERNEL, RACE_WINDOW_NS, 2_000);
@@ -80,10 +83,10 @@ class NatAllocatorStressTest
         {
             result = result.plus(collisionStorm(PortStrategy.KERNEL, RACE_WINDOW_NS, 2_000));
         }
-        System.out.println("kernel       " + result);
+        System.out.println("kernel       " + result + raceShown(result.insertFailed > 0));
         assertEquals(0, result.duplicateReplyTuples, "even the emulation never lets two connections hold one tuple");
-        assertTrue(result.insertFailed > 0, "the check-then-insert race must show: " + result);
-        assertEquals(result.insertFailed, result.drops, "TCP: every insert_failed is a dropped SYN");
+        assertEquals(result.insertFailed, result.drops, "TCP: every insert_failed is a dropped SYN, and nothing else drops");
+        assertEquals(result.attempts, result.inserts + result.drops, "every attempt a connection or a drop");
 
         final StormResult fullyRandom = collisionStorm(PortStrategy.RANDOM_FULLY, RACE_WINDOW_NS, 2_000);
         System.out.println("random-fully " + fullyRandom);
@@ -110,18 +113,26 @@ class NatAllocatorStressTest
         {
             withoutResolution = withoutResolution.plus(sameFlowStorm(PortStrategy.KERNEL, RACE_WINDOW_NS, false, 5_000));
         }
-        System.out.println("kernel, no clash resolution    " + withoutResolution);
+        System.out.println("kernel, no clash resolution    " + withoutResolution + raceShown(withoutResolution.drops > 0));
         FlowResult withResolution = sameFlowStorm(PortStrategy.KERNEL, RACE_WINDOW_NS, true, 5_000);
         for (int chunk = 1; chunk < MAX_CHUNKS && withResolution.clashResolve == 0; chunk++)
         {
             withResolution = withResolution.plus(sameFlowStorm(PortStrategy.KERNEL, RACE_WINDOW_NS, true, 5_000));
         }
-        System.out.println("kernel, clash resolution       " + withResolution);
+        System.out.println("kernel, clash resolution       " + withResolution + raceShown(withResolution.clashResolve > 0));
 
-        assertTrue(withoutResolution.drops > 0, "incident 4 must show without clash resolution: " + withoutResolution);
         assertEquals(0, withoutResolution.splitTranslations, "a dropped packet leaves with no translation, never another");
-        assertTrue(withResolution.clashResolve > 0, "UDP clashes are resolved by adopting the winner: " + withResolution);
-        assertEquals(0, withResolution.splitTranslations);
+        assertEquals(0, withoutResolution.clashResolve, "no clash resolved when resolution is off");
+        assertEquals(withoutResolution.insertFailed, withoutResolution.drops, "every drop a lost insert race");
+        assertEquals(withoutResolution.rounds, withoutResolution.inserts, "one connection per flow");
+        assertEquals(0, withResolution.splitTranslations, "an adopted clash takes the winner's translation");
+        assertEquals(withResolution.insertFailed, withResolution.drops, "every drop a lost insert race");
+        assertEquals(withResolution.rounds, withResolution.inserts, "one connection per flow");
+    }
+
+    private static String raceShown(final boolean shown)
+    {
+        return shown ? "" : "  (the race did not show this run: the threads never overlapped in the window)";
     }
 
     // ---------------------------------------------------------------- incident 1

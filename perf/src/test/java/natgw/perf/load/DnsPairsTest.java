@@ -18,6 +18,12 @@ class DnsPairsTest
 {
     static final List<String> SOURCES = List.of("127.0.0.2", "127.0.0.3", "127.0.0.4");
     static final int ROUNDS = 20;
+    /**
+     * Where every answer comes: a lookup ends when both are in, so a long timeout costs nothing and only a
+     * stalled machine, not a busy one, could make a prompt loopback answer late.
+     */
+    static final long PROMPT_TIMEOUT_MS = 30_000;
+    static final long GRACE_MS = 30_000;
 
     @Test
     void shouldWriteTheTypeAndReadItBack()
@@ -37,7 +43,7 @@ class DnsPairsTest
     @Test
     void shouldCountEveryLookupAnsweredFromOneBackendWithTwoSenders() throws Exception
     {
-        final DnsPairs.Stats stats = run(answerer(Behaviour.ALL), 2);
+        final DnsPairs.Stats stats = run(answerer(Behaviour.ALL, 0), 2, PROMPT_TIMEOUT_MS, GRACE_MS);
         assertEquals(ROUNDS * SOURCES.size(), stats.lookups);
         assertEquals(2L * ROUNDS * SOURCES.size(), stats.answered);
         assertEquals(0, stats.lost);
@@ -51,7 +57,8 @@ class DnsPairsTest
     @Test
     void shouldCountTheUnansweredAaaaAsLost() throws Exception
     {
-        final DnsPairs.Stats stats = run(answerer(Behaviour.A_ONLY), 1);
+        // DnsPairs must wait out timeout + grace to call the AAAA lost; the A answer has to come before that
+        final DnsPairs.Stats stats = run(answerer(Behaviour.A_ONLY, 0), 1, 2_000, 1_000);
         assertEquals(ROUNDS * SOURCES.size(), stats.lookups);
         assertEquals(ROUNDS * SOURCES.size(), stats.answered);
         assertEquals(ROUNDS * SOURCES.size(), stats.lost);
@@ -62,21 +69,16 @@ class DnsPairsTest
     @Test
     void shouldCountAnswersAfterTheTimeoutAsLateAndDifferentBackendsAsSplit() throws Exception
     {
-        // the AAAA answer comes 1 s after the query: well after a 400 ms timeout, well within 400 ms + 2 s; the
-        // prompt A answer needs to be under 400 ms (a 50 ms timeout let a busy CI machine make 5 of 60 late)
-        final DnsPairs.Stats late = run(answerer(Behaviour.AAAA_LATE), 2, 400, 2_000);
+        // the answerer holds each AAAA answer until the timeout has passed since it received the query, so since the
+        // client sent it: late by construction, whatever the machine's load; the grace only bounds the test
+        final long timeoutMs = 1_000;
+        final DnsPairs.Stats late = run(answerer(Behaviour.AAAA_LATE, timeoutMs), 2, timeoutMs, GRACE_MS);
         assertEquals(ROUNDS * SOURCES.size(), late.late);
         assertEquals(0, late.lost);
         assertEquals(ROUNDS * SOURCES.size(), late.lookup.getTotalCount());
-        final DnsPairs.Stats split = run(answerer(Behaviour.SPLIT), 2);
+        final DnsPairs.Stats split = run(answerer(Behaviour.SPLIT, 0), 2, PROMPT_TIMEOUT_MS, GRACE_MS);
         assertEquals(ROUNDS * SOURCES.size(), split.split);
         assertEquals(0, split.lost);
-    }
-
-    /** Timeout 1 s, grace 0.3 s: an answer on loopback is never late, even on a busy machine. */
-    private static DnsPairs.Stats run(final InetSocketAddress server, final int senders) throws Exception
-    {
-        return run(server, senders, 1_000, 300);
     }
 
     private static DnsPairs.Stats run(final InetSocketAddress server, final int senders, final long timeoutMs,
@@ -92,8 +94,11 @@ class DnsPairsTest
         ALL, A_ONLY, AAAA_LATE, SPLIT
     }
 
-    /** An answerer on loopback: answers as told, id 1 (SPLIT: AAAA from id 2; AAAA_LATE: AAAA after 1 s). */
-    private static InetSocketAddress answerer(final Behaviour behaviour) throws IOException
+    /**
+     * An answerer on loopback: answers as told, id 1 (SPLIT: AAAA from id 2; AAAA_LATE: AAAA once {@code lateMs}
+     * have passed since the query arrived).
+     */
+    private static InetSocketAddress answerer(final Behaviour behaviour, final long lateMs) throws IOException
     {
         final DatagramChannel channel = DatagramChannel.open();
         channel.bind(new InetSocketAddress("127.0.0.1", 0));
@@ -106,6 +111,7 @@ class DnsPairsTest
                 {
                     buffer.clear();
                     final SocketAddress from = channel.receive(buffer);
+                    final long receivedNs = System.nanoTime();
                     buffer.flip();
                     final boolean aaaa = DnsPairs.typeOf(buffer) == 1;
                     if (aaaa && behaviour == Behaviour.A_ONLY)
@@ -120,7 +126,13 @@ class DnsPairsTest
                         {
                             try
                             {
-                                Thread.sleep(1_000);
+                                // the client took its send time before sending: past this instant its wait is over
+                                final long dueNs = receivedNs + TimeUnit.MILLISECONDS.toNanos(lateMs);
+                                long nowNs;
+                                while ((nowNs = System.nanoTime()) <= dueNs)
+                                {
+                                    TimeUnit.NANOSECONDS.sleep(dueNs - nowNs + 1);
+                                }
                                 channel.send(copy, from);
                             }
                             catch (final Exception ignored)
