@@ -159,7 +159,9 @@ public final class ServicePeers
     {
         try (socket)
         {
-            socket.setSoTimeout(10_000);
+            // a client may hold its connection idle while the test changes the service with a CLI run, slow on a
+            // loaded machine: closing it first would answer the client with a FIN the test did not ask for
+            socket.setSoTimeout(600_000);
             final InputStream in = socket.getInputStream();
             int matched = 0;
             final byte[] end = { '\r', '\n', '\r', '\n' };
