@@ -61,11 +61,7 @@ class ConntrackParityIT
     @AfterAll
     static void down() throws Exception
     {
-        if (lab != null)
-        {
-            lab.close();
-        }
-        assertTrue(Lab.existingNamespaces(PREFIX).isEmpty(), "lab namespaces left behind");
+        Gateways.closeLab(lab, PREFIX);
     }
 
     @Test

@@ -283,6 +283,16 @@ class GatewayEndToEndIT
             }
         }
 
+        /** Removes a test's lab, and fails if a namespace of it is left behind. */
+        static void closeLab(final Lab lab, final String prefix) throws Exception
+        {
+            if (lab != null)
+            {
+                lab.close();
+            }
+            assertTrue(Lab.existingNamespaces(prefix).isEmpty(), "lab namespaces left behind");
+        }
+
         static Path jar()
         {
             final Path jar = Path.of("target", "natgw.jar").toAbsolutePath();

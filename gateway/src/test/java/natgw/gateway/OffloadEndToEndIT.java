@@ -53,11 +53,7 @@ class OffloadEndToEndIT
     @AfterAll
     static void down() throws Exception
     {
-        if (lab != null)
-        {
-            lab.close();
-        }
-        assertTrue(Lab.existingNamespaces(PREFIX).isEmpty(), "lab namespaces left behind");
+        Gateways.closeLab(lab, PREFIX);
     }
 
     @ParameterizedTest(name = "offload {0}")
