@@ -43,7 +43,9 @@ public final class EventRecord
         buffer.putLong(offset + REPLY_A_OFFSET, table.tupleA(entry, ConntrackTable.REPLY));
         buffer.putLong(offset + REPLY_B_OFFSET, table.tupleB(entry, ConntrackTable.REPLY));
         buffer.putInt(offset + STATUS_OFFSET, status);
-        buffer.putInt(offset + TIMEOUT_OFFSET, (int)Math.max(0, (table.deadlineMs(entry) - nowMs) / 1000));
+        // rounded: the deadline was set from the worker's batch clock, a few ms before this reading; the kernel's
+        // event shows the timeout just set (120, not 119)
+        buffer.putInt(offset + TIMEOUT_OFFSET, (int)Math.max(0, (table.deadlineMs(entry) - nowMs + 500) / 1000));
         buffer.putLong(offset + TIME_OFFSET, wallClockUs);
         final boolean destroy = type == ConntrackEvents.DESTROY;
         for (int dir = 0; dir < 2; dir++)
