@@ -229,16 +229,6 @@ public final class ConntrackListing
         return count;
     }
 
-    /** Appends every confirmed connection matching {@code filter}, one line each; returns how many. */
-    public static int list(final ConntrackTable table, final int nowMs, final Filter filter, final StringBuilder out)
-    {
-        return visit(table, nowMs, filter, false, (entry, status, line) ->
-        {
-            out.append(line).append('\n');
-            return true;
-        });
-    }
-
     /** Seconds left until {@code deadlineMs}, rounded down, never negative (what the kernel's timeout column shows). */
     public static long timeoutSeconds(final int deadlineMs, final int nowMs)
     {

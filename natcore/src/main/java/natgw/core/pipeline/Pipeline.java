@@ -291,10 +291,7 @@ public final class Pipeline
                 {
                     outputSegments[i] = answered ? 1 : offloads[j] & SEGMENTS_MASK;
                 }
-                if (answered && vnetLength != 0)
-                {
-                    vnet.wrap(buffer, offset).clear();
-                }
+                clearOffloadsOfAnswer(buffer, offset);
             }
             reportFound();
         }
@@ -374,11 +371,17 @@ public final class Pipeline
             reportFound();
         }
         outputLength += vnetLength;
+        clearOffloadsOfAnswer(buffer, offset);
+        return finish(verdict);
+    }
+
+    /** A packet natgw built in the buffer (a RST, an ICMP error) goes out behind an all-zero virtio-net header. */
+    private void clearOffloadsOfAnswer(final MutableDirectBuffer buffer, final int offset)
+    {
         if (answered && vnetLength != 0)
         {
             vnet.wrap(buffer, offset).clear();
         }
-        return finish(verdict);
     }
 
     /** The packets the last packet given to {@link #process(MutableDirectBuffer, int, int, long)} becomes on the wire. */

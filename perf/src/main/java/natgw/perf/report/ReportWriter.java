@@ -281,28 +281,20 @@ public final class ReportWriter
         {
             return null;
         }
-        final List<String> header = new ArrayList<>(List.of("implementation"));
-        header.addAll(names);
-        final List<String[]> rows = new ArrayList<>();
-        for (final ImplResult impl : scenario.impls())
-        {
-            if (impl.ran())
-            {
-                final List<String> row = new ArrayList<>(List.of(impl.name()));
-                for (final String name : names)
-                {
-                    row.add(valueCell(impl, name, wholeNumbers(scenario, name)));
-                }
-                rows.add(row.toArray(new String[0]));
-            }
-        }
-        return new Table(header.toArray(new String[0]), rows);
+        return perImplementation(scenario, names, (impl, name) -> valueCell(impl, name, wholeNumbers(scenario, name)));
     }
 
     /** Conntrack counters summed over segments, {@code n/a} where an implementation does not have one. */
     static Table countersTable(final ScenarioResult scenario)
     {
         final List<String> names = counterNames(scenario);
+        return perImplementation(scenario, names, (impl, name) -> Format.counter(impl.counter(name)));
+    }
+
+    /** A row per implementation that ran: its name, then {@code cell} of each named column. */
+    private static Table perImplementation(
+        final ScenarioResult scenario, final List<String> names, final java.util.function.BiFunction<ImplResult, String, String> cell)
+    {
         final List<String> header = new ArrayList<>(List.of("implementation"));
         header.addAll(names);
         final List<String[]> rows = new ArrayList<>();
@@ -313,7 +305,7 @@ public final class ReportWriter
                 final List<String> row = new ArrayList<>(List.of(impl.name()));
                 for (final String name : names)
                 {
-                    row.add(Format.counter(impl.counter(name)));
+                    row.add(cell.apply(impl, name));
                 }
                 rows.add(row.toArray(new String[0]));
             }
