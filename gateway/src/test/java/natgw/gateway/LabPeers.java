@@ -93,6 +93,9 @@ public final class LabPeers
                 }
                 break;
             }
+            case "odd-flood":
+                OddFlood.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+                break;
             default:
                 throw new IllegalArgumentException("unknown role " + args[0]);
         }
