@@ -1105,7 +1105,9 @@ public final class Pipeline
                 {
                     next = old;
                 }
-                final boolean assured = next == TcpState.ESTABLISHED && (old == TcpState.SYN_RECV || old == TcpState.ESTABLISHED);
+                // as tcp_packet: only a connection the other side has answered (a picked-up one stays droppable)
+                final boolean assured = (status & ConntrackTable.SEEN_REPLY) != 0 && next == TcpState.ESTABLISHED &&
+                    (old == TcpState.SYN_RECV || old == TcpState.ESTABLISHED);
                 return ConntrackTable.withTcpState(assured ? update | ConntrackTable.ASSURED : update, next);
             }
             case Ipv4Header.PROTO_UDP:

@@ -963,6 +963,20 @@ class PipelineTest
     // ------------------------------------------------------------------ TCP tracking and timeouts
 
     @Test
+    void shouldNotAssureAPickedUpConnectionThatNeverSawAReply()
+    {
+        // a mid-stream ACK from inside is picked up as ESTABLISHED (loose pickup); Linux assures it only once the
+        // other side has answered, so spoofed or one-way flows stay early-droppable
+        tcpOut(CLIENT, 40002, SERVER, ACK);
+        tcpOut(CLIENT, 40002, SERVER, ACK);
+        tcpOut(CLIENT, 40002, SERVER, ACK);
+
+        final int status = status(CLIENT, 6, 40002, SERVER, 443);
+        assertEquals(TcpState.ESTABLISHED, ConntrackTable.tcpState(status));
+        assertEquals(0, status & (ConntrackTable.SEEN_REPLY | ConntrackTable.ASSURED));
+    }
+
+    @Test
     void shouldTrackHandshakeToEstablishedAndAssured()
     {
         final int natPort = tcpOut(CLIENT, 40001, SERVER, SYN);
