@@ -2,6 +2,7 @@ package natgw.core.nat;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.EarlyDrop;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.DropReason;
@@ -35,11 +36,13 @@ public final class NatAllocator
 {
     /** nf_nat_l4proto_unique_tuple: "doing a search of the entire range risks soft lockup". */
     static final int MAX_ATTEMPTS = 128;
-    private static final int EVICTION_RANGE = 64;
+    /** Evictions before the new flow is dropped: more than one only when other workers took the freed entries. */
+    private static final int EVICTION_ATTEMPTS = 4;
     private static final int MAX_RETRIES = 8;
     private static final long RANDOM_PORT_SECRET = 0x5EC2E7_5EEDL;
 
     private final ConntrackTable table;
+    private final EarlyDrop earlyDrop;
     private final PortStrategy strategy;
     private final WorkerCounters counters;
     private final long raceWindowNs;
@@ -57,6 +60,7 @@ public final class NatAllocator
         final long randomSeed)
     {
         this.table = table;
+        this.earlyDrop = new EarlyDrop(table);
         this.strategy = strategy;
         this.counters = counters;
         this.raceWindowNs = raceWindowNs;
@@ -364,7 +368,8 @@ public final class NatAllocator
 
     /**
      * A free entry; when the table is full, evicts one unassured connection near a random spot
-     * (early_drop, as the kernel does) and tries again.
+     * ({@link EarlyDrop}, as the kernel's early_drop) and tries again, a few times if another worker takes the
+     * entry freed first.
      */
     private int allocate(final ConntrackTable.Cursor cursor)
     {
@@ -374,20 +379,17 @@ public final class NatAllocator
             return entry;
         }
         final int capacity = table.capacity();
-        final int start = (int)((nextRandom16() * (long)capacity) >>> 16);
-        for (int i = 0; i < EVICTION_RANGE && i < capacity; i++)
+        for (int attempt = 0; attempt < EVICTION_ATTEMPTS; attempt++)
         {
-            final int candidate = (start + i) % capacity;
-            final int status = table.status(candidate);
-            if (ConntrackTable.phase(status) == ConntrackTable.PHASE_CONFIRMED && (status & ConntrackTable.ASSURED) == 0 &&
-                table.kill(cursor, candidate, status))
+            if (!earlyDrop.evict(cursor, (int)((nextRandom16() * (long)capacity) >>> 16)))
             {
-                counters.increment(ConntrackCounter.EARLY_DROP);
-                entry = table.allocate();
-                if (entry >= 0)
-                {
-                    return entry;
-                }
+                break; // nothing to evict in reach (or a lost race, which the kernel drops too)
+            }
+            counters.increment(ConntrackCounter.EARLY_DROP);
+            entry = table.allocate();
+            if (entry >= 0)
+            {
+                return entry;
             }
         }
         counters.increment(ConntrackCounter.DROP);

@@ -1,0 +1,95 @@
+package natgw.core.conntrack;
+
+/**
+ * Makes room in a full table (Linux {@code early_drop}): ends one unassured connection found near a given spot.
+ * An ASSURED connection is never taken. Among the rest, the victim is, in order of preference:
+ * <ol>
+ *   <li>the first one that has never been answered (a SYN nobody answered, an unreplied UDP or ICMP flow): the
+ *   kernel's choice, and the one a flood of new flows is made of;</li>
+ *   <li>else the answered one with the nearest deadline (a replied UDP flow not yet a stream) among the
+ *   {@link #RANGE} entries from the spot;</li>
+ *   <li>else, last, the TCP connection whose SYN-ACK was forwarded and whose ACK has not come yet, the one with
+ *   the nearest deadline. Its client already sees the connection established: evicting it turns the client's
+ *   first data into a reset, so it goes only when nothing else unassured is within {@link #MAX_SCAN} entries of the
+ *   spot, and then the oldest (they all have the SYN_RECV timeout, so the nearest deadline is the oldest
+ *   SYN-ACK).</li>
+ * </ol>
+ * The scan is bounded, as the kernel's is (it walks a few buckets, not the table): a full scan at every new flow
+ * of a full table would turn a flood into a CPU exhaustion.
+ */
+public final class EarlyDrop
+{
+    /** Entries scanned for a victim from the start spot while one that was answered is the best found. */
+    public static final int RANGE = 64;
+    /** Entries scanned while only handshakes whose SYN-ACK went out, or nothing, were found. */
+    public static final int MAX_SCAN = 4 * RANGE;
+    private static final int NEVER_ANSWERED = 0;
+    private static final int ANSWERED = 1;
+    private static final int HANDSHAKE_ANSWERED = 2;
+    private static final int NOT_A_VICTIM = 3;
+
+    private final ConntrackTable table;
+
+    public EarlyDrop(final ConntrackTable table)
+    {
+        this.table = table;
+    }
+
+    /**
+     * Ends the preferred victim among the entries from {@code start} (wrapping), as the class describes.
+     *
+     * @return true if this call ended a connection; false if none could go (all assured, or a lost race).
+     */
+    public boolean evict(final ConntrackTable.Cursor cursor, final int start)
+    {
+        final ConntrackTable table = this.table;
+        final int capacity = table.capacity();
+        int victim = -1;
+        int victimStatus = 0;
+        int victimRank = NOT_A_VICTIM;
+        int victimDeadlineMs = 0;
+        for (int i = 0; i < MAX_SCAN && i < capacity; i++)
+        {
+            if (i == RANGE && victimRank == ANSWERED)
+            {
+                break;
+            }
+            final int candidate = (start + i) % capacity;
+            final int status = table.status(candidate);
+            final int rank = rank(status);
+            if (rank == NEVER_ANSWERED)
+            {
+                victim = candidate;
+                victimStatus = status;
+                break;
+            }
+            if (rank == NOT_A_VICTIM)
+            {
+                continue;
+            }
+            final int deadlineMs = table.deadlineMs(candidate);
+            if (rank < victimRank || rank == victimRank && deadlineMs - victimDeadlineMs < 0)
+            {
+                victim = candidate;
+                victimStatus = status;
+                victimRank = rank;
+                victimDeadlineMs = deadlineMs;
+            }
+        }
+        return victim >= 0 && table.kill(cursor, victim, victimStatus);
+    }
+
+    /** How readily a connection in {@code status} is evicted: lower goes first. */
+    static int rank(final int status)
+    {
+        if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED || (status & ConntrackTable.ASSURED) != 0)
+        {
+            return NOT_A_VICTIM;
+        }
+        if ((status & ConntrackTable.SEEN_REPLY) == 0)
+        {
+            return NEVER_ANSWERED;
+        }
+        return ConntrackTable.tcpState(status) == TcpState.SYN_RECV ? HANDSHAKE_ANSWERED : ANSWERED;
+    }
+}
