@@ -15,7 +15,10 @@ package natgw.core.conntrack;
  *   SYN-ACK).</li>
  * </ol>
  * The scan is bounded, as the kernel's is (it walks a few buckets, not the table): a full scan at every new flow
- * of a full table would turn a flood into a CPU exhaustion.
+ * of a full table would turn a flood into a CPU exhaustion. It samples the table with a stride of about 0.618 of
+ * its capacity rather than adjacent entries: entries are handed out in order, so the long-lived connections of a
+ * gateway that started under load fill a stretch of them, and a window inside that stretch would find nothing to
+ * evict while the rest of the table is full of candidates.
  */
 public final class EarlyDrop
 {
@@ -29,14 +32,16 @@ public final class EarlyDrop
     private static final int NOT_A_VICTIM = 3;
 
     private final ConntrackTable table;
+    private final long stride;
 
     public EarlyDrop(final ConntrackTable table)
     {
         this.table = table;
+        this.stride = (long)(table.capacity() * 0.6180339887) | 1;
     }
 
     /**
-     * Ends the preferred victim among the entries from {@code start} (wrapping), as the class describes.
+     * Ends the preferred victim among the entries sampled from {@code start} on, as the class describes.
      *
      * @return true if this call ended a connection; false if none could go (all assured, or a lost race).
      */
@@ -54,7 +59,7 @@ public final class EarlyDrop
             {
                 break;
             }
-            final int candidate = (start + i) % capacity;
+            final int candidate = (int)((start + i * stride) % capacity);
             final int status = table.status(candidate);
             final int rank = rank(status);
             if (rank == NEVER_ANSWERED)

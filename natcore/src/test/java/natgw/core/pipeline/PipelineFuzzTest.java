@@ -20,7 +20,7 @@ class PipelineFuzzTest
         FUZZER.run(data);
     }
 
-    @FuzzTest(maxDuration = "30m")
+    @FuzzTest(maxDuration = "10m")
     void shouldHoldEveryInvariantForAnyPacketLongRun(final FuzzedDataProvider data)
     {
         FUZZER.run(data);
