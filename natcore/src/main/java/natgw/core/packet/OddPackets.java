@@ -1,5 +1,6 @@
 package natgw.core.packet;
 
+import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 
 import org.agrona.concurrent.UnsafeBuffer;
@@ -16,6 +17,7 @@ public final class OddPackets
     private static final int MAX_PAYLOAD = 1400;
     private static final int[] ICMP_ERROR_TYPES = {
         IcmpHeader.DEST_UNREACHABLE, IcmpHeader.SOURCE_QUENCH, 5, IcmpHeader.TIME_EXCEEDED, IcmpHeader.PARAMETER_PROBLEM};
+    private static final int[] ODD_ICMP_TYPES = {6, 9, 10, 13, 14, 15, 16, 17, 18, 30, 40, 42, 43, 255};
     private static final int[] OTHER_PROTOCOLS = {0, 2, 4, 41, 47, 50, 51, 89, 132, 136, 255};
     private static final int[] ODD_ADDRESSES = {
         0, 0xFFFFFFFF, 0x7F000001, 0xE0000001, 0xEFFFFFFA, 0xA9FE0001, 0x0A4D01FF, 0x0A4D0100};
@@ -78,7 +80,7 @@ public final class OddPackets
      */
     public int build(final Kind kind, final SplittableRandom random, final int src, final int dst)
     {
-        pb.ttl(64);
+        pb.ttl(64).identification(random.nextInt(0x10000)); // all from the seed: a packet is rebuilt from it
         switch (kind)
         {
             case RANDOM_BYTES:
@@ -90,8 +92,8 @@ public final class OddPackets
                 }
                 if (length >= Ipv4Header.DST_ADDRESS_OFFSET + 4 && random.nextBoolean())
                 {
-                    buffer.putInt(Ipv4Header.SRC_ADDRESS_OFFSET, src, java.nio.ByteOrder.BIG_ENDIAN);
-                    buffer.putInt(Ipv4Header.DST_ADDRESS_OFFSET, dst, java.nio.ByteOrder.BIG_ENDIAN);
+                    buffer.putInt(Ipv4Header.SRC_ADDRESS_OFFSET, src, ByteOrder.BIG_ENDIAN);
+                    buffer.putInt(Ipv4Header.DST_ADDRESS_OFFSET, dst, ByteOrder.BIG_ENDIAN);
                 }
                 return length;
             }
@@ -102,8 +104,11 @@ public final class OddPackets
                 switch (random.nextInt(4))
                 {
                     case 0:
-                        ip.versionAndHeaderLength(random.nextInt(16) == 4 ? 6 : random.nextInt(16), ip.headerLength());
+                    {
+                        final int version = random.nextInt(15); // any but 4
+                        ip.versionAndHeaderLength(version >= 4 ? version + 1 : version, ip.headerLength());
                         break;
+                    }
                     case 1:
                         buffer.putByte(0, (byte)(0x40 | random.nextInt(5)));
                         break;
@@ -175,12 +180,8 @@ public final class OddPackets
                 return icmpError(random, src, dst, quotedLength);
             }
             case ICMP_ODD_TYPE:
-            {
-                final int[] types = {6, 9, 10, 13, 14, 15, 16, 17, 18, 30, 40, 42, 43, 255};
-                final int length = pb.icmpEcho(0, src, dst, types[random.nextInt(types.length)], port(random), random.nextInt(0x10000),
-                    random.nextInt(64));
-                return length;
-            }
+                return pb.icmpEcho(0, src, dst, ODD_ICMP_TYPES[random.nextInt(ODD_ICMP_TYPES.length)], port(random),
+                    random.nextInt(0x10000), random.nextInt(64));
             case OTHER_PROTOCOL:
             {
                 final int length = pb.udp(0, src, port(random), dst, port(random), random.nextInt(256));

@@ -39,6 +39,13 @@ public final class PacketBuilder
         return this;
     }
 
+    /** The IP identification of the next packet built; each packet after it takes the next value. */
+    public PacketBuilder identification(final int identification)
+    {
+        this.identification = identification;
+        return this;
+    }
+
     private int ipHeader(final int offset, final int protocol, final int src, final int dst, final int l4Length)
     {
         ip.wrap(buffer, offset)
