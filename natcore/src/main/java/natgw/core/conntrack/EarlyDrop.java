@@ -2,10 +2,12 @@ package natgw.core.conntrack;
 
 /**
  * Makes room in a full table (Linux {@code early_drop}): ends one unassured connection found near a given spot.
- * An ASSURED connection is never taken. Among the rest, the victim is, in order of preference:
+ * An ASSURED connection is never taken, unless it is a TCP connection already closing (FIN_WAIT, CLOSE_WAIT,
+ * LAST_ACK, TIME_WAIT, CLOSE: the kernel's {@code tcp_can_early_drop}). Among the rest, the victim is, in order of
+ * preference:
  * <ol>
- *   <li>the first one that has never been answered (a SYN nobody answered, an unreplied UDP or ICMP flow): the
- *   kernel's choice, and the one a flood of new flows is made of;</li>
+ *   <li>the first one that has never been answered (a SYN nobody answered, an unreplied UDP or ICMP flow) or is
+ *   closing: the kernel's choice, and what a flood of new or short flows is made of;</li>
  *   <li>else the answered one with the nearest deadline (a replied UDP flow not yet a stream) among the
  *   {@link #RANGE} entries from the spot;</li>
  *   <li>else, last, the TCP connection whose SYN-ACK was forwarded and whose ACK has not come yet, the one with
@@ -87,7 +89,16 @@ public final class EarlyDrop
     /** How readily a connection in {@code status} is evicted: lower goes first. */
     static int rank(final int status)
     {
-        if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED || (status & ConntrackTable.ASSURED) != 0)
+        if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED)
+        {
+            return NOT_A_VICTIM;
+        }
+        final int tcpState = ConntrackTable.tcpState(status);
+        if (tcpState >= TcpState.FIN_WAIT && tcpState <= TcpState.CLOSE)
+        {
+            return NEVER_ANSWERED; // closing: nothing of value is lost
+        }
+        if ((status & ConntrackTable.ASSURED) != 0)
         {
             return NOT_A_VICTIM;
         }
@@ -95,6 +106,6 @@ public final class EarlyDrop
         {
             return NEVER_ANSWERED;
         }
-        return ConntrackTable.tcpState(status) == TcpState.SYN_RECV ? HANDSHAKE_ANSWERED : ANSWERED;
+        return tcpState == TcpState.SYN_RECV ? HANDSHAKE_ANSWERED : ANSWERED;
     }
 }

@@ -110,6 +110,18 @@ class EarlyDropTest
     }
 
     @Test
+    void shouldEvictAnAssuredConnectionThatIsClosing()
+    {
+        final int established = connection(TCP, ESTABLISHED, 10);
+        final int answered = connection(TCP, SYN_ANSWERED, 100);
+        final int closing = connection(TCP, ConntrackTable.withTcpState(SEEN_REPLY | ASSURED, TcpState.TIME_WAIT), 5000);
+
+        assertTrue(earlyDrop.evict(cursor, 0));
+        assertFalse(alive(closing));
+        assertTrue(alive(established) && alive(answered));
+    }
+
+    @Test
     void shouldRankByStatusOnly()
     {
         assertTrue(EarlyDrop.rank(PHASE_CONFIRMED | SYN_SENT) < EarlyDrop.rank(PHASE_CONFIRMED | SEEN_REPLY));

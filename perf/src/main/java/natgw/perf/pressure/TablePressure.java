@@ -30,7 +30,8 @@ import static natgw.core.packet.TcpHeader.SYN;
  * {@code java -cp perf/target/benchmarks.jar natgw.perf.pressure.TablePressure [CAPACITY ESTABLISHED FLOOD]}.
  * ESTABLISHED connections complete their handshake first; then every flood packet is a SYN of a new connection
  * from a new inside address and port (nobody answers, except every {@value #ANSWERED_EVERY}th, whose SYN-ACK goes
- * out at once and whose ACK comes {@value #ACK_DELAY} flood packets later), followed by one data packet of an
+ * out at once and whose ACK comes {@value #ACK_DELAY} flood packets later, then a RST: a short connection),
+ * followed by one data packet of an
  * established connection, the two directions in turn. Reports what the established connections lost, how many
  * answered handshakes found their connection at the ACK, early drops, table_full drops and packets per second.
  * The same run without the SYNs (the established traffic alone) is the baseline twin for the rate.
@@ -39,6 +40,8 @@ public final class TablePressure
 {
     static final int ANSWERED_EVERY = 50;
     static final int ACK_DELAY = 2000;
+    /** The answered handshakes' server port: apart from the established connections' 443, whose NAT ports they fill. */
+    static final int HANDSHAKE_PORT = 8443;
     private static final int SERVER = parseAddress("203.0.113.9");
     private static final int POOL = parseAddress("198.51.100.1");
     private static final int INSIDE_BASE = parseAddress("10.0.0.0");
@@ -107,11 +110,13 @@ public final class TablePressure
                         // the ACK of the handshake answered ACK_DELAY packets ago; completed if it found that
                         // connection (an evicted one would be picked up anew, unassured)
                         packets++;
-                        if (out(pendingAddress[slot], 30000, 443, ACK) == pendingNatPort[slot] && pendingNatPort[slot] >= 0 &&
-                            assured(pendingAddress[slot]))
+                        if (out(pendingAddress[slot], 30000, HANDSHAKE_PORT, ACK) == pendingNatPort[slot] &&
+                            pendingNatPort[slot] >= 0 && assured(pendingAddress[slot]))
                         {
                             completed++;
                         }
+                        packets++;
+                        out(pendingAddress[slot], 30000, HANDSHAKE_PORT, TcpHeader.RST | ACK); // a short connection ends
                     }
                     pendingAddress[slot] = client;
                     pendingNatPort[slot] = -1;
@@ -119,8 +124,8 @@ public final class TablePressure
                     {
                         // re-send as the handshake's own SYN from port 30000, answered by the server
                         packets += 2;
-                        final int handshakePort = out(client, 30000, 443, SYN);
-                        if (handshakePort >= 0 && in(handshakePort, SYN | ACK) == Pipeline.FORWARD)
+                        final int handshakePort = out(client, 30000, HANDSHAKE_PORT, SYN);
+                        if (handshakePort >= 0 && in(HANDSHAKE_PORT, handshakePort, SYN | ACK) == Pipeline.FORWARD)
                         {
                             pendingNatPort[slot] = handshakePort;
                             if (i + ACK_DELAY < flood)
@@ -164,7 +169,7 @@ public final class TablePressure
 
     private boolean assured(final int client)
     {
-        return table.lookup(cursor, FlowTuple.packA(client, SERVER), FlowTuple.packB(Ipv4Header.PROTO_TCP, 30000, 443)) &&
+        return table.lookup(cursor, FlowTuple.packA(client, SERVER), FlowTuple.packB(Ipv4Header.PROTO_TCP, 30000, HANDSHAKE_PORT)) &&
             (cursor.status() & ConntrackTable.ASSURED) != 0;
     }
 
@@ -182,7 +187,12 @@ public final class TablePressure
 
     private int in(final int natPort, final int flags)
     {
+        return in(443, natPort, flags);
+    }
+
+    private int in(final int serverPort, final int natPort, final int flags)
+    {
         nowNs += STEP_NS;
-        return pipeline.process(buffer, 0, builder.tcp(0, SERVER, 443, POOL, natPort, flags, 5000, 1001, 0), nowNs);
+        return pipeline.process(buffer, 0, builder.tcp(0, SERVER, serverPort, POOL, natPort, flags, 5000, 1001, 0), nowNs);
     }
 }
