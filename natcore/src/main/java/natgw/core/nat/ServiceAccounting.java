@@ -32,7 +32,7 @@ public final class ServiceAccounting implements ConntrackEvents
         }
         counters.add(backend, BackendCounters.LIVE, -1);
         if ((status & ConntrackTable.SEEN_REPLY) == 0 && ConntrackTable.tcpState(status) == TcpState.SYN_SENT &&
-            (table.tupleB(entry, ConntrackTable.ORIGINAL) >>> 32 & 0xFF) == Ipv4Header.PROTO_TCP)
+            (table.tuplePorts(entry, ConntrackTable.ORIGINAL) >>> 32 & 0xFF) == Ipv4Header.PROTO_TCP)
         {
             counters.add(backend, BackendCounters.SYN_UNANSWERED, 1);
         }

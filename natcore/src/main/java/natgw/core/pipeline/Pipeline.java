@@ -578,7 +578,7 @@ public final class Pipeline
                 }
                 else if (icmp.isError())
                 {
-                    keys[2 * j] = FlowTuple.packA(src, dst);
+                    keys[2 * j] = FlowTuple.packAddresses(src, dst);
                     keys[2 * j + 1] = 0;
                     fields[j] = packFields(0, ihl, totalLength);
                     return PARSED_ICMP_ERROR;
@@ -593,8 +593,8 @@ public final class Pipeline
                 return needsTranslation(src, dst) ? DropReason.UNSUPPORTED_PROTOCOL.id() : untracked();
         }
 
-        final long a = FlowTuple.packA(src, dst);
-        final long b = FlowTuple.packB(protocol, srcPort, dstPort);
+        final long a = FlowTuple.packAddresses(src, dst);
+        final long b = FlowTuple.packPorts(protocol, srcPort, dstPort);
         keys[2 * j] = a;
         keys[2 * j + 1] = b;
         buckets[j] = table.bucket(a, b);
@@ -740,8 +740,8 @@ public final class Pipeline
         {
             return PARSED;
         }
-        final long otherA = table.tupleA(entry, dir ^ 1);
-        final long otherB = table.tupleB(entry, dir ^ 1);
+        final long otherAddresses = table.tupleAddresses(entry, dir ^ 1);
+        final long otherPorts = table.tuplePorts(entry, dir ^ 1);
         final int backend = backendOf(entry, status);
         if (!table.sameIncarnation(entry, status) || backend >= 0 && serviceTable.isRemoved(backend))
         {
@@ -751,7 +751,7 @@ public final class Pipeline
         final int offloads = this.offloads[j];
         table.account(entry, dir, offloads & SEGMENTS_MASK, wireBytes[j]);
         refreshDeadline(entry, protocol, status, nowMs);
-        rewrite(buffer, offset, ihl(fields), protocol, (offloads & PARTIAL_CSUM) != 0, a, b, otherA, otherB);
+        rewrite(buffer, offset, ihl(fields), protocol, (offloads & PARTIAL_CSUM) != 0, a, b, otherAddresses, otherPorts);
         return FORWARD;
     }
 
@@ -811,8 +811,8 @@ public final class Pipeline
             // 5. track, then 6. rewrite towards the inverse of the other direction's tuple
             final int dir = cursor.dir();
             final int status = cursor.status();
-            final long otherA = table.tupleA(entry, dir ^ 1);
-            final long otherB = table.tupleB(entry, dir ^ 1);
+            final long otherAddresses = table.tupleAddresses(entry, dir ^ 1);
+            final long otherPorts = table.tuplePorts(entry, dir ^ 1);
             final int backend = backendOf(entry, status);
             if (!table.stillValid(cursor))
             {
@@ -825,7 +825,7 @@ public final class Pipeline
             }
             final int offloads = this.offloads[j];
             track(entry, dir, status, protocol, tcpFlags, offloads & SEGMENTS_MASK, wireBytes[j], nowMs, backend);
-            rewrite(buffer, offset, ihl(fields), protocol, (offloads & PARTIAL_CSUM) != 0, a, b, otherA, otherB);
+            rewrite(buffer, offset, ihl(fields), protocol, (offloads & PARTIAL_CSUM) != 0, a, b, otherAddresses, otherPorts);
             return FORWARD;
         }
         return DropReason.INSERT_FAILED.id();
@@ -1192,7 +1192,7 @@ public final class Pipeline
 
     /**
      * Step 6: rewrites the packet of tuple {@code a, b} to the inverse of the other direction's tuple
-     * {@code otherA, otherB} (nf_nat_manip_pkt), checksums adjusted for the words that changed (RFC 1624).
+     * {@code otherAddresses, otherPorts} (nf_nat_manip_pkt), checksums adjusted for the words that changed (RFC 1624).
      * TCP and UDP are written at the buffer's memory ({@link PacketMemory}), whose base and address stay
      * in registers across the stores (through the buffer, each store would make the compiler read them
      * again); {@link #parse} checked the packet's region. A {@code partialChecksum} (virtio NEEDS_CSUM) sums
@@ -1207,17 +1207,17 @@ public final class Pipeline
         final boolean partialChecksum,
         final long a,
         final long b,
-        final long otherA,
-        final long otherB)
+        final long otherAddresses,
+        final long otherPorts)
     {
         final byte[] base = buffer.byteArray();
         final long ipAddress = buffer.addressOffset() + offset;
         final int l4Delta = rewriteAddresses(base, ipAddress,
-            FlowTuple.srcAddress(a), FlowTuple.dstAddress(a), FlowTuple.dstAddress(otherA), FlowTuple.srcAddress(otherA));
+            FlowTuple.srcAddress(a), FlowTuple.dstAddress(a), FlowTuple.dstAddress(otherAddresses), FlowTuple.srcAddress(otherAddresses));
         final int srcPort = FlowTuple.srcPort(b);
         final int dstPort = FlowTuple.dstPort(b);
-        final int newSrcPort = FlowTuple.dstPort(otherB);
-        final int newDstPort = FlowTuple.srcPort(otherB);
+        final int newSrcPort = FlowTuple.dstPort(otherPorts);
+        final int newDstPort = FlowTuple.srcPort(otherPorts);
         final long l4Address = ipAddress + ihl;
         switch (protocol)
         {
@@ -1409,17 +1409,17 @@ public final class Pipeline
         }
 
         // the error's own direction is the inverse of the quoted packet's
-        final long a = FlowTuple.packA(innerDst, innerSrc);
-        final long b = FlowTuple.packB(innerProtocol, innerDstPort, innerSrcPort);
+        final long a = FlowTuple.packAddresses(innerDst, innerSrc);
+        final long b = FlowTuple.packPorts(innerProtocol, innerDstPort, innerSrcPort);
         if (!table.lookup(cursor, a, b) || ConntrackTable.phase(cursor.status()) != ConntrackTable.PHASE_CONFIRMED)
         {
             return needsTranslation(src, dst) ? DropReason.NO_MAPPING.id() : untracked(); // never out untranslated
         }
         final int entry = cursor.entry();
         final int dir = cursor.dir();
-        final long thisA = table.tupleA(entry, dir);
-        final long otherA = table.tupleA(entry, dir ^ 1);
-        final long otherB = table.tupleB(entry, dir ^ 1);
+        final long thisAddresses = table.tupleAddresses(entry, dir);
+        final long otherAddresses = table.tupleAddresses(entry, dir ^ 1);
+        final long otherPorts = table.tuplePorts(entry, dir ^ 1);
         if (!table.stillValid(cursor))
         {
             return needsTranslation(src, dst) ? DropReason.NO_MAPPING.id() : untracked(); // never out untranslated
@@ -1436,10 +1436,10 @@ public final class Pipeline
         int icmpChecksum = icmp.checksum();
         int innerIpChecksum = inner.checksum();
         int innerL4Delta = 0;
-        final int origInnerSrc = FlowTuple.srcAddress(otherA);
-        final int origInnerDst = FlowTuple.dstAddress(otherA);
-        final int origInnerSrcPort = FlowTuple.srcPort(otherB);
-        final int origInnerDstPort = FlowTuple.dstPort(otherB);
+        final int origInnerSrc = FlowTuple.srcAddress(otherAddresses);
+        final int origInnerDst = FlowTuple.dstAddress(otherAddresses);
+        final int origInnerSrcPort = FlowTuple.srcPort(otherPorts);
+        final int origInnerDstPort = FlowTuple.dstPort(otherPorts);
         if (origInnerSrc != innerSrc)
         {
             innerIpChecksum = Checksum.adjust32(innerIpChecksum, innerSrc, origInnerSrc);
@@ -1504,10 +1504,10 @@ public final class Pipeline
         // outer header: only the addresses this connection translates in this direction
         final Ipv4Header ip = this.ip;
         int ipChecksum = ip.checksum();
-        final int thisSrc = FlowTuple.srcAddress(thisA);
-        final int thisDst = FlowTuple.dstAddress(thisA);
-        final int newSrc = FlowTuple.dstAddress(otherA);
-        final int newDst = FlowTuple.srcAddress(otherA);
+        final int thisSrc = FlowTuple.srcAddress(thisAddresses);
+        final int thisDst = FlowTuple.dstAddress(thisAddresses);
+        final int newSrc = FlowTuple.dstAddress(otherAddresses);
+        final int newDst = FlowTuple.srcAddress(otherAddresses);
         if (thisDst != newDst && dst != newDst)
         {
             ipChecksum = Checksum.adjust32(ipChecksum, dst, newDst);

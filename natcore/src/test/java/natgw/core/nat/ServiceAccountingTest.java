@@ -38,9 +38,9 @@ class ServiceAccountingTest
     /** A connection as the pipeline creates it for a service, counted live as the pipeline counts it. */
     private int connect(final int protocol, final int flags, final int extra)
     {
-        final long a = FlowTuple.packA(CLIENT, VIP);
-        final long b = FlowTuple.packB(protocol, clientPort++, 80);
-        final int entry = allocator.connect(cursor, a, b, 0, BACKEND, 8080, 1024, 65535, flags, extra, 60_000);
+        final long addresses = FlowTuple.packAddresses(CLIENT, VIP);
+        final long ports = FlowTuple.packPorts(protocol, clientPort++, 80);
+        final int entry = allocator.connect(cursor, addresses, ports, 0, BACKEND, 8080, 1024, 65535, flags, extra, 60_000);
         assertTrue(entry >= 0 && allocator.created());
         if (extra > 0)
         {

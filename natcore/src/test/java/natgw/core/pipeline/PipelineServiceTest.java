@@ -181,7 +181,7 @@ class PipelineServiceTest
 
     private boolean connected(final int client, final int protocol, final int clientPort, final int port)
     {
-        return table.lookup(cursor, FlowTuple.packA(client, VIP), FlowTuple.packB(protocol, clientPort, port)) &&
+        return table.lookup(cursor, FlowTuple.packAddresses(client, VIP), FlowTuple.packPorts(protocol, clientPort, port)) &&
             ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED;
     }
 
@@ -648,14 +648,14 @@ class PipelineServiceTest
         forward(0, builder.tcp(0, OUTSIDE_CLIENT, 40001, vip, 80, SYN, 1, 0, 0));
         final int second = ip.dstAddress();
         assertNotEquals(first, second, "the other one holds fewer");
-        assertTrue(table.lookup(cursor, FlowTuple.packA(OUTSIDE_CLIENT, vip), FlowTuple.packB(Ipv4Header.PROTO_TCP, 40000, 80)));
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(OUTSIDE_CLIENT, vip), FlowTuple.packPorts(Ipv4Header.PROTO_TCP, 40000, 80)));
         assertTrue(table.kill(cursor, cursor.entry(), cursor.status()));
         for (int port = 40002; port < 40005; port++)
         {
             forward(0, builder.tcp(0, OUTSIDE_CLIENT, port, vip, 80, SYN, 1, 0, 0));
             final int now = ip.dstAddress();
             assertEquals(first, now, "the first backend's connection ended: it is the least loaded until level");
-            assertTrue(table.lookup(cursor, FlowTuple.packA(OUTSIDE_CLIENT, vip), FlowTuple.packB(Ipv4Header.PROTO_TCP, port, 80)));
+            assertTrue(table.lookup(cursor, FlowTuple.packAddresses(OUTSIDE_CLIENT, vip), FlowTuple.packPorts(Ipv4Header.PROTO_TCP, port, 80)));
             assertTrue(table.kill(cursor, cursor.entry(), cursor.status()));
         }
     }
@@ -724,7 +724,7 @@ class PipelineServiceTest
                         verdicts[worker][round] = pipelines[worker].process(buffers[worker], 0, length, 1_000_000_000L + round);
                         out.wrap(buffers[worker], 0);
                         outUdp.wrap(buffers[worker], 20);
-                        translations[worker][round] = FlowTuple.packA(out.srcAddress(), out.dstAddress()) ^
+                        translations[worker][round] = FlowTuple.packAddresses(out.srcAddress(), out.dstAddress()) ^
                             ((long)outUdp.srcPort() << 16 | outUdp.dstPort()) * 0x9E3779B97F4A7C15L;
                     }
                 }

@@ -131,7 +131,7 @@ class PipelineTest
 
     private int status(final int client, final int protocol, final int clientPort, final int server, final int serverPort)
     {
-        assertTrue(table.lookup(cursor, FlowTuple.packA(client, server), FlowTuple.packB(protocol, clientPort, serverPort)));
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(client, server), FlowTuple.packPorts(protocol, clientPort, serverPort)));
         return cursor.status();
     }
 
@@ -820,7 +820,7 @@ class PipelineTest
         // only a request starts an ICMP query (Linux nf_conntrack_proto_icmp: valid_new); a reply to a ping that
         // reached the client some other way must not be given a mapping, nor its identifier rewritten
         assertDropped(DropReason.UNSUPPORTED_ICMP, 0, builder.icmpEcho(0, CLIENT, OUTSIDER, IcmpHeader.ECHO_REPLY, 0x4242, 1, 8));
-        assertFalse(table.lookup(cursor, FlowTuple.packA(CLIENT, OUTSIDER), FlowTuple.packB(1, 0, 0x4242)));
+        assertFalse(table.lookup(cursor, FlowTuple.packAddresses(CLIENT, OUTSIDER), FlowTuple.packPorts(1, 0, 0x4242)));
     }
 
     @Test
@@ -828,7 +828,7 @@ class PipelineTest
     {
         assertDropped(DropReason.TCP_INVALID_NEW, 0, builder.tcp(0, CLIENT, 40001, SERVER, 443, RST, 1, 0, 0));
         assertDropped(DropReason.TCP_INVALID_NEW, 0, builder.tcp(0, CLIENT, 40002, SERVER, 443, FIN | ACK, 1, 0, 0));
-        assertFalse(table.lookup(cursor, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 40001, 443)));
+        assertFalse(table.lookup(cursor, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(6, 40001, 443)));
     }
 
     @Test
@@ -1121,7 +1121,7 @@ class PipelineTest
         status(CLIENT, 6, 40001, SERVER, 443);
         assertEquals(table.toTableMs(nowNs) + timeouts.tcpMs(TcpState.SYN_SENT), table.deadlineMs(cursor.entry()));
         forward(0, builder.icmpEcho(0, CLIENT, SERVER, IcmpHeader.ECHO_REQUEST, 7, 1, 8));
-        assertTrue(table.lookup(cursor, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(1, 7, 0)));
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(1, 7, 0)));
         assertEquals(table.toTableMs(nowNs) + timeouts.icmpMs(), table.deadlineMs(cursor.entry()));
     }
 

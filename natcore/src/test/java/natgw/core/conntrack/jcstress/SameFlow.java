@@ -48,7 +48,7 @@ final class SameFlow
         {
             return "ORIGINAL_NOT_FOUND";
         }
-        if (!table.lookup(cursor, table.tupleA(entry1, REPLY), reply1) || cursor.entry() != entry1 || cursor.dir() != REPLY)
+        if (!table.lookup(cursor, table.tupleAddresses(entry1, REPLY), reply1) || cursor.entry() != entry1 || cursor.dir() != REPLY)
         {
             return "REPLY_NOT_FOUND";
         }
