@@ -1,6 +1,7 @@
 package natgw.gateway.control;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.Ipv4Header;
@@ -105,14 +106,14 @@ public final class ConntrackListing
         }
         if (protocol == Ipv4Header.PROTO_TCP)
         {
-            sb.append(TcpState.name(ConntrackTable.tcpState(status))).append(' ');
+            sb.append(TcpState.name(StatusDescriptor.tcpState(status))).append(' ');
         }
         tuple(sb, origAddresses, origPorts);
         if (counters)
         {
             sb.append(" packets=").append(origPackets).append(" bytes=").append(origBytes);
         }
-        if ((status & ConntrackTable.SEEN_REPLY) == 0)
+        if ((status & StatusDescriptor.SEEN_REPLY) == 0)
         {
             sb.append(" [UNREPLIED]");
         }
@@ -122,7 +123,7 @@ public final class ConntrackListing
         {
             sb.append(" packets=").append(replyPackets).append(" bytes=").append(replyBytes);
         }
-        if ((status & ConntrackTable.ASSURED) != 0)
+        if ((status & StatusDescriptor.ASSURED) != 0)
         {
             sb.append(" [ASSURED]");
         }
@@ -197,7 +198,7 @@ public final class ConntrackListing
         for (int entry = 0; entry < table.capacity(); entry++)
         {
             final int status = table.status(entry);
-            if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED)
+            if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED)
             {
                 continue;
             }
@@ -210,7 +211,7 @@ public final class ConntrackListing
             final long ob = table.bytes(entry, ConntrackTable.ORIGINAL);
             final long rp = table.packets(entry, ConntrackTable.REPLY);
             final long rb = table.bytes(entry, ConntrackTable.REPLY);
-            if (table.status(entry) >>> ConntrackTable.GENERATION_SHIFT != status >>> ConntrackTable.GENERATION_SHIFT ||
+            if (table.status(entry) >>> StatusDescriptor.GENERATION_SHIFT != status >>> StatusDescriptor.GENERATION_SHIFT ||
                 !filter.matches(origAddresses, origPorts, replyAddresses, replyPorts))
             {
                 continue;

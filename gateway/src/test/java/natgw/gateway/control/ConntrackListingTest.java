@@ -5,6 +5,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.flow.FlowTuple;
 
@@ -23,8 +24,8 @@ class ConntrackListingTest
     void shouldPrintATcpConnectionAsConntrackToolsDoes()
     {
         final StringBuilder sb = new StringBuilder();
-        final int status = ConntrackTable.withTcpState(
-            ConntrackTable.PHASE_CONFIRMED | ConntrackTable.SEEN_REPLY | ConntrackTable.ASSURED, TcpState.ESTABLISHED);
+        final int status = StatusDescriptor.withTcpState(
+            StatusDescriptor.PHASE_CONFIRMED | StatusDescriptor.SEEN_REPLY | StatusDescriptor.ASSURED, TcpState.ESTABLISHED);
         ConntrackListing.format(sb,
             FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(6, 40000, 80),
             FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(6, 80, 40000),
@@ -38,13 +39,13 @@ class ConntrackListingTest
     {
         final StringBuilder udp = new StringBuilder();
         ConntrackListing.format(udp, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(17, 5353, 53),
-            FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(17, 53, 5353), ConntrackTable.PHASE_CONFIRMED, 29, 1, 30, 0, 0, true, true);
+            FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(17, 53, 5353), StatusDescriptor.PHASE_CONFIRMED, 29, 1, 30, 0, 0, true, true);
         assertEquals("udp      17 29 src=10.77.1.2 dst=10.77.2.2 sport=5353 dport=53 packets=1 bytes=30 [UNREPLIED] " +
             "src=10.77.2.2 dst=10.77.2.100 sport=53 dport=5353 packets=0 bytes=0 mark=0 use=1", udp.toString());
 
         final StringBuilder icmp = new StringBuilder();
         ConntrackListing.format(icmp, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(1, 77, 0),
-            FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(1, 0, 1077), ConntrackTable.PHASE_CONFIRMED | ConntrackTable.SEEN_REPLY,
+            FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(1, 0, 1077), StatusDescriptor.PHASE_CONFIRMED | StatusDescriptor.SEEN_REPLY,
             30, 0, 0, 0, 0, false, false);
         assertEquals("icmp     1 30 src=10.77.1.2 dst=10.77.2.2 type=8 code=0 id=77 src=10.77.2.2 dst=10.77.2.100 type=0 code=0 id=1077",
             icmp.toString());
@@ -95,7 +96,7 @@ class ConntrackListingTest
         sb.append(ConntrackListing.eventName(0)).append(ConntrackListing.EXTENDED_PREFIX);
         ConntrackListing.format(sb, FlowTuple.packAddresses(parseIp("10.66.0.1"), parseIp("10.66.0.2")), FlowTuple.packPorts(6, 55768, 8080),
             FlowTuple.packAddresses(parseIp("10.66.0.2"), parseIp("10.66.0.1")), FlowTuple.packPorts(6, 8080, 55768),
-            ConntrackTable.withTcpState(ConntrackTable.PHASE_CONFIRMED, TcpState.SYN_SENT), 120, 0, 0, 0, 0, false, false);
+            StatusDescriptor.withTcpState(StatusDescriptor.PHASE_CONFIRMED, TcpState.SYN_SENT), 120, 0, 0, 0, 0, false, false);
         assertEquals("[1796520083.588436]\t    [NEW] ipv4     2 tcp      6 120 SYN_SENT src=10.66.0.1 dst=10.66.0.2 sport=55768 " +
             "dport=8080 [UNREPLIED] src=10.66.0.2 dst=10.66.0.1 sport=8080 dport=55768", sb.toString());
 
@@ -103,7 +104,7 @@ class ConntrackListingTest
         sb.append(ConntrackListing.eventName(2));
         ConntrackListing.format(sb, FlowTuple.packAddresses(parseIp("10.66.0.1"), parseIp("10.66.0.2")), FlowTuple.packPorts(1, 21480, 0),
             FlowTuple.packAddresses(parseIp("10.66.0.2"), parseIp("10.66.0.1")), FlowTuple.packPorts(1, 0, 21480),
-            ConntrackTable.PHASE_CONFIRMED | ConntrackTable.SEEN_REPLY, 29, 1, 84, 1, 84, true, false);
+            StatusDescriptor.PHASE_CONFIRMED | StatusDescriptor.SEEN_REPLY, 29, 1, 84, 1, 84, true, false);
         assertEquals("[DESTROY] icmp     1 29 src=10.66.0.1 dst=10.66.0.2 type=8 code=0 id=21480 packets=1 bytes=84 " +
             "src=10.66.0.2 dst=10.66.0.1 type=0 code=0 id=21480 packets=1 bytes=84", sb.toString());
 

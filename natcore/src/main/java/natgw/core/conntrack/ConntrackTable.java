@@ -11,6 +11,16 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.memory.OffHeapMemory;
 import natgw.core.memory.RawMemory;
 
+import static natgw.core.conntrack.StatusDescriptor.GENERATION_MASK;
+import static natgw.core.conntrack.StatusDescriptor.GENERATION_UNIT;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_CONFIRMED;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_DYING;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_FREE;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_MASK;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_RESERVED;
+import static natgw.core.conntrack.StatusDescriptor.generation;
+import static natgw.core.conntrack.StatusDescriptor.phase;
+
 /**
  * The connection tracking table: fixed capacity, off-heap, lock-free for any number of threads.
  * Mechanism only: it stores connections with an original and a reply tuple and knows nothing of
@@ -29,7 +39,7 @@ import natgw.core.memory.RawMemory;
  *   8  next[REPLY]     tagged link word of the REPLY node
  *  16  original tuple  addresses, ports (FlowTuple) immutable while linked
  *  32  reply tuple     addresses, ports             immutable while linked
- *  48  status          phase | flags | tcp state | generation   (CAS)
+ *  48  status          phase | flags | tcp state | generation   (CAS; StatusDescriptor)
  *  52  deadlineMs      ms since table epoch, wraps like jiffies
  *  56  pending[ORIGINAL], pending[REPLY]   packets (10 bits) | bytes (22 bits) not yet in the totals (atomic add)
  *
@@ -123,22 +133,6 @@ public final class ConntrackTable
     public static final int MAX_ACCOUNTING_THREADS = 256;
     private static final int FOLDING_MASK = 0xFFFF;
     private static final int FOLD_SEQUENCE_UNIT = 1 << 16;
-
-    // status word
-    public static final int PHASE_MASK = 0x7;
-    public static final int PHASE_FREE = 0;
-    public static final int PHASE_RESERVED = 1;
-    public static final int PHASE_CONFIRMED = 2;
-    public static final int PHASE_DYING = 3;
-    public static final int SEEN_REPLY = 1 << 3;
-    public static final int ASSURED = 1 << 4;
-    public static final int SRC_NAT = 1 << 5;
-    public static final int DST_NAT = 1 << 6;
-    public static final int TCP_STATE_SHIFT = 8;
-    public static final int TCP_STATE_MASK = 0xF << TCP_STATE_SHIFT;
-    public static final int GENERATION_SHIFT = 12;
-    public static final int GENERATION_UNIT = 1 << GENERATION_SHIFT;
-    public static final int GENERATION_MASK = ~(GENERATION_UNIT - 1);
 
     private static final long MARK = 1L << 63;
     private static final long TAG_UNIT = 1L << 32;
@@ -471,26 +465,6 @@ public final class ConntrackTable
                 Thread.yield(); // a folding worker was descheduled mid-fold
             }
         }
-    }
-
-    public static int phase(final int status)
-    {
-        return status & PHASE_MASK;
-    }
-
-    public static int generation(final int status)
-    {
-        return status >>> GENERATION_SHIFT;
-    }
-
-    public static int tcpState(final int status)
-    {
-        return (status & TCP_STATE_MASK) >>> TCP_STATE_SHIFT;
-    }
-
-    public static int withTcpState(final int status, final int tcpState)
-    {
-        return status & ~TCP_STATE_MASK | tcpState << TCP_STATE_SHIFT;
     }
 
     // ------------------------------------------------------------------ lists

@@ -2,6 +2,7 @@ package natgw.core.nat;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.DropReason;
@@ -170,7 +171,7 @@ public final class NatAllocator
         {
             table.abandon(cursor, entry);
             if (table.lookup(cursor, origAddresses, origPorts) && cursor.dir() == ORIGINAL &&
-                ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
+                StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED)
             {
                 counters.increment(ConntrackCounter.ADOPTED);
                 return cursor.entry();
@@ -266,7 +267,7 @@ public final class NatAllocator
     private int adoptSameFlow(final ConntrackTable.Cursor cursor, final int entry, final long origAddresses, final long origPorts)
     {
         if (table.lookup(cursor, origAddresses, origPorts) && cursor.dir() == ORIGINAL && cursor.entry() != entry &&
-            ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED && table.stillValid(cursor))
+            StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED && table.stillValid(cursor))
         {
             final int other = cursor.entry();
             final int status = cursor.status();
@@ -379,7 +380,7 @@ public final class NatAllocator
         {
             final int candidate = (start + i) % capacity;
             final int status = table.status(candidate);
-            if (ConntrackTable.phase(status) == ConntrackTable.PHASE_CONFIRMED && (status & ConntrackTable.ASSURED) == 0 &&
+            if (StatusDescriptor.phase(status) == StatusDescriptor.PHASE_CONFIRMED && (status & StatusDescriptor.ASSURED) == 0 &&
                 table.kill(cursor, candidate, status))
             {
                 counters.increment(ConntrackCounter.EARLY_DROP);

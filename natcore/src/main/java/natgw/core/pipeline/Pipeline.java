@@ -7,6 +7,7 @@ import org.agrona.MutableDirectBuffer;
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
@@ -735,7 +736,7 @@ public final class Pipeline
         final int entry = ConntrackTable.foundEntry(hit);
         final int dir = ConntrackTable.foundDir(hit);
         final int status = ConntrackTable.foundStatus(hit);
-        if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED ||
+        if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED ||
             !leavesAsFound(dir, protocol, tcpFlags, status, udpStream(entry, protocol, status, nowMs)))
         {
             return PARSED;
@@ -763,7 +764,7 @@ public final class Pipeline
     private boolean leavesAsFound(final int dir, final int protocol, final int tcpFlags, final int status, final boolean udpStream)
     {
         return statusAfter(dir, protocol, tcpFlags, status, false, udpStream) == status &&
-            (protocol != Ipv4Header.PROTO_TCP || TcpState.next(dir, tcpFlags, ConntrackTable.tcpState(status)) != TcpState.INVALID);
+            (protocol != Ipv4Header.PROTO_TCP || TcpState.next(dir, tcpFlags, StatusDescriptor.tcpState(status)) != TcpState.INVALID);
     }
 
     /**
@@ -787,13 +788,13 @@ public final class Pipeline
         for (int attempt = 0; attempt < MAX_LOOKUPS; attempt++)
         {
             final int entry;
-            if (table.lookup(cursor, a, b, bucket) && ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
+            if (table.lookup(cursor, a, b, bucket) && StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED)
             {
                 found++;
                 entry = cursor.entry();
                 if ((tcpFlags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN &&
                     protocol == Ipv4Header.PROTO_TCP && cursor.dir() == ORIGINAL &&
-                    TcpState.isReopenable(ConntrackTable.tcpState(cursor.status())))
+                    TcpState.isReopenable(StatusDescriptor.tcpState(cursor.status())))
                 {
                     reopen(entry);
                     continue;
@@ -911,7 +912,7 @@ public final class Pipeline
         {
             entry = allocator.connect(
                 cursor, a, b, snat.addressFor(src, dst), dst, dstPort, snat.portLow(), snat.portHigh(),
-                ConntrackTable.SRC_NAT | initialState << ConntrackTable.TCP_STATE_SHIFT, 0,
+                StatusDescriptor.SRC_NAT | initialState << StatusDescriptor.TCP_STATE_SHIFT, 0,
                 nowMs + initialTimeoutMs(protocol, initialState));
             if (entry < 0)
             {
@@ -972,7 +973,7 @@ public final class Pipeline
         final int natAddress = masquerade ? snat.addressFor(src, backend.address()) : 0;
         final int entry = allocator.connect(
             cursor, a, b, natAddress, backend.address(), backend.port(), snat.portLow(), snat.portHigh(),
-            ConntrackTable.DST_NAT | (masquerade ? ConntrackTable.SRC_NAT : 0) | tcpState << ConntrackTable.TCP_STATE_SHIFT,
+            StatusDescriptor.DST_NAT | (masquerade ? StatusDescriptor.SRC_NAT : 0) | tcpState << StatusDescriptor.TCP_STATE_SHIFT,
             backend.id() + 1, nowMs + initialTimeoutMs(protocol, tcpState));
         if (entry < 0)
         {
@@ -1020,7 +1021,7 @@ public final class Pipeline
     /** The connection's backend id, -1 for none; only DNAT connections have one (and read the entry's record). */
     private int backendOf(final int entry, final int status)
     {
-        return (status & ConntrackTable.DST_NAT) != 0 ? table.extra(entry) - 1 : -1;
+        return (status & StatusDescriptor.DST_NAT) != 0 ? table.extra(entry) - 1 : -1;
     }
 
     private boolean needsTranslation(final int src, final int dst)
@@ -1086,12 +1087,12 @@ public final class Pipeline
     private int statusAfter(
         final int dir, final int protocol, final int tcpFlags, final int status, final boolean countInvalid, final boolean udpStream)
     {
-        final int update = dir == REPLY ? status | ConntrackTable.SEEN_REPLY : status;
+        final int update = dir == REPLY ? status | StatusDescriptor.SEEN_REPLY : status;
         switch (protocol)
         {
             case Ipv4Header.PROTO_TCP:
             {
-                final int old = ConntrackTable.tcpState(status);
+                final int old = StatusDescriptor.tcpState(status);
                 int next = TcpState.next(dir, tcpFlags, old);
                 if (next == TcpState.INVALID)
                 {
@@ -1106,11 +1107,11 @@ public final class Pipeline
                     next = old;
                 }
                 final boolean assured = next == TcpState.ESTABLISHED && (old == TcpState.SYN_RECV || old == TcpState.ESTABLISHED);
-                return ConntrackTable.withTcpState(assured ? update | ConntrackTable.ASSURED : update, next);
+                return StatusDescriptor.withTcpState(assured ? update | StatusDescriptor.ASSURED : update, next);
             }
             case Ipv4Header.PROTO_UDP:
                 // a stream once replied and still active past its first UDP_STREAM_MS (nf_conntrack_proto_udp)
-                return (status & ConntrackTable.SEEN_REPLY) != 0 && udpStream ? update | ConntrackTable.ASSURED : update;
+                return (status & StatusDescriptor.SEEN_REPLY) != 0 && udpStream ? update | StatusDescriptor.ASSURED : update;
             default:
                 return update;
         }
@@ -1124,7 +1125,7 @@ public final class Pipeline
     private boolean udpStream(final int entry, final int protocol, final int status, final int nowMs)
     {
         return protocol == Ipv4Header.PROTO_UDP &&
-            (status & (ConntrackTable.SEEN_REPLY | ConntrackTable.ASSURED)) == ConntrackTable.SEEN_REPLY &&
+            (status & (StatusDescriptor.SEEN_REPLY | StatusDescriptor.ASSURED)) == StatusDescriptor.SEEN_REPLY &&
             nowMs - (table.firstDeadlineMs(entry) - timeouts.udpUnrepliedMs()) >= UDP_STREAM_MS;
     }
 
@@ -1134,9 +1135,9 @@ public final class Pipeline
         switch (protocol)
         {
             case Ipv4Header.PROTO_TCP:
-                return timeouts.tcpMs(ConntrackTable.tcpState(status));
+                return timeouts.tcpMs(StatusDescriptor.tcpState(status));
             case Ipv4Header.PROTO_UDP:
-                return (status & ConntrackTable.ASSURED) != 0 ? timeouts.udpRepliedMs() : timeouts.udpUnrepliedMs();
+                return (status & StatusDescriptor.ASSURED) != 0 ? timeouts.udpRepliedMs() : timeouts.udpUnrepliedMs();
             default:
                 return timeouts.icmpMs();
         }
@@ -1163,7 +1164,7 @@ public final class Pipeline
             if (update == status || table.compareAndSetStatus(entry, status, update))
             {
                 if (backend >= 0 && protocol == Ipv4Header.PROTO_TCP && dir == REPLY && (tcpFlags & TcpHeader.RST) != 0 &&
-                    ConntrackTable.tcpState(status) == TcpState.SYN_SENT && update != status)
+                    StatusDescriptor.tcpState(status) == TcpState.SYN_SENT && update != status)
                 {
                     backendCounters.add(backend, BackendCounters.SYN_RST, 1); // incident 3's evidence: a SYN reset
                 }
@@ -1180,8 +1181,8 @@ public final class Pipeline
                 return;
             }
             status = table.status(entry);
-            if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED ||
-                ConntrackTable.generation(status) != ConntrackTable.generation(found))
+            if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED ||
+                StatusDescriptor.generation(status) != StatusDescriptor.generation(found))
             {
                 return; // ended under us: this packet still goes out with the translation it found
             }
@@ -1411,7 +1412,7 @@ public final class Pipeline
         // the error's own direction is the inverse of the quoted packet's
         final long a = FlowTuple.packAddresses(innerDst, innerSrc);
         final long b = FlowTuple.packPorts(innerProtocol, innerDstPort, innerSrcPort);
-        if (!table.lookup(cursor, a, b) || ConntrackTable.phase(cursor.status()) != ConntrackTable.PHASE_CONFIRMED)
+        if (!table.lookup(cursor, a, b) || StatusDescriptor.phase(cursor.status()) != StatusDescriptor.PHASE_CONFIRMED)
         {
             return needsTranslation(src, dst) ? DropReason.NO_MAPPING.id() : untracked(); // never out untranslated
         }

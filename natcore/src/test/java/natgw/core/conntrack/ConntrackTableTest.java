@@ -106,7 +106,7 @@ class ConntrackTableTest
     {
         final int entry = table.allocate();
         assertTrue(entry >= 0);
-        assertEquals(ConntrackTable.PHASE_RESERVED, ConntrackTable.phase(table.status(entry)));
+        assertEquals(StatusDescriptor.PHASE_RESERVED, StatusDescriptor.phase(table.status(entry)));
         assertEquals(0, table.extra(entry));
         assertEquals(0, table.packets(entry, ORIGINAL));
         assertEquals(1, table.countInUse());
@@ -117,7 +117,7 @@ class ConntrackTableTest
     {
         final int entry = table.allocate();
         table.initialise(entry, origAddresses(), origPorts(5000), replyAddresses(), replyPorts(6000),
-            ConntrackTable.SRC_NAT | TcpState.SYN_SENT << ConntrackTable.TCP_STATE_SHIFT, 42, 777);
+            StatusDescriptor.SRC_NAT | TcpState.SYN_SENT << StatusDescriptor.TCP_STATE_SHIFT, 42, 777);
         assertEquals(origAddresses(), table.tupleAddresses(entry, ORIGINAL));
         assertEquals(origPorts(5000), table.tuplePorts(entry, ORIGINAL));
         assertEquals(replyAddresses(), table.tupleAddresses(entry, REPLY));
@@ -125,16 +125,16 @@ class ConntrackTableTest
         assertEquals(42, table.extra(entry));
         assertEquals(777, table.deadlineMs(entry));
         final int status = table.status(entry);
-        assertEquals(ConntrackTable.PHASE_RESERVED, ConntrackTable.phase(status), "flags keep the phase");
-        assertEquals(TcpState.SYN_SENT, ConntrackTable.tcpState(status));
-        assertTrue((status & ConntrackTable.SRC_NAT) != 0);
+        assertEquals(StatusDescriptor.PHASE_RESERVED, StatusDescriptor.phase(status), "flags keep the phase");
+        assertEquals(TcpState.SYN_SENT, StatusDescriptor.tcpState(status));
+        assertTrue((status & StatusDescriptor.SRC_NAT) != 0);
     }
 
     @Test
     void shouldFindConfirmedConnectionFromBothDirections()
     {
-        final int entry = connect(5000, 6000, ConntrackTable.SRC_NAT);
-        assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(table.status(entry)));
+        final int entry = connect(5000, 6000, StatusDescriptor.SRC_NAT);
+        assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(entry)));
 
         assertTrue(table.lookup(cursor, origAddresses(), origPorts(5000)));
         assertEquals(entry, cursor.entry());
@@ -157,7 +157,7 @@ class ConntrackTableTest
     {
         for (int i = 0; i < 64; i++)
         {
-            connect(10_000 + i, 20_000 + i, ConntrackTable.SRC_NAT); // 128 nodes in 128 buckets: chains of several
+            connect(10_000 + i, 20_000 + i, StatusDescriptor.SRC_NAT); // 128 nodes in 128 buckets: chains of several
         }
         for (int i = 0; i < 64; i++)
         {
@@ -190,7 +190,7 @@ class ConntrackTableTest
         final long reply = table.findLinked(replyAddresses(), replyPorts(6000), table.bucket(replyAddresses(), replyPorts(6000)));
         assertEquals(entry, ConntrackTable.foundEntry(reply));
         assertEquals(REPLY, ConntrackTable.foundDir(reply));
-        assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(ConntrackTable.foundStatus(reply)));
+        assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(ConntrackTable.foundStatus(reply)));
     }
 
     @Test
@@ -212,7 +212,7 @@ class ConntrackTableTest
         assertFalse(table.lookup(cursor, replyAddresses(), replyPorts(6000)), "nothing is linked before the claim");
         assertTrue(table.claim(cursor, entry, REPLY));
         assertTrue(table.lookup(cursor, replyAddresses(), replyPorts(6000)));
-        assertEquals(ConntrackTable.PHASE_RESERVED, ConntrackTable.phase(cursor.status()), "callers see the phase");
+        assertEquals(StatusDescriptor.PHASE_RESERVED, StatusDescriptor.phase(cursor.status()), "callers see the phase");
         assertFalse(table.lookup(cursor, origAddresses(), origPorts(5000)));
     }
 
@@ -252,8 +252,8 @@ class ConntrackTableTest
 
         assertTrue(table.kill(cursor, entry, status));
         assertEquals(0, table.countInUse());
-        assertEquals(ConntrackTable.PHASE_FREE, ConntrackTable.phase(table.status(entry)));
-        assertNotEquals(ConntrackTable.generation(status), ConntrackTable.generation(table.status(entry)), "a new generation");
+        assertEquals(StatusDescriptor.PHASE_FREE, StatusDescriptor.phase(table.status(entry)));
+        assertNotEquals(StatusDescriptor.generation(status), StatusDescriptor.generation(table.status(entry)), "a new generation");
         assertFalse(table.lookup(cursor, origAddresses(), origPorts(5000)));
         assertFalse(table.lookup(cursor, replyAddresses(), replyPorts(6000)));
 
@@ -265,11 +265,11 @@ class ConntrackTableTest
     {
         final int entry = connect(5000, 6000, 0);
         final int stale = table.status(entry);
-        assertTrue(table.compareAndSetStatus(entry, stale, stale | ConntrackTable.SEEN_REPLY));
+        assertTrue(table.compareAndSetStatus(entry, stale, stale | StatusDescriptor.SEEN_REPLY));
         assertFalse(table.kill(cursor, entry, stale));
         assertEquals(1, table.countInUse());
         assertTrue(table.lookup(cursor, origAddresses(), origPorts(5000)));
-        assertFalse(table.kill(cursor, entry, ConntrackTable.PHASE_RESERVED), "only addresses CONFIRMED status can be killed");
+        assertFalse(table.kill(cursor, entry, StatusDescriptor.PHASE_RESERVED), "only addresses CONFIRMED status can be killed");
     }
 
     @Test
@@ -453,14 +453,14 @@ class ConntrackTableTest
     @Test
     void shouldPackTcpStateInStatus()
     {
-        final int status = ConntrackTable.PHASE_CONFIRMED | ConntrackTable.ASSURED | 5 * ConntrackTable.GENERATION_UNIT;
+        final int status = StatusDescriptor.PHASE_CONFIRMED | StatusDescriptor.ASSURED | 5 * StatusDescriptor.GENERATION_UNIT;
         for (int state = 0; state <= TcpState.SYN_SENT2; state++)
         {
-            final int updated = ConntrackTable.withTcpState(status, state);
-            assertEquals(state, ConntrackTable.tcpState(updated));
-            assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(updated));
-            assertEquals(5, ConntrackTable.generation(updated));
-            assertTrue((updated & ConntrackTable.ASSURED) != 0);
+            final int updated = StatusDescriptor.withTcpState(status, state);
+            assertEquals(state, StatusDescriptor.tcpState(updated));
+            assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(updated));
+            assertEquals(5, StatusDescriptor.generation(updated));
+            assertTrue((updated & StatusDescriptor.ASSURED) != 0);
         }
     }
 

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Timeout;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
@@ -205,7 +206,7 @@ class NatAllocatorStressTest
                         {
                             entries[c] = allocator.connect(cursor,
                                 FlowTuple.packAddresses(CLIENT_BASE + c, SERVER), FlowTuple.packPorts(TCP, CLIENT_PORT, SERVER_PORT),
-                                POOL, SERVER, SERVER_PORT, 1024, 65535, ConntrackTable.SRC_NAT, 0, 120_000);
+                                POOL, SERVER, SERVER_PORT, 1024, 65535, StatusDescriptor.SRC_NAT, 0, 120_000);
                         }
                         connected.await();
                         for (int c = worker; c < CLIENTS; c += THREADS)
@@ -248,9 +249,9 @@ class NatAllocatorStressTest
         int confirmed = 0;
         for (int entry = 0; entry < table.capacity(); entry++)
         {
-            if (ConntrackTable.phase(table.status(entry)) != ConntrackTable.PHASE_FREE)
+            if (StatusDescriptor.phase(table.status(entry)) != StatusDescriptor.PHASE_FREE)
             {
-                assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(table.status(entry)), "no reservation left behind");
+                assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(entry)), "no reservation left behind");
                 assertEquals(replyAddresses, table.tupleAddresses(entry, REPLY));
                 final int port = FlowTuple.dstPort(table.tuplePorts(entry, REPLY));
                 if (ports.get(port))

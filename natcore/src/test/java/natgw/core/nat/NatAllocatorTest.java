@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.DropReason;
@@ -50,12 +51,12 @@ class NatAllocatorTest
     void shouldCreateConfirmedConnectionWithInverseReplyTuple()
     {
         final NatAllocator allocator = allocator(PortStrategy.RESERVE);
-        final int entry = connect(allocator, CLIENT, TCP, 40000, 1024, 65535, ConntrackTable.SRC_NAT);
+        final int entry = connect(allocator, CLIENT, TCP, 40000, 1024, 65535, StatusDescriptor.SRC_NAT);
         assertTrue(entry >= 0);
         assertTrue(allocator.created());
         assertEquals(entry, cursor.entry());
         assertEquals(ORIGINAL, cursor.dir());
-        assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(table.status(entry)));
+        assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(entry)));
         assertEquals(FlowTuple.packAddresses(SERVER, POOL), table.tupleAddresses(entry, REPLY));
         assertEquals(FlowTuple.packPorts(TCP, 443, 40000), table.tuplePorts(entry, REPLY), "port preserved");
         assertEquals(1, counters.get(ConntrackCounter.INSERT));
@@ -144,7 +145,7 @@ class NatAllocatorTest
         final NatAllocator allocator = allocator(PortStrategy.RESERVE);
         for (int i = 0; i < 4; i++)
         {
-            assertTrue(connect(allocator, CLIENT + i, TCP, 40000, 1024, 65535, ConntrackTable.ASSURED) >= 0);
+            assertTrue(connect(allocator, CLIENT + i, TCP, 40000, 1024, 65535, StatusDescriptor.ASSURED) >= 0);
         }
         assertEquals(-1, connect(allocator, CLIENT + 4, TCP, 40000, 1024, 65535, 0));
         assertEquals(DropReason.TABLE_FULL, allocator.dropReason());
@@ -210,7 +211,7 @@ class NatAllocatorTest
         final NatAllocator allocator = allocator(PortStrategy.RESERVE);
         final int backend = parseAddress("10.9.9.9");
         final int entry = allocator.connect(cursor, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(TCP, 40000, 443),
-            0, backend, 8443, 1024, 65535, ConntrackTable.DST_NAT, 5, 1000);
+            0, backend, 8443, 1024, 65535, StatusDescriptor.DST_NAT, 5, 1000);
         assertTrue(entry >= 0);
         assertEquals(FlowTuple.packAddresses(backend, CLIENT), table.tupleAddresses(entry, REPLY));
         assertEquals(FlowTuple.packPorts(TCP, 8443, 40000), table.tuplePorts(entry, REPLY));

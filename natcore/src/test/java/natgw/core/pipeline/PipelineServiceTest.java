@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
@@ -182,13 +183,13 @@ class PipelineServiceTest
     private boolean connected(final int client, final int protocol, final int clientPort, final int port)
     {
         return table.lookup(cursor, FlowTuple.packAddresses(client, VIP), FlowTuple.packPorts(protocol, clientPort, port)) &&
-            ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED;
+            StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED;
     }
 
     private int tcpState(final int clientPort)
     {
         assertTrue(connected(OUTSIDE_CLIENT, Ipv4Header.PROTO_TCP, clientPort, 80));
-        return ConntrackTable.tcpState(cursor.status());
+        return StatusDescriptor.tcpState(cursor.status());
     }
 
     private Backend backend(final String key, final int address)
@@ -251,8 +252,8 @@ class PipelineServiceTest
         toVip(40001, ACK | PSH, 1001, 5001, B1);
         fromBackend(B1, 40001, ACK, 5001, 1001);
         assertEquals(TcpState.ESTABLISHED, tcpState(40001));
-        assertTrue((cursor.status() & ConntrackTable.DST_NAT) != 0);
-        assertEquals(0, cursor.status() & ConntrackTable.SRC_NAT);
+        assertTrue((cursor.status() & StatusDescriptor.DST_NAT) != 0);
+        assertEquals(0, cursor.status() & StatusDescriptor.SRC_NAT);
         assertEquals(1, counters.get(ConntrackCounter.INSERT));
         assertEquals(1, evidence(WEB, B1, BackendCounters.NEW));
         assertEquals(1, evidence(WEB, B1, BackendCounters.LIVE));
@@ -296,8 +297,8 @@ class PipelineServiceTest
         assertEquals(8080, tcp.dstPort());
         final int natPort = tcp.srcPort();
         assertTrue(connected(INSIDE_CLIENT, Ipv4Header.PROTO_TCP, 40001, 80));
-        assertEquals(ConntrackTable.SRC_NAT | ConntrackTable.DST_NAT,
-            cursor.status() & (ConntrackTable.SRC_NAT | ConntrackTable.DST_NAT));
+        assertEquals(StatusDescriptor.SRC_NAT | StatusDescriptor.DST_NAT,
+            cursor.status() & (StatusDescriptor.SRC_NAT | StatusDescriptor.DST_NAT));
 
         forward(0, builder.tcp(0, B1, 8080, POOL, natPort, SYN | ACK, 5000, 1001, 0));
         assertEquals(VIP, ip.srcAddress());

@@ -18,6 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.ThreadParams;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.NatAllocator;
@@ -136,7 +137,7 @@ public class ConntrackBenchmark
         table.initialise(entry,
             FlowTuple.packAddresses(client, Flows.SERVER_BASE), FlowTuple.packPorts(6, Flows.CLIENT_PORT, Flows.SERVER_PORT),
             FlowTuple.packAddresses(Flows.SERVER_BASE, client), FlowTuple.packPorts(6, Flows.SERVER_PORT, Flows.CLIENT_PORT),
-            ConntrackTable.SRC_NAT, 0, 120_000);
+            StatusDescriptor.SRC_NAT, 0, 120_000);
         table.claim(w.cursor, entry, ConntrackTable.REPLY);
         table.confirm(entry);
         table.claim(w.cursor, entry, ConntrackTable.ORIGINAL);
@@ -161,7 +162,7 @@ public class ConntrackBenchmark
         final int client = w.nextClient();
         final int entry = allocator.connect(w.cursor,
             FlowTuple.packAddresses(client, Flows.SERVER_BASE), FlowTuple.packPorts(6, Flows.CLIENT_PORT, Flows.SERVER_PORT),
-            Flows.POOL, Flows.SERVER_BASE, Flows.SERVER_PORT, 1024, 65535, ConntrackTable.SRC_NAT, 0, 120_000);
+            Flows.POOL, Flows.SERVER_BASE, Flows.SERVER_PORT, 1024, 65535, StatusDescriptor.SRC_NAT, 0, 120_000);
         return entry >= 0 && table.kill(w.cursor, entry, table.status(entry));
     }
 }

@@ -1,6 +1,7 @@
 package natgw.core.conntrack.jcstress;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
@@ -50,7 +51,7 @@ final class Collision
     {
         final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
         return table.lookup(cursor, origAddresses, origPorts) && cursor.entry() == entry && cursor.dir() == ORIGINAL &&
-            ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED &&
+            StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED &&
             table.lookup(cursor, table.tupleAddresses(entry, REPLY), table.tuplePorts(entry, REPLY)) &&
             cursor.entry() == entry && cursor.dir() == REPLY;
     }

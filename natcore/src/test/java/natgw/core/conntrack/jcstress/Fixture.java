@@ -1,6 +1,7 @@
 package natgw.core.conntrack.jcstress;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.NatAllocator;
@@ -39,7 +40,7 @@ final class Fixture
     static final long REPLY2_B = FlowTuple.packPorts(Ipv4Header.PROTO_UDP, SERVER_PORT, CLIENT_PORT + 1);
     static final int EXTRA2 = 0x2222_2222;
 
-    static final int FLAGS = ConntrackTable.SRC_NAT;
+    static final int FLAGS = StatusDescriptor.SRC_NAT;
     static final int DEADLINE_MS = 30_000;
 
     private Fixture()

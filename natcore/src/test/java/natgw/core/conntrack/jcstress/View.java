@@ -1,6 +1,7 @@
 package natgw.core.conntrack.jcstress;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 
 /** What a worker sees when it looks a tuple up and reads the connection it found, as the pipeline does. */
 final class View
@@ -79,7 +80,7 @@ final class View
             return "STALE";
         }
         if (readAddresses != otherAddresses || readPorts != otherPorts || ownAddresses != addresses || ownPorts != ports || readExtra != extra ||
-            (status & ConntrackTable.SRC_NAT) == 0)
+            (status & StatusDescriptor.SRC_NAT) == 0)
         {
             return "HALF";
         }
@@ -88,11 +89,11 @@ final class View
 
     private static String phaseName(final int status)
     {
-        switch (ConntrackTable.phase(status))
+        switch (StatusDescriptor.phase(status))
         {
-            case ConntrackTable.PHASE_RESERVED: return "RESERVED";
-            case ConntrackTable.PHASE_CONFIRMED: return "CONFIRMED";
-            case ConntrackTable.PHASE_DYING: return "DYING";
+            case StatusDescriptor.PHASE_RESERVED: return "RESERVED";
+            case StatusDescriptor.PHASE_CONFIRMED: return "CONFIRMED";
+            case StatusDescriptor.PHASE_DYING: return "DYING";
             default: return "FREE";
         }
     }
