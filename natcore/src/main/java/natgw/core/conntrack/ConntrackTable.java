@@ -11,6 +11,16 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.memory.OffHeapMemory;
 import natgw.core.memory.RawMemory;
 
+import static natgw.core.conntrack.StatusDescriptor.GENERATION_MASK;
+import static natgw.core.conntrack.StatusDescriptor.GENERATION_UNIT;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_CONFIRMED;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_DYING;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_FREE;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_MASK;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_RESERVED;
+import static natgw.core.conntrack.StatusDescriptor.generation;
+import static natgw.core.conntrack.StatusDescriptor.phase;
+
 /**
  * The connection tracking table: fixed capacity, off-heap, lock-free for any number of threads.
  * Mechanism only: it stores connections with an original and a reply tuple and knows nothing of
@@ -27,9 +37,9 @@ import natgw.core.memory.RawMemory;
  *  entry (64 bytes: one cache line)
  *   0  next[ORIGINAL]  tagged link word of the ORIGINAL node
  *   8  next[REPLY]     tagged link word of the REPLY node
- *  16  original tuple  a, b (see FlowTuple)       immutable while linked
- *  32  reply tuple     a, b                        immutable while linked
- *  48  status          phase | flags | tcp state | generation   (CAS)
+ *  16  original tuple  addresses, ports (FlowTuple) immutable while linked
+ *  32  reply tuple     addresses, ports             immutable while linked
+ *  48  status          phase | flags | tcp state | generation   (CAS; StatusDescriptor)
  *  52  deadlineMs      ms since table epoch, wraps like jiffies
  *  56  pending[ORIGINAL], pending[REPLY]   packets (10 bits) | bytes (22 bits) not yet in the totals (atomic add)
  *
@@ -123,22 +133,6 @@ public final class ConntrackTable
     public static final int MAX_ACCOUNTING_THREADS = 256;
     private static final int FOLDING_MASK = 0xFFFF;
     private static final int FOLD_SEQUENCE_UNIT = 1 << 16;
-
-    // status word
-    public static final int PHASE_MASK = 0x7;
-    public static final int PHASE_FREE = 0;
-    public static final int PHASE_RESERVED = 1;
-    public static final int PHASE_CONFIRMED = 2;
-    public static final int PHASE_DYING = 3;
-    public static final int SEEN_REPLY = 1 << 3;
-    public static final int ASSURED = 1 << 4;
-    public static final int SRC_NAT = 1 << 5;
-    public static final int DST_NAT = 1 << 6;
-    public static final int TCP_STATE_SHIFT = 8;
-    public static final int TCP_STATE_MASK = 0xF << TCP_STATE_SHIFT;
-    public static final int GENERATION_SHIFT = 12;
-    public static final int GENERATION_UNIT = 1 << GENERATION_SHIFT;
-    public static final int GENERATION_MASK = ~(GENERATION_UNIT - 1);
 
     private static final long MARK = 1L << 63;
     private static final long TAG_UNIT = 1L << 32;
@@ -303,19 +297,19 @@ public final class ConntrackTable
     /** Sets the tuples and policy data of an entry still private to its allocator (phase RESERVED, unlinked). */
     public void initialise(
         final int entry,
-        final long originalA,
-        final long originalB,
-        final long replyA,
-        final long replyB,
+        final long originalAddresses,
+        final long originalPorts,
+        final long replyAddresses,
+        final long replyPorts,
         final int flags,
         final int extra,
         final int deadlineMs)
     {
         final int offset = entryOffset(entry);
-        buffer.putLong(offset + TUPLE_OFFSET, originalA);
-        buffer.putLong(offset + TUPLE_OFFSET + 8, originalB);
-        buffer.putLong(offset + TUPLE_OFFSET + 16, replyA);
-        buffer.putLong(offset + TUPLE_OFFSET + 24, replyB);
+        buffer.putLong(offset + TUPLE_OFFSET, originalAddresses);
+        buffer.putLong(offset + TUPLE_OFFSET + 8, originalPorts);
+        buffer.putLong(offset + TUPLE_OFFSET + 16, replyAddresses);
+        buffer.putLong(offset + TUPLE_OFFSET + 24, replyPorts);
         buffer.putInt(recordOffset(entry) + EXTRA_OFFSET, extra);
         buffer.putInt(recordOffset(entry) + FIRST_DEADLINE_OFFSET, deadlineMs);
         buffer.putInt(offset + DEADLINE_OFFSET, deadlineMs);
@@ -324,19 +318,19 @@ public final class ConntrackTable
     }
 
     /** Changes the reply tuple of an entry still private to its allocator (a new port candidate). */
-    public void replyTuple(final int entry, final long replyA, final long replyB)
+    public void replyTuple(final int entry, final long replyAddresses, final long replyPorts)
     {
         final int offset = entryOffset(entry);
-        buffer.putLong(offset + TUPLE_OFFSET + 16, replyA);
-        buffer.putLong(offset + TUPLE_OFFSET + 24, replyB);
+        buffer.putLong(offset + TUPLE_OFFSET + 16, replyAddresses);
+        buffer.putLong(offset + TUPLE_OFFSET + 24, replyPorts);
     }
 
-    public long tupleA(final int entry, final int dir)
+    public long tupleAddresses(final int entry, final int dir)
     {
         return buffer.getLong(entryOffset(entry) + TUPLE_OFFSET + dir * 16);
     }
 
-    public long tupleB(final int entry, final int dir)
+    public long tuplePorts(final int entry, final int dir)
     {
         return buffer.getLong(entryOffset(entry) + TUPLE_OFFSET + dir * 16 + 8);
     }
@@ -473,31 +467,11 @@ public final class ConntrackTable
         }
     }
 
-    public static int phase(final int status)
-    {
-        return status & PHASE_MASK;
-    }
-
-    public static int generation(final int status)
-    {
-        return status >>> GENERATION_SHIFT;
-    }
-
-    public static int tcpState(final int status)
-    {
-        return (status & TCP_STATE_MASK) >>> TCP_STATE_SHIFT;
-    }
-
-    public static int withTcpState(final int status, final int tcpState)
-    {
-        return status & ~TCP_STATE_MASK | tcpState << TCP_STATE_SHIFT;
-    }
-
     // ------------------------------------------------------------------ lists
 
-    private int bucketOffset(final long a, final long b)
+    private int bucketOffset(final long addresses, final long ports)
     {
-        return bucket(a, b) << 3;
+        return bucket(addresses, ports) << 3;
     }
 
     /** The line of node {@code ref}'s entry; for ref 0 (no node), the bucket array's last line. */
@@ -531,12 +505,12 @@ public final class ConntrackTable
      * an insert goes, and if found, {@code cursor.ref} the node holding the tuple and
      * {@code cursor.status} the entry status read while the node was linked.
      */
-    private boolean find(final Cursor cursor, final long a, final long b)
+    private boolean find(final Cursor cursor, final long addresses, final long ports)
     {
-        return find(cursor, a, b, bucketOffset(a, b));
+        return find(cursor, addresses, ports, bucketOffset(addresses, ports));
     }
 
-    private boolean find(final Cursor cursor, final long a, final long b, final int bucket)
+    private boolean find(final Cursor cursor, final long addresses, final long ports, final int bucket)
     {
         final RawMemory buffer = this.buffer;
         tryAgain:
@@ -561,9 +535,9 @@ public final class ConntrackTable
                 final int curLink = nodeLinkOffset(cur);
                 final long curWord = buffer.getLongVolatile(curLink);
                 final int tupleOffset = nodeTupleOffset(cur);
-                final long curA = buffer.getLongVolatile(tupleOffset);
-                final long curB = buffer.getLongVolatile(tupleOffset + 8);
-                final boolean match = curA == a && curB == b;
+                final long curAddresses = buffer.getLongVolatile(tupleOffset);
+                final long curPorts = buffer.getLongVolatile(tupleOffset + 8);
+                final boolean match = curAddresses == addresses && curPorts == ports;
                 final int status = match ?
                     buffer.getIntVolatile(entriesOffset + ((cur - 1) >>> 1) * ENTRY_LENGTH + STATUS_OFFSET) : 0;
                 if (buffer.getLongVolatile(prevOffset) != prevWord)
@@ -608,15 +582,15 @@ public final class ConntrackTable
     private boolean insertNode(final Cursor cursor, final int entry, final int dir)
     {
         final int offset = entryOffset(entry);
-        final long a = buffer.getLong(offset + TUPLE_OFFSET + dir * 16);
-        final long b = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
+        final long addresses = buffer.getLong(offset + TUPLE_OFFSET + dir * 16);
+        final long ports = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
         final int ref = entry * 2 + dir + 1;
         final int link = offset + NEXT_OFFSET + dir * 8;
         final int refs = recordOffset(entry) + LINKS_OFFSET;
         buffer.getAndAddInt(refs, 1);
         while (true)
         {
-            if (find(cursor, a, b))
+            if (find(cursor, addresses, ports))
             {
                 buffer.getAndAddInt(refs, -1);
                 return false;
@@ -635,12 +609,12 @@ public final class ConntrackTable
     private boolean deleteNode(final Cursor cursor, final int entry, final int dir)
     {
         final int offset = entryOffset(entry);
-        final long a = buffer.getLong(offset + TUPLE_OFFSET + dir * 16);
-        final long b = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
+        final long addresses = buffer.getLong(offset + TUPLE_OFFSET + dir * 16);
+        final long ports = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
         final int ref = entry * 2 + dir + 1;
         while (true)
         {
-            if (!find(cursor, a, b) || cursor.ref != ref)
+            if (!find(cursor, addresses, ports) || cursor.ref != ref)
             {
                 return false;
             }
@@ -656,7 +630,7 @@ public final class ConntrackTable
             }
             else
             {
-                find(cursor, a, b); // unlinks it on the way
+                find(cursor, addresses, ports); // unlinks it on the way
             }
             return true;
         }
@@ -703,15 +677,15 @@ public final class ConntrackTable
      * and the status read while its node was linked; RESERVED and DYING entries are reported too,
      * callers decide.
      */
-    public boolean lookup(final Cursor cursor, final long a, final long b)
+    public boolean lookup(final Cursor cursor, final long addresses, final long ports)
     {
-        return lookup(cursor, a, b, bucket(a, b));
+        return lookup(cursor, addresses, ports, bucket(addresses, ports));
     }
 
     /** {@link #lookup(Cursor, long, long)} with the tuple's {@link #bucket} already computed. */
-    public boolean lookup(final Cursor cursor, final long a, final long b, final int bucket)
+    public boolean lookup(final Cursor cursor, final long addresses, final long ports, final int bucket)
     {
-        if (find(cursor, a, b, bucket << 3))
+        if (find(cursor, addresses, ports, bucket << 3))
         {
             cursor.entry = (cursor.ref - 1) >>> 1;
             cursor.dir = (cursor.ref - 1) & 1;
@@ -738,7 +712,7 @@ public final class ConntrackTable
      * {@code (long)status << 32 | ref}, see {@link #foundEntry}, {@link #foundDir}, {@link #foundStatus}.
      * Read the entry's fields, then check {@link #sameIncarnation}.
      */
-    public long findLinked(final long a, final long b, final int bucket)
+    public long findLinked(final long addresses, final long ports, final int bucket)
     {
         final RawMemory buffer = this.buffer;
         int prevOffset = bucket << 3;
@@ -749,7 +723,7 @@ public final class ConntrackTable
             final int curLink = nodeLinkOffset(cur);
             final long curWord = buffer.getLongVolatile(curLink);
             final int tupleOffset = nodeTupleOffset(cur);
-            final boolean match = buffer.getLongVolatile(tupleOffset) == a && buffer.getLongVolatile(tupleOffset + 8) == b;
+            final boolean match = buffer.getLongVolatile(tupleOffset) == addresses && buffer.getLongVolatile(tupleOffset + 8) == ports;
             final int status = match ? buffer.getIntVolatile(nodeLineOffset(cur) + STATUS_OFFSET) : 0;
             if (buffer.getLongVolatile(prevOffset) != prevWord || curWord < 0)
             {
@@ -801,9 +775,9 @@ public final class ConntrackTable
      * cache by then) and names the next one if it does not hold the tuple. Hints only: plain loads,
      * nothing is changed, and a stale answer costs a miss later, never a wrong result.
      */
-    public int bucket(final long a, final long b)
+    public int bucket(final long addresses, final long ports)
     {
-        return (int)((FlowTuple.hash(a, b, seed) & 0xFFFF_FFFFL) * bucketCount >>> 32); // Lemire's multiply-shift range
+        return (int)((FlowTuple.hash(addresses, ports, seed) & 0xFFFF_FFFFL) * bucketCount >>> 32); // Lemire's multiply-shift range
     }
 
     /** Loads a bucket (see {@link #bucket}); returns the first node of its chain, 0 for none. */
@@ -827,10 +801,10 @@ public final class ConntrackTable
      * hold the tuple, 0 if it does or the chain ends (see {@link #bucket}). No branch on the loaded data,
      * so a chain's outcome, as unpredictable as the traffic, never costs a mispredict here.
      */
-    public int prefetchStep(final int ref, final long a, final long b)
+    public int prefetchStep(final int ref, final long addresses, final long ports)
     {
         final int tupleOffset = nodeTupleOffset(ref);
-        final long differ = (buffer.getLong(tupleOffset) ^ a) | (buffer.getLong(tupleOffset + 8) ^ b);
+        final long differ = (buffer.getLong(tupleOffset) ^ addresses) | (buffer.getLong(tupleOffset + 8) ^ ports);
         final int next = ref(buffer.getLong(nodeLinkOffset(ref)));
         // all ones if the node differs from the tuple and is a node at all (ref 0 ends the walk)
         final int walkOn = (int)((differ | -differ) >> 63) & (ref | -ref) >> 31;

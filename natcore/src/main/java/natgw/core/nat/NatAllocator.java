@@ -2,6 +2,7 @@ package natgw.core.nat;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.DropReason;
@@ -82,7 +83,7 @@ public final class NatAllocator
     }
 
     /**
-     * Finds or creates the connection for a first packet with tuple {@code (origA, origB)}, translated
+     * Finds or creates the connection for a first packet with tuple {@code (origAddresses, origPorts)}, translated
      * to source {@code natAddress} (0: no source NAT) and destination {@code newDst:newDstPort}.
      * With source NAT the source port (ICMP: identifier) is searched in {@code portLow..portHigh}.
      *
@@ -91,8 +92,8 @@ public final class NatAllocator
      */
     public int connect(
         final ConntrackTable.Cursor cursor,
-        final long origA,
-        final long origB,
+        final long origAddresses,
+        final long origPorts,
         final int natAddress,
         final int newDst,
         final int newDstPort,
@@ -110,14 +111,14 @@ public final class NatAllocator
             {
                 return drop(DropReason.TABLE_FULL);
             }
-            final int protocol = FlowTuple.protocol(origB);
-            final int srcPort = FlowTuple.srcPort(origB);
-            final int newSrc = natAddress != 0 ? natAddress : FlowTuple.srcAddress(origA);
-            table.initialise(entry, origA, origB, FlowTuple.packA(newDst, newSrc), replyB(protocol, newDstPort, srcPort),
+            final int protocol = FlowTuple.protocol(origPorts);
+            final int srcPort = FlowTuple.srcPort(origPorts);
+            final int newSrc = natAddress != 0 ? natAddress : FlowTuple.srcAddress(origAddresses);
+            table.initialise(entry, origAddresses, origPorts, FlowTuple.packAddresses(newDst, newSrc), replyPorts(protocol, newDstPort, srcPort),
                 flags, extra, deadlineMs);
             final int result = strategy.isAtomic() ?
-                reserveThenConfirm(cursor, entry, origA, origB, natAddress != 0, portLow, portHigh) :
-                checkThenInsert(cursor, entry, origA, origB, natAddress != 0, portLow, portHigh);
+                reserveThenConfirm(cursor, entry, origAddresses, origPorts, natAddress != 0, portLow, portHigh) :
+                checkThenInsert(cursor, entry, origAddresses, origPorts, natAddress != 0, portLow, portHigh);
             if (result != RETRY)
             {
                 return result;
@@ -131,8 +132,8 @@ public final class NatAllocator
     private int reserveThenConfirm(
         final ConntrackTable.Cursor cursor,
         final int entry,
-        final long origA,
-        final long origB,
+        final long origAddresses,
+        final long origPorts,
         final boolean searchPort,
         final int portLow,
         final int portHigh)
@@ -141,12 +142,12 @@ public final class NatAllocator
         {
             if (!table.claim(cursor, entry, REPLY))
             {
-                final int adopted = adoptSameFlow(cursor, entry, origA, origB);
+                final int adopted = adoptSameFlow(cursor, entry, origAddresses, origPorts);
                 if (adopted != -1)
                 {
                     return adopted;
                 }
-                if (sameFlowPending(cursor, entry, origA, origB))
+                if (sameFlowPending(cursor, entry, origAddresses, origPorts))
                 {
                     table.abandon(cursor, entry);
                     return RETRY; // it will own the flow an instant from now: adopt it then
@@ -154,7 +155,7 @@ public final class NatAllocator
                 return failInsert(cursor, entry);
             }
         }
-        else if (!search(cursor, entry, origA, origB, portLow, portHigh))
+        else if (!search(cursor, entry, origAddresses, origPorts, portLow, portHigh))
         {
             if (cursor.entry() >= 0)
             {
@@ -169,8 +170,8 @@ public final class NatAllocator
         if (!table.claim(cursor, entry, ORIGINAL))
         {
             table.abandon(cursor, entry);
-            if (table.lookup(cursor, origA, origB) && cursor.dir() == ORIGINAL &&
-                ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
+            if (table.lookup(cursor, origAddresses, origPorts) && cursor.dir() == ORIGINAL &&
+                StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED)
             {
                 counters.increment(ConntrackCounter.ADOPTED);
                 return cursor.entry();
@@ -183,13 +184,13 @@ public final class NatAllocator
     private int checkThenInsert(
         final ConntrackTable.Cursor cursor,
         final int entry,
-        final long origA,
-        final long origB,
+        final long origAddresses,
+        final long origPorts,
         final boolean searchPort,
         final int portLow,
         final int portHigh)
     {
-        if (searchPort && !search(cursor, entry, origA, origB, portLow, portHigh))
+        if (searchPort && !search(cursor, entry, origAddresses, origPorts, portLow, portHigh))
         {
             return exhausted(cursor, entry);
         }
@@ -205,15 +206,15 @@ public final class NatAllocator
         }
 
         // confirm: the original tuple first, as the kernel's clash check does
-        if (table.lookup(cursor, origA, origB) || !table.claim(cursor, entry, REPLY))
+        if (table.lookup(cursor, origAddresses, origPorts) || !table.claim(cursor, entry, REPLY))
         {
-            return clash(cursor, entry, origA, origB);
+            return clash(cursor, entry, origAddresses, origPorts);
         }
         table.confirm(entry);
         final int confirmed = table.status(entry);
         if (!table.claim(cursor, entry, ORIGINAL))
         {
-            return clash(cursor, entry, origA, origB);
+            return clash(cursor, entry, origAddresses, origPorts);
         }
         return inserted(cursor, entry, confirmed);
     }
@@ -235,11 +236,11 @@ public final class NatAllocator
     }
 
     /** nf_ct_resolve_clash: UDP adopts an entry of the same flow; anything else is dropped. */
-    private int clash(final ConntrackTable.Cursor cursor, final int entry, final long origA, final long origB)
+    private int clash(final ConntrackTable.Cursor cursor, final int entry, final long origAddresses, final long origPorts)
     {
-        if (clashResolution && FlowTuple.protocol(origB) == Ipv4Header.PROTO_UDP)
+        if (clashResolution && FlowTuple.protocol(origPorts) == Ipv4Header.PROTO_UDP)
         {
-            final int adopted = adoptSameFlow(cursor, entry, origA, origB);
+            final int adopted = adoptSameFlow(cursor, entry, origAddresses, origPorts);
             if (adopted != -1)
             {
                 counters.increment(ConntrackCounter.CLASH_RESOLVE);
@@ -263,10 +264,10 @@ public final class NatAllocator
      * the original yet may still lose it to a third packet of the flow, and adopting it would give the
      * flow two translations.
      */
-    private int adoptSameFlow(final ConntrackTable.Cursor cursor, final int entry, final long origA, final long origB)
+    private int adoptSameFlow(final ConntrackTable.Cursor cursor, final int entry, final long origAddresses, final long origPorts)
     {
-        if (table.lookup(cursor, origA, origB) && cursor.dir() == ORIGINAL && cursor.entry() != entry &&
-            ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED && table.stillValid(cursor))
+        if (table.lookup(cursor, origAddresses, origPorts) && cursor.dir() == ORIGINAL && cursor.entry() != entry &&
+            StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED && table.stillValid(cursor))
         {
             final int other = cursor.entry();
             final int status = cursor.status();
@@ -279,11 +280,11 @@ public final class NatAllocator
     }
 
     /** True if the holder of our reply tuple is a connection of the same flow still being set up. */
-    private boolean sameFlowPending(final ConntrackTable.Cursor cursor, final int entry, final long origA, final long origB)
+    private boolean sameFlowPending(final ConntrackTable.Cursor cursor, final int entry, final long origAddresses, final long origPorts)
     {
-        return table.lookup(cursor, table.tupleA(entry, REPLY), table.tupleB(entry, REPLY)) &&
+        return table.lookup(cursor, table.tupleAddresses(entry, REPLY), table.tuplePorts(entry, REPLY)) &&
             cursor.entry() != entry &&
-            table.tupleA(cursor.entry(), ORIGINAL) == origA && table.tupleB(cursor.entry(), ORIGINAL) == origB &&
+            table.tupleAddresses(cursor.entry(), ORIGINAL) == origAddresses && table.tuplePorts(cursor.entry(), ORIGINAL) == origPorts &&
             table.stillValid(cursor);
     }
 
@@ -298,25 +299,25 @@ public final class NatAllocator
     private boolean search(
         final ConntrackTable.Cursor cursor,
         final int entry,
-        final long origA,
-        final long origB,
+        final long origAddresses,
+        final long origPorts,
         final int portLow,
         final int portHigh)
     {
-        final int protocol = FlowTuple.protocol(origB);
-        final long replyA = table.tupleA(entry, REPLY);
-        final int newDstPort = FlowTuple.srcPort(table.tupleB(entry, REPLY));
+        final int protocol = FlowTuple.protocol(origPorts);
+        final long replyAddresses = table.tupleAddresses(entry, REPLY);
+        final int newDstPort = FlowTuple.srcPort(table.tuplePorts(entry, REPLY));
         final int low = protocol == Ipv4Header.PROTO_ICMP ? 0 : portLow;
         final int high = protocol == Ipv4Header.PROTO_ICMP ? 0xFFFF : portHigh;
-        final int srcPort = FlowTuple.srcPort(origB);
+        final int srcPort = FlowTuple.srcPort(origPorts);
         cursor.set(-1, ORIGINAL, 0);
         if (strategy.preservesPort() && srcPort >= low && srcPort <= high)
         {
-            if (tryCandidate(cursor, entry, replyA, replyB(protocol, newDstPort, srcPort)))
+            if (tryCandidate(cursor, entry, replyAddresses, replyPorts(protocol, newDstPort, srcPort)))
             {
                 return true;
             }
-            if (strategy.isAtomic() && adoptSameFlow(cursor, entry, origA, origB) != -1)
+            if (strategy.isAtomic() && adoptSameFlow(cursor, entry, origAddresses, origPorts) != -1)
             {
                 return false;
             }
@@ -324,14 +325,14 @@ public final class NatAllocator
         final int range = high - low + 1;
         int attempts = Math.min(range, MAX_ATTEMPTS);
         int offset = strategy == PortStrategy.RANDOM ?
-            FlowTuple.hash(replyA, newDstPort, RANDOM_PORT_SECRET) & 0xFFFF :
+            FlowTuple.hash(replyAddresses, newDstPort, RANDOM_PORT_SECRET) & 0xFFFF :
             nextRandom16();
         while (true)
         {
             for (int i = 0; i < attempts; i++, offset++)
             {
                 final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
-                if (tryCandidate(cursor, entry, replyA, replyB(protocol, newDstPort, port)))
+                if (tryCandidate(cursor, entry, replyAddresses, replyPorts(protocol, newDstPort, port)))
                 {
                     return true;
                 }
@@ -346,19 +347,19 @@ public final class NatAllocator
         }
     }
 
-    private boolean tryCandidate(final ConntrackTable.Cursor cursor, final int entry, final long replyA, final long replyB)
+    private boolean tryCandidate(final ConntrackTable.Cursor cursor, final int entry, final long replyAddresses, final long replyPorts)
     {
         counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
         if (strategy.isAtomic())
         {
-            table.replyTuple(entry, replyA, replyB);
+            table.replyTuple(entry, replyAddresses, replyPorts);
             return table.claim(cursor, entry, REPLY);
         }
-        if (table.lookup(cursor, replyA, replyB))
+        if (table.lookup(cursor, replyAddresses, replyPorts))
         {
             return false;
         }
-        table.replyTuple(entry, replyA, replyB);
+        table.replyTuple(entry, replyAddresses, replyPorts);
         return true;
     }
 
@@ -379,7 +380,7 @@ public final class NatAllocator
         {
             final int candidate = (start + i) % capacity;
             final int status = table.status(candidate);
-            if (ConntrackTable.phase(status) == ConntrackTable.PHASE_CONFIRMED && (status & ConntrackTable.ASSURED) == 0 &&
+            if (StatusDescriptor.phase(status) == StatusDescriptor.PHASE_CONFIRMED && (status & StatusDescriptor.ASSURED) == 0 &&
                 table.kill(cursor, candidate, status))
             {
                 counters.increment(ConntrackCounter.EARLY_DROP);
@@ -395,13 +396,13 @@ public final class NatAllocator
     }
 
     /** Reply tuple b-word: from the destination's port to the translated source port. */
-    private static long replyB(final int protocol, final int replySrcPort, final int replyDstPort)
+    private static long replyPorts(final int protocol, final int replySrcPort, final int replyDstPort)
     {
         if (protocol == Ipv4Header.PROTO_ICMP)
         {
-            return FlowTuple.packB(protocol, 0, replyDstPort);
+            return FlowTuple.packPorts(protocol, 0, replyDstPort);
         }
-        return FlowTuple.packB(protocol, replySrcPort, replyDstPort);
+        return FlowTuple.packPorts(protocol, replySrcPort, replyDstPort);
     }
 
     private int nextRandom16()
