@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,7 +122,7 @@ public final class StateFile implements AutoCloseable
         {
             Files.createDirectories(path.toAbsolutePath().getParent());
             channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            final FileLock lock = channel.tryLock();
+            final FileLock lock = tryLock(channel);
             if (lock == null)
             {
                 throw new IllegalStateException("state file " + path + " is in use by another natgw; stop it first");
@@ -351,7 +352,7 @@ public final class StateFile implements AutoCloseable
         }
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE))
         {
-            final FileLock lock = channel.tryLock();
+            final FileLock lock = tryLock(channel);
             if (lock == null)
             {
                 throw new IllegalStateException("state file " + path + " is in use by a running natgw; stop it first");
@@ -363,6 +364,19 @@ public final class StateFile implements AutoCloseable
         catch (final IOException ex)
         {
             throw new UncheckedIOException("cannot remove the state file " + path + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** The lock, or null if a process (this one included) holds it. */
+    private static FileLock tryLock(final FileChannel channel) throws IOException
+    {
+        try
+        {
+            return channel.tryLock();
+        }
+        catch (final OverlappingFileLockException ex)
+        {
+            return null;
         }
     }
 
