@@ -9,6 +9,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 
+import org.agrona.concurrent.SystemNanoClock;
+
 import natgw.core.flow.FlowTuple;
 import natgw.core.pipeline.Warmup;
 import natgw.gateway.control.ControlServer;
@@ -37,6 +39,7 @@ public final class GatewayHost implements AutoCloseable
     private LinuxTun tun;
     private HostNetwork host;
     private Gateway gateway;
+    private FlowState state;
     private EventLoopGroup group;
     private ControlServer control;
     private MetricsServer metrics;
@@ -95,6 +98,10 @@ public final class GatewayHost implements AutoCloseable
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try
         {
+            // first: a state file written with other settings is refused before anything on the host changes,
+            // and an attached one is recovered before the TUN can hand over a packet
+            state = FlowState.open(config, SystemNanoClock.INSTANCE);
+            log.println("natgw: flow state " + state.summary());
             if (config.warmupRounds > 0)
             {
                 final long startNs = System.nanoTime();
@@ -150,7 +157,7 @@ public final class GatewayHost implements AutoCloseable
                 host.addRoute(FlowTuple.addressToString(vip) + "/32", dev, 0);
             }
 
-            gateway = new Gateway(config, tun, log).start();
+            gateway = new Gateway(config, tun, SystemNanoClock.INSTANCE, log, state).start();
             group = new EpollEventLoopGroup(1);
             control = new ControlServer(gateway, group, this::routeVip);
             if (config.metricsHost != null)
@@ -240,6 +247,10 @@ public final class GatewayHost implements AutoCloseable
         }
         finally
         {
+            if (state != null)
+            {
+                state.close(); // the file stays: a new run on this TUN carries its flows on
+            }
             final boolean restored = host == null || host.undoAll();
             if (tun != null)
             {

@@ -330,7 +330,8 @@ class GatewayEndToEndIT
 
         static LabProcess start(final Lab lab, final String strategy, final String... extra) throws Exception
         {
-            final List<String> args = new ArrayList<>(List.of("run", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
+            // --fresh: each test starts with an empty table, whatever the test before it left in the state file
+            final List<String> args = new ArrayList<>(List.of("run", "--fresh", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
                 "--snat", Lab.POOL_ADDR, "--steer", Lab.GW_INSIDE_IF, "--queues", "2", "--metrics-port", "0",
                 "--port-strategy", strategy));
             args.addAll(List.of(extra));
