@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 import natgw.core.memory.StateFile;
+import natgw.gateway.GatewayHost;
 import natgw.tun.Capabilities;
 import natgw.tun.HostNetwork;
 import natgw.tun.StateFileLocation;
@@ -31,6 +32,7 @@ public final class CleanupCommand implements Callable<Integer>
             throw new IllegalStateException("natgw cleanup needs root or CAP_NET_ADMIN; run it as root (sudo)");
         }
         final List<String> undone = new ArrayList<>(HostNetwork.recoverStale(tun));
+        undone.addAll(HostNetwork.recoverStale(GatewayHost.guardOwner(tun)));
         final Path state = StateFileLocation.forTun(tun);
         if (StateFile.remove(state))
         {
