@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * (no reset, no new handshake), and one UDP mapping; after SIGKILL nothing from an inside address reaches it
  * in the gap (fail closed), while after SIGTERM the host's own routing is restored until the next run.
  * Each test also prints the time from {@code natgw run} to the first answer of the surviving UDP flow
- * ({@code -Dnatgw.restart.rounds=N} repeats the kill and restart, for docs/BENCHMARKS.md).
+ * ({@code -Dnatgw.restart.rounds=N} repeats the kill and restart, {@code -Dnatgw.restart.options=...} adds
+ * options to the restarted natgw; for docs/BENCHMARKS.md).
  */
 @Tag("root")
 class FlowSurvivalIT
@@ -37,6 +38,9 @@ class FlowSurvivalIT
     static final String PREFIX = "ngws" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0xFFFF));
     private static final int PORT = 7070;
     private static final int ROUNDS = Integer.getInteger("natgw.restart.rounds", 2);
+    /** More options for the restarted natgw (e.g. {@code --warmup-rounds 0}, for the benchmark's twin). */
+    private static final String[] RESTART_OPTIONS = System.getProperty("natgw.restart.options", "").isBlank() ? new String[0] :
+        System.getProperty("natgw.restart.options").trim().split("\\s+");
     static Lab lab;
 
     @BeforeAll
@@ -83,7 +87,7 @@ class FlowSurvivalIT
                 assertTrue(Files.exists(stateFile()), "the state file outlives natgw: " + stateFile());
                 final int seen = client.lines().size();
                 final long launchMs = System.currentTimeMillis();
-                natgw = Gateways.startAttaching(lab, "reserve");
+                natgw = Gateways.startAttaching(lab, "reserve", RESTART_OPTIONS);
                 assertTrue(natgw.output().contains("attached: 2 connections kept"), natgw.tail(20));
 
                 final String udp = awaitLine(client, "udp-resumed ", seen, 60_000);
