@@ -99,10 +99,6 @@ public final class GatewayHost implements AutoCloseable
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try
         {
-            // first: a state file written with other settings is refused before anything on the host changes,
-            // and an attached one is recovered before the TUN can hand over a packet
-            state = FlowState.open(config, SystemNanoClock.INSTANCE);
-            log.println("natgw: flow state " + state.summary());
             if (config.warmupRounds > 0)
             {
                 final long startNs = System.nanoTime();
@@ -112,6 +108,10 @@ public final class GatewayHost implements AutoCloseable
             }
             guard = guardRestart();
             host = HostNetwork.open(config.tun);
+            // before this run changes the host: a state file written with other settings is refused, and an
+            // attached one is recovered before the TUN can hand over a packet
+            state = FlowState.open(config, SystemNanoClock.INSTANCE);
+            log.println("natgw: flow state " + state.summary());
             tun = LinuxTun.open(config.tun, config.queues, config.mtu, config.offload);
             final String dev = tun.name();
 

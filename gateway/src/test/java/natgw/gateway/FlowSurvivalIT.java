@@ -68,6 +68,29 @@ class FlowSurvivalIT
         survive(false);
     }
 
+    @Test
+    void shouldRefuseOtherSettingsNamingThemAndStartEmptyWithFresh() throws Exception
+    {
+        stop(Gateways.start(lab, "reserve"), false);
+
+        final Exec.Result refused = lab.exec(Role.GW, Gateways.natgwCommand("run", "--tun", Lab.TUN_NAME, "--inside",
+            Lab.INSIDE_CIDR, "--snat", Lab.POOL_ADDR, "--steer", Lab.GW_INSIDE_IF, "--metrics-port", "0", "--conntrack-max", "1000"));
+
+        assertEquals(1, refused.exitCode(), refused.toString());
+        assertTrue(refused.stderr().contains("--conntrack-max 262144 there, 1000 here; run with the same settings to keep " +
+            "its flows, or with --fresh to start empty"), refused.toString());
+        assertFalse(lab.exec(Role.GW, "ip", "link", "show", Lab.TUN_NAME).ok(), "refused before the TUN was made");
+        final LabProcess fresh = Gateways.start(lab, "reserve", "--conntrack-max", "1000");
+        try
+        {
+            assertTrue(fresh.output().contains("created (--fresh)"), fresh.tail(10));
+        }
+        finally
+        {
+            fresh.stop(10_000);
+        }
+    }
+
     private static void survive(final boolean kill9) throws Exception
     {
         LabProcess natgw = Gateways.start(lab, "reserve");
