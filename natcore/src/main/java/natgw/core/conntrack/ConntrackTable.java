@@ -50,6 +50,12 @@ import natgw.core.memory.RawMemory;
  * lookup will need ahead of it, so a batch of packets can have its misses in flight at once instead
  * of one after the other.
  *
+ * <h2>Outliving the process</h2>
+ * The block and a small control block (the free list's head, the reaper's last clock reading) can come
+ * from a state file that a later process maps again; with the same capacity, epoch and hash seed it
+ * attaches to them, and {@link #recover} makes them consistent, whatever step a dead thread was at,
+ * before the first use. Nothing in the block is an address: links are entry numbers.
+ *
  * <h2>Memory ordering</h2>
  * Buckets are lock-free lists (Michael, "High Performance Dynamic Lock-Free Hash Tables and
  * List-Based Sets", SPAA 2002) whose link words carry {@code mark | tag | node}: a node is
