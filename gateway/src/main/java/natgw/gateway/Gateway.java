@@ -22,7 +22,6 @@ import natgw.core.nat.ServiceAccounting;
 import natgw.core.nat.Services;
 import natgw.core.nat.SnatPolicy;
 import natgw.core.pipeline.Pipeline;
-import natgw.tun.HugePageMemory;
 import natgw.tun.LinkStatistics;
 import natgw.tun.TunOffloads;
 import natgw.tun.TunDevice;
@@ -37,13 +36,13 @@ public final class Gateway implements AutoCloseable
     private final GatewayConfig config;
     private final TunDevice tun;
     private final NanoClock clock;
-    private final HugePageMemory tableMemory = new HugePageMemory();
+    private final FlowState state;
     private final ConntrackTable table;
     private final SnatPolicy snat;
     private final EventBus events;
     private final Services services = new Services();
     private final BackendCounters backendCounters = new BackendCounters();
-    private final AffinityTable affinity = new AffinityTable(1 << 16);
+    private final AffinityTable affinity;
     private final List<Worker> workers = new ArrayList<>();
     private final Reaper reaper;
     private final List<AgentRunner> runners = new ArrayList<>();
@@ -51,11 +50,20 @@ public final class Gateway implements AutoCloseable
 
     public Gateway(final GatewayConfig config, final TunDevice tun, final NanoClock clock, final PrintStream log)
     {
+        this(config, tun, clock, log, FlowState.open(config, clock));
+    }
+
+    /** A gateway over flow state already opened (and, if attached, recovered); it closes the state. */
+    Gateway(final GatewayConfig config, final TunDevice tun, final NanoClock clock, final PrintStream log, final FlowState state)
+    {
         this.config = config;
         this.tun = tun;
         this.clock = clock;
         this.events = new EventBus(clock);
-        this.table = new ConntrackTable(config.conntrackMax, clock.nanoTime(), tableMemory);
+        this.state = state;
+        state.countLive(backendCounters);
+        this.table = state.table();
+        this.affinity = state.affinity();
         this.snat = new SnatPolicy(config.inside, config.pool, config.portLow, config.portHigh);
         this.errorHandler = (throwable) ->
         {
@@ -104,7 +112,13 @@ public final class Gateway implements AutoCloseable
     /** Bytes of the conntrack table the kernel backs with huge pages now. */
     public long tableHugePageBytes()
     {
-        return tableMemory.hugePageBytes();
+        return state.hugePageBytes();
+    }
+
+    /** Where the flow state is, and what attaching to a previous gateway's found. */
+    public String stateSummary()
+    {
+        return state.summary();
     }
 
     public ConntrackTable table()
@@ -185,5 +199,6 @@ public final class Gateway implements AutoCloseable
             tun.queue(q).wakeup();
         }
         CloseHelper.closeAll(runners);
+        state.close();
     }
 }

@@ -26,6 +26,10 @@ public final class GatewayConfig
     public int portHigh = 65535;
     public PortStrategy portStrategy = PortStrategy.RESERVE;
     public int conntrackMax = 262_144;
+    /** Where the flow state outlives the process (a new run on the same TUN attaches to it); null: in memory only. */
+    public java.nio.file.Path stateFile;
+    /** Start the state file empty, whatever a previous run left in it. */
+    public boolean fresh;
     public Timeouts timeouts = new Timeouts();
     public long raceWindowNs;
     public boolean clashResolution = true;

@@ -9,6 +9,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 
+import org.agrona.concurrent.SystemNanoClock;
+
 import natgw.core.flow.FlowTuple;
 import natgw.core.pipeline.Warmup;
 import natgw.gateway.control.ControlServer;
@@ -36,7 +38,9 @@ public final class GatewayHost implements AutoCloseable
     private final CountDownLatch stopped = new CountDownLatch(1);
     private LinuxTun tun;
     private HostNetwork host;
+    private HostNetwork guard;
     private Gateway gateway;
+    private FlowState state;
     private EventLoopGroup group;
     private ControlServer control;
     private MetricsServer metrics;
@@ -102,7 +106,12 @@ public final class GatewayHost implements AutoCloseable
                 log.println("natgw: packet path warmed up (" + packets + " synthetic packets in " +
                     (System.nanoTime() - startNs) / 1_000_000 + " ms)");
             }
+            guard = guardRestart();
             host = HostNetwork.open(config.tun);
+            // before this run changes the host: a state file written with other settings is refused, and an
+            // attached one is recovered before the TUN can hand over a packet
+            state = FlowState.open(config, SystemNanoClock.INSTANCE);
+            log.println("natgw: flow state " + state.summary());
             tun = LinuxTun.open(config.tun, config.queues, config.mtu, config.offload);
             final String dev = tun.name();
 
@@ -149,8 +158,12 @@ public final class GatewayHost implements AutoCloseable
             {
                 host.addRoute(FlowTuple.addressToString(vip) + "/32", dev, 0);
             }
+            if (guard != null)
+            {
+                guard.undoAll(); // this run's own routes and blackhole are in
+            }
 
-            gateway = new Gateway(config, tun, log).start();
+            gateway = new Gateway(config, tun, SystemNanoClock.INSTANCE, log, state).start();
             group = new EpollEventLoopGroup(1);
             control = new ControlServer(gateway, group, this::routeVip);
             if (config.metricsHost != null)
@@ -173,6 +186,44 @@ public final class GatewayHost implements AutoCloseable
             close();
             throw ex;
         }
+    }
+
+    /**
+     * Owner of the journal of {@link #guardRestart}'s rules; {@code natgw cleanup} undoes it with the TUN's.
+     */
+    public static String guardOwner(final String tun)
+    {
+        return tun + ".guard";
+    }
+
+    /**
+     * Fail closed across a restart: opening the host network undoes what a killed run left, its blackhole
+     * included, before this run has routed anything, so for that moment steered traffic would be routed on
+     * untranslated (and a server that can answer inside addresses resets the very connections the state
+     * file keeps). A blackhole rule ahead of the steering rule, journalled under its own owner (a crash here
+     * leaves it to the next run or {@code natgw cleanup}), drops it instead until this run's routes are in.
+     * Null with {@code --fail-open} or without {@code --steer}.
+     */
+    private HostNetwork guardRestart()
+    {
+        if (config.failOpen || config.steer.isEmpty())
+        {
+            return null;
+        }
+        final HostNetwork rules = HostNetwork.open(guardOwner(config.tun));
+        try
+        {
+            for (final String iface : config.steer)
+            {
+                rules.addBlackholeRule(iface, Math.max(1, config.routeTable - 1));
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            rules.undoAll();
+            throw ex;
+        }
+        return rules;
     }
 
     private String metricsUrl()
@@ -240,7 +291,11 @@ public final class GatewayHost implements AutoCloseable
         }
         finally
         {
-            final boolean restored = host == null || host.undoAll();
+            if (state != null)
+            {
+                state.close(); // the file stays: a new run on this TUN carries its flows on
+            }
+            final boolean restored = (host == null || host.undoAll()) & (guard == null || guard.undoAll());
             if (tun != null)
             {
                 tun.close();

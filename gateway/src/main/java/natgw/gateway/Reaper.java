@@ -31,7 +31,9 @@ public final class Reaper implements Agent
 
     public int doWork()
     {
-        final int nowMs = table.toTableMs(clock.nanoTime());
+        final long nowNs = clock.nanoTime();
+        table.clockSeen(nowNs);
+        final int nowMs = table.toTableMs(nowNs);
         final int capacity = table.capacity();
         int ended = 0;
         for (int i = 0; i < slice; i++)

@@ -328,7 +328,16 @@ class GatewayEndToEndIT
             return process;
         }
 
+        /** Starts natgw with an empty table, whatever a test before left in its state file. */
         static LabProcess start(final Lab lab, final String strategy, final String... extra) throws Exception
+        {
+            final List<String> args = new ArrayList<>(List.of("--fresh"));
+            args.addAll(List.of(extra));
+            return startAttaching(lab, strategy, args.toArray(String[]::new));
+        }
+
+        /** Starts natgw on the lab's TUN, carrying on the flows of the state file a previous one left. */
+        static LabProcess startAttaching(final Lab lab, final String strategy, final String... extra) throws Exception
         {
             final List<String> args = new ArrayList<>(List.of("run", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
                 "--snat", Lab.POOL_ADDR, "--steer", Lab.GW_INSIDE_IF, "--queues", "2", "--metrics-port", "0",

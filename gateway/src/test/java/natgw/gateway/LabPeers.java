@@ -93,6 +93,12 @@ public final class LabPeers
                 }
                 break;
             }
+            case "flow-server":
+                FlowPeers.server(Integer.parseInt(args[1]));
+                break;
+            case "flow-client":
+                FlowPeers.client(args[1], Integer.parseInt(args[2]));
+                break;
             default:
                 throw new IllegalArgumentException("unknown role " + args[0]);
         }

@@ -166,6 +166,7 @@ final class ServiceLab implements AutoCloseable
     {
         final List<String> command = new ArrayList<>(List.of("nice", "-n", "-10"));
         command.addAll(Gateways.natgwCommand(args));
+        command.add("--fresh"); // each test starts with an empty table, whatever the one before it left in the state file
         natgw = lab.start(Role.GW, command, Path.of("target", "natgw-" + prefix + ".log"), null);
         if (!natgw.awaitLine(line -> line.contains("natgw: running"), 60_000))
         {

@@ -290,6 +290,21 @@ public final class HostNetwork implements AutoCloseable
     }
 
     /**
+     * {@code ip rule add iif IIF priority PRIORITY blackhole}: packets arriving on {@code iif} are dropped,
+     * ahead of every rule with a larger priority. IPv4.
+     */
+    public synchronized void addBlackholeRule(final String iif, final int priority)
+    {
+        requireDevice(iif);
+        if (priority < 1)
+        {
+            throw new IllegalArgumentException("rule priority " + priority + " < 1");
+        }
+        final List<String> args = List.of("iif", iif, "priority", Integer.toString(priority), "blackhole");
+        applyIp(concat(List.of("rule", "add"), args), concat(List.of("rule", "del"), args));
+    }
+
+    /**
      * {@code ip neigh add proxy IP dev DEV}: the host answers ARP (or NDP) for {@code ip} on {@code dev}, so
      * that the outside network sends the gateway traffic for an address it does not own. (For IPv4 the
      * kernel answers only where forwarding is enabled.)

@@ -22,6 +22,7 @@ import natgw.gateway.GatewayConfig;
 import natgw.gateway.GatewayHost;
 import natgw.tun.HostNetwork;
 import natgw.tun.LinuxTun;
+import natgw.tun.StateFileLocation;
 
 @Command(
     name = "run",
@@ -34,7 +35,8 @@ import natgw.tun.LinuxTun;
         "Run the gateway: SNAT (masquerade) of inside sources to a pool, and DNAT services.",
         "Connection tracking is race-free: a new connection's NAT tuple is reserved before its packet is " +
             "rewritten. Needs root or CAP_NET_ADMIN. Every route, rule, neighbour entry and sysctl it sets is " +
-            "undone on exit, on SIGINT/SIGTERM and on a fatal error.",
+            "undone on exit, on SIGINT/SIGTERM and on a fatal error. Connections live in a state file under /run/natgw: " +
+            "natgw run again on the same TUN, after a crash or a stop, carries them on with the same mappings.",
     },
     footerHeading = "%nExamples:%n",
     footer = {
@@ -92,6 +94,12 @@ public final class RunCommand implements Callable<Integer>
 
     @Option(names = "--conntrack-max", paramLabel = "N", description = "connection table capacity (default: ${DEFAULT-VALUE}); the whole table, about 128 bytes per connection, is allocated at start, in huge pages where the kernel has them")
     int conntrackMax = 262_144;
+
+    @Option(names = "--fresh",
+        description = "start the flow state empty: forget the connections a previous natgw on this TUN left in its state " +
+            "file (/run/natgw/TUN@netns-INODE.state), which a run otherwise carries on, and overwrite a file written " +
+            "with other settings (--conntrack-max, --snat, --port-range, --service), which is otherwise refused")
+    boolean fresh;
 
     @Option(names = "--timeout", paramLabel = "NAME=SECONDS",
         description = "connection timeout, Linux sysctl names without prefix: tcp_established=432000, udp=30, udp_stream=120, icmp=30, ...; repeatable")
@@ -370,6 +378,8 @@ public final class RunCommand implements Callable<Integer>
             config.portHigh = range[1];
             config.portStrategy = value("--port-strategy", 0, "", () -> PortStrategy.fromLabel(portStrategy));
             config.conntrackMax = conntrackMax;
+            config.stateFile = StateFileLocation.forTun(tun);
+            config.fresh = fresh;
             for (int i = 0; i < timeouts.size(); i++)
             {
                 final String t = timeouts.get(i);

@@ -1,9 +1,9 @@
 package natgw.core.conntrack;
 
-import java.nio.ByteBuffer;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.agrona.BitUtil;
+import org.agrona.BufferUtil;
 import org.agrona.UnsafeAccess;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -59,6 +59,12 @@ import static natgw.core.conntrack.StatusDescriptor.phase;
  * {@link #bucket}, {@link #prefetch}, {@link #touch} and {@link #prefetchStep} load the lines a
  * lookup will need ahead of it, so a batch of packets can have its misses in flight at once instead
  * of one after the other.
+ *
+ * <h2>Outliving the process</h2>
+ * The block and a small control block (the free list's head, the reaper's last clock reading) can come
+ * from a state file that a later process maps again; with the same capacity, epoch and hash seed it
+ * attaches to them, and {@link #recover} makes them consistent, whatever step a dead thread was at,
+ * before the first use. Nothing in the block is an address: links are entry numbers.
  *
  * <h2>Memory ordering</h2>
  * Buckets are lock-free lists (Michael, "High Performance Dynamic Lock-Free Hash Tables and
@@ -148,7 +154,11 @@ public final class ConntrackTable
     private final long epochNs;
     private final long freeListHeadAddress;
     private ConntrackEvents killListener = ConntrackEvents.NONE;
-    private final UnsafeBuffer control = new UnsafeBuffer(ByteBuffer.allocateDirect(2 * BitUtil.CACHE_LINE_LENGTH));
+    private final UnsafeBuffer control;
+
+    /** Bytes of the control block: the clock word, then the free list's head on a line of its own. */
+    public static final int CONTROL_LENGTH = 2 * BitUtil.CACHE_LINE_LENGTH;
+    private static final int LAST_SEEN_NS_OFFSET = 0;
 
     /**
      * @param capacity most connections (Linux nf_conntrack_max); buckets as {@link #bucketCount} gives.
@@ -166,26 +176,62 @@ public final class ConntrackTable
      */
     public ConntrackTable(final int capacity, final long epochNs, final OffHeapMemory memory)
     {
-        if (capacity < 1 || capacity > MAX_CAPACITY)
+        this(capacity, epochNs, ThreadLocalRandom.current().nextLong(), allocate(capacity, memory),
+            new UnsafeBuffer(BufferUtil.allocateDirectAligned(CONTROL_LENGTH, BitUtil.CACHE_LINE_LENGTH)), false);
+    }
+
+    /**
+     * A table over memory that outlives the process (a state file's regions, see {@code StateFile}): either made
+     * empty, or attached as a previous process left it, crashed or stopped. An attached table must be made
+     * consistent by {@link #recover} before any other call.
+     *
+     * @param seed    the bucket hash's key; an attached table needs the one its entries were linked with.
+     * @param block   zeroed, or a previous table's, of {@link #memoryBytes(int)} bytes, cache-line aligned.
+     * @param control zeroed, or a previous table's, of {@link #CONTROL_LENGTH} bytes, cache-line aligned.
+     * @param attach  true to keep what {@code block} and {@code control} hold, false to initialise them.
+     */
+    public ConntrackTable(
+        final int capacity, final long epochNs, final long seed, final UnsafeBuffer block, final UnsafeBuffer control, final boolean attach)
+    {
+        requireCapacity(capacity);
+        if (block.capacity() < memoryBytes(capacity) || control.capacity() < CONTROL_LENGTH)
         {
-            throw new IllegalArgumentException("conntrack capacity must be 1.." + MAX_CAPACITY + ", got " + capacity);
+            throw new IllegalArgumentException("conntrack memory too small for capacity " + capacity + ": " +
+                block.capacity() + " bytes of " + memoryBytes(capacity) + ", control " + control.capacity() + " of " + CONTROL_LENGTH);
         }
         this.capacity = capacity;
         final int buckets = bucketCount(capacity);
         this.bucketCount = buckets;
         this.entriesOffset = buckets * 8;
         this.recordsOffset = entriesOffset + capacity * ENTRY_LENGTH;
-        final long length = memoryBytes(capacity);
-        this.buffer = new RawMemory(memory.allocate((int)length, BitUtil.CACHE_LINE_LENGTH));
-        this.seed = ThreadLocalRandom.current().nextLong();
+        this.buffer = new RawMemory(block);
+        this.seed = seed;
         this.epochNs = epochNs;
+        this.control = control;
         this.freeListHeadAddress = BitUtil.CACHE_LINE_LENGTH;
 
-        for (int i = capacity - 1; i >= 0; i--)
+        if (!attach)
         {
-            buffer.putInt(recordOffset(i) + EXTRA_OFFSET, i + 1 < capacity ? i + 2 : 0);
+            for (int i = capacity - 1; i >= 0; i--)
+            {
+                buffer.putInt(recordOffset(i) + EXTRA_OFFSET, i + 1 < capacity ? i + 2 : 0);
+            }
+            control.putLongVolatile((int)freeListHeadAddress, 1);
         }
-        control.putLong((int)freeListHeadAddress, 1);
+    }
+
+    private static UnsafeBuffer allocate(final int capacity, final OffHeapMemory memory)
+    {
+        requireCapacity(capacity);
+        return memory.allocate((int)memoryBytes(capacity), BitUtil.CACHE_LINE_LENGTH);
+    }
+
+    private static void requireCapacity(final int capacity)
+    {
+        if (capacity < 1 || capacity > MAX_CAPACITY)
+        {
+            throw new IllegalArgumentException("conntrack capacity must be 1.." + MAX_CAPACITY + ", got " + capacity);
+        }
     }
 
     /** Most connections one table holds: its block must stay under 2 GiB. */
@@ -231,6 +277,28 @@ public final class ConntrackTable
     public long epochNs()
     {
         return epochNs;
+    }
+
+    /** The bucket hash's key: a table attached to this one's memory must be made with it. */
+    public long seed()
+    {
+        return seed;
+    }
+
+    /**
+     * Records that the clock read {@code nowNs} while this table was in use (the reaper, every cycle): an
+     * attach after a long gap expires what ran out in between without trusting deadlines that may have
+     * wrapped.
+     */
+    public void clockSeen(final long nowNs)
+    {
+        control.putLongOrdered(LAST_SEEN_NS_OFFSET, nowNs);
+    }
+
+    /** The last {@link #clockSeen} reading, 0 if none. */
+    public long lastSeenNs()
+    {
+        return control.getLongVolatile(LAST_SEEN_NS_OFFSET);
     }
 
     /** Milliseconds since the table epoch, as deadlines are stored. */
@@ -952,6 +1020,165 @@ public final class ConntrackTable
             }
         }
         return count;
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    /**
+     * Makes an attached table consistent before its first use, single-threaded: a previous process may
+     * have died at any step of any operation. A connection survives if it was CONFIRMED with both nodes
+     * linked and unmarked, and its deadline has not passed by {@code nowNs}: exactly the connections a
+     * packet could have used. Everything else is released, whatever step it was at: a reservation not yet
+     * confirmed, a confirmed entry whose ORIGINAL claim never happened, a kill or abandon half done, an
+     * entry taken off the free list before its status said so. Then what the dead threads held is rebuilt
+     * from the survivors alone: the chains (only surviving nodes, so no marked node is left to help
+     * unlink), reference counts (two linked nodes each, no owner or killer holds), the free list (every
+     * other entry, with a new generation where it was in use), and counters (pending counts folded into
+     * the totals, a fold cut short no longer "in progress" for readers to wait on). Expiry is judged from
+     * the last {@link #clockSeen} reading, so a gap long enough to wrap the deadlines' milliseconds does
+     * not revive a connection.
+     */
+    public Recovery recover(final long nowNs)
+    {
+        final byte[] linked = linkedNodes();
+        for (int b = 0; b < bucketCount; b++)
+        {
+            buffer.putLong(b << 3, 0);
+        }
+        final long lastSeenNs = lastSeenNs();
+        final long gapNs = lastSeenNs == 0 ? 0 : Math.max(0, nowNs - lastSeenNs);
+        final int clockMs = toTableMs(lastSeenNs == 0 ? nowNs : lastSeenNs);
+        int kept = 0;
+        int released = 0;
+        int expired = 0;
+        int freeHead = 0;
+        for (int entry = capacity - 1; entry >= 0; entry--)
+        {
+            final int offset = entryOffset(entry);
+            final int record = recordOffset(entry);
+            final int status = buffer.getInt(offset + STATUS_OFFSET);
+            final boolean published = phase(status) == PHASE_CONFIRMED && linked[entry] == 3;
+            final long remainingMs = buffer.getInt(offset + DEADLINE_OFFSET) - clockMs;
+            if (published && remainingMs >= 0 && remainingMs * 1_000_000L >= gapNs)
+            {
+                relink(entry, ORIGINAL);
+                relink(entry, REPLY);
+                buffer.putInt(record + LINKS_OFFSET, 2);
+                foldAll(entry);
+                kept++;
+                continue;
+            }
+            if (published)
+            {
+                expired++;
+            }
+            else if (phase(status) != PHASE_FREE)
+            {
+                released++;
+            }
+            if (phase(status) != PHASE_FREE)
+            {
+                buffer.putInt(offset + STATUS_OFFSET, (status & GENERATION_MASK) + GENERATION_UNIT | PHASE_FREE);
+            }
+            buffer.putLong(offset + NEXT_OFFSET, nextTag(buffer.getLong(offset + NEXT_OFFSET)));
+            buffer.putLong(offset + NEXT_OFFSET + 8, nextTag(buffer.getLong(offset + NEXT_OFFSET + 8)));
+            buffer.putInt(record + LINKS_OFFSET, 0);
+            buffer.putInt(record + FOLD_OFFSET, buffer.getInt(record + FOLD_OFFSET) & ~FOLDING_MASK);
+            buffer.putInt(record + EXTRA_OFFSET, freeHead);
+            freeHead = entry + 1;
+        }
+        control.putLongVolatile((int)freeListHeadAddress, nextTag(control.getLong((int)freeListHeadAddress)) | freeHead);
+        clockSeen(nowNs);
+        return new Recovery(kept, released, expired);
+    }
+
+    /** For every entry, which of its nodes (bit 1 ORIGINAL, bit 2 REPLY) is reachable, unmarked, in its tuple's bucket. */
+    private byte[] linkedNodes()
+    {
+        final byte[] linked = new byte[capacity];
+        final long maxRef = 2L * capacity;
+        for (int b = 0; b < bucketCount; b++)
+        {
+            long word = buffer.getLong(b << 3);
+            for (long steps = 0; ref(word) != 0 && ref(word) <= maxRef && steps <= maxRef; steps++)
+            {
+                final int node = ref(word);
+                final int entry = (node - 1) >>> 1;
+                final int dir = (node - 1) & 1;
+                word = buffer.getLong(nodeLinkOffset(node));
+                final int tuple = nodeTupleOffset(node);
+                if (word >= 0 && bucket(buffer.getLong(tuple), buffer.getLong(tuple + 8)) == b)
+                {
+                    linked[entry] |= (byte)(1 << dir);
+                }
+            }
+        }
+        return linked;
+    }
+
+    /** Links node {@code dir} of a surviving entry at the head of its bucket (recovery: no other thread). */
+    private void relink(final int entry, final int dir)
+    {
+        final int link = entryOffset(entry) + NEXT_OFFSET + dir * 8;
+        final int tuple = nodeTupleOffset(entry * 2 + dir + 1);
+        final int bucketOffset = bucketOffset(buffer.getLong(tuple), buffer.getLong(tuple + 8));
+        final long head = buffer.getLong(bucketOffset);
+        buffer.putLong(link, nextTag(buffer.getLong(link)) | ref(head));
+        buffer.putLong(bucketOffset, nextTag(head) | (entry * 2 + dir + 1));
+    }
+
+    /** Moves both pending counts into the totals and ends any fold cut short (recovery: no other thread). */
+    private void foldAll(final int entry)
+    {
+        final int record = recordOffset(entry);
+        for (int dir = ORIGINAL; dir <= REPLY; dir++)
+        {
+            final int pendingOffset = entryOffset(entry) + PENDING_OFFSET + dir * 4;
+            final int pending = buffer.getInt(pendingOffset);
+            final int totals = record + TOTALS_OFFSET + dir * 16;
+            buffer.putLong(totals, buffer.getLong(totals) + (pending >>> PENDING_PACKET_SHIFT));
+            buffer.putLong(totals + 8, buffer.getLong(totals + 8) + (pending & PENDING_BYTES_MASK));
+            buffer.putInt(pendingOffset, 0);
+        }
+        buffer.putInt(record + FOLD_OFFSET, buffer.getInt(record + FOLD_OFFSET) & ~FOLDING_MASK);
+    }
+
+    /** What {@link #recover} found: connections kept, entries released mid-operation, connections expired meanwhile. */
+    public static final class Recovery
+    {
+        private final int kept;
+        private final int released;
+        private final int expired;
+
+        Recovery(final int kept, final int released, final int expired)
+        {
+            this.kept = kept;
+            this.released = released;
+            this.expired = expired;
+        }
+
+        /** Connections that carry on. */
+        public int kept()
+        {
+            return kept;
+        }
+
+        /** Entries a dead thread had in hand (reserved, unconfirmed, half killed): freed. */
+        public int released()
+        {
+            return released;
+        }
+
+        /** Connections whose timeout passed while no process ran: freed. */
+        public int expired()
+        {
+            return expired;
+        }
+
+        public String toString()
+        {
+            return kept + " connections kept, " + released + " unfinished entries released, " + expired + " expired";
+        }
     }
 
     /**

@@ -89,7 +89,8 @@ public final class NatgwGateway implements Implementation
     /** The natgw arguments for the lab with these DNAT services. */
     public List<String> runArguments(final int queues, final List<LabService> services)
     {
-        final List<String> args = new ArrayList<>(List.of("run", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
+        // --fresh: each measurement starts with an empty table, whatever the run before it left in the state file
+        final List<String> args = new ArrayList<>(List.of("run", "--fresh", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
             "--snat", Lab.POOL_ADDR, "--steer", Lab.GW_INSIDE_IF, "--port-strategy", strategy));
         args.addAll(flags);
         if (queues > 0)

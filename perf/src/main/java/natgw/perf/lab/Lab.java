@@ -2,6 +2,8 @@ package natgw.perf.lab;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -241,6 +243,7 @@ public final class Lab implements AutoCloseable
         }
         for (final String netns : existing)
         {
+            removeStateFiles(netns);
             final Exec.Result result = Exec.run("ip", "netns", "del", netns);
             if (!result.ok() && namespaces().contains(netns))
             {
@@ -248,6 +251,33 @@ public final class Lab implements AutoCloseable
             }
         }
         return existing;
+    }
+
+    /**
+     * Removes the natgw state files of a namespace about to go (named after its inode, they would otherwise
+     * stay in /run until the machine restarts; a namespace made later with the same inode starts them afresh).
+     */
+    private static void removeStateFiles(final String netns)
+    {
+        final Path stateDir = Path.of("/run/natgw");
+        try
+        {
+            final long inode = (Long)Files.getAttribute(Path.of("/run/netns", netns), "unix:ino");
+            if (Files.isDirectory(stateDir))
+            {
+                try (DirectoryStream<Path> files = Files.newDirectoryStream(stateDir, "*@netns-" + inode + ".state"))
+                {
+                    for (final Path file : files)
+                    {
+                        Files.deleteIfExists(file);
+                    }
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException("cannot remove the natgw state files of " + netns, ex);
+        }
     }
 
     private static void killAll(final String netns)
