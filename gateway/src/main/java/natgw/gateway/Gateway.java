@@ -99,7 +99,8 @@ public final class Gateway implements AutoCloseable
         for (final Worker worker : workers)
         {
             final int q = runners.size();
-            runners.add(new AgentRunner(new TunIdleStrategy(tun.queue(q), config.idlePollMs, config.busyPollUs * 1000L, clock), errorHandler, null, worker));
+            runners.add(new AgentRunner(new TunIdleStrategy(tun.queue(q), config.idlePollMs, config.busyPollUs * 1000L, clock,
+                worker::drained), errorHandler, null, worker));
         }
         runners.add(new AgentRunner(new SleepingMillisIdleStrategy(10), errorHandler, null, reaper));
         for (final AgentRunner runner : runners)

@@ -24,9 +24,11 @@ import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
 import natgw.core.packet.VirtioNetHeader;
 import natgw.tun.ChannelTun;
+import natgw.tun.LinuxTun;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -100,6 +102,23 @@ class GatewayTest
     }
 
     @Test
+    void shouldReadAgainAfterAFullBatchAndSleepAfterAShortOne()
+    {
+        final Worker worker = gateway(List.of()).workers().get(0);
+        final byte[] packet = bytes(packets.udp(0, CLIENT, 5000, SERVER, 53, 12));
+        for (int i = 0; i <= LinuxTun.BATCH_SIZE; i++)
+        {
+            tun.inject(0, packet);
+        }
+
+        assertEquals(LinuxTun.BATCH_SIZE, worker.doWork());
+        assertFalse(worker.drained(), "a full batch: more may be waiting");
+        assertEquals(1, worker.doWork());
+        assertTrue(worker.drained());
+        assertEquals(LinuxTun.BATCH_SIZE + 1, tun.drainWritten(0).size());
+    }
+
+    @Test
     void shouldDropMalformedPacketsOfABatchAndForwardTheRest()
     {
         final Worker worker = gateway(List.of()).workers().get(0);
@@ -109,6 +128,7 @@ class GatewayTest
         tun.inject(0, new byte[]{ 0x45, 0, 0 }, badChecksum, good);
 
         assertEquals(3, worker.doWork());
+        assertTrue(worker.drained(), "3 packets, fewer than a batch: the read ended on the empty queue");
         assertEquals(1, tun.drainWritten(0).size());
         assertEquals(1, worker.pipeline().counters().get(DropReason.TRUNCATED));
         assertEquals(1, worker.pipeline().counters().get(DropReason.BAD_HEADER_CHECKSUM));

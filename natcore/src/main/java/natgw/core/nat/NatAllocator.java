@@ -3,6 +3,7 @@ package natgw.core.nat;
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.StatusDescriptor;
+import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.DropReason;
@@ -36,6 +37,8 @@ public final class NatAllocator
 {
     /** nf_nat_l4proto_unique_tuple: "doing a search of the entire range risks soft lockup". */
     static final int MAX_ATTEMPTS = 128;
+    /** nf_nat_core.c NF_NAT_HARDER_THRESH: a round's last attempts may take over an ended connection's tuple. */
+    static final int TAKE_OVER_ATTEMPTS = MAX_ATTEMPTS / 4;
     private static final int EVICTION_RANGE = 64;
     private static final int MAX_RETRIES = 8;
     private static final long RANDOM_PORT_SECRET = 0x5EC2E7_5EEDL;
@@ -332,7 +335,7 @@ public final class NatAllocator
             for (int i = 0; i < attempts; i++, offset++)
             {
                 final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
-                if (tryCandidate(cursor, entry, replyAddresses, replyPorts(protocol, newDstPort, port)))
+                if (tryCandidate(cursor, entry, replyAddresses, replyPorts(protocol, newDstPort, port), attempts - i))
                 {
                     return true;
                 }
@@ -349,17 +352,59 @@ public final class NatAllocator
 
     private boolean tryCandidate(final ConntrackTable.Cursor cursor, final int entry, final long replyAddresses, final long replyPorts)
     {
+        return tryCandidate(cursor, entry, replyAddresses, replyPorts, Integer.MAX_VALUE);
+    }
+
+    /**
+     * One candidate; with {@code attemptsLeft} at most {@value #TAKE_OVER_ATTEMPTS} a TCP SYN may take the
+     * candidate over from a connection that has ended (see {@link #takeOverEnded}).
+     */
+    private boolean tryCandidate(
+        final ConntrackTable.Cursor cursor, final int entry, final long replyAddresses, final long replyPorts, final int attemptsLeft)
+    {
         counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
+        table.replyTuple(entry, replyAddresses, replyPorts);
+        final boolean mayTakeOver = attemptsLeft <= TAKE_OVER_ATTEMPTS;
         if (strategy.isAtomic())
         {
-            table.replyTuple(entry, replyAddresses, replyPorts);
-            return table.claim(cursor, entry, REPLY);
+            return table.claim(cursor, entry, REPLY) ||
+                mayTakeOver && takeOverEnded(cursor, entry) && table.claim(cursor, entry, REPLY);
         }
-        if (table.lookup(cursor, replyAddresses, replyPorts))
+        return !table.lookup(cursor, replyAddresses, replyPorts) || mayTakeOver && takeOverEnded(cursor, entry);
+    }
+
+    /**
+     * Ends the connection that holds our candidate as its translation if it has ended itself: TCP in TIME_WAIT or
+     * CLOSE, source-NATed, while we set up a TCP connection from its SYN. Its NAT tuple then goes to the new
+     * connection, as Linux 6.x's {@code nf_nat_used_tuple_harder} does it on a search's last attempts; without it,
+     * a pool under thousands of short connections a second runs out of tuples that only wait out their timers.
+     * Linux also requires the new SYN's sequence to be past the old connection's; natgw keeps no sequence numbers,
+     * and takes over only ended connections.
+     *
+     * @return true if the holder was ended here, so the candidate may be claimed again.
+     */
+    private boolean takeOverEnded(final ConntrackTable.Cursor cursor, final int entry)
+    {
+        final long replyAddresses = table.tupleAddresses(entry, REPLY);
+        final long replyPorts = table.tuplePorts(entry, REPLY);
+        if (FlowTuple.protocol(replyPorts) != Ipv4Header.PROTO_TCP || StatusDescriptor.tcpState(table.status(entry)) != TcpState.SYN_SENT ||
+            !table.lookup(cursor, replyAddresses, replyPorts) || cursor.dir() != REPLY || cursor.entry() == entry)
         {
             return false;
         }
-        table.replyTuple(entry, replyAddresses, replyPorts);
+        final int holder = cursor.entry();
+        final int status = table.status(holder);
+        if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || (status & StatusDescriptor.SRC_NAT) == 0 ||
+            !TcpState.isReopenable(StatusDescriptor.tcpState(status)) ||
+            table.tupleAddresses(holder, REPLY) != replyAddresses || table.tuplePorts(holder, REPLY) != replyPorts)
+        {
+            return false;
+        }
+        if (!table.kill(cursor, holder, status))
+        {
+            return false;
+        }
+        counters.increment(ConntrackCounter.NAT_TUPLE_TAKEN_OVER);
         return true;
     }
 

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.StatusDescriptor;
+import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.DropReason;
@@ -216,5 +217,88 @@ class NatAllocatorTest
         assertEquals(FlowTuple.packAddresses(backend, CLIENT), table.tupleAddresses(entry, REPLY));
         assertEquals(FlowTuple.packPorts(TCP, 8443, 40000), table.tuplePorts(entry, REPLY));
         assertEquals(5, table.extra(entry));
+    }
+
+    private static final int SYN_SENT = StatusDescriptor.SRC_NAT | TcpState.SYN_SENT << StatusDescriptor.TCP_STATE_SHIFT;
+
+    /** Moves a connection to {@code tcpState}, as its packets would. */
+    private void tcpStateOf(final int entry, final int tcpState)
+    {
+        final int status = table.status(entry);
+        assertTrue(table.compareAndSetStatus(entry, status, StatusDescriptor.withTcpState(status, tcpState)));
+    }
+
+    @Test
+    void shouldGiveAClosedConnectionsNatTupleToANewSynWhenThePoolIsFull()
+    {
+        for (final PortStrategy strategy : new PortStrategy[] {PortStrategy.RESERVE, PortStrategy.KERNEL})
+        {
+            table = new ConntrackTable(1024, 0);
+            final NatAllocator allocator = allocator(strategy);
+            final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
+            tcpStateOf(old, TcpState.CLOSE);
+            final long takenOver = counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER);
+
+            final int next = connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, SYN_SENT);
+
+            assertTrue(next >= 0, strategy + ": " + allocator.dropReason());
+            assertEquals(1024, natPort(next));
+            assertEquals(1, table.countInUse(), strategy + ": the closed connection ended");
+            assertTrue(table.lookup(cursor, FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(TCP, 443, 1024)));
+            assertEquals(next, cursor.entry());
+            assertEquals(takenOver + 1, counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER));
+        }
+    }
+
+    @Test
+    void shouldTakeOverATimeWaitConnectionsNatTuple()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
+        tcpStateOf(old, TcpState.TIME_WAIT);
+        assertTrue(connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, SYN_SENT) >= 0);
+        assertEquals(1, counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER));
+    }
+
+    @Test
+    void shouldNeverTakeOverALiveConnectionsNatTuple()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
+        for (final int state : new int[] {TcpState.SYN_SENT, TcpState.ESTABLISHED, TcpState.FIN_WAIT, TcpState.LAST_ACK})
+        {
+            tcpStateOf(old, state);
+            assertEquals(-1, connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, SYN_SENT), TcpState.name(state));
+            assertEquals(DropReason.POOL_EXHAUSTED, allocator.dropReason());
+            assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(old)));
+        }
+        assertEquals(0, counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER));
+    }
+
+    @Test
+    void shouldNotTakeOverForUdpNorForAConnectionNotStartedBySyn()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
+        tcpStateOf(old, TcpState.CLOSE);
+        final int established = StatusDescriptor.SRC_NAT | TcpState.ESTABLISHED << StatusDescriptor.TCP_STATE_SHIFT;
+        assertEquals(-1, connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, established), "picked up mid-stream");
+        final int udp = connect(allocator, CLIENT, UDP, 40000, 1024, 1024, StatusDescriptor.SRC_NAT);
+        assertTrue(udp >= 0, "UDP has its own tuples");
+        final int udpSecond = connect(allocator, CLIENT + 1, UDP, 40000, 1024, 1024, StatusDescriptor.SRC_NAT);
+        assertEquals(-1, udpSecond);
+        assertEquals(0, counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER));
+    }
+
+    @Test
+    void shouldPreferAFreeTupleToAClosedConnectionsOne()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 65535, SYN_SENT);
+        tcpStateOf(old, TcpState.CLOSE);
+        final int next = connect(allocator, CLIENT + 1, TCP, 40000, 1024, 65535, SYN_SENT);
+        assertNotEquals(40000, natPort(next), "the preserved port is not taken over while others are free");
+        assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(old)));
+        assertEquals(0, counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER));
     }
 }

@@ -47,7 +47,7 @@ final class Collision
     }
 
     /** Both tuples of the entry are found, CONFIRMED, pointing at it. */
-    private static boolean holds(final ConntrackTable table, final int entry, final long origAddresses, final long origPorts)
+    static boolean holds(final ConntrackTable table, final int entry, final long origAddresses, final long origPorts)
     {
         final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
         return table.lookup(cursor, origAddresses, origPorts) && cursor.entry() == entry && cursor.dir() == ORIGINAL &&
