@@ -5,11 +5,6 @@ import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.util.List;
 
-import org.agrona.concurrent.CachedNanoClock;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.WorkerCounters;
@@ -23,7 +18,11 @@ import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
 import natgw.core.packet.VirtioNetHeader;
-import natgw.tun.ChannelTun;
+import natgw.tun.testing.ChannelTun;
+import org.agrona.concurrent.CachedNanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -343,7 +343,7 @@ public final class HostNetwork implements AutoCloseable
             throw new IllegalArgumentException("txqueuelen must be 1..1000000, got " + qlen);
         }
         final CommandResult show = inNetns(() -> Exec.ip(List.of("-o", "link", "show", "dev", dev)));
-        if (!show.succeeded())
+        if (!show.ok())
         {
             throw new HostNetworkException(show.describe(), show, null);
         }
@@ -361,7 +361,7 @@ public final class HostNetwork implements AutoCloseable
     {
         requireIp(ip);
         final CommandResult result = inNetns(() -> Exec.ip(List.of("-o", "addr", "show")));
-        if (!result.succeeded())
+        if (!result.ok())
         {
             throw new HostNetworkException(result.describe(), result, null);
         }
@@ -375,7 +375,7 @@ public final class HostNetwork implements AutoCloseable
     public static List<String> interfaceNames()
     {
         final CommandResult result = Exec.ip(List.of("-o", "link", "show"));
-        if (!result.succeeded())
+        if (!result.ok())
         {
             throw new HostNetworkException(result.describe(), result, null);
         }
@@ -500,7 +500,7 @@ public final class HostNetwork implements AutoCloseable
             journalVoid(id);
             throw ex;
         }
-        if (!result.succeeded())
+        if (!result.ok())
         {
             journalVoid(id);
             throw new HostNetworkException(result.describe(), result, null);
@@ -589,7 +589,7 @@ public final class HostNetwork implements AutoCloseable
         if ("ip".equals(undo.get(0)))
         {
             final CommandResult result = Exec.ip(undo.subList(1, undo.size()));
-            if (result.succeeded())
+            if (result.ok())
             {
                 outcome = "undone";
             }

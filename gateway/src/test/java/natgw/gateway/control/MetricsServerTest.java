@@ -16,13 +16,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.agrona.concurrent.CachedNanoClock;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.Cidr;
@@ -31,9 +24,15 @@ import natgw.core.packet.PacketBuilder;
 import natgw.gateway.BuildInfo;
 import natgw.gateway.Gateway;
 import natgw.gateway.GatewayConfig;
-import natgw.perf.sys.Exec;
-import natgw.tun.ChannelTun;
+import natgw.tun.Exec;
 import natgw.tun.HugePageMemory;
+import natgw.tun.testing.ChannelTun;
+import org.agrona.concurrent.CachedNanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
