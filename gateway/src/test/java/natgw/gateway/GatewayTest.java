@@ -49,11 +49,11 @@ class GatewayTest
     private Gateway gateway(final List<Services.ServiceSpec> services)
     {
         final GatewayConfig config = new GatewayConfig();
-        config.inside = List.of(Cidr.parse("10.77.1.0/24"));
-        config.pool = new int[]{ POOL };
-        config.conntrackMax = 1024;
-        config.timeouts.udpUnrepliedMs(30_000);
-        config.services = services;
+        config.inside(List.of(Cidr.parse("10.77.1.0/24")));
+        config.pool(new int[]{ POOL });
+        config.conntrackMax(1024);
+        config.timeouts().udpUnrepliedMs(30_000);
+        config.services(services);
         clock.update(1_000_000_000L);
         gateway = new Gateway(config, tun, clock, new PrintStream(new ByteArrayOutputStream()));
         return gateway;

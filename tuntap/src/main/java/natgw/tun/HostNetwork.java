@@ -37,6 +37,8 @@ import static natgw.tun.HostNetworkSyntax.sysctlPath;
 public final class HostNetwork implements AutoCloseable
 {
     public static final Path DEFAULT_JOURNAL_DIR = Path.of("/run/natgw");
+    /** The longest txqueuelen {@link #setTxQueueLength} sets. */
+    public static final int MAX_TX_QUEUE_LENGTH = 1_000_000;
 
     private static final System.Logger LOG = System.getLogger(HostNetwork.class.getName());
 
@@ -226,9 +228,9 @@ public final class HostNetwork implements AutoCloseable
     public synchronized void setTxQueueLength(final String dev, final int qlen)
     {
         requireDevice(dev);
-        if (qlen < 1 || qlen > 1_000_000)
+        if (qlen < 1 || qlen > MAX_TX_QUEUE_LENGTH)
         {
-            throw new IllegalArgumentException("txqueuelen must be 1..1000000, got " + qlen);
+            throw new IllegalArgumentException("txqueuelen must be 1.." + MAX_TX_QUEUE_LENGTH + ", got " + qlen);
         }
         final CommandResult show = inNetns(() -> Exec.ip(List.of("-o", "link", "show", "dev", dev)));
         if (!show.ok())

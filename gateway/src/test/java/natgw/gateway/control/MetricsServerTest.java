@@ -61,9 +61,9 @@ class MetricsServerTest
     void start()
     {
         final GatewayConfig config = new GatewayConfig();
-        config.inside = List.of(Cidr.parse("10.77.1.0/24"));
-        config.pool = new int[]{ POOL };
-        config.conntrackMax = 1024;
+        config.inside(List.of(Cidr.parse("10.77.1.0/24")));
+        config.pool(new int[]{ POOL });
+        config.conntrackMax(1024);
         final CachedNanoClock clock = new CachedNanoClock();
         clock.update(1_000_000_000L);
         gateway = new Gateway(config, tun, clock, new PrintStream(new ByteArrayOutputStream()));
