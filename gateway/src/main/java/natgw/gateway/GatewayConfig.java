@@ -390,7 +390,8 @@ public final class GatewayConfig
         requireRange("--mtu", mtu, LinuxTun.MIN_MTU, LinuxTun.MAX_MTU, "");
         requireRange("--busy-poll-us", busyPollUs, 0, TunIdleStrategy.MAX_BUSY_POLL_US, "");
         requireRange("--warmup-rounds", warmupRounds, 0, MAX_WARMUP_ROUNDS, "");
-        requireRange("--tun-txqueuelen", tunTxQueueLength, 0, HostNetwork.MAX_TX_QUEUE_LENGTH, " (0 keeps the device's)");
+        requireRange("--tun-txqueuelen", tunTxQueueLength, 0, HostNetwork.MAX_TX_QUEUE_LENGTH,
+            " (0 keeps the device's)");
         requireRange("--race-window-ns", raceWindowNs, 0, MAX_RACE_WINDOW_NS, "");
         if (inside.isEmpty() && services.isEmpty())
         {

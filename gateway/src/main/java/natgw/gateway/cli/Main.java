@@ -9,9 +9,9 @@ import picocli.CommandLine;
 
 /**
  * The {@code natgw} command. Each verb is one class; {@code lab}, {@code bench} and {@code demo} are
- * {@link ExtensionCommand}s, present when the perf module is on the class path. A bad command line is refused with one line naming the
- * flag, what is wrong and what to do, then where the help is, and exit code 2; a failure at run time (no
- * permission, no TUN, a command that failed) is one line and exit code 1.
+ * {@link ExtensionCommand}s, present when the perf module is on the class path. A bad command line is refused
+ * with one line naming the flag, what is wrong and what to do, then where the help is, and exit code 2; a
+ * failure at run time (no permission, no TUN, a command that failed) is one line and exit code 1.
  */
 @Command(
     name = "natgw",

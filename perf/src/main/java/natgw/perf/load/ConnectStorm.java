@@ -54,13 +54,13 @@ public final class ConnectStorm
     public static void main(final String[] argv) throws Exception
     {
         final Options options = ServerOptions.parse(new Options(), argv);
-        final InetSocketAddress server = new InetSocketAddress(options.client.server, options.port);
+        final InetSocketAddress server = new InetSocketAddress(options.client.server, options.tcp.port);
         final List<String> sources = options.client.sources;
-        final int threads = Math.max(1, Math.min(options.threads, sources.size()));
+        final int threads = Math.max(1, Math.min(options.tcp.threads, sources.size()));
         final int rounds = options.rounds;
         final long intervalNs = TimeUnit.MICROSECONDS.toNanos((long)(options.intervalMs * 1000));
         final long stallNs = TimeUnit.MILLISECONDS.toNanos(options.client.stallMs);
-        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(options.timeoutMs);
+        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(options.tcp.timeoutMs);
         final int basePort = options.basePort;
         final int portSpan = options.portSpan;
         final long firstRound = options.firstRound;
@@ -476,28 +476,25 @@ public final class ConnectStorm
         @Mixin
         ClientOptions client = new ClientOptions();
 
-        @Option(names = "--port", defaultValue = "7000", description = "The server's TCP port.")
-        int port;
+        @Mixin
+        TcpClientOptions tcp = new TcpClientOptions();
 
-        @Option(names = "--threads", description = "Threads, at most one per source (default: the CPUs).")
-        int threads = Runtime.getRuntime().availableProcessors();
-
-        @Option(names = "--rounds", defaultValue = "100", description = "Rounds; in each every source connects once.")
+        @Option(names = "--rounds", defaultValue = "100",
+            description = "Rounds; in each every source connects once.")
         int rounds;
 
         @Option(names = "--interval-ms", defaultValue = "20", description = "Pause between rounds.")
         double intervalMs;
 
-        @Option(names = "--timeout-ms", defaultValue = "8000", description = "A connection not made by then failed.")
-        long timeoutMs;
-
         @Option(names = "--base-port", defaultValue = "20000", description = "First source port.")
         int basePort;
 
-        @Option(names = "--port-span", defaultValue = "20000", description = "Source ports cycled through, from --base-port.")
+        @Option(names = "--port-span", defaultValue = "20000",
+            description = "Source ports cycled through, from --base-port.")
         int portSpan;
 
-        @Option(names = "--first-round", defaultValue = "0", description = "Index of the first round; each round has its own source port.")
+        @Option(names = "--first-round", defaultValue = "0",
+            description = "Index of the first round; each round has its own source port.")
         long firstRound;
 
         @Option(names = "--warmup-rounds", defaultValue = "50", description = "Rounds on loopback first, for the JIT.")

@@ -48,15 +48,15 @@ public final class ShortConnections
     public static void main(final String[] argv) throws Exception
     {
         final Options options = ServerOptions.parse(new Options(), argv);
-        final InetSocketAddress server = new InetSocketAddress(options.client.server, options.port);
+        final InetSocketAddress server = new InetSocketAddress(options.client.server, options.tcp.port);
         final List<String> sources = options.client.sources;
         final boolean open = "open".equals(options.mode);
-        final int threads = Math.max(1, options.threads);
+        final int threads = Math.max(1, options.tcp.threads);
         final int concurrency = Math.max(threads, options.concurrency);
         final double rate = options.rate;
         final long durationNs = TimeUnit.MILLISECONDS.toNanos((long)(options.durationS * 1000));
         final int requestBytes = Math.max(1, Math.min(1024, options.requestBytes));
-        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(options.timeoutMs);
+        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(options.tcp.timeoutMs);
         final long stallNs = TimeUnit.MILLISECONDS.toNanos(options.client.stallMs);
         final long slowNs = TimeUnit.MILLISECONDS.toNanos(options.slowMs);
         final int[] portRange = portRange(options.sourcePorts);
@@ -501,15 +501,12 @@ public final class ShortConnections
         @Mixin
         ClientOptions client = new ClientOptions();
 
-        @Option(names = "--port", defaultValue = "7000", description = "The server's TCP port.")
-        int port;
+        @Mixin
+        TcpClientOptions tcp = new TcpClientOptions();
 
-        @Option(names = "--mode", defaultValue = "closed", description = "closed: each thread waits for its answer; " +
-            "open: connections start at --rate whatever the answers.")
+        @Option(names = "--mode", defaultValue = "closed", description = "closed: --concurrency connections in " +
+            "flight; open: started at --rate whatever happens to earlier ones.")
         String mode;
-
-        @Option(names = "--threads", description = "Threads (default: the CPUs).")
-        int threads = Runtime.getRuntime().availableProcessors();
 
         @Option(names = "--concurrency", defaultValue = "16", description = "Connections in flight (closed mode).")
         int concurrency;
@@ -522,9 +519,6 @@ public final class ShortConnections
 
         @Option(names = "--request-bytes", defaultValue = "64", description = "Bytes sent and echoed, 1..1024.")
         int requestBytes;
-
-        @Option(names = "--timeout-ms", defaultValue = "8000", description = "A connection not done by then failed.")
-        long timeoutMs;
 
         @Option(names = "--slow-ms", defaultValue = "200", description = "A connection slower than this is slow.")
         long slowMs;
