@@ -56,15 +56,15 @@ final class FlowState implements AutoCloseable
     static FlowState inMemory(final GatewayConfig config, final NanoClock clock)
     {
         final HugePageMemory memory = new HugePageMemory();
-        return new FlowState(new ConntrackTable(config.conntrackMax, clock.nanoTime(), memory), new AffinityTable(AFFINITY_SLOTS),
+        return new FlowState(new ConntrackTable(config.conntrackMax(), clock.nanoTime(), memory), new AffinityTable(AFFINITY_SLOTS),
             null, memory, "in memory", false);
     }
 
     /** The state {@code config} asks for: in its state file if it names one, else in memory. */
     static FlowState open(final GatewayConfig config, final NanoClock clock)
     {
-        return config.stateFile == null ? inMemory(config, clock) :
-            mapped(config, clock, config.stateFile, StateFileLocation.identity());
+        return config.stateFile() == null ? inMemory(config, clock) :
+            mapped(config, clock, config.stateFile(), StateFileLocation.identity());
     }
 
     /**
@@ -79,12 +79,12 @@ final class FlowState implements AutoCloseable
         options.putAll(identity);
         final long nowNs = clock.nanoTime();
         final StateFile file = StateFile.open(path,
-            new long[] {ConntrackTable.CONTROL_LENGTH, ConntrackTable.memoryBytes(config.conntrackMax), AffinityTable.bytes(AFFINITY_SLOTS)},
-            options, config.fresh, nowNs, ThreadLocalRandom.current().nextLong());
+            new long[] {ConntrackTable.CONTROL_LENGTH, ConntrackTable.memoryBytes(config.conntrackMax()), AffinityTable.bytes(AFFINITY_SLOTS)},
+            options, config.fresh(), nowNs, ThreadLocalRandom.current().nextLong());
         try
         {
             final boolean attached = file.origin() == StateFile.Origin.ATTACHED;
-            final ConntrackTable table = new ConntrackTable(config.conntrackMax, file.epochNs(), file.seed(),
+            final ConntrackTable table = new ConntrackTable(config.conntrackMax(), file.epochNs(), file.seed(),
                 file.region(CONNTRACK), file.region(CONTROL), attached);
             final AffinityTable affinity = new AffinityTable(AFFINITY_SLOTS, file.region(AFFINITY));
             final String summary;
@@ -99,7 +99,7 @@ final class FlowState implements AutoCloseable
                 file.ready();
                 summary = "state file " + path + " created" +
                     (file.origin() == StateFile.Origin.DISCARDED ? " (the previous one was discarded: " + file.discardReason() + ")" :
-                    config.fresh ? " (--fresh)" : "");
+                    config.fresh() ? " (--fresh)" : "");
             }
             return new FlowState(table, affinity, file, null, summary, attached);
         }
@@ -119,16 +119,16 @@ final class FlowState implements AutoCloseable
     static Map<String, String> options(final GatewayConfig config)
     {
         final Map<String, String> options = new TreeMap<>();
-        options.put("--conntrack-max", String.valueOf(config.conntrackMax));
+        options.put("--conntrack-max", String.valueOf(config.conntrackMax()));
         final StringBuilder pool = new StringBuilder();
-        for (final int address : config.pool)
+        for (final int address : config.pool())
         {
             pool.append(pool.length() == 0 ? "" : ",").append(FlowTuple.addressToString(address));
         }
         options.put("--snat", pool.toString());
-        options.put("--port-range", config.portLow + "-" + config.portHigh);
+        options.put("--port-range", config.portLow() + "-" + config.portHigh());
         final StringBuilder services = new StringBuilder();
-        for (final Services.ServiceSpec spec : config.services)
+        for (final Services.ServiceSpec spec : config.services())
         {
             services.append(services.length() == 0 ? "" : " ").append(spec.key()).append('=');
             for (int b = 0; b < spec.backends.size(); b++)

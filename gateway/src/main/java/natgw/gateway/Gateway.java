@@ -50,13 +50,13 @@ public final class Gateway implements AutoCloseable
 
     public Gateway(final GatewayConfig config, final TunDevice tun, final NanoClock clock, final PrintStream log)
     {
-        this(config, tun, clock, log, FlowState.open(config, clock));
+        this(config.conclude(), tun, clock, log, FlowState.open(config, clock));
     }
 
     /** A gateway over flow state already opened (and, if attached, recovered); it closes the state. */
     Gateway(final GatewayConfig config, final TunDevice tun, final NanoClock clock, final PrintStream log, final FlowState state)
     {
-        this.config = config;
+        this.config = config.conclude();
         this.tun = tun;
         this.clock = clock;
         this.events = new EventBus(clock);
@@ -64,13 +64,13 @@ public final class Gateway implements AutoCloseable
         state.countLive(backendCounters);
         this.table = state.table();
         this.affinity = state.affinity();
-        this.snat = new SnatPolicy(config.inside, config.pool, config.portLow, config.portHigh);
+        this.snat = new SnatPolicy(config.inside(), config.pool(), config.portLow(), config.portHigh());
         this.errorHandler = (throwable) ->
         {
             log.println("natgw: worker error: " + throwable);
             throwable.printStackTrace(log);
         };
-        for (final Services.ServiceSpec spec : config.services)
+        for (final Services.ServiceSpec spec : config.services())
         {
             services.add(spec);
         }
@@ -79,13 +79,13 @@ public final class Gateway implements AutoCloseable
         {
             final WorkerCounters counters = new WorkerCounters(q);
             final NatAllocator allocator = new NatAllocator(
-                table, config.portStrategy, counters, config.raceWindowNs, config.clashResolution, System.nanoTime() ^ q * 0x9E37L);
-            final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts, counters, config.verifyL4Checksums,
-                services, backendCounters, affinity, config.resetRemovedBackendFlows).events(allEvents);
+                table, config.portStrategy(), counters, config.raceWindowNs(), config.clashResolution(), System.nanoTime() ^ q * 0x9E37L);
+            final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts(), counters, config.verifyL4Checksums(),
+                services, backendCounters, affinity, config.resetRemovedBackendFlows()).events(allEvents);
             workers.add(new Worker(q, tun.queue(q), pipeline, clock, tun.offloads().vnetHeader()));
         }
         table.onKill(allEvents); // every ended connection: -E events and per-backend accounting
-        this.reaper = new Reaper(table, clock, Math.max(256, config.conntrackMax / 64));
+        this.reaper = new Reaper(table, clock, Math.max(256, config.conntrackMax() / 64));
     }
 
     public Gateway(final GatewayConfig config, final TunDevice tun, final PrintStream log)
@@ -99,7 +99,7 @@ public final class Gateway implements AutoCloseable
         for (final Worker worker : workers)
         {
             final int q = runners.size();
-            runners.add(new AgentRunner(new TunIdleStrategy(tun.queue(q), config.idlePollMs, config.busyPollUs * 1000L, clock,
+            runners.add(new AgentRunner(new TunIdleStrategy(tun.queue(q), config.idlePollMs(), config.busyPollUs() * 1000L, clock,
                 worker::drained), errorHandler, null, worker));
         }
         runners.add(new AgentRunner(new SleepingMillisIdleStrategy(10), errorHandler, null, reaper));
@@ -177,7 +177,7 @@ public final class Gateway implements AutoCloseable
     public String poolDescription()
     {
         final StringBuilder sb = new StringBuilder();
-        for (final int a : config.pool)
+        for (final int a : config.pool())
         {
             sb.append(sb.length() == 0 ? "" : ",").append(FlowTuple.addressToString(a));
         }

@@ -66,7 +66,7 @@ public final class GatewayHost implements AutoCloseable
     {
         requirePrivileges();
         final List<String> present = HostNetwork.interfaceNames();
-        for (final String iface : config.steer)
+        for (final String iface : config.steer())
         {
             if (!present.contains(iface))
             {
@@ -99,31 +99,31 @@ public final class GatewayHost implements AutoCloseable
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try
         {
-            if (config.warmupRounds > 0)
+            if (config.warmupRounds() > 0)
             {
                 final long startNs = System.nanoTime();
-                final long packets = Warmup.run(config.portStrategy, config.warmupRounds, config.offload);
+                final long packets = Warmup.run(config.portStrategy(), config.warmupRounds(), config.offload());
                 log.println("natgw: packet path warmed up (" + packets + " synthetic packets in " +
                     (System.nanoTime() - startNs) / 1_000_000 + " ms)");
             }
             guard = guardRestart();
-            host = HostNetwork.open(config.tun);
+            host = HostNetwork.open(config.tun());
             // before this run changes the host: a state file written with other settings is refused, and an
             // attached one is recovered before the TUN can hand over a packet
             state = FlowState.open(config, SystemNanoClock.INSTANCE);
             log.println("natgw: flow state " + state.summary());
-            tun = LinuxTun.open(config.tun, config.queues, config.mtu, config.offload);
+            tun = LinuxTun.open(config.tun(), config.queues(), config.mtu(), config.offload());
             final String dev = tun.name();
 
-            if (config.tunTxQueueLength > 0)
+            if (config.tunTxQueueLength() > 0)
             {
-                host.setTxQueueLength(dev, config.tunTxQueueLength);
+                host.setTxQueueLength(dev, config.tunTxQueueLength());
             }
             host.setSysctl("net.ipv4.ip_forward", "1");
             host.setSysctl("net.ipv4.conf.all.rp_filter", "0");
             host.setSysctl("net.ipv4.conf." + dev + ".rp_filter", "0");
             final java.util.Set<String> proxied = new java.util.HashSet<>();
-            for (final int address : config.pool)
+            for (final int address : config.pool())
             {
                 final String ip = FlowTuple.addressToString(address);
                 host.addRoute(ip + "/32", dev, 0);
@@ -139,18 +139,18 @@ public final class GatewayHost implements AutoCloseable
                     host.addProxyNeighbour(ip, link);
                 }
             }
-            if (!config.steer.isEmpty())
+            if (!config.steer().isEmpty())
             {
-                host.addRoute("0.0.0.0/0", dev, config.routeTable);
-                if (!config.failOpen)
+                host.addRoute("0.0.0.0/0", dev, config.routeTable());
+                if (!config.failOpen())
                 {
                     // fail closed: if natgw dies, the TUN and its route go and this drops what is steered
-                    host.addBlackholeRoute("0.0.0.0/0", config.routeTable, FAIL_CLOSED_METRIC);
+                    host.addBlackholeRoute("0.0.0.0/0", config.routeTable(), FAIL_CLOSED_METRIC);
                 }
-                for (final String iface : config.steer)
+                for (final String iface : config.steer())
                 {
                     host.setSysctl("net.ipv4.conf." + iface + ".rp_filter", "0");
-                    host.addRule(iface, config.routeTable, config.routeTable);
+                    host.addRule(iface, config.routeTable(), config.routeTable());
                 }
             }
 
@@ -158,6 +158,7 @@ public final class GatewayHost implements AutoCloseable
             {
                 host.addRoute(FlowTuple.addressToString(vip) + "/32", dev, 0);
             }
+
             if (guard != null)
             {
                 guard.undoAll(); // this run's own routes and blackhole are in
@@ -166,14 +167,14 @@ public final class GatewayHost implements AutoCloseable
             gateway = new Gateway(config, tun, SystemNanoClock.INSTANCE, log, state).start();
             group = new EpollEventLoopGroup(1);
             control = new ControlServer(gateway, group, this::routeVip);
-            if (config.metricsHost != null)
+            if (config.metricsHost() != null)
             {
-                metrics = new MetricsServer(gateway, config.metricsHost, config.metricsPort);
+                metrics = new MetricsServer(gateway, config.metricsHost(), config.metricsPort());
             }
             log.println("natgw: running on " + dev + " with " + tun.queueCount() + " queue(s), offloads " +
                 tun.offloads().names() + ", pool " +
-                gateway.poolDescription() + ", port strategy " + config.portStrategy.label() + ", conntrack max " +
-                config.conntrackMax + String.format(" (%.1f MiB, %.1f MiB of it in huge pages, THP mode %s)",
+                gateway.poolDescription() + ", port strategy " + config.portStrategy().label() + ", conntrack max " +
+                config.conntrackMax() + String.format(" (%.1f MiB, %.1f MiB of it in huge pages, THP mode %s)",
                 gateway.table().memoryBytes() / 1048576.0, gateway.tableHugePageBytes() / 1048576.0,
                 HugePageMemory.transparentHugePageMode()) + (metrics != null ? ", metrics " + metricsUrl() : ""));
             log.flush();
@@ -206,16 +207,16 @@ public final class GatewayHost implements AutoCloseable
      */
     private HostNetwork guardRestart()
     {
-        if (config.failOpen || config.steer.isEmpty())
+        if (config.failOpen() || config.steer().isEmpty())
         {
             return null;
         }
-        final HostNetwork rules = HostNetwork.open(guardOwner(config.tun));
+        final HostNetwork rules = HostNetwork.open(guardOwner(config.tun()));
         try
         {
-            for (final String iface : config.steer)
+            for (final String iface : config.steer())
             {
-                rules.addBlackholeRule(iface, Math.max(1, config.routeTable - 1));
+                rules.addBlackholeRule(iface, Math.max(1, config.routeTable() - 1));
             }
         }
         catch (final RuntimeException ex)
@@ -228,13 +229,13 @@ public final class GatewayHost implements AutoCloseable
 
     private String metricsUrl()
     {
-        final String host = config.metricsHost.indexOf(':') >= 0 ? "[" + config.metricsHost + "]" : config.metricsHost;
+        final String host = config.metricsHost().indexOf(':') >= 0 ? "[" + config.metricsHost() + "]" : config.metricsHost();
         return "http://" + host + ":" + metrics.port() + "/metrics";
     }
 
     private int[] vips()
     {
-        return config.services.stream().mapToInt(spec -> spec.vip).distinct().toArray();
+        return config.services().stream().mapToInt(spec -> spec.vip).distinct().toArray();
     }
 
     /** A VIP added at runtime is routed into the TUN like the configured ones (and unrouted on exit). */

@@ -20,6 +20,9 @@ import natgw.tun.TunQueue;
  */
 final class TunIdleStrategy implements IdleStrategy
 {
+    /** The longest spin {@code natgw run --busy-poll-us} accepts. */
+    static final long MAX_BUSY_POLL_US = 1_000_000;
+
     private final TunQueue queue;
     private final long timeoutMs;
     private final long busyPollNs;

@@ -21,7 +21,7 @@ import natgw.core.packet.Ipv4Header;
 import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
-import natgw.tun.ChannelTun;
+import natgw.tun.testing.ChannelTun;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -56,11 +56,11 @@ class FlowStateTest
     private GatewayConfig config()
     {
         final GatewayConfig config = new GatewayConfig();
-        config.inside = List.of(Cidr.parse("10.77.1.0/24"));
-        config.pool = new int[]{ POOL };
-        config.conntrackMax = 1024;
-        config.stateFile = dir.resolve("ngw0.state");
-        config.services = List.of(Services.ServiceSpec.parse("tcp:10.77.3.10:80=10.77.2.11:8080"));
+        config.inside(List.of(Cidr.parse("10.77.1.0/24")));
+        config.pool(new int[]{ POOL });
+        config.conntrackMax(1024);
+        config.stateFile(dir.resolve("ngw0.state"));
+        config.services(List.of(Services.ServiceSpec.parse("tcp:10.77.3.10:80=10.77.2.11:8080")));
         return config;
     }
 
@@ -68,7 +68,7 @@ class FlowStateTest
     {
         tun = new ChannelTun(1);
         gateway = new Gateway(config, tun, clock, new PrintStream(new ByteArrayOutputStream()),
-            FlowState.mapped(config, clock, config.stateFile, IDENTITY));
+            FlowState.mapped(config, clock, config.stateFile(), IDENTITY));
         return gateway;
     }
 
@@ -159,10 +159,10 @@ class FlowStateTest
         start(config());
         stop();
         final GatewayConfig bigger = config();
-        bigger.conntrackMax = 2048;
+        bigger.conntrackMax(2048);
 
         final IllegalStateException refused = assertThrows(IllegalStateException.class,
-            () -> FlowState.mapped(bigger, clock, bigger.stateFile, IDENTITY));
+            () -> FlowState.mapped(bigger, clock, bigger.stateFile(), IDENTITY));
 
         assertTrue(refused.getMessage().contains("--conntrack-max 1024 there, 2048 here"), refused.getMessage());
     }
@@ -175,8 +175,8 @@ class FlowStateTest
         final int port = udpSrcPort(send(packets.udp(0, CLIENT, 5353, SERVER, 53, 12)));
         stop();
         final GatewayConfig fresh = config();
-        fresh.fresh = true;
-        fresh.conntrackMax = 2048;
+        fresh.fresh(true);
+        fresh.conntrackMax(2048);
 
         start(fresh);
 

@@ -12,10 +12,11 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import natgw.gateway.GatewayEndToEndIT.Gateways;
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -73,7 +74,7 @@ class FlowSurvivalIT
     {
         stop(Gateways.start(lab, "reserve"), false);
 
-        final Exec.Result refused = lab.exec(Role.GW, Gateways.natgwCommand("run", "--tun", Lab.TUN_NAME, "--inside",
+        final CommandResult refused = lab.exec(Role.GW, Gateways.natgwCommand("run", "--tun", Lab.TUN_NAME, "--inside",
             Lab.INSIDE_CIDR, "--snat", Lab.POOL_ADDR, "--steer", Lab.GW_INSIDE_IF, "--metrics-port", "0", "--conntrack-max", "1000"));
 
         assertEquals(1, refused.exitCode(), refused.toString());
@@ -136,7 +137,7 @@ class FlowSurvivalIT
             server.stop(2_000);
             natgw.stop(10_000);
         }
-        final Exec.Result cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
+        final CommandResult cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
         assertEquals(0, cleanup.exitCode(), cleanup.toString());
         assertFalse(Files.exists(stateFile()), "natgw cleanup removes the state file: " + cleanup.stdout());
     }

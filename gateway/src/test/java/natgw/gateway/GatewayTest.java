@@ -5,11 +5,6 @@ import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.util.List;
 
-import org.agrona.concurrent.CachedNanoClock;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.WorkerCounters;
@@ -23,8 +18,12 @@ import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
 import natgw.core.packet.VirtioNetHeader;
-import natgw.tun.ChannelTun;
 import natgw.tun.LinuxTun;
+import natgw.tun.testing.ChannelTun;
+import org.agrona.concurrent.CachedNanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -52,11 +51,11 @@ class GatewayTest
     private Gateway gateway(final List<Services.ServiceSpec> services)
     {
         final GatewayConfig config = new GatewayConfig();
-        config.inside = List.of(Cidr.parse("10.77.1.0/24"));
-        config.pool = new int[]{ POOL };
-        config.conntrackMax = 1024;
-        config.timeouts.udpUnrepliedMs(30_000);
-        config.services = services;
+        config.inside(List.of(Cidr.parse("10.77.1.0/24")));
+        config.pool(new int[]{ POOL });
+        config.conntrackMax(1024);
+        config.timeouts().udpUnrepliedMs(30_000);
+        config.services(services);
         clock.update(1_000_000_000L);
         gateway = new Gateway(config, tun, clock, new PrintStream(new ByteArrayOutputStream()));
         return gateway;

@@ -38,6 +38,6 @@ public final class StateFileLocation
         {
             boot = "unknown";
         }
-        return Map.of("identity.boot", boot, "identity.netns", String.valueOf(HostNetwork.netnsCookie()));
+        return Map.of("identity.boot", boot, "identity.netns", String.valueOf(UndoJournal.netnsCookie()));
     }
 }

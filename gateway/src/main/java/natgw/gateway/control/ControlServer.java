@@ -55,7 +55,7 @@ public final class ControlServer implements AutoCloseable
         this.gateway = gateway;
         this.serviceControl = new ServiceControl(gateway.services(), gateway.backendCounters(), gateway.table(), vipAdded);
         this.group = group;
-        final DomainSocketAddress address = new DomainSocketAddress("\0" + NAME_PREFIX + gateway.config().tun);
+        final DomainSocketAddress address = new DomainSocketAddress("\0" + NAME_PREFIX + gateway.config().tun());
         this.channel = new ServerBootstrap()
             .group(group)
             .channel(EpollServerDomainSocketChannel.class)

@@ -404,7 +404,7 @@ public final class NatAllocator
         {
             return false;
         }
-        counters.increment(ConntrackCounter.NAT_TUPLE_TAKEN_OVER);
+        counters.increment(ConntrackCounter.TAKEN_OVER);
         return true;
     }
 

@@ -237,7 +237,7 @@ class NatAllocatorTest
             final NatAllocator allocator = allocator(strategy);
             final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
             tcpStateOf(old, TcpState.CLOSE);
-            final long takenOver = counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER);
+            final long takenOver = counters.get(ConntrackCounter.TAKEN_OVER);
 
             final int next = connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, SYN_SENT);
 
@@ -246,7 +246,7 @@ class NatAllocatorTest
             assertEquals(1, table.countInUse(), strategy + ": the closed connection ended");
             assertTrue(table.lookup(cursor, FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(TCP, 443, 1024)));
             assertEquals(next, cursor.entry());
-            assertEquals(takenOver + 1, counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER));
+            assertEquals(takenOver + 1, counters.get(ConntrackCounter.TAKEN_OVER));
         }
     }
 
@@ -257,7 +257,7 @@ class NatAllocatorTest
         final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
         tcpStateOf(old, TcpState.TIME_WAIT);
         assertTrue(connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, SYN_SENT) >= 0);
-        assertEquals(1, counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER));
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
     }
 
     @Test
@@ -272,7 +272,7 @@ class NatAllocatorTest
             assertEquals(DropReason.POOL_EXHAUSTED, allocator.dropReason());
             assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(old)));
         }
-        assertEquals(0, counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER));
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
     }
 
     @Test
@@ -287,7 +287,7 @@ class NatAllocatorTest
         assertTrue(udp >= 0, "UDP has its own tuples");
         final int udpSecond = connect(allocator, CLIENT + 1, UDP, 40000, 1024, 1024, StatusDescriptor.SRC_NAT);
         assertEquals(-1, udpSecond);
-        assertEquals(0, counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER));
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
     }
 
     @Test
@@ -299,6 +299,6 @@ class NatAllocatorTest
         final int next = connect(allocator, CLIENT + 1, TCP, 40000, 1024, 65535, SYN_SENT);
         assertNotEquals(40000, natPort(next), "the preserved port is not taken over while others are free");
         assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(old)));
-        assertEquals(0, counters.get(ConntrackCounter.NAT_TUPLE_TAKEN_OVER));
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
     }
 }

@@ -1,4 +1,4 @@
-package natgw.perf.lab;
+package natgw.tun.lab;
 
 import java.util.Locale;
 

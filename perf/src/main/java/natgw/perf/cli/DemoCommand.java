@@ -1,8 +1,9 @@
-package natgw.gateway.cli;
+package natgw.perf.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import natgw.gateway.cli.ExtensionCommand;
 import natgw.perf.bench.Bench;
 import natgw.perf.bench.Demo;
 import natgw.perf.bench.Progress;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Option;
             "removes everything it created.",
         "Needs root; missing tools (ip, nft, iperf3, conntrack) are installed with apt-get unless --no-install.",
     })
-public final class DemoCommand implements Callable<Integer>
+public final class DemoCommand implements Callable<Integer>, ExtensionCommand
 {
     @Option(names = "--out", paramLabel = "DIR", description = "Report directory (default: bench-out/demo-TIMESTAMP).")
     Path out;

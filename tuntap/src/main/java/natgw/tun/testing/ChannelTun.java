@@ -1,4 +1,4 @@
-package natgw.tun;
+package natgw.tun.testing;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -8,6 +8,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import natgw.tun.LinuxTun;
+import natgw.tun.TunDevice;
+import natgw.tun.TunOffloads;
+import natgw.tun.TunQueue;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 

@@ -1,4 +1,4 @@
-package natgw.gateway.cli;
+package natgw.perf.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,8 +7,9 @@ import java.util.concurrent.ThreadLocalRandom;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import natgw.perf.lab.Lab;
-import natgw.perf.sys.Exec;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -52,7 +53,7 @@ class BenchCommandIT
     @Test
     void shouldReportKernelAndNatgwSideBySide(@TempDir final Path out) throws Exception
     {
-        final Exec.Result bench = CliProcess.run(300_000, "bench", "connect-storm",
+        final CommandResult bench = CliProcess.run(300_000, "bench", "connect-storm",
             "--impl", "kernel-masq,natgw-reserve", "--rounds", String.valueOf(ROUNDS), "--blocks", "2",
             "--clients", String.valueOf(CLIENTS), "--prefix", prefix, "--out", out.toString(), "--no-install");
         assertEquals(0, bench.exitCode(), bench.stdout() + bench.stderr());
@@ -105,7 +106,7 @@ class BenchCommandIT
     {
         // a lookup ends when both answers are in: the long wait costs nothing, and a lost answer stays lost however
         // long it is waited for, while a busy machine's slow one is not taken for lost or late
-        final Exec.Result bench = CliProcess.run(300_000, "bench", "dns-a-aaaa",
+        final CommandResult bench = CliProcess.run(300_000, "bench", "dns-a-aaaa",
             "--impl", "kernel-dnat,natgw-reserve", "--rounds", String.valueOf(ROUNDS), "--blocks", "1",
             "--clients", String.valueOf(CLIENTS), "--dns-timeout-ms", "30000", "--prefix", prefix, "--out", out.toString(),
             "--no-install");
@@ -158,7 +159,7 @@ class BenchCommandIT
     @Test
     void shouldNeverStallOrFailAnInsertWithReserveWhereTheKernelStrategiesMay(@TempDir final Path out) throws Exception
     {
-        final Exec.Result bench = CliProcess.run(600_000, "bench", "connect-storm",
+        final CommandResult bench = CliProcess.run(600_000, "bench", "connect-storm",
             "--impl", "kernel-masq,natgw-kernel,natgw-reserve", "--rounds", String.valueOf(STORM_ROUNDS), "--blocks", "2",
             "--clients", String.valueOf(STORM_CLIENTS), "--prefix", prefix, "--out", out.toString(), "--no-install");
         assertEquals(0, bench.exitCode(), bench.stdout() + bench.stderr());

@@ -1,12 +1,13 @@
-package natgw.gateway.cli;
+package natgw.perf.cli;
 
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import natgw.perf.lab.Lab;
-import natgw.perf.sys.Exec;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -38,15 +39,15 @@ class LabCommandIT
     @Test
     void shouldBuildReportRunInAndRemoveTheLab() throws Exception
     {
-        final Exec.Result up = CliProcess.run(60_000, "lab", "up", "--prefix", prefix, "--clients", "3");
+        final CommandResult up = CliProcess.run(60_000, "lab", "up", "--prefix", prefix, "--clients", "3");
         assertEquals(0, up.exitCode(), up.stderr());
         assertTrue(up.stdout().contains(prefix + "-gw"), up.stdout());
 
-        final Exec.Result again = CliProcess.run(60_000, "lab", "up", "--prefix", prefix);
+        final CommandResult again = CliProcess.run(60_000, "lab", "up", "--prefix", prefix);
         assertEquals(1, again.exitCode());
         assertTrue(again.stderr().contains("already exists"), again.stderr());
 
-        final Exec.Result status = CliProcess.run(60_000, "lab", "status", "--prefix", prefix, "--json");
+        final CommandResult status = CliProcess.run(60_000, "lab", "status", "--prefix", prefix, "--json");
         assertEquals(0, status.exitCode(), status.stderr());
         final JsonNode json = new ObjectMapper().readTree(status.stdout());
         assertTrue(json.path("up").asBoolean());
@@ -59,7 +60,7 @@ class LabCommandIT
         assertEquals(7, CliProcess.run(60_000, "lab", "exec", "--prefix", prefix, "server", "--",
             "sh", "-c", "exit 7").exitCode(), "exit code passed through");
 
-        final Exec.Result down = CliProcess.run(60_000, "lab", "down", "--prefix", prefix);
+        final CommandResult down = CliProcess.run(60_000, "lab", "down", "--prefix", prefix);
         assertEquals(0, down.exitCode(), down.stderr());
         assertEquals(List.of(), Lab.existingNamespaces(prefix));
         assertEquals(3, CliProcess.run(60_000, "lab", "status", "--prefix", prefix).exitCode(), "down: exit 3");

@@ -1,4 +1,4 @@
-package natgw.tun;
+package natgw.tun.testing;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -8,6 +8,8 @@ import jnr.ffi.annotations.IgnoreError;
 import jnr.ffi.annotations.SaveError;
 import jnr.ffi.types.intptr_t;
 import jnr.ffi.types.size_t;
+import natgw.tun.Native;
+import natgw.tun.Netns;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**

@@ -15,7 +15,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The help of every natgw command, and the shape of a refused command line; in-process, nothing runs. */
+/**
+ * The help of every natgw command, and the shape of a refused command line; in-process, nothing runs. Here, not in
+ * the gateway module: the CLI under test is the whole one, with perf's verbs found as {@link ExtensionCommand}s.
+ */
 class MainTest
 {
     /** picocli's default usage width; natgw does not widen it to the terminal. */

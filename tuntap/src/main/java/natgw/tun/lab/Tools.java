@@ -1,4 +1,4 @@
-package natgw.perf.sys;
+package natgw.tun.lab;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,6 +7,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
 
 /**
  * The system tools the lab and the benchmarks call, with the Debian package that provides each.
@@ -79,7 +82,7 @@ public final class Tools
             {
                 cmd.add(packageOf(tool));
             }
-            Exec.Result result = Exec.run(cmd, null, 600_000);
+            CommandResult result = Exec.run(cmd, null, 600_000);
             if (!result.ok())
             {
                 // the package lists may be missing on a fresh machine

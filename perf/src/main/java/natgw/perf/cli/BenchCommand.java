@@ -1,4 +1,4 @@
-package natgw.gateway.cli;
+package natgw.perf.cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 import natgw.gateway.GatewayConfig;
+import natgw.gateway.cli.ExtensionCommand;
 import natgw.perf.bench.Bench;
 import natgw.perf.bench.BenchOptions;
 import natgw.perf.bench.Implementations;
@@ -39,7 +40,7 @@ import picocli.CommandLine.Parameters;
             "natgw-kernel-no-clash, natgw-random, natgw-random-fully.",
         "Needs root.",
     })
-public final class BenchCommand implements Callable<Integer>
+public final class BenchCommand implements Callable<Integer>, ExtensionCommand
 {
     @Parameters(index = "0", paramLabel = "SCENARIO",
         description = "connect-storm, throughput, short-connections, service-connect, dns-a-aaaa or rollout.")

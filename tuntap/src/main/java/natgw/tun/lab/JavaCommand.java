@@ -1,4 +1,4 @@
-package natgw.perf.sys;
+package natgw.tun.lab;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -13,19 +13,17 @@ import java.util.List;
 public final class JavaCommand
 {
     /** The flags the {@code ./natgw} launcher passes (Agrona and Netty need the opens). */
-    static final List<String> JVM_FLAGS = List.of(
+    public static final List<String> JVM_FLAGS = List.of(
         "-XX:+UseParallelGC",
         "-Dagrona.disable.bounds.checks=true",
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
         "--add-opens", "java.base/java.nio=ALL-UNNAMED",
         "-Dio.netty.tryReflectionSetAccessible=true");
 
-    static final String NATGW_MAIN = "natgw.gateway.cli.Main";
-
     /** {@code java} with the launcher's flags running the shipped {@code natgw.jar}, then {@code args}. */
     public static List<String> natgwJar(final Path jar, final String... args)
     {
-        final List<String> command = new java.util.ArrayList<>();
+        final List<String> command = new ArrayList<>();
         command.add(javaBinary());
         command.addAll(JVM_FLAGS);
         command.add("-jar");
@@ -75,42 +73,5 @@ public final class JavaCommand
     public static List<String> of(final String mainClass, final List<String> args)
     {
         return of(List.of(), mainClass, args);
-    }
-
-    /**
-     * The command that runs natgw, in order of preference: the {@code NATGW_CMD} environment variable or the
-     * {@code natgw.cmd} system property (split on spaces); natgw's main class when it is on this classpath
-     * (inside natgw.jar, or the gateway module's tests); the {@code natgw} launcher in {@code natgw.home}
-     * (set by the launcher) or in a parent of the working directory.
-     */
-    public static List<String> natgw()
-    {
-        final String override = System.getProperty("natgw.cmd", System.getenv("NATGW_CMD"));
-        if (override != null && !override.isBlank())
-        {
-            return List.of(override.strip().split("\\s+"));
-        }
-        try
-        {
-            Class.forName(NATGW_MAIN, false, JavaCommand.class.getClassLoader());
-            return of(List.of(), NATGW_MAIN, List.of());
-        }
-        catch (final ClassNotFoundException e)
-        {
-            // not on this classpath: look for the launcher
-        }
-        final String home = System.getProperty("natgw.home");
-        if (home != null && Files.isExecutable(Path.of(home, "natgw")))
-        {
-            return List.of(Path.of(home, "natgw").toString());
-        }
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent())
-        {
-            if (Files.isExecutable(dir.resolve("natgw")) && Files.isDirectory(dir.resolve("gateway")))
-            {
-                return List.of(dir.resolve("natgw").toString());
-            }
-        }
-        throw new IllegalStateException("cannot find natgw: run from the repository, or set NATGW_CMD");
     }
 }

@@ -1,12 +1,13 @@
-package natgw.gateway.cli;
+package natgw.perf.cli;
 
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import natgw.perf.lab.Lab;
+import natgw.gateway.cli.ExtensionCommand;
 import natgw.perf.lab.LabStatus;
-import natgw.perf.lab.Role;
 import natgw.perf.sys.Failures;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -31,7 +32,7 @@ import picocli.CommandLine.Parameters;
         "  natgw lab down",
     },
     subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class, LabCommand.ExecIn.class})
-public final class LabCommand implements Runnable
+public final class LabCommand implements Runnable, ExtensionCommand
 {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -73,7 +74,7 @@ public final class LabCommand implements Runnable
                 final Lab lab = Lab.up(prefix.prefix, clients, rebuild);
                 // the namespaces outlive this command
                 lab.detach();
-                System.out.print(lab.status().toText());
+                System.out.print(LabStatus.of(lab.prefix()).toText());
                 return 0;
             });
         }

@@ -1,4 +1,4 @@
-package natgw.perf.lab;
+package natgw.tun.lab;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,9 +13,8 @@ import java.util.Set;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
-import natgw.perf.sys.Exec;
-import natgw.perf.sys.Privileges;
-import natgw.perf.sys.Tools;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
 
 /**
  * The network-namespace lab: three namespaces joined by two veth pairs, created directly inside the
@@ -244,7 +243,7 @@ public final class Lab implements AutoCloseable
         for (final String netns : existing)
         {
             removeStateFiles(netns);
-            final Exec.Result result = Exec.run("ip", "netns", "del", netns);
+            final CommandResult result = Exec.run("ip", "netns", "del", netns);
             if (!result.ok() && namespaces().contains(netns))
             {
                 throw new Exec.CommandFailedException(result);
@@ -303,7 +302,7 @@ public final class Lab implements AutoCloseable
     /** Process ids running in the namespace ({@code ip netns pids}). */
     public static List<String> pids(final String netns)
     {
-        final Exec.Result result = Exec.run("ip", "netns", "pids", netns);
+        final CommandResult result = Exec.run("ip", "netns", "pids", netns);
         final List<String> pids = new ArrayList<>();
         if (result.ok())
         {
@@ -321,7 +320,7 @@ public final class Lab implements AutoCloseable
     /** All network namespace names ({@code ip netns list}). */
     public static List<String> namespaces()
     {
-        final Exec.Result result = Exec.run("ip", "netns", "list");
+        final CommandResult result = Exec.run("ip", "netns", "list");
         final List<String> names = new ArrayList<>();
         for (final String line : result.stdout().split("\n"))
         {
@@ -375,7 +374,7 @@ public final class Lab implements AutoCloseable
         return "10.77.2." + (11 + i);
     }
 
-    static void checkPrefix(final String prefix)
+    public static void checkPrefix(final String prefix)
     {
         if (prefix == null || !PREFIX.matcher(prefix).matches())
         {
@@ -385,7 +384,7 @@ public final class Lab implements AutoCloseable
 
     private static int countClientAddresses(final String prefix)
     {
-        final Exec.Result result = Exec.run("ip", "-n", nsName(prefix, Role.CLIENT), "-4", "-o", "addr", "show",
+        final CommandResult result = Exec.run("ip", "-n", nsName(prefix, Role.CLIENT), "-4", "-o", "addr", "show",
             "dev", CLIENT_IF);
         int count = 0;
         for (final String line : result.stdout().split("\n"))
@@ -432,12 +431,12 @@ public final class Lab implements AutoCloseable
     }
 
     /** Runs a short command in the namespace and captures its output (60 s timeout). */
-    public Exec.Result exec(final Role role, final String... command)
+    public CommandResult exec(final Role role, final String... command)
     {
         return exec(role, List.of(command));
     }
 
-    public Exec.Result exec(final Role role, final List<String> command)
+    public CommandResult exec(final Role role, final List<String> command)
     {
         return Exec.run(inNamespace(role, command), null, 60_000);
     }
@@ -489,11 +488,6 @@ public final class Lab implements AutoCloseable
         return start(role, command, null, null);
     }
 
-    /** Namespaces, interfaces, addresses and routes of this lab as they are now. */
-    public LabStatus status()
-    {
-        return LabStatus.of(prefix);
-    }
 
     /** Stops every process started through this lab; if this lab was built here, removes its namespaces. */
     @Override

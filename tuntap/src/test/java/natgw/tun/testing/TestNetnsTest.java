@@ -1,9 +1,12 @@
-package natgw.tun;
+package natgw.tun.testing;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import natgw.tun.ChildJvm;
+import natgw.tun.Exec;
+import natgw.tun.Netns;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -84,7 +87,7 @@ class TestNetnsTest
         final Process gone = new ProcessBuilder("true").start();
         gone.waitFor();
         final String stale = TestNetns.PREFIX + gone.pid() + "-1-beef";
-        assertTrue(Exec.ip(List.of("netns", "add", stale)).succeeded());
+        assertTrue(Exec.ip(List.of("netns", "add", stale)).ok());
         try
         {
             TestNetns.sweepStale();

@@ -1,4 +1,4 @@
-package natgw.tun;
+package natgw.tun.testing;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -13,6 +13,13 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import natgw.tun.Capabilities;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.LinuxTun;
+import natgw.tun.Native;
+import natgw.tun.Netns;
 
 /**
  * A throw-away network namespace for tests that touch the kernel, so that they never change the root
@@ -91,7 +98,7 @@ public final class TestNetns implements AutoCloseable
         try
         {
             final CommandResult version = Exec.ip(List.of("-V"));
-            if (!version.succeeded())
+            if (!version.ok())
             {
                 missing.append("\n - iproute2 does not run: ").append(version.describe());
             }
@@ -170,7 +177,7 @@ public final class TestNetns implements AutoCloseable
                 final String name = entry.getFileName().toString();
                 final Matcher m = OWNED_NAME.matcher(name);
                 if (m.matches() && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty() &&
-                    Exec.ip(List.of("netns", "del", name)).succeeded())
+                    Exec.ip(List.of("netns", "del", name)).ok())
                 {
                     deleted++;
                 }
@@ -281,7 +288,7 @@ public final class TestNetns implements AutoCloseable
         OPEN.remove(this);
         Native.libc().close(fd);
         final CommandResult result = Exec.ip(List.of("netns", "del", name));
-        if (!result.succeeded() && Files.exists(NETNS_DIR.resolve(name)))
+        if (!result.ok() && Files.exists(NETNS_DIR.resolve(name)))
         {
             throw new IllegalStateException("cannot delete test namespace: " + result.describe());
         }
@@ -301,7 +308,7 @@ public final class TestNetns implements AutoCloseable
 
     private static CommandResult check(final CommandResult result)
     {
-        if (!result.succeeded())
+        if (!result.ok())
         {
             throw new IllegalStateException(result.describe());
         }

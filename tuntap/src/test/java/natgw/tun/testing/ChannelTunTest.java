@@ -1,9 +1,11 @@
-package natgw.tun;
+package natgw.tun.testing;
 
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import natgw.tun.Packets;
+import natgw.tun.TunQueue;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
