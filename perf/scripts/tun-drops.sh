@@ -9,7 +9,7 @@
 #   perf/scripts/tun-drops.sh OUTDIR [ROUNDS [TXQUEUELEN [natgw run flags...]]]
 #   python3 perf/scripts/tun-drops-analyze.py OUTDIR/samples.txt
 #
-# Needs root and a built gateway/target/natgw.jar (mvn -o install -DskipTests).
+# Needs root and the built jars, gateway/target/natgw.jar and perf/target/natgw-perf.jar (mvn -o package -DskipTests).
 set -u
 out=${1:?usage: tun-drops.sh OUTDIR [ROUNDS [TXQUEUELEN [natgw run flags...]]]}
 rounds=${2:-200}
@@ -21,6 +21,8 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 cd "$root"
 jar=gateway/target/natgw.jar
+# the load generators are perf's: on the class path after natgw.jar, as ./natgw runs them
+perf_cp=$jar:perf/target/natgw-perf.jar
 java=(java -XX:+UseParallelGC -Dagrona.disable.bounds.checks=true --add-opens java.base/sun.nio.ch=ALL-UNNAMED
   --add-opens java.base/java.nio=ALL-UNNAMED)
 jit=()
@@ -35,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 ./natgw lab up --prefix ngwt --clients 40 >/dev/null || exit 1
-ip netns exec ngwt-server "${java[@]}" -Xmx256m -cp $jar natgw.perf.load.EchoServer --bind 10.77.2.2 \
+ip netns exec ngwt-server "${java[@]}" -Xmx256m -cp $perf_cp natgw.perf.load.EchoServer --bind 10.77.2.2 \
   --tcp-port 7000 > "$out/echo.log" 2>&1 &
 pids+=($!)
 ip netns exec ngwt-gw nice -n "${NATGW_NICE:-0}" "${java[@]}" "-Xlog:gc*,safepoint:file=$out/gc.log:uptime,tid" "${jit[@]}" \
@@ -48,7 +50,7 @@ grep -q "natgw: running" "$out/natgw.log" || { echo "natgw did not start:"; cat 
 if [ "$txq" != 0 ]; then ip -n ngwt-gw link set ngw0 txqueuelen "$txq"; fi
 ip netns exec ngwt-gw python3 "$here/tun-drops-sampler.py" "$natgw" ngw0 5 "$out/samples.txt" &
 pids+=($!)
-ip netns exec ngwt-client "${java[@]}" -Xmx512m -cp $jar natgw.perf.load.ConnectStorm --server 10.77.2.2 \
+ip netns exec ngwt-client "${java[@]}" -Xmx512m -cp $perf_cp natgw.perf.load.ConnectStorm --server 10.77.2.2 \
   --port 7000 --sources "$(seq -s, -f "10.77.1.%g" 2 41)" --base-port 20000 --port-span 12000 --rounds "$rounds" \
   --interval-ms 20 --threads 2 --timeout-ms 8000 --out "$out/storm.json" > "$out/storm.log" 2>&1
 ip -n ngwt-gw -s link show ngw0 > "$out/link-after.txt"

@@ -10,16 +10,16 @@ import natgw.core.conntrack.ConntrackTable;
  * The layout of one connection event in the {@link EventBus} ring: what {@code conntrack -E} prints of it, taken
  * from the table when the event happens (the entry may be reused by the time the control thread reads it).
  * <pre>
- *   0  original tuple (a, b)      32  status                      40  wall clock, microseconds
- *  16  reply tuple (a, b)         36  timeout left (s), as then   48  packets, bytes original; packets, bytes reply (DESTROY)
+ *   0  original tuple (addresses, ports) 32  status                      40  wall clock, microseconds
+ *  16  reply tuple (addresses, ports)    36  timeout left (s), as then   48  packets, bytes original; packets, bytes reply (DESTROY)
  * </pre>
  */
 public final class EventRecord
 {
-    static final int ORIGINAL_A_OFFSET = 0;
-    static final int ORIGINAL_B_OFFSET = 8;
-    static final int REPLY_A_OFFSET = 16;
-    static final int REPLY_B_OFFSET = 24;
+    static final int ORIGINAL_ADDRESSES_OFFSET = 0;
+    static final int ORIGINAL_PORTS_OFFSET = 8;
+    static final int REPLY_ADDRESSES_OFFSET = 16;
+    static final int REPLY_PORTS_OFFSET = 24;
     static final int STATUS_OFFSET = 32;
     static final int TIMEOUT_OFFSET = 36;
     static final int TIME_OFFSET = 40;
@@ -38,10 +38,10 @@ public final class EventRecord
         final MutableDirectBuffer buffer, final int offset, final int type, final ConntrackTable table, final int entry,
         final int status, final int nowMs, final long wallClockUs)
     {
-        buffer.putLong(offset + ORIGINAL_A_OFFSET, table.tupleA(entry, ConntrackTable.ORIGINAL));
-        buffer.putLong(offset + ORIGINAL_B_OFFSET, table.tupleB(entry, ConntrackTable.ORIGINAL));
-        buffer.putLong(offset + REPLY_A_OFFSET, table.tupleA(entry, ConntrackTable.REPLY));
-        buffer.putLong(offset + REPLY_B_OFFSET, table.tupleB(entry, ConntrackTable.REPLY));
+        buffer.putLong(offset + ORIGINAL_ADDRESSES_OFFSET, table.tupleAddresses(entry, ConntrackTable.ORIGINAL));
+        buffer.putLong(offset + ORIGINAL_PORTS_OFFSET, table.tuplePorts(entry, ConntrackTable.ORIGINAL));
+        buffer.putLong(offset + REPLY_ADDRESSES_OFFSET, table.tupleAddresses(entry, ConntrackTable.REPLY));
+        buffer.putLong(offset + REPLY_PORTS_OFFSET, table.tuplePorts(entry, ConntrackTable.REPLY));
         buffer.putInt(offset + STATUS_OFFSET, status);
         // rounded: the deadline was set from the worker's batch clock, a few ms before this reading; the kernel's
         // event shows the timeout just set (120, not 119)
@@ -68,24 +68,24 @@ public final class EventRecord
         return this;
     }
 
-    public long originalA()
+    public long originalAddresses()
     {
-        return buffer.getLong(offset + ORIGINAL_A_OFFSET);
+        return buffer.getLong(offset + ORIGINAL_ADDRESSES_OFFSET);
     }
 
-    public long originalB()
+    public long originalPorts()
     {
-        return buffer.getLong(offset + ORIGINAL_B_OFFSET);
+        return buffer.getLong(offset + ORIGINAL_PORTS_OFFSET);
     }
 
-    public long replyA()
+    public long replyAddresses()
     {
-        return buffer.getLong(offset + REPLY_A_OFFSET);
+        return buffer.getLong(offset + REPLY_ADDRESSES_OFFSET);
     }
 
-    public long replyB()
+    public long replyPorts()
     {
-        return buffer.getLong(offset + REPLY_B_OFFSET);
+        return buffer.getLong(offset + REPLY_PORTS_OFFSET);
     }
 
     public int status()

@@ -22,7 +22,6 @@ import natgw.core.nat.ServiceAccounting;
 import natgw.core.nat.Services;
 import natgw.core.nat.SnatPolicy;
 import natgw.core.pipeline.Pipeline;
-import natgw.tun.HugePageMemory;
 import natgw.tun.LinkStatistics;
 import natgw.tun.TunOffloads;
 import natgw.tun.TunDevice;
@@ -37,13 +36,13 @@ public final class Gateway implements AutoCloseable
     private final GatewayConfig config;
     private final TunDevice tun;
     private final NanoClock clock;
-    private final HugePageMemory tableMemory = new HugePageMemory();
+    private final FlowState state;
     private final ConntrackTable table;
     private final SnatPolicy snat;
     private final EventBus events;
     private final Services services = new Services();
     private final BackendCounters backendCounters = new BackendCounters();
-    private final AffinityTable affinity = new AffinityTable(1 << 16);
+    private final AffinityTable affinity;
     private final List<Worker> workers = new ArrayList<>();
     private final Reaper reaper;
     private final List<AgentRunner> runners = new ArrayList<>();
@@ -51,18 +50,27 @@ public final class Gateway implements AutoCloseable
 
     public Gateway(final GatewayConfig config, final TunDevice tun, final NanoClock clock, final PrintStream log)
     {
-        this.config = config;
+        this(config.conclude(), tun, clock, log, FlowState.open(config, clock));
+    }
+
+    /** A gateway over flow state already opened (and, if attached, recovered); it closes the state. */
+    Gateway(final GatewayConfig config, final TunDevice tun, final NanoClock clock, final PrintStream log, final FlowState state)
+    {
+        this.config = config.conclude();
         this.tun = tun;
         this.clock = clock;
         this.events = new EventBus(clock);
-        this.table = new ConntrackTable(config.conntrackMax, clock.nanoTime(), tableMemory);
-        this.snat = new SnatPolicy(config.inside, config.pool, config.portLow, config.portHigh);
+        this.state = state;
+        state.countLive(backendCounters);
+        this.table = state.table();
+        this.affinity = state.affinity();
+        this.snat = new SnatPolicy(config.inside(), config.pool(), config.portLow(), config.portHigh());
         this.errorHandler = (throwable) ->
         {
             log.println("natgw: worker error: " + throwable);
             throwable.printStackTrace(log);
         };
-        for (final Services.ServiceSpec spec : config.services)
+        for (final Services.ServiceSpec spec : config.services())
         {
             services.add(spec);
         }
@@ -71,13 +79,13 @@ public final class Gateway implements AutoCloseable
         {
             final WorkerCounters counters = new WorkerCounters(q);
             final NatAllocator allocator = new NatAllocator(
-                table, config.portStrategy, counters, config.raceWindowNs, config.clashResolution, System.nanoTime() ^ q * 0x9E37L);
-            final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts, counters, config.verifyL4Checksums,
-                services, backendCounters, affinity, config.resetRemovedBackendFlows).events(allEvents);
+                table, config.portStrategy(), counters, config.raceWindowNs(), config.clashResolution(), System.nanoTime() ^ q * 0x9E37L);
+            final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts(), counters, config.verifyL4Checksums(),
+                services, backendCounters, affinity, config.resetRemovedBackendFlows()).events(allEvents);
             workers.add(new Worker(q, tun.queue(q), pipeline, clock, tun.offloads().vnetHeader()));
         }
         table.onKill(allEvents); // every ended connection: -E events and per-backend accounting
-        this.reaper = new Reaper(table, clock, Math.max(256, config.conntrackMax / 64));
+        this.reaper = new Reaper(table, clock, Math.max(256, config.conntrackMax() / 64));
     }
 
     public Gateway(final GatewayConfig config, final TunDevice tun, final PrintStream log)
@@ -91,7 +99,8 @@ public final class Gateway implements AutoCloseable
         for (final Worker worker : workers)
         {
             final int q = runners.size();
-            runners.add(new AgentRunner(new TunIdleStrategy(tun.queue(q), config.idlePollMs, config.busyPollUs * 1000L, clock), errorHandler, null, worker));
+            runners.add(new AgentRunner(new TunIdleStrategy(tun.queue(q), config.idlePollMs(), config.busyPollUs() * 1000L, clock,
+                worker::drained), errorHandler, null, worker));
         }
         runners.add(new AgentRunner(new SleepingMillisIdleStrategy(10), errorHandler, null, reaper));
         for (final AgentRunner runner : runners)
@@ -104,7 +113,13 @@ public final class Gateway implements AutoCloseable
     /** Bytes of the conntrack table the kernel backs with huge pages now. */
     public long tableHugePageBytes()
     {
-        return tableMemory.hugePageBytes();
+        return state.hugePageBytes();
+    }
+
+    /** Where the flow state is, and what attaching to a previous gateway's found. */
+    public String stateSummary()
+    {
+        return state.summary();
     }
 
     public ConntrackTable table()
@@ -162,7 +177,7 @@ public final class Gateway implements AutoCloseable
     public String poolDescription()
     {
         final StringBuilder sb = new StringBuilder();
-        for (final int a : config.pool)
+        for (final int a : config.pool())
         {
             sb.append(sb.length() == 0 ? "" : ",").append(FlowTuple.addressToString(a));
         }
@@ -185,5 +200,6 @@ public final class Gateway implements AutoCloseable
             tun.queue(q).wakeup();
         }
         CloseHelper.closeAll(runners);
+        state.close();
     }
 }

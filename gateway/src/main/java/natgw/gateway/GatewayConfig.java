@@ -1,48 +1,363 @@
 package natgw.gateway;
 
+import java.nio.file.Path;
 import java.util.List;
 
+import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.nat.Cidr;
 import natgw.core.nat.PortStrategy;
 import natgw.core.nat.Services;
+import natgw.tun.HostNetwork;
+import natgw.tun.LinuxTun;
 
-/** Everything {@code natgw run} was told, validated. */
+/**
+ * Everything {@code natgw run} was told, as a context in the manner of Aeron's {@code MediaDriver.Context}: set
+ * with the fluent setters, then {@link #conclude()} checks every value once, each limit taken from the class that
+ * owns it ({@link LinuxTun} for the MTU and queues, {@link ConntrackTable} for the table size, {@link HostNetwork}
+ * for the TUN's queue length, {@link TunIdleStrategy} for busy polling), before the gateway reads it.
+ */
 public final class GatewayConfig
 {
-    public String tun = "natgw0";
-    public int queues = Runtime.getRuntime().availableProcessors();
-    public int mtu = 1500;
-    /** Virtio-net offloads on the TUN (IFF_VNET_HDR, TUNSETOFFLOAD): GSO super-packets, partial checksums. */
-    public boolean offload = true;
-    /** No blackhole behind the TUN's route: steered traffic is forwarded untranslated while no gateway runs. */
-    public boolean failOpen;
-    /** How long an idle worker spins (non-blocking reads) before it sleeps in poll(2). */
-    public int busyPollUs = 0;
-    public List<Cidr> inside = List.of();
-    public int[] pool = new int[0];
-    public List<String> steer = List.of();
-    public int portLow = 1024;
-    public int portHigh = 65535;
-    public PortStrategy portStrategy = PortStrategy.RESERVE;
-    public int conntrackMax = 262_144;
-    public Timeouts timeouts = new Timeouts();
-    public long raceWindowNs;
-    public boolean clashResolution = true;
-    public boolean verifyL4Checksums = true;
-    public int routeTable = 20039;
-    /** Where the Prometheus exporter listens, null for nowhere (off); port 0 takes any free port. */
-    public String metricsHost = "127.0.0.1";
-    public int metricsPort = 9469;
-    public long idlePollMs = 100;
-    public List<Services.ServiceSpec> services = List.of();
-    public boolean resetRemovedBackendFlows = true;
-    public int warmupRounds = 20_000;
     /** natgw run's TUN queue; a longer one than the kernel's 500 rides out workers kept off the CPU. */
     public static final int DEFAULT_TUN_TX_QUEUE_LENGTH = 5000;
+    /** Workers, one per TUN queue. */
+    public static final int MAX_QUEUES = 64;
+    public static final int MIN_CONNTRACK_MAX = 16;
+    public static final int MAX_WARMUP_ROUNDS = 10_000_000;
+    public static final long MAX_RACE_WINDOW_NS = 1_000_000_000L;
 
+    private String tun = "natgw0";
+    private int queues = Runtime.getRuntime().availableProcessors();
+    private int mtu = 1500;
+    /** Virtio-net offloads on the TUN (IFF_VNET_HDR, TUNSETOFFLOAD): GSO super-packets, partial checksums. */
+    private boolean offload = true;
+    /** No blackhole behind the TUN's route: steered traffic is forwarded untranslated while no gateway runs. */
+    private boolean failOpen;
+    /** How long an idle worker spins (non-blocking reads) before it sleeps in poll(2). */
+    private int busyPollUs = 0;
+    private List<Cidr> inside = List.of();
+    private int[] pool = new int[0];
+    private List<String> steer = List.of();
+    private int portLow = 1024;
+    private int portHigh = 65535;
+    private PortStrategy portStrategy = PortStrategy.RESERVE;
+    private int conntrackMax = 262_144;
+    /** Where the flow state outlives the process (a new run on the same TUN attaches to it); null: in memory only. */
+    private Path stateFile;
+    /** Start the state file empty, whatever a previous run left in it. */
+    private boolean fresh;
+    private Timeouts timeouts = new Timeouts();
+    private long raceWindowNs;
+    private boolean clashResolution = true;
+    private boolean verifyL4Checksums = true;
+    private int routeTable = 20039;
+    /** Where the Prometheus exporter listens, null for nowhere (off); port 0 takes any free port. */
+    private String metricsHost = "127.0.0.1";
+    private int metricsPort = 9469;
+    private long idlePollMs = 100;
+    private List<Services.ServiceSpec> services = List.of();
+    private boolean resetRemovedBackendFlows = true;
+    private int warmupRounds = 20_000;
     /** 0 keeps the device's; the kernel's default for a TUN is 500 packets. */
-    public int tunTxQueueLength = DEFAULT_TUN_TX_QUEUE_LENGTH;
+    private int tunTxQueueLength = DEFAULT_TUN_TX_QUEUE_LENGTH;
+
+    public String tun()
+    {
+        return tun;
+    }
+
+    public GatewayConfig tun(final String tun)
+    {
+        this.tun = tun;
+        return this;
+    }
+
+    public int queues()
+    {
+        return queues;
+    }
+
+    public GatewayConfig queues(final int queues)
+    {
+        this.queues = queues;
+        return this;
+    }
+
+    public int mtu()
+    {
+        return mtu;
+    }
+
+    public GatewayConfig mtu(final int mtu)
+    {
+        this.mtu = mtu;
+        return this;
+    }
+
+    public boolean offload()
+    {
+        return offload;
+    }
+
+    public GatewayConfig offload(final boolean offload)
+    {
+        this.offload = offload;
+        return this;
+    }
+
+    public boolean failOpen()
+    {
+        return failOpen;
+    }
+
+    public GatewayConfig failOpen(final boolean failOpen)
+    {
+        this.failOpen = failOpen;
+        return this;
+    }
+
+    public int busyPollUs()
+    {
+        return busyPollUs;
+    }
+
+    public GatewayConfig busyPollUs(final int busyPollUs)
+    {
+        this.busyPollUs = busyPollUs;
+        return this;
+    }
+
+    public List<Cidr> inside()
+    {
+        return inside;
+    }
+
+    public GatewayConfig inside(final List<Cidr> inside)
+    {
+        this.inside = inside;
+        return this;
+    }
+
+    public int[] pool()
+    {
+        return pool;
+    }
+
+    public GatewayConfig pool(final int[] pool)
+    {
+        this.pool = pool;
+        return this;
+    }
+
+    public List<String> steer()
+    {
+        return steer;
+    }
+
+    public GatewayConfig steer(final List<String> steer)
+    {
+        this.steer = steer;
+        return this;
+    }
+
+    public int portLow()
+    {
+        return portLow;
+    }
+
+    public GatewayConfig portLow(final int portLow)
+    {
+        this.portLow = portLow;
+        return this;
+    }
+
+    public int portHigh()
+    {
+        return portHigh;
+    }
+
+    public GatewayConfig portHigh(final int portHigh)
+    {
+        this.portHigh = portHigh;
+        return this;
+    }
+
+    public PortStrategy portStrategy()
+    {
+        return portStrategy;
+    }
+
+    public GatewayConfig portStrategy(final PortStrategy portStrategy)
+    {
+        this.portStrategy = portStrategy;
+        return this;
+    }
+
+    public int conntrackMax()
+    {
+        return conntrackMax;
+    }
+
+    public GatewayConfig conntrackMax(final int conntrackMax)
+    {
+        this.conntrackMax = conntrackMax;
+        return this;
+    }
+
+    public Path stateFile()
+    {
+        return stateFile;
+    }
+
+    public GatewayConfig stateFile(final Path stateFile)
+    {
+        this.stateFile = stateFile;
+        return this;
+    }
+
+    public boolean fresh()
+    {
+        return fresh;
+    }
+
+    public GatewayConfig fresh(final boolean fresh)
+    {
+        this.fresh = fresh;
+        return this;
+    }
+
+    public Timeouts timeouts()
+    {
+        return timeouts;
+    }
+
+    public GatewayConfig timeouts(final Timeouts timeouts)
+    {
+        this.timeouts = timeouts;
+        return this;
+    }
+
+    public long raceWindowNs()
+    {
+        return raceWindowNs;
+    }
+
+    public GatewayConfig raceWindowNs(final long raceWindowNs)
+    {
+        this.raceWindowNs = raceWindowNs;
+        return this;
+    }
+
+    public boolean clashResolution()
+    {
+        return clashResolution;
+    }
+
+    public GatewayConfig clashResolution(final boolean clashResolution)
+    {
+        this.clashResolution = clashResolution;
+        return this;
+    }
+
+    public boolean verifyL4Checksums()
+    {
+        return verifyL4Checksums;
+    }
+
+    public GatewayConfig verifyL4Checksums(final boolean verifyL4Checksums)
+    {
+        this.verifyL4Checksums = verifyL4Checksums;
+        return this;
+    }
+
+    public int routeTable()
+    {
+        return routeTable;
+    }
+
+    public GatewayConfig routeTable(final int routeTable)
+    {
+        this.routeTable = routeTable;
+        return this;
+    }
+
+    public String metricsHost()
+    {
+        return metricsHost;
+    }
+
+    public GatewayConfig metricsHost(final String metricsHost)
+    {
+        this.metricsHost = metricsHost;
+        return this;
+    }
+
+    public int metricsPort()
+    {
+        return metricsPort;
+    }
+
+    public GatewayConfig metricsPort(final int metricsPort)
+    {
+        this.metricsPort = metricsPort;
+        return this;
+    }
+
+    public long idlePollMs()
+    {
+        return idlePollMs;
+    }
+
+    public GatewayConfig idlePollMs(final long idlePollMs)
+    {
+        this.idlePollMs = idlePollMs;
+        return this;
+    }
+
+    public List<Services.ServiceSpec> services()
+    {
+        return services;
+    }
+
+    public GatewayConfig services(final List<Services.ServiceSpec> services)
+    {
+        this.services = services;
+        return this;
+    }
+
+    public boolean resetRemovedBackendFlows()
+    {
+        return resetRemovedBackendFlows;
+    }
+
+    public GatewayConfig resetRemovedBackendFlows(final boolean resetRemovedBackendFlows)
+    {
+        this.resetRemovedBackendFlows = resetRemovedBackendFlows;
+        return this;
+    }
+
+    public int warmupRounds()
+    {
+        return warmupRounds;
+    }
+
+    public GatewayConfig warmupRounds(final int warmupRounds)
+    {
+        this.warmupRounds = warmupRounds;
+        return this;
+    }
+
+    public int tunTxQueueLength()
+    {
+        return tunTxQueueLength;
+    }
+
+    public GatewayConfig tunTxQueueLength(final int tunTxQueueLength)
+    {
+        this.tunTxQueueLength = tunTxQueueLength;
+        return this;
+    }
 
     /**
      * Sets {@link #metricsHost} and {@link #metricsPort} from {@code HOST:PORT} ({@code [V6ADDR]:PORT} for an
@@ -92,11 +407,19 @@ public final class GatewayConfig
     }
 
     /**
-     * Refuses a combination that cannot run, each message in the command line's words:
-     * {@code --FLAG: what is wrong; what to do}.
+     * Checks every value against its limit, and refuses a combination that cannot run, each message in the
+     * command line's words: {@code --FLAG: what is wrong; what to do}.
+     *
+     * @return this, for the gateway to read.
      */
-    public void validate()
+    public GatewayConfig conclude()
     {
+        requireRange("--mtu", mtu, LinuxTun.MIN_MTU, LinuxTun.MAX_MTU, "");
+        requireRange("--busy-poll-us", busyPollUs, 0, TunIdleStrategy.MAX_BUSY_POLL_US, "");
+        requireRange("--warmup-rounds", warmupRounds, 0, MAX_WARMUP_ROUNDS, "");
+        requireRange("--tun-txqueuelen", tunTxQueueLength, 0, HostNetwork.MAX_TX_QUEUE_LENGTH,
+            " (0 keeps the device's)");
+        requireRange("--race-window-ns", raceWindowNs, 0, MAX_RACE_WINDOW_NS, "");
         if (inside.isEmpty() && services.isEmpty())
         {
             throw new IllegalArgumentException("--inside: missing; give the sources to masquerade, " +
@@ -106,8 +429,8 @@ public final class GatewayConfig
         {
             throw new IllegalArgumentException("--snat: the pool is empty; give ADDR[,ADDR...] or a CIDR");
         }
-        requireRange("--queues", queues, 1, 64, "");
-        requireRange("--conntrack-max", conntrackMax, 16, 16 * 1024 * 1024, "");
+        requireRange("--queues", queues, 1, Math.min(MAX_QUEUES, LinuxTun.MAX_QUEUES), "");
+        requireRange("--conntrack-max", conntrackMax, MIN_CONNTRACK_MAX, ConntrackTable.MAX_CAPACITY, "");
         requireRange("--metrics-address: the port", metricsPort, 0, 65535, "");
         if (routeTable == 253 || routeTable == 254 || routeTable == 255)
         {
@@ -115,6 +438,7 @@ public final class GatewayConfig
                 "(253 default, 254 main, 255 local); give a free one, e.g. 20039");
         }
         requireRange("--route-table", routeTable, 1, 0x7FFF_FFFF, "");
+        return this;
     }
 
     /** "--FLAG: V is out of range; give LO..HI". */

@@ -9,6 +9,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollEventLoopGroup;
 
+import org.agrona.concurrent.SystemNanoClock;
+
 import natgw.core.flow.FlowTuple;
 import natgw.core.pipeline.Warmup;
 import natgw.gateway.control.ControlServer;
@@ -36,7 +38,9 @@ public final class GatewayHost implements AutoCloseable
     private final CountDownLatch stopped = new CountDownLatch(1);
     private LinuxTun tun;
     private HostNetwork host;
+    private HostNetwork guard;
     private Gateway gateway;
+    private FlowState state;
     private EventLoopGroup group;
     private ControlServer control;
     private MetricsServer metrics;
@@ -62,7 +66,7 @@ public final class GatewayHost implements AutoCloseable
     {
         requirePrivileges();
         final List<String> present = HostNetwork.interfaceNames();
-        for (final String iface : config.steer)
+        for (final String iface : config.steer())
         {
             if (!present.contains(iface))
             {
@@ -95,26 +99,31 @@ public final class GatewayHost implements AutoCloseable
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try
         {
-            if (config.warmupRounds > 0)
+            if (config.warmupRounds() > 0)
             {
                 final long startNs = System.nanoTime();
-                final long packets = Warmup.run(config.portStrategy, config.warmupRounds, config.offload);
+                final long packets = Warmup.run(config.portStrategy(), config.warmupRounds(), config.offload());
                 log.println("natgw: packet path warmed up (" + packets + " synthetic packets in " +
                     (System.nanoTime() - startNs) / 1_000_000 + " ms)");
             }
-            host = HostNetwork.open(config.tun);
-            tun = LinuxTun.open(config.tun, config.queues, config.mtu, config.offload);
+            guard = guardRestart();
+            host = HostNetwork.open(config.tun());
+            // before this run changes the host: a state file written with other settings is refused, and an
+            // attached one is recovered before the TUN can hand over a packet
+            state = FlowState.open(config, SystemNanoClock.INSTANCE);
+            log.println("natgw: flow state " + state.summary());
+            tun = LinuxTun.open(config.tun(), config.queues(), config.mtu(), config.offload());
             final String dev = tun.name();
 
-            if (config.tunTxQueueLength > 0)
+            if (config.tunTxQueueLength() > 0)
             {
-                host.setTxQueueLength(dev, config.tunTxQueueLength);
+                host.setTxQueueLength(dev, config.tunTxQueueLength());
             }
             host.setSysctl("net.ipv4.ip_forward", "1");
             host.setSysctl("net.ipv4.conf.all.rp_filter", "0");
             host.setSysctl("net.ipv4.conf." + dev + ".rp_filter", "0");
             final java.util.Set<String> proxied = new java.util.HashSet<>();
-            for (final int address : config.pool)
+            for (final int address : config.pool())
             {
                 final String ip = FlowTuple.addressToString(address);
                 host.addRoute(ip + "/32", dev, 0);
@@ -130,18 +139,18 @@ public final class GatewayHost implements AutoCloseable
                     host.addProxyNeighbour(ip, link);
                 }
             }
-            if (!config.steer.isEmpty())
+            if (!config.steer().isEmpty())
             {
-                host.addRoute("0.0.0.0/0", dev, config.routeTable);
-                if (!config.failOpen)
+                host.addRoute("0.0.0.0/0", dev, config.routeTable());
+                if (!config.failOpen())
                 {
                     // fail closed: if natgw dies, the TUN and its route go and this drops what is steered
-                    host.addBlackholeRoute("0.0.0.0/0", config.routeTable, FAIL_CLOSED_METRIC);
+                    host.addBlackholeRoute("0.0.0.0/0", config.routeTable(), FAIL_CLOSED_METRIC);
                 }
-                for (final String iface : config.steer)
+                for (final String iface : config.steer())
                 {
                     host.setSysctl("net.ipv4.conf." + iface + ".rp_filter", "0");
-                    host.addRule(iface, config.routeTable, config.routeTable);
+                    host.addRule(iface, config.routeTable(), config.routeTable());
                 }
             }
 
@@ -150,17 +159,22 @@ public final class GatewayHost implements AutoCloseable
                 host.addRoute(FlowTuple.addressToString(vip) + "/32", dev, 0);
             }
 
-            gateway = new Gateway(config, tun, log).start();
+            if (guard != null)
+            {
+                guard.undoAll(); // this run's own routes and blackhole are in
+            }
+
+            gateway = new Gateway(config, tun, SystemNanoClock.INSTANCE, log, state).start();
             group = new EpollEventLoopGroup(1);
             control = new ControlServer(gateway, group, this::routeVip);
-            if (config.metricsHost != null)
+            if (config.metricsHost() != null)
             {
-                metrics = new MetricsServer(gateway, config.metricsHost, config.metricsPort);
+                metrics = new MetricsServer(gateway, config.metricsHost(), config.metricsPort());
             }
             log.println("natgw: running on " + dev + " with " + tun.queueCount() + " queue(s), offloads " +
                 tun.offloads().names() + ", pool " +
-                gateway.poolDescription() + ", port strategy " + config.portStrategy.label() + ", conntrack max " +
-                config.conntrackMax + String.format(" (%.1f MiB, %.1f MiB of it in huge pages, THP mode %s)",
+                gateway.poolDescription() + ", port strategy " + config.portStrategy().label() + ", conntrack max " +
+                config.conntrackMax() + String.format(" (%.1f MiB, %.1f MiB of it in huge pages, THP mode %s)",
                 gateway.table().memoryBytes() / 1048576.0, gateway.tableHugePageBytes() / 1048576.0,
                 HugePageMemory.transparentHugePageMode()) + (metrics != null ? ", metrics " + metricsUrl() : ""));
             log.flush();
@@ -175,15 +189,53 @@ public final class GatewayHost implements AutoCloseable
         }
     }
 
+    /**
+     * Owner of the journal of {@link #guardRestart}'s rules; {@code natgw cleanup} undoes it with the TUN's.
+     */
+    public static String guardOwner(final String tun)
+    {
+        return tun + ".guard";
+    }
+
+    /**
+     * Fail closed across a restart: opening the host network undoes what a killed run left, its blackhole
+     * included, before this run has routed anything, so for that moment steered traffic would be routed on
+     * untranslated (and a server that can answer inside addresses resets the very connections the state
+     * file keeps). A blackhole rule ahead of the steering rule, journalled under its own owner (a crash here
+     * leaves it to the next run or {@code natgw cleanup}), drops it instead until this run's routes are in.
+     * Null with {@code --fail-open} or without {@code --steer}.
+     */
+    private HostNetwork guardRestart()
+    {
+        if (config.failOpen() || config.steer().isEmpty())
+        {
+            return null;
+        }
+        final HostNetwork rules = HostNetwork.open(guardOwner(config.tun()));
+        try
+        {
+            for (final String iface : config.steer())
+            {
+                rules.addBlackholeRule(iface, Math.max(1, config.routeTable() - 1));
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            rules.undoAll();
+            throw ex;
+        }
+        return rules;
+    }
+
     private String metricsUrl()
     {
-        final String host = config.metricsHost.indexOf(':') >= 0 ? "[" + config.metricsHost + "]" : config.metricsHost;
+        final String host = config.metricsHost().indexOf(':') >= 0 ? "[" + config.metricsHost() + "]" : config.metricsHost();
         return "http://" + host + ":" + metrics.port() + "/metrics";
     }
 
     private int[] vips()
     {
-        return config.services.stream().mapToInt(spec -> spec.vip).distinct().toArray();
+        return config.services().stream().mapToInt(spec -> spec.vip).distinct().toArray();
     }
 
     /** A VIP added at runtime is routed into the TUN like the configured ones (and unrouted on exit). */
@@ -240,7 +292,11 @@ public final class GatewayHost implements AutoCloseable
         }
         finally
         {
-            final boolean restored = host == null || host.undoAll();
+            if (state != null)
+            {
+                state.close(); // the file stays: a new run on this TUN carries its flows on
+            }
+            final boolean restored = (host == null || host.undoAll()) & (guard == null || guard.undoAll());
             if (tun != null)
             {
                 tun.close();

@@ -6,6 +6,7 @@ import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.NanoClock;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 
 /**
  * Ends expired connections in the background (Linux: the conntrack gc worker): a slice of the entry
@@ -30,7 +31,9 @@ public final class Reaper implements Agent
 
     public int doWork()
     {
-        final int nowMs = table.toTableMs(clock.nanoTime());
+        final long nowNs = clock.nanoTime();
+        table.clockSeen(nowNs);
+        final int nowMs = table.toTableMs(nowNs);
         final int capacity = table.capacity();
         int ended = 0;
         for (int i = 0; i < slice; i++)
@@ -38,7 +41,7 @@ public final class Reaper implements Agent
             final int entry = next;
             next = next + 1 == capacity ? 0 : next + 1;
             final int status = table.status(entry);
-            if (ConntrackTable.phase(status) == ConntrackTable.PHASE_CONFIRMED &&
+            if (StatusDescriptor.phase(status) == StatusDescriptor.PHASE_CONFIRMED &&
                 table.deadlineMs(entry) - nowMs < 0 &&
                 table.kill(cursor, entry, status))
             {
@@ -63,7 +66,7 @@ public final class Reaper implements Agent
         for (int entry = 0; entry < table.capacity(); entry++)
         {
             final int status = table.status(entry);
-            if (ConntrackTable.phase(status) == ConntrackTable.PHASE_CONFIRMED && table.kill(cursor, entry, status))
+            if (StatusDescriptor.phase(status) == StatusDescriptor.PHASE_CONFIRMED && table.kill(cursor, entry, status))
             {
                 killed++;
             }

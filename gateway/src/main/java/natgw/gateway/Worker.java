@@ -39,6 +39,7 @@ public final class Worker implements Agent
     private final int[] segments;
     private final int[] txSegments;
     private final int offset;
+    private boolean drained;
 
     public Worker(final int id, final TunQueue queue, final Pipeline pipeline, final NanoClock clock)
     {
@@ -72,6 +73,7 @@ public final class Worker implements Agent
     public int doWork()
     {
         final int read = queue.read(rxBuffers, rxSizes, offset);
+        drained = read < rxBuffers.length;
         if (read <= 0)
         {
             if (read < 0)
@@ -116,6 +118,12 @@ public final class Worker implements Agent
             }
         }
         return read;
+    }
+
+    /** True if the last {@link #doWork} read fewer packets than a batch: its read ended on an empty queue. */
+    public boolean drained()
+    {
+        return drained;
     }
 
     public String roleName()

@@ -8,16 +8,16 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
+import natgw.gateway.GatewayEndToEndIT.Gateways;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import natgw.gateway.GatewayEndToEndIT.Gateways;
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -152,9 +152,9 @@ class ConntrackParityIT
             assertTrue(attached, "conntrack -E never reported a datagram: " + events.output());
 
             // the flows
-            final Exec.Result udp = lab.exec(Role.CLIENT, peer(MirrorPeer.class, "client", Lab.SERVER_ADDR, UDP_PORT, "100"));
+            final CommandResult udp = lab.exec(Role.CLIENT, peer(MirrorPeer.class, "client", Lab.SERVER_ADDR, UDP_PORT, "100"));
             assertEquals("answered", udp.stdout().trim(), udp.toString());
-            final Exec.Result ping = lab.exec(Role.CLIENT, "ping", "-c", "1", "-s", "56", "-W", "2", Lab.SERVER_ADDR);
+            final CommandResult ping = lab.exec(Role.CLIENT, "ping", "-c", "1", "-s", "56", "-W", "2", Lab.SERVER_ADDR);
             assertEquals(0, ping.exitCode(), ping.toString());
             try (LabProcess tcpServer = lab.start(Role.SERVER, peer(BulkPeers.class, "server", TCP_PORT, "3000", "2")))
             {
@@ -172,7 +172,7 @@ class ConntrackParityIT
             assertTrue(events.awaitLine(line -> line.contains("TIME_WAIT") && line.contains("dport=" + TCP_PORT), 30_000),
                 "the TCP connection never reached TIME_WAIT: " + events.tail(10));
 
-            final Exec.Result list = lab.exec(Role.GW, with(tool, "-L"));
+            final CommandResult list = lab.exec(Role.GW, with(tool, "-L"));
             assertEquals(0, list.exitCode(), list.toString());
             observed.lines = list.stdout().isEmpty() ? 0 : list.stdout().split("\n").length;
             for (final String line : list.stdout().split("\n"))
@@ -195,12 +195,12 @@ class ConntrackParityIT
                 }
             }
             final Map<String, String> tuple = fields(observed.listed.get("udp"));
-            final Exec.Result get = lab.exec(Role.GW, with(tool, "-G", "-p", "udp", "-s", tuple.get("src"), "-d", tuple.get("dst"),
+            final CommandResult get = lab.exec(Role.GW, with(tool, "-G", "-p", "udp", "-s", tuple.get("src"), "-d", tuple.get("dst"),
                 "--sport", tuple.get("sport"), "--dport", tuple.get("dport")));
             observed.got = get.stdout().trim();
-            final Exec.Result extended = lab.exec(Role.GW, with(tool, "-L", "-o", "extended", "-p", "udp", "--dport", UDP_PORT));
+            final CommandResult extended = lab.exec(Role.GW, with(tool, "-L", "-o", "extended", "-p", "udp", "--dport", UDP_PORT));
             observed.extended = extended.stdout().trim();
-            final Exec.Result delete = lab.exec(Role.GW, with(tool, "-D", "-p", "icmp", "-d", Lab.SERVER_ADDR));
+            final CommandResult delete = lab.exec(Role.GW, with(tool, "-D", "-p", "icmp", "-d", Lab.SERVER_ADDR));
             observed.deleted = delete.stdout().trim();
             observed.deletedLine = delete.stderr().trim();
         }

@@ -5,16 +5,16 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import natgw.gateway.GatewayEndToEndIT.Gateways;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import natgw.gateway.GatewayEndToEndIT.Gateways;
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -57,7 +57,7 @@ class FailClosedIT
         final long leaked = insideSourcesAtServerWhileKilled();
 
         assertEquals(0, leaked, "packets with an inside source reached the server while natgw was dead");
-        final Exec.Result cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
+        final CommandResult cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
         assertEquals(0, cleanup.exitCode(), cleanup.toString());
         assertEquals(baseline, Gateways.networkState(lab), "natgw cleanup removes the blackhole with the rest");
     }
@@ -68,7 +68,7 @@ class FailClosedIT
         final long leaked = insideSourcesAtServerWhileKilled("--fail-open");
 
         assertTrue(leaked > 0, "with --fail-open the kernel forwards untranslated; the server saw " + leaked);
-        final Exec.Result cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
+        final CommandResult cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
         assertEquals(0, cleanup.exitCode(), cleanup.toString());
         assertEquals(baseline, Gateways.networkState(lab));
     }
@@ -79,7 +79,7 @@ class FailClosedIT
         final LabProcess natgw = Gateways.start(lab, "reserve", options);
         try
         {
-            final Exec.Result through = lab.exec(Role.CLIENT, "ping", "-c", "1", "-W", "5", Lab.SERVER_ADDR);
+            final CommandResult through = lab.exec(Role.CLIENT, "ping", "-c", "1", "-W", "5", Lab.SERVER_ADDR);
             assertEquals(0, through.exitCode(), "natgw translates while it runs: " + through);
             final long before = counted();
             Exec.run(List.of("kill", "-9", String.valueOf(Gateways.javaPid(lab))));
@@ -105,7 +105,7 @@ class FailClosedIT
 
     private static long counted() throws Exception
     {
-        final Exec.Result list = lab.exec(Role.SERVER, "nft", "list", "table", "ip", "inside_count");
+        final CommandResult list = lab.exec(Role.SERVER, "nft", "list", "table", "ip", "inside_count");
         final Matcher m = PACKETS.matcher(list.stdout());
         if (!m.find())
         {

@@ -8,6 +8,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
+import natgw.core.flow.FlowTuple;
+import natgw.core.packet.Ipv4Header;
+import natgw.core.packet.PacketBuilder;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.JavaCommand;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
+import natgw.tun.testing.PacketInjector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -15,16 +25,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-
-import natgw.core.flow.FlowTuple;
-import natgw.core.packet.Ipv4Header;
-import natgw.core.packet.PacketBuilder;
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
-import natgw.perf.sys.JavaCommand;
-import natgw.tun.PacketInjector;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -79,7 +79,7 @@ class GatewayEndToEndIT
     {
         try (LabProcess server = Gateways.peer(lab, Role.SERVER, "http-server", "8080"))
         {
-            final Exec.Result result = lab.exec(Role.CLIENT, "curl", "-s", "--max-time", "30", "http://" + Lab.SERVER_ADDR + ":8080/");
+            final CommandResult result = lab.exec(Role.CLIENT, "curl", "-s", "--max-time", "30", "http://" + Lab.SERVER_ADDR + ":8080/");
             assertEquals(0, result.exitCode(), result.toString());
             assertEquals("you are " + Lab.POOL_ADDR, result.stdout().trim());
         }
@@ -91,7 +91,7 @@ class GatewayEndToEndIT
     {
         try (LabProcess server = Gateways.peer(lab, Role.SERVER, "udp-echo", "5353"))
         {
-            final Exec.Result result = lab.exec(Role.CLIENT, Gateways.peerCommand("udp-ask", Lab.SERVER_ADDR, "5353"));
+            final CommandResult result = lab.exec(Role.CLIENT, Gateways.peerCommand("udp-ask", Lab.SERVER_ADDR, "5353"));
             assertEquals(0, result.exitCode(), result.toString());
             assertTrue(result.stdout().trim().startsWith("from " + Lab.POOL_ADDR + ":"), result.stdout());
         }
@@ -101,7 +101,7 @@ class GatewayEndToEndIT
     @Order(3)
     void shouldCarryPing() throws Exception
     {
-        final Exec.Result result = lab.exec(Role.CLIENT, "ping", "-c", "3", "-i", "0.2", "-W", "10", Lab.SERVER_ADDR);
+        final CommandResult result = lab.exec(Role.CLIENT, "ping", "-c", "3", "-i", "0.2", "-W", "10", Lab.SERVER_ADDR);
         assertEquals(0, result.exitCode(), result.toString());
         assertTrue(result.stdout().contains("3 received"), result.stdout());
     }
@@ -110,7 +110,7 @@ class GatewayEndToEndIT
     @Order(4)
     void shouldReturnPortUnreachableToTheClient() throws Exception
     {
-        final Exec.Result result = lab.exec(Role.CLIENT, Gateways.peerCommand("udp-refused", Lab.SERVER_ADDR, "5999"));
+        final CommandResult result = lab.exec(Role.CLIENT, Gateways.peerCommand("udp-refused", Lab.SERVER_ADDR, "5999"));
         assertEquals("ECONNREFUSED", result.stdout().trim(), result.toString());
     }
 
@@ -118,10 +118,10 @@ class GatewayEndToEndIT
     @Order(5)
     void shouldListTheConnectionsItCarried() throws Exception
     {
-        final Exec.Result list = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-L", "-p", "udp"));
+        final CommandResult list = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-L", "-p", "udp"));
         assertEquals(0, list.exitCode(), list.toString());
         assertTrue(list.stdout().contains("dport=5353") && list.stdout().contains("dst=" + Lab.POOL_ADDR), list.stdout());
-        final Exec.Result tcp = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-L", "-p", "tcp", "-d", Lab.SERVER_ADDR));
+        final CommandResult tcp = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-L", "-p", "tcp", "-d", Lab.SERVER_ADDR));
         assertTrue(tcp.stdout().contains("dport=8080"), tcp.stdout());
     }
 
@@ -224,10 +224,10 @@ class GatewayEndToEndIT
     @Order(9)
     void shouldFlushEveryConnection() throws Exception
     {
-        final Exec.Result flush = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-F"));
+        final CommandResult flush = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-F"));
         assertEquals(0, flush.exitCode(), flush.toString());
         assertTrue(flush.stderr().contains("table has been emptied"), flush.toString());
-        final Exec.Result list = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-L"));
+        final CommandResult list = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-L"));
         assertEquals("", list.stdout(), "conntrack -L prints only connections on stdout");
         assertTrue(list.stderr().contains("natgw: 0 flow entries"), list.toString());
     }
@@ -255,7 +255,7 @@ class GatewayEndToEndIT
         killed.waitFor(10_000);
         final String leftover = Gateways.networkState(lab);
         assertFalse(leftover.contains(Lab.TUN_NAME + ":"), "the kernel removes a TUN whose last fd closed:\n" + leftover);
-        final Exec.Result cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
+        final CommandResult cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
         assertEquals(0, cleanup.exitCode(), cleanup.toString());
         assertEquals(baseline, Gateways.networkState(lab));
     }
@@ -272,7 +272,7 @@ class GatewayEndToEndIT
     {
         static void requireRoot() throws Exception
         {
-            final Exec.Result id = Exec.run(List.of("id", "-u"));
+            final CommandResult id = Exec.run(List.of("id", "-u"));
             if (!id.stdout().trim().equals("0"))
             {
                 fail("end-to-end tests need root (namespaces, TUN devices, routes); run them as root, as CI does");
@@ -328,7 +328,16 @@ class GatewayEndToEndIT
             return process;
         }
 
+        /** Starts natgw with an empty table, whatever a test before left in its state file. */
         static LabProcess start(final Lab lab, final String strategy, final String... extra) throws Exception
+        {
+            final List<String> args = new ArrayList<>(List.of("--fresh"));
+            args.addAll(List.of(extra));
+            return startAttaching(lab, strategy, args.toArray(String[]::new));
+        }
+
+        /** Starts natgw on the lab's TUN, carrying on the flows of the state file a previous one left. */
+        static LabProcess startAttaching(final Lab lab, final String strategy, final String... extra) throws Exception
         {
             final List<String> args = new ArrayList<>(List.of("run", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
                 "--snat", Lab.POOL_ADDR, "--steer", Lab.GW_INSIDE_IF, "--queues", "2", "--metrics-port", "0",
@@ -361,7 +370,7 @@ class GatewayEndToEndIT
         /** Drop counters summed over workers, from {@code natgw conntrack -S}. */
         static Map<String, Long> drops(final Lab lab) throws Exception
         {
-            final Exec.Result stats = lab.exec(Role.GW, natgwCommand("conntrack", "-S"));
+            final CommandResult stats = lab.exec(Role.GW, natgwCommand("conntrack", "-S"));
             assertEquals(0, stats.exitCode(), stats.toString());
             final Map<String, Long> drops = new HashMap<>();
             for (final String line : stats.stdout().split("\n"))
@@ -414,7 +423,7 @@ class GatewayEndToEndIT
                 List.of("ip", "neigh", "show", "proxy"),
                 List.of("sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.gi.rp_filter")))
             {
-                final Exec.Result result = lab.exec(Role.GW, command.toArray(String[]::new));
+                final CommandResult result = lab.exec(Role.GW, command.toArray(String[]::new));
                 sb.append("$ ").append(String.join(" ", command)).append('\n')
                     .append(result.stdout().replaceAll("(?m)^\\d+: ", "").replaceAll("link/ether \\S+", "")).append('\n');
             }

@@ -5,11 +5,6 @@ import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.util.List;
 
-import org.agrona.concurrent.CachedNanoClock;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.WorkerCounters;
@@ -23,10 +18,16 @@ import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
 import natgw.core.packet.VirtioNetHeader;
-import natgw.tun.ChannelTun;
+import natgw.tun.LinuxTun;
+import natgw.tun.testing.ChannelTun;
+import org.agrona.concurrent.CachedNanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,11 +51,11 @@ class GatewayTest
     private Gateway gateway(final List<Services.ServiceSpec> services)
     {
         final GatewayConfig config = new GatewayConfig();
-        config.inside = List.of(Cidr.parse("10.77.1.0/24"));
-        config.pool = new int[]{ POOL };
-        config.conntrackMax = 1024;
-        config.timeouts.udpUnrepliedMs(30_000);
-        config.services = services;
+        config.inside(List.of(Cidr.parse("10.77.1.0/24")));
+        config.pool(new int[]{ POOL });
+        config.conntrackMax(1024);
+        config.timeouts().udpUnrepliedMs(30_000);
+        config.services(services);
         clock.update(1_000_000_000L);
         gateway = new Gateway(config, tun, clock, new PrintStream(new ByteArrayOutputStream()));
         return gateway;
@@ -100,6 +101,23 @@ class GatewayTest
     }
 
     @Test
+    void shouldReadAgainAfterAFullBatchAndSleepAfterAShortOne()
+    {
+        final Worker worker = gateway(List.of()).workers().get(0);
+        final byte[] packet = bytes(packets.udp(0, CLIENT, 5000, SERVER, 53, 12));
+        for (int i = 0; i <= LinuxTun.BATCH_SIZE; i++)
+        {
+            tun.inject(0, packet);
+        }
+
+        assertEquals(LinuxTun.BATCH_SIZE, worker.doWork());
+        assertFalse(worker.drained(), "a full batch: more may be waiting");
+        assertEquals(1, worker.doWork());
+        assertTrue(worker.drained());
+        assertEquals(LinuxTun.BATCH_SIZE + 1, tun.drainWritten(0).size());
+    }
+
+    @Test
     void shouldDropMalformedPacketsOfABatchAndForwardTheRest()
     {
         final Worker worker = gateway(List.of()).workers().get(0);
@@ -109,6 +127,7 @@ class GatewayTest
         tun.inject(0, new byte[]{ 0x45, 0, 0 }, badChecksum, good);
 
         assertEquals(3, worker.doWork());
+        assertTrue(worker.drained(), "3 packets, fewer than a batch: the read ended on the empty queue");
         assertEquals(1, tun.drainWritten(0).size());
         assertEquals(1, worker.pipeline().counters().get(DropReason.TRUNCATED));
         assertEquals(1, worker.pipeline().counters().get(DropReason.BAD_HEADER_CHECKSUM));

@@ -9,10 +9,11 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import natgw.gateway.GatewayEndToEndIT.Gateways;
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -67,7 +68,7 @@ class HostRestoreIT
     {
         final LabProcess natgw = startAndCarryPing();
         kill(natgw);
-        final Exec.Result cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
+        final CommandResult cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
         assertEquals(0, cleanup.exitCode(), cleanup.toString());
 
         assertRestored("after SIGKILL and natgw cleanup");
@@ -88,7 +89,7 @@ class HostRestoreIT
     {
         final LabProcess natgw = Gateways.start(lab, "reserve");
         assertNotEquals(baseline, NamespaceSnapshot.take(lab, Role.GW), "a running natgw changes the namespace");
-        final Exec.Result ping = lab.exec(Role.CLIENT, "ping", "-c", "1", "-W", "5", Lab.SERVER_ADDR);
+        final CommandResult ping = lab.exec(Role.CLIENT, "ping", "-c", "1", "-W", "5", Lab.SERVER_ADDR);
         assertEquals(0, ping.exitCode(), "natgw translates while it runs: " + ping);
         return natgw;
     }

@@ -96,6 +96,12 @@ public final class LabPeers
             case "odd-flood":
                 OddFlood.main(java.util.Arrays.copyOfRange(args, 1, args.length));
                 break;
+            case "flow-server":
+                FlowPeers.server(Integer.parseInt(args[1]));
+                break;
+            case "flow-client":
+                FlowPeers.client(args[1], Integer.parseInt(args[2]));
+                break;
             default:
                 throw new IllegalArgumentException("unknown role " + args[0]);
         }

@@ -5,9 +5,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
 
 /**
  * Everything a process can change in a network namespace's configuration, as lines to compare: every net.*
@@ -45,7 +46,7 @@ final class NamespaceSnapshot
         final List<String> lines = new ArrayList<>();
         for (final List<String> command : COMMANDS)
         {
-            final Exec.Result result = lab.exec(role, command.toArray(String[]::new));
+            final CommandResult result = lab.exec(role, command.toArray(String[]::new));
             if (!result.ok())
             {
                 throw new IllegalStateException("cannot snapshot the namespace: " + result);
@@ -55,7 +56,7 @@ final class NamespaceSnapshot
         }
         lines.add("$ sysctl -a net.*");
         // some sysctls cannot be read (stable_secret unset): sysctl says so on stderr and goes on
-        final Exec.Result sysctls = lab.exec(role, "sysctl", "-a", "-r", "^net\\.");
+        final CommandResult sysctls = lab.exec(role, "sysctl", "-a", "-r", "^net\\.");
         for (final String line : sorted(sysctls.stdout()))
         {
             final int eq = line.indexOf(" = ");

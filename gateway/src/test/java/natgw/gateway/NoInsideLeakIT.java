@@ -19,11 +19,12 @@ import natgw.core.nat.Cidr;
 import natgw.core.packet.OddPackets;
 import natgw.core.packet.PacketBuilder;
 import natgw.gateway.GatewayEndToEndIT.Gateways;
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
-import natgw.tun.PacketInjector;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.testing.PacketInjector;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -90,7 +91,7 @@ class NoInsideLeakIT
         try
         {
             ping();
-            final Exec.Result fromClient = lab.exec(Role.CLIENT, Gateways.peerCommand("odd-flood",
+            final CommandResult fromClient = lab.exec(Role.CLIENT, Gateways.peerCommand("odd-flood",
                 String.valueOf(PER_KIND_FROM_CLIENT), "10.77.1", Lab.SERVER_ADDR, String.valueOf(ThreadLocalRandom.current().nextLong())));
             assertEquals(0, fromClient.exitCode(), fromClient.toString());
             flood = fromClient.stdout().trim();
@@ -125,7 +126,7 @@ class NoInsideLeakIT
     private static void ping() throws Exception
     {
         final long deadlineNs = System.nanoTime() + 30_000_000_000L;
-        Exec.Result ping;
+        CommandResult ping;
         do
         {
             ping = lab.exec(Role.CLIENT, "ping", "-c", "1", "-W", "2", Lab.SERVER_ADDR);
@@ -169,7 +170,7 @@ class NoInsideLeakIT
     /** natgw's received packets, summed over its workers. */
     private static long received() throws Exception
     {
-        final Exec.Result stats = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-S"));
+        final CommandResult stats = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-S"));
         assertEquals(0, stats.exitCode(), stats.toString());
         long rx = 0;
         for (final String field : stats.stdout().split("\\s+"))

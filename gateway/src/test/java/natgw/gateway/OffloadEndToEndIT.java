@@ -9,17 +9,17 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import natgw.gateway.GatewayEndToEndIT.Gateways;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import natgw.gateway.GatewayEndToEndIT.Gateways;
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -161,7 +161,7 @@ class OffloadEndToEndIT
         final long[] sum = new long[2];
         for (final Role role : new Role[]{Role.CLIENT, Role.SERVER})
         {
-            final Exec.Result ss = lab.exec(role, "ss", "-tin", "state", "established", "( sport = :9100 or dport = :9100 )");
+            final CommandResult ss = lab.exec(role, "ss", "-tin", "state", "established", "( sport = :9100 or dport = :9100 )");
             final Matcher segs = SEGS_OUT.matcher(ss.stdout());
             final Matcher bytes = BYTES_SENT.matcher(ss.stdout());
             if (!segs.find() || !bytes.find())
@@ -183,7 +183,7 @@ class OffloadEndToEndIT
     /** Original packets, bytes, reply packets, bytes of the client's connection, from natgw conntrack -L. */
     private static long[] conntrackCounts(final String clientPort) throws Exception
     {
-        final Exec.Result list = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-L", "-p", "tcp"));
+        final CommandResult list = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-L", "-p", "tcp"));
         for (final String line : list.stdout().split("\n"))
         {
             if (line.contains("sport=" + clientPort + " dport=9100"))
@@ -204,7 +204,7 @@ class OffloadEndToEndIT
 
     private static long tunTxDropped() throws Exception
     {
-        final Exec.Result stats = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-S"));
+        final CommandResult stats = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-S"));
         final Matcher m = Pattern.compile("tun_tx_dropped=(-?\\d+)").matcher(stats.stderr());
         if (!m.find())
         {

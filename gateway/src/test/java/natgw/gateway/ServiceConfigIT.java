@@ -4,12 +4,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,7 +24,7 @@ class ServiceConfigIT
 {
     private static String curl(final ServiceLab lab, final String vip)
     {
-        final Exec.Result result = lab.inClient(List.of("curl", "-s", "--max-time", "30", "http://" + vip + "/"));
+        final CommandResult result = lab.inClient(List.of("curl", "-s", "--max-time", "30", "http://" + vip + "/"));
         assertEquals(0, result.exitCode(), "curl " + vip + ": " + result);
         return result.stdout().trim();
     }
@@ -52,7 +52,7 @@ class ServiceConfigIT
 
             final List<String> answers = new ArrayList<>(List.of(curl(lab, "10.96.0.90"), curl(lab, "10.96.0.90")));
             assertEquals(List.of("b1 you-are " + Lab.POOL_ADDR, "b2 you-are " + Lab.POOL_ADDR), answers);
-            final Exec.Result dns = lab.inClient(ServiceLab.peer("dns-ask", "10.96.0.91", "53", "5", "-", "10000"));
+            final CommandResult dns = lab.inClient(ServiceLab.peer("dns-ask", "10.96.0.91", "53", "5", "-", "10000"));
             assertTrue(dns.stdout().contains("answered 10") && dns.stdout().contains("backend b1 5"), dns.toString());
 
             String listing = lab.natgwOk("services");
@@ -67,7 +67,7 @@ class ServiceConfigIT
             listing = lab.natgwOk("services");
             assertTrue(listing.contains("TCP  10.96.0.92:80 rr"), listing);
 
-            final Exec.Result wrong = lab.natgw("service", "set", "tcp:10.96.0.92:80", "10.77.99.2:80", "weight", "1");
+            final CommandResult wrong = lab.natgw("service", "set", "tcp:10.96.0.92:80", "10.77.99.2:80", "weight", "1");
             assertTrue(wrong.exitCode() != 0 && (wrong.stderr() + wrong.stdout()).contains("10.77.99.2:80"), wrong.toString());
         }
     }
@@ -77,7 +77,7 @@ class ServiceConfigIT
     {
         ServiceLab.requireRoot();
         final Path unknown = ServiceLab.file("bad-setting.conf", "inside 10.77.1.0/24\nsnat 10.77.2.100\nsnatt 10.77.2.101\n");
-        Exec.Result result = Exec.run(GatewayEndToEndIT.Gateways.natgwCommand("run", "--config", unknown.toString()), null, 30_000);
+        CommandResult result = Exec.run(GatewayEndToEndIT.Gateways.natgwCommand("run", "--config", unknown.toString()), null, 30_000);
         assertEquals(2, result.exitCode(), result.toString());
         assertTrue(result.stderr().contains(unknown + ":3: unknown setting 'snatt'"), result.stderr());
 

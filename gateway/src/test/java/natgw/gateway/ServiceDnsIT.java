@@ -3,12 +3,12 @@ package natgw.gateway;
 import java.util.HashMap;
 import java.util.Map;
 
+import natgw.gateway.GatewayEndToEndIT.Gateways;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import natgw.gateway.GatewayEndToEndIT.Gateways;
-import natgw.perf.lab.Lab;
-import natgw.perf.sys.Exec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,7 +46,7 @@ class ServiceDnsIT
             {
                 sources.append(i > 0 ? "," : "").append(Lab.clientAddress(i));
             }
-            final Exec.Result result = lab.inClient(ServiceLab.peer("dns-ask", VIP, "53", String.valueOf(ROUNDS), sources.toString(), "10000"));
+            final CommandResult result = lab.inClient(ServiceLab.peer("dns-ask", VIP, "53", String.valueOf(ROUNDS), sources.toString(), "10000"));
             assertEquals(0, result.exitCode(), result.toString());
             final Map<String, String> summary = new HashMap<>();
             for (final String line : result.stdout().split("\n"))

@@ -5,6 +5,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -12,11 +17,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -76,7 +76,7 @@ class ServiceHairpinIT
         {
             final List<String> command = new ArrayList<>(inNamespace);
             command.addAll(List.of("curl", "-s", "--max-time", "30", "http://" + vip + "/"));
-            final Exec.Result result = Exec.run(command, null, 60_000);
+            final CommandResult result = Exec.run(command, null, 60_000);
             assertEquals(0, result.exitCode(), "curl " + vip + ": " + result);
             answers.add(result.stdout().trim());
         }
@@ -145,7 +145,7 @@ class ServiceHairpinIT
     @Order(5)
     void shouldFlagABackendThatResetsSynsWithItsSynResetCount()
     {
-        final Exec.Result result = lab.inClient(ServiceLab.peer("http-ask", GHOSTED, "80", "-", "30", "1"));
+        final CommandResult result = lab.inClient(ServiceLab.peer("http-ask", GHOSTED, "80", "-", "30", "1"));
         assertEquals(0, result.exitCode(), result.toString());
         int refused = 0;
         int answered = 0;

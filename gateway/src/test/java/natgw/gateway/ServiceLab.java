@@ -12,10 +12,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import natgw.gateway.GatewayEndToEndIT.Gateways;
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -166,6 +167,7 @@ final class ServiceLab implements AutoCloseable
     {
         final List<String> command = new ArrayList<>(List.of("nice", "-n", "-10"));
         command.addAll(Gateways.natgwCommand(args));
+        command.add("--fresh"); // each test starts with an empty table, whatever the one before it left in the state file
         natgw = lab.start(Role.GW, command, Path.of("target", "natgw-" + prefix + ".log"), null);
         if (!natgw.awaitLine(line -> line.contains("natgw: running"), 60_000))
         {
@@ -183,7 +185,7 @@ final class ServiceLab implements AutoCloseable
      * A natgw command (services, service ..., conntrack ...) against the running gateway, at the priority of
      * everything under test: nothing here is timed, and at nice 19 a busy machine starved the CLI for minutes.
      */
-    Exec.Result natgw(final String... args)
+    CommandResult natgw(final String... args)
     {
         final List<String> command = new ArrayList<>(List.of("nice", "-n", "-10"));
         command.addAll(Gateways.natgwCommand(args));
@@ -193,17 +195,17 @@ final class ServiceLab implements AutoCloseable
     /** A natgw command that must succeed; returns its output. */
     String natgwOk(final String... args)
     {
-        final Exec.Result result = natgw(args);
+        final CommandResult result = natgw(args);
         assertEquals(0, result.exitCode(), () -> "natgw " + String.join(" ", args) + ": " + result);
         return result.stdout();
     }
 
-    Exec.Result inClient(final List<String> command)
+    CommandResult inClient(final List<String> command)
     {
         return lab.exec(Role.CLIENT, command);
     }
 
-    Exec.Result inBackendNs(final int n, final List<String> command)
+    CommandResult inBackendNs(final int n, final List<String> command)
     {
         return Exec.run(inBackend(n, command), null, 60_000);
     }
@@ -240,7 +242,7 @@ final class ServiceLab implements AutoCloseable
                 sleepMs(50);
             }
         }
-        final Exec.Result result = Exec.run("ip", "netns", "del", ns);
+        final CommandResult result = Exec.run("ip", "netns", "del", ns);
         if (!result.ok() && Lab.namespaces().contains(ns))
         {
             throw new Exec.CommandFailedException(result);

@@ -7,12 +7,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLongArray;
 
+import natgw.gateway.GatewayEndToEndIT.Gateways;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import natgw.gateway.GatewayEndToEndIT.Gateways;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -6,14 +6,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLongArray;
 
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import natgw.perf.lab.Lab;
-import natgw.perf.sys.Exec;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -105,7 +105,7 @@ class ServiceSchedulersIT
     {
         final ServiceLab.Handshakes before = lab.handshakes();
         final long retransmittedBefore = lab.clientSynRetransmissions();
-        final Exec.Result result = lab.inClient(ServiceLab.peer("http-ask", vip(scheduler), "80", sources,
+        final CommandResult result = lab.inClient(ServiceLab.peer("http-ask", vip(scheduler), "80", sources,
             String.valueOf(requests), "4"));
         assertEquals(0, result.exitCode(), result.toString());
         final Map<String, List<String>> answers = new HashMap<>();

@@ -11,11 +11,33 @@ class TunIdleStrategyTest
 {
     private final CountingQueue queue = new CountingQueue();
     private long nowNs = 1_000_000;
+    private boolean drained;
+
+    @Test
+    void shouldReadAgainAtOnceAfterAFullBatch()
+    {
+        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 0, () -> nowNs, () -> drained);
+
+        idle.idle(64);
+
+        assertEquals(0, queue.awaits, "more packets may be waiting: doWork reads again");
+    }
+
+    @Test
+    void shouldSleepInPollRightAfterWorkThatDrainedTheQueue()
+    {
+        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 0, () -> nowNs, () -> drained);
+        drained = true;
+
+        idle.idle(3);
+
+        assertEquals(1, queue.awaits, "the read that found the queue empty is not repeated");
+    }
 
     @Test
     void shouldSleepInPollAtOnceWithoutBusyPolling()
     {
-        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 0, () -> nowNs);
+        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 0, () -> nowNs, () -> drained);
 
         idle.idle(0);
 
@@ -25,7 +47,7 @@ class TunIdleStrategyTest
     @Test
     void shouldSpinForTheBusyPollTimeThenSleep()
     {
-        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 50_000, () -> nowNs);
+        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 50_000, () -> nowNs, () -> drained);
 
         idle.idle(0);
         nowNs += 49_999;
@@ -40,7 +62,7 @@ class TunIdleStrategyTest
     @Test
     void shouldStartTheSpinAnewAfterWork()
     {
-        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 50_000, () -> nowNs);
+        final TunIdleStrategy idle = new TunIdleStrategy(queue, 100, 50_000, () -> nowNs, () -> drained);
         idle.idle(0);
         nowNs += 40_000;
         idle.idle(3);

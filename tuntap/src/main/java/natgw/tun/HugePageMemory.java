@@ -15,8 +15,8 @@ import natgw.core.memory.OffHeapMemory;
  * {@code MADV_HUGEPAGE} before the first touch, so the kernel faults them in as 2 MiB pages
  * (in THP mode {@code madvise} as well as {@code always}). A table of 10^6 connections spans ~27,000
  * 4 KiB pages, far more than the TLB holds, so a lookup may pay a page walk on top of each cache
- * miss; in 2 MiB pages it is ~55 (docs/BENCHMARKS.md: -1% to +26% at 10^6 on the lab VM). If the kernel has none to give, the block is still correct, in small
- * pages. A block is freed when it and its allocator become unreachable.
+ * miss; in 2 MiB pages it is ~55 (what that gains is measured in docs/BENCHMARKS.md). If the kernel has none to
+ * give, the block is still correct, in small pages. A block is freed when it and its allocator become unreachable.
  */
 public final class HugePageMemory implements OffHeapMemory
 {

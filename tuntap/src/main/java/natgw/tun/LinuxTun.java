@@ -54,7 +54,7 @@ public final class LinuxTun implements TunDevice
     /** Packets one {@link TunQueue#read} returns at most: each is one read(2). */
     public static final int BATCH_SIZE = 64;
 
-    static final String CLONE_DEVICE = "/dev/net/tun";
+    public static final String CLONE_DEVICE = "/dev/net/tun";
 
     private static final long TUNSETIFF = 0x400454caL; // _IOW('T', 202, int)
     private static final long TUNSETOFFLOAD = 0x400454d0L; // _IOW('T', 208, unsigned int)

@@ -122,7 +122,7 @@ public final class Native
     }
 
     /** Fails with the reason if libc could not be bound (not Linux, or jnr-ffi missing its native stub). */
-    static void ensureAvailable()
+    public static void ensureAvailable()
     {
         if (LIBC == null)
         {
@@ -130,14 +130,14 @@ public final class Native
         }
     }
 
-    static LibC libc()
+    public static LibC libc()
     {
         ensureAvailable();
         return LIBC;
     }
 
     /** errno of the last libc call made by this thread through {@link LibC}. */
-    static int errno()
+    public static int errno()
     {
         return RUNTIME.getLastError();
     }
@@ -158,7 +158,7 @@ public final class Native
     }
 
     /** "EPERM (Operation not permitted)". */
-    static String errnoText(final int errno)
+    public static String errnoText(final int errno)
     {
         String text;
         try

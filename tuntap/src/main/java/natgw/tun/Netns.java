@@ -12,7 +12,7 @@ import java.util.concurrent.Callable;
  * thread never changes namespace. Sockets, TUN fds and child processes made on that thread belong to that
  * namespace for good and may be used from any thread afterwards.
  */
-final class Netns
+public final class Netns
 {
     private static final Path THREAD_NETNS = Path.of("/proc/thread-self/ns/net");
 
@@ -21,7 +21,7 @@ final class Netns
     }
 
     /** Inode of the calling thread's network namespace: equal inodes, same namespace (while both live). */
-    static long currentInode()
+    public static long currentInode()
     {
         try
         {
@@ -39,7 +39,7 @@ final class Netns
         return openPath(THREAD_NETNS.toString());
     }
 
-    static int openPath(final String path)
+    public static int openPath(final String path)
     {
         final int fd = Native.libc().open(path, Native.O_RDONLY | Native.O_CLOEXEC);
         if (fd < 0)
@@ -50,7 +50,7 @@ final class Netns
     }
 
     /** Runs {@code task} on a new thread inside the namespace {@code nsFd}, waits for it, and returns its result. */
-    static <T> T call(final int nsFd, final String label, final Callable<T> task) throws Exception
+    public static <T> T call(final int nsFd, final String label, final Callable<T> task) throws Exception
     {
         final Object[] result = new Object[1];
         final Throwable[] failure = new Throwable[1];

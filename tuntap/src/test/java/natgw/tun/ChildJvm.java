@@ -9,13 +9,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import natgw.tun.testing.TestNetns;
+
 /**
  * A second JVM for tests that need a process to die (SIGKILL, SIGTERM) or to run with fewer privileges.
  * {@link #main} is the child's entry point; the static helpers start it from the parent.
  */
-final class ChildJvm
+public final class ChildJvm
 {
-    static final String READY = "READY";
+    public static final String READY = "READY";
 
     private ChildJvm()
     {
@@ -71,7 +73,7 @@ final class ChildJvm
         }
     }
 
-    static List<String> command(final String... args)
+    public static List<String> command(final String... args)
     {
         final List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -83,7 +85,7 @@ final class ChildJvm
     }
 
     /** Starts the child inside {@code ns}; stderr goes to the parent's, stdout is for {@link #awaitLine}. */
-    static Process start(final TestNetns ns, final List<String> prefix, final String... args) throws IOException
+    public static Process start(final TestNetns ns, final List<String> prefix, final String... args) throws IOException
     {
         final List<String> full = new ArrayList<>(prefix);
         full.addAll(command(args));
@@ -93,7 +95,7 @@ final class ChildJvm
     }
 
     /** Reads the child's stdout until a line starting with {@code prefix}; fails on EOF. */
-    static String awaitLine(final Process child, final String prefix) throws IOException
+    public static String awaitLine(final Process child, final String prefix) throws IOException
     {
         final BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         final StringBuilder seen = new StringBuilder();
@@ -109,7 +111,7 @@ final class ChildJvm
         throw new AssertionError("child exited without printing '" + prefix + "'; stdout was:\n" + seen);
     }
 
-    static void kill(final Process child) throws InterruptedException
+    public static void kill(final Process child) throws InterruptedException
     {
         if (child.isAlive())
         {

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import natgw.tun.testing.TestNetns;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -205,7 +206,7 @@ class HostNetworkTest
             assertEquals(6, report.size(), report.toString());
             assertTrue(report.stream().allMatch(line -> line.endsWith(": undone")), report.toString());
             assertEquals(before, State.of(ns));
-            assertFalse(Files.exists(HostNetwork.journalPath(journalDir, "ngwt-kill", ns.inode())));
+            assertFalse(Files.exists(UndoJournal.journalPath(journalDir, "ngwt-kill", ns.inode())));
             assertEquals(List.of(), ns.call(() -> HostNetwork.recoverStale("ngwt-kill", journalDir)));
         }
     }
@@ -247,7 +248,7 @@ class HostNetworkTest
         {
             outsideInterface(ns);
             ns.ip("route", "add", "198.51.100.0/24", "dev", OUTSIDE);
-            writeJournal(ns, "ngwt-reopen", ns.call(HostNetwork::netnsCookie),
+            writeJournal(ns, "ngwt-reopen", ns.call(UndoJournal::netnsCookie),
                 "undo 1 ip route del 198.51.100.0%2F24 dev " + OUTSIDE);
 
             final HostNetwork host = ns.call(() -> HostNetwork.open("ngwt-reopen", journalDir));
@@ -270,7 +271,7 @@ class HostNetworkTest
         {
             outsideInterface(ns);
             ns.ip("route", "add", "198.51.100.0/24", "dev", OUTSIDE);
-            final long cookie = ns.call(HostNetwork::netnsCookie);
+            final long cookie = ns.call(UndoJournal::netnsCookie);
             assertNotEquals(0, cookie, "this kernel should have SO_NETNS_COOKIE");
             writeJournal(ns, "ngwt-reused", cookie + 1, "undo 1 ip route del 198.51.100.0%2F24 dev " + OUTSIDE);
 
@@ -354,11 +355,11 @@ class HostNetworkTest
             "5: ppp0    inet 172.16.0.1 peer 172.16.9.0/24 scope global ppp0\\       valid_lft forever",
             "6: eth1    inet6 2001:db8::1/64 scope global \\       valid_lft forever preferred_lft forever");
 
-        assertEquals("veth1", HostNetwork.interfaceContaining(output, "10.1.2.200"));
-        assertEquals("eth0", HostNetwork.interfaceContaining(output, "10.9.9.9"));
-        assertEquals("ppp0", HostNetwork.interfaceContaining(output, "172.16.9.7"));
-        assertEquals("eth1", HostNetwork.interfaceContaining(output, "2001:db8::42"));
-        assertNull(HostNetwork.interfaceContaining(output, "192.0.2.1"));
+        assertEquals("veth1", HostNetworkSyntax.interfaceContaining(output, "10.1.2.200"));
+        assertEquals("eth0", HostNetworkSyntax.interfaceContaining(output, "10.9.9.9"));
+        assertEquals("ppp0", HostNetworkSyntax.interfaceContaining(output, "172.16.9.7"));
+        assertEquals("eth1", HostNetworkSyntax.interfaceContaining(output, "2001:db8::42"));
+        assertNull(HostNetworkSyntax.interfaceContaining(output, "192.0.2.1"));
     }
 
     @Test
@@ -371,7 +372,7 @@ class HostNetworkTest
             "9: eth0.100@eth0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000",
             "");
 
-        assertEquals(List.of("lo", "gi", "eth0.100"), HostNetwork.linkNames(output));
+        assertEquals(List.of("lo", "gi", "eth0.100"), HostNetworkSyntax.linkNames(output));
     }
 
     @Test
@@ -416,13 +417,13 @@ class HostNetworkTest
     void shouldRefuseBadArgumentsBeforeRunningAnything()
     {
         assertThrows(IllegalArgumentException.class, () -> HostNetwork.open("../etc"));
-        assertThrows(IllegalArgumentException.class, () -> HostNetwork.interfaceContaining("", "example.com"));
+        assertThrows(IllegalArgumentException.class, () -> HostNetworkSyntax.interfaceContaining("", "example.com"));
     }
 
     private void writeJournal(final TestNetns ns, final String owner, final long cookie, final String... steps)
         throws Exception
     {
-        final Path journal = HostNetwork.journalPath(journalDir, owner, ns.inode());
+        final Path journal = UndoJournal.journalPath(journalDir, owner, ns.inode());
         Files.writeString(journal, "natgw-host-network-journal 1 owner=" + owner + " netns=" + ns.inode() +
             " cookie=" + Long.toUnsignedString(cookie) + " pid=1\n" + String.join("\n", steps) + "\n", StandardCharsets.UTF_8);
     }

@@ -2,6 +2,7 @@ package natgw.tun;
 
 import java.lang.management.ManagementFactory;
 
+import natgw.tun.testing.TestNetns;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;

@@ -12,6 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import natgw.tun.testing.TestNetns;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -215,7 +216,7 @@ class LinuxTunTest
         try (TestNetns ns = TestNetns.createIpv4Only())
         {
             final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, 2, 1500));
-            assertTrue(ns.exec("ip", "link", "show", TUN).succeeded());
+            assertTrue(ns.exec("ip", "link", "show", TUN).ok());
 
             tun.close();
             tun.close();
@@ -336,7 +337,7 @@ class LinuxTunTest
             {
                 ChildJvm.kill(child);
             }
-            assertFalse(ns.exec("ip", "link", "show", TUN).succeeded());
+            assertFalse(ns.exec("ip", "link", "show", TUN).ok());
         }
     }
 
@@ -418,7 +419,7 @@ class LinuxTunTest
     static void awaitGone(final TestNetns ns, final String device) throws InterruptedException
     {
         final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
-        while (ns.exec("ip", "link", "show", device).succeeded())
+        while (ns.exec("ip", "link", "show", device).ok())
         {
             if (System.nanoTime() > deadline)
             {

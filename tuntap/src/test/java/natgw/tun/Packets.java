@@ -13,13 +13,13 @@ import org.agrona.concurrent.UnsafeBuffer;
  * Minimal IPv4/UDP/ICMP packets for the TUN tests (the real flyweights live in natcore, which this module
  * does not depend on). Checksums are computed in full: this is test code.
  */
-final class Packets
+public final class Packets
 {
-    static final int IPV4_HEADER = 20;
-    static final int PROTO_ICMP = 1;
-    static final int PROTO_UDP = 17;
-    static final int ICMP_ECHO_REPLY = 0;
-    static final int ICMP_ECHO_REQUEST = 8;
+    public static final int IPV4_HEADER = 20;
+    public static final int PROTO_ICMP = 1;
+    public static final int PROTO_UDP = 17;
+    public static final int ICMP_ECHO_REPLY = 0;
+    public static final int ICMP_ECHO_REQUEST = 8;
 
     private static final ByteOrder BE = ByteOrder.BIG_ENDIAN;
 
@@ -27,12 +27,12 @@ final class Packets
     {
     }
 
-    static UnsafeBuffer direct(final int capacity)
+    public static UnsafeBuffer direct(final int capacity)
     {
         return new UnsafeBuffer(ByteBuffer.allocateDirect(capacity));
     }
 
-    static UnsafeBuffer[] directBuffers(final int count, final int capacity)
+    public static UnsafeBuffer[] directBuffers(final int count, final int capacity)
     {
         final UnsafeBuffer[] bufs = new UnsafeBuffer[count];
         for (int i = 0; i < count; i++)
@@ -42,7 +42,7 @@ final class Packets
         return bufs;
     }
 
-    static int ip(final String address)
+    public static int ip(final String address)
     {
         try
         {
@@ -56,7 +56,7 @@ final class Packets
     }
 
     /** Writes an IPv4 UDP datagram at {@code offset}; returns its length. UDP checksum 0 (none), as IPv4 allows. */
-    static int udp(
+    public static int udp(
         final MutableDirectBuffer buf, final int offset, final int src, final int dst,
         final int srcPort, final int dstPort, final byte[] payload)
     {
@@ -72,7 +72,7 @@ final class Packets
     }
 
     /** Writes an IPv4 ICMP echo request at {@code offset}; returns its length. */
-    static int echoRequest(
+    public static int echoRequest(
         final MutableDirectBuffer buf, final int offset, final int src, final int dst, final int id, final int seq)
     {
         final int payload = 16;
@@ -92,47 +92,47 @@ final class Packets
         return length;
     }
 
-    static boolean isIpv4(final DirectBuffer buf, final int offset, final int length)
+    public static boolean isIpv4(final DirectBuffer buf, final int offset, final int length)
     {
         return length >= IPV4_HEADER && (buf.getByte(offset) & 0xF0) == 0x40;
     }
 
-    static int protocol(final DirectBuffer buf, final int offset)
+    public static int protocol(final DirectBuffer buf, final int offset)
     {
         return buf.getByte(offset + 9) & 0xFF;
     }
 
-    static int source(final DirectBuffer buf, final int offset)
+    public static int source(final DirectBuffer buf, final int offset)
     {
         return buf.getInt(offset + 12, BE);
     }
 
-    static int destination(final DirectBuffer buf, final int offset)
+    public static int destination(final DirectBuffer buf, final int offset)
     {
         return buf.getInt(offset + 16, BE);
     }
 
-    static int l4(final DirectBuffer buf, final int offset)
+    public static int l4(final DirectBuffer buf, final int offset)
     {
         return offset + (buf.getByte(offset) & 0x0F) * 4;
     }
 
-    static int udpDestinationPort(final DirectBuffer buf, final int offset)
+    public static int udpDestinationPort(final DirectBuffer buf, final int offset)
     {
         return buf.getShort(l4(buf, offset) + 2, BE) & 0xFFFF;
     }
 
-    static int icmpType(final DirectBuffer buf, final int offset)
+    public static int icmpType(final DirectBuffer buf, final int offset)
     {
         return buf.getByte(l4(buf, offset)) & 0xFF;
     }
 
-    static int icmpId(final DirectBuffer buf, final int offset)
+    public static int icmpId(final DirectBuffer buf, final int offset)
     {
         return buf.getShort(l4(buf, offset) + 4, BE) & 0xFFFF;
     }
 
-    static int checksum(final DirectBuffer buf, final int offset, final int length)
+    public static int checksum(final DirectBuffer buf, final int offset, final int length)
     {
         long sum = 0;
         int i = 0;

@@ -1,15 +1,17 @@
 package natgw.gateway.cli;
 
 import java.io.PrintWriter;
+import java.util.ServiceLoader;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine;
 
 /**
- * The {@code natgw} command. Each verb is one class. A bad command line is refused with one line naming the
- * flag, what is wrong and what to do, then where the help is, and exit code 2; a failure at run time (no
- * permission, no TUN, a command that failed) is one line and exit code 1.
+ * The {@code natgw} command. Each verb is one class; {@code lab}, {@code bench} and {@code demo} are
+ * {@link ExtensionCommand}s, present when the perf module is on the class path. A bad command line is refused
+ * with one line naming the flag, what is wrong and what to do, then where the help is, and exit code 2; a
+ * failure at run time (no permission, no TUN, a command that failed) is one line and exit code 1.
  */
 @Command(
     name = "natgw",
@@ -25,9 +27,6 @@ import picocli.CommandLine.ParameterException;
         CleanupCommand.class,
         ServicesCommand.class,
         ServiceCommand.class,
-        LabCommand.class,
-        BenchCommand.class,
-        DemoCommand.class,
     })
 public final class Main implements Runnable
 {
@@ -52,12 +51,17 @@ public final class Main implements Runnable
     }
 
     /** The natgw command line with its error handling, for {@link #execute} and for tests that capture its output. */
-    static CommandLine commandLine()
+    public static CommandLine commandLine()
     {
-        return new CommandLine(new Main())
+        final CommandLine commandLine = new CommandLine(new Main());
+        for (final ExtensionCommand extension : ServiceLoader.load(ExtensionCommand.class))
+        {
+            commandLine.addSubcommand(extension);
+        }
+        return commandLine
             .setCaseInsensitiveEnumValuesAllowed(true)
             .setParameterExceptionHandler(Main::refuse)
-            .setExecutionExceptionHandler((ex, commandLine, parseResult) -> fail(ex, commandLine.getErr()));
+            .setExecutionExceptionHandler((ex, failed, parseResult) -> fail(ex, failed.getErr()));
     }
 
     /** A bad command line: one line, then where the help is (not the whole usage, which would push it off the screen). */

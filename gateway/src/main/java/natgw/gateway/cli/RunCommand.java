@@ -21,7 +21,7 @@ import natgw.core.nat.SnatPolicy;
 import natgw.gateway.GatewayConfig;
 import natgw.gateway.GatewayHost;
 import natgw.tun.HostNetwork;
-import natgw.tun.LinuxTun;
+import natgw.tun.StateFileLocation;
 
 @Command(
     name = "run",
@@ -34,7 +34,8 @@ import natgw.tun.LinuxTun;
         "Run the gateway: SNAT (masquerade) of inside sources to a pool, and DNAT services.",
         "Connection tracking is race-free: a new connection's NAT tuple is reserved before its packet is " +
             "rewritten. Needs root or CAP_NET_ADMIN. Every route, rule, neighbour entry and sysctl it sets is " +
-            "undone on exit, on SIGINT/SIGTERM and on a fatal error.",
+            "undone on exit, on SIGINT/SIGTERM and on a fatal error. Connections live in a state file under /run/natgw: " +
+            "natgw run again on the same TUN, after a crash or a stop, carries them on with the same mappings.",
     },
     footerHeading = "%nExamples:%n",
     footer = {
@@ -92,6 +93,12 @@ public final class RunCommand implements Callable<Integer>
 
     @Option(names = "--conntrack-max", paramLabel = "N", description = "connection table capacity (default: ${DEFAULT-VALUE}); the whole table, about 128 bytes per connection, is allocated at start, in huge pages where the kernel has them")
     int conntrackMax = 262_144;
+
+    @Option(names = "--fresh",
+        description = "start the flow state empty: forget the connections a previous natgw on this TUN left in its state " +
+            "file (/run/natgw/TUN@netns-INODE.state), which a run otherwise carries on, and overwrite a file written " +
+            "with other settings (--conntrack-max, --snat, --port-range, --service), which is otherwise refused")
+    boolean fresh;
 
     @Option(names = "--timeout", paramLabel = "NAME=SECONDS",
         description = "connection timeout, Linux sysctl names without prefix: tcp_established=432000, udp=30, udp_stream=120, icmp=30, ...; repeatable")
@@ -302,12 +309,12 @@ public final class RunCommand implements Callable<Integer>
         // before anything changes on the host: the privilege, then the interfaces named
         GatewayHost.requirePrivileges();
         final List<String> present = HostNetwork.interfaceNames();
-        for (int i = 0; i < config.steer.size(); i++)
+        for (int i = 0; i < config.steer().size(); i++)
         {
-            if (!present.contains(config.steer.get(i)))
+            if (!present.contains(config.steer().get(i)))
             {
                 throw new ParameterException(spec.commandLine(),
-                    where("--steer", i) + ": " + GatewayHost.noSuchInterface(config.steer.get(i), present));
+                    where("--steer", i) + ": " + GatewayHost.noSuchInterface(config.steer().get(i), present));
             }
         }
         final GatewayHost host = new GatewayHost(config, System.out).start();
@@ -325,10 +332,10 @@ public final class RunCommand implements Callable<Integer>
                 throw new IllegalArgumentException("--tun: '" + tun + "' cannot be a device name; give 1 to 15 " +
                     "letters, digits, '_', '.' or '-'");
             }
-            config.tun = tun;
+            config.tun(tun);
             if (queues != null)
             {
-                config.queues = queues;
+                config.queues(queues);
             }
             if (inside.isEmpty() && service.isEmpty() && snat == null)
             {
@@ -341,14 +348,14 @@ public final class RunCommand implements Callable<Integer>
                 final String cidr = inside.get(i);
                 cidrs.add(value("--inside", i, "write ADDR/LEN, e.g. 172.18.0.0/16", () -> Cidr.parse(cidr)));
             }
-            config.inside = cidrs;
+            config.inside(cidrs);
             if (snat == null)
             {
                 throw new IllegalArgumentException("--snat: missing; give the pool the sources are masqueraded to " +
                     "(hairpin service traffic too), e.g. --snat 192.0.2.10");
             }
-            config.pool = value("--snat", 0, "give ADDR[,ADDR...] or a CIDR, e.g. 192.0.2.10 or 192.0.2.8/29",
-                () -> SnatPolicy.parsePool(snat));
+            config.pool(value("--snat", 0, "give ADDR[,ADDR...] or a CIDR, e.g. 192.0.2.10 or 192.0.2.8/29",
+                () -> SnatPolicy.parsePool(snat)));
             final List<natgw.core.nat.Services.ServiceSpec> specs = new ArrayList<>();
             for (int i = 0; i < service.size(); i++)
             {
@@ -356,20 +363,22 @@ public final class RunCommand implements Callable<Integer>
                 specs.add(value("--service", i, "e.g. tcp:10.96.0.10:80=172.18.0.5:8080,172.18.0.6:8080",
                     () -> natgw.core.nat.Services.ServiceSpec.parse(s)));
             }
-            config.services = specs;
+            config.services(specs);
             switch (removedBackend)
             {
-                case "reset": config.resetRemovedBackendFlows = true; break;
-                case "unreachable": config.resetRemovedBackendFlows = false; break;
+                case "reset": config.resetRemovedBackendFlows(true); break;
+                case "unreachable": config.resetRemovedBackendFlows(false); break;
                 default: throw new IllegalArgumentException("--removed-backend: '" + removedBackend +
                     "' is neither reset nor unreachable; give one of them");
             }
-            config.steer = steer;
+            config.steer(steer);
             final int[] range = value("--port-range", 0, "", () -> SnatPolicy.parsePortRange(portRange));
-            config.portLow = range[0];
-            config.portHigh = range[1];
-            config.portStrategy = value("--port-strategy", 0, "", () -> PortStrategy.fromLabel(portStrategy));
-            config.conntrackMax = conntrackMax;
+            config.portLow(range[0]);
+            config.portHigh(range[1]);
+            config.portStrategy(value("--port-strategy", 0, "", () -> PortStrategy.fromLabel(portStrategy)));
+            config.conntrackMax(conntrackMax);
+            config.stateFile(StateFileLocation.forTun(tun));
+            config.fresh(fresh);
             for (int i = 0; i < timeouts.size(); i++)
             {
                 final String t = timeouts.get(i);
@@ -391,33 +400,28 @@ public final class RunCommand implements Callable<Integer>
                 }
                 value("--timeout", i, "", () ->
                 {
-                    config.timeouts.apply(t.substring(0, eq).trim(), seconds);
+                    config.timeouts().apply(t.substring(0, eq).trim(), seconds);
                     return null;
                 });
             }
-            config.raceWindowNs = raceWindowNs;
-            config.clashResolution = !noClashResolution;
-            GatewayConfig.requireRange("--mtu", mtu, LinuxTun.MIN_MTU, LinuxTun.MAX_MTU, "");
-            config.mtu = mtu;
-            GatewayConfig.requireRange("--busy-poll-us", busyPollUs, 0, 1_000_000, "");
-            config.busyPollUs = busyPollUs;
-            config.failOpen = failOpen;
+            config.raceWindowNs(raceWindowNs);
+            config.clashResolution(!noClashResolution);
+            config.mtu(mtu);
+            config.busyPollUs(busyPollUs);
+            config.failOpen(failOpen);
             switch (offload)
             {
-                case "on": config.offload = true; break;
-                case "off": config.offload = false; break;
+                case "on": config.offload(true); break;
+                case "off": config.offload(false); break;
                 default: throw new IllegalArgumentException("--offload: '" + offload + "' is neither on nor off; " +
                     "give one of them");
             }
             config.metricsAddress(metricsAddress);
-            config.routeTable = routeTable;
-            config.verifyL4Checksums = !noL4ChecksumCheck;
-            GatewayConfig.requireRange("--warmup-rounds", warmupRounds, 0, 10_000_000, "");
-            config.warmupRounds = warmupRounds;
-            GatewayConfig.requireRange("--tun-txqueuelen", tunTxQueueLength, 0, 1_000_000, " (0 keeps the device's)");
-            config.tunTxQueueLength = tunTxQueueLength;
-            GatewayConfig.requireRange("--race-window-ns", raceWindowNs, 0, 1_000_000_000L, "");
-            config.validate();
+            config.routeTable(routeTable);
+            config.verifyL4Checksums(!noL4ChecksumCheck);
+            config.warmupRounds(warmupRounds);
+            config.tunTxQueueLength(tunTxQueueLength);
+            config.conclude();
         }
         catch (final IllegalArgumentException ex)
         {

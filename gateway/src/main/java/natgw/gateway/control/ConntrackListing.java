@@ -1,6 +1,7 @@
 package natgw.gateway.control;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.Ipv4Header;
@@ -40,17 +41,17 @@ public final class ConntrackListing
         public int replySrcPort = -1;
         public int replyDstPort = -1;
 
-        public boolean matches(final long origA, final long origB, final long replyA, final long replyB)
+        public boolean matches(final long origAddresses, final long origPorts, final long replyAddresses, final long replyPorts)
         {
-            return (protocol == 0 || FlowTuple.protocol(origB) == protocol) &&
-                (src == 0 || FlowTuple.srcAddress(origA) == src) &&
-                (dst == 0 || FlowTuple.dstAddress(origA) == dst) &&
-                (replySrc == 0 || FlowTuple.srcAddress(replyA) == replySrc) &&
-                (replyDst == 0 || FlowTuple.dstAddress(replyA) == replyDst) &&
-                (srcPort < 0 || FlowTuple.srcPort(origB) == srcPort) &&
-                (dstPort < 0 || FlowTuple.dstPort(origB) == dstPort) &&
-                (replySrcPort < 0 || FlowTuple.srcPort(replyB) == replySrcPort) &&
-                (replyDstPort < 0 || FlowTuple.dstPort(replyB) == replyDstPort);
+            return (protocol == 0 || FlowTuple.protocol(origPorts) == protocol) &&
+                (src == 0 || FlowTuple.srcAddress(origAddresses) == src) &&
+                (dst == 0 || FlowTuple.dstAddress(origAddresses) == dst) &&
+                (replySrc == 0 || FlowTuple.srcAddress(replyAddresses) == replySrc) &&
+                (replyDst == 0 || FlowTuple.dstAddress(replyAddresses) == replyDst) &&
+                (srcPort < 0 || FlowTuple.srcPort(origPorts) == srcPort) &&
+                (dstPort < 0 || FlowTuple.dstPort(origPorts) == dstPort) &&
+                (replySrcPort < 0 || FlowTuple.srcPort(replyPorts) == replySrcPort) &&
+                (replyDstPort < 0 || FlowTuple.dstPort(replyPorts) == replyDstPort);
         }
 
         /** True if it names one connection as {@code conntrack -G} needs: protocol, both addresses, both ports. */
@@ -89,12 +90,12 @@ public final class ConntrackListing
      */
     public static void format(
         final StringBuilder sb,
-        final long origA, final long origB, final long replyA, final long replyB,
+        final long origAddresses, final long origPorts, final long replyAddresses, final long replyPorts,
         final int status, final long timeoutSeconds,
         final long origPackets, final long origBytes, final long replyPackets, final long replyBytes,
         final boolean counters, final boolean markUse)
     {
-        final int protocol = FlowTuple.protocol(origB);
+        final int protocol = FlowTuple.protocol(origPorts);
         final String name = protocolName(protocol);
         sb.append(name);
         pad(sb, 9 - name.length());
@@ -105,24 +106,24 @@ public final class ConntrackListing
         }
         if (protocol == Ipv4Header.PROTO_TCP)
         {
-            sb.append(TcpState.name(ConntrackTable.tcpState(status))).append(' ');
+            sb.append(TcpState.name(StatusDescriptor.tcpState(status))).append(' ');
         }
-        tuple(sb, origA, origB);
+        tuple(sb, origAddresses, origPorts);
         if (counters)
         {
             sb.append(" packets=").append(origPackets).append(" bytes=").append(origBytes);
         }
-        if ((status & ConntrackTable.SEEN_REPLY) == 0)
+        if ((status & StatusDescriptor.SEEN_REPLY) == 0)
         {
             sb.append(" [UNREPLIED]");
         }
         sb.append(' ');
-        tuple(sb, replyA, replyB);
+        tuple(sb, replyAddresses, replyPorts);
         if (counters)
         {
             sb.append(" packets=").append(replyPackets).append(" bytes=").append(replyBytes);
         }
-        if ((status & ConntrackTable.ASSURED) != 0)
+        if ((status & StatusDescriptor.ASSURED) != 0)
         {
             sb.append(" [ASSURED]");
         }
@@ -155,19 +156,19 @@ public final class ConntrackListing
         sb.append(micros).append("]\t");
     }
 
-    private static void tuple(final StringBuilder sb, final long a, final long b)
+    private static void tuple(final StringBuilder sb, final long addresses, final long ports)
     {
-        sb.append("src=").append(FlowTuple.addressToString(FlowTuple.srcAddress(a)))
-            .append(" dst=").append(FlowTuple.addressToString(FlowTuple.dstAddress(a)));
-        if (FlowTuple.protocol(b) == Ipv4Header.PROTO_ICMP)
+        sb.append("src=").append(FlowTuple.addressToString(FlowTuple.srcAddress(addresses)))
+            .append(" dst=").append(FlowTuple.addressToString(FlowTuple.dstAddress(addresses)));
+        if (FlowTuple.protocol(ports) == Ipv4Header.PROTO_ICMP)
         {
-            final boolean request = FlowTuple.srcPort(b) != 0 || FlowTuple.dstPort(b) == 0;
+            final boolean request = FlowTuple.srcPort(ports) != 0 || FlowTuple.dstPort(ports) == 0;
             sb.append(" type=").append(request ? 8 : 0).append(" code=0 id=")
-                .append(request ? FlowTuple.srcPort(b) : FlowTuple.dstPort(b));
+                .append(request ? FlowTuple.srcPort(ports) : FlowTuple.dstPort(ports));
         }
         else
         {
-            sb.append(" sport=").append(FlowTuple.srcPort(b)).append(" dport=").append(FlowTuple.dstPort(b));
+            sb.append(" sport=").append(FlowTuple.srcPort(ports)).append(" dport=").append(FlowTuple.dstPort(ports));
         }
     }
 
@@ -197,21 +198,21 @@ public final class ConntrackListing
         for (int entry = 0; entry < table.capacity(); entry++)
         {
             final int status = table.status(entry);
-            if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED)
+            if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED)
             {
                 continue;
             }
-            final long origA = table.tupleA(entry, ConntrackTable.ORIGINAL);
-            final long origB = table.tupleB(entry, ConntrackTable.ORIGINAL);
-            final long replyA = table.tupleA(entry, ConntrackTable.REPLY);
-            final long replyB = table.tupleB(entry, ConntrackTable.REPLY);
+            final long origAddresses = table.tupleAddresses(entry, ConntrackTable.ORIGINAL);
+            final long origPorts = table.tuplePorts(entry, ConntrackTable.ORIGINAL);
+            final long replyAddresses = table.tupleAddresses(entry, ConntrackTable.REPLY);
+            final long replyPorts = table.tuplePorts(entry, ConntrackTable.REPLY);
             final int deadlineMs = table.deadlineMs(entry);
             final long op = table.packets(entry, ConntrackTable.ORIGINAL);
             final long ob = table.bytes(entry, ConntrackTable.ORIGINAL);
             final long rp = table.packets(entry, ConntrackTable.REPLY);
             final long rb = table.bytes(entry, ConntrackTable.REPLY);
-            if (table.status(entry) >>> ConntrackTable.GENERATION_SHIFT != status >>> ConntrackTable.GENERATION_SHIFT ||
-                !filter.matches(origA, origB, replyA, replyB))
+            if (table.status(entry) >>> StatusDescriptor.GENERATION_SHIFT != status >>> StatusDescriptor.GENERATION_SHIFT ||
+                !filter.matches(origAddresses, origPorts, replyAddresses, replyPorts))
             {
                 continue;
             }
@@ -220,7 +221,7 @@ public final class ConntrackListing
             {
                 line.append(EXTENDED_PREFIX);
             }
-            format(line, origA, origB, replyA, replyB, status, timeoutSeconds(deadlineMs, nowMs), op, ob, rp, rb, true, true);
+            format(line, origAddresses, origPorts, replyAddresses, replyPorts, status, timeoutSeconds(deadlineMs, nowMs), op, ob, rp, rb, true, true);
             if (visitor.visit(entry, status, line.toString()))
             {
                 count++;

@@ -55,7 +55,7 @@ public final class ControlServer implements AutoCloseable
         this.gateway = gateway;
         this.serviceControl = new ServiceControl(gateway.services(), gateway.backendCounters(), gateway.table(), vipAdded);
         this.group = group;
-        final DomainSocketAddress address = new DomainSocketAddress("\0" + NAME_PREFIX + gateway.config().tun);
+        final DomainSocketAddress address = new DomainSocketAddress("\0" + NAME_PREFIX + gateway.config().tun());
         this.channel = new ServerBootstrap()
             .group(group)
             .channel(EpollServerDomainSocketChannel.class)
@@ -233,7 +233,7 @@ public final class ControlServer implements AutoCloseable
             for (final Map.Entry<Channel, ConntrackRequest> listener : listeners.entrySet())
             {
                 final ConntrackRequest request = listener.getValue();
-                if (!request.filter.matches(event.originalA(), event.originalB(), event.replyA(), event.replyB()))
+                if (!request.filter.matches(event.originalAddresses(), event.originalPorts(), event.replyAddresses(), event.replyPorts()))
                 {
                     continue;
                 }
@@ -248,7 +248,7 @@ public final class ControlServer implements AutoCloseable
                     line.append(ConntrackListing.EXTENDED_PREFIX);
                 }
                 final boolean destroy = type == ConntrackEvents.DESTROY;
-                ConntrackListing.format(line, event.originalA(), event.originalB(), event.replyA(), event.replyB(), event.status(),
+                ConntrackListing.format(line, event.originalAddresses(), event.originalPorts(), event.replyAddresses(), event.replyPorts(), event.status(),
                     event.timeoutSeconds(),
                     event.packets(ConntrackTable.ORIGINAL), event.bytes(ConntrackTable.ORIGINAL),
                     event.packets(ConntrackTable.REPLY), event.bytes(ConntrackTable.REPLY), destroy, false);

@@ -56,7 +56,7 @@ final class GatewayCollector implements MultiCollector
         {
             case FOUND, INVALID, INSERT, INSERT_FAILED, EARLY_DROP, SEARCH_RESTART, CLASH_RESOLVE, REOPENED ->
                 "natgw_conntrack_" + counter.label();
-            case PORT_SEARCH_ATTEMPTS, ADOPTED -> "natgw_nat_" + counter.label();
+            case PORT_SEARCH_ATTEMPTS, ADOPTED, TAKEN_OVER -> "natgw_nat_" + counter.label();
             case BACKEND_GONE, REJECTED -> "natgw_service_" + counter.label();
             case UNTRACKED -> "natgw_untracked_packets";
             case RX_PACKETS, TX_PACKETS, RX_BYTES, TX_BYTES, DROP, DROPPED, POOL_EXHAUSTED -> null;

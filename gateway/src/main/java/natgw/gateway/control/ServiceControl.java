@@ -3,6 +3,7 @@ package natgw.gateway.control;
 import java.util.function.IntConsumer;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.Backend;
@@ -162,12 +163,12 @@ public final class ServiceControl
         {
             final int status = table.status(entry);
             final int backend = table.extra(entry) - 1;
-            if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED || (status & ConntrackTable.DST_NAT) == 0 ||
+            if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || (status & StatusDescriptor.DST_NAT) == 0 ||
                 backend < 0 || backend >= BackendCounters.MAX_BACKENDS)
             {
                 continue;
             }
-            final boolean active = ConntrackTable.tcpState(status) == TcpState.ESTABLISHED;
+            final boolean active = StatusDescriptor.tcpState(status) == TcpState.ESTABLISHED;
             conns[active ? 0 : 1][backend]++;
         }
         return conns;

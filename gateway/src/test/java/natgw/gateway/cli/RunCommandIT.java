@@ -7,12 +7,12 @@ import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import natgw.tun.CommandResult;
+import natgw.tun.lab.JavaCommand;
+import natgw.tun.testing.TestNetns;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import natgw.tun.CommandResult;
-import natgw.tun.TestNetns;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -90,7 +90,7 @@ class RunCommandIT
     @Test
     void shouldRefuseEachBadInputWithOneLineAndLeaveTheHostAsItWas(@TempDir final Path dir) throws Exception
     {
-        CliProcess.requireRoot();
+        TestNetns.ensureAvailable();
         assertTrue(Stream.of("/usr/bin/setpriv", "/bin/setpriv").anyMatch(p -> Files.isExecutable(Path.of(p))),
             "this test runs natgw unprivileged with setpriv: apt-get install util-linux");
         final Path conf = dir.resolve("natgw.conf");
@@ -109,7 +109,7 @@ class RunCommandIT
                     args.addAll(List.of("--config", conf.toString()));
                 }
                 args.addAll(row.args());
-                command.addAll(CliProcess.natgw(args.toArray(String[]::new)));
+                command.addAll(JavaCommand.natgwJar(Path.of("target", "natgw.jar").toAbsolutePath(), args.toArray(String[]::new)));
                 final CommandResult result = ns.exec(command.toArray(String[]::new));
 
                 final List<String> expected = row.exit() == 2 ? List.of(row.line(), Pattern.quote(HELP)) :

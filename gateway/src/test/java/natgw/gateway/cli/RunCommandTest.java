@@ -59,23 +59,23 @@ class RunCommandTest
         final GatewayConfig config = parse("--tun", "ngw0", "--queues", "3", "--inside", "10.77.1.0/24,10.9.0.0/16",
             "--snat", "10.77.2.100,10.77.2.101", "--steer", "gi", "--steer", "gj", "--port-range", "2000-3000",
             "--port-strategy", "random-fully", "--conntrack-max", "1000", "--timeout", "udp=10", "--mtu", "1400");
-        assertEquals("ngw0", config.tun);
-        assertEquals(3, config.queues);
-        assertEquals(2, config.inside.size());
-        assertArrayEquals(new int[]{ FlowTuple.parseAddress("10.77.2.100"), FlowTuple.parseAddress("10.77.2.101") }, config.pool);
-        assertEquals(List.of("gi", "gj"), config.steer);
-        assertEquals(2000, config.portLow);
-        assertEquals(3000, config.portHigh);
-        assertEquals(PortStrategy.RANDOM_FULLY, config.portStrategy);
-        assertEquals(1000, config.conntrackMax);
-        assertEquals(10_000, config.timeouts.udpUnrepliedMs());
-        assertEquals(1400, config.mtu);
+        assertEquals("ngw0", config.tun());
+        assertEquals(3, config.queues());
+        assertEquals(2, config.inside().size());
+        assertArrayEquals(new int[]{ FlowTuple.parseAddress("10.77.2.100"), FlowTuple.parseAddress("10.77.2.101") }, config.pool());
+        assertEquals(List.of("gi", "gj"), config.steer());
+        assertEquals(2000, config.portLow());
+        assertEquals(3000, config.portHigh());
+        assertEquals(PortStrategy.RANDOM_FULLY, config.portStrategy());
+        assertEquals(1000, config.conntrackMax());
+        assertEquals(10_000, config.timeouts().udpUnrepliedMs());
+        assertEquals(1400, config.mtu());
     }
 
     @Test
     void shouldTakeAPoolAsACidr()
     {
-        assertEquals(4, parse("--inside", "10.0.0.0/8", "--snat", "192.0.2.8/30").pool.length);
+        assertEquals(4, parse("--inside", "10.0.0.0/8", "--snat", "192.0.2.8/30").pool().length);
     }
 
     @Test
@@ -130,16 +130,16 @@ class RunCommandTest
     void shouldListenForMetricsOnLoopbackUnlessToldWhere()
     {
         final GatewayConfig defaults = parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4");
-        assertEquals("127.0.0.1", defaults.metricsHost);
-        assertEquals(9469, defaults.metricsPort);
+        assertEquals("127.0.0.1", defaults.metricsHost());
+        assertEquals(9469, defaults.metricsPort());
 
         final GatewayConfig anywhere = parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "0.0.0.0:9100");
-        assertEquals("0.0.0.0", anywhere.metricsHost);
-        assertEquals(9100, anywhere.metricsPort);
-        assertEquals("::1", parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "[::1]:9469").metricsHost);
+        assertEquals("0.0.0.0", anywhere.metricsHost());
+        assertEquals(9100, anywhere.metricsPort());
+        assertEquals("::1", parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "[::1]:9469").metricsHost());
         assertEquals("[::1]:9469", parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "[::1]:9469")
             .metricsAddress());
-        assertNull(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "off").metricsHost);
+        assertNull(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-address", "off").metricsHost());
     }
 
     @Test
@@ -147,7 +147,7 @@ class RunCommandTest
     {
         final GatewayConfig port = parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-port", "9500");
         assertEquals("127.0.0.1:9500", port.metricsAddress());
-        assertNull(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-port", "0").metricsHost);
+        assertNull(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--metrics-port", "0").metricsHost());
         assertEquals("0.0.0.0:9100", parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4",
             "--metrics-port", "9500", "--metrics-address", "0.0.0.0:9100").metricsAddress(), "the last one given wins");
     }
@@ -183,10 +183,10 @@ class RunCommandTest
             "--no-clash-resolution", "--service", "tcp:10.96.0.20:80/wrr/300=10.0.1.2:8080@3,10.0.1.3:8080@1"), args);
         line.parseArgs(args.toArray(String[]::new));
         final GatewayConfig config = command.toConfig();
-        assertEquals("natgw9", config.tun);
-        assertEquals(1, config.services.size());
-        assertEquals(2, config.services.get(0).backends.size());
-        assertEquals(300, config.services.get(0).affinitySeconds);
+        assertEquals("natgw9", config.tun());
+        assertEquals(1, config.services().size());
+        assertEquals(2, config.services().get(0).backends.size());
+        assertEquals(300, config.services().get(0).affinitySeconds);
     }
 
     @Test
@@ -228,12 +228,12 @@ class RunCommandTest
             "no-clash-resolution = true",
             "no-l4-checksum-check = no");
         final GatewayConfig config = viaMain("run", "--config", file.toString());
-        assertArrayEquals(new int[]{ FlowTuple.parseAddress("10.77.2.100") }, config.pool);
-        assertEquals(1, config.inside.size());
-        assertEquals(List.of("gi"), config.steer);
-        assertEquals(10_000, config.timeouts.udpUnrepliedMs());
-        assertEquals(false, config.clashResolution);
-        assertEquals(true, config.verifyL4Checksums);
+        assertArrayEquals(new int[]{ FlowTuple.parseAddress("10.77.2.100") }, config.pool());
+        assertEquals(1, config.inside().size());
+        assertEquals(List.of("gi"), config.steer());
+        assertEquals(10_000, config.timeouts().udpUnrepliedMs());
+        assertEquals(false, config.clashResolution());
+        assertEquals(true, config.verifyL4Checksums());
     }
 
     @Test
@@ -253,7 +253,7 @@ class RunCommandTest
             refusal("run", "--config", file.toString()));
         file = write(dir, "inside 10.0.0.0/8", "snat 10.77.2.1", "queues 0");
         assertEquals(file + ":3: queues: 0 is out of range; give 1..64", refusal("run", "--config", file.toString()));
-        assertEquals(3, viaMain("run", "--config", file.toString(), "--queues", "3").queues,
+        assertEquals(3, viaMain("run", "--config", file.toString(), "--queues", "3").queues(),
             "the command line's value wins, and the file's is not checked");
         file = write(dir, "inside 10.0.0.0/8", "snat 10.77.2.1", "timeout udp=x");
         assertEquals(file + ":3: timeout: 'udp=x': SECONDS must be a whole number, e.g. udp=30",
@@ -288,14 +288,14 @@ class RunCommandTest
         // the verb "run" is part of the natgw command line: it must not end up among run's own arguments
         final GatewayConfig config = viaMain("run", "--config", file.toString(), "--tun", "ngw1", "--no-clash-resolution",
             "--inside", "10.77.1.0/24,10.78.0.0/16", "--service", "tcp:10.96.0.30:80=10.0.1.4:80");
-        assertEquals("ngw1", config.tun, "the command line wins for single values");
-        assertEquals(3, config.queues);
-        assertEquals(3, config.inside.size(), "and adds to repeatable ones");
-        assertEquals(3, config.services.size());
-        assertEquals(300, config.services.get(0).affinitySeconds);
-        assertEquals("tcp:10.96.0.30:80", config.services.get(2).key());
-        assertEquals(false, config.clashResolution);
-        assertEquals("natgw9", viaMain("run", "--config=" + file).tun);
+        assertEquals("ngw1", config.tun(), "the command line wins for single values");
+        assertEquals(3, config.queues());
+        assertEquals(3, config.inside().size(), "and adds to repeatable ones");
+        assertEquals(3, config.services().size());
+        assertEquals(300, config.services().get(0).affinitySeconds);
+        assertEquals("tcp:10.96.0.30:80", config.services().get(2).key());
+        assertEquals(false, config.clashResolution());
+        assertEquals("natgw9", viaMain("run", "--config=" + file).tun());
     }
 
     @Test

@@ -5,6 +5,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.flow.FlowTuple;
 
@@ -23,11 +24,11 @@ class ConntrackListingTest
     void shouldPrintATcpConnectionAsConntrackToolsDoes()
     {
         final StringBuilder sb = new StringBuilder();
-        final int status = ConntrackTable.withTcpState(
-            ConntrackTable.PHASE_CONFIRMED | ConntrackTable.SEEN_REPLY | ConntrackTable.ASSURED, TcpState.ESTABLISHED);
+        final int status = StatusDescriptor.withTcpState(
+            StatusDescriptor.PHASE_CONFIRMED | StatusDescriptor.SEEN_REPLY | StatusDescriptor.ASSURED, TcpState.ESTABLISHED);
         ConntrackListing.format(sb,
-            FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 40000, 80),
-            FlowTuple.packA(SERVER, POOL), FlowTuple.packB(6, 80, 40000),
+            FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(6, 40000, 80),
+            FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(6, 80, 40000),
             status, 431999, 3, 180, 2, 112, true, true);
         assertEquals("tcp      6 431999 ESTABLISHED src=10.77.1.2 dst=10.77.2.2 sport=40000 dport=80 packets=3 bytes=180 " +
             "src=10.77.2.2 dst=10.77.2.100 sport=80 dport=40000 packets=2 bytes=112 [ASSURED] mark=0 use=1", sb.toString());
@@ -37,14 +38,14 @@ class ConntrackListingTest
     void shouldMarkAnUnrepliedUdpFlowAndPrintIcmpIdentifiers()
     {
         final StringBuilder udp = new StringBuilder();
-        ConntrackListing.format(udp, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(17, 5353, 53),
-            FlowTuple.packA(SERVER, POOL), FlowTuple.packB(17, 53, 5353), ConntrackTable.PHASE_CONFIRMED, 29, 1, 30, 0, 0, true, true);
+        ConntrackListing.format(udp, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(17, 5353, 53),
+            FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(17, 53, 5353), StatusDescriptor.PHASE_CONFIRMED, 29, 1, 30, 0, 0, true, true);
         assertEquals("udp      17 29 src=10.77.1.2 dst=10.77.2.2 sport=5353 dport=53 packets=1 bytes=30 [UNREPLIED] " +
             "src=10.77.2.2 dst=10.77.2.100 sport=53 dport=5353 packets=0 bytes=0 mark=0 use=1", udp.toString());
 
         final StringBuilder icmp = new StringBuilder();
-        ConntrackListing.format(icmp, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(1, 77, 0),
-            FlowTuple.packA(SERVER, POOL), FlowTuple.packB(1, 0, 1077), ConntrackTable.PHASE_CONFIRMED | ConntrackTable.SEEN_REPLY,
+        ConntrackListing.format(icmp, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(1, 77, 0),
+            FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(1, 0, 1077), StatusDescriptor.PHASE_CONFIRMED | StatusDescriptor.SEEN_REPLY,
             30, 0, 0, 0, 0, false, false);
         assertEquals("icmp     1 30 src=10.77.1.2 dst=10.77.2.2 type=8 code=0 id=77 src=10.77.2.2 dst=10.77.2.100 type=0 code=0 id=1077",
             icmp.toString());
@@ -56,10 +57,10 @@ class ConntrackListingTest
         final ConntrackListing.Filter filter = new ConntrackListing.Filter();
         filter.protocol = ConntrackListing.protocolNumber("udp");
         filter.src = CLIENT;
-        final long reply = FlowTuple.packA(SERVER, POOL);
-        assertTrue(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(17, 1, 2), reply, FlowTuple.packB(17, 2, 1)));
-        assertFalse(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 1, 2), reply, FlowTuple.packB(6, 2, 1)));
-        assertFalse(filter.matches(FlowTuple.packA(SERVER, CLIENT), FlowTuple.packB(17, 1, 2), reply, FlowTuple.packB(17, 2, 1)));
+        final long reply = FlowTuple.packAddresses(SERVER, POOL);
+        assertTrue(filter.matches(FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(17, 1, 2), reply, FlowTuple.packPorts(17, 2, 1)));
+        assertFalse(filter.matches(FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(6, 1, 2), reply, FlowTuple.packPorts(6, 2, 1)));
+        assertFalse(filter.matches(FlowTuple.packAddresses(SERVER, CLIENT), FlowTuple.packPorts(17, 1, 2), reply, FlowTuple.packPorts(17, 2, 1)));
     }
 
     @Test
@@ -68,12 +69,12 @@ class ConntrackListingTest
         final ConntrackRequest request = ConntrackRequest.parse(
             List.of("-L", "-p", "tcp", "--reply-dst", "10.77.2.100", "--dport", "80", "--reply-port-dst", "1024"));
         final ConntrackListing.Filter filter = request.filter;
-        assertTrue(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 40000, 80),
-            FlowTuple.packA(SERVER, POOL), FlowTuple.packB(6, 80, 1024)));
-        assertFalse(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 40000, 80),
-            FlowTuple.packA(SERVER, POOL), FlowTuple.packB(6, 80, 1025)), "another NAT port");
-        assertFalse(filter.matches(FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 40000, 80),
-            FlowTuple.packA(SERVER, CLIENT), FlowTuple.packB(6, 80, 1024)), "not translated to the pool");
+        assertTrue(filter.matches(FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(6, 40000, 80),
+            FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(6, 80, 1024)));
+        assertFalse(filter.matches(FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(6, 40000, 80),
+            FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(6, 80, 1025)), "another NAT port");
+        assertFalse(filter.matches(FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(6, 40000, 80),
+            FlowTuple.packAddresses(SERVER, CLIENT), FlowTuple.packPorts(6, 80, 1024)), "not translated to the pool");
     }
 
     @Test
@@ -93,17 +94,17 @@ class ConntrackListingTest
         final StringBuilder sb = new StringBuilder();
         ConntrackListing.timestamp(sb, 1796520083_588436L);
         sb.append(ConntrackListing.eventName(0)).append(ConntrackListing.EXTENDED_PREFIX);
-        ConntrackListing.format(sb, FlowTuple.packA(parseIp("10.66.0.1"), parseIp("10.66.0.2")), FlowTuple.packB(6, 55768, 8080),
-            FlowTuple.packA(parseIp("10.66.0.2"), parseIp("10.66.0.1")), FlowTuple.packB(6, 8080, 55768),
-            ConntrackTable.withTcpState(ConntrackTable.PHASE_CONFIRMED, TcpState.SYN_SENT), 120, 0, 0, 0, 0, false, false);
+        ConntrackListing.format(sb, FlowTuple.packAddresses(parseIp("10.66.0.1"), parseIp("10.66.0.2")), FlowTuple.packPorts(6, 55768, 8080),
+            FlowTuple.packAddresses(parseIp("10.66.0.2"), parseIp("10.66.0.1")), FlowTuple.packPorts(6, 8080, 55768),
+            StatusDescriptor.withTcpState(StatusDescriptor.PHASE_CONFIRMED, TcpState.SYN_SENT), 120, 0, 0, 0, 0, false, false);
         assertEquals("[1796520083.588436]\t    [NEW] ipv4     2 tcp      6 120 SYN_SENT src=10.66.0.1 dst=10.66.0.2 sport=55768 " +
             "dport=8080 [UNREPLIED] src=10.66.0.2 dst=10.66.0.1 sport=8080 dport=55768", sb.toString());
 
         sb.setLength(0);
         sb.append(ConntrackListing.eventName(2));
-        ConntrackListing.format(sb, FlowTuple.packA(parseIp("10.66.0.1"), parseIp("10.66.0.2")), FlowTuple.packB(1, 21480, 0),
-            FlowTuple.packA(parseIp("10.66.0.2"), parseIp("10.66.0.1")), FlowTuple.packB(1, 0, 21480),
-            ConntrackTable.PHASE_CONFIRMED | ConntrackTable.SEEN_REPLY, 29, 1, 84, 1, 84, true, false);
+        ConntrackListing.format(sb, FlowTuple.packAddresses(parseIp("10.66.0.1"), parseIp("10.66.0.2")), FlowTuple.packPorts(1, 21480, 0),
+            FlowTuple.packAddresses(parseIp("10.66.0.2"), parseIp("10.66.0.1")), FlowTuple.packPorts(1, 0, 21480),
+            StatusDescriptor.PHASE_CONFIRMED | StatusDescriptor.SEEN_REPLY, 29, 1, 84, 1, 84, true, false);
         assertEquals("[DESTROY] icmp     1 29 src=10.66.0.1 dst=10.66.0.2 type=8 code=0 id=21480 packets=1 bytes=84 " +
             "src=10.66.0.2 dst=10.66.0.1 type=0 code=0 id=21480 packets=1 bytes=84", sb.toString());
 

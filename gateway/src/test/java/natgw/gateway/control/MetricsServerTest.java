@@ -16,13 +16,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.agrona.concurrent.CachedNanoClock;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.Cidr;
@@ -31,9 +24,15 @@ import natgw.core.packet.PacketBuilder;
 import natgw.gateway.BuildInfo;
 import natgw.gateway.Gateway;
 import natgw.gateway.GatewayConfig;
-import natgw.perf.sys.Exec;
-import natgw.tun.ChannelTun;
+import natgw.tun.Exec;
 import natgw.tun.HugePageMemory;
+import natgw.tun.testing.ChannelTun;
+import org.agrona.concurrent.CachedNanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -62,9 +61,9 @@ class MetricsServerTest
     void start()
     {
         final GatewayConfig config = new GatewayConfig();
-        config.inside = List.of(Cidr.parse("10.77.1.0/24"));
-        config.pool = new int[]{ POOL };
-        config.conntrackMax = 1024;
+        config.inside(List.of(Cidr.parse("10.77.1.0/24")));
+        config.pool(new int[]{ POOL });
+        config.conntrackMax(1024);
         final CachedNanoClock clock = new CachedNanoClock();
         clock.update(1_000_000_000L);
         gateway = new Gateway(config, tun, clock, new PrintStream(new ByteArrayOutputStream()));

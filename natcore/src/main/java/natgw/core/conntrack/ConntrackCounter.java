@@ -25,7 +25,8 @@ public enum ConntrackCounter
     BACKEND_GONE(16, "backend_gone", "flows of removed backends ended with a TCP RST or ICMP unreachable"),
     REJECTED(17, "rejected", "new connections to a service with no backend taking any, answered with RST or ICMP unreachable"),
     RX_BYTES(18, "rx_bytes", "bytes read, IP header onward (a GSO super-packet as one packet, as the TUN device counts it)"),
-    TX_BYTES(19, "tx_bytes", "bytes written, IP header onward (a GSO super-packet as one packet, as the TUN device counts it)");
+    TX_BYTES(19, "tx_bytes", "bytes written, IP header onward (a GSO super-packet as one packet, as the TUN device counts it)"),
+    TAKEN_OVER(20, "taken_over", "NAT tuples a new TCP connection took over from a TIME_WAIT/CLOSE one");
 
     public static final int COUNT = values().length;
     private static final ConntrackCounter[] VALUES = values();

@@ -1,15 +1,25 @@
 package natgw.core.conntrack;
 
-import java.nio.ByteBuffer;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.agrona.BitUtil;
+import org.agrona.BufferUtil;
 import org.agrona.UnsafeAccess;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import natgw.core.flow.FlowTuple;
 import natgw.core.memory.OffHeapMemory;
 import natgw.core.memory.RawMemory;
+
+import static natgw.core.conntrack.StatusDescriptor.GENERATION_MASK;
+import static natgw.core.conntrack.StatusDescriptor.GENERATION_UNIT;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_CONFIRMED;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_DYING;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_FREE;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_MASK;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_RESERVED;
+import static natgw.core.conntrack.StatusDescriptor.generation;
+import static natgw.core.conntrack.StatusDescriptor.phase;
 
 /**
  * The connection tracking table: fixed capacity, off-heap, lock-free for any number of threads.
@@ -27,9 +37,9 @@ import natgw.core.memory.RawMemory;
  *  entry (64 bytes: one cache line)
  *   0  next[ORIGINAL]  tagged link word of the ORIGINAL node
  *   8  next[REPLY]     tagged link word of the REPLY node
- *  16  original tuple  a, b (see FlowTuple)       immutable while linked
- *  32  reply tuple     a, b                        immutable while linked
- *  48  status          phase | flags | tcp state | generation   (CAS)
+ *  16  original tuple  addresses, ports (FlowTuple) immutable while linked
+ *  32  reply tuple     addresses, ports             immutable while linked
+ *  48  status          phase | flags | tcp state | generation   (CAS; StatusDescriptor)
  *  52  deadlineMs      ms since table epoch, wraps like jiffies
  *  56  pending[ORIGINAL], pending[REPLY]   packets (10 bits) | bytes (22 bits) not yet in the totals (atomic add)
  *
@@ -49,6 +59,12 @@ import natgw.core.memory.RawMemory;
  * {@link #bucket}, {@link #prefetch}, {@link #touch} and {@link #prefetchStep} load the lines a
  * lookup will need ahead of it, so a batch of packets can have its misses in flight at once instead
  * of one after the other.
+ *
+ * <h2>Outliving the process</h2>
+ * The block and a small control block (the free list's head, the reaper's last clock reading) can come
+ * from a state file that a later process maps again; with the same capacity, epoch and hash seed it
+ * attaches to them, and {@link #recover} makes them consistent, whatever step a dead thread was at,
+ * before the first use. Nothing in the block is an address: links are entry numbers.
  *
  * <h2>Memory ordering</h2>
  * Buckets are lock-free lists (Michael, "High Performance Dynamic Lock-Free Hash Tables and
@@ -124,22 +140,6 @@ public final class ConntrackTable
     private static final int FOLDING_MASK = 0xFFFF;
     private static final int FOLD_SEQUENCE_UNIT = 1 << 16;
 
-    // status word
-    public static final int PHASE_MASK = 0x7;
-    public static final int PHASE_FREE = 0;
-    public static final int PHASE_RESERVED = 1;
-    public static final int PHASE_CONFIRMED = 2;
-    public static final int PHASE_DYING = 3;
-    public static final int SEEN_REPLY = 1 << 3;
-    public static final int ASSURED = 1 << 4;
-    public static final int SRC_NAT = 1 << 5;
-    public static final int DST_NAT = 1 << 6;
-    public static final int TCP_STATE_SHIFT = 8;
-    public static final int TCP_STATE_MASK = 0xF << TCP_STATE_SHIFT;
-    public static final int GENERATION_SHIFT = 12;
-    public static final int GENERATION_UNIT = 1 << GENERATION_SHIFT;
-    public static final int GENERATION_MASK = ~(GENERATION_UNIT - 1);
-
     private static final long MARK = 1L << 63;
     private static final long TAG_UNIT = 1L << 32;
     private static final long TAG_MASK = 0x7FFF_FFFFL << 32;
@@ -154,7 +154,11 @@ public final class ConntrackTable
     private final long epochNs;
     private final long freeListHeadAddress;
     private ConntrackEvents killListener = ConntrackEvents.NONE;
-    private final UnsafeBuffer control = new UnsafeBuffer(ByteBuffer.allocateDirect(2 * BitUtil.CACHE_LINE_LENGTH));
+    private final UnsafeBuffer control;
+
+    /** Bytes of the control block: the clock word, then the free list's head on a line of its own. */
+    public static final int CONTROL_LENGTH = 2 * BitUtil.CACHE_LINE_LENGTH;
+    private static final int LAST_SEEN_NS_OFFSET = 0;
 
     /**
      * @param capacity most connections (Linux nf_conntrack_max); buckets as {@link #bucketCount} gives.
@@ -172,26 +176,62 @@ public final class ConntrackTable
      */
     public ConntrackTable(final int capacity, final long epochNs, final OffHeapMemory memory)
     {
-        if (capacity < 1 || capacity > MAX_CAPACITY)
+        this(capacity, epochNs, ThreadLocalRandom.current().nextLong(), allocate(capacity, memory),
+            new UnsafeBuffer(BufferUtil.allocateDirectAligned(CONTROL_LENGTH, BitUtil.CACHE_LINE_LENGTH)), false);
+    }
+
+    /**
+     * A table over memory that outlives the process (a state file's regions, see {@code StateFile}): either made
+     * empty, or attached as a previous process left it, crashed or stopped. An attached table must be made
+     * consistent by {@link #recover} before any other call.
+     *
+     * @param seed    the bucket hash's key; an attached table needs the one its entries were linked with.
+     * @param block   zeroed, or a previous table's, of {@link #memoryBytes(int)} bytes, cache-line aligned.
+     * @param control zeroed, or a previous table's, of {@link #CONTROL_LENGTH} bytes, cache-line aligned.
+     * @param attach  true to keep what {@code block} and {@code control} hold, false to initialise them.
+     */
+    public ConntrackTable(
+        final int capacity, final long epochNs, final long seed, final UnsafeBuffer block, final UnsafeBuffer control, final boolean attach)
+    {
+        requireCapacity(capacity);
+        if (block.capacity() < memoryBytes(capacity) || control.capacity() < CONTROL_LENGTH)
         {
-            throw new IllegalArgumentException("conntrack capacity must be 1.." + MAX_CAPACITY + ", got " + capacity);
+            throw new IllegalArgumentException("conntrack memory too small for capacity " + capacity + ": " +
+                block.capacity() + " bytes of " + memoryBytes(capacity) + ", control " + control.capacity() + " of " + CONTROL_LENGTH);
         }
         this.capacity = capacity;
         final int buckets = bucketCount(capacity);
         this.bucketCount = buckets;
         this.entriesOffset = buckets * 8;
         this.recordsOffset = entriesOffset + capacity * ENTRY_LENGTH;
-        final long length = memoryBytes(capacity);
-        this.buffer = new RawMemory(memory.allocate((int)length, BitUtil.CACHE_LINE_LENGTH));
-        this.seed = ThreadLocalRandom.current().nextLong();
+        this.buffer = new RawMemory(block);
+        this.seed = seed;
         this.epochNs = epochNs;
+        this.control = control;
         this.freeListHeadAddress = BitUtil.CACHE_LINE_LENGTH;
 
-        for (int i = capacity - 1; i >= 0; i--)
+        if (!attach)
         {
-            buffer.putInt(recordOffset(i) + EXTRA_OFFSET, i + 1 < capacity ? i + 2 : 0);
+            for (int i = capacity - 1; i >= 0; i--)
+            {
+                buffer.putInt(recordOffset(i) + EXTRA_OFFSET, i + 1 < capacity ? i + 2 : 0);
+            }
+            control.putLongVolatile((int)freeListHeadAddress, 1);
         }
-        control.putLong((int)freeListHeadAddress, 1);
+    }
+
+    private static UnsafeBuffer allocate(final int capacity, final OffHeapMemory memory)
+    {
+        requireCapacity(capacity);
+        return memory.allocate((int)memoryBytes(capacity), BitUtil.CACHE_LINE_LENGTH);
+    }
+
+    private static void requireCapacity(final int capacity)
+    {
+        if (capacity < 1 || capacity > MAX_CAPACITY)
+        {
+            throw new IllegalArgumentException("conntrack capacity must be 1.." + MAX_CAPACITY + ", got " + capacity);
+        }
     }
 
     /** Most connections one table holds: its block must stay under 2 GiB. */
@@ -237,6 +277,28 @@ public final class ConntrackTable
     public long epochNs()
     {
         return epochNs;
+    }
+
+    /** The bucket hash's key: a table attached to this one's memory must be made with it. */
+    public long seed()
+    {
+        return seed;
+    }
+
+    /**
+     * Records that the clock read {@code nowNs} while this table was in use (the reaper, every cycle): an
+     * attach after a long gap expires what ran out in between without trusting deadlines that may have
+     * wrapped.
+     */
+    public void clockSeen(final long nowNs)
+    {
+        control.putLongOrdered(LAST_SEEN_NS_OFFSET, nowNs);
+    }
+
+    /** The last {@link #clockSeen} reading, 0 if none. */
+    public long lastSeenNs()
+    {
+        return control.getLongVolatile(LAST_SEEN_NS_OFFSET);
     }
 
     /** Milliseconds since the table epoch, as deadlines are stored. */
@@ -303,19 +365,19 @@ public final class ConntrackTable
     /** Sets the tuples and policy data of an entry still private to its allocator (phase RESERVED, unlinked). */
     public void initialise(
         final int entry,
-        final long originalA,
-        final long originalB,
-        final long replyA,
-        final long replyB,
+        final long originalAddresses,
+        final long originalPorts,
+        final long replyAddresses,
+        final long replyPorts,
         final int flags,
         final int extra,
         final int deadlineMs)
     {
         final int offset = entryOffset(entry);
-        buffer.putLong(offset + TUPLE_OFFSET, originalA);
-        buffer.putLong(offset + TUPLE_OFFSET + 8, originalB);
-        buffer.putLong(offset + TUPLE_OFFSET + 16, replyA);
-        buffer.putLong(offset + TUPLE_OFFSET + 24, replyB);
+        buffer.putLong(offset + TUPLE_OFFSET, originalAddresses);
+        buffer.putLong(offset + TUPLE_OFFSET + 8, originalPorts);
+        buffer.putLong(offset + TUPLE_OFFSET + 16, replyAddresses);
+        buffer.putLong(offset + TUPLE_OFFSET + 24, replyPorts);
         buffer.putInt(recordOffset(entry) + EXTRA_OFFSET, extra);
         buffer.putInt(recordOffset(entry) + FIRST_DEADLINE_OFFSET, deadlineMs);
         buffer.putInt(offset + DEADLINE_OFFSET, deadlineMs);
@@ -324,19 +386,19 @@ public final class ConntrackTable
     }
 
     /** Changes the reply tuple of an entry still private to its allocator (a new port candidate). */
-    public void replyTuple(final int entry, final long replyA, final long replyB)
+    public void replyTuple(final int entry, final long replyAddresses, final long replyPorts)
     {
         final int offset = entryOffset(entry);
-        buffer.putLong(offset + TUPLE_OFFSET + 16, replyA);
-        buffer.putLong(offset + TUPLE_OFFSET + 24, replyB);
+        buffer.putLong(offset + TUPLE_OFFSET + 16, replyAddresses);
+        buffer.putLong(offset + TUPLE_OFFSET + 24, replyPorts);
     }
 
-    public long tupleA(final int entry, final int dir)
+    public long tupleAddresses(final int entry, final int dir)
     {
         return buffer.getLong(entryOffset(entry) + TUPLE_OFFSET + dir * 16);
     }
 
-    public long tupleB(final int entry, final int dir)
+    public long tuplePorts(final int entry, final int dir)
     {
         return buffer.getLong(entryOffset(entry) + TUPLE_OFFSET + dir * 16 + 8);
     }
@@ -473,31 +535,11 @@ public final class ConntrackTable
         }
     }
 
-    public static int phase(final int status)
-    {
-        return status & PHASE_MASK;
-    }
-
-    public static int generation(final int status)
-    {
-        return status >>> GENERATION_SHIFT;
-    }
-
-    public static int tcpState(final int status)
-    {
-        return (status & TCP_STATE_MASK) >>> TCP_STATE_SHIFT;
-    }
-
-    public static int withTcpState(final int status, final int tcpState)
-    {
-        return status & ~TCP_STATE_MASK | tcpState << TCP_STATE_SHIFT;
-    }
-
     // ------------------------------------------------------------------ lists
 
-    private int bucketOffset(final long a, final long b)
+    private int bucketOffset(final long addresses, final long ports)
     {
-        return bucket(a, b) << 3;
+        return bucket(addresses, ports) << 3;
     }
 
     /** The line of node {@code ref}'s entry; for ref 0 (no node), the bucket array's last line. */
@@ -531,12 +573,12 @@ public final class ConntrackTable
      * an insert goes, and if found, {@code cursor.ref} the node holding the tuple and
      * {@code cursor.status} the entry status read while the node was linked.
      */
-    private boolean find(final Cursor cursor, final long a, final long b)
+    private boolean find(final Cursor cursor, final long addresses, final long ports)
     {
-        return find(cursor, a, b, bucketOffset(a, b));
+        return find(cursor, addresses, ports, bucketOffset(addresses, ports));
     }
 
-    private boolean find(final Cursor cursor, final long a, final long b, final int bucket)
+    private boolean find(final Cursor cursor, final long addresses, final long ports, final int bucket)
     {
         final RawMemory buffer = this.buffer;
         tryAgain:
@@ -561,9 +603,9 @@ public final class ConntrackTable
                 final int curLink = nodeLinkOffset(cur);
                 final long curWord = buffer.getLongVolatile(curLink);
                 final int tupleOffset = nodeTupleOffset(cur);
-                final long curA = buffer.getLongVolatile(tupleOffset);
-                final long curB = buffer.getLongVolatile(tupleOffset + 8);
-                final boolean match = curA == a && curB == b;
+                final long curAddresses = buffer.getLongVolatile(tupleOffset);
+                final long curPorts = buffer.getLongVolatile(tupleOffset + 8);
+                final boolean match = curAddresses == addresses && curPorts == ports;
                 final int status = match ?
                     buffer.getIntVolatile(entriesOffset + ((cur - 1) >>> 1) * ENTRY_LENGTH + STATUS_OFFSET) : 0;
                 if (buffer.getLongVolatile(prevOffset) != prevWord)
@@ -608,15 +650,15 @@ public final class ConntrackTable
     private boolean insertNode(final Cursor cursor, final int entry, final int dir)
     {
         final int offset = entryOffset(entry);
-        final long a = buffer.getLong(offset + TUPLE_OFFSET + dir * 16);
-        final long b = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
+        final long addresses = buffer.getLong(offset + TUPLE_OFFSET + dir * 16);
+        final long ports = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
         final int ref = entry * 2 + dir + 1;
         final int link = offset + NEXT_OFFSET + dir * 8;
         final int refs = recordOffset(entry) + LINKS_OFFSET;
         buffer.getAndAddInt(refs, 1);
         while (true)
         {
-            if (find(cursor, a, b))
+            if (find(cursor, addresses, ports))
             {
                 buffer.getAndAddInt(refs, -1);
                 return false;
@@ -635,12 +677,12 @@ public final class ConntrackTable
     private boolean deleteNode(final Cursor cursor, final int entry, final int dir)
     {
         final int offset = entryOffset(entry);
-        final long a = buffer.getLong(offset + TUPLE_OFFSET + dir * 16);
-        final long b = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
+        final long addresses = buffer.getLong(offset + TUPLE_OFFSET + dir * 16);
+        final long ports = buffer.getLong(offset + TUPLE_OFFSET + dir * 16 + 8);
         final int ref = entry * 2 + dir + 1;
         while (true)
         {
-            if (!find(cursor, a, b) || cursor.ref != ref)
+            if (!find(cursor, addresses, ports) || cursor.ref != ref)
             {
                 return false;
             }
@@ -656,7 +698,7 @@ public final class ConntrackTable
             }
             else
             {
-                find(cursor, a, b); // unlinks it on the way
+                find(cursor, addresses, ports); // unlinks it on the way
             }
             return true;
         }
@@ -703,15 +745,15 @@ public final class ConntrackTable
      * and the status read while its node was linked; RESERVED and DYING entries are reported too,
      * callers decide.
      */
-    public boolean lookup(final Cursor cursor, final long a, final long b)
+    public boolean lookup(final Cursor cursor, final long addresses, final long ports)
     {
-        return lookup(cursor, a, b, bucket(a, b));
+        return lookup(cursor, addresses, ports, bucket(addresses, ports));
     }
 
     /** {@link #lookup(Cursor, long, long)} with the tuple's {@link #bucket} already computed. */
-    public boolean lookup(final Cursor cursor, final long a, final long b, final int bucket)
+    public boolean lookup(final Cursor cursor, final long addresses, final long ports, final int bucket)
     {
-        if (find(cursor, a, b, bucket << 3))
+        if (find(cursor, addresses, ports, bucket << 3))
         {
             cursor.entry = (cursor.ref - 1) >>> 1;
             cursor.dir = (cursor.ref - 1) & 1;
@@ -738,7 +780,7 @@ public final class ConntrackTable
      * {@code (long)status << 32 | ref}, see {@link #foundEntry}, {@link #foundDir}, {@link #foundStatus}.
      * Read the entry's fields, then check {@link #sameIncarnation}.
      */
-    public long findLinked(final long a, final long b, final int bucket)
+    public long findLinked(final long addresses, final long ports, final int bucket)
     {
         final RawMemory buffer = this.buffer;
         int prevOffset = bucket << 3;
@@ -749,7 +791,7 @@ public final class ConntrackTable
             final int curLink = nodeLinkOffset(cur);
             final long curWord = buffer.getLongVolatile(curLink);
             final int tupleOffset = nodeTupleOffset(cur);
-            final boolean match = buffer.getLongVolatile(tupleOffset) == a && buffer.getLongVolatile(tupleOffset + 8) == b;
+            final boolean match = buffer.getLongVolatile(tupleOffset) == addresses && buffer.getLongVolatile(tupleOffset + 8) == ports;
             final int status = match ? buffer.getIntVolatile(nodeLineOffset(cur) + STATUS_OFFSET) : 0;
             if (buffer.getLongVolatile(prevOffset) != prevWord || curWord < 0)
             {
@@ -801,9 +843,9 @@ public final class ConntrackTable
      * cache by then) and names the next one if it does not hold the tuple. Hints only: plain loads,
      * nothing is changed, and a stale answer costs a miss later, never a wrong result.
      */
-    public int bucket(final long a, final long b)
+    public int bucket(final long addresses, final long ports)
     {
-        return (int)((FlowTuple.hash(a, b, seed) & 0xFFFF_FFFFL) * bucketCount >>> 32); // Lemire's multiply-shift range
+        return (int)((FlowTuple.hash(addresses, ports, seed) & 0xFFFF_FFFFL) * bucketCount >>> 32); // Lemire's multiply-shift range
     }
 
     /** Loads a bucket (see {@link #bucket}); returns the first node of its chain, 0 for none. */
@@ -827,10 +869,10 @@ public final class ConntrackTable
      * hold the tuple, 0 if it does or the chain ends (see {@link #bucket}). No branch on the loaded data,
      * so a chain's outcome, as unpredictable as the traffic, never costs a mispredict here.
      */
-    public int prefetchStep(final int ref, final long a, final long b)
+    public int prefetchStep(final int ref, final long addresses, final long ports)
     {
         final int tupleOffset = nodeTupleOffset(ref);
-        final long differ = (buffer.getLong(tupleOffset) ^ a) | (buffer.getLong(tupleOffset + 8) ^ b);
+        final long differ = (buffer.getLong(tupleOffset) ^ addresses) | (buffer.getLong(tupleOffset + 8) ^ ports);
         final int next = ref(buffer.getLong(nodeLinkOffset(ref)));
         // all ones if the node differs from the tuple and is a node at all (ref 0 ends the walk)
         final int walkOn = (int)((differ | -differ) >> 63) & (ref | -ref) >> 31;
@@ -978,6 +1020,165 @@ public final class ConntrackTable
             }
         }
         return count;
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    /**
+     * Makes an attached table consistent before its first use, single-threaded: a previous process may
+     * have died at any step of any operation. A connection survives if it was CONFIRMED with both nodes
+     * linked and unmarked, and its deadline has not passed by {@code nowNs}: exactly the connections a
+     * packet could have used. Everything else is released, whatever step it was at: a reservation not yet
+     * confirmed, a confirmed entry whose ORIGINAL claim never happened, a kill or abandon half done, an
+     * entry taken off the free list before its status said so. Then what the dead threads held is rebuilt
+     * from the survivors alone: the chains (only surviving nodes, so no marked node is left to help
+     * unlink), reference counts (two linked nodes each, no owner or killer holds), the free list (every
+     * other entry, with a new generation where it was in use), and counters (pending counts folded into
+     * the totals, a fold cut short no longer "in progress" for readers to wait on). Expiry is judged from
+     * the last {@link #clockSeen} reading, so a gap long enough to wrap the deadlines' milliseconds does
+     * not revive a connection.
+     */
+    public Recovery recover(final long nowNs)
+    {
+        final byte[] linked = linkedNodes();
+        for (int b = 0; b < bucketCount; b++)
+        {
+            buffer.putLong(b << 3, 0);
+        }
+        final long lastSeenNs = lastSeenNs();
+        final long gapNs = lastSeenNs == 0 ? 0 : Math.max(0, nowNs - lastSeenNs);
+        final int clockMs = toTableMs(lastSeenNs == 0 ? nowNs : lastSeenNs);
+        int kept = 0;
+        int released = 0;
+        int expired = 0;
+        int freeHead = 0;
+        for (int entry = capacity - 1; entry >= 0; entry--)
+        {
+            final int offset = entryOffset(entry);
+            final int record = recordOffset(entry);
+            final int status = buffer.getInt(offset + STATUS_OFFSET);
+            final boolean published = phase(status) == PHASE_CONFIRMED && linked[entry] == 3;
+            final long remainingMs = buffer.getInt(offset + DEADLINE_OFFSET) - clockMs;
+            if (published && remainingMs >= 0 && remainingMs * 1_000_000L >= gapNs)
+            {
+                relink(entry, ORIGINAL);
+                relink(entry, REPLY);
+                buffer.putInt(record + LINKS_OFFSET, 2);
+                foldAll(entry);
+                kept++;
+                continue;
+            }
+            if (published)
+            {
+                expired++;
+            }
+            else if (phase(status) != PHASE_FREE)
+            {
+                released++;
+            }
+            if (phase(status) != PHASE_FREE)
+            {
+                buffer.putInt(offset + STATUS_OFFSET, (status & GENERATION_MASK) + GENERATION_UNIT | PHASE_FREE);
+            }
+            buffer.putLong(offset + NEXT_OFFSET, nextTag(buffer.getLong(offset + NEXT_OFFSET)));
+            buffer.putLong(offset + NEXT_OFFSET + 8, nextTag(buffer.getLong(offset + NEXT_OFFSET + 8)));
+            buffer.putInt(record + LINKS_OFFSET, 0);
+            buffer.putInt(record + FOLD_OFFSET, buffer.getInt(record + FOLD_OFFSET) & ~FOLDING_MASK);
+            buffer.putInt(record + EXTRA_OFFSET, freeHead);
+            freeHead = entry + 1;
+        }
+        control.putLongVolatile((int)freeListHeadAddress, nextTag(control.getLong((int)freeListHeadAddress)) | freeHead);
+        clockSeen(nowNs);
+        return new Recovery(kept, released, expired);
+    }
+
+    /** For every entry, which of its nodes (bit 1 ORIGINAL, bit 2 REPLY) is reachable, unmarked, in its tuple's bucket. */
+    private byte[] linkedNodes()
+    {
+        final byte[] linked = new byte[capacity];
+        final long maxRef = 2L * capacity;
+        for (int b = 0; b < bucketCount; b++)
+        {
+            long word = buffer.getLong(b << 3);
+            for (long steps = 0; ref(word) != 0 && ref(word) <= maxRef && steps <= maxRef; steps++)
+            {
+                final int node = ref(word);
+                final int entry = (node - 1) >>> 1;
+                final int dir = (node - 1) & 1;
+                word = buffer.getLong(nodeLinkOffset(node));
+                final int tuple = nodeTupleOffset(node);
+                if (word >= 0 && bucket(buffer.getLong(tuple), buffer.getLong(tuple + 8)) == b)
+                {
+                    linked[entry] |= (byte)(1 << dir);
+                }
+            }
+        }
+        return linked;
+    }
+
+    /** Links node {@code dir} of a surviving entry at the head of its bucket (recovery: no other thread). */
+    private void relink(final int entry, final int dir)
+    {
+        final int link = entryOffset(entry) + NEXT_OFFSET + dir * 8;
+        final int tuple = nodeTupleOffset(entry * 2 + dir + 1);
+        final int bucketOffset = bucketOffset(buffer.getLong(tuple), buffer.getLong(tuple + 8));
+        final long head = buffer.getLong(bucketOffset);
+        buffer.putLong(link, nextTag(buffer.getLong(link)) | ref(head));
+        buffer.putLong(bucketOffset, nextTag(head) | (entry * 2 + dir + 1));
+    }
+
+    /** Moves both pending counts into the totals and ends any fold cut short (recovery: no other thread). */
+    private void foldAll(final int entry)
+    {
+        final int record = recordOffset(entry);
+        for (int dir = ORIGINAL; dir <= REPLY; dir++)
+        {
+            final int pendingOffset = entryOffset(entry) + PENDING_OFFSET + dir * 4;
+            final int pending = buffer.getInt(pendingOffset);
+            final int totals = record + TOTALS_OFFSET + dir * 16;
+            buffer.putLong(totals, buffer.getLong(totals) + (pending >>> PENDING_PACKET_SHIFT));
+            buffer.putLong(totals + 8, buffer.getLong(totals + 8) + (pending & PENDING_BYTES_MASK));
+            buffer.putInt(pendingOffset, 0);
+        }
+        buffer.putInt(record + FOLD_OFFSET, buffer.getInt(record + FOLD_OFFSET) & ~FOLDING_MASK);
+    }
+
+    /** What {@link #recover} found: connections kept, entries released mid-operation, connections expired meanwhile. */
+    public static final class Recovery
+    {
+        private final int kept;
+        private final int released;
+        private final int expired;
+
+        Recovery(final int kept, final int released, final int expired)
+        {
+            this.kept = kept;
+            this.released = released;
+            this.expired = expired;
+        }
+
+        /** Connections that carry on. */
+        public int kept()
+        {
+            return kept;
+        }
+
+        /** Entries a dead thread had in hand (reserved, unconfirmed, half killed): freed. */
+        public int released()
+        {
+            return released;
+        }
+
+        /** Connections whose timeout passed while no process ran: freed. */
+        public int expired()
+        {
+            return expired;
+        }
+
+        public String toString()
+        {
+            return kept + " connections kept, " + released + " unfinished entries released, " + expired + " expired";
+        }
     }
 
     /**

@@ -89,20 +89,20 @@ public final class EarlyDrop
     /** How readily a connection in {@code status} is evicted: lower goes first. */
     static int rank(final int status)
     {
-        if (ConntrackTable.phase(status) != ConntrackTable.PHASE_CONFIRMED)
+        if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED)
         {
             return NOT_A_VICTIM;
         }
-        final int tcpState = ConntrackTable.tcpState(status);
+        final int tcpState = StatusDescriptor.tcpState(status);
         if (tcpState >= TcpState.FIN_WAIT && tcpState <= TcpState.CLOSE)
         {
             return NEVER_ANSWERED; // closing: nothing of value is lost
         }
-        if ((status & ConntrackTable.ASSURED) != 0)
+        if ((status & StatusDescriptor.ASSURED) != 0)
         {
             return NOT_A_VICTIM;
         }
-        if ((status & ConntrackTable.SEEN_REPLY) == 0)
+        if ((status & StatusDescriptor.SEEN_REPLY) == 0)
         {
             return NEVER_ANSWERED;
         }

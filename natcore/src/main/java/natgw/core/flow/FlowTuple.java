@@ -4,9 +4,11 @@ package natgw.core.flow;
  * A connection tuple packed in two longs, the unit the conntrack table hashes and compares
  * (Linux: {@code struct nf_conntrack_tuple}).
  * <pre>
- *   a = srcAddress << 32 | dstAddress
- *   b = protocol << 32 | srcPort << 16 | dstPort
+ *   addresses = srcAddress << 32 | dstAddress
+ *   ports     = protocol << 32 | srcPort << 16 | dstPort
  * </pre>
+ * The addresses word is the network layer's half, the ports word the transport's (the protocol
+ * that names the ports with them).
  * ICMP queries put the identifier where a port goes: the request in the source port, the reply in
  * the destination port, so the inverse of a request's tuple is its reply's tuple, as for TCP and UDP.
  * <p>
@@ -18,56 +20,56 @@ public final class FlowTuple
     {
     }
 
-    public static long packA(final int srcAddress, final int dstAddress)
+    public static long packAddresses(final int srcAddress, final int dstAddress)
     {
         return (long)srcAddress << 32 | (dstAddress & 0xFFFF_FFFFL);
     }
 
-    public static long packB(final int protocol, final int srcPort, final int dstPort)
+    public static long packPorts(final int protocol, final int srcPort, final int dstPort)
     {
         return (long)protocol << 32 | (long)(srcPort & 0xFFFF) << 16 | (dstPort & 0xFFFF);
     }
 
-    public static int srcAddress(final long a)
+    public static int srcAddress(final long addresses)
     {
-        return (int)(a >>> 32);
+        return (int)(addresses >>> 32);
     }
 
-    public static int dstAddress(final long a)
+    public static int dstAddress(final long addresses)
     {
-        return (int)a;
+        return (int)addresses;
     }
 
-    public static int protocol(final long b)
+    public static int protocol(final long ports)
     {
-        return (int)(b >>> 32) & 0xFF;
+        return (int)(ports >>> 32) & 0xFF;
     }
 
-    public static int srcPort(final long b)
+    public static int srcPort(final long ports)
     {
-        return (int)(b >>> 16) & 0xFFFF;
+        return (int)(ports >>> 16) & 0xFFFF;
     }
 
-    public static int dstPort(final long b)
+    public static int dstPort(final long ports)
     {
-        return (int)b & 0xFFFF;
+        return (int)ports & 0xFFFF;
     }
 
-    public static long invertA(final long a)
+    public static long invertAddresses(final long addresses)
     {
-        return a << 32 | a >>> 32;
+        return addresses << 32 | addresses >>> 32;
     }
 
-    public static long invertB(final long b)
+    public static long invertPorts(final long ports)
     {
-        return b & 0xFFFF_FFFF_0000_0000L | (b & 0xFFFF) << 16 | (b >>> 16 & 0xFFFF);
+        return ports & 0xFFFF_FFFF_0000_0000L | (ports & 0xFFFF) << 16 | (ports >>> 16 & 0xFFFF);
     }
 
     /** Table hash of a tuple under a per-table random seed (so remote hosts can't aim at one chain). */
-    public static int hash(final long a, final long b, final long seed)
+    public static int hash(final long addresses, final long ports, final long seed)
     {
-        long h = (a ^ seed) * 0x9E3779B97F4A7C15L;
-        h ^= b * 0xC2B2AE3D27D4EB4FL;
+        long h = (addresses ^ seed) * 0x9E3779B97F4A7C15L;
+        h ^= ports * 0xC2B2AE3D27D4EB4FL;
         h ^= h >>> 29;
         h *= 0xBF58476D1CE4E5B9L;
         h ^= h >>> 32;
@@ -108,9 +110,9 @@ public final class FlowTuple
         return address;
     }
 
-    public static String toString(final long a, final long b)
+    public static String toString(final long addresses, final long ports)
     {
-        return "proto=" + protocol(b) + " src=" + addressToString(srcAddress(a)) + " dst=" + addressToString(dstAddress(a)) +
-            " sport=" + srcPort(b) + " dport=" + dstPort(b);
+        return "proto=" + protocol(ports) + " src=" + addressToString(srcAddress(addresses)) + " dst=" + addressToString(dstAddress(addresses)) +
+            " sport=" + srcPort(ports) + " dport=" + dstPort(ports);
     }
 }

@@ -22,12 +22,52 @@ public final class AffinityTable
 
     public AffinityTable(final int capacityPowerOfTwo)
     {
+        this(capacityPowerOfTwo, new UnsafeBuffer(ByteBuffer.allocateDirect(bytes(capacityPowerOfTwo))));
+    }
+
+    /**
+     * A table over memory the caller gives: zeroed, or a previous table's of the same capacity (a state file's
+     * region), whose remembered clients carry on; deadlines are in the same clock's milliseconds.
+     */
+    public AffinityTable(final int capacityPowerOfTwo, final UnsafeBuffer memory)
+    {
         if (Integer.bitCount(capacityPowerOfTwo) != 1)
         {
             throw new IllegalArgumentException("capacity must be a power of two");
         }
-        this.buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(capacityPowerOfTwo * 16));
+        if (memory.capacity() < bytes(capacityPowerOfTwo))
+        {
+            throw new IllegalArgumentException("affinity memory of " + memory.capacity() + " bytes, " +
+                bytes(capacityPowerOfTwo) + " needed");
+        }
+        this.buffer = memory;
         this.mask = capacityPowerOfTwo - 1;
+    }
+
+    /** Bytes a table of this capacity takes: a key and a value word a slot. */
+    public static int bytes(final int capacityPowerOfTwo)
+    {
+        return capacityPowerOfTwo * 16;
+    }
+
+    /**
+     * Forgets every client whose deadline is before {@code nowMs} (an attach, before the first packet): a
+     * value left long enough to wrap the milliseconds would otherwise look fresh again. The key stays
+     * claimed, as always; a value of 0 reads as "none".
+     */
+    public int forgetExpired(final int nowMs)
+    {
+        int forgotten = 0;
+        for (int i = 0; i <= mask; i++)
+        {
+            final long value = buffer.getLongVolatile(i * 16 + 8);
+            if (value != 0 && (int)value - nowMs < 0)
+            {
+                buffer.putLongVolatile(i * 16 + 8, 0);
+                forgotten++;
+            }
+        }
+        return forgotten;
     }
 
     /** Exact: a service id (16 bits, stable) and the client address; +1 keeps it clear of an empty slot's 0. */

@@ -3,6 +3,8 @@ package natgw.core.nat;
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.EarlyDrop;
+import natgw.core.conntrack.StatusDescriptor;
+import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.DropReason;
@@ -36,6 +38,8 @@ public final class NatAllocator
 {
     /** nf_nat_l4proto_unique_tuple: "doing a search of the entire range risks soft lockup". */
     static final int MAX_ATTEMPTS = 128;
+    /** nf_nat_core.c NF_NAT_HARDER_THRESH: a round's last attempts may take over an ended connection's tuple. */
+    static final int TAKE_OVER_ATTEMPTS = MAX_ATTEMPTS / 4;
     /** Evictions before the new flow is dropped: more than one only when other workers took the freed entries. */
     private static final int EVICTION_ATTEMPTS = 4;
     private static final int MAX_RETRIES = 8;
@@ -86,7 +90,7 @@ public final class NatAllocator
     }
 
     /**
-     * Finds or creates the connection for a first packet with tuple {@code (origA, origB)}, translated
+     * Finds or creates the connection for a first packet with tuple {@code (origAddresses, origPorts)}, translated
      * to source {@code natAddress} (0: no source NAT) and destination {@code newDst:newDstPort}.
      * With source NAT the source port (ICMP: identifier) is searched in {@code portLow..portHigh}.
      *
@@ -95,8 +99,8 @@ public final class NatAllocator
      */
     public int connect(
         final ConntrackTable.Cursor cursor,
-        final long origA,
-        final long origB,
+        final long origAddresses,
+        final long origPorts,
         final int natAddress,
         final int newDst,
         final int newDstPort,
@@ -114,14 +118,14 @@ public final class NatAllocator
             {
                 return drop(DropReason.TABLE_FULL);
             }
-            final int protocol = FlowTuple.protocol(origB);
-            final int srcPort = FlowTuple.srcPort(origB);
-            final int newSrc = natAddress != 0 ? natAddress : FlowTuple.srcAddress(origA);
-            table.initialise(entry, origA, origB, FlowTuple.packA(newDst, newSrc), replyB(protocol, newDstPort, srcPort),
+            final int protocol = FlowTuple.protocol(origPorts);
+            final int srcPort = FlowTuple.srcPort(origPorts);
+            final int newSrc = natAddress != 0 ? natAddress : FlowTuple.srcAddress(origAddresses);
+            table.initialise(entry, origAddresses, origPorts, FlowTuple.packAddresses(newDst, newSrc), replyPorts(protocol, newDstPort, srcPort),
                 flags, extra, deadlineMs);
             final int result = strategy.isAtomic() ?
-                reserveThenConfirm(cursor, entry, origA, origB, natAddress != 0, portLow, portHigh) :
-                checkThenInsert(cursor, entry, origA, origB, natAddress != 0, portLow, portHigh);
+                reserveThenConfirm(cursor, entry, origAddresses, origPorts, natAddress != 0, portLow, portHigh) :
+                checkThenInsert(cursor, entry, origAddresses, origPorts, natAddress != 0, portLow, portHigh);
             if (result != RETRY)
             {
                 return result;
@@ -135,8 +139,8 @@ public final class NatAllocator
     private int reserveThenConfirm(
         final ConntrackTable.Cursor cursor,
         final int entry,
-        final long origA,
-        final long origB,
+        final long origAddresses,
+        final long origPorts,
         final boolean searchPort,
         final int portLow,
         final int portHigh)
@@ -145,12 +149,12 @@ public final class NatAllocator
         {
             if (!table.claim(cursor, entry, REPLY))
             {
-                final int adopted = adoptSameFlow(cursor, entry, origA, origB);
+                final int adopted = adoptSameFlow(cursor, entry, origAddresses, origPorts);
                 if (adopted != -1)
                 {
                     return adopted;
                 }
-                if (sameFlowPending(cursor, entry, origA, origB))
+                if (sameFlowPending(cursor, entry, origAddresses, origPorts))
                 {
                     table.abandon(cursor, entry);
                     return RETRY; // it will own the flow an instant from now: adopt it then
@@ -158,7 +162,7 @@ public final class NatAllocator
                 return failInsert(cursor, entry);
             }
         }
-        else if (!search(cursor, entry, origA, origB, portLow, portHigh))
+        else if (!search(cursor, entry, origAddresses, origPorts, portLow, portHigh))
         {
             if (cursor.entry() >= 0)
             {
@@ -173,8 +177,8 @@ public final class NatAllocator
         if (!table.claim(cursor, entry, ORIGINAL))
         {
             table.abandon(cursor, entry);
-            if (table.lookup(cursor, origA, origB) && cursor.dir() == ORIGINAL &&
-                ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
+            if (table.lookup(cursor, origAddresses, origPorts) && cursor.dir() == ORIGINAL &&
+                StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED)
             {
                 counters.increment(ConntrackCounter.ADOPTED);
                 return cursor.entry();
@@ -187,13 +191,13 @@ public final class NatAllocator
     private int checkThenInsert(
         final ConntrackTable.Cursor cursor,
         final int entry,
-        final long origA,
-        final long origB,
+        final long origAddresses,
+        final long origPorts,
         final boolean searchPort,
         final int portLow,
         final int portHigh)
     {
-        if (searchPort && !search(cursor, entry, origA, origB, portLow, portHigh))
+        if (searchPort && !search(cursor, entry, origAddresses, origPorts, portLow, portHigh))
         {
             return exhausted(cursor, entry);
         }
@@ -209,15 +213,15 @@ public final class NatAllocator
         }
 
         // confirm: the original tuple first, as the kernel's clash check does
-        if (table.lookup(cursor, origA, origB) || !table.claim(cursor, entry, REPLY))
+        if (table.lookup(cursor, origAddresses, origPorts) || !table.claim(cursor, entry, REPLY))
         {
-            return clash(cursor, entry, origA, origB);
+            return clash(cursor, entry, origAddresses, origPorts);
         }
         table.confirm(entry);
         final int confirmed = table.status(entry);
         if (!table.claim(cursor, entry, ORIGINAL))
         {
-            return clash(cursor, entry, origA, origB);
+            return clash(cursor, entry, origAddresses, origPorts);
         }
         return inserted(cursor, entry, confirmed);
     }
@@ -239,11 +243,11 @@ public final class NatAllocator
     }
 
     /** nf_ct_resolve_clash: UDP adopts an entry of the same flow; anything else is dropped. */
-    private int clash(final ConntrackTable.Cursor cursor, final int entry, final long origA, final long origB)
+    private int clash(final ConntrackTable.Cursor cursor, final int entry, final long origAddresses, final long origPorts)
     {
-        if (clashResolution && FlowTuple.protocol(origB) == Ipv4Header.PROTO_UDP)
+        if (clashResolution && FlowTuple.protocol(origPorts) == Ipv4Header.PROTO_UDP)
         {
-            final int adopted = adoptSameFlow(cursor, entry, origA, origB);
+            final int adopted = adoptSameFlow(cursor, entry, origAddresses, origPorts);
             if (adopted != -1)
             {
                 counters.increment(ConntrackCounter.CLASH_RESOLVE);
@@ -267,10 +271,10 @@ public final class NatAllocator
      * the original yet may still lose it to a third packet of the flow, and adopting it would give the
      * flow two translations.
      */
-    private int adoptSameFlow(final ConntrackTable.Cursor cursor, final int entry, final long origA, final long origB)
+    private int adoptSameFlow(final ConntrackTable.Cursor cursor, final int entry, final long origAddresses, final long origPorts)
     {
-        if (table.lookup(cursor, origA, origB) && cursor.dir() == ORIGINAL && cursor.entry() != entry &&
-            ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED && table.stillValid(cursor))
+        if (table.lookup(cursor, origAddresses, origPorts) && cursor.dir() == ORIGINAL && cursor.entry() != entry &&
+            StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED && table.stillValid(cursor))
         {
             final int other = cursor.entry();
             final int status = cursor.status();
@@ -283,11 +287,11 @@ public final class NatAllocator
     }
 
     /** True if the holder of our reply tuple is a connection of the same flow still being set up. */
-    private boolean sameFlowPending(final ConntrackTable.Cursor cursor, final int entry, final long origA, final long origB)
+    private boolean sameFlowPending(final ConntrackTable.Cursor cursor, final int entry, final long origAddresses, final long origPorts)
     {
-        return table.lookup(cursor, table.tupleA(entry, REPLY), table.tupleB(entry, REPLY)) &&
+        return table.lookup(cursor, table.tupleAddresses(entry, REPLY), table.tuplePorts(entry, REPLY)) &&
             cursor.entry() != entry &&
-            table.tupleA(cursor.entry(), ORIGINAL) == origA && table.tupleB(cursor.entry(), ORIGINAL) == origB &&
+            table.tupleAddresses(cursor.entry(), ORIGINAL) == origAddresses && table.tuplePorts(cursor.entry(), ORIGINAL) == origPorts &&
             table.stillValid(cursor);
     }
 
@@ -302,25 +306,25 @@ public final class NatAllocator
     private boolean search(
         final ConntrackTable.Cursor cursor,
         final int entry,
-        final long origA,
-        final long origB,
+        final long origAddresses,
+        final long origPorts,
         final int portLow,
         final int portHigh)
     {
-        final int protocol = FlowTuple.protocol(origB);
-        final long replyA = table.tupleA(entry, REPLY);
-        final int newDstPort = FlowTuple.srcPort(table.tupleB(entry, REPLY));
+        final int protocol = FlowTuple.protocol(origPorts);
+        final long replyAddresses = table.tupleAddresses(entry, REPLY);
+        final int newDstPort = FlowTuple.srcPort(table.tuplePorts(entry, REPLY));
         final int low = protocol == Ipv4Header.PROTO_ICMP ? 0 : portLow;
         final int high = protocol == Ipv4Header.PROTO_ICMP ? 0xFFFF : portHigh;
-        final int srcPort = FlowTuple.srcPort(origB);
+        final int srcPort = FlowTuple.srcPort(origPorts);
         cursor.set(-1, ORIGINAL, 0);
         if (strategy.preservesPort() && srcPort >= low && srcPort <= high)
         {
-            if (tryCandidate(cursor, entry, replyA, replyB(protocol, newDstPort, srcPort)))
+            if (tryCandidate(cursor, entry, replyAddresses, replyPorts(protocol, newDstPort, srcPort)))
             {
                 return true;
             }
-            if (strategy.isAtomic() && adoptSameFlow(cursor, entry, origA, origB) != -1)
+            if (strategy.isAtomic() && adoptSameFlow(cursor, entry, origAddresses, origPorts) != -1)
             {
                 return false;
             }
@@ -328,14 +332,14 @@ public final class NatAllocator
         final int range = high - low + 1;
         int attempts = Math.min(range, MAX_ATTEMPTS);
         int offset = strategy == PortStrategy.RANDOM ?
-            FlowTuple.hash(replyA, newDstPort, RANDOM_PORT_SECRET) & 0xFFFF :
+            FlowTuple.hash(replyAddresses, newDstPort, RANDOM_PORT_SECRET) & 0xFFFF :
             nextRandom16();
         while (true)
         {
             for (int i = 0; i < attempts; i++, offset++)
             {
                 final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
-                if (tryCandidate(cursor, entry, replyA, replyB(protocol, newDstPort, port)))
+                if (tryCandidate(cursor, entry, replyAddresses, replyPorts(protocol, newDstPort, port), attempts - i))
                 {
                     return true;
                 }
@@ -350,19 +354,61 @@ public final class NatAllocator
         }
     }
 
-    private boolean tryCandidate(final ConntrackTable.Cursor cursor, final int entry, final long replyA, final long replyB)
+    private boolean tryCandidate(final ConntrackTable.Cursor cursor, final int entry, final long replyAddresses, final long replyPorts)
+    {
+        return tryCandidate(cursor, entry, replyAddresses, replyPorts, Integer.MAX_VALUE);
+    }
+
+    /**
+     * One candidate; with {@code attemptsLeft} at most {@value #TAKE_OVER_ATTEMPTS} a TCP SYN may take the
+     * candidate over from a connection that has ended (see {@link #takeOverEnded}).
+     */
+    private boolean tryCandidate(
+        final ConntrackTable.Cursor cursor, final int entry, final long replyAddresses, final long replyPorts, final int attemptsLeft)
     {
         counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
+        table.replyTuple(entry, replyAddresses, replyPorts);
+        final boolean mayTakeOver = attemptsLeft <= TAKE_OVER_ATTEMPTS;
         if (strategy.isAtomic())
         {
-            table.replyTuple(entry, replyA, replyB);
-            return table.claim(cursor, entry, REPLY);
+            return table.claim(cursor, entry, REPLY) ||
+                mayTakeOver && takeOverEnded(cursor, entry) && table.claim(cursor, entry, REPLY);
         }
-        if (table.lookup(cursor, replyA, replyB))
+        return !table.lookup(cursor, replyAddresses, replyPorts) || mayTakeOver && takeOverEnded(cursor, entry);
+    }
+
+    /**
+     * Ends the connection that holds our candidate as its translation if it has ended itself: TCP in TIME_WAIT or
+     * CLOSE, source-NATed, while we set up a TCP connection from its SYN. Its NAT tuple then goes to the new
+     * connection, as Linux 6.x's {@code nf_nat_used_tuple_harder} does it on a search's last attempts; without it,
+     * a pool under thousands of short connections a second runs out of tuples that only wait out their timers.
+     * Linux also requires the new SYN's sequence to be past the old connection's; natgw keeps no sequence numbers,
+     * and takes over only ended connections.
+     *
+     * @return true if the holder was ended here, so the candidate may be claimed again.
+     */
+    private boolean takeOverEnded(final ConntrackTable.Cursor cursor, final int entry)
+    {
+        final long replyAddresses = table.tupleAddresses(entry, REPLY);
+        final long replyPorts = table.tuplePorts(entry, REPLY);
+        if (FlowTuple.protocol(replyPorts) != Ipv4Header.PROTO_TCP || StatusDescriptor.tcpState(table.status(entry)) != TcpState.SYN_SENT ||
+            !table.lookup(cursor, replyAddresses, replyPorts) || cursor.dir() != REPLY || cursor.entry() == entry)
         {
             return false;
         }
-        table.replyTuple(entry, replyA, replyB);
+        final int holder = cursor.entry();
+        final int status = table.status(holder);
+        if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || (status & StatusDescriptor.SRC_NAT) == 0 ||
+            !TcpState.isReopenable(StatusDescriptor.tcpState(status)) ||
+            table.tupleAddresses(holder, REPLY) != replyAddresses || table.tuplePorts(holder, REPLY) != replyPorts)
+        {
+            return false;
+        }
+        if (!table.kill(cursor, holder, status))
+        {
+            return false;
+        }
+        counters.increment(ConntrackCounter.TAKEN_OVER);
         return true;
     }
 
@@ -397,13 +443,13 @@ public final class NatAllocator
     }
 
     /** Reply tuple b-word: from the destination's port to the translated source port. */
-    private static long replyB(final int protocol, final int replySrcPort, final int replyDstPort)
+    private static long replyPorts(final int protocol, final int replySrcPort, final int replyDstPort)
     {
         if (protocol == Ipv4Header.PROTO_ICMP)
         {
-            return FlowTuple.packB(protocol, 0, replyDstPort);
+            return FlowTuple.packPorts(protocol, 0, replyDstPort);
         }
-        return FlowTuple.packB(protocol, replySrcPort, replyDstPort);
+        return FlowTuple.packPorts(protocol, replySrcPort, replyDstPort);
     }
 
     private int nextRandom16()

@@ -294,7 +294,7 @@ public final class Service
         int maxWeight = 0;
         for (int i = 0; i < n; i++)
         {
-            final long key = FlowTuple.packA(backends[i].address(), backends[i].port());
+            final long key = FlowTuple.packAddresses(backends[i].address(), backends[i].port());
             offset[i] = (FlowTuple.hash(key, 1, 0xA5A5L) & 0xFFFF_FFFFL) % m;
             skip[i] = (FlowTuple.hash(key, 2, 0x5A5AL) & 0xFFFF_FFFFL) % (m - 1) + 1;
             maxWeight = Math.max(maxWeight, backends[i].weight());

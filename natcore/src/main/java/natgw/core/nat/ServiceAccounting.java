@@ -2,6 +2,7 @@ package natgw.core.nat;
 
 import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.packet.Ipv4Header;
 
@@ -21,7 +22,7 @@ public final class ServiceAccounting implements ConntrackEvents
 
     public void onEvent(final int type, final ConntrackTable table, final int entry, final int status)
     {
-        if (type != DESTROY || (status & ConntrackTable.DST_NAT) == 0)
+        if (type != DESTROY || (status & StatusDescriptor.DST_NAT) == 0)
         {
             return;
         }
@@ -31,8 +32,8 @@ public final class ServiceAccounting implements ConntrackEvents
             return;
         }
         counters.add(backend, BackendCounters.LIVE, -1);
-        if ((status & ConntrackTable.SEEN_REPLY) == 0 && ConntrackTable.tcpState(status) == TcpState.SYN_SENT &&
-            (table.tupleB(entry, ConntrackTable.ORIGINAL) >>> 32 & 0xFF) == Ipv4Header.PROTO_TCP)
+        if ((status & StatusDescriptor.SEEN_REPLY) == 0 && StatusDescriptor.tcpState(status) == TcpState.SYN_SENT &&
+            (table.tuplePorts(entry, ConntrackTable.ORIGINAL) >>> 32 & 0xFF) == Ipv4Header.PROTO_TCP)
         {
             counters.add(backend, BackendCounters.SYN_UNANSWERED, 1);
         }

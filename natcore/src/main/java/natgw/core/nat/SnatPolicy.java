@@ -128,7 +128,7 @@ public final class SnatPolicy
         {
             return pool[0];
         }
-        final int h = FlowTuple.hash(FlowTuple.packA(srcAddress, dstAddress), 0, 0x6E617467L);
+        final int h = FlowTuple.hash(FlowTuple.packAddresses(srcAddress, dstAddress), 0, 0x6E617467L);
         return pool[(int)((h & 0xFFFF_FFFFL) * pool.length >>> 32)];
     }
 

@@ -49,6 +49,51 @@ public final class Ipv4Header
     public static final int PROTO_TCP = 6;
     public static final int PROTO_UDP = 17;
 
+    /**
+     * The fixed header read in three loads, as the packet path validates it: {@code word0}, bytes 0 to 7 as one
+     * big-endian long (version, IHL, TOS, total length, identification, flags, fragment offset); {@code word1},
+     * bytes 8 to 15 (TTL, protocol, checksum, source address); then the destination address as an int.
+     */
+    public static final int WORD0_OFFSET = VERSION_IHL_OFFSET;
+    public static final int WORD1_OFFSET = TTL_OFFSET;
+
+    public static int versionOf(final long word0)
+    {
+        return (int)(word0 >>> 60);
+    }
+
+    /** Header length in bytes (IHL * 4). */
+    public static int headerLengthOf(final long word0)
+    {
+        return (int)(word0 >>> 56 & 0xF) << 2;
+    }
+
+    public static int totalLengthOf(final long word0)
+    {
+        return (int)(word0 >>> 32 & 0xFFFF);
+    }
+
+    /** True for a fragment: more fragments follow, or it is not the first. */
+    public static boolean isFragmentOf(final long word0)
+    {
+        return (word0 & (FLAG_MF | FRAGMENT_OFFSET_MASK)) != 0;
+    }
+
+    public static int ttlOf(final long word1)
+    {
+        return (int)(word1 >>> 56);
+    }
+
+    public static int protocolOf(final long word1)
+    {
+        return (int)(word1 >>> 48 & 0xFF);
+    }
+
+    public static int srcAddressOf(final long word1)
+    {
+        return (int)word1;
+    }
+
     private MutableDirectBuffer buffer;
     private int offset;
 

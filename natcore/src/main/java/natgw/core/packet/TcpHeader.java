@@ -43,6 +43,35 @@ public final class TcpHeader
     public static final int PSH = 0x08;
     public static final int ACK = 0x10;
 
+    /**
+     * The fixed header read in three loads, as the packet path validates it: {@code word0}, bytes 0 to 7 as one
+     * big-endian long (ports, sequence number); {@code word1}, bytes 8 to 15 (acknowledgment number, data
+     * offset, flags, window); then checksum and urgent pointer as an int.
+     */
+    public static final int WORD0_OFFSET = SRC_PORT_OFFSET;
+    public static final int WORD1_OFFSET = ACK_OFFSET;
+
+    public static int srcPortOf(final long word0)
+    {
+        return (int)(word0 >>> 48);
+    }
+
+    public static int dstPortOf(final long word0)
+    {
+        return (int)(word0 >>> 32 & 0xFFFF);
+    }
+
+    /** Header length in bytes (data offset * 4). */
+    public static int headerLengthOf(final long word1)
+    {
+        return (int)(word1 >>> 28 & 0xF) << 2;
+    }
+
+    public static int flagsOf(final long word1)
+    {
+        return (int)(word1 >>> 16 & 0xFF);
+    }
+
     private MutableDirectBuffer buffer;
     private int offset;
 

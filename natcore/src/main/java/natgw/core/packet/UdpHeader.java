@@ -26,6 +26,27 @@ public final class UdpHeader
     public static final int LENGTH_OFFSET = 4;
     public static final int CHECKSUM_OFFSET = 6;
 
+    /** The whole header read as one big-endian long, as the packet path validates it. */
+    public static int srcPortOf(final long header)
+    {
+        return (int)(header >>> 48);
+    }
+
+    public static int dstPortOf(final long header)
+    {
+        return (int)(header >>> 32 & 0xFFFF);
+    }
+
+    public static int lengthOf(final long header)
+    {
+        return (int)(header >>> 16 & 0xFFFF);
+    }
+
+    public static int checksumOf(final long header)
+    {
+        return (int)(header & 0xFFFF);
+    }
+
     private MutableDirectBuffer buffer;
     private int offset;
 

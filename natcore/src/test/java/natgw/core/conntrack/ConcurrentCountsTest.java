@@ -31,9 +31,9 @@ class ConcurrentCountsTest
         final ConntrackTable table = new ConntrackTable(4, 0);
         final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
         final int entry = table.allocate();
-        table.initialise(entry, FlowTuple.packA(parseAddress("10.0.0.2"), parseAddress("203.0.113.9")),
-            FlowTuple.packB(17, 5000, 53), FlowTuple.packA(parseAddress("203.0.113.9"), parseAddress("198.51.100.1")),
-            FlowTuple.packB(17, 53, 5000), 0, 0, 1000);
+        table.initialise(entry, FlowTuple.packAddresses(parseAddress("10.0.0.2"), parseAddress("203.0.113.9")),
+            FlowTuple.packPorts(17, 5000, 53), FlowTuple.packAddresses(parseAddress("203.0.113.9"), parseAddress("198.51.100.1")),
+            FlowTuple.packPorts(17, 53, 5000), 0, 0, 1000);
         assertTrue(table.claim(cursor, entry, REPLY));
         table.confirm(entry);
         assertTrue(table.claim(cursor, entry, ORIGINAL));

@@ -23,31 +23,31 @@ class ConntrackTableTest
     private final ConntrackTable table = new ConntrackTable(64, 5_000_000_000L);
     private final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
 
-    private static long origA()
+    private static long origAddresses()
     {
-        return FlowTuple.packA(CLIENT, SERVER);
+        return FlowTuple.packAddresses(CLIENT, SERVER);
     }
 
-    private static long origB(final int clientPort)
+    private static long origPorts(final int clientPort)
     {
-        return FlowTuple.packB(6, clientPort, 443);
+        return FlowTuple.packPorts(6, clientPort, 443);
     }
 
-    private static long replyA()
+    private static long replyAddresses()
     {
-        return FlowTuple.packA(SERVER, POOL);
+        return FlowTuple.packAddresses(SERVER, POOL);
     }
 
-    private static long replyB(final int natPort)
+    private static long replyPorts(final int natPort)
     {
-        return FlowTuple.packB(6, 443, natPort);
+        return FlowTuple.packPorts(6, 443, natPort);
     }
 
     /** allocate, initialise, claim the reply, confirm, claim the original: a whole connection. */
     private int connect(final int clientPort, final int natPort, final int flags)
     {
         final int entry = table.allocate();
-        table.initialise(entry, origA(), origB(clientPort), replyA(), replyB(natPort), flags, 77, 1234);
+        table.initialise(entry, origAddresses(), origPorts(clientPort), replyAddresses(), replyPorts(natPort), flags, 77, 1234);
         assertTrue(table.claim(cursor, entry, REPLY));
         table.confirm(entry);
         assertTrue(table.claim(cursor, entry, ORIGINAL));
@@ -66,29 +66,29 @@ class ConntrackTableTest
         {
             for (int dir = ORIGINAL; dir <= REPLY; dir++)
             {
-                final long a = dir == ORIGINAL ? origA() : replyA();
-                final long b = dir == ORIGINAL ? origB(10_000 + i) : replyB(20_000 + i);
-                int ref = table.prefetch(table.bucket(a, b));
+                final long addresses = dir == ORIGINAL ? origAddresses() : replyAddresses();
+                final long ports = dir == ORIGINAL ? origPorts(10_000 + i) : replyPorts(20_000 + i);
+                int ref = table.prefetch(table.bucket(addresses, ports));
                 int steps = 0;
-                for (int next; (next = table.prefetchStep(ref, a, b)) > 0; ref = next)
+                for (int next; (next = table.prefetchStep(ref, addresses, ports)) > 0; ref = next)
                 {
                     table.touch(next);
                     steps++;
                 }
                 chained += steps > 0 ? 1 : 0;
-                assertTrue(table.lookup(cursor, a, b));
+                assertTrue(table.lookup(cursor, addresses, ports));
                 assertEquals(cursor.entry() * 2 + cursor.dir() + 1, ref, "the walk ends on the node the lookup finds");
             }
         }
         assertTrue(chained > 0, "some tuples sit behind another node of their chain");
 
-        final long absentB = origB(9);
-        int ref = table.prefetch(table.bucket(origA(), absentB));
-        for (int next; (next = table.prefetchStep(ref, origA(), absentB)) > 0; ref = next)
+        final long absentB = origPorts(9);
+        int ref = table.prefetch(table.bucket(origAddresses(), absentB));
+        for (int next; (next = table.prefetchStep(ref, origAddresses(), absentB)) > 0; ref = next)
         {
             table.touch(next);
         }
-        assertTrue(ref == 0 || table.tupleB((ref - 1) >>> 1, (ref - 1) & 1) != absentB, "an absent tuple's walk ends at its chain's end");
+        assertTrue(ref == 0 || table.tuplePorts((ref - 1) >>> 1, (ref - 1) & 1) != absentB, "an absent tuple's walk ends at its chain's end");
     }
 
     @Test
@@ -96,7 +96,7 @@ class ConntrackTableTest
     {
         for (int entry = 0; entry < table.capacity(); entry++)
         {
-            assertEquals(0, table.entryAddress(entry) % 64, "entry " + entry + " starts a cache line");
+            assertEquals(0, table.entryAddress(entry) % 64, "entry " + entry + " starts addresses cache line");
             assertEquals(64, table.entryAddress(entry + 1) - table.entryAddress(entry), "and fills it");
         }
     }
@@ -106,7 +106,7 @@ class ConntrackTableTest
     {
         final int entry = table.allocate();
         assertTrue(entry >= 0);
-        assertEquals(ConntrackTable.PHASE_RESERVED, ConntrackTable.phase(table.status(entry)));
+        assertEquals(StatusDescriptor.PHASE_RESERVED, StatusDescriptor.phase(table.status(entry)));
         assertEquals(0, table.extra(entry));
         assertEquals(0, table.packets(entry, ORIGINAL));
         assertEquals(1, table.countInUse());
@@ -116,39 +116,39 @@ class ConntrackTableTest
     void shouldInitialiseTuplesFlagsExtraAndDeadline()
     {
         final int entry = table.allocate();
-        table.initialise(entry, origA(), origB(5000), replyA(), replyB(6000),
-            ConntrackTable.SRC_NAT | TcpState.SYN_SENT << ConntrackTable.TCP_STATE_SHIFT, 42, 777);
-        assertEquals(origA(), table.tupleA(entry, ORIGINAL));
-        assertEquals(origB(5000), table.tupleB(entry, ORIGINAL));
-        assertEquals(replyA(), table.tupleA(entry, REPLY));
-        assertEquals(replyB(6000), table.tupleB(entry, REPLY));
+        table.initialise(entry, origAddresses(), origPorts(5000), replyAddresses(), replyPorts(6000),
+            StatusDescriptor.SRC_NAT | TcpState.SYN_SENT << StatusDescriptor.TCP_STATE_SHIFT, 42, 777);
+        assertEquals(origAddresses(), table.tupleAddresses(entry, ORIGINAL));
+        assertEquals(origPorts(5000), table.tuplePorts(entry, ORIGINAL));
+        assertEquals(replyAddresses(), table.tupleAddresses(entry, REPLY));
+        assertEquals(replyPorts(6000), table.tuplePorts(entry, REPLY));
         assertEquals(42, table.extra(entry));
         assertEquals(777, table.deadlineMs(entry));
         final int status = table.status(entry);
-        assertEquals(ConntrackTable.PHASE_RESERVED, ConntrackTable.phase(status), "flags keep the phase");
-        assertEquals(TcpState.SYN_SENT, ConntrackTable.tcpState(status));
-        assertTrue((status & ConntrackTable.SRC_NAT) != 0);
+        assertEquals(StatusDescriptor.PHASE_RESERVED, StatusDescriptor.phase(status), "flags keep the phase");
+        assertEquals(TcpState.SYN_SENT, StatusDescriptor.tcpState(status));
+        assertTrue((status & StatusDescriptor.SRC_NAT) != 0);
     }
 
     @Test
     void shouldFindConfirmedConnectionFromBothDirections()
     {
-        final int entry = connect(5000, 6000, ConntrackTable.SRC_NAT);
-        assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(table.status(entry)));
+        final int entry = connect(5000, 6000, StatusDescriptor.SRC_NAT);
+        assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(entry)));
 
-        assertTrue(table.lookup(cursor, origA(), origB(5000)));
+        assertTrue(table.lookup(cursor, origAddresses(), origPorts(5000)));
         assertEquals(entry, cursor.entry());
         assertEquals(ORIGINAL, cursor.dir());
         assertEquals(table.status(entry), cursor.status());
         assertTrue(table.stillValid(cursor));
 
-        assertTrue(table.lookup(cursor, replyA(), replyB(6000)));
+        assertTrue(table.lookup(cursor, replyAddresses(), replyPorts(6000)));
         assertEquals(entry, cursor.entry());
         assertEquals(REPLY, cursor.dir());
 
-        assertFalse(table.lookup(cursor, origA(), origB(5001)));
+        assertFalse(table.lookup(cursor, origAddresses(), origPorts(5001)));
         assertEquals(-1, cursor.entry());
-        assertFalse(table.lookup(cursor, FlowTuple.invertA(origA()), FlowTuple.invertB(origB(5000))),
+        assertFalse(table.lookup(cursor, FlowTuple.invertAddresses(origAddresses()), FlowTuple.invertPorts(origPorts(5000))),
             "the un-NATed inverse is not the reply tuple");
     }
 
@@ -157,16 +157,16 @@ class ConntrackTableTest
     {
         for (int i = 0; i < 64; i++)
         {
-            connect(10_000 + i, 20_000 + i, ConntrackTable.SRC_NAT); // 128 nodes in 128 buckets: chains of several
+            connect(10_000 + i, 20_000 + i, StatusDescriptor.SRC_NAT); // 128 nodes in 128 buckets: chains of several
         }
         for (int i = 0; i < 64; i++)
         {
             for (int dir = ORIGINAL; dir <= REPLY; dir++)
             {
-                final long a = dir == ORIGINAL ? origA() : replyA();
-                final long b = dir == ORIGINAL ? origB(10_000 + i) : replyB(20_000 + i);
-                final long found = table.findLinked(a, b, table.bucket(a, b));
-                assertTrue(table.lookup(cursor, a, b));
+                final long addresses = dir == ORIGINAL ? origAddresses() : replyAddresses();
+                final long ports = dir == ORIGINAL ? origPorts(10_000 + i) : replyPorts(20_000 + i);
+                final long found = table.findLinked(addresses, ports, table.bucket(addresses, ports));
+                assertTrue(table.lookup(cursor, addresses, ports));
                 assertNotEquals(ConntrackTable.NOT_FOUND, found);
                 assertEquals(cursor.entry(), ConntrackTable.foundEntry(found));
                 assertEquals(cursor.dir(), ConntrackTable.foundDir(found));
@@ -174,46 +174,46 @@ class ConntrackTableTest
                 assertTrue(table.sameIncarnation(ConntrackTable.foundEntry(found), ConntrackTable.foundStatus(found)));
             }
         }
-        final long unknownB = origB(9_999);
-        assertEquals(ConntrackTable.NOT_FOUND, table.findLinked(origA(), unknownB, table.bucket(origA(), unknownB)));
+        final long unknownPorts = origPorts(9_999);
+        assertEquals(ConntrackTable.NOT_FOUND, table.findLinked(origAddresses(), unknownPorts, table.bucket(origAddresses(), unknownPorts)));
     }
 
     @Test
     void shouldNotFindTheOriginalTupleOfAConfirmedEntryBeforeItsClaim()
     {
         final int entry = table.allocate();
-        table.initialise(entry, origA(), origB(5000), replyA(), replyB(6000), 0, 0, 0);
+        table.initialise(entry, origAddresses(), origPorts(5000), replyAddresses(), replyPorts(6000), 0, 0, 0);
         assertTrue(table.claim(cursor, entry, REPLY));
         table.confirm(entry);
-        assertEquals(ConntrackTable.NOT_FOUND, table.findLinked(origA(), origB(5000), table.bucket(origA(), origB(5000))),
+        assertEquals(ConntrackTable.NOT_FOUND, table.findLinked(origAddresses(), origPorts(5000), table.bucket(origAddresses(), origPorts(5000))),
             "the original node is written but not linked: its claim may still fail");
-        final long reply = table.findLinked(replyA(), replyB(6000), table.bucket(replyA(), replyB(6000)));
+        final long reply = table.findLinked(replyAddresses(), replyPorts(6000), table.bucket(replyAddresses(), replyPorts(6000)));
         assertEquals(entry, ConntrackTable.foundEntry(reply));
         assertEquals(REPLY, ConntrackTable.foundDir(reply));
-        assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(ConntrackTable.foundStatus(reply)));
+        assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(ConntrackTable.foundStatus(reply)));
     }
 
     @Test
     void shouldTellAFoundEntryReusedSinceFromTheIncarnationFound()
     {
         final int entry = connect(5000, 6000, 0);
-        final long found = table.findLinked(origA(), origB(5000), table.bucket(origA(), origB(5000)));
+        final long found = table.findLinked(origAddresses(), origPorts(5000), table.bucket(origAddresses(), origPorts(5000)));
         assertTrue(table.sameIncarnation(entry, ConntrackTable.foundStatus(found)));
         assertTrue(table.kill(cursor, entry, ConntrackTable.foundStatus(found)));
         assertFalse(table.sameIncarnation(entry, ConntrackTable.foundStatus(found)), "the generation changed under the reader");
-        assertEquals(ConntrackTable.NOT_FOUND, table.findLinked(origA(), origB(5000), table.bucket(origA(), origB(5000))));
+        assertEquals(ConntrackTable.NOT_FOUND, table.findLinked(origAddresses(), origPorts(5000), table.bucket(origAddresses(), origPorts(5000))));
     }
 
     @Test
     void shouldFindReservedEntryOnceItsReplyIsClaimed()
     {
         final int entry = table.allocate();
-        table.initialise(entry, origA(), origB(5000), replyA(), replyB(6000), 0, 0, 0);
-        assertFalse(table.lookup(cursor, replyA(), replyB(6000)), "nothing is linked before the claim");
+        table.initialise(entry, origAddresses(), origPorts(5000), replyAddresses(), replyPorts(6000), 0, 0, 0);
+        assertFalse(table.lookup(cursor, replyAddresses(), replyPorts(6000)), "nothing is linked before the claim");
         assertTrue(table.claim(cursor, entry, REPLY));
-        assertTrue(table.lookup(cursor, replyA(), replyB(6000)));
-        assertEquals(ConntrackTable.PHASE_RESERVED, ConntrackTable.phase(cursor.status()), "callers see the phase");
-        assertFalse(table.lookup(cursor, origA(), origB(5000)));
+        assertTrue(table.lookup(cursor, replyAddresses(), replyPorts(6000)));
+        assertEquals(StatusDescriptor.PHASE_RESERVED, StatusDescriptor.phase(cursor.status()), "callers see the phase");
+        assertFalse(table.lookup(cursor, origAddresses(), origPorts(5000)));
     }
 
     @Test
@@ -221,24 +221,24 @@ class ConntrackTableTest
     {
         final int first = connect(5000, 6000, 0);
         final int second = table.allocate();
-        table.initialise(second, FlowTuple.packA(CLIENT + 1, SERVER), origB(5000), replyA(), replyB(6000), 0, 0, 0);
+        table.initialise(second, FlowTuple.packAddresses(CLIENT + 1, SERVER), origPorts(5000), replyAddresses(), replyPorts(6000), 0, 0, 0);
         assertFalse(table.claim(cursor, second, REPLY), "NAT tuple 198.51.100.1:6000 is held");
-        table.replyTuple(second, replyA(), replyB(6001));
+        table.replyTuple(second, replyAddresses(), replyPorts(6001));
         assertTrue(table.claim(cursor, second, REPLY), "the next candidate is free");
         table.confirm(second);
         assertTrue(table.claim(cursor, second, ORIGINAL));
 
         final int third = table.allocate();
-        table.initialise(third, origA(), origB(5000), replyA(), replyB(6002), 0, 0, 0);
+        table.initialise(third, origAddresses(), origPorts(5000), replyAddresses(), replyPorts(6002), 0, 0, 0);
         assertTrue(table.claim(cursor, third, REPLY));
         assertFalse(table.claim(cursor, third, ORIGINAL), "the original tuple is held by the first connection");
         table.abandon(cursor, third);
 
-        assertTrue(table.lookup(cursor, replyA(), replyB(6000)));
+        assertTrue(table.lookup(cursor, replyAddresses(), replyPorts(6000)));
         assertEquals(first, cursor.entry());
-        assertTrue(table.lookup(cursor, replyA(), replyB(6001)));
+        assertTrue(table.lookup(cursor, replyAddresses(), replyPorts(6001)));
         assertEquals(second, cursor.entry());
-        assertFalse(table.lookup(cursor, replyA(), replyB(6002)), "the abandoned reservation is gone");
+        assertFalse(table.lookup(cursor, replyAddresses(), replyPorts(6002)), "the abandoned reservation is gone");
         assertEquals(2, table.countInUse());
     }
 
@@ -247,15 +247,15 @@ class ConntrackTableTest
     {
         final int entry = connect(5000, 6000, 0);
         assertEquals(1, table.countInUse());
-        assertTrue(table.lookup(cursor, origA(), origB(5000)));
+        assertTrue(table.lookup(cursor, origAddresses(), origPorts(5000)));
         final int status = cursor.status();
 
         assertTrue(table.kill(cursor, entry, status));
         assertEquals(0, table.countInUse());
-        assertEquals(ConntrackTable.PHASE_FREE, ConntrackTable.phase(table.status(entry)));
-        assertNotEquals(ConntrackTable.generation(status), ConntrackTable.generation(table.status(entry)), "a new generation");
-        assertFalse(table.lookup(cursor, origA(), origB(5000)));
-        assertFalse(table.lookup(cursor, replyA(), replyB(6000)));
+        assertEquals(StatusDescriptor.PHASE_FREE, StatusDescriptor.phase(table.status(entry)));
+        assertNotEquals(StatusDescriptor.generation(status), StatusDescriptor.generation(table.status(entry)), "a new generation");
+        assertFalse(table.lookup(cursor, origAddresses(), origPorts(5000)));
+        assertFalse(table.lookup(cursor, replyAddresses(), replyPorts(6000)));
 
         assertFalse(table.kill(cursor, entry, status), "one killer only");
     }
@@ -265,20 +265,20 @@ class ConntrackTableTest
     {
         final int entry = connect(5000, 6000, 0);
         final int stale = table.status(entry);
-        assertTrue(table.compareAndSetStatus(entry, stale, stale | ConntrackTable.SEEN_REPLY));
+        assertTrue(table.compareAndSetStatus(entry, stale, stale | StatusDescriptor.SEEN_REPLY));
         assertFalse(table.kill(cursor, entry, stale));
         assertEquals(1, table.countInUse());
-        assertTrue(table.lookup(cursor, origA(), origB(5000)));
-        assertFalse(table.kill(cursor, entry, ConntrackTable.PHASE_RESERVED), "only a CONFIRMED status can be killed");
+        assertTrue(table.lookup(cursor, origAddresses(), origPorts(5000)));
+        assertFalse(table.kill(cursor, entry, StatusDescriptor.PHASE_RESERVED), "only addresses CONFIRMED status can be killed");
     }
 
     @Test
     void shouldInvalidateCursorWhenEntryIsReused()
     {
         final int entry = connect(5000, 6000, 0);
-        assertTrue(table.lookup(cursor, origA(), origB(5000)));
+        assertTrue(table.lookup(cursor, origAddresses(), origPorts(5000)));
         final ConntrackTable.Cursor reader = new ConntrackTable.Cursor();
-        assertTrue(table.lookup(reader, origA(), origB(5000)));
+        assertTrue(table.lookup(reader, origAddresses(), origPorts(5000)));
         assertTrue(table.kill(cursor, entry, cursor.status()));
         assertFalse(table.stillValid(reader), "the generation changed under the reader");
     }
@@ -287,33 +287,33 @@ class ConntrackTableTest
     void shouldReleaseAbandonedEntryWhetherOrNotItClaimed()
     {
         final int unclaimed = table.allocate();
-        table.initialise(unclaimed, origA(), origB(5000), replyA(), replyB(6000), 0, 0, 0);
+        table.initialise(unclaimed, origAddresses(), origPorts(5000), replyAddresses(), replyPorts(6000), 0, 0, 0);
         table.abandon(cursor, unclaimed);
         assertEquals(0, table.countInUse());
 
         final int half = table.allocate();
-        table.initialise(half, origA(), origB(5000), replyA(), replyB(6000), 0, 0, 0);
+        table.initialise(half, origAddresses(), origPorts(5000), replyAddresses(), replyPorts(6000), 0, 0, 0);
         assertTrue(table.claim(cursor, half, REPLY));
         table.abandon(cursor, half);
         assertEquals(0, table.countInUse());
-        assertFalse(table.lookup(cursor, replyA(), replyB(6000)));
+        assertFalse(table.lookup(cursor, replyAddresses(), replyPorts(6000)));
 
         connect(5000, 6000, 0);
-        assertEquals(1, table.countInUse(), "the tuples are free for a new connection");
+        assertEquals(1, table.countInUse(), "the tuples are free for addresses new connection");
     }
 
     @Test
     void shouldReturnMinusOneWhenFullAndReuseFreedEntries()
     {
         final ConntrackTable small = new ConntrackTable(3, 0);
-        final int a = small.allocate();
-        final int b = small.allocate();
+        final int addresses = small.allocate();
+        final int ports = small.allocate();
         final int c = small.allocate();
-        assertEquals(3, java.util.stream.IntStream.of(a, b, c).distinct().count());
+        assertEquals(3, java.util.stream.IntStream.of(addresses, ports, c).distinct().count());
         assertEquals(-1, small.allocate());
         assertEquals(3, small.countInUse());
-        small.abandon(cursor, b);
-        assertEquals(b, small.allocate());
+        small.abandon(cursor, ports);
+        assertEquals(ports, small.allocate());
         assertEquals(-1, small.allocate());
     }
 
@@ -324,7 +324,7 @@ class ConntrackTableTest
         for (int i = 0; i < 5000; i++)
         {
             final int entry = full.allocate();
-            full.initialise(entry, FlowTuple.packA(CLIENT + i, SERVER), origB(40000), replyA(), replyB(1024 + i), 0, i, 0);
+            full.initialise(entry, FlowTuple.packAddresses(CLIENT + i, SERVER), origPorts(40000), replyAddresses(), replyPorts(1024 + i), 0, i, 0);
             assertTrue(full.claim(cursor, entry, REPLY));
             full.confirm(entry);
             assertTrue(full.claim(cursor, entry, ORIGINAL));
@@ -332,20 +332,20 @@ class ConntrackTableTest
         assertEquals(-1, full.allocate());
         for (int i = 0; i < 5000; i++)
         {
-            assertTrue(full.lookup(cursor, FlowTuple.packA(CLIENT + i, SERVER), origB(40000)));
+            assertTrue(full.lookup(cursor, FlowTuple.packAddresses(CLIENT + i, SERVER), origPorts(40000)));
             assertEquals(i, full.extra(cursor.entry()));
-            assertTrue(full.lookup(cursor, replyA(), replyB(1024 + i)));
+            assertTrue(full.lookup(cursor, replyAddresses(), replyPorts(1024 + i)));
             assertEquals(i, full.extra(cursor.entry()));
         }
         for (int i = 0; i < 5000; i += 2)
         {
-            assertTrue(full.lookup(cursor, replyA(), replyB(1024 + i)));
+            assertTrue(full.lookup(cursor, replyAddresses(), replyPorts(1024 + i)));
             assertTrue(full.kill(cursor, cursor.entry(), cursor.status()));
         }
         assertEquals(2500, full.countInUse());
         for (int i = 0; i < 5000; i++)
         {
-            assertEquals(i % 2 == 1, full.lookup(cursor, FlowTuple.packA(CLIENT + i, SERVER), origB(40000)), "flow " + i);
+            assertEquals(i % 2 == 1, full.lookup(cursor, FlowTuple.packAddresses(CLIENT + i, SERVER), origPorts(40000)), "flow " + i);
         }
     }
 
@@ -420,7 +420,7 @@ class ConntrackTableTest
     {
         final ConntrackTable one = new ConntrackTable(1, 0);
         final int entry = one.allocate();
-        one.initialise(entry, origA(), origB(5000), replyA(), replyB(6000), 0, 0, 1234);
+        one.initialise(entry, origAddresses(), origPorts(5000), replyAddresses(), replyPorts(6000), 0, 0, 1234);
         assertTrue(one.claim(cursor, entry, REPLY));
         one.confirm(entry);
         assertTrue(one.claim(cursor, entry, ORIGINAL));
@@ -453,14 +453,14 @@ class ConntrackTableTest
     @Test
     void shouldPackTcpStateInStatus()
     {
-        final int status = ConntrackTable.PHASE_CONFIRMED | ConntrackTable.ASSURED | 5 * ConntrackTable.GENERATION_UNIT;
+        final int status = StatusDescriptor.PHASE_CONFIRMED | StatusDescriptor.ASSURED | 5 * StatusDescriptor.GENERATION_UNIT;
         for (int state = 0; state <= TcpState.SYN_SENT2; state++)
         {
-            final int updated = ConntrackTable.withTcpState(status, state);
-            assertEquals(state, ConntrackTable.tcpState(updated));
-            assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(updated));
-            assertEquals(5, ConntrackTable.generation(updated));
-            assertTrue((updated & ConntrackTable.ASSURED) != 0);
+            final int updated = StatusDescriptor.withTcpState(status, state);
+            assertEquals(state, StatusDescriptor.tcpState(updated));
+            assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(updated));
+            assertEquals(5, StatusDescriptor.generation(updated));
+            assertTrue((updated & StatusDescriptor.ASSURED) != 0);
         }
     }
 
@@ -477,9 +477,9 @@ class ConntrackTableTest
     void shouldKeepTheLargestTableUnderTwoGiB()
     {
         final long bytes = ConntrackTable.memoryBytes(ConntrackTable.MAX_CAPACITY);
-        assertTrue(bytes + 64 <= Integer.MAX_VALUE, bytes + " bytes and a cache line of alignment");
+        assertTrue(bytes + 64 <= Integer.MAX_VALUE, bytes + " bytes and addresses cache line of alignment");
         assertTrue(ConntrackTable.bucketCount(ConntrackTable.MAX_CAPACITY) > 2 * ConntrackTable.MAX_CAPACITY * 0.99,
-            "still about a bucket per node at the largest capacity");
+            "still about addresses bucket per node at the largest capacity");
         assertEquals(8, ConntrackTable.bucketCount(1));
     }
 
@@ -491,14 +491,14 @@ class ConntrackTableTest
         final int[] hits = new int[small.bucketCount()];
         for (int i = 0; i < 275 * 200; i++)
         {
-            final int bucket = small.bucket(FlowTuple.packA(0x0A00_0000 + i, 0xCB00_7101), FlowTuple.packB(6, 40000 + (i & 0xFF), 443));
+            final int bucket = small.bucket(FlowTuple.packAddresses(0x0A00_0000 + i, 0xCB00_7101), FlowTuple.packPorts(6, 40000 + (i & 0xFF), 443));
             assertTrue(bucket >= 0 && bucket < small.bucketCount(), "bucket " + bucket);
             hits[bucket]++;
         }
-        for (int b = 0; b < hits.length; b++)
+        for (int ports = 0; ports < hits.length; ports++)
         {
             // 200 expected a bucket: a count outside 100..300 would mean a skewed range reduction
-            assertTrue(hits[b] > 100 && hits[b] < 300, "bucket " + b + " got " + hits[b]);
+            assertTrue(hits[ports] > 100 && hits[ports] < 300, "bucket " + ports + " got " + hits[ports]);
         }
     }
 

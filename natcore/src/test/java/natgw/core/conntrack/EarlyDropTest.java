@@ -6,9 +6,9 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.nat.NatAllocator;
 import natgw.core.nat.PortStrategy;
 
-import static natgw.core.conntrack.ConntrackTable.ASSURED;
-import static natgw.core.conntrack.ConntrackTable.PHASE_CONFIRMED;
-import static natgw.core.conntrack.ConntrackTable.SEEN_REPLY;
+import static natgw.core.conntrack.StatusDescriptor.ASSURED;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_CONFIRMED;
+import static natgw.core.conntrack.StatusDescriptor.SEEN_REPLY;
 import static natgw.core.flow.FlowTuple.parseAddress;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -21,9 +21,9 @@ class EarlyDropTest
     private static final int POOL = parseAddress("198.51.100.1");
     private static final int TCP = 6;
     private static final int UDP = 17;
-    private static final int SYN_SENT = ConntrackTable.withTcpState(0, TcpState.SYN_SENT);
-    private static final int SYN_ANSWERED = ConntrackTable.withTcpState(SEEN_REPLY, TcpState.SYN_RECV);
-    private static final int ESTABLISHED = ConntrackTable.withTcpState(SEEN_REPLY | ASSURED, TcpState.ESTABLISHED);
+    private static final int SYN_SENT = StatusDescriptor.withTcpState(0, TcpState.SYN_SENT);
+    private static final int SYN_ANSWERED = StatusDescriptor.withTcpState(SEEN_REPLY, TcpState.SYN_RECV);
+    private static final int ESTABLISHED = StatusDescriptor.withTcpState(SEEN_REPLY | ASSURED, TcpState.ESTABLISHED);
 
     private final ConntrackTable table = new ConntrackTable(8, 0);
     private final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
@@ -35,7 +35,7 @@ class EarlyDropTest
     private int connection(final int protocol, final int status, final int deadlineMs)
     {
         final int client = CLIENT + clients++;
-        final int entry = allocator.connect(cursor, FlowTuple.packA(client, SERVER), FlowTuple.packB(protocol, 40000, 443),
+        final int entry = allocator.connect(cursor, FlowTuple.packAddresses(client, SERVER), FlowTuple.packPorts(protocol, 40000, 443),
             POOL, SERVER, 443, 1024, 65535, status, 0, deadlineMs);
         assertTrue(entry >= 0);
         return entry;
@@ -43,7 +43,7 @@ class EarlyDropTest
 
     private boolean alive(final int entry)
     {
-        return ConntrackTable.phase(table.status(entry)) == PHASE_CONFIRMED;
+        return StatusDescriptor.phase(table.status(entry)) == PHASE_CONFIRMED;
     }
 
     @Test
@@ -114,7 +114,7 @@ class EarlyDropTest
     {
         final int established = connection(TCP, ESTABLISHED, 10);
         final int answered = connection(TCP, SYN_ANSWERED, 100);
-        final int closing = connection(TCP, ConntrackTable.withTcpState(SEEN_REPLY | ASSURED, TcpState.TIME_WAIT), 5000);
+        final int closing = connection(TCP, StatusDescriptor.withTcpState(SEEN_REPLY | ASSURED, TcpState.TIME_WAIT), 5000);
 
         assertTrue(earlyDrop.evict(cursor, 0));
         assertFalse(alive(closing));
@@ -127,6 +127,6 @@ class EarlyDropTest
         assertTrue(EarlyDrop.rank(PHASE_CONFIRMED | SYN_SENT) < EarlyDrop.rank(PHASE_CONFIRMED | SEEN_REPLY));
         assertTrue(EarlyDrop.rank(PHASE_CONFIRMED | SEEN_REPLY) < EarlyDrop.rank(PHASE_CONFIRMED | SYN_ANSWERED));
         assertTrue(EarlyDrop.rank(PHASE_CONFIRMED | SYN_ANSWERED) < EarlyDrop.rank(PHASE_CONFIRMED | ESTABLISHED));
-        assertEquals(EarlyDrop.rank(PHASE_CONFIRMED | ESTABLISHED), EarlyDrop.rank(ConntrackTable.PHASE_RESERVED));
+        assertEquals(EarlyDrop.rank(PHASE_CONFIRMED | ESTABLISHED), EarlyDrop.rank(StatusDescriptor.PHASE_RESERVED));
     }
 }

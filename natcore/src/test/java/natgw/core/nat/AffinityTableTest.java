@@ -1,5 +1,8 @@
 package natgw.core.nat;
 
+import java.nio.ByteBuffer;
+
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import static natgw.core.flow.FlowTuple.parseAddress;
@@ -102,6 +105,30 @@ class AffinityTableTest
         {
             assertEquals(i, small.lookup(WEB, CLIENT + i, 5000));
         }
+    }
+
+    @Test
+    void shouldCarryOnOverTheMemoryOfAPreviousTable()
+    {
+        final UnsafeBuffer memory = new UnsafeBuffer(ByteBuffer.allocateDirect(AffinityTable.bytes(1024)));
+        new AffinityTable(1024, memory).remember(WEB, CLIENT, 5, 1000);
+
+        final AffinityTable attached = new AffinityTable(1024, memory);
+
+        assertEquals(5, attached.lookup(WEB, CLIENT, 999));
+    }
+
+    @Test
+    void shouldForgetExpiredClientsOnAttach()
+    {
+        affinity.remember(WEB, CLIENT, 5, 1000);
+        affinity.remember(DNS, CLIENT, 6, 3000);
+
+        assertEquals(1, affinity.forgetExpired(2000));
+
+        // long after: the first deadline's milliseconds have wrapped and would read as ahead, but it is gone
+        assertEquals(-1, affinity.lookup(WEB, CLIENT, 1000 - Integer.MAX_VALUE));
+        assertEquals(6, affinity.lookup(DNS, CLIENT, 2000));
     }
 
     @Test

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Timeout;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
@@ -181,8 +182,8 @@ class NatAllocatorStressTest
         final int[] entries = new int[CLIENTS];
         final WorkerCounters[] counters = new WorkerCounters[THREADS];
         final StormResult result = new StormResult();
-        final long replyA = FlowTuple.packA(SERVER, POOL);
-        final CyclicBarrier connected = new CyclicBarrier(THREADS, () -> verifyRound(table, entries, replyA, result));
+        final long replyAddresses = FlowTuple.packAddresses(SERVER, POOL);
+        final CyclicBarrier connected = new CyclicBarrier(THREADS, () -> verifyRound(table, entries, replyAddresses, result));
         final CyclicBarrier start = new CyclicBarrier(THREADS);
         final AtomicReference<Throwable> failure = new AtomicReference<>();
         final List<Thread> threads = new ArrayList<>();
@@ -204,8 +205,8 @@ class NatAllocatorStressTest
                         for (int c = worker; c < CLIENTS; c += THREADS)
                         {
                             entries[c] = allocator.connect(cursor,
-                                FlowTuple.packA(CLIENT_BASE + c, SERVER), FlowTuple.packB(TCP, CLIENT_PORT, SERVER_PORT),
-                                POOL, SERVER, SERVER_PORT, 1024, 65535, ConntrackTable.SRC_NAT, 0, 120_000);
+                                FlowTuple.packAddresses(CLIENT_BASE + c, SERVER), FlowTuple.packPorts(TCP, CLIENT_PORT, SERVER_PORT),
+                                POOL, SERVER, SERVER_PORT, 1024, 65535, StatusDescriptor.SRC_NAT, 0, 120_000);
                         }
                         connected.await();
                         for (int c = worker; c < CLIENTS; c += THREADS)
@@ -242,17 +243,17 @@ class NatAllocatorStressTest
     }
 
     /** Runs in the last thread to reach the barrier, while all others wait: the table is still. */
-    private static void verifyRound(final ConntrackTable table, final int[] entries, final long replyA, final StormResult result)
+    private static void verifyRound(final ConntrackTable table, final int[] entries, final long replyAddresses, final StormResult result)
     {
         final BitSet ports = new BitSet(65536);
         int confirmed = 0;
         for (int entry = 0; entry < table.capacity(); entry++)
         {
-            if (ConntrackTable.phase(table.status(entry)) != ConntrackTable.PHASE_FREE)
+            if (StatusDescriptor.phase(table.status(entry)) != StatusDescriptor.PHASE_FREE)
             {
-                assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(table.status(entry)), "no reservation left behind");
-                assertEquals(replyA, table.tupleA(entry, REPLY));
-                final int port = FlowTuple.dstPort(table.tupleB(entry, REPLY));
+                assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(entry)), "no reservation left behind");
+                assertEquals(replyAddresses, table.tupleAddresses(entry, REPLY));
+                final int port = FlowTuple.dstPort(table.tuplePorts(entry, REPLY));
                 if (ports.get(port))
                 {
                     result.duplicateReplyTuples++;
@@ -273,10 +274,10 @@ class NatAllocatorStressTest
                 continue;
             }
             connected++;
-            assertTrue(table.lookup(cursor, FlowTuple.packA(CLIENT_BASE + c, SERVER), FlowTuple.packB(TCP, CLIENT_PORT, SERVER_PORT)));
+            assertTrue(table.lookup(cursor, FlowTuple.packAddresses(CLIENT_BASE + c, SERVER), FlowTuple.packPorts(TCP, CLIENT_PORT, SERVER_PORT)));
             assertEquals(entry, cursor.entry());
             assertEquals(ORIGINAL, cursor.dir());
-            assertTrue(table.lookup(cursor, replyA, table.tupleB(entry, REPLY)));
+            assertTrue(table.lookup(cursor, replyAddresses, table.tuplePorts(entry, REPLY)));
             assertEquals(entry, cursor.entry(), "the reply tuple leads back to its own connection");
         }
         assertEquals(connected, confirmed, "entries in use = connections made");
@@ -398,12 +399,12 @@ class NatAllocatorStressTest
                         verdicts[worker] = pipeline.process(packets.buffer(), 0, length, 1_000_000_000L);
                         ip.wrap(packets.buffer(), 0);
                         udp.wrap(packets.buffer(), Ipv4Header.MIN_LENGTH);
-                        translations[worker] = FlowTuple.packA(ip.srcAddress(), udp.srcPort());
+                        translations[worker] = FlowTuple.packAddresses(ip.srcAddress(), udp.srcPort());
                         done.await();
                         if (worker == 0)
                         {
                             // recycle: end the flow's connection before the next round
-                            if (table.lookup(cursor, FlowTuple.packA(client, SERVER), FlowTuple.packB(Ipv4Header.PROTO_UDP, clientPort, 53)))
+                            if (table.lookup(cursor, FlowTuple.packAddresses(client, SERVER), FlowTuple.packPorts(Ipv4Header.PROTO_UDP, clientPort, 53)))
                             {
                                 table.kill(cursor, cursor.entry(), cursor.status());
                             }

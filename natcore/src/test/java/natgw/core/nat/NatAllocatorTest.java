@@ -4,6 +4,8 @@ import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
+import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.packet.DropReason;
@@ -37,29 +39,29 @@ class NatAllocatorTest
         final int portLow, final int portHigh, final int flags)
     {
         final int dstPort = protocol == ICMP ? 0 : 443;
-        return allocator.connect(cursor, FlowTuple.packA(client, SERVER), FlowTuple.packB(protocol, clientPort, dstPort),
+        return allocator.connect(cursor, FlowTuple.packAddresses(client, SERVER), FlowTuple.packPorts(protocol, clientPort, dstPort),
             POOL, SERVER, dstPort, portLow, portHigh, flags, 0, 1000);
     }
 
     private int natPort(final int entry)
     {
-        return FlowTuple.dstPort(table.tupleB(entry, REPLY));
+        return FlowTuple.dstPort(table.tuplePorts(entry, REPLY));
     }
 
     @Test
     void shouldCreateConfirmedConnectionWithInverseReplyTuple()
     {
         final NatAllocator allocator = allocator(PortStrategy.RESERVE);
-        final int entry = connect(allocator, CLIENT, TCP, 40000, 1024, 65535, ConntrackTable.SRC_NAT);
+        final int entry = connect(allocator, CLIENT, TCP, 40000, 1024, 65535, StatusDescriptor.SRC_NAT);
         assertTrue(entry >= 0);
         assertTrue(allocator.created());
         assertEquals(entry, cursor.entry());
         assertEquals(ORIGINAL, cursor.dir());
-        assertEquals(ConntrackTable.PHASE_CONFIRMED, ConntrackTable.phase(table.status(entry)));
-        assertEquals(FlowTuple.packA(SERVER, POOL), table.tupleA(entry, REPLY));
-        assertEquals(FlowTuple.packB(TCP, 443, 40000), table.tupleB(entry, REPLY), "port preserved");
+        assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(entry)));
+        assertEquals(FlowTuple.packAddresses(SERVER, POOL), table.tupleAddresses(entry, REPLY));
+        assertEquals(FlowTuple.packPorts(TCP, 443, 40000), table.tuplePorts(entry, REPLY), "port preserved");
         assertEquals(1, counters.get(ConntrackCounter.INSERT));
-        assertTrue(table.lookup(cursor, FlowTuple.packA(SERVER, POOL), FlowTuple.packB(TCP, 443, 40000)));
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(TCP, 443, 40000)));
         assertEquals(REPLY, cursor.dir());
     }
 
@@ -88,7 +90,7 @@ class NatAllocatorTest
     {
         final NatAllocator allocator = allocator(PortStrategy.RESERVE);
         final int first = connect(allocator, CLIENT, ICMP, 7, 1024, 1025, 0);
-        assertEquals(FlowTuple.packB(ICMP, 0, 7), table.tupleB(first, REPLY), "identifier 7 kept though outside the port range");
+        assertEquals(FlowTuple.packPorts(ICMP, 0, 7), table.tuplePorts(first, REPLY), "identifier 7 kept though outside the port range");
         final int second = connect(allocator, CLIENT + 1, ICMP, 7, 1024, 1025, 0);
         assertTrue(second >= 0);
         assertNotEquals(7, natPort(second));
@@ -134,7 +136,7 @@ class NatAllocatorTest
         assertTrue(entry >= 0);
         assertEquals(1, counters.get(ConntrackCounter.EARLY_DROP));
         assertEquals(4, table.countInUse());
-        assertTrue(table.lookup(cursor, FlowTuple.packA(CLIENT + 4, SERVER), FlowTuple.packB(TCP, 40000, 443)));
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(CLIENT + 4, SERVER), FlowTuple.packPorts(TCP, 40000, 443)));
     }
 
     @Test
@@ -144,7 +146,7 @@ class NatAllocatorTest
         final NatAllocator allocator = allocator(PortStrategy.RESERVE);
         for (int i = 0; i < 4; i++)
         {
-            assertTrue(connect(allocator, CLIENT + i, TCP, 40000, 1024, 65535, ConntrackTable.ASSURED) >= 0);
+            assertTrue(connect(allocator, CLIENT + i, TCP, 40000, 1024, 65535, StatusDescriptor.ASSURED) >= 0);
         }
         assertEquals(-1, connect(allocator, CLIENT + 4, TCP, 40000, 1024, 65535, 0));
         assertEquals(DropReason.TABLE_FULL, allocator.dropReason());
@@ -209,11 +211,94 @@ class NatAllocatorTest
     {
         final NatAllocator allocator = allocator(PortStrategy.RESERVE);
         final int backend = parseAddress("10.9.9.9");
-        final int entry = allocator.connect(cursor, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(TCP, 40000, 443),
-            0, backend, 8443, 1024, 65535, ConntrackTable.DST_NAT, 5, 1000);
+        final int entry = allocator.connect(cursor, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(TCP, 40000, 443),
+            0, backend, 8443, 1024, 65535, StatusDescriptor.DST_NAT, 5, 1000);
         assertTrue(entry >= 0);
-        assertEquals(FlowTuple.packA(backend, CLIENT), table.tupleA(entry, REPLY));
-        assertEquals(FlowTuple.packB(TCP, 8443, 40000), table.tupleB(entry, REPLY));
+        assertEquals(FlowTuple.packAddresses(backend, CLIENT), table.tupleAddresses(entry, REPLY));
+        assertEquals(FlowTuple.packPorts(TCP, 8443, 40000), table.tuplePorts(entry, REPLY));
         assertEquals(5, table.extra(entry));
+    }
+
+    private static final int SYN_SENT = StatusDescriptor.SRC_NAT | TcpState.SYN_SENT << StatusDescriptor.TCP_STATE_SHIFT;
+
+    /** Moves a connection to {@code tcpState}, as its packets would. */
+    private void tcpStateOf(final int entry, final int tcpState)
+    {
+        final int status = table.status(entry);
+        assertTrue(table.compareAndSetStatus(entry, status, StatusDescriptor.withTcpState(status, tcpState)));
+    }
+
+    @Test
+    void shouldGiveAClosedConnectionsNatTupleToANewSynWhenThePoolIsFull()
+    {
+        for (final PortStrategy strategy : new PortStrategy[] {PortStrategy.RESERVE, PortStrategy.KERNEL})
+        {
+            table = new ConntrackTable(1024, 0);
+            final NatAllocator allocator = allocator(strategy);
+            final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
+            tcpStateOf(old, TcpState.CLOSE);
+            final long takenOver = counters.get(ConntrackCounter.TAKEN_OVER);
+
+            final int next = connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, SYN_SENT);
+
+            assertTrue(next >= 0, strategy + ": " + allocator.dropReason());
+            assertEquals(1024, natPort(next));
+            assertEquals(1, table.countInUse(), strategy + ": the closed connection ended");
+            assertTrue(table.lookup(cursor, FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(TCP, 443, 1024)));
+            assertEquals(next, cursor.entry());
+            assertEquals(takenOver + 1, counters.get(ConntrackCounter.TAKEN_OVER));
+        }
+    }
+
+    @Test
+    void shouldTakeOverATimeWaitConnectionsNatTuple()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
+        tcpStateOf(old, TcpState.TIME_WAIT);
+        assertTrue(connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, SYN_SENT) >= 0);
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
+    }
+
+    @Test
+    void shouldNeverTakeOverALiveConnectionsNatTuple()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
+        for (final int state : new int[] {TcpState.SYN_SENT, TcpState.ESTABLISHED, TcpState.FIN_WAIT, TcpState.LAST_ACK})
+        {
+            tcpStateOf(old, state);
+            assertEquals(-1, connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, SYN_SENT), TcpState.name(state));
+            assertEquals(DropReason.POOL_EXHAUSTED, allocator.dropReason());
+            assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(old)));
+        }
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
+    }
+
+    @Test
+    void shouldNotTakeOverForUdpNorForAConnectionNotStartedBySyn()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
+        tcpStateOf(old, TcpState.CLOSE);
+        final int established = StatusDescriptor.SRC_NAT | TcpState.ESTABLISHED << StatusDescriptor.TCP_STATE_SHIFT;
+        assertEquals(-1, connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, established), "picked up mid-stream");
+        final int udp = connect(allocator, CLIENT, UDP, 40000, 1024, 1024, StatusDescriptor.SRC_NAT);
+        assertTrue(udp >= 0, "UDP has its own tuples");
+        final int udpSecond = connect(allocator, CLIENT + 1, UDP, 40000, 1024, 1024, StatusDescriptor.SRC_NAT);
+        assertEquals(-1, udpSecond);
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
+    }
+
+    @Test
+    void shouldPreferAFreeTupleToAClosedConnectionsOne()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 65535, SYN_SENT);
+        tcpStateOf(old, TcpState.CLOSE);
+        final int next = connect(allocator, CLIENT + 1, TCP, 40000, 1024, 65535, SYN_SENT);
+        assertNotEquals(40000, natPort(next), "the preserved port is not taken over while others are free");
+        assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(old)));
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
     }
 }

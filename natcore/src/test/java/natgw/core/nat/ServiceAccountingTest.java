@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
@@ -38,9 +39,9 @@ class ServiceAccountingTest
     /** A connection as the pipeline creates it for a service, counted live as the pipeline counts it. */
     private int connect(final int protocol, final int flags, final int extra)
     {
-        final long a = FlowTuple.packA(CLIENT, VIP);
-        final long b = FlowTuple.packB(protocol, clientPort++, 80);
-        final int entry = allocator.connect(cursor, a, b, 0, BACKEND, 8080, 1024, 65535, flags, extra, 60_000);
+        final long addresses = FlowTuple.packAddresses(CLIENT, VIP);
+        final long ports = FlowTuple.packPorts(protocol, clientPort++, 80);
+        final int entry = allocator.connect(cursor, addresses, ports, 0, BACKEND, 8080, 1024, 65535, flags, extra, 60_000);
         assertTrue(entry >= 0 && allocator.created());
         if (extra > 0)
         {
@@ -52,7 +53,7 @@ class ServiceAccountingTest
     private void change(final int entry, final int set, final int tcpState)
     {
         final int status = table.status(entry);
-        assertTrue(table.compareAndSetStatus(entry, status, ConntrackTable.withTcpState(status | set, tcpState)));
+        assertTrue(table.compareAndSetStatus(entry, status, StatusDescriptor.withTcpState(status | set, tcpState)));
     }
 
     private void end(final int entry)
@@ -62,7 +63,7 @@ class ServiceAccountingTest
 
     private static int synSent()
     {
-        return ConntrackTable.DST_NAT | TcpState.SYN_SENT << ConntrackTable.TCP_STATE_SHIFT;
+        return StatusDescriptor.DST_NAT | TcpState.SYN_SENT << StatusDescriptor.TCP_STATE_SHIFT;
     }
 
     @Test
@@ -77,13 +78,13 @@ class ServiceAccountingTest
     void shouldNotCountAnsweredOrEstablishedConnectionsAsUnanswered()
     {
         final int reset = connect(Ipv4Header.PROTO_TCP, synSent(), BACKEND_ID + 1);
-        change(reset, ConntrackTable.SEEN_REPLY, TcpState.CLOSE); // the backend answered with a RST
+        change(reset, StatusDescriptor.SEEN_REPLY, TcpState.CLOSE); // the backend answered with a RST
         end(reset);
         final int established = connect(Ipv4Header.PROTO_TCP, synSent(), BACKEND_ID + 1);
-        change(established, ConntrackTable.SEEN_REPLY | ConntrackTable.ASSURED, TcpState.ESTABLISHED);
+        change(established, StatusDescriptor.SEEN_REPLY | StatusDescriptor.ASSURED, TcpState.ESTABLISHED);
         end(established);
         final int synAcked = connect(Ipv4Header.PROTO_TCP, synSent(), BACKEND_ID + 1);
-        change(synAcked, ConntrackTable.SEEN_REPLY, TcpState.SYN_SENT); // a reply seen, state not (yet) moved
+        change(synAcked, StatusDescriptor.SEEN_REPLY, TcpState.SYN_SENT); // a reply seen, state not (yet) moved
         end(synAcked);
         assertEquals(0, counters.get(BACKEND_ID, BackendCounters.SYN_UNANSWERED));
         assertEquals(0, counters.get(BACKEND_ID, BackendCounters.LIVE), "every ended connection is one fewer live");
@@ -92,7 +93,7 @@ class ServiceAccountingTest
     @Test
     void shouldNotCountUnrepliedUdpAsAnUnansweredSyn()
     {
-        end(connect(Ipv4Header.PROTO_UDP, ConntrackTable.DST_NAT, BACKEND_ID + 1));
+        end(connect(Ipv4Header.PROTO_UDP, StatusDescriptor.DST_NAT, BACKEND_ID + 1));
         assertEquals(0, counters.get(BACKEND_ID, BackendCounters.SYN_UNANSWERED));
         assertEquals(0, counters.get(BACKEND_ID, BackendCounters.LIVE));
     }
@@ -101,7 +102,7 @@ class ServiceAccountingTest
     void shouldIgnoreConnectionsWithoutBackend()
     {
         counters.add(0, BackendCounters.LIVE, 1);
-        final int snatOnly = connect(Ipv4Header.PROTO_TCP, ConntrackTable.SRC_NAT | TcpState.SYN_SENT << ConntrackTable.TCP_STATE_SHIFT, 0);
+        final int snatOnly = connect(Ipv4Header.PROTO_TCP, StatusDescriptor.SRC_NAT | TcpState.SYN_SENT << StatusDescriptor.TCP_STATE_SHIFT, 0);
         end(snatOnly);
         final int noExtra = connect(Ipv4Header.PROTO_TCP, synSent(), 0);
         end(noExtra);

@@ -1,5 +1,7 @@
 package natgw.core.packet;
 
+import java.nio.ByteOrder;
+
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -191,5 +193,26 @@ class Ipv4HeaderTest
         assertEquals(255, ip.ttl());
         assertEquals(0xFF, ip.tos());
         assertEquals(0xFF, ip.protocol());
+    }
+
+    @Test
+    void shouldDecodeFixedHeaderWordsAsTheFlyweightReadsFields()
+    {
+        final UnsafeBuffer buffer = CapturedPacket.buffer("tcp-syn");
+        final long word0 = buffer.getLong(Ipv4Header.WORD0_OFFSET, ByteOrder.BIG_ENDIAN);
+        final long word1 = buffer.getLong(Ipv4Header.WORD1_OFFSET, ByteOrder.BIG_ENDIAN);
+        ip.wrap(buffer, 0);
+        assertEquals(4, Ipv4Header.versionOf(word0));
+        assertEquals(ip.headerLength(), Ipv4Header.headerLengthOf(word0));
+        assertEquals(60, Ipv4Header.totalLengthOf(word0));
+        assertFalse(Ipv4Header.isFragmentOf(word0)); // DF set: not a fragment
+        assertEquals(63, Ipv4Header.ttlOf(word1));
+        assertEquals(Ipv4Header.PROTO_TCP, Ipv4Header.protocolOf(word1));
+        assertEquals(parseAddress("10.201.1.2"), Ipv4Header.srcAddressOf(word1));
+
+        ip.flagsAndFragmentOffset(Ipv4Header.FLAG_MF);
+        assertTrue(Ipv4Header.isFragmentOf(buffer.getLong(Ipv4Header.WORD0_OFFSET, ByteOrder.BIG_ENDIAN)));
+        ip.flagsAndFragmentOffset(Ipv4Header.FLAG_DF | 185);
+        assertTrue(Ipv4Header.isFragmentOf(buffer.getLong(Ipv4Header.WORD0_OFFSET, ByteOrder.BIG_ENDIAN)));
     }
 }

@@ -1,5 +1,7 @@
 package natgw.core.packet;
 
+import java.nio.ByteOrder;
+
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -151,5 +153,17 @@ class TcpHeaderTest
         tcp.headerLength(20);
         assertEquals(20, tcp.headerLength());
         assertEquals(0xFF, tcp.flags());
+    }
+
+    @Test
+    void shouldDecodeFixedHeaderWordsAsTheFlyweightReadsFields()
+    {
+        final UnsafeBuffer buffer = CapturedPacket.buffer("tcp-syn");
+        final long word0 = buffer.getLong(20 + TcpHeader.WORD0_OFFSET, ByteOrder.BIG_ENDIAN);
+        final long word1 = buffer.getLong(20 + TcpHeader.WORD1_OFFSET, ByteOrder.BIG_ENDIAN);
+        assertEquals(40001, TcpHeader.srcPortOf(word0));
+        assertEquals(8080, TcpHeader.dstPortOf(word0));
+        assertEquals(40, TcpHeader.headerLengthOf(word1));
+        assertEquals(TcpHeader.SYN, TcpHeader.flagsOf(word1));
     }
 }

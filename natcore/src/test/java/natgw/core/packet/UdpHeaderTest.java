@@ -1,5 +1,7 @@
 package natgw.core.packet;
 
+import java.nio.ByteOrder;
+
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -95,7 +97,7 @@ class UdpHeaderTest
         final int dst = parseAddress("192.0.2.2");
         udp.computeChecksum(src, dst);
         final int word = udp.checksum(); // with payload 0, the checksum is ~sum, so a payload of that word sums to 0xFFFF
-        buffer.putShort(8, (short)word, java.nio.ByteOrder.BIG_ENDIAN);
+        buffer.putShort(8, (short)word, ByteOrder.BIG_ENDIAN);
         udp.computeChecksum(src, dst);
         assertEquals(0xFFFF, udp.checksum());
         assertTrue(udp.isChecksumValid(src, dst));
@@ -109,5 +111,18 @@ class UdpHeaderTest
             .protocol(Ipv4Header.PROTO_UDP).srcAddress(src).dstAddress(dst).computeChecksum();
         packet.putBytes(20, udpBuffer, 0, udpBuffer.capacity());
         return packet.byteArray();
+    }
+
+    @Test
+    void shouldDecodeTheHeaderWordAsTheFlyweightReadsFields()
+    {
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[UdpHeader.LENGTH]);
+        final UdpHeader udp = new UdpHeader().wrap(buffer, 0);
+        udp.srcPort(53).dstPort(40_000).length(38).checksum(0xBEEF);
+        final long header = buffer.getLong(0, ByteOrder.BIG_ENDIAN);
+        assertEquals(53, UdpHeader.srcPortOf(header));
+        assertEquals(40_000, UdpHeader.dstPortOf(header));
+        assertEquals(38, UdpHeader.lengthOf(header));
+        assertEquals(0xBEEF, UdpHeader.checksumOf(header));
     }
 }

@@ -11,6 +11,7 @@ import org.agrona.BufferUtil;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
@@ -167,8 +168,8 @@ final class PipelineFuzzer
     {
         forward(pb.tcp(0, src, srcPort, dst, dstPort, TcpHeader.SYN, 1000, 0, 0));
         final int entry = entryOf(src, srcPort, dst, dstPort, Ipv4Header.PROTO_TCP);
-        final long replyA = table.tupleA(entry, ConntrackTable.REPLY);
-        final long replyB = table.tupleB(entry, ConntrackTable.REPLY);
+        final long replyA = table.tupleAddresses(entry, ConntrackTable.REPLY);
+        final long replyB = table.tuplePorts(entry, ConntrackTable.REPLY);
         forward(pb.tcp(0, FlowTuple.srcAddress(replyA), FlowTuple.srcPort(replyB), FlowTuple.dstAddress(replyA),
             FlowTuple.dstPort(replyB), TcpHeader.SYN | TcpHeader.ACK, 5000, 1001, 0));
         forward(pb.tcp(0, src, srcPort, dst, dstPort, TcpHeader.ACK, 1001, 5001, 0));
@@ -177,7 +178,7 @@ final class PipelineFuzzer
     /** Forwards a request, then its reply built from the connection's reply tuple. */
     private void exchange(final int length)
     {
-        final long a = FlowTuple.packA(ip.wrap(pb.buffer(), 0).srcAddress(), ip.dstAddress());
+        final long a = FlowTuple.packAddresses(ip.wrap(pb.buffer(), 0).srcAddress(), ip.dstAddress());
         final int protocol = ip.protocol();
         final int srcPort = protocol == Ipv4Header.PROTO_ICMP ? icmp.wrap(pb.buffer(), Ipv4Header.MIN_LENGTH).identifier() :
             pb.buffer().getShort(Ipv4Header.MIN_LENGTH, ByteOrder.BIG_ENDIAN) & 0xFFFF;
@@ -191,7 +192,7 @@ final class PipelineFuzzer
     private int entryOf(final int src, final int srcPort, final int dst, final int dstPort, final int protocol)
     {
         final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
-        if (!table.lookup(cursor, FlowTuple.packA(src, dst), FlowTuple.packB(protocol, srcPort, dstPort)))
+        if (!table.lookup(cursor, FlowTuple.packAddresses(src, dst), FlowTuple.packPorts(protocol, srcPort, dstPort)))
         {
             throw new IllegalStateException("the fixture's connection was not created: " + FlowTuple.addressToString(src));
         }
@@ -214,8 +215,8 @@ final class PipelineFuzzer
     /** A packet of the connection in {@code entry} travelling in {@code dir}, built in {@link #pb}; returns its length. */
     private int tuplePacket(final int entry, final int dir)
     {
-        final long a = table.tupleA(entry, dir);
-        final long b = table.tupleB(entry, dir);
+        final long a = table.tupleAddresses(entry, dir);
+        final long b = table.tuplePorts(entry, dir);
         final int src = FlowTuple.srcAddress(a);
         final int dst = FlowTuple.dstAddress(a);
         switch (FlowTuple.protocol(b))
@@ -237,7 +238,7 @@ final class PipelineFuzzer
         final List<byte[]> live = new ArrayList<>();
         for (int entry = 0; entry < CAPACITY; entry++)
         {
-            if (ConntrackTable.phase(table.status(entry)) == ConntrackTable.PHASE_CONFIRMED)
+            if (StatusDescriptor.phase(table.status(entry)) == StatusDescriptor.PHASE_CONFIRMED)
             {
                 for (int dir = ConntrackTable.ORIGINAL; dir <= ConntrackTable.REPLY; dir++)
                 {

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
@@ -206,7 +207,7 @@ class PipelineOffloadTest
         final long rxBefore = counters.get(ConntrackCounter.RX_PACKETS);
         final List<byte[]> segments = forward(tcp(CLIENT, 40003, SERVER, 443, ACK, 1001, 10 * MSS + 1));
 
-        assertTrue(table.lookup(cursor, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(Ipv4Header.PROTO_TCP, 40003, 443)));
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(Ipv4Header.PROTO_TCP, 40003, 443)));
         long bytes = 0;
         for (final byte[] segment : segments)
         {
@@ -224,8 +225,8 @@ class PipelineOffloadTest
         final int natPort = establish(40004);
         forward(tcp(CLIENT, 40004, SERVER, 443, ACK | PSH | FIN, 1001, 5 * MSS));
 
-        assertTrue(table.lookup(cursor, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(Ipv4Header.PROTO_TCP, 40004, 443)));
-        assertEquals(TcpState.FIN_WAIT, ConntrackTable.tcpState(cursor.status()), "its FIN is seen once, on its header");
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(Ipv4Header.PROTO_TCP, 40004, 443)));
+        assertEquals(TcpState.FIN_WAIT, StatusDescriptor.tcpState(cursor.status()), "its FIN is seen once, on its header");
         forward(tcp(SERVER, 443, POOL, natPort, ACK, 5001, 3 * MSS));
         assertTrue(table.packets(cursor.entry(), REPLY) >= 4);
     }

@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
@@ -181,14 +182,14 @@ class PipelineServiceTest
 
     private boolean connected(final int client, final int protocol, final int clientPort, final int port)
     {
-        return table.lookup(cursor, FlowTuple.packA(client, VIP), FlowTuple.packB(protocol, clientPort, port)) &&
-            ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED;
+        return table.lookup(cursor, FlowTuple.packAddresses(client, VIP), FlowTuple.packPorts(protocol, clientPort, port)) &&
+            StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED;
     }
 
     private int tcpState(final int clientPort)
     {
         assertTrue(connected(OUTSIDE_CLIENT, Ipv4Header.PROTO_TCP, clientPort, 80));
-        return ConntrackTable.tcpState(cursor.status());
+        return StatusDescriptor.tcpState(cursor.status());
     }
 
     private Backend backend(final String key, final int address)
@@ -251,8 +252,8 @@ class PipelineServiceTest
         toVip(40001, ACK | PSH, 1001, 5001, B1);
         fromBackend(B1, 40001, ACK, 5001, 1001);
         assertEquals(TcpState.ESTABLISHED, tcpState(40001));
-        assertTrue((cursor.status() & ConntrackTable.DST_NAT) != 0);
-        assertEquals(0, cursor.status() & ConntrackTable.SRC_NAT);
+        assertTrue((cursor.status() & StatusDescriptor.DST_NAT) != 0);
+        assertEquals(0, cursor.status() & StatusDescriptor.SRC_NAT);
         assertEquals(1, counters.get(ConntrackCounter.INSERT));
         assertEquals(1, evidence(WEB, B1, BackendCounters.NEW));
         assertEquals(1, evidence(WEB, B1, BackendCounters.LIVE));
@@ -296,8 +297,8 @@ class PipelineServiceTest
         assertEquals(8080, tcp.dstPort());
         final int natPort = tcp.srcPort();
         assertTrue(connected(INSIDE_CLIENT, Ipv4Header.PROTO_TCP, 40001, 80));
-        assertEquals(ConntrackTable.SRC_NAT | ConntrackTable.DST_NAT,
-            cursor.status() & (ConntrackTable.SRC_NAT | ConntrackTable.DST_NAT));
+        assertEquals(StatusDescriptor.SRC_NAT | StatusDescriptor.DST_NAT,
+            cursor.status() & (StatusDescriptor.SRC_NAT | StatusDescriptor.DST_NAT));
 
         forward(0, builder.tcp(0, B1, 8080, POOL, natPort, SYN | ACK, 5000, 1001, 0));
         assertEquals(VIP, ip.srcAddress());
@@ -648,14 +649,14 @@ class PipelineServiceTest
         forward(0, builder.tcp(0, OUTSIDE_CLIENT, 40001, vip, 80, SYN, 1, 0, 0));
         final int second = ip.dstAddress();
         assertNotEquals(first, second, "the other one holds fewer");
-        assertTrue(table.lookup(cursor, FlowTuple.packA(OUTSIDE_CLIENT, vip), FlowTuple.packB(Ipv4Header.PROTO_TCP, 40000, 80)));
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(OUTSIDE_CLIENT, vip), FlowTuple.packPorts(Ipv4Header.PROTO_TCP, 40000, 80)));
         assertTrue(table.kill(cursor, cursor.entry(), cursor.status()));
         for (int port = 40002; port < 40005; port++)
         {
             forward(0, builder.tcp(0, OUTSIDE_CLIENT, port, vip, 80, SYN, 1, 0, 0));
             final int now = ip.dstAddress();
             assertEquals(first, now, "the first backend's connection ended: it is the least loaded until level");
-            assertTrue(table.lookup(cursor, FlowTuple.packA(OUTSIDE_CLIENT, vip), FlowTuple.packB(Ipv4Header.PROTO_TCP, port, 80)));
+            assertTrue(table.lookup(cursor, FlowTuple.packAddresses(OUTSIDE_CLIENT, vip), FlowTuple.packPorts(Ipv4Header.PROTO_TCP, port, 80)));
             assertTrue(table.kill(cursor, cursor.entry(), cursor.status()));
         }
     }
@@ -724,7 +725,7 @@ class PipelineServiceTest
                         verdicts[worker][round] = pipelines[worker].process(buffers[worker], 0, length, 1_000_000_000L + round);
                         out.wrap(buffers[worker], 0);
                         outUdp.wrap(buffers[worker], 20);
-                        translations[worker][round] = FlowTuple.packA(out.srcAddress(), out.dstAddress()) ^
+                        translations[worker][round] = FlowTuple.packAddresses(out.srcAddress(), out.dstAddress()) ^
                             ((long)outUdp.srcPort() << 16 | outUdp.dstPort()) * 0x9E3779B97F4A7C15L;
                     }
                 }

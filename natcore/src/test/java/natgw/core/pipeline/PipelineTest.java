@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
@@ -131,13 +132,13 @@ class PipelineTest
 
     private int status(final int client, final int protocol, final int clientPort, final int server, final int serverPort)
     {
-        assertTrue(table.lookup(cursor, FlowTuple.packA(client, server), FlowTuple.packB(protocol, clientPort, serverPort)));
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(client, server), FlowTuple.packPorts(protocol, clientPort, serverPort)));
         return cursor.status();
     }
 
     private int tcpState(final int client, final int clientPort)
     {
-        return ConntrackTable.tcpState(status(client, Ipv4Header.PROTO_TCP, clientPort, SERVER, 443));
+        return StatusDescriptor.tcpState(status(client, Ipv4Header.PROTO_TCP, clientPort, SERVER, 443));
     }
 
     private void assertDropped(final DropReason reason, final int offset, final int length)
@@ -820,7 +821,7 @@ class PipelineTest
         // only a request starts an ICMP query (Linux nf_conntrack_proto_icmp: valid_new); a reply to a ping that
         // reached the client some other way must not be given a mapping, nor its identifier rewritten
         assertDropped(DropReason.UNSUPPORTED_ICMP, 0, builder.icmpEcho(0, CLIENT, OUTSIDER, IcmpHeader.ECHO_REPLY, 0x4242, 1, 8));
-        assertFalse(table.lookup(cursor, FlowTuple.packA(CLIENT, OUTSIDER), FlowTuple.packB(1, 0, 0x4242)));
+        assertFalse(table.lookup(cursor, FlowTuple.packAddresses(CLIENT, OUTSIDER), FlowTuple.packPorts(1, 0, 0x4242)));
     }
 
     @Test
@@ -828,7 +829,7 @@ class PipelineTest
     {
         assertDropped(DropReason.TCP_INVALID_NEW, 0, builder.tcp(0, CLIENT, 40001, SERVER, 443, RST, 1, 0, 0));
         assertDropped(DropReason.TCP_INVALID_NEW, 0, builder.tcp(0, CLIENT, 40002, SERVER, 443, FIN | ACK, 1, 0, 0));
-        assertFalse(table.lookup(cursor, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(6, 40001, 443)));
+        assertFalse(table.lookup(cursor, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(6, 40001, 443)));
     }
 
     @Test
@@ -972,8 +973,8 @@ class PipelineTest
         tcpOut(CLIENT, 40002, SERVER, ACK);
 
         final int status = status(CLIENT, 6, 40002, SERVER, 443);
-        assertEquals(TcpState.ESTABLISHED, ConntrackTable.tcpState(status));
-        assertEquals(0, status & (ConntrackTable.SEEN_REPLY | ConntrackTable.ASSURED));
+        assertEquals(TcpState.ESTABLISHED, StatusDescriptor.tcpState(status));
+        assertEquals(0, status & (StatusDescriptor.SEEN_REPLY | StatusDescriptor.ASSURED));
     }
 
     @Test
@@ -981,14 +982,14 @@ class PipelineTest
     {
         final int natPort = tcpOut(CLIENT, 40001, SERVER, SYN);
         assertEquals(TcpState.SYN_SENT, tcpState(CLIENT, 40001));
-        assertEquals(0, status(CLIENT, 6, 40001, SERVER, 443) & ConntrackTable.SEEN_REPLY);
+        assertEquals(0, status(CLIENT, 6, 40001, SERVER, 443) & StatusDescriptor.SEEN_REPLY);
         tcpIn(SERVER, natPort, SYN | ACK, CLIENT, 40001);
         assertEquals(TcpState.SYN_RECV, tcpState(CLIENT, 40001));
-        assertTrue((status(CLIENT, 6, 40001, SERVER, 443) & ConntrackTable.SEEN_REPLY) != 0);
-        assertEquals(0, status(CLIENT, 6, 40001, SERVER, 443) & ConntrackTable.ASSURED);
+        assertTrue((status(CLIENT, 6, 40001, SERVER, 443) & StatusDescriptor.SEEN_REPLY) != 0);
+        assertEquals(0, status(CLIENT, 6, 40001, SERVER, 443) & StatusDescriptor.ASSURED);
         tcpOut(CLIENT, 40001, SERVER, ACK);
         assertEquals(TcpState.ESTABLISHED, tcpState(CLIENT, 40001));
-        assertTrue((status(CLIENT, 6, 40001, SERVER, 443) & ConntrackTable.ASSURED) != 0);
+        assertTrue((status(CLIENT, 6, 40001, SERVER, 443) & StatusDescriptor.ASSURED) != 0);
         final int entry = cursor.entry();
         assertEquals(table.toTableMs(nowNs) + timeouts.tcpMs(TcpState.ESTABLISHED), table.deadlineMs(entry));
         assertEquals(2, table.packets(entry, ConntrackTable.ORIGINAL));
@@ -1025,9 +1026,9 @@ class PipelineTest
         assertEquals(1, counters.get(ConntrackCounter.REOPENED));
         assertEquals(2, counters.get(ConntrackCounter.INSERT));
         final int status = status(CLIENT, 6, 40001, SERVER, 443);
-        assertEquals(TcpState.SYN_SENT, ConntrackTable.tcpState(status));
-        assertEquals(0, status & (ConntrackTable.ASSURED | ConntrackTable.SEEN_REPLY), "a new connection");
-        assertNotEquals(oldStatus & ConntrackTable.GENERATION_MASK, status & ConntrackTable.GENERATION_MASK);
+        assertEquals(TcpState.SYN_SENT, StatusDescriptor.tcpState(status));
+        assertEquals(0, status & (StatusDescriptor.ASSURED | StatusDescriptor.SEEN_REPLY), "a new connection");
+        assertNotEquals(oldStatus & StatusDescriptor.GENERATION_MASK, status & StatusDescriptor.GENERATION_MASK);
         assertEquals(1, table.countInUse());
         tcpIn(SERVER, natPort, SYN | ACK, CLIENT, 40001);
     }
@@ -1092,21 +1093,21 @@ class PipelineTest
         status(CLIENT, 17, 5353, SERVER, 53);
         final int entry = cursor.entry();
         assertEquals(table.toTableMs(nowNs) + timeouts.udpUnrepliedMs(), table.deadlineMs(entry));
-        assertEquals(0, cursor.status() & (ConntrackTable.SEEN_REPLY | ConntrackTable.ASSURED));
+        assertEquals(0, cursor.status() & (StatusDescriptor.SEEN_REPLY | StatusDescriptor.ASSURED));
 
         // a reply 5 s later: replied, but not yet a stream (nf_conntrack_udp_packet sees the reply bit only after it)
         nowNs += 5_000_000_000L;
         forward(0, builder.udp(0, SERVER, 53, POOL, natPort, 8));
         assertEquals(table.toTableMs(nowNs) + timeouts.udpUnrepliedMs(), table.deadlineMs(entry));
         int status = status(CLIENT, 17, 5353, SERVER, 53);
-        assertTrue((status & ConntrackTable.SEEN_REPLY) != 0);
-        assertEquals(0, status & ConntrackTable.ASSURED);
+        assertTrue((status & StatusDescriptor.SEEN_REPLY) != 0);
+        assertEquals(0, status & StatusDescriptor.ASSURED);
 
         // more traffic from a flow past 2 s of age: a stream, assured, the long timeout, in either direction
         nowNs += 10_000_000_000L;
         udpOut(CLIENT, 5353, SERVER);
         assertEquals(table.toTableMs(nowNs) + timeouts.udpRepliedMs(), table.deadlineMs(entry));
-        assertTrue((status(CLIENT, 17, 5353, SERVER, 53) & ConntrackTable.ASSURED) != 0);
+        assertTrue((status(CLIENT, 17, 5353, SERVER, 53) & StatusDescriptor.ASSURED) != 0);
         nowNs += 10_000_000_000L;
         forward(0, builder.udp(0, SERVER, 53, POOL, natPort, 8));
         assertEquals(table.toTableMs(nowNs) + timeouts.udpRepliedMs(), table.deadlineMs(entry), "refreshed by either direction");
@@ -1123,8 +1124,8 @@ class PipelineTest
         udpOut(CLIENT, 5354, SERVER);
 
         final int status = status(CLIENT, 17, 5354, SERVER, 53);
-        assertTrue((status & ConntrackTable.SEEN_REPLY) != 0);
-        assertEquals(0, status & ConntrackTable.ASSURED, "younger than 2 s: not a stream yet");
+        assertTrue((status & StatusDescriptor.SEEN_REPLY) != 0);
+        assertEquals(0, status & StatusDescriptor.ASSURED, "younger than 2 s: not a stream yet");
         assertEquals(table.toTableMs(nowNs) + timeouts.udpUnrepliedMs(), table.deadlineMs(cursor.entry()));
     }
 
@@ -1135,7 +1136,7 @@ class PipelineTest
         status(CLIENT, 6, 40001, SERVER, 443);
         assertEquals(table.toTableMs(nowNs) + timeouts.tcpMs(TcpState.SYN_SENT), table.deadlineMs(cursor.entry()));
         forward(0, builder.icmpEcho(0, CLIENT, SERVER, IcmpHeader.ECHO_REQUEST, 7, 1, 8));
-        assertTrue(table.lookup(cursor, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(1, 7, 0)));
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(1, 7, 0)));
         assertEquals(table.toTableMs(nowNs) + timeouts.icmpMs(), table.deadlineMs(cursor.entry()));
     }
 

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The pipeline validates the fixed headers from whole words ({@code Pipeline.parse}); the header flyweights
+ * The pipeline validates the fixed headers from whole words ({@code Validation.parse}); the header flyweights
  * validate field by field. On mutated TCP and UDP packets both must give the same drop reason, or both none.
  */
 class PipelineValidationTest

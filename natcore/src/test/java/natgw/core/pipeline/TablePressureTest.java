@@ -5,6 +5,7 @@ import java.util.List;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.Timeouts;
@@ -79,8 +80,8 @@ class TablePressureTest
     private boolean assured(final int clientPort)
     {
         final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
-        return table.lookup(cursor, FlowTuple.packA(CLIENT, SERVER), FlowTuple.packB(Ipv4Header.PROTO_TCP, clientPort, 443)) &&
-            (cursor.status() & ConntrackTable.ASSURED) != 0;
+        return table.lookup(cursor, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(Ipv4Header.PROTO_TCP, clientPort, 443)) &&
+            (cursor.status() & StatusDescriptor.ASSURED) != 0;
     }
 
     @Test

@@ -3,20 +3,21 @@ package natgw.core.testing;
 import java.util.HashSet;
 import java.util.Set;
 
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.TcpState;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.SnatPolicy;
 import natgw.core.packet.Ipv4Header;
 
-import static natgw.core.conntrack.ConntrackTable.ASSURED;
-import static natgw.core.conntrack.ConntrackTable.DST_NAT;
+import static natgw.core.conntrack.StatusDescriptor.ASSURED;
+import static natgw.core.conntrack.StatusDescriptor.DST_NAT;
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
-import static natgw.core.conntrack.ConntrackTable.PHASE_CONFIRMED;
-import static natgw.core.conntrack.ConntrackTable.PHASE_FREE;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_CONFIRMED;
+import static natgw.core.conntrack.StatusDescriptor.PHASE_FREE;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
-import static natgw.core.conntrack.ConntrackTable.SEEN_REPLY;
-import static natgw.core.conntrack.ConntrackTable.SRC_NAT;
+import static natgw.core.conntrack.StatusDescriptor.SEEN_REPLY;
+import static natgw.core.conntrack.StatusDescriptor.SRC_NAT;
 
 /**
  * Checks a table at rest (no thread inside it) for entries in an impossible state: what every reserve, confirm,
@@ -45,7 +46,7 @@ public final class ConntrackConsistency
         for (int entry = 0; entry < table.capacity(); entry++)
         {
             final int status = table.status(entry);
-            final int phase = ConntrackTable.phase(status);
+            final int phase = StatusDescriptor.phase(status);
             if (phase == PHASE_FREE)
             {
                 continue;
@@ -57,8 +58,8 @@ public final class ConntrackConsistency
             confirmed++;
             for (int dir = ORIGINAL; dir <= REPLY; dir++)
             {
-                final long a = table.tupleA(entry, dir);
-                final long b = table.tupleB(entry, dir);
+                final long a = table.tupleAddresses(entry, dir);
+                final long b = table.tuplePorts(entry, dir);
                 final long found = table.findLinked(a, b, table.bucket(a, b));
                 if (found == ConntrackTable.NOT_FOUND || ConntrackTable.foundEntry(found) != entry ||
                     ConntrackTable.foundDir(found) != dir)
@@ -90,16 +91,16 @@ public final class ConntrackConsistency
 
     private static String flagsAndTuples(final ConntrackTable table, final int entry, final int status, final SnatPolicy snat)
     {
-        final long origA = table.tupleA(entry, ORIGINAL);
-        final long origB = table.tupleB(entry, ORIGINAL);
-        final long replyA = table.tupleA(entry, REPLY);
-        final long replyB = table.tupleB(entry, REPLY);
+        final long origA = table.tupleAddresses(entry, ORIGINAL);
+        final long origB = table.tuplePorts(entry, ORIGINAL);
+        final long replyA = table.tupleAddresses(entry, REPLY);
+        final long replyB = table.tuplePorts(entry, REPLY);
         final int protocol = FlowTuple.protocol(origB);
         if (FlowTuple.protocol(replyB) != protocol)
         {
             return "protocols differ";
         }
-        final int tcpState = ConntrackTable.tcpState(status);
+        final int tcpState = StatusDescriptor.tcpState(status);
         if (protocol == Ipv4Header.PROTO_TCP ? tcpState > TcpState.SYN_SENT2 || tcpState == TcpState.NONE : tcpState != 0)
         {
             return "tcp state " + tcpState + " on protocol " + protocol;
@@ -109,7 +110,7 @@ public final class ConntrackConsistency
             return "ASSURED without SEEN_REPLY";
         }
         if ((status & (SRC_NAT | DST_NAT)) == 0 &&
-            (replyA != FlowTuple.invertA(origA) || replyB != FlowTuple.invertB(origB)))
+            (replyA != FlowTuple.invertAddresses(origA) || replyB != FlowTuple.invertPorts(origB)))
         {
             return "untranslated, yet the reply is not the original's inverse";
         }
@@ -127,7 +128,7 @@ public final class ConntrackConsistency
     private static String describe(final ConntrackTable table, final int entry, final int status, final String why)
     {
         return "entry " + entry + " (status 0x" + Integer.toHexString(status) + ", " +
-            FlowTuple.toString(table.tupleA(entry, ORIGINAL), table.tupleB(entry, ORIGINAL)) + " / " +
-            FlowTuple.toString(table.tupleA(entry, REPLY), table.tupleB(entry, REPLY)) + "): " + why;
+            FlowTuple.toString(table.tupleAddresses(entry, ORIGINAL), table.tuplePorts(entry, ORIGINAL)) + " / " +
+            FlowTuple.toString(table.tupleAddresses(entry, REPLY), table.tuplePorts(entry, REPLY)) + "): " + why;
     }
 }

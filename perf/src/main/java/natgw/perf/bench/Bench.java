@@ -14,10 +14,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import natgw.perf.lab.Lab;
 import natgw.perf.report.ReportWriter;
-import natgw.perf.sys.Privileges;
-import natgw.perf.sys.Tools;
+import natgw.tun.CommandResult;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Privileges;
+import natgw.tun.lab.Tools;
 
 /**
  * Entry point of {@code natgw bench} and {@code natgw demo}: builds a lab, runs scenarios through the chosen
@@ -142,13 +143,13 @@ public final class Bench
     static String gitCommit()
     {
         final String dir = System.getProperty("natgw.home", ".");
-        final natgw.perf.sys.Exec.Result head = natgw.perf.sys.Exec.run("git", "-C", dir, "rev-parse", "--short=7",
+        final natgw.tun.CommandResult head = natgw.tun.Exec.run("git", "-C", dir, "rev-parse", "--short=7",
             "HEAD");
         if (!head.ok())
         {
             return null;
         }
-        final natgw.perf.sys.Exec.Result status = natgw.perf.sys.Exec.run("git", "-C", dir, "status", "--porcelain",
+        final natgw.tun.CommandResult status = natgw.tun.Exec.run("git", "-C", dir, "status", "--porcelain",
             "--untracked-files=no");
         return head.stdout().strip() + (status.ok() && !status.stdout().isBlank() ? "-dirty" : "");
     }

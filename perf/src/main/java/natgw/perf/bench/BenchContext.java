@@ -4,10 +4,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
-import natgw.perf.sys.JavaCommand;
+import natgw.perf.sys.NatgwCommand;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /** What every scenario and implementation of one run share: the lab, the output directory, options. */
 public final class BenchContext
@@ -90,7 +91,7 @@ public final class BenchContext
     {
         if (natgwCommand == null)
         {
-            natgwCommand = JavaCommand.natgw();
+            natgwCommand = NatgwCommand.natgw();
         }
         return natgwCommand;
     }
@@ -98,7 +99,7 @@ public final class BenchContext
     /** /proc/net/stat/nf_conntrack of the gateway namespace, summed over CPUs. */
     public java.util.Map<String, Long> kernelConntrackStats()
     {
-        final Exec.Result result = lab.exec(Role.GW, "cat", "/proc/net/stat/nf_conntrack");
+        final CommandResult result = lab.exec(Role.GW, "cat", "/proc/net/stat/nf_conntrack");
         if (!result.ok())
         {
             return new java.util.LinkedHashMap<>();

@@ -8,13 +8,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
 import natgw.perf.load.EchoServer;
 import natgw.perf.load.LoadResult;
-import natgw.perf.sys.Exec;
-import natgw.perf.sys.JavaCommand;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.JavaCommand;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 
 /**
  * Runs one scenario through several implementations on one lab, alternating them: in block b the implementations
@@ -187,7 +188,7 @@ public final class BenchRunner
         String failure = null;
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            final Exec.Result result = context.lab().exec(Role.CLIENT, "timeout", "3", "bash", "-c",
+            final CommandResult result = context.lab().exec(Role.CLIENT, "timeout", "3", "bash", "-c",
                 "exec 3<>/dev/tcp/" + addressSlashPort);
             if (result.ok())
             {

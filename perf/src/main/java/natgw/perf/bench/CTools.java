@@ -5,7 +5,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import natgw.perf.sys.Exec;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
 
 /** Compiles the reference C tools (udpflood.c, nulltun.c) into a directory of the run; they are not part of natgw. */
 final class CTools
@@ -42,7 +43,7 @@ final class CTools
         {
             throw new UncheckedIOException(e);
         }
-        final Exec.Result result = Exec.run("gcc", "-O2", "-pthread", "-o", binary.toString(), source.toString());
+        final CommandResult result = Exec.run("gcc", "-O2", "-pthread", "-o", binary.toString(), source.toString());
         if (!result.ok())
         {
             throw new Implementation.Unavailable("gcc could not compile " + source + ": " + result.stderr().strip());

@@ -2,10 +2,10 @@ package natgw.perf.bench;
 
 import java.util.List;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
 import natgw.perf.load.ConnectStorm;
 import natgw.perf.load.LoadResult;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /**
  * Incident 1: K client addresses connect to one server port from the same source port at the same instant, R rounds.

@@ -2,10 +2,10 @@ package natgw.perf.bench;
 
 import java.util.List;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
 import natgw.perf.load.DnsPairs;
 import natgw.perf.load.LoadResult;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /**
  * Incident 4: DNS over DNAT. A DNS-like responder on every backend behind {@code udp:VIP:53}; each round, every

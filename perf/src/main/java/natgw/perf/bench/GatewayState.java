@@ -5,8 +5,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /**
  * The gateway namespace's routing state (links, policy rules, routes in every table, proxy neighbour entries, nft

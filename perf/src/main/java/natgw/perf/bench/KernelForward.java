@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /**
  * Plain kernel forwarding, no NAT and no conntrack rules: the floor every NAT is compared with. The server gets a

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /**
  * The kernel's nftables masquerade on the outside interface, for traffic from the inside subnet, with the port
@@ -62,7 +62,7 @@ public final class KernelMasquerade implements Implementation
     {
         final Lab lab = context.lab();
         context.flushKernelConntrack();
-        natgw.perf.sys.Exec.run(lab.inNamespace(Role.GW, List.of("nft", "-f", "-")), ruleset(), 30_000).orThrow();
+        natgw.tun.Exec.run(lab.inNamespace(Role.GW, List.of("nft", "-f", "-")), ruleset(), 30_000).orThrow();
         final Map<String, Long> baseline = context.kernelConntrackStats();
         return new Session()
         {

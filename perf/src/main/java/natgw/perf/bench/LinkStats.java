@@ -5,9 +5,10 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /**
  * Interface statistics ({@code ip -s -j link}) that tell where packets were lost outside any conntrack: the TUN's
@@ -47,7 +48,7 @@ final class LinkStats
 
     static JsonNode stats64(final Lab lab, final Role role, final String itf)
     {
-        final Exec.Result result = Exec.run("ip", "-n", lab.ns(role), "-s", "-j", "link", "show", "dev", itf);
+        final CommandResult result = Exec.run("ip", "-n", lab.ns(role), "-s", "-j", "link", "show", "dev", itf);
         if (!result.ok())
         {
             return null;

@@ -8,10 +8,10 @@ import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
 import natgw.perf.load.LoadResult;
-import natgw.perf.sys.JavaCommand;
+import natgw.tun.lab.JavaCommand;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 
 /** Runs a Java load generator of natgw.perf.load in a lab namespace and reads back its {@link LoadResult}. */
 final class LoadRunner

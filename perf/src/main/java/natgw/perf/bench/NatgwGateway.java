@@ -11,10 +11,11 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 
 /**
  * natgw itself, started in the gateway namespace with the lab's command line and one {@code --port-strategy}:
@@ -89,7 +90,8 @@ public final class NatgwGateway implements Implementation
     /** The natgw arguments for the lab with these DNAT services. */
     public List<String> runArguments(final int queues, final List<LabService> services)
     {
-        final List<String> args = new ArrayList<>(List.of("run", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
+        // --fresh: each measurement starts with an empty table, whatever the run before it left in the state file
+        final List<String> args = new ArrayList<>(List.of("run", "--fresh", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
             "--snat", Lab.POOL_ADDR, "--steer", Lab.GW_INSIDE_IF, "--port-strategy", strategy));
         args.addAll(flags);
         if (queues > 0)
@@ -168,7 +170,7 @@ public final class NatgwGateway implements Implementation
                 }
                 final List<String> stats = new ArrayList<>(context.natgwCommand());
                 stats.addAll(List.of("conntrack", "-S"));
-                final Exec.Result result = lab.exec(Role.GW, stats);
+                final CommandResult result = lab.exec(Role.GW, stats);
                 final Map<String, Long> counters = ConntrackStats.parseStatLines(result.stdout());
                 if (!result.ok() || counters.isEmpty())
                 {

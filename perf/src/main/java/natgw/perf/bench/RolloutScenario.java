@@ -6,10 +6,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
 import natgw.perf.load.LoadResult;
 import natgw.perf.load.ShortConnections;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /**
  * Incident 2: a rollout under load. Short connections (closed loop, {@code --concurrency} in flight from

@@ -3,11 +3,11 @@ package natgw.perf.bench;
 import java.util.ArrayList;
 import java.util.List;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
 import natgw.perf.load.ServiceBackend;
-import natgw.perf.sys.JavaCommand;
+import natgw.tun.lab.JavaCommand;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 
 /**
  * The backends of the DNAT scenarios, in the server namespace: backend i has its own address

@@ -3,10 +3,10 @@ package natgw.perf.bench;
 import java.util.ArrayList;
 import java.util.List;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
 import natgw.perf.load.LoadResult;
 import natgw.perf.load.ShortConnections;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /**
  * Short TCP request/response connections (64-byte request echoed, then RST), closed loop (C in flight, the path

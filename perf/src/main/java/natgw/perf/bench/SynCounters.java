@@ -6,9 +6,9 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.Role;
-import natgw.perf.sys.Exec;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /**
  * New connections per backend, counted where every implementation's traffic leaves the gateway: an nftables

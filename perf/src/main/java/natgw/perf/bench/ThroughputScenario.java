@@ -10,13 +10,14 @@ import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import natgw.perf.lab.Lab;
-import natgw.perf.lab.LabProcess;
-import natgw.perf.lab.Role;
 import natgw.perf.load.LoadResult;
 import natgw.perf.load.UdpFlood;
-import natgw.perf.sys.Exec;
-import natgw.perf.sys.JavaCommand;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.JavaCommand;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
 
 /**
  * Bulk TCP (iperf3, one test per entry of {@code flows}: 1 and 4 parallel streams by default, with the sender's
@@ -214,7 +215,7 @@ public final class ThroughputScenario implements Scenario
         final int seconds, final LoadResult result) throws Exception
     {
         context.progress().update("TCP, iperf3 -P " + flows + " for " + seconds + " s");
-        final Exec.Result tcp = Exec.run(context.lab().inNamespace(Role.CLIENT, List.of("iperf3", "-c",
+        final CommandResult tcp = Exec.run(context.lab().inNamespace(Role.CLIENT, List.of("iperf3", "-c",
             Lab.SERVER_ADDR, "-p", String.valueOf(IPERF_PORT), "-t", String.valueOf(seconds), "-P",
             String.valueOf(flows), "-J", "--connect-timeout", "3000")), null, (seconds + 20) * 1000L);
         Files.writeString(context.logsDir().resolve(segmentName + ".iperf3-P" + flows + ".json"), tcp.stdout());
@@ -248,7 +249,7 @@ public final class ThroughputScenario implements Scenario
         flood.addAll(lab.clientAddresses().subList(0, threads));
         final long[] before = rx(lab);
         final long startNs = System.nanoTime();
-        final Exec.Result udp = Exec.run(lab.inNamespace(Role.CLIENT, flood), null, (seconds + 20) * 1000L);
+        final CommandResult udp = Exec.run(lab.inNamespace(Role.CLIENT, flood), null, (seconds + 20) * 1000L);
         final double elapsedS = (System.nanoTime() - startNs) / 1e9;
         Thread.sleep(200);
         final long[] after = rx(lab);
@@ -280,7 +281,7 @@ public final class ThroughputScenario implements Scenario
         send.addAll(lab.clientAddresses().subList(0, threads));
         final long[] before = rx(lab);
         final long startNs = System.nanoTime();
-        final Exec.Result uso = Exec.run(lab.inNamespace(Role.CLIENT, send), null, (seconds + 20) * 1000L);
+        final CommandResult uso = Exec.run(lab.inNamespace(Role.CLIENT, send), null, (seconds + 20) * 1000L);
         final double elapsedS = (System.nanoTime() - startNs) / 1e9;
         Thread.sleep(200);
         final long[] after = rx(lab);
@@ -344,7 +345,7 @@ public final class ThroughputScenario implements Scenario
     /** rx packets and bytes of the server's interface. */
     static long[] rx(final Lab lab)
     {
-        final Exec.Result result = Exec.run("ip", "-n", lab.ns(Role.SERVER), "-s", "-j", "link", "show", "dev",
+        final CommandResult result = Exec.run("ip", "-n", lab.ns(Role.SERVER), "-s", "-j", "link", "show", "dev",
             Lab.SERVER_IF);
         try
         {

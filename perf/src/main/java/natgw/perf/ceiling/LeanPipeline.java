@@ -53,19 +53,19 @@ public final class LeanPipeline
         return (int)((hash & 0xFFFFFFFFL) * bucketCount >>> 32);
     }
 
-    static int hash(long a, long b)
+    static int hash(long addresses, long ports)
     {
-        return FlowTuple.hash(a, b, SEED);
+        return FlowTuple.hash(addresses, ports, SEED);
     }
     long line(int ref) { return entries + (long)((ref - 1) >>> 1) * ENTRY; }
     long link(int ref) { return line(ref) + ((ref - 1) & 1) * 8; }
     long tuple(int ref) { return line(ref) + 16 + ((ref - 1) & 1) * 16; }
 
-    void linkNode(int entry, int dir, long a, long b)
+    void linkNode(int entry, int dir, long addresses, long ports)
     {
         int ref = entry * 2 + dir + 1;
-        U.putLong(tuple(ref), a); U.putLong(tuple(ref) + 8, b);
-        long prev = buckets + ((long)(bucketOf(hash(a, b))) << 3);
+        U.putLong(tuple(ref), addresses); U.putLong(tuple(ref) + 8, ports);
+        long prev = buckets + ((long)(bucketOf(hash(addresses, ports))) << 3);
         while ((U.getLong(prev) & 0xFFFFFFFFL) != 0) prev = link((int)U.getLong(prev));
         U.putLong(prev, ref);
     }
@@ -102,20 +102,20 @@ public final class LeanPipeline
         long s = Checksum.pseudoHeaderSum(src, dst, 6, l4len) + sum32(t0) + sum32(t1) + (be32(t + 16) & 0xFFFFFFFFL);
         if (l4len != 20) return false;
         if (Checksum.finish(s) != 0) return false;
-        long a = (long)src << 32 | (dst & 0xFFFFFFFFL), b = 6L << 32 | (t0 >>> 32);
-        ka[j] = a; kb[j] = b;
-        bk[j] = bucketOf(hash(a, b));
+        long addresses = (long)src << 32 | (dst & 0xFFFFFFFFL), ports = 6L << 32 | (t0 >>> 32);
+        ka[j] = addresses; kb[j] = ports;
+        bk[j] = bucketOf(hash(addresses, ports));
         fl[j] = (int)(t1 >>> 16 & 0xFF);
         return true;
     }
 
-    boolean act(long p, long a, long b, int bucket, int flags, int nowMs)
+    boolean act(long p, long addresses, long ports, int bucket, int flags, int nowMs)
     {
         int r = (int)U.getLongVolatile(null, buckets + ((long)bucket << 3));
         while (r != 0)
         {
             long t = tuple(r);
-            if (U.getLongVolatile(null, t) == a && U.getLongVolatile(null, t + 8) == b) break;
+            if (U.getLongVolatile(null, t) == addresses && U.getLongVolatile(null, t + 8) == ports) break;
             r = (int)U.getLongVolatile(null, link(r));
         }
         if (r == 0) return false;
@@ -136,8 +136,8 @@ public final class LeanPipeline
         if (update != status) U.compareAndSwapInt(null, e + 48, status, update);
         int deadline = nowMs + timeout[next];
         if (deadline - U.getIntVolatile(null, e + 52) > 1000) U.putOrderedInt(null, e + 52, deadline);
-        int src = (int)(a >>> 32), dst = (int)a, nsrc = (int)oa, ndst = (int)(oa >>> 32);
-        int sport = (int)(b >>> 16 & 0xFFFF), dport = (int)(b & 0xFFFF), nsport = (int)(ob & 0xFFFF), ndport = (int)(ob >>> 16 & 0xFFFF);
+        int src = (int)(addresses >>> 32), dst = (int)addresses, nsrc = (int)oa, ndst = (int)(oa >>> 32);
+        int sport = (int)(ports >>> 16 & 0xFFFF), dport = (int)(ports & 0xFFFF), nsport = (int)(ob & 0xFFFF), ndport = (int)(ob >>> 16 & 0xFFFF);
         int d = Checksum.addDelta(Checksum.delta32(src, nsrc) & changed(src, nsrc), Checksum.delta32(dst, ndst) & changed(dst, ndst));
         PacketMemory.putInt(null, p + 12, nsrc);
         PacketMemory.putInt(null, p + 16, ndst);

@@ -18,6 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.ThreadParams;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.NatAllocator;
@@ -47,13 +48,13 @@ public class ConntrackBenchmark
     int connections;
 
     Flows flows;
-    long[] tupleA;
-    long[] tupleB;
+    long[] tupleAddresses;
+    long[] tuplePorts;
     ConcurrentHashMap<TupleKey, Integer> map;
     TupleKey[] keys;
 
     /** The JDK twin's key: two longs, as the table's. */
-    record TupleKey(long a, long b)
+    record TupleKey(long addresses, long ports)
     {
     }
 
@@ -61,19 +62,19 @@ public class ConntrackBenchmark
     public void setUp()
     {
         flows = new Flows(connections);
-        tupleA = new long[2 * connections];
-        tupleB = new long[2 * connections];
+        tupleAddresses = new long[2 * connections];
+        tuplePorts = new long[2 * connections];
         keys = new TupleKey[2 * connections];
         map = new ConcurrentHashMap<>(4 * connections);
         for (int i = 0; i < connections; i++)
         {
-            tupleA[2 * i] = flows.origA(i);
-            tupleB[2 * i] = flows.origB(i);
-            tupleA[2 * i + 1] = flows.replyA(i);
-            tupleB[2 * i + 1] = flows.replyB(i);
+            tupleAddresses[2 * i] = flows.origAddresses(i);
+            tuplePorts[2 * i] = flows.origPorts(i);
+            tupleAddresses[2 * i + 1] = flows.replyAddresses(i);
+            tuplePorts[2 * i + 1] = flows.replyPorts(i);
             for (int d = 0; d < 2; d++)
             {
-                keys[2 * i + d] = new TupleKey(tupleA[2 * i + d], tupleB[2 * i + d]);
+                keys[2 * i + d] = new TupleKey(tupleAddresses[2 * i + d], tuplePorts[2 * i + d]);
                 map.put(keys[2 * i + d], i);
             }
         }
@@ -116,9 +117,9 @@ public class ConntrackBenchmark
     @Benchmark
     public int lookup(final Worker w)
     {
-        final int i = w.nextIndex(tupleA.length);
+        final int i = w.nextIndex(tupleAddresses.length);
         final ConntrackTable table = flows.table;
-        return table.lookup(w.cursor, tupleA[i], tupleB[i]) ? w.cursor.entry() : -1;
+        return table.lookup(w.cursor, tupleAddresses[i], tuplePorts[i]) ? w.cursor.entry() : -1;
     }
 
     @Benchmark
@@ -134,9 +135,9 @@ public class ConntrackBenchmark
         final int client = w.nextClient();
         final int entry = table.allocate();
         table.initialise(entry,
-            FlowTuple.packA(client, Flows.SERVER_BASE), FlowTuple.packB(6, Flows.CLIENT_PORT, Flows.SERVER_PORT),
-            FlowTuple.packA(Flows.SERVER_BASE, client), FlowTuple.packB(6, Flows.SERVER_PORT, Flows.CLIENT_PORT),
-            ConntrackTable.SRC_NAT, 0, 120_000);
+            FlowTuple.packAddresses(client, Flows.SERVER_BASE), FlowTuple.packPorts(6, Flows.CLIENT_PORT, Flows.SERVER_PORT),
+            FlowTuple.packAddresses(Flows.SERVER_BASE, client), FlowTuple.packPorts(6, Flows.SERVER_PORT, Flows.CLIENT_PORT),
+            StatusDescriptor.SRC_NAT, 0, 120_000);
         table.claim(w.cursor, entry, ConntrackTable.REPLY);
         table.confirm(entry);
         table.claim(w.cursor, entry, ConntrackTable.ORIGINAL);
@@ -160,8 +161,8 @@ public class ConntrackBenchmark
         final ConntrackTable table = flows.table;
         final int client = w.nextClient();
         final int entry = allocator.connect(w.cursor,
-            FlowTuple.packA(client, Flows.SERVER_BASE), FlowTuple.packB(6, Flows.CLIENT_PORT, Flows.SERVER_PORT),
-            Flows.POOL, Flows.SERVER_BASE, Flows.SERVER_PORT, 1024, 65535, ConntrackTable.SRC_NAT, 0, 120_000);
+            FlowTuple.packAddresses(client, Flows.SERVER_BASE), FlowTuple.packPorts(6, Flows.CLIENT_PORT, Flows.SERVER_PORT),
+            Flows.POOL, Flows.SERVER_BASE, Flows.SERVER_PORT, 1024, 65535, StatusDescriptor.SRC_NAT, 0, 120_000);
         return entry >= 0 && table.kill(w.cursor, entry, table.status(entry));
     }
 }

@@ -94,24 +94,24 @@ final class Flows
         return SERVER_BASE + i % SERVERS;
     }
 
-    long origA(final int i)
+    long origAddresses(final int i)
     {
-        return FlowTuple.packA(client(i), server(i));
+        return FlowTuple.packAddresses(client(i), server(i));
     }
 
-    long origB(final int i)
+    long origPorts(final int i)
     {
-        return FlowTuple.packB(6, CLIENT_PORT, SERVER_PORT);
+        return FlowTuple.packPorts(6, CLIENT_PORT, SERVER_PORT);
     }
 
-    long replyA(final int i)
+    long replyAddresses(final int i)
     {
-        return FlowTuple.packA(server(i), POOL);
+        return FlowTuple.packAddresses(server(i), POOL);
     }
 
-    long replyB(final int i)
+    long replyPorts(final int i)
     {
-        return FlowTuple.packB(6, SERVER_PORT, natPorts[i]);
+        return FlowTuple.packPorts(6, SERVER_PORT, natPorts[i]);
     }
 
     private static void check(final int verdict, final int i, final String what)

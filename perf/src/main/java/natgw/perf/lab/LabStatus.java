@@ -6,8 +6,10 @@ import java.util.List;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-
-import natgw.perf.sys.Exec;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
 
 /** What exists of one lab: namespaces, their interfaces, addresses, routes and processes. */
 public record LabStatus(String prefix, boolean up, List<Namespace> namespaces)
@@ -50,7 +52,7 @@ public record LabStatus(String prefix, boolean up, List<Namespace> namespaces)
 
     static List<Interface> interfaces(final String netns)
     {
-        final Exec.Result result = Exec.run("ip", "-j", "-n", netns, "addr", "show");
+        final CommandResult result = Exec.run("ip", "-j", "-n", netns, "addr", "show");
         final List<Interface> interfaces = new ArrayList<>();
         if (!result.ok())
         {

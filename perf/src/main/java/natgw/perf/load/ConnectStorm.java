@@ -19,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * Incident 1's storm: K client addresses connect to one server port from the SAME source port at the same
@@ -51,21 +53,20 @@ public final class ConnectStorm
 
     public static void main(final String[] argv) throws Exception
     {
-        final Args args = new Args(argv);
-        final InetSocketAddress server = new InetSocketAddress(args.string("server"), args.integer("port", 7000));
-        final List<String> sources = args.list("sources");
-        final int threads = Math.max(1, Math.min(args.integer("threads", Runtime.getRuntime().availableProcessors()),
-            sources.size()));
-        final int rounds = args.integer("rounds", 100);
-        final long intervalNs = TimeUnit.MICROSECONDS.toNanos((long)(args.decimal("interval-ms", 20) * 1000));
-        final long stallNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("stall-ms", 1000));
-        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("timeout-ms", 8000));
-        final int basePort = args.integer("base-port", 20000);
-        final int portSpan = args.integer("port-span", 20000);
-        final long firstRound = args.longValue("first-round", 0);
-        final Path out = Path.of(args.string("out"));
+        final Options options = ServerOptions.parse(new Options(), argv);
+        final InetSocketAddress server = new InetSocketAddress(options.client.server, options.tcp.port);
+        final List<String> sources = options.client.sources;
+        final int threads = Math.max(1, Math.min(options.tcp.threads, sources.size()));
+        final int rounds = options.rounds;
+        final long intervalNs = TimeUnit.MICROSECONDS.toNanos((long)(options.intervalMs * 1000));
+        final long stallNs = TimeUnit.MILLISECONDS.toNanos(options.client.stallMs);
+        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(options.tcp.timeoutMs);
+        final int basePort = options.basePort;
+        final int portSpan = options.portSpan;
+        final long firstRound = options.firstRound;
+        final Path out = options.client.out;
 
-        final int warmupRounds = args.integer("warmup-rounds", 50);
+        final int warmupRounds = options.warmupRounds;
         if (warmupRounds > 0)
         {
             final InetSocketAddress local = new InetSocketAddress("127.0.0.1", EchoServer.startInProcess("127.0.0.1"));
@@ -468,5 +469,35 @@ public final class ConnectStorm
             return "reset";
         }
         return "io";
+    }
+
+    static final class Options
+    {
+        @Mixin
+        ClientOptions client = new ClientOptions();
+
+        @Mixin
+        TcpClientOptions tcp = new TcpClientOptions();
+
+        @Option(names = "--rounds", defaultValue = "100",
+            description = "Rounds; in each every source connects once.")
+        int rounds;
+
+        @Option(names = "--interval-ms", defaultValue = "20", description = "Pause between rounds.")
+        double intervalMs;
+
+        @Option(names = "--base-port", defaultValue = "20000", description = "First source port.")
+        int basePort;
+
+        @Option(names = "--port-span", defaultValue = "20000",
+            description = "Source ports cycled through, from --base-port.")
+        int portSpan;
+
+        @Option(names = "--first-round", defaultValue = "0",
+            description = "Index of the first round; each round has its own source port.")
+        long firstRound;
+
+        @Option(names = "--warmup-rounds", defaultValue = "50", description = "Rounds on loopback first, for the JIT.")
+        int warmupRounds;
     }
 }

@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 
 import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * Incident 4's lookups: a resolver (musl) sends the A and the AAAA query of a name from one UDP socket at the same
@@ -108,22 +110,22 @@ public final class DnsPairs
 
     public static void main(final String[] argv) throws Exception
     {
-        final Args args = new Args(argv);
-        final InetSocketAddress server = new InetSocketAddress(args.string("server"), args.integer("port", 53));
-        final List<String> sources = args.list("sources");
-        final int rounds = args.integer("rounds", 100);
-        final long intervalNs = TimeUnit.MICROSECONDS.toNanos((long)(args.decimal("interval-ms", 20) * 1000));
-        final int senders = args.integer("senders", 2);
+        final Options options = ServerOptions.parse(new Options(), argv);
+        final InetSocketAddress server = new InetSocketAddress(options.client.server, options.port);
+        final List<String> sources = options.client.sources;
+        final int rounds = options.rounds;
+        final long intervalNs = TimeUnit.MICROSECONDS.toNanos((long)(options.intervalMs * 1000));
+        final int senders = options.senders;
         if (senders != 1 && senders != 2)
         {
             throw new IllegalArgumentException("--senders must be 1 or 2, not " + senders);
         }
-        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("timeout-ms", 2500));
-        final long graceNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("grace-ms", 1000));
-        final long stallNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("stall-ms", 1000));
-        final Path out = Path.of(args.string("out"));
+        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(options.timeoutMs);
+        final long graceNs = TimeUnit.MILLISECONDS.toNanos(options.graceMs);
+        final long stallNs = TimeUnit.MILLISECONDS.toNanos(options.client.stallMs);
+        final Path out = options.client.out;
 
-        final int warmupRounds = args.integer("warmup-rounds", 100);
+        final int warmupRounds = options.warmupRounds;
         if (warmupRounds > 0)
         {
             // the same code on loopback against an in-process answerer: the JIT compiles it before the real run
@@ -563,5 +565,32 @@ public final class DnsPairs
         thread.setDaemon(true);
         thread.start();
         return (InetSocketAddress)channel.getLocalAddress();
+    }
+
+    static final class Options
+    {
+        @Mixin
+        ClientOptions client = new ClientOptions();
+
+        @Option(names = "--port", defaultValue = "53", description = "The server's UDP port.")
+        int port;
+
+        @Option(names = "--rounds", defaultValue = "100", description = "Rounds; in each every source sends one lookup.")
+        int rounds;
+
+        @Option(names = "--interval-ms", defaultValue = "20", description = "Pause between rounds.")
+        double intervalMs;
+
+        @Option(names = "--senders", defaultValue = "2", description = "1: A and AAAA from one thread; 2: from two at once.")
+        int senders;
+
+        @Option(names = "--timeout-ms", defaultValue = "2500", description = "An answer later than this is late.")
+        long timeoutMs;
+
+        @Option(names = "--grace-ms", defaultValue = "1000", description = "Missing this long after the timeout: lost.")
+        long graceMs;
+
+        @Option(names = "--warmup-rounds", defaultValue = "100", description = "Rounds on loopback first, for the JIT.")
+        int warmupRounds;
     }
 }

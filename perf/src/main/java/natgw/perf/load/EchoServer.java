@@ -11,6 +11,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.Iterator;
 
+
 /**
  * The server side of the TCP scenarios, run in the server namespace: echoes whatever a connection sends, and
  * drains a UDP port (so a UDP flood is not answered with ICMP port unreachable). Prints
@@ -24,10 +25,10 @@ public final class EchoServer
 
     public static void main(final String[] argv) throws Exception
     {
-        final Args args = new Args(argv);
-        final String bind = args.string("bind");
-        final int tcpPort = args.integer("tcp-port", 7000);
-        final int udpPort = args.integer("udp-port", 0);
+        final ServerOptions options = ServerOptions.parse(new ServerOptions(), argv);
+        final String bind = options.bind;
+        final int tcpPort = options.tcpPort;
+        final int udpPort = options.udpPort;
 
         final ServerSocketChannel listener = ServerSocketChannel.open();
         listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);

@@ -13,6 +13,9 @@ import java.nio.channels.SocketChannel;
 import java.util.Iterator;
 import java.util.concurrent.atomic.AtomicLong;
 
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
 /**
  * One backend of a DNAT service in the lab, run in the server namespace on its own address: answers TCP like
  * {@link EchoServer} and UDP datagrams like a DNS server (one answer per query, same size), and writes its id into
@@ -34,15 +37,15 @@ public final class ServiceBackend
 
     public static void main(final String[] argv) throws Exception
     {
-        final Args args = new Args(argv);
-        final String bind = args.string("bind");
-        final int id = args.integer("id", 1);
+        final Options options = ServerOptions.parse(new Options(), argv);
+        final String bind = options.server.bind;
+        final int id = options.id;
         if (id < 1 || id > 127)
         {
             throw new IllegalArgumentException("--id must be 1..127, not " + id);
         }
-        final int tcpPort = args.integer("tcp-port", 7000);
-        final int udpPort = args.integer("udp-port", 0);
+        final int tcpPort = options.server.tcpPort;
+        final int udpPort = options.server.udpPort;
 
         final Selector selector = Selector.open();
         final ServerSocketChannel listener = ServerSocketChannel.open();
@@ -164,5 +167,14 @@ public final class ServiceBackend
                 // gone
             }
         }
+    }
+
+    static final class Options
+    {
+        @Mixin
+        ServerOptions server = new ServerOptions();
+
+        @Option(names = "--id", defaultValue = "1", description = "This backend's id, 1..127, in its answers.")
+        int id;
     }
 }

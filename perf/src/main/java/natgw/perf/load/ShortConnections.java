@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * Short TCP request/response connections: connect, send a request, read the echoed response, close with RST.
@@ -45,23 +47,23 @@ public final class ShortConnections
 
     public static void main(final String[] argv) throws Exception
     {
-        final Args args = new Args(argv);
-        final InetSocketAddress server = new InetSocketAddress(args.string("server"), args.integer("port", 7000));
-        final List<String> sources = args.list("sources");
-        final boolean open = "open".equals(args.string("mode", "closed"));
-        final int threads = Math.max(1, args.integer("threads", Runtime.getRuntime().availableProcessors()));
-        final int concurrency = Math.max(threads, args.integer("concurrency", 16));
-        final double rate = args.decimal("rate", 2000);
-        final long durationNs = TimeUnit.MILLISECONDS.toNanos((long)(args.decimal("duration-s", 5) * 1000));
-        final int requestBytes = Math.max(1, Math.min(1024, args.integer("request-bytes", 64)));
-        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("timeout-ms", 8000));
-        final long stallNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("stall-ms", 1000));
-        final long slowNs = TimeUnit.MILLISECONDS.toNanos(args.longValue("slow-ms", 200));
-        final int[] portRange = portRange(args.string("source-ports", "0-0"));
-        final Path out = Path.of(args.string("out"));
+        final Options options = ServerOptions.parse(new Options(), argv);
+        final InetSocketAddress server = new InetSocketAddress(options.client.server, options.tcp.port);
+        final List<String> sources = options.client.sources;
+        final boolean open = "open".equals(options.mode);
+        final int threads = Math.max(1, options.tcp.threads);
+        final int concurrency = Math.max(threads, options.concurrency);
+        final double rate = options.rate;
+        final long durationNs = TimeUnit.MILLISECONDS.toNanos((long)(options.durationS * 1000));
+        final int requestBytes = Math.max(1, Math.min(1024, options.requestBytes));
+        final long timeoutNs = TimeUnit.MILLISECONDS.toNanos(options.tcp.timeoutMs);
+        final long stallNs = TimeUnit.MILLISECONDS.toNanos(options.client.stallMs);
+        final long slowNs = TimeUnit.MILLISECONDS.toNanos(options.slowMs);
+        final int[] portRange = portRange(options.sourcePorts);
+        final Path out = options.client.out;
         final long periodNs = (long)(1e9 * threads / rate);
 
-        final double warmupS = args.decimal("warmup-s", 1.0);
+        final double warmupS = options.warmupS;
         if (warmupS > 0)
         {
             // the same code, closed loop on loopback against an in-process echo server, so the JIT has compiled it
@@ -492,5 +494,39 @@ public final class ShortConnections
                 replacements++;
             }
         }
+    }
+
+    static final class Options
+    {
+        @Mixin
+        ClientOptions client = new ClientOptions();
+
+        @Mixin
+        TcpClientOptions tcp = new TcpClientOptions();
+
+        @Option(names = "--mode", defaultValue = "closed", description = "closed: --concurrency connections in " +
+            "flight; open: started at --rate whatever happens to earlier ones.")
+        String mode;
+
+        @Option(names = "--concurrency", defaultValue = "16", description = "Connections in flight (closed mode).")
+        int concurrency;
+
+        @Option(names = "--rate", defaultValue = "2000", description = "Connections started per second (open mode).")
+        double rate;
+
+        @Option(names = "--duration-s", defaultValue = "5", description = "How long.")
+        double durationS;
+
+        @Option(names = "--request-bytes", defaultValue = "64", description = "Bytes sent and echoed, 1..1024.")
+        int requestBytes;
+
+        @Option(names = "--slow-ms", defaultValue = "200", description = "A connection slower than this is slow.")
+        long slowMs;
+
+        @Option(names = "--source-ports", defaultValue = "0-0", description = "LOW-HIGH, 0-0 for the kernel's choice.")
+        String sourcePorts;
+
+        @Option(names = "--warmup-s", defaultValue = "1.0", description = "Seconds on loopback first, for the JIT.")
+        double warmupS;
     }
 }

@@ -6,6 +6,7 @@ import java.util.SplittableRandom;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.Timeouts;
@@ -169,8 +170,8 @@ public final class TablePressure
 
     private boolean assured(final int client)
     {
-        return table.lookup(cursor, FlowTuple.packA(client, SERVER), FlowTuple.packB(Ipv4Header.PROTO_TCP, 30000, HANDSHAKE_PORT)) &&
-            (cursor.status() & ConntrackTable.ASSURED) != 0;
+        return table.lookup(cursor, FlowTuple.packAddresses(client, SERVER), FlowTuple.packPorts(Ipv4Header.PROTO_TCP, 30000, HANDSHAKE_PORT)) &&
+            (cursor.status() & StatusDescriptor.ASSURED) != 0;
     }
 
     /** A segment from inside; returns the NAT port it left with, or -1 if it was dropped. */

@@ -7,15 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import natgw.perf.bench.ImplResult;
 import natgw.perf.bench.ScenarioResult;
 import org.HdrHistogram.Histogram;
@@ -23,12 +18,11 @@ import org.HdrHistogram.Histogram;
 /**
  * Writes a run's results into its directory: one {@code .hgrm} per implementation and latency metric
  * (HdrHistogram's percentile distribution, microseconds), {@code summary.json}, {@code report.md} and one
- * self-contained {@code report.html} (inline SVG plots, no external resources).
+ * self-contained {@code report.html} (inline SVG plots, no external resources). The tables are built here, once,
+ * and rendered as text, Markdown and HTML by {@link Table}; {@link JsonReport} writes the summary.
  */
 public final class ReportWriter
 {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
     /** Where the run happened and how it was started. */
     public record RunInfo(String title, String command, Map<String, String> host, Instant generated)
     {
@@ -75,7 +69,7 @@ public final class ReportWriter
             }
         }
         final Path json = dir.resolve("summary.json");
-        Files.writeString(json, json(info, scenarios));
+        Files.writeString(json, JsonReport.json(info, scenarios));
         final Path md = dir.resolve("report.md");
         Files.writeString(md, markdown(info, scenarios));
         final Path html = dir.resolve("report.html");
@@ -653,115 +647,5 @@ public final class ReportWriter
         }
         sb.append("<h3>Per-segment figures</h3>\n<p>Median [each segment].</p>\n");
         valuesTable(scenario).html(sb, "values", "");
-    }
-
-    // ---------------------------------------------------------------- JSON
-
-    /**
-     * {@code {"tcp1_gbps": {"vs_base": 0.08, "vs_same_mode_tun": 0.9}, "connect.p50": {...}, "connect.p99": {...}}}:
-     * each figure's median and each latency metric's p50 and p99 over the baseline's and the same-mode nulltun's;
-     * a ratio that cannot be computed is left out.
-     */
-    static ObjectNode ratiosJson(final ScenarioResult scenario, final ImplResult impl, final ImplResult base)
-    {
-        final ObjectNode ratios = JSON.createObjectNode();
-        final ImplResult tun = Ratios.sameModeTun(scenario, impl);
-        for (final ScenarioResult.Figure figure : scenario.figures())
-        {
-            putRatios(ratios, figure.value(), Ratios.figure(impl, base, figure.value()),
-                Ratios.figure(impl, tun, figure.value()));
-        }
-        for (final String metric : metricsWithData(scenario))
-        {
-            for (final int percentile : new int[] {50, 99})
-            {
-                putRatios(ratios, metric + ".p" + percentile, Ratios.latency(impl, base, metric, percentile),
-                    Ratios.latency(impl, tun, metric, percentile));
-            }
-        }
-        return ratios;
-    }
-
-    private static void putRatios(final ObjectNode ratios, final String key, final double vsBase, final double vsTun)
-    {
-        if (Double.isNaN(vsBase) && Double.isNaN(vsTun))
-        {
-            return;
-        }
-        final ObjectNode node = ratios.putObject(key);
-        if (!Double.isNaN(vsBase))
-        {
-            node.put("vs_base", vsBase);
-        }
-        if (!Double.isNaN(vsTun))
-        {
-            node.put("vs_same_mode_tun", vsTun);
-        }
-    }
-
-    public static String json(final RunInfo info, final List<ScenarioResult> scenarios)
-    {
-        final ObjectNode root = JSON.createObjectNode();
-        root.put("title", info.title());
-        root.put("generated", info.generated().toString());
-        root.put("command", info.command());
-        final ObjectNode host = root.putObject("host");
-        info.host().forEach(host::put);
-        final ArrayNode list = root.putArray("scenarios");
-        for (final ScenarioResult scenario : scenarios)
-        {
-            final ObjectNode s = list.addObject();
-            s.put("scenario", scenario.scenario());
-            s.put("started", scenario.started().toString());
-            s.put("elapsed_s", scenario.elapsedS());
-            final ImplResult base = Ratios.baseline(scenario);
-            if (base != null)
-            {
-                s.put("baseline", base.name());
-            }
-            s.set("parameters", JSON.valueToTree(scenario.parameters()));
-            s.set("kernel_conntrack_columns", JSON.valueToTree(scenario.kernelConntrackColumns()));
-            final ArrayNode impls = s.putArray("impls");
-            for (final ImplResult impl : scenario.impls())
-            {
-                final ObjectNode i = impls.addObject();
-                i.put("name", impl.name());
-                i.put("description", impl.description());
-                i.put("ran", impl.ran());
-                if (impl.unavailable() != null)
-                {
-                    i.put("unavailable", impl.unavailable());
-                }
-                final ObjectNode latency = i.putObject("latency_us");
-                for (final Map.Entry<String, Histogram> e : impl.histograms().entrySet())
-                {
-                    latency.set(e.getKey(), JSON.valueToTree(LatencySummary.of(e.getValue())));
-                }
-                i.set("counts", JSON.valueToTree(impl.counts()));
-                final Map<String, Double> medians = new LinkedHashMap<>();
-                impl.values().keySet().forEach(k -> medians.put(k, impl.median(k)));
-                i.set("values_median", JSON.valueToTree(medians));
-                i.set("conntrack", JSON.valueToTree(impl.counters()));
-                i.put("throughput", scenario.throughputText().getOrDefault(impl.name(), "-"));
-                if (impl.sameModeTun() != null)
-                {
-                    i.put("same_mode_tun", impl.sameModeTun());
-                }
-                if (impl.ran())
-                {
-                    i.set("ratios", ratiosJson(scenario, impl, base));
-                }
-                i.set("notes", JSON.valueToTree(new ArrayList<>(impl.notes())));
-                i.set("segments", JSON.valueToTree(impl.segments()));
-            }
-        }
-        try
-        {
-            return JSON.writeValueAsString(root) + "\n";
-        }
-        catch (final com.fasterxml.jackson.core.JsonProcessingException e)
-        {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.Callable;
 
+import natgw.tun.Exec;
 import natgw.tun.IoMessages;
 
 /**

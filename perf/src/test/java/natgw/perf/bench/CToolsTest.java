@@ -3,7 +3,8 @@ package natgw.perf.bench;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import natgw.perf.sys.Exec;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,7 +19,7 @@ class CToolsTest
     {
         final Path binary = CTools.compileResource("udpgso.c", dir);
         assertTrue(Files.isExecutable(binary), binary.toString());
-        final Exec.Result usage = Exec.run(binary.toString());
+        final CommandResult usage = Exec.run(binary.toString());
         assertEquals(1, usage.exitCode());
         assertTrue(usage.stderr().contains("usage: udpgso DST_IP PORT SECONDS THREADS SEGMENT"), usage.stderr());
     }

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import natgw.perf.lab.Lab;
+import natgw.tun.lab.Lab;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,9 +42,9 @@ class ScenarioLogicTest
     @Test
     void shouldRunNatgwWithTheLabCommandLine()
     {
-        assertEquals(List.of("run", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
+        assertEquals(List.of("run", "--fresh", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
             "gi", "--port-strategy", "reserve"), new NatgwGateway("reserve").runArguments(0));
-        assertEquals(List.of("run", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
+        assertEquals(List.of("run", "--fresh", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
             "gi", "--port-strategy", "kernel", "--queues", "2"), new NatgwGateway("kernel").runArguments(2));
     }
 
@@ -108,7 +108,7 @@ class ScenarioLogicTest
     {
         final Map<String, Implementation> known = Implementations.known(null);
         final NatgwGateway off = (NatgwGateway)known.get("natgw-reserve-no-offload");
-        assertEquals(List.of("run", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
+        assertEquals(List.of("run", "--fresh", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
             "gi", "--port-strategy", "reserve", "--offload", "off", "--queues", "2"), off.runArguments(2));
         for (final String name : List.of("natgw-reserve", "natgw-kernel", "natgw-random", "natgw-random-fully",
             "natgw-kernel-no-clash"))

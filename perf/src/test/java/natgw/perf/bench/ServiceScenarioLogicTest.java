@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import natgw.perf.lab.Lab;
+import natgw.tun.lab.Lab;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -70,7 +70,7 @@ class ServiceScenarioLogicTest
     {
         final NatgwGateway noClash = new NatgwGateway(Implementations.NATGW_KERNEL_NO_CLASH, "kernel",
             List.of("--no-clash-resolution"));
-        assertEquals(List.of("run", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
+        assertEquals(List.of("run", "--fresh", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
             "gi", "--port-strategy", "kernel", "--no-clash-resolution", "--service", DNS.natgwSpec(), "--service",
             WEB.natgwSpec()), noClash.runArguments(0, List.of(DNS, WEB)));
         assertEquals("natgw-kernel-no-clash", noClash.name());

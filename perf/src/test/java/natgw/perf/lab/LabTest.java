@@ -3,8 +3,12 @@ package natgw.perf.lab;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
-import natgw.perf.sys.Exec;
-import natgw.perf.sys.Privileges;
+import natgw.tun.CommandResult;
+import natgw.tun.Exec;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Privileges;
+import natgw.tun.lab.Role;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -58,7 +62,7 @@ class LabTest
     {
         try (Lab lab = Lab.up(prefix, 4))
         {
-            final LabStatus status = lab.status();
+            final LabStatus status = LabStatus.of(lab.prefix());
             assertTrue(status.up(), status.toText());
             assertEquals(List.of(prefix + "-client", prefix + "-gw", prefix + "-server"), Lab.existingNamespaces(prefix));
             final LabStatus.Interface c0 = status.namespaces().get(0).interfaces().stream()
@@ -69,9 +73,9 @@ class LabTest
             assertPings(lab, Role.CLIENT, Lab.GW_INSIDE_ADDR);
             assertPings(lab, Role.GW, Lab.SERVER_ADDR);
             assertPings(lab, Role.CLIENT, Lab.GW_OUTSIDE_ADDR);
-            final Exec.Result back = lab.exec(Role.SERVER, "ping", "-c1", "-W1", Lab.clientAddress(0));
+            final CommandResult back = lab.exec(Role.SERVER, "ping", "-c1", "-W1", Lab.clientAddress(0));
             assertFalse(back.ok(), "the server must not reach the client network without NAT: " + back.stdout());
-            final Exec.Result through = lab.exec(Role.CLIENT, "ping", "-c1", "-W1", Lab.SERVER_ADDR);
+            final CommandResult through = lab.exec(Role.CLIENT, "ping", "-c1", "-W1", Lab.SERVER_ADDR);
             assertFalse(through.ok(), "without NAT the server's reply cannot return: " + through.stdout());
         }
         assertEquals(List.of(), Lab.existingNamespaces(prefix));
@@ -115,7 +119,7 @@ class LabTest
         {
             final IllegalStateException e = assertThrows(IllegalStateException.class, () -> Lab.up(prefix, 1));
             assertTrue(e.getMessage().contains("already exists"), e.getMessage());
-            assertTrue(lab.status().up(), "the refused attempt must not touch the existing lab");
+            assertTrue(LabStatus.of(lab.prefix()).up(), "the refused attempt must not touch the existing lab");
         }
     }
 
@@ -154,7 +158,7 @@ class LabTest
 
     private static void assertPings(final Lab lab, final Role from, final String to)
     {
-        final Exec.Result result = lab.exec(from, "ping", "-c1", "-W2", to);
+        final CommandResult result = lab.exec(from, "ping", "-c1", "-W2", to);
         assertTrue(result.ok(), from.label() + " -> " + to + ": " + result.stdout() + result.stderr());
     }
 }

@@ -193,7 +193,7 @@ class ReportWriterTest
         assertTrue(ReportWriter.html(INFO, List.of(throughput)).contains("<th>x <span class=\"nw\">same-mode</span> " +
             "TUN<br><span class=\"sense\">(higher is better)</span></th>"));
 
-        final JsonNode impls = new ObjectMapper().readTree(ReportWriter.json(INFO, List.of(throughput)))
+        final JsonNode impls = new ObjectMapper().readTree(JsonReport.json(INFO, List.of(throughput)))
             .path("scenarios").path(0).path("impls");
         assertEquals("nulltun-offload", impls.path(1).path("same_mode_tun").asText());
         assertEquals(0.9, impls.path(1).path("ratios").path("tcp1_gbps").path("vs_same_mode_tun").asDouble(), 1e-9);

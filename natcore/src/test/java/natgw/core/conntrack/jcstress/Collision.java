@@ -1,6 +1,7 @@
 package natgw.core.conntrack.jcstress;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
@@ -23,8 +24,8 @@ final class Collision
         {
             return "ONE_ENTRY_FOR_TWO_CONNECTIONS";
         }
-        if (table.tupleA(entry1, REPLY) == table.tupleA(entry2, REPLY) &&
-            table.tupleB(entry1, REPLY) == table.tupleB(entry2, REPLY))
+        if (table.tupleAddresses(entry1, REPLY) == table.tupleAddresses(entry2, REPLY) &&
+            table.tuplePorts(entry1, REPLY) == table.tuplePorts(entry2, REPLY))
         {
             return "SAME_REPLY_TUPLE";
         }
@@ -46,12 +47,12 @@ final class Collision
     }
 
     /** Both tuples of the entry are found, CONFIRMED, pointing at it. */
-    private static boolean holds(final ConntrackTable table, final int entry, final long origA, final long origB)
+    static boolean holds(final ConntrackTable table, final int entry, final long origAddresses, final long origPorts)
     {
         final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
-        return table.lookup(cursor, origA, origB) && cursor.entry() == entry && cursor.dir() == ORIGINAL &&
-            ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED &&
-            table.lookup(cursor, table.tupleA(entry, REPLY), table.tupleB(entry, REPLY)) &&
+        return table.lookup(cursor, origAddresses, origPorts) && cursor.entry() == entry && cursor.dir() == ORIGINAL &&
+            StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED &&
+            table.lookup(cursor, table.tupleAddresses(entry, REPLY), table.tuplePorts(entry, REPLY)) &&
             cursor.entry() == entry && cursor.dir() == REPLY;
     }
 }

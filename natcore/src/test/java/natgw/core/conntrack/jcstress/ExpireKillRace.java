@@ -9,6 +9,7 @@ import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.LL_Result;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 
 import static natgw.core.conntrack.jcstress.Fixture.*;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
@@ -59,7 +60,7 @@ public class ExpireKillRace
     public void worker()
     {
         if (table.lookup(workerCursor, ORIG1_A, ORIG1_B) &&
-            ConntrackTable.phase(workerCursor.status()) == ConntrackTable.PHASE_CONFIRMED)
+            StatusDescriptor.phase(workerCursor.status()) == StatusDescriptor.PHASE_CONFIRMED)
         {
             workerKilled = table.kill(workerCursor, workerCursor.entry(), workerCursor.status());
         }

@@ -1,6 +1,7 @@
 package natgw.core.conntrack.jcstress;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.NatAllocator;
@@ -26,20 +27,20 @@ final class Fixture
     static final int PORT_HIGH = 65535;
 
     /** Connection 1: 10.77.1.2:40000 -> 10.77.2.2:53/udp, translated to 10.77.2.100:40000. */
-    static final long ORIG1_A = FlowTuple.packA(CLIENT_1, SERVER);
-    static final long ORIG1_B = FlowTuple.packB(Ipv4Header.PROTO_UDP, CLIENT_PORT, SERVER_PORT);
-    static final long REPLY1_A = FlowTuple.packA(SERVER, POOL);
-    static final long REPLY1_B = FlowTuple.packB(Ipv4Header.PROTO_UDP, SERVER_PORT, CLIENT_PORT);
+    static final long ORIG1_A = FlowTuple.packAddresses(CLIENT_1, SERVER);
+    static final long ORIG1_B = FlowTuple.packPorts(Ipv4Header.PROTO_UDP, CLIENT_PORT, SERVER_PORT);
+    static final long REPLY1_A = FlowTuple.packAddresses(SERVER, POOL);
+    static final long REPLY1_B = FlowTuple.packPorts(Ipv4Header.PROTO_UDP, SERVER_PORT, CLIENT_PORT);
     static final int EXTRA1 = 0x1111_1111;
 
     /** Connection 2: 10.77.1.3:40000 -> same server, translated to 10.77.2.100:40001. */
-    static final long ORIG2_A = FlowTuple.packA(CLIENT_2, SERVER);
+    static final long ORIG2_A = FlowTuple.packAddresses(CLIENT_2, SERVER);
     static final long ORIG2_B = ORIG1_B;
     static final long REPLY2_A = REPLY1_A;
-    static final long REPLY2_B = FlowTuple.packB(Ipv4Header.PROTO_UDP, SERVER_PORT, CLIENT_PORT + 1);
+    static final long REPLY2_B = FlowTuple.packPorts(Ipv4Header.PROTO_UDP, SERVER_PORT, CLIENT_PORT + 1);
     static final int EXTRA2 = 0x2222_2222;
 
-    static final int FLAGS = ConntrackTable.SRC_NAT;
+    static final int FLAGS = StatusDescriptor.SRC_NAT;
     static final int DEADLINE_MS = 30_000;
 
     private Fixture()
@@ -50,10 +51,10 @@ final class Fixture
     static int connect(
         final ConntrackTable table,
         final ConntrackTable.Cursor cursor,
-        final long origA,
-        final long origB,
-        final long replyA,
-        final long replyB,
+        final long origAddresses,
+        final long origPorts,
+        final long replyAddresses,
+        final long replyPorts,
         final int extra)
     {
         final int entry = table.allocate();
@@ -61,7 +62,7 @@ final class Fixture
         {
             throw new IllegalStateException("table full");
         }
-        table.initialise(entry, origA, origB, replyA, replyB, FLAGS, extra, DEADLINE_MS);
+        table.initialise(entry, origAddresses, origPorts, replyAddresses, replyPorts, FLAGS, extra, DEADLINE_MS);
         if (!table.claim(cursor, entry, REPLY))
         {
             throw new IllegalStateException("reply tuple taken");
@@ -84,10 +85,10 @@ final class Fixture
         final ConntrackTable.Cursor cursor,
         final int entry,
         final int status,
-        final long origA,
-        final long origB,
-        final long replyA,
-        final long replyB,
+        final long origAddresses,
+        final long origPorts,
+        final long replyAddresses,
+        final long replyPorts,
         final int extra)
     {
         if (!table.kill(cursor, entry, status))
@@ -99,7 +100,7 @@ final class Fixture
         {
             return "NOT_REUSED";
         }
-        table.initialise(reused, origA, origB, replyA, replyB, FLAGS, extra, DEADLINE_MS);
+        table.initialise(reused, origAddresses, origPorts, replyAddresses, replyPorts, FLAGS, extra, DEADLINE_MS);
         table.claim(cursor, reused, REPLY);
         table.confirm(reused);
         table.claim(cursor, reused, ORIGINAL);

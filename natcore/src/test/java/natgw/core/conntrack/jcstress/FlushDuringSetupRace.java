@@ -9,6 +9,7 @@ import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.LL_Result;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
@@ -51,7 +52,7 @@ public class FlushDuringSetupRace
     public void scanner()
     {
         final int status = table.status(entry);
-        if (ConntrackTable.phase(status) == ConntrackTable.PHASE_CONFIRMED)
+        if (StatusDescriptor.phase(status) == StatusDescriptor.PHASE_CONFIRMED)
         {
             killed = table.kill(scanCursor, entry, status);
         }

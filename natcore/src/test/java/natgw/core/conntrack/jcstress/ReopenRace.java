@@ -29,7 +29,7 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 @State
 public class ReopenRace
 {
-    static final long NEW_REPLY_B = FlowTuple.packB(FlowTuple.protocol(REPLY1_B), SERVER_PORT, 50000);
+    static final long NEW_REPLY_B = FlowTuple.packPorts(FlowTuple.protocol(REPLY1_B), SERVER_PORT, 50000);
 
     final ConntrackTable table = new ConntrackTable(1, 0);
     final ConntrackTable.Cursor writerCursor = new ConntrackTable.Cursor();

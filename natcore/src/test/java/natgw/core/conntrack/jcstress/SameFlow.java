@@ -1,6 +1,7 @@
 package natgw.core.conntrack.jcstress;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.nat.NatAllocator;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
@@ -17,7 +18,7 @@ final class SameFlow
     /** What the pipeline does with a packet of the flow: use a confirmed connection, else create one. */
     static int firstPacket(final ConntrackTable table, final NatAllocator allocator, final ConntrackTable.Cursor cursor)
     {
-        if (table.lookup(cursor, ORIG1_A, ORIG1_B) && ConntrackTable.phase(cursor.status()) == ConntrackTable.PHASE_CONFIRMED)
+        if (table.lookup(cursor, ORIG1_A, ORIG1_B) && StatusDescriptor.phase(cursor.status()) == StatusDescriptor.PHASE_CONFIRMED)
         {
             return cursor.entry();
         }
@@ -44,11 +45,11 @@ final class SameFlow
         }
         final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
         if (!table.lookup(cursor, ORIG1_A, ORIG1_B) || cursor.entry() != entry1 || cursor.dir() != ORIGINAL ||
-            ConntrackTable.phase(cursor.status()) != ConntrackTable.PHASE_CONFIRMED)
+            StatusDescriptor.phase(cursor.status()) != StatusDescriptor.PHASE_CONFIRMED)
         {
             return "ORIGINAL_NOT_FOUND";
         }
-        if (!table.lookup(cursor, table.tupleA(entry1, REPLY), reply1) || cursor.entry() != entry1 || cursor.dir() != REPLY)
+        if (!table.lookup(cursor, table.tupleAddresses(entry1, REPLY), reply1) || cursor.entry() != entry1 || cursor.dir() != REPLY)
         {
             return "REPLY_NOT_FOUND";
         }

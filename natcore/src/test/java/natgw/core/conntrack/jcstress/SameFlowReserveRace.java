@@ -46,14 +46,14 @@ public class SameFlowReserveRace
     public void worker1()
     {
         entry1 = connect(allocator1, cursor1);
-        reply1 = entry1 < 0 ? -1 : table.tupleB(entry1, ConntrackTable.REPLY);
+        reply1 = entry1 < 0 ? -1 : table.tuplePorts(entry1, ConntrackTable.REPLY);
     }
 
     @Actor
     public void worker2()
     {
         entry2 = connect(allocator2, cursor2);
-        reply2 = entry2 < 0 ? -1 : table.tupleB(entry2, ConntrackTable.REPLY);
+        reply2 = entry2 < 0 ? -1 : table.tuplePorts(entry2, ConntrackTable.REPLY);
     }
 
     int connect(final NatAllocator allocator, final ConntrackTable.Cursor cursor)

@@ -1,6 +1,7 @@
 package natgw.core.conntrack.jcstress;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 
 /** What a worker sees when it looks a tuple up and reads the connection it found, as the pipeline does. */
 final class View
@@ -10,7 +11,7 @@ final class View
     }
 
     /**
-     * Looks {@code (a, b)} up and reads the other direction's tuple, the policy data and the flags.
+     * Looks {@code (addresses, ports)} up and reads the other direction's tuple, the policy data and the flags.
      *
      * @return NONE (miss), RESERVED / DYING / CONFIRMED (found, all fields as expected, still valid),
      * STALE (found, but the entry was reused under the reader: the incarnation check refused it), or
@@ -19,17 +20,17 @@ final class View
     static String read(
         final ConntrackTable table,
         final ConntrackTable.Cursor cursor,
-        final long a,
-        final long b,
-        final long otherA,
-        final long otherB,
+        final long addresses,
+        final long ports,
+        final long otherAddresses,
+        final long otherPorts,
         final int extra)
     {
-        if (!table.lookup(cursor, a, b))
+        if (!table.lookup(cursor, addresses, ports))
         {
             return "NONE";
         }
-        return judge(table, cursor.entry(), cursor.dir(), cursor.status(), a, b, otherA, otherB, extra);
+        return judge(table, cursor.entry(), cursor.dir(), cursor.status(), addresses, ports, otherAddresses, otherPorts, extra);
     }
 
     /**
@@ -38,23 +39,23 @@ final class View
      */
     static String readLinked(
         final ConntrackTable table,
-        final long a,
-        final long b,
-        final long otherA,
-        final long otherB,
+        final long addresses,
+        final long ports,
+        final long otherAddresses,
+        final long otherPorts,
         final int extra)
     {
-        final long found = table.findLinked(a, b, table.bucket(a, b));
+        final long found = table.findLinked(addresses, ports, table.bucket(addresses, ports));
         if (found == ConntrackTable.NOT_FOUND)
         {
             return "NONE";
         }
         return judge(table, ConntrackTable.foundEntry(found), ConntrackTable.foundDir(found), ConntrackTable.foundStatus(found),
-            a, b, otherA, otherB, extra);
+            addresses, ports, otherAddresses, otherPorts, extra);
     }
 
     /**
-     * Reads the connection found in {@code entry} for its {@code dir} tuple {@code (a, b)}, then checks the
+     * Reads the connection found in {@code entry} for its {@code dir} tuple {@code (addresses, ports)}, then checks the
      * incarnation ({@link ConntrackTable#sameIncarnation}, which {@link ConntrackTable#stillValid} is for a
      * cursor): STALE, HALF, or the phase; see {@link #read}.
      */
@@ -63,23 +64,23 @@ final class View
         final int entry,
         final int dir,
         final int status,
-        final long a,
-        final long b,
-        final long otherA,
-        final long otherB,
+        final long addresses,
+        final long ports,
+        final long otherAddresses,
+        final long otherPorts,
         final int extra)
     {
-        final long readA = table.tupleA(entry, dir ^ 1);
-        final long readB = table.tupleB(entry, dir ^ 1);
-        final long ownA = table.tupleA(entry, dir);
-        final long ownB = table.tupleB(entry, dir);
+        final long readAddresses = table.tupleAddresses(entry, dir ^ 1);
+        final long readPorts = table.tuplePorts(entry, dir ^ 1);
+        final long ownAddresses = table.tupleAddresses(entry, dir);
+        final long ownPorts = table.tuplePorts(entry, dir);
         final int readExtra = table.extra(entry);
         if (!table.sameIncarnation(entry, status))
         {
             return "STALE";
         }
-        if (readA != otherA || readB != otherB || ownA != a || ownB != b || readExtra != extra ||
-            (status & ConntrackTable.SRC_NAT) == 0)
+        if (readAddresses != otherAddresses || readPorts != otherPorts || ownAddresses != addresses || ownPorts != ports || readExtra != extra ||
+            (status & StatusDescriptor.SRC_NAT) == 0)
         {
             return "HALF";
         }
@@ -88,11 +89,11 @@ final class View
 
     private static String phaseName(final int status)
     {
-        switch (ConntrackTable.phase(status))
+        switch (StatusDescriptor.phase(status))
         {
-            case ConntrackTable.PHASE_RESERVED: return "RESERVED";
-            case ConntrackTable.PHASE_CONFIRMED: return "CONFIRMED";
-            case ConntrackTable.PHASE_DYING: return "DYING";
+            case StatusDescriptor.PHASE_RESERVED: return "RESERVED";
+            case StatusDescriptor.PHASE_CONFIRMED: return "CONFIRMED";
+            case StatusDescriptor.PHASE_DYING: return "DYING";
             default: return "FREE";
         }
     }
@@ -105,8 +106,8 @@ final class View
     static String readEither(
         final ConntrackTable table,
         final ConntrackTable.Cursor cursor,
-        final long a,
-        final long b,
+        final long addresses,
+        final long ports,
         final long oldOtherA,
         final long oldOtherB,
         final int oldExtra,
@@ -114,14 +115,14 @@ final class View
         final long newOtherB,
         final int newExtra)
     {
-        if (!table.lookup(cursor, a, b))
+        if (!table.lookup(cursor, addresses, ports))
         {
             return "NONE";
         }
         final int entry = cursor.entry();
         final int dir = cursor.dir();
-        final long readA = table.tupleA(entry, dir ^ 1);
-        final long readB = table.tupleB(entry, dir ^ 1);
+        final long readAddresses = table.tupleAddresses(entry, dir ^ 1);
+        final long readPorts = table.tuplePorts(entry, dir ^ 1);
         final int readExtra = table.extra(entry);
         final int status = cursor.status();
         if (!table.stillValid(cursor))
@@ -129,11 +130,11 @@ final class View
             return "STALE";
         }
         final String which;
-        if (readA == oldOtherA && readB == oldOtherB && readExtra == oldExtra)
+        if (readAddresses == oldOtherA && readPorts == oldOtherB && readExtra == oldExtra)
         {
             which = "OLD_";
         }
-        else if (readA == newOtherA && readB == newOtherB && readExtra == newExtra)
+        else if (readAddresses == newOtherA && readPorts == newOtherB && readExtra == newExtra)
         {
             which = "NEW_";
         }

@@ -1,0 +1,219 @@
+package natgw.perf.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+import natgw.gateway.GatewayConfig;
+import natgw.gateway.cli.ExtensionCommand;
+import natgw.perf.bench.Bench;
+import natgw.perf.bench.BenchOptions;
+import natgw.perf.bench.Implementations;
+import natgw.perf.bench.Progress;
+import natgw.perf.bench.Scenarios;
+import natgw.perf.sys.Failures;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code natgw bench SCENARIO}: natgw and the kernel side by side on a namespace lab, with a report. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+        "Run one scenario through natgw and the kernel on a fresh namespace lab, and write a report.",
+        "The implementations alternate in blocks. DIR gets report.html (percentile plots), report.md, " +
+            "summary.json and an HdrHistogram file per implementation.",
+        "SNAT scenarios: connect-storm (incident 1), throughput (iperf3 TCP with 1 and 4 flows, small-UDP " +
+            "packets per second, UDP GSO), short-connections (closed and open loop). Their implementations: " +
+            "kernel-masq, kernel-masq-random, kernel-masq-fully-random, kernel-forward (no NAT), natgw-reserve, " +
+            "natgw-kernel, natgw-random, natgw-random-fully (offloads on, natgw's default), " +
+            "natgw-reserve-no-offload (--offload off), and with --nulltun the TUN ceilings nulltun (no offloads) " +
+            "and nulltun-offload (nulltun -v).",
+        "DNAT scenarios, through a service VIP 10.77.3.10 with --backends backends (10.77.2.11 and up, in the " +
+            "server namespace): service-connect (short connections through the service), dns-a-aaaa (incident 4: " +
+            "A and AAAA from one socket at once), rollout (incident 2: drain, then remove a backend under load). " +
+            "Their implementations: kernel-dnat (nftables dnat and masquerade), natgw-reserve, natgw-kernel, " +
+            "natgw-kernel-no-clash, natgw-random, natgw-random-fully.",
+        "Needs root.",
+    })
+public final class BenchCommand implements Callable<Integer>, ExtensionCommand
+{
+    @Parameters(index = "0", paramLabel = "SCENARIO",
+        description = "connect-storm, throughput, short-connections, service-connect, dns-a-aaaa or rollout.")
+    String scenario;
+
+    @Option(names = "--impl", split = ",", paramLabel = "NAME",
+        description = "Implementations, comma-separated, or 'all' (default: the scenario's set).")
+    List<String> impls = new ArrayList<>();
+
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "100",
+        description = "connect-storm, dns-a-aaaa: rounds per implementation (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--blocks", paramLabel = "B", defaultValue = "2",
+        description = "Alternation blocks: each implementation runs B segments, interleaved (default: ${DEFAULT-VALUE}).")
+    int blocks;
+
+    @Option(names = "--clients", paramLabel = "K", defaultValue = "40",
+        description = "Client addresses; connect-storm's K (default: ${DEFAULT-VALUE}).")
+    int clients;
+
+    @Option(names = "--interval-ms", paramLabel = "MS", defaultValue = "20",
+        description = "connect-storm, dns-a-aaaa: time between rounds (default: ${DEFAULT-VALUE}).")
+    double intervalMs;
+
+    @Option(names = "--duration", paramLabel = "S", defaultValue = "5",
+        description = "throughput, short-connections, service-connect, rollout: seconds per test and segment " +
+            "(default: ${DEFAULT-VALUE}).")
+    double durationS;
+
+    @Option(names = "--flows", split = ",", paramLabel = "N", defaultValue = "1,4",
+        description = "throughput: one iperf3 TCP test per count, with that many parallel flows " +
+            "(default: ${DEFAULT-VALUE}).")
+    List<Integer> flows;
+
+    @Option(names = "--uso-segment", paramLabel = "BYTES", defaultValue = "1400",
+        description = "throughput: payload bytes per segment of the UDP GSO (UDP_SEGMENT) sender; 0 leaves that " +
+            "test out (default: ${DEFAULT-VALUE}).")
+    int usoSegment;
+
+    @Option(names = "--mode", paramLabel = "closed|open|both", defaultValue = "both",
+        description = "short-connections, service-connect: loop kind (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--concurrency", paramLabel = "C", defaultValue = "16",
+        description = "closed loops (short-connections, service-connect, rollout): connections in flight " +
+            "(default: ${DEFAULT-VALUE}).")
+    int concurrency;
+
+    @Option(names = "--rate", paramLabel = "R", defaultValue = "1000",
+        description = "short-connections, service-connect open loop: connections per second " +
+            "(default: ${DEFAULT-VALUE}).")
+    double rate;
+
+    @Option(names = "--backends", paramLabel = "N", defaultValue = "3",
+        description = "DNAT scenarios: backends of the service (default: ${DEFAULT-VALUE}).")
+    int backends;
+
+    @Option(names = "--dns-senders", paramLabel = "1|2", defaultValue = "2",
+        description = "dns-a-aaaa: 2 sends a lookup's A and AAAA from one socket on two CPUs at the same instant " +
+            "(the incident's condition), 1 back to back from one thread (default: ${DEFAULT-VALUE}).")
+    int dnsSenders;
+
+    @Option(names = "--dns-timeout-ms", paramLabel = "MS", defaultValue = "2500",
+        description = "dns-a-aaaa: the resolver's wait before it retries; a later answer is late " +
+            "(default: ${DEFAULT-VALUE}).")
+    long dnsTimeoutMs;
+
+    @Option(names = "--source-ports", paramLabel = "N", defaultValue = "32",
+        description = "rollout: source ports per client address, reused in turn so that new connections reuse " +
+            "closed connections' tuples; 0 = ephemeral ports (default: ${DEFAULT-VALUE}).")
+    int sourcePorts;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
+        description = "Load-generator threads (default: one per CPU).")
+    int threads;
+
+    @Option(names = "--queues", paramLabel = "N", defaultValue = "0",
+        description = "natgw --queues and nulltun -q (default: natgw's default, nulltun one per CPU).")
+    int queues;
+
+    @Option(names = "--tun-txqueuelen", paramLabel = "N", defaultValue = "" + GatewayConfig.DEFAULT_TUN_TX_QUEUE_LENGTH,
+        description = "Queue length of natgw's and nulltun's TUN, set once it is up; 0 leaves the device's, 500 " +
+            "(default: ${DEFAULT-VALUE}, as natgw run's).")
+    int tunTxqueuelen;
+
+    @Option(names = "--nulltun", paramLabel = "PATH",
+        description = "nulltun binary, or nulltun.c to compile: adds the TUN ceilings nulltun and nulltun-offload " +
+            "(-v) as implementations in the SNAT scenarios.")
+    Path nulltun;
+
+    @Option(names = "--out", paramLabel = "DIR",
+        description = "Output directory (default: bench-out/SCENARIO-TIMESTAMP).")
+    Path out;
+
+    @Option(names = "--prefix", paramLabel = "P", defaultValue = "ngwb",
+        description = "Lab prefix (default: ${DEFAULT-VALUE}); must not be in use.")
+    String prefix;
+
+    @Option(names = "--no-install", description = "Do not apt-get install missing tools; name them and stop.")
+    boolean noInstall;
+
+    @Override
+    public Integer call()
+    {
+        return Failures.report(() ->
+        {
+            if (!Scenarios.NAMES.contains(scenario))
+            {
+                Scenarios.byName(scenario);
+            }
+            final BenchOptions options = new BenchOptions();
+            options.impls = impls;
+            options.rounds = rounds;
+            options.blocks = blocks;
+            options.clients = clients;
+            options.intervalMs = intervalMs;
+            options.durationS = durationS;
+            options.flows = flows;
+            options.usoSegment = usoSegment;
+            options.mode = mode;
+            options.concurrency = concurrency;
+            options.rate = rate;
+            options.backends = backends;
+            options.dnsSenders = dnsSenders;
+            options.dnsTimeoutMs = dnsTimeoutMs;
+            options.sourcePorts = sourcePorts;
+            options.threads = threads;
+            options.queues = queues;
+            options.tunTxqueuelen = tunTxqueuelen;
+            options.nulltun = nulltun;
+            options.out = out;
+            options.prefix = prefix;
+            options.install = !noInstall;
+            Implementations.select(impls, List.of(), nulltun, Scenarios.byName(scenario).dnat());
+            final Bench.Outcome outcome = Bench.run(scenario, options, "natgw bench: " + scenario,
+                "natgw bench " + scenario + describe(options), Progress.stderr(), System.out);
+            System.out.println("report: " + outcome.files().html().toAbsolutePath());
+            return 0;
+        });
+    }
+
+    private static String describe(final BenchOptions o)
+    {
+        final StringBuilder sb = new StringBuilder();
+        if (!o.impls.isEmpty())
+        {
+            sb.append(" --impl ").append(String.join(",", o.impls));
+        }
+        sb.append(" --rounds ").append(o.rounds).append(" --blocks ").append(o.blocks).append(" --clients ")
+            .append(o.clients).append(" --duration ").append(o.durationS);
+        sb.append(" --flows ").append(o.flows.stream().map(String::valueOf).collect(Collectors.joining(",")))
+            .append(" --uso-segment ").append(o.usoSegment);
+        if (!o.mode.equals("both"))
+        {
+            sb.append(" --mode ").append(o.mode);
+        }
+        sb.append(" --concurrency ").append(o.concurrency).append(" --rate ").append(o.rate)
+            .append(" --interval-ms ").append(o.intervalMs);
+        sb.append(" --backends ").append(o.backends).append(" --dns-senders ").append(o.dnsSenders)
+            .append(" --source-ports ").append(o.sourcePorts);
+        if (o.nulltun != null)
+        {
+            sb.append(" --nulltun ").append(o.nulltun);
+        }
+        if (o.queues > 0)
+        {
+            sb.append(" --queues ").append(o.queues);
+        }
+        if (o.tunTxqueuelen > 0)
+        {
+            sb.append(" --tun-txqueuelen ").append(o.tunTxqueuelen);
+        }
+        return sb.toString();
+    }
+}
