@@ -56,21 +56,7 @@ class GatewayEndToEndIT
     @AfterAll
     static void down() throws Exception
     {
-        try
-        {
-            if (natgw != null)
-            {
-                natgw.stop(10_000);
-            }
-        }
-        finally
-        {
-            if (lab != null)
-            {
-                lab.close();
-            }
-            assertTrue(Lab.existingNamespaces(PREFIX).isEmpty(), "lab namespaces left behind");
-        }
+        Gateways.stopAndCloseLab(natgw, lab, PREFIX);
     }
 
     @Test
@@ -284,6 +270,22 @@ class GatewayEndToEndIT
         }
 
         /** Removes a test's lab, and fails if a namespace of it is left behind. */
+        /** Stops the gateway (if it started), then closes the lab whatever the stop did. */
+        static void stopAndCloseLab(final LabProcess natgw, final Lab lab, final String prefix) throws Exception
+        {
+            try
+            {
+                if (natgw != null)
+                {
+                    natgw.stop(10_000);
+                }
+            }
+            finally
+            {
+                closeLab(lab, prefix);
+            }
+        }
+
         static void closeLab(final Lab lab, final String prefix) throws Exception
         {
             if (lab != null)

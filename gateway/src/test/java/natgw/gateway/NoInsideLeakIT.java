@@ -59,17 +59,7 @@ class NoInsideLeakIT
     @AfterAll
     static void down() throws Exception
     {
-        try
-        {
-            if (natgw != null)
-            {
-                natgw.stop(10_000);
-            }
-        }
-        finally
-        {
-            Gateways.closeLab(lab, PREFIX);
-        }
+        Gateways.stopAndCloseLab(natgw, lab, PREFIX);
     }
 
     @Test
