@@ -15,6 +15,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
+import natgw.core.conntrack.Timeouts;
 import natgw.core.nat.Cidr;
 import natgw.core.nat.PortStrategy;
 import natgw.core.nat.SnatPolicy;
@@ -99,6 +100,12 @@ public final class RunCommand implements Callable<Integer>
             "file (/run/natgw/TUN@netns-INODE.state), which a run otherwise carries on, and overwrite a file written " +
             "with other settings (--conntrack-max, --snat, --port-range, --service), which is otherwise refused")
     boolean fresh;
+
+    @Option(names = "--timeouts", paramLabel = "linux|rfc",
+        description = "timer preset, before any --timeout: linux (Linux's defaults), or rfc: no timer below what the NAT " +
+            "RFCs require (UDP 120 s, replied UDP 300 s, TCP opening or closing 240 s, ICMP 60 s; RFC 4787, 5382, 5508) " +
+            "(default: ${DEFAULT-VALUE})")
+    String timeoutPreset = "linux";
 
     @Option(names = "--timeout", paramLabel = "NAME=SECONDS",
         description = "connection timeout, Linux sysctl names without prefix: tcp_established=432000, udp=30, udp_stream=120, icmp=30, ...; repeatable")
@@ -379,6 +386,7 @@ public final class RunCommand implements Callable<Integer>
             config.conntrackMax(conntrackMax);
             config.stateFile(StateFileLocation.forTun(tun));
             config.fresh(fresh);
+            config.timeouts(value("--timeouts", 0, "", () -> Timeouts.preset(timeoutPreset)));
             for (int i = 0; i < timeouts.size(); i++)
             {
                 final String t = timeouts.get(i);

@@ -73,6 +73,16 @@ class RunCommandTest
     }
 
     @Test
+    void shouldApplyTheTimerPresetBeforeSingleTimeouts()
+    {
+        final GatewayConfig config = parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--timeouts", "rfc",
+            "--timeout", "udp=150");
+        assertEquals(150_000, config.timeouts().udpUnrepliedMs(), "--timeout wins over the preset");
+        assertEquals(60_000, config.timeouts().icmpMs(), "the rest from the rfc preset");
+        assertEquals(30_000, parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4").timeouts().icmpMs(), "linux by default");
+    }
+
+    @Test
     void shouldTakeAPoolAsACidr()
     {
         assertEquals(4, parse("--inside", "10.0.0.0/8", "--snat", "192.0.2.8/30").pool().length);
@@ -90,6 +100,7 @@ class RunCommandTest
             refusal(with(good, "--port-strategy", "fast")));
         assertTrue(refusal(with(good, "--timeout", "tcp_forever=1")).startsWith("--timeout: unknown timeout 'tcp_forever'"));
         assertEquals("--timeout: 'udp' is not NAME=SECONDS; e.g. udp=30", refusal(with(good, "--timeout", "udp")));
+        assertEquals("--timeouts: unknown timeout preset 'bsd'; use linux or rfc", refusal(with(good, "--timeouts", "bsd")));
         assertEquals("--snat: missing; give the pool the sources are masqueraded to (hairpin service traffic too), " +
             "e.g. --snat 192.0.2.10", refusal("run", "--inside", "10.0.0.0/8"));
         assertEquals("--snat: not an IPv4 address: '1.2.3'; give ADDR[,ADDR...] or a CIDR, e.g. 192.0.2.10 or " +

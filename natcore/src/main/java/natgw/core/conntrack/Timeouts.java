@@ -8,6 +8,9 @@ import java.util.Arrays;
  */
 public final class Timeouts
 {
+    /** RFC 5382 REQ-5: the transitory connection idle-timeout MUST NOT be less than 4 minutes. */
+    static final int RFC_TRANSITORY_MS = 240_000;
+
     private final int[] tcpMs = new int[TcpState.SYN_SENT2 + 1];
     private int udpUnrepliedMs = 30_000;
     private int udpRepliedMs = 120_000;
@@ -25,6 +28,32 @@ public final class Timeouts
         tcpMs[TcpState.TIME_WAIT] = 120_000;
         tcpMs[TcpState.CLOSE] = 10_000;
         tcpMs[TcpState.SYN_SENT2] = 120_000;
+    }
+
+    /**
+     * The preset named: {@code linux} (Linux's defaults, as {@link #Timeouts()}) or {@code rfc}, the shortest timers the
+     * NAT behaviour RFCs allow, where Linux's are shorter: a UDP mapping lives at least 2 minutes (RFC 4787 REQ-5),
+     * 5 once replied (its RECOMMENDED value); a TCP connection being opened or closed at least 4 minutes (RFC 5382
+     * REQ-5, transitory idle-timeout); an ICMP query at least 60 seconds (RFC 5508 REQ-2). Established TCP keeps
+     * Linux's 5 days (RFC 5382 asks for at least 2 hours 4 minutes).
+     */
+    public static Timeouts preset(final String name)
+    {
+        switch (name)
+        {
+            case "linux":
+                return new Timeouts();
+            case "rfc":
+                final Timeouts rfc = new Timeouts().udpUnrepliedMs(120_000).udpRepliedMs(300_000).icmpMs(60_000);
+                for (final int state : new int[]{ TcpState.SYN_SENT, TcpState.SYN_RECV, TcpState.FIN_WAIT,
+                    TcpState.CLOSE_WAIT, TcpState.LAST_ACK, TcpState.TIME_WAIT, TcpState.SYN_SENT2 })
+                {
+                    rfc.tcpMs(state, Math.max(rfc.tcpMs(state), RFC_TRANSITORY_MS));
+                }
+                return rfc;
+            default:
+                throw new IllegalArgumentException("unknown timeout preset '" + name + "'; use linux or rfc");
+        }
     }
 
     public int tcpMs(final int state)

@@ -23,6 +23,29 @@ class TimeoutsTest
     }
 
     @Test
+    void shouldKeepNoTimerOfTheRfcPresetBelowWhatTheNatRfcsRequire()
+    {
+        final Timeouts rfc = Timeouts.preset("rfc");
+        assertEquals(120_000, rfc.udpUnrepliedMs(), "RFC 4787 REQ-5: 2 minutes");
+        assertEquals(300_000, rfc.udpRepliedMs(), "RFC 4787 REQ-5: 5 minutes recommended");
+        assertEquals(60_000, rfc.icmpMs(), "RFC 5508 REQ-2");
+        for (final int state : new int[]{ TcpState.SYN_SENT, TcpState.SYN_RECV, TcpState.FIN_WAIT, TcpState.CLOSE_WAIT,
+            TcpState.LAST_ACK, TcpState.TIME_WAIT, TcpState.SYN_SENT2 })
+        {
+            assertEquals(240_000, rfc.tcpMs(state), "RFC 5382 REQ-5, transitory: " + TcpState.name(state));
+        }
+        assertEquals(432_000_000, rfc.tcpMs(TcpState.ESTABLISHED), "Linux's 5 days, above RFC 5382's 2 h 4 min");
+        assertEquals(new Timeouts().toString(), Timeouts.preset("linux").toString());
+    }
+
+    @Test
+    void shouldRefuseAnUnknownPresetNamingTheKnownOnes()
+    {
+        final IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> Timeouts.preset("bsd"));
+        assertEquals("unknown timeout preset 'bsd'; use linux or rfc", refused.getMessage());
+    }
+
+    @Test
     void shouldApplySysctlNamesInSeconds()
     {
         final Timeouts timeouts = new Timeouts()
