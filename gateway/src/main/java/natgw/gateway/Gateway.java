@@ -64,7 +64,7 @@ public final class Gateway implements AutoCloseable
         state.countLive(backendCounters);
         this.table = state.table();
         this.affinity = state.affinity();
-        this.snat = new SnatPolicy(config.inside(), config.pool(), config.portLow(), config.portHigh());
+        this.snat = new SnatPolicy(config.inside(), config.pool(), config.portLow(), config.portHigh(), config.pairedPooling());
         this.errorHandler = (throwable) ->
         {
             log.println("natgw: worker error: " + throwable);

@@ -42,6 +42,8 @@ public final class GatewayConfig
     private int portLow = 1024;
     private int portHigh = 65535;
     private PortStrategy portStrategy = PortStrategy.RESERVE;
+    /** One pool address per inside address, whatever the destination (RFC 4787 paired pooling). */
+    private boolean pairedPooling;
     private int conntrackMax = 262_144;
     /** Where the flow state outlives the process (a new run on the same TUN attaches to it); null: in memory only. */
     private Path stateFile;
@@ -180,6 +182,17 @@ public final class GatewayConfig
     public GatewayConfig portHigh(final int portHigh)
     {
         this.portHigh = portHigh;
+        return this;
+    }
+
+    public boolean pairedPooling()
+    {
+        return pairedPooling;
+    }
+
+    public GatewayConfig pairedPooling(final boolean pairedPooling)
+    {
+        this.pairedPooling = pairedPooling;
         return this;
     }
 

@@ -92,6 +92,12 @@ public final class RunCommand implements Callable<Integer>
         description = "reserve (atomic reserve-then-confirm, default), kernel (Linux nf_nat, race included), random, random-fully")
     String portStrategy = "reserve";
 
+    @Option(names = "--pooling", paramLabel = "arbitrary|paired",
+        description = "with several pool addresses: arbitrary, the address depends on the source and the destination " +
+            "(Linux's default); paired, an inside address always gets the same one (RFC 4787 REQ-2, nftables' " +
+            "persistent) (default: ${DEFAULT-VALUE})")
+    String pooling = "arbitrary";
+
     @Option(names = "--conntrack-max", paramLabel = "N", description = "connection table capacity (default: ${DEFAULT-VALUE}); the whole table, about 128 bytes per connection, is allocated at start, in huge pages where the kernel has them")
     int conntrackMax = 262_144;
 
@@ -383,6 +389,15 @@ public final class RunCommand implements Callable<Integer>
             config.portLow(range[0]);
             config.portHigh(range[1]);
             config.portStrategy(value("--port-strategy", 0, "", () -> PortStrategy.fromLabel(portStrategy)));
+            config.pairedPooling(value("--pooling", 0, "", () ->
+            {
+                switch (pooling)
+                {
+                    case "paired": return true;
+                    case "arbitrary": return false;
+                    default: throw new IllegalArgumentException("unknown pooling '" + pooling + "'; use arbitrary or paired");
+                }
+            }));
             config.conntrackMax(conntrackMax);
             config.stateFile(StateFileLocation.forTun(tun));
             config.fresh(fresh);

@@ -16,6 +16,7 @@ import natgw.gateway.GatewayConfig;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -80,6 +81,8 @@ class RunCommandTest
         assertEquals(150_000, config.timeouts().udpUnrepliedMs(), "--timeout wins over the preset");
         assertEquals(60_000, config.timeouts().icmpMs(), "the rest from the rfc preset");
         assertEquals(30_000, parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4").timeouts().icmpMs(), "linux by default");
+        assertTrue(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4,1.2.3.5", "--pooling", "paired").pairedPooling());
+        assertFalse(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4,1.2.3.5").pairedPooling(), "arbitrary by default");
     }
 
     @Test
@@ -101,6 +104,7 @@ class RunCommandTest
         assertTrue(refusal(with(good, "--timeout", "tcp_forever=1")).startsWith("--timeout: unknown timeout 'tcp_forever'"));
         assertEquals("--timeout: 'udp' is not NAME=SECONDS; e.g. udp=30", refusal(with(good, "--timeout", "udp")));
         assertEquals("--timeouts: unknown timeout preset 'bsd'; use linux or rfc", refusal(with(good, "--timeouts", "bsd")));
+        assertEquals("--pooling: unknown pooling 'sticky'; use arbitrary or paired", refusal(with(good, "--pooling", "sticky")));
         assertEquals("--snat: missing; give the pool the sources are masqueraded to (hairpin service traffic too), " +
             "e.g. --snat 192.0.2.10", refusal("run", "--inside", "10.0.0.0/8"));
         assertEquals("--snat: not an IPv4 address: '1.2.3'; give ADDR[,ADDR...] or a CIDR, e.g. 192.0.2.10 or " +

@@ -16,8 +16,19 @@ public final class SnatPolicy
     private final int[] pool;
     private final int portLow;
     private final int portHigh;
+    private final boolean paired;
 
     public SnatPolicy(final List<Cidr> inside, final int[] pool, final int portLow, final int portHigh)
+    {
+        this(inside, pool, portLow, portHigh, false);
+    }
+
+    /**
+     * @param paired an inside address always gets the same pool address, whatever the destination (RFC 4787 REQ-2
+     *               "paired" pooling, nftables' {@code persistent}); otherwise the address depends on the source and
+     *               the destination, as Linux's default.
+     */
+    public SnatPolicy(final List<Cidr> inside, final int[] pool, final int portLow, final int portHigh, final boolean paired)
     {
         if (pool.length == 0)
         {
@@ -38,6 +49,7 @@ public final class SnatPolicy
         this.pool = pool.clone();
         this.portLow = portLow;
         this.portHigh = portHigh;
+        this.paired = paired;
     }
 
     /**
@@ -121,14 +133,17 @@ public final class SnatPolicy
         return false;
     }
 
-    /** Pool address for a flow: stable per source and destination, as nf_nat's find_best_ips_proto. */
+    /**
+     * Pool address for a flow: stable per source and destination, or per source alone when paired, as nf_nat's
+     * find_best_ips_proto hashes the destination in unless the range is {@code NF_NAT_RANGE_PERSISTENT}.
+     */
     public int addressFor(final int srcAddress, final int dstAddress)
     {
         if (pool.length == 1)
         {
             return pool[0];
         }
-        final int h = FlowTuple.hash(FlowTuple.packAddresses(srcAddress, dstAddress), 0, 0x6E617467L);
+        final int h = FlowTuple.hash(FlowTuple.packAddresses(srcAddress, paired ? 0 : dstAddress), 0, 0x6E617467L);
         return pool[(int)((h & 0xFFFF_FFFFL) * pool.length >>> 32)];
     }
 

@@ -1,8 +1,10 @@
 package natgw.core.nat;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +41,29 @@ class SnatPolicyTest
         assertArrayEquals(POOL, policy.pool());
         assertEquals(1024, policy.portLow());
         assertEquals(65535, policy.portHigh());
+    }
+
+    @Test
+    void shouldGiveAnInsideAddressOnePoolAddressForEveryDestinationWhenPaired()
+    {
+        final int[] pool = SnatPolicy.parsePool("198.51.100.0/29");
+        final SnatPolicy paired = new SnatPolicy(List.of(Cidr.parse("10.0.0.0/8")), pool, 1024, 65535, true);
+        final SnatPolicy arbitrary = new SnatPolicy(List.of(Cidr.parse("10.0.0.0/8")), pool, 1024, 65535);
+        final Set<Integer> pairedUses = new HashSet<>();
+        final Set<Integer> arbitraryUses = new HashSet<>();
+        for (int i = 0; i < 64; i++)
+        {
+            pairedUses.add(paired.addressFor(parseAddress("10.0.0.7"), parseAddress("203.0.113.0") + i));
+            arbitraryUses.add(arbitrary.addressFor(parseAddress("10.0.0.7"), parseAddress("203.0.113.0") + i));
+        }
+        assertEquals(1, pairedUses.size(), "paired: one pool address for all 64 destinations");
+        assertTrue(arbitraryUses.size() > 1, "arbitrary: the destination takes part, " + arbitraryUses);
+        final Set<Integer> sources = new HashSet<>();
+        for (int i = 0; i < 800; i++)
+        {
+            sources.add(paired.addressFor(parseAddress("10.0.0.0") + i, parseAddress("203.0.113.9")));
+        }
+        assertEquals(8, sources.size(), "paired still spreads the sources over the whole pool");
     }
 
     @Test
