@@ -316,6 +316,16 @@ public final class RunCommand implements Callable<Integer>
         }
     }
 
+    /** A two-way choice: true for {@code yes}, false for {@code no}, refused naming both otherwise. */
+    private static boolean either(final String flag, final String value, final String yes, final String no)
+    {
+        if (value.equals(yes) || value.equals(no))
+        {
+            return value.equals(yes);
+        }
+        throw new IllegalArgumentException(flag + ": '" + value + "' is neither " + yes + " nor " + no + "; give one of them");
+    }
+
     private Integer runGateway() throws Exception
     {
         final GatewayConfig config = toConfig();
@@ -377,27 +387,13 @@ public final class RunCommand implements Callable<Integer>
                     () -> natgw.core.nat.Services.ServiceSpec.parse(s)));
             }
             config.services(specs);
-            switch (removedBackend)
-            {
-                case "reset": config.resetRemovedBackendFlows(true); break;
-                case "unreachable": config.resetRemovedBackendFlows(false); break;
-                default: throw new IllegalArgumentException("--removed-backend: '" + removedBackend +
-                    "' is neither reset nor unreachable; give one of them");
-            }
+            config.resetRemovedBackendFlows(either("--removed-backend", removedBackend, "reset", "unreachable"));
             config.steer(steer);
             final int[] range = value("--port-range", 0, "", () -> SnatPolicy.parsePortRange(portRange));
             config.portLow(range[0]);
             config.portHigh(range[1]);
             config.portStrategy(value("--port-strategy", 0, "", () -> PortStrategy.fromLabel(portStrategy)));
-            config.pairedPooling(value("--pooling", 0, "", () ->
-            {
-                switch (pooling)
-                {
-                    case "paired": return true;
-                    case "arbitrary": return false;
-                    default: throw new IllegalArgumentException("unknown pooling '" + pooling + "'; use arbitrary or paired");
-                }
-            }));
+            config.pairedPooling(either("--pooling", pooling, "paired", "arbitrary"));
             config.conntrackMax(conntrackMax);
             config.stateFile(StateFileLocation.forTun(tun));
             config.fresh(fresh);
@@ -432,13 +428,7 @@ public final class RunCommand implements Callable<Integer>
             config.mtu(mtu);
             config.busyPollUs(busyPollUs);
             config.failOpen(failOpen);
-            switch (offload)
-            {
-                case "on": config.offload(true); break;
-                case "off": config.offload(false); break;
-                default: throw new IllegalArgumentException("--offload: '" + offload + "' is neither on nor off; " +
-                    "give one of them");
-            }
+            config.offload(either("--offload", offload, "on", "off"));
             config.metricsAddress(metricsAddress);
             config.routeTable(routeTable);
             config.verifyL4Checksums(!noL4ChecksumCheck);

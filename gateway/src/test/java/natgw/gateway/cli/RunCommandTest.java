@@ -104,7 +104,8 @@ class RunCommandTest
         assertTrue(refusal(with(good, "--timeout", "tcp_forever=1")).startsWith("--timeout: unknown timeout 'tcp_forever'"));
         assertEquals("--timeout: 'udp' is not NAME=SECONDS; e.g. udp=30", refusal(with(good, "--timeout", "udp")));
         assertEquals("--timeouts: unknown timeout preset 'bsd'; use linux or rfc", refusal(with(good, "--timeouts", "bsd")));
-        assertEquals("--pooling: unknown pooling 'sticky'; use arbitrary or paired", refusal(with(good, "--pooling", "sticky")));
+        assertEquals("--pooling: 'sticky' is neither paired nor arbitrary; give one of them",
+            refusal(with(good, "--pooling", "sticky")));
         assertEquals("--snat: missing; give the pool the sources are masqueraded to (hairpin service traffic too), " +
             "e.g. --snat 192.0.2.10", refusal("run", "--inside", "10.0.0.0/8"));
         assertEquals("--snat: not an IPv4 address: '1.2.3'; give ADDR[,ADDR...] or a CIDR, e.g. 192.0.2.10 or " +

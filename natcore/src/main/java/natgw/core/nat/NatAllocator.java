@@ -397,6 +397,8 @@ public final class NatAllocator
             return false;
         }
         final int holder = cursor.entry();
+        // the status carries the incarnation the kill's CAS checks; the tuples, read after it, must still be ours,
+        // or the entry was reused for another connection between the lookup and the status read
         final int status = table.status(holder);
         if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || (status & StatusDescriptor.SRC_NAT) == 0 ||
             !TcpState.isReopenable(StatusDescriptor.tcpState(status)) ||
