@@ -26,7 +26,10 @@ public enum ConntrackCounter
     REJECTED(17, "rejected", "new connections to a service with no backend taking any, answered with RST or ICMP unreachable"),
     RX_BYTES(18, "rx_bytes", "bytes read, IP header onward (a GSO super-packet as one packet, as the TUN device counts it)"),
     TX_BYTES(19, "tx_bytes", "bytes written, IP header onward (a GSO super-packet as one packet, as the TUN device counts it)"),
-    TAKEN_OVER(20, "taken_over", "NAT tuples a new TCP connection took over from a TIME_WAIT/CLOSE one");
+    TAKEN_OVER(20, "taken_over", "NAT tuples a new TCP connection took over from a TIME_WAIT/CLOSE one"),
+    MAPPINGS_CREATED(21, "mappings_created", "endpoint-independent mappings created (an inside endpoint's external port)"),
+    HAIRPINNED(22, "hairpinned", "connections from inside to a mapping's external endpoint, sent back inside (hairpinning)"),
+    ACCEPTED_INBOUND(23, "accepted_inbound", "connections an outside host opened to a live mapping, as the filtering allows");
 
     public static final int COUNT = values().length;
     private static final ConntrackCounter[] VALUES = values();

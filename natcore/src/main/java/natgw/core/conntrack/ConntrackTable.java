@@ -45,11 +45,13 @@ import static natgw.core.conntrack.StatusDescriptor.phase;
  *
  *  record (48 bytes)
  *   0  extra           policy data (e.g. backend id; set only with DST_NAT)   immutable while linked; free-list link while FREE
- *   4  refs            linked nodes + holders (the owner until published, killers); 0 once FREE
- *   8  folds           pending counts being folded (low 16 bits) | folds done (high 16)
- *  12  firstDeadline   the deadline it was created with (its age, for UDP's stream rule)   immutable while linked
+ *   4  firstDeadline   the deadline it was created with (its age, for UDP's stream rule)   immutable while linked
+ *   8  refs            linked nodes + holders (the owner until published, killers); 0 once FREE
+ *  12  folds           pending counts being folded (low 16 bits) | folds done (high 16)
  *  16  totals          packets, bytes ORIGINAL; packets, bytes REPLY (64 bits each)
  * </pre>
+ * An endpoint mapping ({@link MappingDescriptor}) uses its record's first long, which only an entry's owner writes
+ * otherwise, as its uses.
  * A pending count is small so that it fits the entry's line; the add that takes it past
  * {@value #FOLD_PACKETS} packets swaps it to zero and adds what it took
  * to the totals ({@link #account}), and readers add the two ({@link #packets}, {@link #bytes}).
@@ -118,9 +120,9 @@ public final class ConntrackTable
     static final int PENDING_OFFSET = 56;
     // record
     static final int EXTRA_OFFSET = 0;
-    static final int LINKS_OFFSET = 4;
-    static final int FOLD_OFFSET = 8;
-    static final int FIRST_DEADLINE_OFFSET = 12;
+    static final int FIRST_DEADLINE_OFFSET = 4;
+    static final int LINKS_OFFSET = 8;
+    static final int FOLD_OFFSET = 12;
     static final int TOTALS_OFFSET = 16;
 
     // a pending count: packets << PENDING_PACKET_SHIFT | bytes
@@ -632,7 +634,7 @@ public final class ConntrackTable
                     final long unlinked = nextTag(prevWord) | (curWord & REF_MASK);
                     if (buffer.compareAndSetLong(prevOffset, prevWord, unlinked))
                     {
-                        unlinkedNode(cur);
+                        unlinkedNode(cursor, cur);
                         prevWord = unlinked;
                     }
                     else
@@ -694,7 +696,7 @@ public final class ConntrackTable
             }
             if (buffer.compareAndSetLong(cursor.prevOffset, cursor.prevWord, nextTag(cursor.prevWord) | (curWord & REF_MASK)))
             {
-                unlinkedNode(ref);
+                unlinkedNode(cursor, ref);
             }
             else
             {
@@ -704,19 +706,30 @@ public final class ConntrackTable
         }
     }
 
-    private void unlinkedNode(final int ref)
+    private void unlinkedNode(final Cursor cursor, final int ref)
     {
         final int entry = (ref - 1) >>> 1;
         if (buffer.getAndAddInt(recordOffset(entry) + LINKS_OFFSET, -1) == 1 &&
             phase(buffer.getIntVolatile(entryOffset(entry) + STATUS_OFFSET)) == PHASE_DYING)
         {
-            free(entry);
+            free(cursor, entry);
         }
     }
 
-    private void free(final int entry)
+    /**
+     * Frees an entry whose last reference is gone; a connection that held a use of its endpoint's mapping releases it
+     * here, once its own nodes are unlinked, so the mapping's external port is never free while a connection of the
+     * endpoint still holds a tuple on it. The cursor may be the caller's: every caller reads what it needs of it
+     * before, or walks again after.
+     */
+    private void free(final Cursor cursor, final int entry)
     {
         final int offset = entryOffset(entry);
+        final int dying = buffer.getIntVolatile(offset + STATUS_OFFSET);
+        final boolean heldMapping = (dying & StatusDescriptor.MAPPED) != 0 && !StatusDescriptor.isMapping(dying);
+        final int insideDir = MappingDescriptor.insideDirection(dying);
+        final long insideAddresses = buffer.getLong(offset + TUPLE_OFFSET + insideDir * 16);
+        final long insidePorts = buffer.getLong(offset + TUPLE_OFFSET + insideDir * 16 + 8);
         while (true)
         {
             final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
@@ -729,12 +742,17 @@ public final class ConntrackTable
         while (true)
         {
             final long head = control.getLongVolatile((int)freeListHeadAddress);
-            buffer.putIntVolatile(recordOffset(entry) + EXTRA_OFFSET, ref(head));
+            // one store for the whole word a mapping's uses were in: a stale acquire never sees its tag again
+            buffer.putLongVolatile(recordOffset(entry) + EXTRA_OFFSET, ref(head));
             final long newHead = nextTag(head) | (entry + 1);
             if (control.compareAndSetLong((int)freeListHeadAddress, head, newHead))
             {
-                return;
+                break;
             }
+        }
+        if (heldMapping)
+        {
+            releaseMappingOf(cursor, dying, insideAddresses, insidePorts);
         }
     }
 
@@ -897,7 +915,7 @@ public final class ConntrackTable
         }
         if (dir == ORIGINAL)
         {
-            release(entry); // published: the owner's reference goes
+            release(cursor, entry); // published: the owner's reference goes
         }
         return true;
     }
@@ -930,7 +948,7 @@ public final class ConntrackTable
         }
         deleteNode(cursor, entry, ORIGINAL);
         deleteNode(cursor, entry, REPLY);
-        release(entry);
+        release(cursor, entry);
     }
 
     /**
@@ -941,10 +959,15 @@ public final class ConntrackTable
      */
     public boolean kill(final Cursor cursor, final int entry, final int expectedStatus)
     {
-        if (phase(expectedStatus) != PHASE_CONFIRMED)
+        if (phase(expectedStatus) != PHASE_CONFIRMED || StatusDescriptor.isMapping(expectedStatus))
         {
-            return false;
+            return false; // a mapping ends with its last use (releaseUse), never by expiry, eviction or flush
         }
+        return end(cursor, entry, expectedStatus);
+    }
+
+    private boolean end(final Cursor cursor, final int entry, final int expectedStatus)
+    {
         if (!tryHold(entry))
         {
             return false; // free or being freed: not the connection the caller saw
@@ -952,14 +975,17 @@ public final class ConntrackTable
         final int offset = entryOffset(entry);
         if (!buffer.compareAndSetInt(offset + STATUS_OFFSET, expectedStatus, expectedStatus & ~PHASE_MASK | PHASE_DYING))
         {
-            release(entry);
+            release(cursor, entry);
             return false;
         }
         deleteNode(cursor, entry, ORIGINAL);
         deleteNode(cursor, entry, REPLY);
-        // still held: the entry cannot be freed and reused while the listener reads it
-        killListener.onEvent(ConntrackEvents.DESTROY, this, entry, expectedStatus);
-        release(entry);
+        if (!StatusDescriptor.isMapping(expectedStatus))
+        {
+            // still held: the entry cannot be freed and reused while the listener reads it
+            killListener.onEvent(ConntrackEvents.DESTROY, this, entry, expectedStatus);
+        }
+        release(cursor, entry);
         return true;
     }
 
@@ -990,13 +1016,107 @@ public final class ConntrackTable
         }
     }
 
-    private void release(final int entry)
+    private void release(final Cursor cursor, final int entry)
     {
         if (buffer.getAndAddInt(recordOffset(entry) + LINKS_OFFSET, -1) == 1 &&
             phase(buffer.getIntVolatile(entryOffset(entry) + STATUS_OFFSET)) == PHASE_DYING)
         {
-            free(entry);
+            free(cursor, entry);
         }
+    }
+
+    // ------------------------------------------------------------------ endpoint mappings
+
+    /**
+     * Gives a mapping entry still private to its allocator (initialised with {@link StatusDescriptor#MAPPED} and
+     * {@link MappingDescriptor}'s tuples) its first use: its creator's.
+     */
+    public void startUses(final int mapping)
+    {
+        buffer.putLong(recordOffset(mapping) + EXTRA_OFFSET, 1L << 32 | (MappingDescriptor.tag(status(mapping)) & 0xFFFF_FFFFL));
+    }
+
+    /**
+     * Takes a use of the mapping found with {@code status} (CONFIRMED): increment-if-not-zero on its uses, for that
+     * incarnation only. False if it has ended meanwhile (no use left is final) or the entry is no longer it; the
+     * caller then looks the endpoint up again. A use keeps the mapping, its tuples and its external port, until it
+     * is released: by {@link #releaseUse}, or when a connection that holds it ({@link StatusDescriptor#MAPPED}) is
+     * freed.
+     */
+    public boolean acquire(final int mapping, final int status)
+    {
+        if (phase(status) != PHASE_CONFIRMED || !StatusDescriptor.isMapping(status))
+        {
+            return false;
+        }
+        final int offset = recordOffset(mapping) + EXTRA_OFFSET;
+        final int tag = MappingDescriptor.tag(status);
+        while (true)
+        {
+            final long word = buffer.getLongVolatile(offset);
+            if ((int)word != tag || word >>> 32 == 0)
+            {
+                return false;
+            }
+            if (buffer.compareAndSetLong(offset, word, word + (1L << 32)))
+            {
+                return true;
+            }
+        }
+    }
+
+    /** Drops a use of a mapping; the last one ends it: its nodes are unlinked and its external port is free again. */
+    public void releaseUse(final Cursor cursor, final int mapping)
+    {
+        if (buffer.getAndAddLong(recordOffset(mapping) + EXTRA_OFFSET, -(1L << 32)) >>> 32 == 1)
+        {
+            end(cursor, mapping, status(mapping)); // nobody else ends a mapping, and no use left is final: CONFIRMED
+        }
+    }
+
+    /**
+     * For the creator of a mapping that lost its ORIGINAL claim (the endpoint got a mapping on another worker an
+     * instant before): drops its use and its reference from {@link #allocate}. Between its confirm and the lost
+     * claim someone may have taken a use through its REPLY node; the mapping then ends with that use.
+     */
+    public void disown(final Cursor cursor, final int mapping)
+    {
+        releaseUse(cursor, mapping);
+        release(cursor, mapping);
+    }
+
+    /** Uses of a mapping (for control and tests: a plain read). */
+    public int uses(final int mapping)
+    {
+        return (int)(buffer.getLongVolatile(recordOffset(mapping) + EXTRA_OFFSET) >>> 32);
+    }
+
+    /** A freed connection that held a use of its inside endpoint's mapping gives it back. */
+    private void releaseMappingOf(final Cursor cursor, final int status, final long addresses, final long ports)
+    {
+        final long endpointAddresses = MappingDescriptor.endpointAddresses(FlowTuple.srcAddress(addresses));
+        final long endpointPorts = MappingDescriptor.endpointPorts(FlowTuple.protocol(ports), FlowTuple.srcPort(ports));
+        // the use kept the mapping linked under its endpoint: the lookup finds it, and nothing else
+        if (lookup(cursor, endpointAddresses, endpointPorts) && cursor.dir == ORIGINAL &&
+            StatusDescriptor.isMapping(cursor.status))
+        {
+            releaseUse(cursor, cursor.entry);
+        }
+    }
+
+    /** Number of endpoint mappings (a scan: for control and tests). */
+    public int countMappings()
+    {
+        int count = 0;
+        for (int i = 0; i < capacity; i++)
+        {
+            final int status = status(i);
+            if (phase(status) == PHASE_CONFIRMED && StatusDescriptor.isMapping(status))
+            {
+                count++;
+            }
+        }
+        return count;
     }
 
     /**
@@ -1048,7 +1168,10 @@ public final class ConntrackTable
         final long lastSeenNs = lastSeenNs();
         final long gapNs = lastSeenNs == 0 ? 0 : Math.max(0, nowNs - lastSeenNs);
         final int clockMs = toTableMs(lastSeenNs == 0 ? nowNs : lastSeenNs);
+        final int[] uses = new int[capacity];
+        final byte[] fate = survivors(linked, clockMs, gapNs, uses);
         int kept = 0;
+        int mappings = 0;
         int released = 0;
         int expired = 0;
         int freeHead = 0;
@@ -1057,18 +1180,24 @@ public final class ConntrackTable
             final int offset = entryOffset(entry);
             final int record = recordOffset(entry);
             final int status = buffer.getInt(offset + STATUS_OFFSET);
-            final boolean published = phase(status) == PHASE_CONFIRMED && linked[entry] == 3;
-            final long remainingMs = buffer.getInt(offset + DEADLINE_OFFSET) - clockMs;
-            if (published && remainingMs >= 0 && remainingMs * 1_000_000L >= gapNs)
+            if (fate[entry] == KEPT)
             {
                 relink(entry, ORIGINAL);
                 relink(entry, REPLY);
                 buffer.putInt(record + LINKS_OFFSET, 2);
-                foldAll(entry);
-                kept++;
+                if (StatusDescriptor.isMapping(status))
+                {
+                    buffer.putLong(record + EXTRA_OFFSET, (long)uses[entry] << 32 | (MappingDescriptor.tag(status) & 0xFFFF_FFFFL));
+                    mappings++;
+                }
+                else
+                {
+                    foldAll(entry);
+                    kept++;
+                }
                 continue;
             }
-            if (published)
+            if (fate[entry] == EXPIRED)
             {
                 expired++;
             }
@@ -1089,7 +1218,71 @@ public final class ConntrackTable
         }
         control.putLongVolatile((int)freeListHeadAddress, nextTag(control.getLong((int)freeListHeadAddress)) | freeHead);
         clockSeen(nowNs);
-        return new Recovery(kept, released, expired);
+        return new Recovery(kept, released, expired, mappings);
+    }
+
+    private static final byte RELEASED = 0;
+    private static final byte KEPT = 1;
+    private static final byte EXPIRED = 2;
+
+    /**
+     * Which entries survive a recovery: published connections whose deadline has not passed, and published mappings
+     * that a surviving connection holds a use of ({@code uses}, counted here from those connections alone). A
+     * connection that held a use of a mapping that did not survive goes too: its external port is no longer its
+     * endpoint's alone.
+     */
+    private byte[] survivors(final byte[] linked, final int clockMs, final long gapNs, final int[] uses)
+    {
+        final byte[] fate = new byte[capacity];
+        final java.util.HashMap<Long, Integer> endpoints = new java.util.HashMap<>();
+        for (int entry = 0; entry < capacity; entry++)
+        {
+            final int offset = entryOffset(entry);
+            final int status = buffer.getInt(offset + STATUS_OFFSET);
+            if (phase(status) != PHASE_CONFIRMED || linked[entry] != 3)
+            {
+                continue;
+            }
+            if (StatusDescriptor.isMapping(status))
+            {
+                endpoints.put(endpointKey(tupleAddresses(entry, ORIGINAL), tuplePorts(entry, ORIGINAL)), entry);
+                continue;
+            }
+            final long remainingMs = buffer.getInt(offset + DEADLINE_OFFSET) - clockMs;
+            fate[entry] = remainingMs >= 0 && remainingMs * 1_000_000L >= gapNs ? KEPT : EXPIRED;
+        }
+        for (int entry = 0; entry < capacity; entry++)
+        {
+            final int status = buffer.getInt(entryOffset(entry) + STATUS_OFFSET);
+            if (fate[entry] != KEPT || (status & StatusDescriptor.MAPPED) == 0)
+            {
+                continue;
+            }
+            final int dir = MappingDescriptor.insideDirection(status);
+            final long addresses = tupleAddresses(entry, dir);
+            final long ports = tuplePorts(entry, dir);
+            final Integer mapping = endpoints.get(endpointKey(
+                MappingDescriptor.endpointAddresses(FlowTuple.srcAddress(addresses)),
+                MappingDescriptor.endpointPorts(FlowTuple.protocol(ports), FlowTuple.srcPort(ports))));
+            if (mapping == null)
+            {
+                fate[entry] = RELEASED;
+            }
+            else
+            {
+                uses[mapping]++;
+            }
+        }
+        for (final int mapping : endpoints.values())
+        {
+            fate[mapping] = uses[mapping] > 0 ? KEPT : RELEASED;
+        }
+        return fate;
+    }
+
+    private static long endpointKey(final long endpointAddresses, final long endpointPorts)
+    {
+        return endpointAddresses & 0xFFFF_FFFF_0000_0000L | endpointPorts >>> 16 & 0xFFFF_FFFFL;
     }
 
     /** For every entry, which of its nodes (bit 1 ORIGINAL, bit 2 REPLY) is reachable, unmarked, in its tuple's bucket. */
@@ -1143,18 +1336,29 @@ public final class ConntrackTable
         buffer.putInt(record + FOLD_OFFSET, buffer.getInt(record + FOLD_OFFSET) & ~FOLDING_MASK);
     }
 
-    /** What {@link #recover} found: connections kept, entries released mid-operation, connections expired meanwhile. */
+    /**
+     * What {@link #recover} found: connections kept, entries released mid-operation (or whose mapping did not
+     * survive), connections expired meanwhile, mappings kept.
+     */
     public static final class Recovery
     {
         private final int kept;
         private final int released;
         private final int expired;
+        private final int mappings;
 
-        Recovery(final int kept, final int released, final int expired)
+        Recovery(final int kept, final int released, final int expired, final int mappings)
         {
             this.kept = kept;
             this.released = released;
             this.expired = expired;
+            this.mappings = mappings;
+        }
+
+        /** Endpoint mappings that carry on, with the uses of the connections kept. */
+        public int mappings()
+        {
+            return mappings;
         }
 
         /** Connections that carry on. */
@@ -1177,7 +1381,8 @@ public final class ConntrackTable
 
         public String toString()
         {
-            return kept + " connections kept, " + released + " unfinished entries released, " + expired + " expired";
+            return kept + " connections kept, " + released + " unfinished entries released, " + expired + " expired" +
+                (mappings > 0 ? ", " + mappings + " endpoint mappings kept" : "");
         }
     }
 

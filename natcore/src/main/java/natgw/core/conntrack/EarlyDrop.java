@@ -89,9 +89,9 @@ public final class EarlyDrop
     /** How readily a connection in {@code status} is evicted: lower goes first. */
     static int rank(final int status)
     {
-        if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED)
+        if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || StatusDescriptor.isMapping(status))
         {
-            return NOT_A_VICTIM;
+            return NOT_A_VICTIM; // a mapping ends with its last connection
         }
         final int tcpState = StatusDescriptor.tcpState(status);
         if (tcpState >= TcpState.FIN_WAIT && tcpState <= TcpState.CLOSE)

@@ -3,6 +3,7 @@ package natgw.core.nat;
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.EarlyDrop;
+import natgw.core.conntrack.MappingDescriptor;
 import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.WorkerCounters;
@@ -28,6 +29,15 @@ import static natgw.core.conntrack.ConntrackTable.REPLY;
  *   created this very flow an instant ago: release the reservation and use its translation. Never a
  *   second mapping, never a drop.</li>
  * </ol>
+ * <h2>endpoint-independent mapping ({@link EndpointDependence#ENDPOINT_INDEPENDENT}, reserve only)</h2>
+ * A source-NAT connection takes its NAT address and port from its inside endpoint's mapping
+ * ({@link MappingDescriptor}), found or created first by the same protocol: the mapping reserves its external
+ * port (its REPLY node: the port is that endpoint's alone, RFC 4787 REQ-3), then confirms its endpoint (its
+ * ORIGINAL node: one mapping per endpoint); a creator that loses the confirm gives its mapping up and takes the
+ * winner's. The connection then holds a use of the mapping until it is freed, and the last use ends the mapping.
+ * As no two endpoints share an external port, a connection's reply tuple can only clash with one of the same
+ * endpoint: the same flow (adopted), an ended TCP connection (taken over), or a connection to the same server
+ * through another destination (a service and directly: dropped, {@link DropReason#MAPPING_CLASH}).
  * <h2>the kernel's strategies</h2>
  * Candidates are only looked up (confirmed connections only: reserved ones are not in the kernel's
  * table), the packet goes on, and the tuples are inserted at confirm time, an optional busy window
@@ -51,6 +61,7 @@ public final class NatAllocator
     private final WorkerCounters counters;
     private final long raceWindowNs;
     private final boolean clashResolution;
+    private final boolean endpointIndependent;
     private long random;
     private int dropReason;
     private boolean created;
@@ -63,6 +74,24 @@ public final class NatAllocator
         final boolean clashResolution,
         final long randomSeed)
     {
+        this(table, strategy, counters, raceWindowNs, clashResolution, randomSeed, EndpointDependence.ADDRESS_AND_PORT_DEPENDENT);
+    }
+
+    /**
+     * @param mapping {@link EndpointDependence#ENDPOINT_INDEPENDENT} (reserve strategy only) or
+     *                {@link EndpointDependence#ADDRESS_AND_PORT_DEPENDENT}.
+     */
+    public NatAllocator(
+        final ConntrackTable table,
+        final PortStrategy strategy,
+        final WorkerCounters counters,
+        final long raceWindowNs,
+        final boolean clashResolution,
+        final long randomSeed,
+        final EndpointDependence mapping)
+    {
+        requireMapping(strategy, mapping);
+        this.endpointIndependent = mapping == EndpointDependence.ENDPOINT_INDEPENDENT;
         this.table = table;
         this.earlyDrop = new EarlyDrop(table);
         this.strategy = strategy;
@@ -72,9 +101,36 @@ public final class NatAllocator
         this.random = randomSeed == 0 ? 0x9E3779B97F4A7C15L : randomSeed;
     }
 
+    /** Refuses a mapping behaviour the port strategy cannot give, saying why. */
+    public static void requireMapping(final PortStrategy strategy, final EndpointDependence mapping)
+    {
+        if (mapping == EndpointDependence.ADDRESS_DEPENDENT)
+        {
+            throw new IllegalArgumentException("address-dependent mapping is not offered; use endpoint-independent " +
+                "(RFC 4787 REQ-1) or address-and-port-dependent");
+        }
+        if (mapping == EndpointDependence.ENDPOINT_INDEPENDENT && !strategy.isAtomic())
+        {
+            throw new IllegalArgumentException("endpoint-independent mapping needs the reserve port strategy; " +
+                strategy.label() + " emulates the kernel, whose mapping is address-and-port-dependent");
+        }
+    }
+
+    /** The default mapping of a port strategy: endpoint-independent for reserve, the kernel's for the kernel's. */
+    public static EndpointDependence defaultMapping(final PortStrategy strategy)
+    {
+        return strategy.isAtomic() ? EndpointDependence.ENDPOINT_INDEPENDENT : EndpointDependence.ADDRESS_AND_PORT_DEPENDENT;
+    }
+
     public PortStrategy strategy()
     {
         return strategy;
+    }
+
+    /** True if source-NAT connections take their translation from their inside endpoint's mapping. */
+    public boolean endpointIndependent()
+    {
+        return endpointIndependent;
     }
 
     /** True if the last {@link #connect} created a connection (false: it adopted one, or dropped). */
@@ -111,6 +167,11 @@ public final class NatAllocator
         final int deadlineMs)
     {
         created = false;
+        if (endpointIndependent && natAddress != 0)
+        {
+            return connectMapped(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra,
+                deadlineMs);
+        }
         for (int retry = 0; retry < MAX_RETRIES; retry++)
         {
             final int entry = allocate(cursor);
@@ -135,6 +196,187 @@ public final class NatAllocator
     }
 
     private static final int RETRY = -2;
+
+    /**
+     * Creates the connection for a first packet from outside to a live mapping (endpoint-independent or
+     * address-dependent filtering): its original tuple is the packet's, to the mapping's external endpoint, its reply
+     * tuple from the inside endpoint back to the sender. It holds a use of the mapping, as an outbound one does.
+     *
+     * @param mapping       the mapping found through its external endpoint, with {@code mappingStatus}.
+     * @return the entry, with {@code cursor} set to it in the ORIGINAL direction; or -1 to drop the packet
+     * ({@link #dropReason()}: {@link DropReason#NO_MAPPING} if the mapping ended meanwhile).
+     */
+    public int accept(
+        final ConntrackTable.Cursor cursor,
+        final long origAddresses,
+        final long origPorts,
+        final int mapping,
+        final int mappingStatus,
+        final int flags,
+        final int deadlineMs)
+    {
+        created = false;
+        int status = mappingStatus;
+        for (int retry = 0; retry < MAX_RETRIES; retry++)
+        {
+            if (!table.acquire(mapping, status))
+            {
+                return drop(DropReason.NO_MAPPING);
+            }
+            // held: its tuples stay; and it must be its endpoint's mapping, not one that lost its endpoint's confirm
+            final long endpointAddresses = table.tupleAddresses(mapping, ORIGINAL);
+            final long endpointPorts = table.tuplePorts(mapping, ORIGINAL);
+            if (!table.lookup(cursor, endpointAddresses, endpointPorts) || cursor.entry() != mapping || cursor.dir() != ORIGINAL)
+            {
+                table.releaseUse(cursor, mapping);
+                return drop(DropReason.NO_MAPPING);
+            }
+            final int result = connectOn(cursor, mapping, origAddresses, origPorts,
+                FlowTuple.srcAddress(origAddresses), FlowTuple.srcPort(origPorts),
+                FlowTuple.srcAddress(endpointAddresses), FlowTuple.srcPort(endpointPorts), flags, 0, deadlineMs);
+            if (result != RETRY)
+            {
+                return result;
+            }
+            status = table.status(mapping);
+        }
+        return drop(DropReason.INSERT_FAILED);
+    }
+
+    /** {@link #connect} with endpoint-independent mapping: the endpoint's mapping first, then the connection on it. */
+    private int connectMapped(
+        final ConntrackTable.Cursor cursor,
+        final long origAddresses,
+        final long origPorts,
+        final int natAddress,
+        final int newDst,
+        final int newDstPort,
+        final int portLow,
+        final int portHigh,
+        final int flags,
+        final int extra,
+        final int deadlineMs)
+    {
+        final int protocol = FlowTuple.protocol(origPorts);
+        final int src = FlowTuple.srcAddress(origAddresses);
+        final int srcPort = FlowTuple.srcPort(origPorts);
+        for (int retry = 0; retry < MAX_MAPPING_RETRIES; retry++)
+        {
+            final int mapping = mappingFor(cursor, protocol, src, srcPort, natAddress, portLow, portHigh, deadlineMs);
+            if (mapping == RETRY)
+            {
+                Thread.onSpinWait(); // the endpoint's mapping is ending, or another worker's confirm just won
+                continue;
+            }
+            if (mapping < 0)
+            {
+                return -1;
+            }
+            final long external = table.tupleAddresses(mapping, REPLY);
+            final long externalPorts = table.tuplePorts(mapping, REPLY);
+            final int result = connectOn(cursor, mapping, origAddresses, origPorts,
+                MappingDescriptor.poolAddress(external), MappingDescriptor.externalPort(externalPorts), newDst, newDstPort,
+                flags, extra, deadlineMs);
+            if (result != RETRY)
+            {
+                return result;
+            }
+        }
+        counters.increment(ConntrackCounter.DROP);
+        return drop(DropReason.INSERT_FAILED);
+    }
+
+    /** Lookups of an endpoint whose mapping is ending or being confirmed elsewhere before giving up: a few steps of theirs. */
+    private static final int MAX_MAPPING_RETRIES = 64;
+
+    /**
+     * The inside endpoint's live mapping with a use taken for the caller, or a new one with the creator's use;
+     * {@link #RETRY} if the endpoint's mapping is ending or another worker confirmed one first; -1 to drop.
+     */
+    private int mappingFor(
+        final ConntrackTable.Cursor cursor,
+        final int protocol,
+        final int src,
+        final int srcPort,
+        final int natAddress,
+        final int portLow,
+        final int portHigh,
+        final int deadlineMs)
+    {
+        final long endpointAddresses = MappingDescriptor.endpointAddresses(src);
+        final long endpointPorts = MappingDescriptor.endpointPorts(protocol, srcPort);
+        if (table.lookup(cursor, endpointAddresses, endpointPorts))
+        {
+            final int mapping = cursor.entry();
+            return cursor.dir() == ORIGINAL && table.acquire(mapping, cursor.status()) ? mapping : RETRY;
+        }
+        final int mapping = allocate(cursor);
+        if (mapping < 0)
+        {
+            return drop(DropReason.TABLE_FULL);
+        }
+        table.initialise(mapping, endpointAddresses, endpointPorts, MappingDescriptor.externalAddresses(natAddress),
+            MappingDescriptor.externalPorts(protocol, srcPort), StatusDescriptor.MAPPED, 0, deadlineMs);
+        table.startUses(mapping);
+        if (!search(cursor, mapping, endpointAddresses, endpointPorts, portLow, portHigh, false))
+        {
+            return exhausted(cursor, mapping);
+        }
+        table.confirm(mapping);
+        if (!table.claim(cursor, mapping, ORIGINAL))
+        {
+            table.disown(cursor, mapping);
+            return RETRY;
+        }
+        counters.increment(ConntrackCounter.MAPPINGS_CREATED);
+        return mapping;
+    }
+
+    /**
+     * Creates a connection on a mapping the caller holds a use of, translated to source {@code newSrc:newSrcPort} and
+     * destination {@code newDst:newDstPort}; the use goes to the connection (or is released if it fails). The reply
+     * tuple is fixed by the mapping: no search.
+     */
+    private int connectOn(
+        final ConntrackTable.Cursor cursor,
+        final int mapping,
+        final long origAddresses,
+        final long origPorts,
+        final int newSrc,
+        final int newSrcPort,
+        final int newDst,
+        final int newDstPort,
+        final int flags,
+        final int extra,
+        final int deadlineMs)
+    {
+        final int entry = allocate(cursor);
+        if (entry < 0)
+        {
+            table.releaseUse(cursor, mapping);
+            return drop(DropReason.TABLE_FULL);
+        }
+        table.initialise(entry, origAddresses, origPorts, FlowTuple.packAddresses(newDst, newSrc),
+            replyPorts(FlowTuple.protocol(origPorts), newDstPort, newSrcPort), flags | StatusDescriptor.MAPPED, extra, deadlineMs);
+        // from here the use is the entry's: whatever ends it, abandon or kill, releases the use when it is freed
+        if (!table.claim(cursor, entry, REPLY) && !(takeOverEnded(cursor, entry) && table.claim(cursor, entry, REPLY)))
+        {
+            final int adopted = adoptSameFlow(cursor, entry, origAddresses, origPorts);
+            if (adopted != -1)
+            {
+                return adopted;
+            }
+            if (sameFlowPending(cursor, entry, origAddresses, origPorts))
+            {
+                table.abandon(cursor, entry);
+                return RETRY;
+            }
+            table.abandon(cursor, entry);
+            counters.increment(ConntrackCounter.DROP);
+            return drop(DropReason.MAPPING_CLASH);
+        }
+        return publish(cursor, entry, origAddresses, origPorts);
+    }
 
     private int reserveThenConfirm(
         final ConntrackTable.Cursor cursor,
@@ -162,7 +404,7 @@ public final class NatAllocator
                 return failInsert(cursor, entry);
             }
         }
-        else if (!search(cursor, entry, origAddresses, origPorts, portLow, portHigh))
+        else if (!search(cursor, entry, origAddresses, origPorts, portLow, portHigh, true))
         {
             if (cursor.entry() >= 0)
             {
@@ -170,7 +412,12 @@ public final class NatAllocator
             }
             return exhausted(cursor, entry);
         }
+        return publish(cursor, entry, origAddresses, origPorts);
+    }
 
+    /** Confirms an entry whose reply tuple is reserved and claims its original tuple; loses it to the same flow's. */
+    private int publish(final ConntrackTable.Cursor cursor, final int entry, final long origAddresses, final long origPorts)
+    {
         table.confirm(entry);
         // read while we still own the entry: once ORIGINAL is claimed a flush may end and reuse it
         final int confirmed = table.status(entry);
@@ -197,7 +444,7 @@ public final class NatAllocator
         final int portLow,
         final int portHigh)
     {
-        if (searchPort && !search(cursor, entry, origAddresses, origPorts, portLow, portHigh))
+        if (searchPort && !search(cursor, entry, origAddresses, origPorts, portLow, portHigh, true))
         {
             return exhausted(cursor, entry);
         }
@@ -301,7 +548,8 @@ public final class NatAllocator
      * new offsets. The atomic strategy claims each candidate as it tries it; the kernel's only look it up
      * among linked connections (the claim comes later, at confirm). Returns true with the entry's reply
      * tuple set to the chosen candidate; false if none was found, and then, for the atomic strategy,
-     * {@code cursor.entry()} is the same flow's connection if one was adopted on the way, else -1.
+     * {@code cursor.entry()} is the same flow's connection if one was adopted on the way ({@code mayAdopt}: a
+     * connection, not a mapping), else -1.
      */
     private boolean search(
         final ConntrackTable.Cursor cursor,
@@ -309,22 +557,25 @@ public final class NatAllocator
         final long origAddresses,
         final long origPorts,
         final int portLow,
-        final int portHigh)
+        final int portHigh,
+        final boolean mayAdopt)
     {
         final int protocol = FlowTuple.protocol(origPorts);
         final long replyAddresses = table.tupleAddresses(entry, REPLY);
-        final int newDstPort = FlowTuple.srcPort(table.tuplePorts(entry, REPLY));
+        final long entryReplyPorts = table.tuplePorts(entry, REPLY);
+        final int tupleProtocol = (int)(entryReplyPorts >>> 32); // with a mapping's mark, if it is one
+        final int newDstPort = FlowTuple.srcPort(entryReplyPorts);
         final int low = protocol == Ipv4Header.PROTO_ICMP ? 0 : portLow;
         final int high = protocol == Ipv4Header.PROTO_ICMP ? 0xFFFF : portHigh;
         final int srcPort = FlowTuple.srcPort(origPorts);
         cursor.set(-1, ORIGINAL, 0);
         if (strategy.preservesPort() && srcPort >= low && srcPort <= high)
         {
-            if (tryCandidate(cursor, entry, replyAddresses, replyPorts(protocol, newDstPort, srcPort)))
+            if (tryCandidate(cursor, entry, replyAddresses, replyPorts(tupleProtocol, newDstPort, srcPort)))
             {
                 return true;
             }
-            if (strategy.isAtomic() && adoptSameFlow(cursor, entry, origAddresses, origPorts) != -1)
+            if (mayAdopt && strategy.isAtomic() && adoptSameFlow(cursor, entry, origAddresses, origPorts) != -1)
             {
                 return false;
             }
@@ -339,7 +590,7 @@ public final class NatAllocator
             for (int i = 0; i < attempts; i++, offset++)
             {
                 final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
-                if (tryCandidate(cursor, entry, replyAddresses, replyPorts(protocol, newDstPort, port), attempts - i))
+                if (tryCandidate(cursor, entry, replyAddresses, replyPorts(tupleProtocol, newDstPort, port), attempts - i))
                 {
                     return true;
                 }
@@ -391,7 +642,8 @@ public final class NatAllocator
     {
         final long replyAddresses = table.tupleAddresses(entry, REPLY);
         final long replyPorts = table.tuplePorts(entry, REPLY);
-        if (FlowTuple.protocol(replyPorts) != Ipv4Header.PROTO_TCP || StatusDescriptor.tcpState(table.status(entry)) != TcpState.SYN_SENT ||
+        if (MappingDescriptor.isMappingTuple(replyPorts) || FlowTuple.protocol(replyPorts) != Ipv4Header.PROTO_TCP ||
+            StatusDescriptor.tcpState(table.status(entry)) != TcpState.SYN_SENT ||
             !table.lookup(cursor, replyAddresses, replyPorts) || cursor.dir() != REPLY || cursor.entry() == entry)
         {
             return false;

@@ -26,7 +26,11 @@ public enum DropReason
     TX_FAILED(17, "tx_failed"),
     TCP_INVALID_NEW(18, "tcp_invalid_new"),
     /** A virtio-net header (offloads on) the packet behind it contradicts: unknown flags or GSO type, a length beyond the packet. */
-    BAD_VNET_HEADER(19, "bad_vnet_header");
+    BAD_VNET_HEADER(19, "bad_vnet_header"),
+    /** From outside to a live mapping, refused by the filtering behaviour (RFC 4787 section 5). */
+    FILTERED(20, "filtered"),
+    /** A new connection's reply tuple, fixed by its endpoint's mapping, is held by another of the endpoint's connections. */
+    MAPPING_CLASH(21, "mapping_clash");
 
     private static final DropReason[] VALUES = values();
 

@@ -10,6 +10,7 @@ import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.AffinityTable;
 import natgw.core.nat.BackendCounters;
+import natgw.core.nat.EndpointDependence;
 import natgw.core.nat.NatAllocator;
 import natgw.core.nat.ServiceTable;
 import natgw.core.nat.Services;
@@ -33,8 +34,9 @@ import static natgw.core.conntrack.StatusDescriptor.isConfirmed;
  *   3. conntrack lookup: either direction, one operation                                     {@link Lookup}
  *   4. on a miss, policy: DNAT to a scheduled backend for a service VIP:port (plus SNAT when the
  *      client is inside or is the backend itself: hairpin), SNAT for inside sources (NatAllocator
- *      creates the connection), drop for unsolicited packets to the pool, forward anything else
- *      unchanged; a flow whose backend was removed is ended with a TCP RST or ICMP unreachable   {@link Policy}
+ *      creates the connection, on the endpoint's mapping), to a pool address: hairpin from inside,
+ *      the filtering's verdict from outside; forward anything else unchanged; a flow whose backend
+ *      was removed is ended with a TCP RST or ICMP unreachable                                   {@link Policy}
  *   5. track: TCP state, timeout, SEEN_REPLY/ASSURED, counters                                {@link Tracking}
  *   6. rewrite: the target tuple is the inverse of the other direction's tuple (nf_nat_manip_pkt),
  *      checksums updated incrementally (RFC 1624)                                             {@link Rewrite}
@@ -120,6 +122,16 @@ public final class Pipeline
         this.validation = new Validation(table, counters, verifyL4Checksums, policy, batch, icmp);
         this.lookup = new Lookup(table, tracking, batch, icmp);
         this.icmpErrors = new IcmpErrorTranslation(table, cursor, counters, backendCounters, tracking, policy, batch, ip, icmp);
+    }
+
+    /**
+     * Which outside endpoints may open a connection to a live endpoint-independent mapping (RFC 4787 section 5);
+     * address-and-port-dependent, Linux's, unless set. Set before the worker starts.
+     */
+    public Pipeline filtering(final EndpointDependence filtering)
+    {
+        policy.filtering(filtering);
+        return this;
     }
 
     /** Where connection events go; set before the worker starts. */

@@ -5,12 +5,15 @@ import org.agrona.MutableDirectBuffer;
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.MappingDescriptor;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.nat.AffinityTable;
 import natgw.core.nat.Backend;
 import natgw.core.nat.BackendCounters;
+import natgw.core.nat.EndpointDependence;
 import natgw.core.nat.NatAllocator;
 import natgw.core.nat.Service;
 import natgw.core.nat.ServiceTable;
@@ -28,9 +31,20 @@ import static natgw.core.conntrack.StatusDescriptor.TCP_STATE_SHIFT;
 /**
  * The policy stage (Linux: {@code nf_nat_masquerade.c} and IPVS's scheduling): what a packet without a
  * confirmed connection gets. DNAT to a scheduled backend for a service VIP:port (plus SNAT when the
- * client is inside or is the backend itself: hairpin), SNAT for inside sources, a drop for unsolicited
- * packets to the pool, anything else forwarded unchanged and untracked; and the end of a flow whose
- * backend was removed. It chooses targets and ranges; {@link NatAllocator} creates the connection.
+ * client is inside or is the backend itself: hairpin), SNAT for inside sources, anything else forwarded
+ * unchanged and untracked; and the end of a flow whose backend was removed. It chooses targets and
+ * ranges; {@link NatAllocator} creates the connection.
+ * <p>
+ * A packet to a pool address goes to the inside endpoint of the live mapping of its port (endpoint-independent
+ * mapping only; otherwise, or with no such mapping, it is dropped, {@code no_mapping}):
+ * <ul>
+ *   <li>from inside, it is hairpinned (RFC 4787 REQ-9, RFC 5382 REQ-8): destination the mapping's inside
+ *   endpoint, source the sender's own mapping (REQ-9b), whatever the filtering: the sender is an inside host,
+ *   which may send anywhere;</li>
+ *   <li>from outside, the filtering decides: endpoint-independent opens a connection to the inside endpoint;
+ *   address-and-port-dependent (as Linux) drops it, {@code filtered}: a packet of a connection found it before
+ *   this stage.</li>
+ * </ul>
  */
 final class Policy
 {
@@ -51,6 +65,7 @@ final class Policy
     private final TcpHeader tcp;
     private final IcmpHeader icmp;
     private int random = 0x2545F491;
+    private EndpointDependence filtering = EndpointDependence.ADDRESS_AND_PORT_DEPENDENT;
 
     Policy(
         final ConntrackTable table,
@@ -82,6 +97,11 @@ final class Policy
         this.icmp = icmp;
     }
 
+    void filtering(final EndpointDependence filtering)
+    {
+        this.filtering = filtering;
+    }
+
     /**
      * For a packet that found no confirmed connection: DNAT to a service's backend, SNAT for an inside
      * source, or a verdict. The header flyweights are on the packet.
@@ -110,7 +130,7 @@ final class Policy
         }
         if (snat.isPoolAddress(dst))
         {
-            return Verdict.done(Verdict.drop(DropReason.NO_MAPPING));
+            return toMapping(addresses, ports, src, dst, protocol, dstPort, tcpFlags, nowMs);
         }
         if (service == null && (!snat.isInside(src) || snat.isPoolAddress(src)))
         {
@@ -163,6 +183,58 @@ final class Policy
         }
         if (allocator.created())
         {
+            tracking.events().onEvent(ConntrackEvents.NEW, table, entry, cursor.status());
+        }
+        return entry;
+    }
+
+    /** A first packet to a pool address: see the class comment. */
+    private int toMapping(
+        final long addresses, final long ports, final int src, final int dst, final int protocol, final int dstPort, final int tcpFlags,
+        final int nowMs)
+    {
+        if (!allocator.endpointIndependent() || protocol == Ipv4Header.PROTO_ICMP ||
+            !table.lookup(cursor, MappingDescriptor.externalAddresses(dst), MappingDescriptor.externalPorts(protocol, dstPort)) ||
+            cursor.dir() != ConntrackTable.REPLY || !StatusDescriptor.isMapping(cursor.status()) ||
+            !StatusDescriptor.isConfirmed(cursor.status()))
+        {
+            return Verdict.done(Verdict.drop(DropReason.NO_MAPPING));
+        }
+        final int mapping = cursor.entry();
+        final int mappingStatus = cursor.status();
+        final long endpointAddresses = table.tupleAddresses(mapping, ORIGINAL);
+        final long endpointPorts = table.tuplePorts(mapping, ORIGINAL);
+        if (!table.stillValid(cursor))
+        {
+            return Verdict.done(Verdict.drop(DropReason.NO_MAPPING));
+        }
+        final boolean hairpin = snat.isInside(src) && !snat.isPoolAddress(src);
+        if (!hairpin && filtering == EndpointDependence.ADDRESS_AND_PORT_DEPENDENT)
+        {
+            return Verdict.done(Verdict.drop(DropReason.FILTERED));
+        }
+        int initialState = 0;
+        if (protocol == Ipv4Header.PROTO_TCP)
+        {
+            initialState = TcpState.next(ORIGINAL, tcpFlags, TcpState.NONE);
+            if (initialState >= TcpState.INVALID)
+            {
+                return Verdict.done(Verdict.drop(DropReason.TCP_INVALID_NEW));
+            }
+        }
+        final int deadlineMs = nowMs + tracking.initialTimeoutMs(protocol, initialState);
+        final int insideAddress = FlowTuple.srcAddress(endpointAddresses);
+        final int entry = hairpin ?
+            allocator.connect(cursor, addresses, ports, snat.addressFor(src, insideAddress), insideAddress, FlowTuple.srcPort(endpointPorts),
+                snat.portLow(), snat.portHigh(), SRC_NAT | DST_NAT | initialState << TCP_STATE_SHIFT, 0, deadlineMs) :
+            allocator.accept(cursor, addresses, ports, mapping, mappingStatus, DST_NAT | initialState << TCP_STATE_SHIFT, deadlineMs);
+        if (entry < 0)
+        {
+            return Verdict.done(Verdict.drop(allocator.dropReason()));
+        }
+        if (allocator.created())
+        {
+            counters.increment(hairpin ? ConntrackCounter.HAIRPINNED : ConntrackCounter.ACCEPTED_INBOUND);
             tracking.events().onEvent(ConntrackEvents.NEW, table, entry, cursor.status());
         }
         return entry;
