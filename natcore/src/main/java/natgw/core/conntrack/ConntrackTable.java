@@ -1075,6 +1075,35 @@ public final class ConntrackTable
     }
 
     /**
+     * Helps end the mapping found with {@code status} if its last use is gone: a taker that found it so need not wait
+     * for its releaser, maybe descheduled, to unlink it before the endpoint can have its next mapping. No use left is
+     * final, so ending it is what the releaser does too: the phase CAS elects one, and unlinking is idempotent.
+     */
+    public void helpEnd(final Cursor cursor, final int mapping, final int status)
+    {
+        if (!StatusDescriptor.isMapping(status) || !tryHold(mapping))
+        {
+            return;
+        }
+        // held: the entry cannot be freed and reused until the release below
+        final long word = buffer.getLongVolatile(recordOffset(mapping) + EXTRA_OFFSET);
+        final int now = status(mapping);
+        if ((int)word == MappingDescriptor.tag(status) && word >>> 32 == 0 && ((now ^ status) & GENERATION_MASK) == 0)
+        {
+            if (phase(now) == PHASE_CONFIRMED)
+            {
+                buffer.compareAndSetInt(entryOffset(mapping) + STATUS_OFFSET, now, now & ~PHASE_MASK | PHASE_DYING);
+            }
+            if (phase(status(mapping)) == PHASE_DYING)
+            {
+                deleteNode(cursor, mapping, ORIGINAL);
+                deleteNode(cursor, mapping, REPLY);
+            }
+        }
+        release(cursor, mapping);
+    }
+
+    /**
      * For the creator of a mapping that lost its ORIGINAL claim (the endpoint got a mapping on another worker an
      * instant before): drops its use and its reference from {@link #allocate}. Between its confirm and the lost
      * claim someone may have taken a use through its REPLY node; the mapping then ends with that use.

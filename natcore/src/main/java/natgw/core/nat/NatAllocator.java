@@ -308,7 +308,13 @@ public final class NatAllocator
         if (table.lookup(cursor, endpointAddresses, endpointPorts))
         {
             final int mapping = cursor.entry();
-            return cursor.dir() == ORIGINAL && table.acquire(mapping, cursor.status()) ? mapping : RETRY;
+            final int status = cursor.status();
+            if (cursor.dir() == ORIGINAL && table.acquire(mapping, status))
+            {
+                return mapping;
+            }
+            table.helpEnd(cursor, mapping, status);
+            return RETRY;
         }
         final int mapping = allocate(cursor);
         if (mapping < 0)

@@ -13,6 +13,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import natgw.core.flow.FlowTuple;
 import natgw.core.memory.StateFile;
+import natgw.core.nat.EndpointDependence;
+import natgw.core.nat.NatAllocator;
+import natgw.core.nat.PortStrategy;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
@@ -208,6 +211,65 @@ class ConntrackRecoveryTest
 
         assertEquals(0, recovery.kept());
         assertEquals(1, recovery.expired());
+    }
+
+    @Test
+    void shouldRebuildMappingUsesFromTheSurvivingConnections()
+    {
+        final ConntrackTable before = attach();
+        final NatAllocator allocator = new NatAllocator(before, PortStrategy.RESERVE, new WorkerCounters(0), 0, true, 1,
+            EndpointDependence.ENDPOINT_INDEPENDENT);
+        for (int i = 0; i < 3; i++)
+        {
+            assertTrue(mappedConnect(allocator, CLIENT, 4000, SERVER + i, DEADLINE_MS) >= 0);
+        }
+        assertTrue(mappedConnect(allocator, CLIENT + 1, 4000, SERVER, 1_000) >= 0); // expires while no process runs
+        final int stale = mappedConnect(allocator, CLIENT + 2, 4000, SERVER, DEADLINE_MS);
+        final int mappingA = mapping(before, CLIENT, 4000);
+        final int mappingC = mapping(before, CLIENT + 2, 4000);
+        final UnsafeBuffer memory = file.region(1);
+        // a taker died between its use and its connection; C's mapping was being unlinked (its node marked)
+        memory.putInt(before.recordOffset(mappingA) + ConntrackTable.FIRST_DEADLINE_OFFSET, 7);
+        mark(memory, before, mappingC, ORIGINAL);
+        before.clockSeen(EPOCH_NS + 10_000_000_000L);
+
+        final ConntrackTable after = attach();
+        final ConntrackTable.Recovery recovery = after.recover(EPOCH_NS + 11_000_000_000L);
+
+        assertEquals(3, recovery.kept(), recovery.toString());
+        assertEquals(1, recovery.mappings(), recovery.toString());
+        assertEquals(1, recovery.expired(), recovery.toString());
+        assertEquals(3, recovery.released(), "B's mapping without a connection, C's connection and mapping: " + recovery);
+        assertEquals(3, after.uses(mapping(after, CLIENT, 4000)), "the uses of the connections that survived");
+        assertEquals(1, after.countMappings());
+        assertFalse(after.lookup(cursor, FlowTuple.packAddresses(CLIENT + 2, SERVER), origB(4000)), "C's connection went with its mapping");
+        assertNotEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(after.status(stale)));
+        assertEquals(4, after.countInUse());
+
+        // the recovered uses end the mapping with its last connection
+        final NatAllocator again = new NatAllocator(after, PortStrategy.RESERVE, new WorkerCounters(0), 0, true, 2,
+            EndpointDependence.ENDPOINT_INDEPENDENT);
+        for (int i = 0; i < 3; i++)
+        {
+            assertTrue(after.lookup(cursor, FlowTuple.packAddresses(CLIENT, SERVER + i), origB(4000)));
+            assertTrue(after.kill(cursor, cursor.entry(), cursor.status()));
+        }
+        assertEquals(0, after.countInUse());
+        assertTrue(mappedConnect(again, CLIENT + 1, 4000, SERVER, DEADLINE_MS) >= 0);
+        assertFreeListHolds(after, CAPACITY - 2);
+    }
+
+    private int mappedConnect(final NatAllocator allocator, final int client, final int clientPort, final int server, final int deadlineMs)
+    {
+        return allocator.connect(cursor, FlowTuple.packAddresses(client, server), origB(clientPort), POOL, server, 443, 1024, 65535,
+            StatusDescriptor.SRC_NAT, 0, deadlineMs);
+    }
+
+    private int mapping(final ConntrackTable table, final int client, final int clientPort)
+    {
+        assertTrue(table.lookup(cursor, MappingDescriptor.endpointAddresses(client),
+            MappingDescriptor.endpointPorts(FlowTuple.protocol(origB(clientPort)), clientPort)));
+        return cursor.entry();
     }
 
     @Test
