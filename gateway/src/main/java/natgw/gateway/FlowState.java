@@ -113,8 +113,9 @@ final class FlowState implements AutoCloseable
     /**
      * The settings an attached table must agree with, in the command line's words: what sizes the regions,
      * and what gives the entries their meaning (the pool and ports their mappings come from, the services
-     * whose backend ids they hold). Timeouts and the port strategy are not here: entries keep the deadlines
-     * they have, and every strategy reads and writes the same entries.
+     * whose backend ids they hold, the mapping behaviour their uses of mappings follow). Timeouts and the port
+     * strategy are not here: entries keep the deadlines they have, and every strategy reads and writes the same
+     * entries.
      */
     static Map<String, String> options(final GatewayConfig config)
     {
@@ -127,6 +128,8 @@ final class FlowState implements AutoCloseable
         }
         options.put("--snat", pool.toString());
         options.put("--port-range", config.portLow() + "-" + config.portHigh());
+        // endpoint-independent connections hold uses of mapping entries; the others hold none, and share ports
+        options.put("--mapping", config.mapping().label());
         final StringBuilder services = new StringBuilder();
         for (final Services.ServiceSpec spec : config.services())
         {

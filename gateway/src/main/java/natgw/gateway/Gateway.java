@@ -79,9 +79,10 @@ public final class Gateway implements AutoCloseable
         {
             final WorkerCounters counters = new WorkerCounters(q);
             final NatAllocator allocator = new NatAllocator(
-                table, config.portStrategy(), counters, config.raceWindowNs(), config.clashResolution(), System.nanoTime() ^ q * 0x9E37L);
+                table, config.portStrategy(), counters, config.raceWindowNs(), config.clashResolution(), System.nanoTime() ^ q * 0x9E37L,
+                config.mapping());
             final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts(), counters, config.verifyL4Checksums(),
-                services, backendCounters, affinity, config.resetRemovedBackendFlows()).events(allEvents);
+                services, backendCounters, affinity, config.resetRemovedBackendFlows()).events(allEvents).filtering(config.filtering());
             workers.add(new Worker(q, tun.queue(q), pipeline, clock, tun.offloads().vnetHeader()));
         }
         table.onKill(allEvents); // every ended connection: -E events and per-backend accounting

@@ -6,6 +6,8 @@ import java.util.List;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.nat.Cidr;
+import natgw.core.nat.EndpointDependence;
+import natgw.core.nat.NatAllocator;
 import natgw.core.nat.PortStrategy;
 import natgw.core.nat.Services;
 import natgw.tun.HostNetwork;
@@ -44,6 +46,10 @@ public final class GatewayConfig
     private PortStrategy portStrategy = PortStrategy.RESERVE;
     /** One pool address per inside address, whatever the destination (RFC 4787 paired pooling). */
     private boolean pairedPooling;
+    /** RFC 4787 mapping behaviour; null: the port strategy's default (NatAllocator.defaultMapping). */
+    private EndpointDependence mapping;
+    /** RFC 4787 filtering behaviour of packets from outside to a live mapping. */
+    private EndpointDependence filtering = EndpointDependence.ADDRESS_AND_PORT_DEPENDENT;
     private int conntrackMax = 262_144;
     /** Where the flow state outlives the process (a new run on the same TUN attaches to it); null: in memory only. */
     private Path stateFile;
@@ -182,6 +188,29 @@ public final class GatewayConfig
     public GatewayConfig portHigh(final int portHigh)
     {
         this.portHigh = portHigh;
+        return this;
+    }
+
+    /** The mapping behaviour: as set, or the port strategy's default. */
+    public EndpointDependence mapping()
+    {
+        return mapping != null ? mapping : NatAllocator.defaultMapping(portStrategy);
+    }
+
+    public GatewayConfig mapping(final EndpointDependence mapping)
+    {
+        this.mapping = mapping;
+        return this;
+    }
+
+    public EndpointDependence filtering()
+    {
+        return filtering;
+    }
+
+    public GatewayConfig filtering(final EndpointDependence filtering)
+    {
+        this.filtering = filtering;
         return this;
     }
 
@@ -451,6 +480,20 @@ public final class GatewayConfig
                 "(253 default, 254 main, 255 local); give a free one, e.g. 20039");
         }
         requireRange("--route-table", routeTable, 1, 0x7FFF_FFFF, "");
+        try
+        {
+            NatAllocator.requireMapping(portStrategy, mapping());
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException("--mapping: " + ex.getMessage() + " (--port-strategy " + portStrategy.label() + ")");
+        }
+        if (filtering != EndpointDependence.ADDRESS_AND_PORT_DEPENDENT && mapping() != EndpointDependence.ENDPOINT_INDEPENDENT)
+        {
+            throw new IllegalArgumentException("--filtering " + filtering.label() + ": filters packets to endpoint-independent " +
+                "mappings, and the mapping is " + mapping().label() + "; use --mapping endpoint-independent (reserve port " +
+                "strategy) or leave --filtering at address-and-port-dependent");
+        }
         return this;
     }
 

@@ -17,6 +17,7 @@ import picocli.CommandLine.Model.OptionSpec;
 
 import natgw.core.conntrack.Timeouts;
 import natgw.core.nat.Cidr;
+import natgw.core.nat.EndpointDependence;
 import natgw.core.nat.PortStrategy;
 import natgw.core.nat.SnatPolicy;
 import natgw.gateway.GatewayConfig;
@@ -97,6 +98,19 @@ public final class RunCommand implements Callable<Integer>
             "(Linux's default); paired, an inside address always gets the same one (RFC 4787 REQ-2, nftables' " +
             "persistent) (default: ${DEFAULT-VALUE})")
     String pooling = "arbitrary";
+
+    @Option(names = "--mapping", paramLabel = "endpoint-independent|address-and-port-dependent",
+        description = "RFC 4787 mapping: endpoint-independent, an inside ip:port keeps one external port for every " +
+            "destination, and no two inside endpoints share one (the default with --port-strategy reserve); " +
+            "address-and-port-dependent, a port per destination, as Linux (the kernel strategies' only one)")
+    String mapping;
+
+    @Option(names = "--filtering", paramLabel = "endpoint-independent|address-and-port-dependent",
+        description = "RFC 4787 filtering of packets from outside to a live endpoint-independent mapping: " +
+            "endpoint-independent, any outside host reaches the inside endpoint (\"full cone\"); " +
+            "address-and-port-dependent, only the endpoints it talks to, as Linux (default: ${DEFAULT-VALUE}); " +
+            "refused packets are dropped and counted (filtered)")
+    String filtering = "address-and-port-dependent";
 
     @Option(names = "--conntrack-max", paramLabel = "N", description = "connection table capacity (default: ${DEFAULT-VALUE}); the whole table, about 128 bytes per connection, is allocated at start, in huge pages where the kernel has them")
     int conntrackMax = 262_144;
@@ -394,6 +408,11 @@ public final class RunCommand implements Callable<Integer>
             config.portHigh(range[1]);
             config.portStrategy(value("--port-strategy", 0, "", () -> PortStrategy.fromLabel(portStrategy)));
             config.pairedPooling(either("--pooling", pooling, "paired", "arbitrary"));
+            if (mapping != null)
+            {
+                config.mapping(value("--mapping", 0, "", () -> EndpointDependence.fromLabel(mapping)));
+            }
+            config.filtering(value("--filtering", 0, "", () -> EndpointDependence.fromLabel(filtering)));
             config.conntrackMax(conntrackMax);
             config.stateFile(StateFileLocation.forTun(tun));
             config.fresh(fresh);

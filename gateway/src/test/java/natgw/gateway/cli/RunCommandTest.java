@@ -11,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 import natgw.core.flow.FlowTuple;
+import natgw.core.nat.EndpointDependence;
 import natgw.core.nat.PortStrategy;
 import natgw.gateway.GatewayConfig;
 
@@ -83,6 +84,36 @@ class RunCommandTest
         assertEquals(30_000, parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4").timeouts().icmpMs(), "linux by default");
         assertTrue(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4,1.2.3.5", "--pooling", "paired").pairedPooling());
         assertFalse(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4,1.2.3.5").pairedPooling(), "arbitrary by default");
+    }
+
+    @Test
+    void shouldChooseTheMappingAndFilteringBehaviours()
+    {
+        final GatewayConfig defaults = parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4");
+        assertEquals(EndpointDependence.ENDPOINT_INDEPENDENT, defaults.mapping(), "endpoint-independent with reserve");
+        assertEquals(EndpointDependence.ADDRESS_AND_PORT_DEPENDENT, defaults.filtering(), "the kernel's filtering");
+        assertEquals(EndpointDependence.ADDRESS_AND_PORT_DEPENDENT,
+            parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--port-strategy", "kernel").mapping(), "the kernel's with its strategies");
+        final GatewayConfig cone = parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--filtering", "endpoint-independent",
+            "--mapping", "endpoint-independent");
+        assertEquals(EndpointDependence.ENDPOINT_INDEPENDENT, cone.filtering());
+        assertEquals(EndpointDependence.ENDPOINT_INDEPENDENT, cone.conclude().mapping());
+        assertEquals(EndpointDependence.ADDRESS_AND_PORT_DEPENDENT,
+            parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--mapping", "address-and-port-dependent").conclude().mapping());
+    }
+
+    @Test
+    void shouldRefuseAMappingOrFilteringTheStrategyCannotGive()
+    {
+        final String[] good = { "run", "--inside", "10.0.0.0/8", "--snat", "1.2.3.4" };
+        assertEquals("--mapping: endpoint-independent mapping needs the reserve port strategy; kernel emulates the kernel, " +
+            "whose mapping is address-and-port-dependent (--port-strategy kernel)",
+            refusal(with(good, "--port-strategy", "kernel", "--mapping", "endpoint-independent")));
+        assertEquals("--mapping: 'full-cone' is none of endpoint-independent, address-dependent, address-and-port-dependent",
+            refusal(with(good, "--mapping", "full-cone")));
+        assertTrue(refusal(with(good, "--port-strategy", "random", "--filtering", "endpoint-independent"))
+            .startsWith("--filtering endpoint-independent: filters packets to endpoint-independent mappings, and the mapping is " +
+                "address-and-port-dependent"));
     }
 
     @Test

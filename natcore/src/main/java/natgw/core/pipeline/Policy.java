@@ -217,7 +217,8 @@ final class Policy
         if (protocol == Ipv4Header.PROTO_TCP)
         {
             initialState = TcpState.next(ORIGINAL, tcpFlags, TcpState.NONE);
-            if (initialState >= TcpState.INVALID)
+            // from outside only a SYN opens one: no connection of the inside endpoint's can be picked up mid-stream
+            if (initialState >= TcpState.INVALID || !hairpin && (tcpFlags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) != TcpHeader.SYN)
             {
                 return Verdict.done(Verdict.drop(DropReason.TCP_INVALID_NEW));
             }
