@@ -56,7 +56,7 @@ final class GatewayCollector implements MultiCollector
         {
             case FOUND, INVALID, INSERT, INSERT_FAILED, EARLY_DROP, SEARCH_RESTART, CLASH_RESOLVE, REOPENED ->
                 "natgw_conntrack_" + counter.label();
-            case PORT_SEARCH_ATTEMPTS, ADOPTED, TAKEN_OVER -> "natgw_nat_" + counter.label();
+            case PORT_SEARCH_ATTEMPTS, ADOPTED, TAKEN_OVER, MAPPINGS_CREATED, HAIRPINNED, ACCEPTED_INBOUND -> "natgw_nat_" + counter.label();
             case BACKEND_GONE, REJECTED -> "natgw_service_" + counter.label();
             case UNTRACKED -> "natgw_untracked_packets";
             case RX_PACKETS, TX_PACKETS, RX_BYTES, TX_BYTES, DROP, DROPPED, POOL_EXHAUSTED -> null;
@@ -88,10 +88,13 @@ final class GatewayCollector implements MultiCollector
             }
         }
         final ConntrackTable table = gateway.table();
+        final int mappings = table.countMappings();
         return out
             .metricSnapshot(CounterSnapshot.builder().name("natgw_conntrack_expired").help("connections ended by timeout")
                 .dataPoint(counter(gateway.reaper().expired(), Labels.EMPTY)).build())
             .metricSnapshot(gauge("natgw_conntrack_entries", "connections in the table", null, table.countInUse()))
+            .metricSnapshot(gauge("natgw_nat_mappings", "endpoint-independent mappings: inside endpoints with an external port; " +
+                "each is an entry of the table too", null, mappings))
             .metricSnapshot(gauge("natgw_conntrack_max", "table capacity (--conntrack-max)", null, table.capacity()))
             .metricSnapshot(gauge("natgw_conntrack_memory_bytes", "off-heap bytes of the table", Unit.BYTES,
                 table.memoryBytes()))

@@ -1133,14 +1133,14 @@ public final class ConntrackTable
         }
     }
 
-    /** Number of endpoint mappings (a scan: for control and tests). */
+    /** Number of endpoint mappings: entries not free that are mappings (a scan: for control and tests). */
     public int countMappings()
     {
         int count = 0;
         for (int i = 0; i < capacity; i++)
         {
             final int status = status(i);
-            if (phase(status) == PHASE_CONFIRMED && StatusDescriptor.isMapping(status))
+            if (phase(status) != PHASE_FREE && StatusDescriptor.isMapping(status))
             {
                 count++;
             }
@@ -1157,13 +1157,14 @@ public final class ConntrackTable
         return sameIncarnation(cursor.entry, cursor.status);
     }
 
-    /** Number of entries not free (a scan: for control and tests, not the data path). */
+    /** Number of connections: entries not free, mappings aside (a scan: for control and tests, not the data path). */
     public int countInUse()
     {
         int count = 0;
         for (int i = 0; i < capacity; i++)
         {
-            if (phase(status(i)) != PHASE_FREE)
+            final int status = status(i);
+            if (phase(status) != PHASE_FREE && !StatusDescriptor.isMapping(status))
             {
                 count++;
             }

@@ -166,6 +166,7 @@ class PipelineMappingTest
             table.kill(new ConntrackTable.Cursor(), entry, table.status(entry));
         }
         assertEquals(0, table.countInUse());
+        assertEquals(0, table.countMappings());
         assertEquals(DropReason.NO_MAPPING.id(), process(builder.udp(0, OTHER_SERVER, 9999, POOL, external, 16)));
     }
 

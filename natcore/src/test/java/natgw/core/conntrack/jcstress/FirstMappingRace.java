@@ -72,7 +72,7 @@ public class FirstMappingRace
             r.r1 = mappings;
             return;
         }
-        if (table.countMappings() != 1 || table.countInUse() != 3)
+        if (table.countMappings() != 1 || table.countInUse() != 2)
         {
             r.r1 = "ENTRIES_" + table.countMappings() + "_MAPPINGS_" + table.countInUse() + "_IN_USE";
             return;

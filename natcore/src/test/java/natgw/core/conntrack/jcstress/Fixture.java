@@ -138,7 +138,7 @@ final class Fixture
     static String freeListProblem(final ConntrackTable table)
     {
         final int capacity = table.capacity();
-        final int inUse = table.countInUse();
+        final int inUse = table.countInUse() + table.countMappings();
         final boolean[] seen = new boolean[capacity];
         int free = 0;
         try

@@ -80,10 +80,10 @@ public class LastUseRace
         }
         if (entry < 0)
         {
-            r.r1 = table.countInUse() == 0 ? "DROP" : "DROP_LEFT_" + table.countInUse();
+            r.r1 = table.countInUse() + table.countMappings() == 0 ? "DROP" : "DROP_LEFT_" + table.countInUse();
             return;
         }
-        if (table.countMappings() != 1 || table.countInUse() != 2)
+        if (table.countMappings() != 1 || table.countInUse() != 1)
         {
             r.r1 = "ENTRIES_" + table.countMappings() + "_MAPPINGS_" + table.countInUse() + "_IN_USE";
             return;
