@@ -33,6 +33,8 @@ public final class ConntrackCommand implements Callable<Integer>
         @Option(names = { "-S", "--stats" }, description = "per-worker counters") boolean stats;
         @Option(names = { "-E", "--event" }, description = "show new/update/destroy events until interrupted") boolean events;
         @Option(names = { "-F", "--flush" }, description = "end every connection") boolean flush;
+        @Option(names = { "-M", "--mappings" }, description = "list endpoint-independent mappings (inside endpoint, " +
+            "external endpoint, connections using it); filters: -p, -s (inside address)") boolean mappings;
     }
 
     @Option(names = { "-p", "--proto" }, paramLabel = "PROTO", description = "tcp, udp or icmp")
@@ -92,7 +94,7 @@ public final class ConntrackCommand implements Callable<Integer>
     private String command()
     {
         return action.list ? "-L" : action.get ? "-G" : action.delete ? "-D" : action.count ? "-C" : action.stats ? "-S" :
-            action.events ? "-E" : "-F";
+            action.events ? "-E" : action.mappings ? "-M" : "-F";
     }
 
     private static void add(final List<String> words, final String option, final Object value)

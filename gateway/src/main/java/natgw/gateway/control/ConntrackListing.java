@@ -1,6 +1,7 @@
 package natgw.gateway.control;
 
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.MappingDescriptor;
 import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.flow.FlowTuple;
@@ -180,6 +181,45 @@ public final class ConntrackListing
         }
     }
 
+    /**
+     * Formats every live endpoint mapping whose protocol and inside address match {@code filter} (-p, -s), one line
+     * each: {@code udp 17 inside=10.77.1.2:40000 external=198.51.100.1:40000 use=3}, {@code use} its connections.
+     * Returns how many it listed.
+     */
+    public static int mappings(final ConntrackTable table, final Filter filter, final StringBuilder out)
+    {
+        int count = 0;
+        for (int entry = 0; entry < table.capacity(); entry++)
+        {
+            final int status = table.status(entry);
+            if (!StatusDescriptor.isConfirmed(status) || !StatusDescriptor.isMapping(status))
+            {
+                continue;
+            }
+            final long endpointAddresses = table.tupleAddresses(entry, ConntrackTable.ORIGINAL);
+            final long endpointPorts = table.tuplePorts(entry, ConntrackTable.ORIGINAL);
+            final long externalAddresses = table.tupleAddresses(entry, ConntrackTable.REPLY);
+            final long externalPorts = table.tuplePorts(entry, ConntrackTable.REPLY);
+            final int uses = table.uses(entry);
+            final int protocol = FlowTuple.protocol(endpointPorts);
+            final int inside = FlowTuple.srcAddress(endpointAddresses);
+            if (table.status(entry) != status || filter.protocol != 0 && filter.protocol != protocol ||
+                filter.src != 0 && filter.src != inside)
+            {
+                continue;
+            }
+            final String name = protocolName(protocol);
+            out.append(name);
+            pad(out, 9 - name.length());
+            out.append(protocol).append(" inside=").append(FlowTuple.addressToString(inside)).append(':')
+                .append(FlowTuple.srcPort(endpointPorts)).append(" external=")
+                .append(FlowTuple.addressToString(MappingDescriptor.poolAddress(externalAddresses))).append(':')
+                .append(MappingDescriptor.externalPort(externalPorts)).append(" use=").append(uses).append('\n');
+            count++;
+        }
+        return count;
+    }
+
     /** What {@link #visit} does with each matching connection; returns whether it counts (was shown or deleted). */
     public interface Visitor
     {
@@ -198,9 +238,9 @@ public final class ConntrackListing
         for (int entry = 0; entry < table.capacity(); entry++)
         {
             final int status = table.status(entry);
-            if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED)
+            if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || StatusDescriptor.isMapping(status))
             {
-                continue;
+                continue; // a mapping is listed by mappings(), apart
             }
             final long origAddresses = table.tupleAddresses(entry, ConntrackTable.ORIGINAL);
             final long origPorts = table.tuplePorts(entry, ConntrackTable.ORIGINAL);

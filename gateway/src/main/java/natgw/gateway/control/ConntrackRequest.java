@@ -46,7 +46,7 @@ public final class ConntrackRequest
         }
         if (request == null)
         {
-            throw new IllegalArgumentException("no command: use -L, -G, -D, -C, -S, -E or -F");
+            throw new IllegalArgumentException("no command: use -L, -G, -D, -C, -S, -E, -F or -M");
         }
         request.options(rest);
         if (request.command == 'G' && !request.filter.isExact())
@@ -68,6 +68,7 @@ public final class ConntrackRequest
             case "-S": case "--stats": return 'S';
             case "-E": case "--event": return 'E';
             case "-F": case "--flush": return 'F';
+            case "-M": case "--mappings": return 'M';
             default: return 0;
         }
     }

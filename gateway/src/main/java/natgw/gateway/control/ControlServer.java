@@ -197,6 +197,12 @@ public final class ControlServer implements AutoCloseable
                 out.append("stderr: natgw: ").append(count).append(" flow entries have been deleted.\n");
                 break;
             }
+            case 'M':
+            {
+                final int count = ConntrackListing.mappings(table, request.filter, out);
+                out.append("stderr: natgw: ").append(count).append(" endpoint mappings have been shown.\n");
+                break;
+            }
             case 'C':
                 out.append(ConntrackListing.visit(table, nowMs, new ConntrackListing.Filter(), false, (e, s, l) -> true)).append('\n');
                 break;
@@ -206,7 +212,8 @@ public final class ControlServer implements AutoCloseable
                     out.append(ConntrackStatsLine.format(worker.pipeline().counters())).append('\n');
                 }
                 out.append("stderr: natgw: offloads=").append(gateway.offloads().names())
-                    .append(" tun_tx_dropped=").append(gateway.tunTxDropped()).append('\n');
+                    .append(" tun_tx_dropped=").append(gateway.tunTxDropped())
+                    .append(" mappings=").append(table.countMappings()).append('\n');
                 break;
             case 'F':
                 out.append("stderr: natgw: connection tracking table has been emptied (")

@@ -7,7 +7,11 @@ import org.junit.jupiter.api.Test;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
+import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
+import natgw.core.nat.EndpointDependence;
+import natgw.core.nat.NatAllocator;
+import natgw.core.nat.PortStrategy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -49,6 +53,31 @@ class ConntrackListingTest
             30, 0, 0, 0, 0, false, false);
         assertEquals("icmp     1 30 src=10.77.1.2 dst=10.77.2.2 type=8 code=0 id=77 src=10.77.2.2 dst=10.77.2.100 type=0 code=0 id=1077",
             icmp.toString());
+    }
+
+    @Test
+    void shouldListMappingsApartFromConnections()
+    {
+        final ConntrackTable table = new ConntrackTable(16, 0);
+        final NatAllocator allocator = new NatAllocator(table, PortStrategy.RESERVE, new WorkerCounters(0), 0, true, 1,
+            EndpointDependence.ENDPOINT_INDEPENDENT);
+        final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
+        for (int i = 0; i < 2; i++)
+        {
+            allocator.connect(cursor, FlowTuple.packAddresses(CLIENT, SERVER + i), FlowTuple.packPorts(17, 5353, 53), POOL, SERVER + i, 53,
+                1024, 65535, StatusDescriptor.SRC_NAT, 0, 30_000);
+        }
+        allocator.connect(cursor, FlowTuple.packAddresses(CLIENT + 1, SERVER), FlowTuple.packPorts(6, 40000, 80), POOL, SERVER, 80,
+            1024, 65535, StatusDescriptor.SRC_NAT | TcpState.SYN_SENT << StatusDescriptor.TCP_STATE_SHIFT, 0, 30_000);
+
+        final StringBuilder out = new StringBuilder();
+        assertEquals(2, ConntrackListing.mappings(table, new ConntrackListing.Filter(), out));
+        assertEquals(List.of("udp      17 inside=10.77.1.2:5353 external=10.77.2.100:5353 use=2",
+            "tcp      6 inside=10.77.1.3:40000 external=10.77.2.100:40000 use=1"), out.toString().lines().sorted(java.util.Comparator.reverseOrder()).toList());
+        final ConntrackListing.Filter tcp = new ConntrackListing.Filter();
+        tcp.protocol = 6;
+        assertEquals(1, ConntrackListing.mappings(table, tcp, new StringBuilder()));
+        assertEquals(3, ConntrackListing.visit(table, 0, new ConntrackListing.Filter(), false, (e, s, l) -> true), "connections only");
     }
 
     @Test
