@@ -102,6 +102,24 @@ public final class LabPeers
             case "flow-client":
                 FlowPeers.client(args[1], Integer.parseInt(args[2]));
                 break;
+            case "udp-echo-at":
+                MappingPeers.udpEchoAt(args[1], args[2]);
+                break;
+            case "udp-probe":
+                MappingPeers.udpProbe(args[1], args[2], Integer.parseInt(args[3]), java.util.Arrays.copyOfRange(args, 4, args.length));
+                break;
+            case "udp-send":
+                MappingPeers.udpSend(args[1], args[2], args[3], args[4], Integer.parseInt(args[5]));
+                break;
+            case "tcp-greet":
+                MappingPeers.tcpGreet(args[1], args[2]);
+                break;
+            case "tcp-listen-mapped":
+                MappingPeers.tcpListenMapped(args[1], args[2], args[3], args[4]);
+                break;
+            case "tcp-ask":
+                MappingPeers.tcpAsk(args[1], args[2], args[3], args[4]);
+                break;
             default:
                 throw new IllegalArgumentException("unknown role " + args[0]);
         }
