@@ -156,6 +156,7 @@ public final class ConntrackTable
     private final long epochNs;
     private final long freeListHeadAddress;
     private ConntrackEvents killListener = ConntrackEvents.NONE;
+    private boolean permissions;
     private final UnsafeBuffer control;
 
     /** Bytes of the control block: the clock word, then the free list's head on a line of its own. */
@@ -726,10 +727,11 @@ public final class ConntrackTable
     {
         final int offset = entryOffset(entry);
         final int dying = buffer.getIntVolatile(offset + STATUS_OFFSET);
-        final boolean heldMapping = (dying & StatusDescriptor.MAPPED) != 0 && !StatusDescriptor.isMapping(dying);
-        final int insideDir = MappingDescriptor.insideDirection(dying);
-        final long insideAddresses = buffer.getLong(offset + TUPLE_OFFSET + insideDir * 16);
-        final long insidePorts = buffer.getLong(offset + TUPLE_OFFSET + insideDir * 16 + 8);
+        final boolean heldParent = (dying & StatusDescriptor.MAPPED) != 0 && parentKey(dying,
+            buffer.getLong(offset + TUPLE_OFFSET), buffer.getLong(offset + TUPLE_OFFSET + 8),
+            buffer.getLong(offset + TUPLE_OFFSET + 16), buffer.getLong(offset + TUPLE_OFFSET + 24), cursor.parent);
+        final long parentAddresses = cursor.parent[0];
+        final long parentPorts = cursor.parent[1];
         while (true)
         {
             final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
@@ -750,9 +752,9 @@ public final class ConntrackTable
                 break;
             }
         }
-        if (heldMapping)
+        if (heldParent)
         {
-            releaseMappingOf(cursor, dying, insideAddresses, insidePorts);
+            releaseParent(cursor, parentAddresses, parentPorts);
         }
     }
 
@@ -1120,14 +1122,60 @@ public final class ConntrackTable
         return (int)(buffer.getLongVolatile(recordOffset(mapping) + EXTRA_OFFSET) >>> 32);
     }
 
-    /** A freed connection that held a use of its inside endpoint's mapping gives it back. */
-    private void releaseMappingOf(final Cursor cursor, final int status, final long addresses, final long ports)
+    /**
+     * With {@code on}, every connection that holds a mapping (MAPPED) holds it through a permission of its remote address
+     * ({@link MappingDescriptor#permissionAddresses}, address-dependent filtering): a connection's use is the
+     * permission's, a permission's the mapping's. Set once, before the table is shared or recovered.
+     */
+    public void permissions(final boolean on)
     {
-        final long endpointAddresses = MappingDescriptor.endpointAddresses(FlowTuple.srcAddress(addresses));
-        final long endpointPorts = MappingDescriptor.endpointPorts(FlowTuple.protocol(ports), FlowTuple.srcPort(ports));
-        // the use kept the mapping linked under its endpoint: the lookup finds it, and nothing else
-        if (lookup(cursor, endpointAddresses, endpointPorts) && cursor.dir == ORIGINAL &&
-            StatusDescriptor.isMapping(cursor.status))
+        this.permissions = on;
+    }
+
+    public boolean permissions()
+    {
+        return permissions;
+    }
+
+    /**
+     * What a freed entry held a use of, found from its tuples: a connection's endpoint mapping or permission (the
+     * source and destination of its inside direction's tuple), a permission's mapping; {@code out[0..1]} the key's
+     * ORIGINAL tuple. False for an entry that held none.
+     */
+    private boolean parentKey(final int status, final long originalAddresses, final long originalPorts,
+        final long replyAddresses, final long replyPorts, final long[] out)
+    {
+        if ((status & StatusDescriptor.MAPPED) == 0)
+        {
+            return false;
+        }
+        if (StatusDescriptor.isMapping(status))
+        {
+            if (!MappingDescriptor.isPermissionTuple(originalPorts))
+            {
+                return false;
+            }
+            out[0] = MappingDescriptor.endpointAddresses(FlowTuple.srcAddress(originalAddresses));
+            out[1] = MappingDescriptor.endpointPorts(FlowTuple.protocol(originalPorts), FlowTuple.srcPort(originalPorts));
+            return true;
+        }
+        final boolean original = MappingDescriptor.insideDirection(status) == ORIGINAL;
+        final long addresses = original ? originalAddresses : replyAddresses;
+        final long ports = original ? originalPorts : replyPorts;
+        out[0] = permissions ?
+            MappingDescriptor.permissionAddresses(FlowTuple.srcAddress(addresses), FlowTuple.dstAddress(addresses)) :
+            MappingDescriptor.endpointAddresses(FlowTuple.srcAddress(addresses));
+        out[1] = permissions ?
+            MappingDescriptor.permissionPorts(FlowTuple.protocol(ports), FlowTuple.srcPort(ports)) :
+            MappingDescriptor.endpointPorts(FlowTuple.protocol(ports), FlowTuple.srcPort(ports));
+        return true;
+    }
+
+    /** A freed entry gives back the use it held. */
+    private void releaseParent(final Cursor cursor, final long addresses, final long ports)
+    {
+        // the use kept the parent linked under its key: the lookup finds it, and nothing else
+        if (lookup(cursor, addresses, ports) && cursor.dir == ORIGINAL && StatusDescriptor.isMapping(cursor.status))
         {
             releaseUse(cursor, cursor.entry);
         }
@@ -1140,7 +1188,8 @@ public final class ConntrackTable
         for (int i = 0; i < capacity; i++)
         {
             final int status = status(i);
-            if (phase(status) != PHASE_FREE && StatusDescriptor.isMapping(status))
+            if (phase(status) != PHASE_FREE && StatusDescriptor.isMapping(status) &&
+                !MappingDescriptor.isPermissionTuple(tuplePorts(i, ORIGINAL)))
             {
                 count++;
             }
@@ -1254,17 +1303,19 @@ public final class ConntrackTable
     private static final byte RELEASED = 0;
     private static final byte KEPT = 1;
     private static final byte EXPIRED = 2;
+    /** A permission whose mapping did not survive (recovery's survivors() only). */
+    private static final byte ORPHAN = 3;
 
     /**
-     * Which entries survive a recovery: published connections whose deadline has not passed, and published mappings
-     * that a surviving connection holds a use of ({@code uses}, counted here from those connections alone). A
-     * connection that held a use of a mapping that did not survive goes too: its external port is no longer its
-     * endpoint's alone.
+     * Which entries survive a recovery: published connections whose deadline has not passed, and published mappings and
+     * permissions that a survivor holds a use of ({@code uses}, counted here from the survivors alone). An entry whose
+     * parent did not survive goes too: a connection's external port is no longer its endpoint's alone.
      */
     private byte[] survivors(final byte[] linked, final int clockMs, final long gapNs, final int[] uses)
     {
         final byte[] fate = new byte[capacity];
-        final java.util.HashMap<Long, Integer> endpoints = new java.util.HashMap<>();
+        final java.util.HashMap<ParentKey, Integer> parents = new java.util.HashMap<>();
+        final java.util.ArrayList<Integer> permissionEntries = new java.util.ArrayList<>();
         for (int entry = 0; entry < capacity; entry++)
         {
             final int offset = entryOffset(entry);
@@ -1275,44 +1326,76 @@ public final class ConntrackTable
             }
             if (StatusDescriptor.isMapping(status))
             {
-                endpoints.put(endpointKey(tupleAddresses(entry, ORIGINAL), tuplePorts(entry, ORIGINAL)), entry);
+                parents.put(new ParentKey(tupleAddresses(entry, ORIGINAL), tuplePorts(entry, ORIGINAL)), entry);
+                if (MappingDescriptor.isPermissionTuple(tuplePorts(entry, ORIGINAL)))
+                {
+                    permissionEntries.add(entry);
+                }
                 continue;
             }
             final long remainingMs = buffer.getInt(offset + DEADLINE_OFFSET) - clockMs;
             fate[entry] = remainingMs >= 0 && remainingMs * 1_000_000L >= gapNs ? KEPT : EXPIRED;
         }
-        for (int entry = 0; entry < capacity; entry++)
+        final long[] key = new long[2];
+        for (final int permission : permissionEntries)
         {
-            final int status = buffer.getInt(entryOffset(entry) + STATUS_OFFSET);
-            if (fate[entry] != KEPT || (status & StatusDescriptor.MAPPED) == 0)
+            // a permission whose mapping is gone is gone, and with it its connections
+            final int offset = entryOffset(permission);
+            parentKey(buffer.getInt(offset + STATUS_OFFSET), tupleAddresses(permission, ORIGINAL), tuplePorts(permission, ORIGINAL), 0, 0, key);
+            if (!parents.containsKey(new ParentKey(key[0], key[1])))
             {
-                continue;
-            }
-            final int dir = MappingDescriptor.insideDirection(status);
-            final long addresses = tupleAddresses(entry, dir);
-            final long ports = tuplePorts(entry, dir);
-            final Integer mapping = endpoints.get(endpointKey(
-                MappingDescriptor.endpointAddresses(FlowTuple.srcAddress(addresses)),
-                MappingDescriptor.endpointPorts(FlowTuple.protocol(ports), FlowTuple.srcPort(ports))));
-            if (mapping == null)
-            {
-                fate[entry] = RELEASED;
-            }
-            else
-            {
-                uses[mapping]++;
+                parents.remove(new ParentKey(tupleAddresses(permission, ORIGINAL), tuplePorts(permission, ORIGINAL)));
+                fate[permission] = ORPHAN;
             }
         }
-        for (final int mapping : endpoints.values())
+        for (int entry = 0; entry < capacity; entry++)
         {
-            fate[mapping] = uses[mapping] > 0 ? KEPT : RELEASED;
+            if (fate[entry] == KEPT)
+            {
+                countUse(entry, parents, uses, fate, key);
+            }
+        }
+        for (final int permission : permissionEntries)
+        {
+            fate[permission] = uses[permission] > 0 && fate[permission] != ORPHAN ? KEPT : RELEASED;
+            if (fate[permission] == KEPT)
+            {
+                countUse(permission, parents, uses, fate, key);
+            }
+        }
+        for (final int parent : parents.values())
+        {
+            if (!MappingDescriptor.isPermissionTuple(tuplePorts(parent, ORIGINAL)))
+            {
+                fate[parent] = uses[parent] > 0 ? KEPT : RELEASED;
+            }
         }
         return fate;
     }
 
-    private static long endpointKey(final long endpointAddresses, final long endpointPorts)
+    /** Counts a survivor's use of its parent (recovery), or releases the survivor if its parent is gone. */
+    private void countUse(final int entry, final java.util.Map<ParentKey, Integer> parents, final int[] uses, final byte[] fate, final long[] key)
     {
-        return endpointAddresses & 0xFFFF_FFFF_0000_0000L | endpointPorts >>> 16 & 0xFFFF_FFFFL;
+        final int offset = entryOffset(entry);
+        if (!parentKey(buffer.getInt(offset + STATUS_OFFSET), buffer.getLong(offset + TUPLE_OFFSET), buffer.getLong(offset + TUPLE_OFFSET + 8),
+            buffer.getLong(offset + TUPLE_OFFSET + 16), buffer.getLong(offset + TUPLE_OFFSET + 24), key))
+        {
+            return;
+        }
+        final Integer parent = parents.get(new ParentKey(key[0], key[1]));
+        if (parent == null)
+        {
+            fate[entry] = RELEASED;
+        }
+        else
+        {
+            uses[parent]++;
+        }
+    }
+
+    /** A mapping's or permission's ORIGINAL tuple (recovery). */
+    private record ParentKey(long addresses, long ports)
+    {
     }
 
     /** For every entry, which of its nodes (bit 1 ORIGINAL, bit 2 REPLY) is reachable, unmarked, in its tuple's bucket. */
@@ -1430,6 +1513,8 @@ public final class ConntrackTable
         int entry = -1;
         int dir;
         long restarts;
+        /** A freed entry's parent key, read before the entry goes back to the free list. */
+        final long[] parent = new long[2];
 
         /** Entry found by the last successful lookup. */
         public int entry()

@@ -27,8 +27,12 @@ import static natgw.core.conntrack.ConntrackTable.REPLY;
  */
 public final class MappingDescriptor
 {
-    /** Above the 8 bits of a protocol: marks a mapping's tuples. */
+    /** Above the 8 bits of a protocol: marks a mapping's tuples (and a permission's). */
     public static final int PROTOCOL_MARK = 0x100;
+    /** With {@link #PROTOCOL_MARK}: a permission's tuples. */
+    public static final int PERMISSION_MARK = 0x200;
+    /** With both: a permission's REPLY tuple, so it never equals another permission's ORIGINAL one. */
+    private static final int PERMISSION_REPLY_MARK = 0x400;
 
     private MappingDescriptor()
     {
@@ -52,6 +56,36 @@ public final class MappingDescriptor
     public static long externalPorts(final int protocol, final int externalPort)
     {
         return FlowTuple.packPorts(PROTOCOL_MARK | protocol, 0, externalPort);
+    }
+
+    /**
+     * A permission (address-dependent filtering, RFC 4787 REQ-8): the inside endpoint has a connection to the remote
+     * address; it holds a use of the endpoint's mapping, and the endpoint's connections to that address hold uses of
+     * it. Same status and uses as a mapping:
+     * <pre>
+     *   ORIGINAL  addresses = inside &lt;&lt; 32 | remote    ports = (MARK | PERMISSION | protocol) &lt;&lt; 32 | insidePort &lt;&lt; 16
+     *   REPLY     addresses = remote &lt;&lt; 32 | inside    ports = (MARK | PERMISSION | REPLY | protocol) &lt;&lt; 32 | insidePort
+     * </pre>
+     */
+    public static long permissionAddresses(final int insideAddress, final int remoteAddress)
+    {
+        return FlowTuple.packAddresses(insideAddress, remoteAddress);
+    }
+
+    public static long permissionPorts(final int protocol, final int insidePort)
+    {
+        return FlowTuple.packPorts(PROTOCOL_MARK | PERMISSION_MARK | protocol, insidePort, 0);
+    }
+
+    public static long permissionReplyPorts(final int protocol, final int insidePort)
+    {
+        return FlowTuple.packPorts(PROTOCOL_MARK | PERMISSION_MARK | PERMISSION_REPLY_MARK | protocol, 0, insidePort);
+    }
+
+    /** True for a tuple of a permission. */
+    public static boolean isPermissionTuple(final long ports)
+    {
+        return (ports >>> 32 & PERMISSION_MARK) != 0;
     }
 
     /** The pool address of a mapping's REPLY tuple. */
