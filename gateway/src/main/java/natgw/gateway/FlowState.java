@@ -14,6 +14,7 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.memory.StateFile;
 import natgw.core.nat.AffinityTable;
 import natgw.core.nat.BackendCounters;
+import natgw.core.nat.EndpointDependence;
 import natgw.core.nat.Services;
 import natgw.tun.HugePageMemory;
 import natgw.tun.StateFileLocation;
@@ -56,8 +57,9 @@ final class FlowState implements AutoCloseable
     static FlowState inMemory(final GatewayConfig config, final NanoClock clock)
     {
         final HugePageMemory memory = new HugePageMemory();
-        return new FlowState(new ConntrackTable(config.conntrackMax(), clock.nanoTime(), memory), new AffinityTable(AFFINITY_SLOTS),
-            null, memory, "in memory", false);
+        final ConntrackTable table = new ConntrackTable(config.conntrackMax(), clock.nanoTime(), memory);
+        table.permissions(config.filtering() == EndpointDependence.ADDRESS_DEPENDENT);
+        return new FlowState(table, new AffinityTable(AFFINITY_SLOTS), null, memory, "in memory", false);
     }
 
     /** The state {@code config} asks for: in its state file if it names one, else in memory. */
@@ -86,6 +88,7 @@ final class FlowState implements AutoCloseable
             final boolean attached = file.origin() == StateFile.Origin.ATTACHED;
             final ConntrackTable table = new ConntrackTable(config.conntrackMax(), file.epochNs(), file.seed(),
                 file.region(CONNTRACK), file.region(CONTROL), attached);
+            table.permissions(config.filtering() == EndpointDependence.ADDRESS_DEPENDENT);
             final AffinityTable affinity = new AffinityTable(AFFINITY_SLOTS, file.region(AFFINITY));
             final String summary;
             if (attached)
@@ -130,6 +133,9 @@ final class FlowState implements AutoCloseable
         options.put("--port-range", config.portLow() + "-" + config.portHigh());
         // endpoint-independent connections hold uses of mapping entries; the others hold none, and share ports
         options.put("--mapping", config.mapping().label());
+        // address-dependent filtering's connections hold their mapping through permissions; the others do not
+        options.put("--filtering", config.filtering() == EndpointDependence.ADDRESS_DEPENDENT ? "address-dependent" :
+            "endpoint-independent or address-and-port-dependent");
         final StringBuilder services = new StringBuilder();
         for (final Services.ServiceSpec spec : config.services())
         {

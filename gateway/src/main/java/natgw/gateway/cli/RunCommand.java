@@ -105,11 +105,12 @@ public final class RunCommand implements Callable<Integer>
             "address-and-port-dependent, a port per destination, as Linux (the kernel strategies' only one)")
     String mapping;
 
-    @Option(names = "--filtering", paramLabel = "endpoint-independent|address-and-port-dependent",
+    @Option(names = "--filtering", paramLabel = "endpoint-independent|address-dependent|address-and-port-dependent",
         description = "RFC 4787 filtering of packets from outside to a live endpoint-independent mapping: " +
-            "endpoint-independent, any outside host reaches the inside endpoint (\"full cone\"); " +
-            "address-and-port-dependent, only the endpoints it talks to, as Linux (default: ${DEFAULT-VALUE}); " +
-            "refused packets are dropped and counted (filtered)")
+            "endpoint-independent, any outside host reaches the inside endpoint (\"full cone\"); address-dependent, " +
+            "any port of an address the inside endpoint has a connection to; address-and-port-dependent, only the " +
+            "endpoints it talks to, as Linux (default: ${DEFAULT-VALUE}); refused packets are dropped and counted " +
+            "(filtered)")
     String filtering = "address-and-port-dependent";
 
     @Option(names = "--conntrack-max", paramLabel = "N", description = "connection table capacity (default: ${DEFAULT-VALUE}); the whole table, about 128 bytes per connection, is allocated at start, in huge pages where the kernel has them")

@@ -183,8 +183,10 @@ public final class ConntrackListing
 
     /**
      * Formats every live endpoint mapping whose protocol and inside address match {@code filter} (-p, -s), one line
-     * each: {@code udp 17 inside=10.77.1.2:40000 external=198.51.100.1:40000 use=3}, {@code use} its connections.
-     * Returns how many it listed.
+     * each: {@code udp 17 inside=10.77.1.2:40000 external=198.51.100.1:40000 use=3}, {@code use} its connections;
+     * with address-dependent filtering, its permissions too: {@code udp 17 inside=10.77.1.2:40000 permits=203.0.113.9
+     * use=2}, {@code use} the endpoint's connections to that address (a mapping's use is then its permissions).
+     * Returns how many lines it wrote.
      */
     public static int mappings(final ConntrackTable table, final Filter filter, final StringBuilder out)
     {
@@ -212,9 +214,17 @@ public final class ConntrackListing
             out.append(name);
             pad(out, 9 - name.length());
             out.append(protocol).append(" inside=").append(FlowTuple.addressToString(inside)).append(':')
-                .append(FlowTuple.srcPort(endpointPorts)).append(" external=")
-                .append(FlowTuple.addressToString(MappingDescriptor.poolAddress(externalAddresses))).append(':')
-                .append(MappingDescriptor.externalPort(externalPorts)).append(" use=").append(uses).append('\n');
+                .append(FlowTuple.srcPort(endpointPorts));
+            if (MappingDescriptor.isPermissionTuple(endpointPorts))
+            {
+                out.append(" permits=").append(FlowTuple.addressToString(FlowTuple.dstAddress(endpointAddresses)));
+            }
+            else
+            {
+                out.append(" external=").append(FlowTuple.addressToString(MappingDescriptor.poolAddress(externalAddresses))).append(':')
+                    .append(MappingDescriptor.externalPort(externalPorts));
+            }
+            out.append(" use=").append(uses).append('\n');
             count++;
         }
         return count;

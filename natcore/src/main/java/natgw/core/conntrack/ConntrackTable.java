@@ -1267,7 +1267,7 @@ public final class ConntrackTable
                 if (StatusDescriptor.isMapping(status))
                 {
                     buffer.putLong(record + EXTRA_OFFSET, (long)uses[entry] << 32 | (MappingDescriptor.tag(status) & 0xFFFF_FFFFL));
-                    mappings++;
+                    mappings += MappingDescriptor.isPermissionTuple(tuplePorts(entry, ORIGINAL)) ? 0 : 1;
                 }
                 else
                 {
@@ -1468,7 +1468,7 @@ public final class ConntrackTable
             this.mappings = mappings;
         }
 
-        /** Endpoint mappings that carry on, with the uses of the connections kept. */
+        /** Endpoint mappings that carry on, with the uses of the connections (or permissions) kept. */
         public int mappings()
         {
             return mappings;

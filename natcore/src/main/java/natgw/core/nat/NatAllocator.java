@@ -231,7 +231,18 @@ public final class NatAllocator
                 table.releaseUse(cursor, mapping);
                 return drop(DropReason.NO_MAPPING);
             }
-            final int result = connectOn(cursor, mapping, origAddresses, origPorts,
+            int parent = mapping;
+            if (table.permissions())
+            {
+                // address-dependent filtering: only a remote address the endpoint has a connection to
+                parent = permitted(cursor, mapping, FlowTuple.srcAddress(endpointAddresses), FlowTuple.protocol(origPorts),
+                    FlowTuple.srcPort(endpointPorts), FlowTuple.srcAddress(origAddresses));
+                if (parent < 0)
+                {
+                    return drop(DropReason.FILTERED);
+                }
+            }
+            final int result = connectOn(cursor, parent, origAddresses, origPorts,
                 FlowTuple.srcAddress(origAddresses), FlowTuple.srcPort(origPorts),
                 FlowTuple.srcAddress(endpointAddresses), FlowTuple.srcPort(endpointPorts), flags, 0, deadlineMs);
             if (result != RETRY)
@@ -274,7 +285,21 @@ public final class NatAllocator
             }
             final long external = table.tupleAddresses(mapping, REPLY);
             final long externalPorts = table.tuplePorts(mapping, REPLY);
-            final int result = connectOn(cursor, mapping, origAddresses, origPorts,
+            int parent = mapping;
+            if (table.permissions())
+            {
+                parent = permissionFor(cursor, mapping, protocol, src, srcPort, FlowTuple.dstAddress(origAddresses), deadlineMs);
+                if (parent == RETRY)
+                {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                if (parent < 0)
+                {
+                    return -1;
+                }
+            }
+            final int result = connectOn(cursor, parent, origAddresses, origPorts,
                 MappingDescriptor.poolAddress(external), MappingDescriptor.externalPort(externalPorts), newDst, newDstPort,
                 flags, extra, deadlineMs);
             if (result != RETRY)
@@ -336,6 +361,74 @@ public final class NatAllocator
         }
         counters.increment(ConntrackCounter.MAPPINGS_CREATED);
         return mapping;
+    }
+
+    /**
+     * Address-dependent filtering: the permission of {@code remote} for the endpoint of {@code mapping} (held by the
+     * caller), with a use taken for the caller, whose use of the mapping goes (the permission holds one); a new one
+     * with the caller's use of the mapping as its own; {@link #RETRY}, the caller's use released, if the permission
+     * is ending or another worker confirmed one first; -1 to drop.
+     */
+    private int permissionFor(
+        final ConntrackTable.Cursor cursor,
+        final int mapping,
+        final int protocol,
+        final int inside,
+        final int insidePort,
+        final int remote,
+        final int deadlineMs)
+    {
+        final long permissionAddresses = MappingDescriptor.permissionAddresses(inside, remote);
+        final long permissionPorts = MappingDescriptor.permissionPorts(protocol, insidePort);
+        if (table.lookup(cursor, permissionAddresses, permissionPorts))
+        {
+            final int permission = cursor.entry();
+            final int status = cursor.status();
+            final boolean taken = cursor.dir() == ORIGINAL && table.acquire(permission, status);
+            if (!taken)
+            {
+                table.helpEnd(cursor, permission, status);
+            }
+            table.releaseUse(cursor, mapping);
+            return taken ? permission : RETRY;
+        }
+        final int permission = allocate(cursor);
+        if (permission < 0)
+        {
+            table.releaseUse(cursor, mapping);
+            return drop(DropReason.TABLE_FULL);
+        }
+        table.initialise(permission, permissionAddresses, permissionPorts, FlowTuple.packAddresses(remote, inside),
+            MappingDescriptor.permissionReplyPorts(protocol, insidePort), StatusDescriptor.MAPPED, 0, deadlineMs);
+        table.startUses(permission);
+        // from here the caller's use of the mapping is the permission's: freeing it releases the use
+        if (!table.claim(cursor, permission, REPLY))
+        {
+            table.abandon(cursor, permission);
+            return RETRY;
+        }
+        table.confirm(permission);
+        if (!table.claim(cursor, permission, ORIGINAL))
+        {
+            table.disown(cursor, permission);
+            return RETRY;
+        }
+        return permission;
+    }
+
+    /**
+     * The live permission of {@code remote} for the endpoint of {@code mapping}, with a use taken; -1 if there is none.
+     * The caller's use of the mapping goes either way.
+     */
+    private int permitted(
+        final ConntrackTable.Cursor cursor, final int mapping, final int inside, final int protocol, final int insidePort, final int remote)
+    {
+        final boolean found = table.lookup(cursor, MappingDescriptor.permissionAddresses(inside, remote),
+            MappingDescriptor.permissionPorts(protocol, insidePort)) && cursor.dir() == ORIGINAL;
+        final int permission = cursor.entry();
+        final boolean taken = found && table.acquire(permission, cursor.status());
+        table.releaseUse(cursor, mapping);
+        return taken ? permission : -1;
     }
 
     /**

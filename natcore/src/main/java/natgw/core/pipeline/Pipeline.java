@@ -126,7 +126,8 @@ public final class Pipeline
 
     /**
      * Which outside endpoints may open a connection to a live endpoint-independent mapping (RFC 4787 section 5);
-     * address-and-port-dependent, Linux's, unless set. Set before the worker starts.
+     * address-and-port-dependent, Linux's, unless set. Address-dependent needs the table's permissions on
+     * ({@link ConntrackTable#permissions(boolean)}), the others need them off. Set before the worker starts.
      */
     public Pipeline filtering(final EndpointDependence filtering)
     {

@@ -42,8 +42,9 @@ import static natgw.core.conntrack.StatusDescriptor.TCP_STATE_SHIFT;
  *   endpoint, source the sender's own mapping (REQ-9b), whatever the filtering: the sender is an inside host,
  *   which may send anywhere;</li>
  *   <li>from outside, the filtering decides: endpoint-independent opens a connection to the inside endpoint;
- *   address-and-port-dependent (as Linux) drops it, {@code filtered}: a packet of a connection found it before
- *   this stage.</li>
+ *   address-dependent too if the endpoint has a connection to the sender's address (a permission, see
+ *   {@link MappingDescriptor#permissionAddresses}); address-and-port-dependent (as Linux) drops it, {@code filtered}:
+ *   a packet of a connection found it before this stage.</li>
  * </ul>
  */
 final class Policy
@@ -99,6 +100,11 @@ final class Policy
 
     void filtering(final EndpointDependence filtering)
     {
+        if ((filtering == EndpointDependence.ADDRESS_DEPENDENT) != table.permissions())
+        {
+            throw new IllegalArgumentException("address-dependent filtering needs the table's permissions on, and only it: " +
+                "ConntrackTable.permissions(" + (filtering == EndpointDependence.ADDRESS_DEPENDENT) + ") before the table is used");
+        }
         this.filtering = filtering;
     }
 

@@ -260,6 +260,38 @@ class ConntrackRecoveryTest
         assertFreeListHolds(after, CAPACITY - 2);
     }
 
+    @Test
+    void shouldRebuildPermissionUsesAndDropAConnectionWhosePermissionWentMissing()
+    {
+        final ConntrackTable before = attach();
+        before.permissions(true);
+        final NatAllocator allocator = new NatAllocator(before, PortStrategy.RESERVE, new WorkerCounters(0), 0, true, 1,
+            EndpointDependence.ENDPOINT_INDEPENDENT);
+        assertTrue(mappedConnect(allocator, CLIENT, 4000, SERVER, DEADLINE_MS) >= 0);
+        assertTrue(allocator.connect(cursor, FlowTuple.packAddresses(CLIENT, SERVER), FlowTuple.packPorts(6, 4000, 8443), POOL, SERVER,
+            8443, 1024, 65535, StatusDescriptor.SRC_NAT, 0, DEADLINE_MS) >= 0);
+        assertTrue(mappedConnect(allocator, CLIENT, 4000, SERVER + 1, DEADLINE_MS) >= 0);
+        // the permission of SERVER + 1 was being unlinked when the process died
+        assertTrue(before.lookup(cursor, MappingDescriptor.permissionAddresses(CLIENT, SERVER + 1), MappingDescriptor.permissionPorts(6, 4000)));
+        mark(file.region(1), before, cursor.entry(), ORIGINAL);
+
+        final ConntrackTable after = attach();
+        after.permissions(true);
+        final ConntrackTable.Recovery recovery = after.recover(EPOCH_NS + 1_000_000_000L);
+
+        assertEquals(2, recovery.kept(), recovery.toString());
+        assertEquals(1, recovery.mappings(), recovery.toString());
+        final int mapping = mapping(after, CLIENT, 4000);
+        assertEquals(1, after.uses(mapping), "one permission left");
+        assertTrue(after.lookup(cursor, MappingDescriptor.permissionAddresses(CLIENT, SERVER), MappingDescriptor.permissionPorts(6, 4000)));
+        assertEquals(2, after.uses(cursor.entry()), "two connections to SERVER");
+        for (int entry = 0; entry < CAPACITY; entry++)
+        {
+            after.kill(cursor, entry, after.status(entry));
+        }
+        assertFreeListHolds(after, CAPACITY);
+    }
+
     private int mappedConnect(final NatAllocator allocator, final int client, final int clientPort, final int server, final int deadlineMs)
     {
         return allocator.connect(cursor, FlowTuple.packAddresses(client, server), origB(clientPort), POOL, server, 443, 1024, 65535,

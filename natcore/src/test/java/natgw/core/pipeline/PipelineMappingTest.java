@@ -27,6 +27,7 @@ import static natgw.core.packet.TcpHeader.SYN;
 import static natgw.core.testing.PacketAssertions.assertChecksumsValid;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * Packets to the pool with endpoint-independent mapping: hairpinning from inside, each filtering behaviour from
@@ -44,7 +45,7 @@ class PipelineMappingTest
     private static final int SERVER = parseAddress("203.0.113.9");
     private static final int OTHER_SERVER = parseAddress("203.0.113.10");
 
-    private final ConntrackTable table = new ConntrackTable(1024, 0);
+    private ConntrackTable table = new ConntrackTable(1024, 0);
     private final WorkerCounters counters = new WorkerCounters(0);
     private final SnatPolicy snat = new SnatPolicy(List.of(Cidr.parse("10.77.1.0/24")), new int[]{ POOL }, 1024, 65535);
     private final PacketBuilder builder = new PacketBuilder();
@@ -168,6 +169,42 @@ class PipelineMappingTest
         assertEquals(0, table.countInUse());
         assertEquals(0, table.countMappings());
         assertEquals(DropReason.NO_MAPPING.id(), process(builder.udp(0, OTHER_SERVER, 9999, POOL, external, 16)));
+    }
+
+    @Test
+    void shouldDeliverOnlyAddressesTheEndpointTalksToWithAddressDependentFiltering()
+    {
+        table = new ConntrackTable(16, 0);
+        table.permissions(true);
+        pipeline = pipeline(EndpointDependence.ENDPOINT_INDEPENDENT).filtering(EndpointDependence.ADDRESS_DEPENDENT);
+        final int external = udpOut(HOST_A, 6000, SERVER);
+
+        forward(builder.udp(0, SERVER, 9999, POOL, external, 16));
+        assertUdp(SERVER, 9999, HOST_A, 6000);
+        assertEquals(DropReason.FILTERED.id(), process(builder.udp(0, OTHER_SERVER, 3478, POOL, external, 16)));
+        assertEquals(external, udpOut(HOST_A, 6000, OTHER_SERVER));
+        forward(builder.udp(0, OTHER_SERVER, 7777, POOL, external, 16));
+        assertUdp(OTHER_SERVER, 7777, HOST_A, 6000);
+        assertEquals(2, counters.get(ConntrackCounter.ACCEPTED_INBOUND));
+        assertEquals(1, counters.get(DropReason.FILTERED));
+        assertEquals(1, table.countMappings());
+        assertEquals(4, table.countInUse());
+
+        // the connections end: their permissions, then the mapping, go with them; every entry is free again
+        for (int entry = 0; entry < table.capacity(); entry++)
+        {
+            table.kill(new ConntrackTable.Cursor(), entry, table.status(entry));
+        }
+        for (int i = 0; i < table.capacity(); i++)
+        {
+            assertNotEquals(-1, table.allocate(), "entry " + i + " of " + table.capacity() + " free");
+        }
+    }
+
+    @Test
+    void shouldRefuseAddressDependentFilteringWithoutPermissions()
+    {
+        assertThrows(IllegalArgumentException.class, () -> pipeline.filtering(EndpointDependence.ADDRESS_DEPENDENT));
     }
 
     @Test
