@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * RFC 4787 / 5382 behaviour through natgw, checked with plain sockets on a namespace lab whose server namespace has
  * four more addresses: endpoint-independent mapping after a port collision, hairpinning (UDP and TCP) with the
  * sender's own mapping as source, and filtering (the default drops an unsolicited packet from a second server,
- * endpoint-independent filtering delivers it).
+ * endpoint-independent filtering delivers it, address-dependent only from the address the host talks to).
  */
 @Tag("root")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -180,6 +180,27 @@ class EndpointMappingIT
             final List<String> answer = run(Role.SERVER, "udp-send", SERVERS[1], "9999", Lab.POOL_ADDR, String.valueOf(external), "10");
             assertEquals(List.of("sent", "from " + SERVERS[1] + ":9999"), answer, "A answered from its mapping");
             assertTrue(a.awaitLine(("got " + SERVERS[1] + ":9999 unsolicited")::equals, 10_000), a.tail(5));
+        }
+    }
+
+    @Test
+    @Order(6)
+    void shouldDeliverOnlyFromAnAddressTheHostTalksToWithAddressDependentFiltering() throws Exception
+    {
+        natgw.stop(10_000);
+        natgw = Gateways.start(lab, "reserve", "--filtering", "address-dependent");
+        try (LabProcess a = listening(HOST_A, "7200"))
+        {
+            final String external = String.valueOf(seenPort(a.lines().get(0)));
+            final Map<String, Long> before = Gateways.drops(lab);
+            run(Role.SERVER, "udp-send", SERVERS[1], "9999", Lab.POOL_ADDR, external, "0");
+            final Map<String, Long> after = Gateways.awaitDrops(lab, before, Map.of("filtered", 1));
+            assertEquals(1, after.getOrDefault("filtered", 0L) - before.getOrDefault("filtered", 0L), "another address: " + after);
+
+            assertEquals(List.of("sent", "from " + SERVERS[0] + ":9999"),
+                run(Role.SERVER, "udp-send", SERVERS[0], "9999", Lab.POOL_ADDR, external, "10"), "another port of the same address");
+            assertTrue(a.awaitLine(("got " + SERVERS[0] + ":9999 unsolicited")::equals, 10_000), a.tail(5));
+            assertFalse(a.output().contains("got " + SERVERS[1]), a.tail(5));
         }
     }
 }
