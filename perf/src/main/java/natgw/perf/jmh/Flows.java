@@ -10,6 +10,7 @@ import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.memory.OffHeapMemory;
 import natgw.core.nat.Cidr;
+import natgw.core.nat.EndpointDependence;
 import natgw.core.nat.NatAllocator;
 import natgw.core.nat.PortStrategy;
 import natgw.core.nat.SnatPolicy;
@@ -42,16 +43,25 @@ final class Flows
     /** NAT source port of each connection. */
     final int[] natPorts;
 
+    /** How connections get their NAT port: the benchmarks' population is made and runs with it. */
+    final EndpointDependence mapping;
+
     /** In huge pages, as the gateway allocates its table. */
     Flows(final int count)
     {
-        this(count, new HugePageMemory());
+        this(count, new HugePageMemory(), EndpointDependence.ADDRESS_AND_PORT_DEPENDENT);
     }
 
-    Flows(final int count, final OffHeapMemory memory)
+    /**
+     * @param mapping with {@link EndpointDependence#ENDPOINT_INDEPENDENT} every connection's client endpoint has a
+     *                mapping too, an entry of the table: its capacity doubles.
+     */
+    Flows(final int count, final OffHeapMemory memory, final EndpointDependence mapping)
     {
         this.count = count;
-        this.table = new ConntrackTable(count + CHURN_ROOM, 0, memory);
+        this.mapping = mapping;
+        final int perConnection = mapping == EndpointDependence.ENDPOINT_INDEPENDENT ? 2 : 1;
+        this.table = new ConntrackTable(count * perConnection + CHURN_ROOM, 0, memory);
         this.snat = new SnatPolicy(List.of(Cidr.parse("10.0.0.0/8")), new int[]{ POOL }, 1024, 65535);
         this.natPorts = new int[count];
         final WorkerCounters counters = new WorkerCounters(0);
@@ -80,7 +90,8 @@ final class Flows
 
     Pipeline pipeline(final int worker, final WorkerCounters counters, final PortStrategy strategy, final boolean verifyL4Checksums)
     {
-        return new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 0x5EED + worker),
+        return new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 0x5EED + worker,
+            strategy.isAtomic() ? mapping : EndpointDependence.ADDRESS_AND_PORT_DEPENDENT),
             snat, timeouts, counters, verifyL4Checksums);
     }
 

@@ -26,6 +26,7 @@ import org.openjdk.jmh.infra.ThreadParams;
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.memory.OffHeapMemory;
+import natgw.core.nat.EndpointDependence;
 import natgw.core.nat.PortStrategy;
 import natgw.core.packet.Ipv4Header;
 import natgw.core.packet.PacketBuilder;
@@ -84,6 +85,10 @@ public class PipelineBenchmark
     @Param({ "huge" })
     String pages;
 
+    /** address-and-port-dependent: no mapping entries; endpoint-independent: one per connection, in the same table. */
+    @Param({ "address-and-port-dependent" })
+    String mapping;
+
     Flows flows;
     UnsafeBuffer ring;
     int packets;
@@ -98,7 +103,8 @@ public class PipelineBenchmark
     void setUp(final int connections)
     {
         this.connections = connections;
-        flows = new Flows(connections, pages.equals("huge") ? new HugePageMemory() : OffHeapMemory.DIRECT);
+        flows = new Flows(connections, pages.equals("huge") ? new HugePageMemory() : OffHeapMemory.DIRECT,
+            EndpointDependence.fromLabel(mapping));
         packets = 2 * connections;
         ring = ring(flows, packets, 1, 0);
     }
