@@ -1171,6 +1171,20 @@ public final class ConntrackTable
         return true;
     }
 
+    /**
+     * A connection whose status CAS from {@code status} has just dropped {@link StatusDescriptor#MAPPED} (it has
+     * ended: TIME_WAIT, CLOSE) gives back the use it held; its tuples were read before that CAS, which checked their
+     * incarnation. Its free will release nothing.
+     */
+    public void releaseUseOf(final Cursor cursor, final int status, final long originalAddresses, final long originalPorts,
+        final long replyAddresses, final long replyPorts)
+    {
+        if (parentKey(status, originalAddresses, originalPorts, replyAddresses, replyPorts, cursor.parent))
+        {
+            releaseParent(cursor, cursor.parent[0], cursor.parent[1]);
+        }
+    }
+
     /** A freed entry gives back the use it held. */
     private void releaseParent(final Cursor cursor, final long addresses, final long ports)
     {

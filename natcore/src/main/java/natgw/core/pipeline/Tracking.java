@@ -14,6 +14,7 @@ import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
 import static natgw.core.conntrack.StatusDescriptor.ASSURED;
 import static natgw.core.conntrack.StatusDescriptor.DST_NAT;
+import static natgw.core.conntrack.StatusDescriptor.MAPPED;
 import static natgw.core.conntrack.StatusDescriptor.SEEN_REPLY;
 import static natgw.core.conntrack.StatusDescriptor.generation;
 import static natgw.core.conntrack.StatusDescriptor.isConfirmed;
@@ -43,6 +44,11 @@ final class Tracking
     private final WorkerCounters counters;
     private final BackendCounters backendCounters;
     private ConntrackEvents events = ConntrackEvents.NONE;
+    /** The tuples of a connection that gives its mapping back (changeStatus). */
+    private long originalAddresses;
+    private long originalPorts;
+    private long replyAddresses;
+    private long replyPorts;
 
     Tracking(
         final ConntrackTable table,
@@ -176,7 +182,10 @@ final class Tracking
                 // as tcp_packet: only a connection the other side has answered (a picked-up one stays droppable)
                 final boolean assured = (status & SEEN_REPLY) != 0 && next == TcpState.ESTABLISHED &&
                     (old == TcpState.SYN_RECV || old == TcpState.ESTABLISHED);
-                return withTcpState(assured ? update | ASSURED : update, next);
+                // an ended connection gives its mapping back (changeStatus releases the use): its port may go to
+                // another endpoint, whose SYN to the same server then takes the ended connection's tuple over
+                final int mapped = TcpState.isReopenable(next) ? update & ~MAPPED : update;
+                return withTcpState(assured ? mapped | ASSURED : mapped, next);
             }
             case Ipv4Header.PROTO_UDP:
                 // a stream once replied and still active past its first UDP_STREAM_MS (nf_conntrack_proto_udp)
@@ -230,8 +239,21 @@ final class Tracking
         int update = firstUpdate;
         while (true)
         {
+            final boolean unmaps = (status & ~update & MAPPED) != 0;
+            if (unmaps)
+            {
+                // read while the status CAS below still checks the incarnation they belong to
+                originalAddresses = table.tupleAddresses(entry, ORIGINAL);
+                originalPorts = table.tuplePorts(entry, ORIGINAL);
+                replyAddresses = table.tupleAddresses(entry, REPLY);
+                replyPorts = table.tuplePorts(entry, REPLY);
+            }
             if (update == status || table.compareAndSetStatus(entry, status, update))
             {
+                if (unmaps)
+                {
+                    table.releaseUseOf(cursor, status, originalAddresses, originalPorts, replyAddresses, replyPorts);
+                }
                 if (backend >= 0 && protocol == Ipv4Header.PROTO_TCP && dir == REPLY && (tcpFlags & TcpHeader.RST) != 0 &&
                     tcpState(status) == TcpState.SYN_SENT && update != status)
                 {

@@ -54,11 +54,11 @@ public final class Warmup
      */
     public static long run(final PortStrategy strategy, final int rounds, final boolean vnetHeaders)
     {
-        final ConntrackTable table = new ConntrackTable(4096, 0);
+        final ConntrackTable table = new ConntrackTable(8192, 0); // a round's connections, and their endpoints' mappings
         final WorkerCounters counters = new WorkerCounters(0);
         final Services services = new Services();
         services.add(Services.ServiceSpec.parse("tcp:203.0.113.1:80=198.51.100.2:8080"));
-        final Pipeline pipeline = new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 7),
+        final Pipeline pipeline = new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 7, NatAllocator.defaultMapping(strategy)),
             new SnatPolicy(List.of(new Cidr(CLIENT_BASE, 16)), new int[]{ POOL }, 1024, 65535), new Timeouts(), counters,
             true, services, new BackendCounters(), new AffinityTable(64), true).virtioNetHeaders(vnetHeaders);
         final int vnet = vnetHeaders ? VirtioNetHeader.LENGTH : 0;

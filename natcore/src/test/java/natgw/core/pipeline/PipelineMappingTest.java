@@ -223,6 +223,27 @@ class PipelineMappingTest
     }
 
     @Test
+    void shouldGiveTheMappingBackWhenItsTcpConnectionEnds()
+    {
+        forward(builder.tcp(0, HOST_A, 40000, SERVER, 443, SYN, 1, 0, 0));
+        forward(builder.tcp(0, SERVER, 443, POOL, 40000, SYN | ACK, 9, 2, 0));
+        forward(builder.tcp(0, HOST_A, 40000, SERVER, 443, ACK, 2, 10, 0));
+        forward(builder.tcp(0, HOST_A, 40000, SERVER, 443, TcpHeader.FIN | ACK, 2, 10, 0));
+        forward(builder.tcp(0, SERVER, 443, POOL, 40000, TcpHeader.FIN | ACK, 10, 3, 0));
+        assertEquals(1, table.countMappings());
+        forward(builder.tcp(0, HOST_A, 40000, SERVER, 443, ACK, 3, 11, 0));
+
+        assertEquals(0, table.countMappings(), "TIME_WAIT: the mapping went back");
+        assertEquals(1, table.countInUse(), "the connection waits out its timer");
+        // another host's SYN from the same port to the same server: a new mapping on the port, the ended tuple taken over
+        forward(builder.tcp(0, HOST_B, 40000, SERVER, 443, SYN, 1, 0, 0));
+        assertTcp(POOL, 40000, SERVER, 443);
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
+        assertEquals(1, table.countMappings());
+        assertEquals(1, table.countInUse());
+    }
+
+    @Test
     void shouldDropIcmpToThePool()
     {
         pipeline.filtering(EndpointDependence.ENDPOINT_INDEPENDENT);
