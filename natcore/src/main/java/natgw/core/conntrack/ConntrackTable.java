@@ -1070,9 +1070,12 @@ public final class ConntrackTable
     /** Drops a use of a mapping; the last one ends it: its nodes are unlinked and its external port is free again. */
     public void releaseUse(final Cursor cursor, final int mapping)
     {
-        if (buffer.getAndAddLong(recordOffset(mapping) + EXTRA_OFFSET, -(1L << 32)) >>> 32 == 1)
+        final long uses = buffer.getAndAddLong(recordOffset(mapping) + EXTRA_OFFSET, -(1L << 32));
+        if (uses >>> 32 == 1)
         {
-            end(cursor, mapping, status(mapping)); // nobody else ends a mapping, and no use left is final: CONFIRMED
+            // the incarnation whose last use went, from its tag: a taker may have helped end it, and the entry been
+            // freed and reused, by now (helpEnd); then the phase CAS fails and the end is not ours
+            end(cursor, mapping, MappingDescriptor.confirmedStatus((int)uses));
         }
     }
 

@@ -112,6 +112,12 @@ public final class MappingDescriptor
         return 1 << 31 | status >>> StatusDescriptor.GENERATION_SHIFT;
     }
 
+    /** The status of the CONFIRMED mapping (or permission) whose tag is {@code tag}: its flags never change. */
+    static int confirmedStatus(final int tag)
+    {
+        return (tag & 0x7FFF_FFFF) << StatusDescriptor.GENERATION_SHIFT | StatusDescriptor.MAPPED | StatusDescriptor.PHASE_CONFIRMED;
+    }
+
     /**
      * The direction whose tuple's source is the inside endpoint of a connection that holds a mapping: ORIGINAL for
      * one that translates its source (outbound, hairpin), REPLY for one an outside host opened through a mapping

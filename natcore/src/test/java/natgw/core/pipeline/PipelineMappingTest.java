@@ -28,6 +28,7 @@ import static natgw.core.testing.PacketAssertions.assertChecksumsValid;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Packets to the pool with endpoint-independent mapping: hairpinning from inside, each filtering behaviour from
@@ -261,6 +262,50 @@ class PipelineMappingTest
         assertEquals(DropReason.NO_MAPPING.id(), process(builder.udp(0, HOST_A, 6000, POOL, 5000, 16)));
         assertEquals(DropReason.NO_MAPPING.id(), process(builder.udp(0, OTHER_SERVER, 3478, POOL, 5000, 16)));
         assertEquals(0, table.countMappings());
+    }
+
+    @Test
+    void shouldAllocateNothingForNewConnectionsOnMappingsOnceWarm()
+    {
+        pipeline.filtering(EndpointDependence.ENDPOINT_INDEPENDENT);
+        final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
+        final long threadId = Thread.currentThread().getId();
+        newConnections(100_000);
+        long allocated = Long.MAX_VALUE;
+        for (int round = 0; round < 3; round++) // the least of three: the JIT and runtime may allocate once in a round
+        {
+            final long before = threads.getThreadAllocatedBytes(threadId);
+            newConnections(100_000);
+            allocated = Math.min(allocated, threads.getThreadAllocatedBytes(threadId) - before);
+        }
+        assertTrue(allocated < 2048, allocated + " bytes allocated over 100,000 rounds of new connections");
+        assertTrue(counters.get(ConntrackCounter.HAIRPINNED) > 0 && counters.get(ConntrackCounter.ACCEPTED_INBOUND) > 0);
+    }
+
+    /** Rounds of first packets: out to one of four servers (a mapping made or reused), a hairpin, an inbound one. */
+    private void newConnections(final int rounds)
+    {
+        final ConntrackTable.Cursor killer = new ConntrackTable.Cursor();
+        for (int r = 0; r < rounds; r++)
+        {
+            final int host = HOST_A + (r & 63);
+            final int port = 10_000 + (r >> 6 & 255);
+            final int verdict = process(builder.udp(0, host, port, SERVER + (r & 3), 3478, 16));
+            if (verdict == Pipeline.FORWARD && (r & 7) == 0)
+            {
+                final int external = builder.buffer().getShort(20, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF;
+                process(builder.udp(0, HOST_B, 7000 + (r & 15), POOL, external, 16));
+                process(builder.udp(0, OTHER_SERVER, 9000 + (r & 15), POOL, external, 16));
+            }
+            if ((r & 511) == 511)
+            {
+                for (int entry = 0; entry < table.capacity(); entry++)
+                {
+                    table.kill(killer, entry, table.status(entry));
+                }
+            }
+        }
     }
 
     private int cursorStatus(final int server, final int serverPort)
