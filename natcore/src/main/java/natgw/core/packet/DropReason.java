@@ -26,9 +26,19 @@ public enum DropReason
     TX_FAILED(17, "tx_failed"),
     TCP_INVALID_NEW(18, "tcp_invalid_new"),
     /** A virtio-net header (offloads on) the packet behind it contradicts: unknown flags or GSO type, a length beyond the packet. */
-    BAD_VNET_HEADER(19, "bad_vnet_header");
+    BAD_VNET_HEADER(19, "bad_vnet_header"),
+    /** A fragment that overlaps another of its datagram or lies past its end (the datagram is dropped), or repeats one (dropped alone). */
+    FRAGMENT_OVERLAP(22, "fragment_overlap"),
+    /** A fragment with no room to wait for its first fragment (held per source, held in all, pieces per datagram, trains). */
+    FRAGMENT_LIMIT(23, "fragment_limit"),
+    /** A held fragment whose first fragment did not come before the fragment timeout. */
+    FRAGMENT_TIMEOUT(24, "fragment_timeout"),
+    /** A fragment that would make its datagram longer than 65535 bytes. */
+    FRAGMENT_OVERSIZE(25, "fragment_oversize");
 
-    private static final DropReason[] VALUES = values();
+    /** One more than the highest id: the slots a counter array indexed by id needs. */
+    public static final int COUNT = maxId() + 1;
+    private static final DropReason[] VALUES = byId();
 
     private final int id;
     private final String label;
@@ -52,5 +62,25 @@ public enum DropReason
     public static DropReason get(final int id)
     {
         return VALUES[id];
+    }
+
+    private static int maxId()
+    {
+        int max = 0;
+        for (final DropReason reason : values())
+        {
+            max = Math.max(max, reason.id);
+        }
+        return max;
+    }
+
+    private static DropReason[] byId()
+    {
+        final DropReason[] byId = new DropReason[maxId() + 1];
+        for (final DropReason reason : values())
+        {
+            byId[reason.id] = reason;
+        }
+        return byId;
     }
 }
