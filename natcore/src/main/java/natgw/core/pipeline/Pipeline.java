@@ -1,6 +1,7 @@
 package natgw.core.pipeline;
 
 import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackEvents;
@@ -197,7 +198,7 @@ public final class Pipeline
         return fragments.releasedCount();
     }
 
-    public MutableDirectBuffer releasedBuffer(final int i)
+    public UnsafeBuffer releasedBuffer(final int i)
     {
         return fragments.releasedBuffer(i);
     }
