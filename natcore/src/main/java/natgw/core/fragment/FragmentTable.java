@@ -195,6 +195,17 @@ public final class FragmentTable
         return timeoutMs;
     }
 
+    /** Forgets every train and gives every held buffer back: for a fresh start while no worker uses the table. */
+    public void clear()
+    {
+        trains.setMemory(0, trains.capacity(), (byte)0);
+        control.setMemory(0, control.capacity(), (byte)0);
+        for (int slot = heldLimit - 1; slot >= 0; slot--)
+        {
+            pushFree(slot);
+        }
+    }
+
     /** Slots of the pool in use: fragments held, or released and not yet freed. */
     public int held()
     {

@@ -65,9 +65,9 @@ public final class Pipeline
      * nor dropped now; it comes out later among the {@link #releasedCount released} fragments, or is dropped.
      */
     public static final int HELD = Verdict.HELD;
-    /** The fragment table of a pipeline not given one: room for a few datagrams. */
-    private static final int DEFAULT_FRAGMENT_TRAINS = 256;
-    private static final int DEFAULT_FRAGMENTS_HELD = 64;
+    /** The fragment table of a pipeline not given one (tests, benchmarks): room for a few datagrams. */
+    private static final int DEFAULT_FRAGMENT_TRAINS = FragmentTable.GROUP;
+    private static final int DEFAULT_FRAGMENTS_HELD = 8;
     private static final int DEFAULT_FRAGMENT_SLOT = 2048;
     private static final int DEFAULT_FRAGMENT_TIMEOUT_MS = 30_000;
     /** Packets whose lookups are walked ahead together: enough to keep the core's miss buffers busy. */
