@@ -15,6 +15,7 @@ import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
+import natgw.core.fragment.FragmentTable;
 import natgw.core.nat.AffinityTable;
 import natgw.core.nat.BackendCounters;
 import natgw.core.nat.NatAllocator;
@@ -43,6 +44,7 @@ public final class Gateway implements AutoCloseable
     private final Services services = new Services();
     private final BackendCounters backendCounters = new BackendCounters();
     private final AffinityTable affinity;
+    private final FragmentTable fragments;
     private final List<Worker> workers = new ArrayList<>();
     private final Reaper reaper;
     private final List<AgentRunner> runners = new ArrayList<>();
@@ -75,6 +77,9 @@ public final class Gateway implements AutoCloseable
             services.add(spec);
         }
         final ConntrackEvents allEvents = ConntrackEvents.both(new ServiceAccounting(backendCounters), events);
+        // one table for all workers: the TUN may hand one datagram's fragments to several queues
+        this.fragments = new FragmentTable(config.fragmentTrains(), config.fragmentLimit(), config.fragmentSourceLimit(),
+            config.fragmentSlotLength(), config.fragmentTimeoutS() * 1000, System.nanoTime());
         for (int q = 0; q < tun.queueCount(); q++)
         {
             final WorkerCounters counters = new WorkerCounters(q);
@@ -82,7 +87,8 @@ public final class Gateway implements AutoCloseable
                 table, config.portStrategy(), counters, config.raceWindowNs(), config.clashResolution(), System.nanoTime() ^ q * 0x9E37L,
                 config.mapping());
             final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts(), counters, config.verifyL4Checksums(),
-                services, backendCounters, affinity, config.resetRemovedBackendFlows()).events(allEvents).filtering(config.filtering());
+                services, backendCounters, affinity, config.resetRemovedBackendFlows()).events(allEvents).filtering(config.filtering())
+                .fragments(fragments);
             workers.add(new Worker(q, tun.queue(q), pipeline, clock, tun.offloads().vnetHeader()));
         }
         table.onKill(allEvents); // every ended connection: -E events and per-backend accounting
@@ -126,6 +132,12 @@ public final class Gateway implements AutoCloseable
     public ConntrackTable table()
     {
         return table;
+    }
+
+    /** IPv4 fragment trains and the fragments held on them, shared by the workers. */
+    public FragmentTable fragments()
+    {
+        return fragments;
     }
 
     public List<Worker> workers()

@@ -28,6 +28,12 @@ public final class GatewayConfig
     public static final int MIN_CONNTRACK_MAX = 16;
     public static final int MAX_WARMUP_ROUNDS = 10_000_000;
     public static final long MAX_RACE_WINDOW_NS = 1_000_000_000L;
+    public static final int DEFAULT_FRAGMENT_LIMIT = 2048;
+    public static final int DEFAULT_FRAGMENT_SOURCE_LIMIT = 128;
+    public static final int MAX_FRAGMENT_LIMIT = 1 << 20;
+    public static final int MAX_FRAGMENT_TIMEOUT_S = 3600;
+    /** Bytes before a held fragment's IP header in its buffer: room for the worker's headroom. */
+    public static final int FRAGMENT_HEADROOM = 64;
 
     private String tun = "natgw0";
     private int queues = Runtime.getRuntime().availableProcessors();
@@ -67,6 +73,11 @@ public final class GatewayConfig
     private List<Services.ServiceSpec> services = List.of();
     private boolean resetRemovedBackendFlows = true;
     private int warmupRounds = 20_000;
+    /** Fragments held at once waiting for their datagram's first fragment, all sources; and per source address. */
+    private int fragmentLimit = DEFAULT_FRAGMENT_LIMIT;
+    private int fragmentSourceLimit = DEFAULT_FRAGMENT_SOURCE_LIMIT;
+    /** A fragment train's life from its first fragment of any kind (Linux: ipfrag_time). */
+    private int fragmentTimeoutS = 30;
     /** 0 keeps the device's; the kernel's default for a TUN is 500 packets. */
     private int tunTxQueueLength = DEFAULT_TUN_TX_QUEUE_LENGTH;
 
@@ -390,6 +401,51 @@ public final class GatewayConfig
         return this;
     }
 
+    public int fragmentLimit()
+    {
+        return fragmentLimit;
+    }
+
+    public GatewayConfig fragmentLimit(final int fragmentLimit)
+    {
+        this.fragmentLimit = fragmentLimit;
+        return this;
+    }
+
+    public int fragmentSourceLimit()
+    {
+        return fragmentSourceLimit;
+    }
+
+    public GatewayConfig fragmentSourceLimit(final int fragmentSourceLimit)
+    {
+        this.fragmentSourceLimit = fragmentSourceLimit;
+        return this;
+    }
+
+    public int fragmentTimeoutS()
+    {
+        return fragmentTimeoutS;
+    }
+
+    public GatewayConfig fragmentTimeoutS(final int fragmentTimeoutS)
+    {
+        this.fragmentTimeoutS = fragmentTimeoutS;
+        return this;
+    }
+
+    /** Bytes of each held fragment's buffer: a fragment is at most one MTU, behind the worker's headroom. */
+    public int fragmentSlotLength()
+    {
+        return FRAGMENT_HEADROOM + mtu;
+    }
+
+    /** Entries of the fragment table: room for trains well beyond those that hold fragments, a power of two. */
+    public int fragmentTrains()
+    {
+        return Math.max(1024, Integer.highestOneBit(Math.max(1, fragmentLimit)) << 2);
+    }
+
     public int tunTxQueueLength()
     {
         return tunTxQueueLength;
@@ -462,6 +518,14 @@ public final class GatewayConfig
         requireRange("--tun-txqueuelen", tunTxQueueLength, 0, HostNetwork.MAX_TX_QUEUE_LENGTH,
             " (0 keeps the device's)");
         requireRange("--race-window-ns", raceWindowNs, 0, MAX_RACE_WINDOW_NS, "");
+        requireRange("--fragment-limit", fragmentLimit, 1, MAX_FRAGMENT_LIMIT, "");
+        requireRange("--fragment-source-limit", fragmentSourceLimit, 1, fragmentLimit, " (at most --fragment-limit)");
+        requireRange("--fragment-timeout", fragmentTimeoutS, 1, MAX_FRAGMENT_TIMEOUT_S, " seconds");
+        if ((long)fragmentLimit * fragmentSlotLength() > Integer.MAX_VALUE)
+        {
+            throw new IllegalArgumentException("--fragment-limit: " + fragmentLimit + " fragments of up to --mtu " + mtu +
+                " bytes need more than 2 GiB; give fewer, or a smaller --mtu");
+        }
         if (inside.isEmpty() && services.isEmpty())
         {
             throw new IllegalArgumentException("--inside: missing; give the sources to masquerade, " +

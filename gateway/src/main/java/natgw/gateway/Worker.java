@@ -80,6 +80,7 @@ public final class Worker implements Agent
             {
                 throw new AgentTerminationException("TUN queue " + id + " closed");
             }
+            pipeline.expireFragments(clock.nanoTime());
             return 0;
         }
         pipeline.process(rxBuffers, offset, rxSizes, read, clock.nanoTime(), verdicts, outputLengths, segments);
@@ -97,27 +98,46 @@ public final class Worker implements Agent
             }
         }
         // the sizes include the virtio-net header (offloads on): bytes are counted from the IP header
-        final int vnetLength = HEADROOM - offset;
-        pipeline.counters().add(ConntrackCounter.RX_BYTES, rxBytes - (long)read * vnetLength);
-        if (forward > 0)
+        pipeline.counters().add(ConntrackCounter.RX_BYTES, rxBytes - (long)read * (HEADROOM - offset));
+        write(forward);
+        // fragments held until their first fragment came in this batch: in buffers of the fragment table
+        final int released = pipeline.releasedCount();
+        for (int from = 0; from < released; from += txBuffers.length)
         {
-            final int written = queue.write(txBuffers, txSizes, offset, forward);
-            // packets as they go on the wire: a GSO super-packet counts as its segments
-            long writtenSegments = 0;
-            long txBytes = 0;
-            for (int i = 0; i < written; i++)
+            final int count = Math.min(txBuffers.length, released - from);
+            for (int i = 0; i < count; i++)
             {
-                writtenSegments += txSegments[i];
-                txBytes += txSizes[i];
+                txBuffers[i] = pipeline.releasedBuffer(from + i);
+                txSizes[i] = pipeline.releasedLength(from + i);
+                txSegments[i] = 1;
             }
-            pipeline.counters().add(ConntrackCounter.TX_PACKETS, writtenSegments);
-            pipeline.counters().add(ConntrackCounter.TX_BYTES, txBytes - (long)written * vnetLength);
-            for (int i = written; i < forward; i++)
-            {
-                pipeline.counters().drop(DropReason.TX_FAILED);
-            }
+            write(count);
         }
         return read;
+    }
+
+    /** Writes the first {@code forward} tx buffers and counts them: packets as on the wire, a GSO super-packet as its segments. */
+    private void write(final int forward)
+    {
+        if (forward == 0)
+        {
+            return;
+        }
+        final int vnetLength = HEADROOM - offset;
+        final int written = queue.write(txBuffers, txSizes, offset, forward);
+        long writtenSegments = 0;
+        long txBytes = 0;
+        for (int i = 0; i < written; i++)
+        {
+            writtenSegments += txSegments[i];
+            txBytes += txSizes[i];
+        }
+        pipeline.counters().add(ConntrackCounter.TX_PACKETS, writtenSegments);
+        pipeline.counters().add(ConntrackCounter.TX_BYTES, txBytes - (long)written * vnetLength);
+        for (int i = written; i < forward; i++)
+        {
+            pipeline.counters().drop(DropReason.TX_FAILED);
+        }
     }
 
     /** True if the last {@link #doWork} read fewer packets than a batch: its read ended on an empty queue. */

@@ -56,6 +56,55 @@ public final class LabPeers
                     }
                 }
             }
+            case "udp-mirror":
+            {
+                // sends each datagram back byte for byte, and tells where it came from
+                try (DatagramSocket socket = new DatagramSocket(Integer.parseInt(args[1])))
+                {
+                    System.out.println("ready");
+                    final byte[] buffer = new byte[65536];
+                    while (true)
+                    {
+                        final DatagramPacket in = new DatagramPacket(buffer, buffer.length);
+                        socket.receive(in);
+                        System.out.println("from " + in.getAddress().getHostAddress() + " " + in.getLength());
+                        socket.send(new DatagramPacket(buffer, in.getLength(), in.getSocketAddress()));
+                    }
+                }
+            }
+            case "udp-big":
+            {
+                // one datagram of each size (the sending stack fragments it), each to come back equal; a few tries each
+                try (DatagramSocket socket = new DatagramSocket())
+                {
+                    socket.setSoTimeout(3_000);
+                    socket.connect(new InetSocketAddress(args[1], Integer.parseInt(args[2])));
+                    final java.util.Random random = new java.util.Random(Integer.parseInt(args[3]));
+                    for (int i = 3; i < args.length; i++)
+                    {
+                        final byte[] ask = new byte[Integer.parseInt(args[i])];
+                        random.nextBytes(ask);
+                        final DatagramPacket in = new DatagramPacket(new byte[65536], 65536);
+                        boolean echoed = false;
+                        for (int attempt = 0; attempt < 5 && !echoed; attempt++)
+                        {
+                            socket.send(new DatagramPacket(ask, ask.length));
+                            try
+                            {
+                                socket.receive(in);
+                                echoed = true;
+                            }
+                            catch (final java.net.SocketTimeoutException ex)
+                            {
+                                System.out.println("no echo of " + ask.length + " bytes yet");
+                            }
+                        }
+                        final boolean equal = echoed && java.util.Arrays.equals(ask, 0, ask.length, in.getData(), 0, in.getLength());
+                        System.out.println((equal ? "echoed " : "lost ") + ask.length);
+                    }
+                }
+                break;
+            }
             case "udp-ask":
             {
                 try (DatagramSocket socket = new DatagramSocket())

@@ -116,6 +116,20 @@ public final class RunCommand implements Callable<Integer>
     @Option(names = "--conntrack-max", paramLabel = "N", description = "connection table capacity (default: ${DEFAULT-VALUE}); the whole table, about 128 bytes per connection, is allocated at start, in huge pages where the kernel has them")
     int conntrackMax = 262_144;
 
+    @Option(names = "--fragment-limit", paramLabel = "N",
+        description = "IPv4 fragments held at once while they wait for their datagram's first fragment, all sources " +
+            "(default: ${DEFAULT-VALUE}); each held in a buffer of one MTU, allocated at start")
+    int fragmentLimit = GatewayConfig.DEFAULT_FRAGMENT_LIMIT;
+
+    @Option(names = "--fragment-source-limit", paramLabel = "N",
+        description = "fragments held at once per source address (default: ${DEFAULT-VALUE})")
+    int fragmentSourceLimit = GatewayConfig.DEFAULT_FRAGMENT_SOURCE_LIMIT;
+
+    @Option(names = "--fragment-timeout", paramLabel = "SECONDS",
+        description = "how long a datagram's fragments are tracked from the first that came (default: ${DEFAULT-VALUE}, " +
+            "Linux's ipfrag_time); a held fragment whose first fragment did not come by then is dropped")
+    int fragmentTimeoutS = 30;
+
     @Option(names = "--fresh",
         description = "start the flow state empty: forget the connections a previous natgw on this TUN left in its state " +
             "file (/run/natgw/TUN@netns-INODE.state), which a run otherwise carries on, and overwrite a file written " +
@@ -454,6 +468,9 @@ public final class RunCommand implements Callable<Integer>
             config.verifyL4Checksums(!noL4ChecksumCheck);
             config.warmupRounds(warmupRounds);
             config.tunTxQueueLength(tunTxQueueLength);
+            config.fragmentLimit(fragmentLimit);
+            config.fragmentSourceLimit(fragmentSourceLimit);
+            config.fragmentTimeoutS(fragmentTimeoutS);
             config.conclude();
         }
         catch (final IllegalArgumentException ex)

@@ -59,6 +59,7 @@ final class GatewayCollector implements MultiCollector
             case PORT_SEARCH_ATTEMPTS, ADOPTED, TAKEN_OVER, MAPPINGS_CREATED, HAIRPINNED, ACCEPTED_INBOUND -> "natgw_nat_" + counter.label();
             case BACKEND_GONE, REJECTED -> "natgw_service_" + counter.label();
             case UNTRACKED -> "natgw_untracked_packets";
+            case FRAGMENTS, FRAGMENTS_HELD, FRAGMENTS_RELEASED -> "natgw_" + counter.label();
             case RX_PACKETS, TX_PACKETS, RX_BYTES, TX_BYTES, DROP, DROPPED, POOL_EXHAUSTED -> null;
         };
     }
@@ -100,6 +101,8 @@ final class GatewayCollector implements MultiCollector
                 table.memoryBytes()))
             .metricSnapshot(gauge("natgw_conntrack_hugepage_bytes", "bytes of the table the kernel backs with huge pages",
                 Unit.BYTES, gateway.tableHugePageBytes()))
+            .metricSnapshot(gauge("natgw_fragment_buffers_in_use", "buffers of held fragments in use (--fragment-limit)", null,
+                gateway.fragments().held()))
             .metricSnapshot(CounterSnapshot.builder().name("natgw_events_lost").help("conntrack events lost to a full ring")
                 .dataPoint(counter(gateway.events().lost(), Labels.EMPTY)).build())
             .metricSnapshot(offloads())

@@ -29,10 +29,14 @@ public enum ConntrackCounter
     TAKEN_OVER(20, "taken_over", "NAT tuples a new TCP connection took over from a TIME_WAIT/CLOSE one"),
     MAPPINGS_CREATED(21, "mappings_created", "endpoint-independent mappings created (an inside endpoint's external port)"),
     HAIRPINNED(22, "hairpinned", "connections from inside to a mapping's external endpoint, sent back inside (hairpinning)"),
-    ACCEPTED_INBOUND(23, "accepted_inbound", "connections an outside host opened to a live mapping, as the filtering allows");
+    ACCEPTED_INBOUND(23, "accepted_inbound", "connections an outside host opened to a live mapping, as the filtering allows"),
+    FRAGMENTS(24, "fragments", "IPv4 fragments forwarded, translated as their datagram's first fragment was"),
+    FRAGMENTS_HELD(25, "fragments_held", "fragments that came before their first fragment and waited for it"),
+    FRAGMENTS_RELEASED(26, "fragments_released", "held fragments forwarded once their first fragment came");
 
-    public static final int COUNT = values().length;
-    private static final ConntrackCounter[] VALUES = values();
+    /** One more than the highest id: the slots a counter array indexed by id needs. */
+    public static final int COUNT = maxId() + 1;
+    private static final ConntrackCounter[] VALUES = byId();
 
     private final int id;
     private final String label;
@@ -63,5 +67,25 @@ public enum ConntrackCounter
     public static ConntrackCounter get(final int id)
     {
         return VALUES[id];
+    }
+
+    private static int maxId()
+    {
+        int max = 0;
+        for (final ConntrackCounter counter : values())
+        {
+            max = Math.max(max, counter.id);
+        }
+        return max;
+    }
+
+    private static ConntrackCounter[] byId()
+    {
+        final ConntrackCounter[] byId = new ConntrackCounter[maxId() + 1];
+        for (final ConntrackCounter counter : values())
+        {
+            byId[counter.id] = counter;
+        }
+        return byId;
     }
 }

@@ -15,7 +15,7 @@ import natgw.core.packet.DropReason;
 public final class WorkerCounters
 {
     private static final int DROP_BASE = ConntrackCounter.COUNT;
-    private static final int SLOTS = DROP_BASE + DropReason.values().length;
+    private static final int SLOTS = DROP_BASE + DropReason.COUNT;
 
     private final UnsafeBuffer buffer;
     private final int worker;

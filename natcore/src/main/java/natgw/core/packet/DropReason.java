@@ -30,9 +30,19 @@ public enum DropReason
     /** From outside to a live mapping, refused by the filtering behaviour (RFC 4787 section 5). */
     FILTERED(20, "filtered"),
     /** A new connection's reply tuple, fixed by its endpoint's mapping, is held by another of the endpoint's connections. */
-    MAPPING_CLASH(21, "mapping_clash");
+    MAPPING_CLASH(21, "mapping_clash"),
+    /** A fragment that overlaps another of its datagram or lies past its end (the datagram is dropped), or repeats one (dropped alone). */
+    FRAGMENT_OVERLAP(22, "fragment_overlap"),
+    /** A fragment with no room to wait for its first fragment (held per source, held in all, pieces per datagram, trains). */
+    FRAGMENT_LIMIT(23, "fragment_limit"),
+    /** A held fragment whose first fragment did not come before the fragment timeout. */
+    FRAGMENT_TIMEOUT(24, "fragment_timeout"),
+    /** A fragment that would make its datagram longer than 65535 bytes. */
+    FRAGMENT_OVERSIZE(25, "fragment_oversize");
 
-    private static final DropReason[] VALUES = values();
+    /** One more than the highest id: the slots a counter array indexed by id needs. */
+    public static final int COUNT = maxId() + 1;
+    private static final DropReason[] VALUES = byId();
 
     private final int id;
     private final String label;
@@ -56,5 +66,25 @@ public enum DropReason
     public static DropReason get(final int id)
     {
         return VALUES[id];
+    }
+
+    private static int maxId()
+    {
+        int max = 0;
+        for (final DropReason reason : values())
+        {
+            max = Math.max(max, reason.id);
+        }
+        return max;
+    }
+
+    private static DropReason[] byId()
+    {
+        final DropReason[] byId = new DropReason[maxId() + 1];
+        for (final DropReason reason : values())
+        {
+            byId[reason.id] = reason;
+        }
+        return byId;
     }
 }

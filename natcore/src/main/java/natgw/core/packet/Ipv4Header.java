@@ -79,6 +79,24 @@ public final class Ipv4Header
         return (word0 & (FLAG_MF | FRAGMENT_OFFSET_MASK)) != 0;
     }
 
+    /** The identification field, which with the addresses and protocol names a fragment's datagram. */
+    public static int identificationOf(final long word0)
+    {
+        return (int)(word0 >>> 16 & 0xFFFF);
+    }
+
+    /** The fragment offset in bytes (the field counts 8-byte units). */
+    public static int fragmentOffsetOf(final long word0)
+    {
+        return (int)(word0 & FRAGMENT_OFFSET_MASK) << 3;
+    }
+
+    /** True when more fragments follow: the fragment is not its datagram's last. */
+    public static boolean moreFragmentsOf(final long word0)
+    {
+        return (word0 & FLAG_MF) != 0;
+    }
+
     public static int ttlOf(final long word1)
     {
         return (int)(word1 >>> 56);

@@ -87,6 +87,36 @@ public final class PacketBuilder
         return Ipv4Header.MIN_LENGTH + l4Length;
     }
 
+    /**
+     * Cuts the datagram at {@code offset} into fragments of at most {@code mtu} bytes as a sending host's
+     * ip_fragment does (each payload a multiple of 8 bytes but the last's, the header copied, DF cleared), written
+     * one after another from {@code to}; fragment i at {@code offsets[i]}, {@code lengths[i]} bytes.
+     *
+     * @return the number of fragments.
+     */
+    public int fragment(final int offset, final int to, final int mtu, final int[] offsets, final int[] lengths)
+    {
+        final Ipv4Header datagram = new Ipv4Header().wrap(buffer, offset);
+        final int ihl = datagram.headerLength();
+        final int payload = datagram.totalLength() - ihl;
+        final int step = (mtu - ihl) & ~7;
+        int count = 0;
+        int at = to;
+        for (int start = 0; start < payload; start += step)
+        {
+            final int length = Math.min(step, payload - start);
+            buffer.putBytes(at, buffer, offset, ihl);
+            buffer.putBytes(at + ihl, buffer, offset + ihl + start, length);
+            final boolean more = start + length < payload;
+            ip.wrap(buffer, at).totalLength(ihl + length)
+                .flagsAndFragmentOffset((more ? Ipv4Header.FLAG_MF : 0) | start >>> 3).computeChecksum();
+            offsets[count] = at;
+            lengths[count++] = ihl + length;
+            at += ihl + length;
+        }
+        return count;
+    }
+
     /** An ICMP echo request or reply; returns the packet length. */
     public int icmpEcho(final int offset, final int src, final int dst, final int type, final int id, final int seq, final int payload)
     {

@@ -7,18 +7,24 @@ package natgw.core.pipeline;
  * <pre>
  *   fields   = total length << 16 | IP header length << 8 | TCP flags
  *   offloads = PARTIAL_CSUM (the L4 checksum field holds a partial sum, virtio NEEDS_CSUM) | segments
+ *   fragment = 0 for a whole packet, else FRAGMENT | MORE_FRAGMENTS? | IP identification; its offset in fragmentOffsets
  * </pre>
  */
 final class Batch
 {
     static final int PARTIAL_CSUM = 1 << 16;
     static final int SEGMENTS_MASK = PARTIAL_CSUM - 1;
+    static final int FRAGMENT = 1 << 16;
+    static final int MORE_FRAGMENTS = 1 << 17;
 
     /** The flow key of slot j: addresses at 2j, ports at 2j + 1 (FlowTuple). */
     final long[] keys = new long[2 * Pipeline.LOOKAHEAD];
     final int[] buckets = new int[Pipeline.LOOKAHEAD];
     final int[] fields = new int[Pipeline.LOOKAHEAD];
     final int[] offloads = new int[Pipeline.LOOKAHEAD];
+    final int[] fragments = new int[Pipeline.LOOKAHEAD];
+    /** A fragment's offset in its datagram's payload, in bytes. */
+    final int[] fragmentOffsets = new int[Pipeline.LOOKAHEAD];
     /** The bytes of the segments the packet stands for. */
     final int[] wireBytes = new int[Pipeline.LOOKAHEAD];
     /** Connections found since the counter was last told: added to FOUND once per batch, not per packet. */
@@ -69,6 +75,21 @@ final class Batch
     static int totalLength(final int fields)
     {
         return fields >>> 16;
+    }
+
+    static int packFragment(final int identification, final boolean moreFragments)
+    {
+        return FRAGMENT | (moreFragments ? MORE_FRAGMENTS : 0) | identification;
+    }
+
+    static int identification(final int fragment)
+    {
+        return fragment & 0xFFFF;
+    }
+
+    static boolean moreFragments(final int fragment)
+    {
+        return (fragment & MORE_FRAGMENTS) != 0;
     }
 
     static int segments(final int offloads)

@@ -1,6 +1,7 @@
 package natgw.core.pipeline;
 
 import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackEvents;
@@ -8,6 +9,7 @@ import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
+import natgw.core.fragment.FragmentTable;
 import natgw.core.nat.AffinityTable;
 import natgw.core.nat.BackendCounters;
 import natgw.core.nat.EndpointDependence;
@@ -41,6 +43,8 @@ import static natgw.core.conntrack.StatusDescriptor.isConfirmed;
  *   6. rewrite: the target tuple is the inverse of the other direction's tuple (nf_nat_manip_pkt),
  *      checksums updated incrementally (RFC 1624)                                             {@link Rewrite}
  *      ICMP errors: outer and embedded headers                                   {@link IcmpErrorTranslation}
+ *   7. fragments: a first fragment teaches its train its translation; a later one takes it, or is
+ *      held until its first comes                                                           {@link Fragments}
  * </pre>
  * Most packets change nothing but counters and the deadline: a TCP or UDP packet of a confirmed
  * connection that leaves its status as it found it. {@link Lookup#steady} does 3, 5 and 6 for those with
@@ -58,6 +62,16 @@ public final class Pipeline
 {
     /** {@link #process} verdict for a packet to be written back to the TUN. */
     public static final int FORWARD = Verdict.FORWARD;
+    /**
+     * {@link #process} verdict for a fragment held until its datagram's first fragment comes: neither written
+     * nor dropped now; it comes out later among the {@link #releasedCount released} fragments, or is dropped.
+     */
+    public static final int HELD = Verdict.HELD;
+    /** The fragment table of a pipeline not given one (tests, benchmarks): room for a few datagrams. */
+    private static final int DEFAULT_FRAGMENT_TRAINS = FragmentTable.GROUP;
+    private static final int DEFAULT_FRAGMENTS_HELD = 8;
+    private static final int DEFAULT_FRAGMENT_SLOT = 2048;
+    private static final int DEFAULT_FRAGMENT_TIMEOUT_MS = 30_000;
     /** Packets whose lookups are walked ahead together: enough to keep the core's miss buffers busy. */
     public static final int LOOKAHEAD = 64;
 
@@ -80,6 +94,7 @@ public final class Pipeline
     private final Policy policy;
     private final Tracking tracking;
     private final IcmpErrorTranslation icmpErrors;
+    private final Fragments fragments;
     /** Bytes of virtio-net header before each packet: 0, or {@link VirtioNetHeader#LENGTH} with offloads. */
     private int vnetLength;
     private long reportedRestarts;
@@ -122,6 +137,24 @@ public final class Pipeline
         this.validation = new Validation(table, counters, verifyL4Checksums, policy, batch, icmp);
         this.lookup = new Lookup(table, tracking, batch, icmp);
         this.icmpErrors = new IcmpErrorTranslation(table, cursor, counters, backendCounters, tracking, policy, batch, ip, icmp);
+        this.fragments = new Fragments(new FragmentTable(DEFAULT_FRAGMENT_TRAINS, DEFAULT_FRAGMENTS_HELD, DEFAULT_FRAGMENTS_HELD,
+            DEFAULT_FRAGMENT_SLOT, DEFAULT_FRAGMENT_TIMEOUT_MS, 0x5EED), counters, batch);
+    }
+
+    /**
+     * The fragment table this pipeline shares with the other workers' (a gateway's one table); set before the
+     * worker starts. A fragment held in it may come out of any worker that shares it. Held fragments are kept
+     * at the offset they were processed at: every pipeline sharing a table processes at one offset.
+     */
+    public Pipeline fragments(final FragmentTable fragmentTable)
+    {
+        fragments.table(fragmentTable);
+        return this;
+    }
+
+    public FragmentTable fragmentTable()
+    {
+        return fragments.table();
     }
 
     /**
@@ -153,6 +186,7 @@ public final class Pipeline
     {
         this.vnetLength = on ? VirtioNetHeader.LENGTH : 0;
         validation.vnetLength(vnetLength);
+        fragments.vnetLength(vnetLength);
         return this;
     }
 
@@ -165,6 +199,33 @@ public final class Pipeline
     public WorkerCounters counters()
     {
         return counters;
+    }
+
+    /**
+     * Fragments released by the last {@link #process} call: held ones whose first fragment came in it, translated,
+     * each in a buffer of the fragment table at the offset its packet was processed at (with its virtio-net header,
+     * zeroed, if offloads are on). To be written before the next call, which gives their buffers back.
+     */
+    public int releasedCount()
+    {
+        return fragments.releasedCount();
+    }
+
+    public UnsafeBuffer releasedBuffer(final int i)
+    {
+        return fragments.releasedBuffer(i);
+    }
+
+    /** Length of released fragment {@code i} from the offset, its virtio-net header included. */
+    public int releasedLength(final int i)
+    {
+        return fragments.releasedLength(i);
+    }
+
+    /** Ends, now and then, fragment trains past their deadline: a worker with nothing to read calls it too. */
+    public void expireFragments(final long nowNs)
+    {
+        fragments.sweep(table.toTableMs(nowNs));
     }
 
     public ConntrackTable table()
@@ -216,6 +277,7 @@ public final class Pipeline
         final int nowMs = table.toTableMs(nowNs); // one clock reading per batch
         final ServiceTable serviceTable = services.current(); // and one view of the services
         final Batch batch = this.batch;
+        fragments.clearReleased();
         final int vnetLength = this.vnetLength;
         final int ipOffset = offset + vnetLength;
         for (int start = 0; start < count; start += LOOKAHEAD)
@@ -235,7 +297,7 @@ public final class Pipeline
                 {
                     verdict = lookup.steady(buffer, ipOffset, nowMs, serviceTable, j);
                 }
-                if (verdict == Verdict.FORWARD)
+                if (verdict == Verdict.FORWARD && batch.fragments[j] == 0)
                 {
                     // steady, or untracked: nothing to count, no walk restarted (only act's cursor restarts)
                     verdicts[i] = Verdict.FORWARD;
@@ -252,6 +314,7 @@ public final class Pipeline
                 {
                     verdict = fullPath(buffer, ipOffset, nowMs, serviceTable, verdict, j);
                 }
+                verdict = fragment(buffer, ipOffset, nowMs, verdict, j);
                 verdicts[i] = finish(verdict);
                 outputLengths[i] = batch.outputLength + vnetLength;
                 if (outputSegments != null)
@@ -262,6 +325,7 @@ public final class Pipeline
             }
             reportFound();
         }
+        fragments.sweep(nowMs);
     }
 
     /**
@@ -275,12 +339,13 @@ public final class Pipeline
         final Batch batch = this.batch;
         final int vnetLength = this.vnetLength;
         final int ipOffset = offset + vnetLength;
+        fragments.clearReleased();
         batch.outputLength = length - vnetLength;
         batch.answered = false;
         int verdict = validation.parse(buffer, ipOffset, length - vnetLength, 0);
+        final int nowMs = table.toTableMs(nowNs);
         if (verdict == Verdict.PARSED || verdict == Verdict.PARSED_ICMP_ERROR)
         {
-            final int nowMs = table.toTableMs(nowNs);
             final ServiceTable serviceTable = services.current();
             if (verdict == Verdict.PARSED)
             {
@@ -292,9 +357,24 @@ public final class Pipeline
             }
             reportFound();
         }
+        verdict = fragment(buffer, ipOffset, nowMs, verdict, 0);
         batch.outputLength += vnetLength;
         clearOffloadsOfAnswer(buffer, offset);
         return finish(verdict);
+    }
+
+    /** Step 7 for the packet in slot {@code j}, if it is a fragment: a later one's train, or a first one's after its path. */
+    private int fragment(final MutableDirectBuffer buffer, final int offset, final int nowMs, final int verdict, final int j)
+    {
+        if (batch.fragments[j] == 0)
+        {
+            return verdict;
+        }
+        if (verdict == Verdict.PARSED_FRAGMENT)
+        {
+            return fragments.later(buffer, offset, j, nowMs);
+        }
+        return batch.fragmentOffsets[j] == 0 ? fragments.first(buffer, offset, j, verdict, nowMs) : verdict;
     }
 
     /** The packets the last packet given to {@link #process(MutableDirectBuffer, int, int, long)} becomes on the wire. */

@@ -76,6 +76,18 @@ final class Rewrite
     }
 
     /**
+     * A fragment after the first: its datagram's addresses, and the IP checksum; it has no L4 header, so nothing
+     * else changes.
+     */
+    static void rewriteFragment(final MutableDirectBuffer buffer, final int offset, final int newSrc, final int newDst)
+    {
+        final byte[] base = buffer.byteArray();
+        final long ipAddress = buffer.addressOffset() + offset;
+        rewriteAddresses(base, ipAddress, buffer.getInt(offset + Ipv4Header.SRC_ADDRESS_OFFSET, java.nio.ByteOrder.BIG_ENDIAN),
+            buffer.getInt(offset + Ipv4Header.DST_ADDRESS_OFFSET, java.nio.ByteOrder.BIG_ENDIAN), newSrc, newDst);
+    }
+
+    /**
      * The IP header's addresses and checksum; returns the addresses' one's complement change, which the
      * IP checksum and the L4 pseudo header share.
      */

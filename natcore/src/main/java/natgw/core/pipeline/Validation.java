@@ -32,6 +32,7 @@ final class Validation
     /** {@link #virtioNetHeader}: no L4 checksum to verify (the kernel did, or the device will complete it). */
     private static final int VNET_VERIFIED = 1 << 17;
     private static final int VNET_GSO_KIND_SHIFT = 24;
+    private static final int VNET_GSO_KIND_MASK = 0xFF << VNET_GSO_KIND_SHIFT;
     private static final int VNET_GSO_SIZE_MASK = 0xFFFF;
 
     private final ConntrackTable table;
@@ -76,6 +77,7 @@ final class Validation
     {
         final Batch batch = this.batch;
         batch.offloads[j] = 1;
+        batch.fragments[j] = 0;
         // 1. IPv4: the fixed header in three loads, its fields and its checksum taken from the same words
         if (length < Ipv4Header.MIN_LENGTH)
         {
@@ -108,25 +110,43 @@ final class Validation
         {
             return Verdict.drop(DropReason.TTL_EXPIRED);
         }
-        if (Ipv4Header.isFragmentOf(ip0))
-        {
-            return Verdict.drop(DropReason.FRAGMENT);
-        }
-
         final int protocol = Ipv4Header.protocolOf(ip1);
+        final int src = Ipv4Header.srcAddressOf(ip1);
+        final boolean fragment = Ipv4Header.isFragmentOf(ip0);
+        if (fragment)
+        {
+            if (totalLength == ihl)
+            {
+                return Verdict.drop(DropReason.BAD_TOTAL_LENGTH); // a fragment of nothing
+            }
+            if (protocol != Ipv4Header.PROTO_TCP && protocol != Ipv4Header.PROTO_UDP && protocol != Ipv4Header.PROTO_ICMP)
+            {
+                return policy.untrackable(src, dst, DropReason.UNSUPPORTED_PROTOCOL); // decided by addresses alone, as whole packets
+            }
+            batch.fragments[j] = Batch.packFragment(Ipv4Header.identificationOf(ip0), Ipv4Header.moreFragmentsOf(ip0));
+            batch.fragmentOffsets[j] = Ipv4Header.fragmentOffsetOf(ip0);
+        }
         int vnetState = 0;
         if (vnetLength != 0)
         {
             vnetState = virtioNetHeader(buffer, offset, length, totalLength, ihl, protocol);
-            if (vnetState == VNET_BAD)
+            // the kernel finishes a partial checksum before it fragments (ip_do_fragment): one here would be wrong
+            if (vnetState == VNET_BAD || fragment && (vnetState & (PARTIAL_CSUM | VNET_GSO_KIND_MASK)) != 0)
             {
                 return Verdict.drop(DropReason.BAD_VNET_HEADER);
             }
         }
-        final boolean verifyL4 = verifyL4Checksums && (vnetState & (PARTIAL_CSUM | VNET_VERIFIED)) == 0;
+        if (fragment && batch.fragmentOffsets[j] != 0)
+        {
+            // a later fragment: no L4 header; its datagram's first fragment decides
+            batch.key(j, FlowTuple.packAddresses(src, dst), FlowTuple.packPorts(protocol, 0, 0));
+            batch.fields[j] = Batch.packFields(0, ihl, totalLength);
+            return Verdict.PARSED_FRAGMENT;
+        }
+        // a first fragment's L4 checksum covers bytes not in it: not verified (the rewrite's update is right without them)
+        final boolean verifyL4 = verifyL4Checksums && !fragment && (vnetState & (PARTIAL_CSUM | VNET_VERIFIED)) == 0;
 
         // 2. transport and flow key
-        final int src = Ipv4Header.srcAddressOf(ip1);
         final int l4Offset = offset + ihl;
         final int l4Length = totalLength - ihl;
         final int srcPort;
@@ -174,7 +194,7 @@ final class Validation
                 }
                 final long udp0 = buffer.getLong(l4Offset, ByteOrder.BIG_ENDIAN);
                 final int udpLength = UdpHeader.lengthOf(udp0);
-                if (udpLength < UdpHeader.LENGTH || udpLength > l4Length)
+                if (udpLength < UdpHeader.LENGTH || (fragment ? udpLength <= l4Length : udpLength > l4Length))
                 {
                     return Verdict.drop(DropReason.BAD_L4_LENGTH);
                 }
@@ -217,6 +237,10 @@ final class Validation
                 }
                 else if (icmp.isError())
                 {
+                    if (fragment)
+                    {
+                        return Verdict.drop(DropReason.FRAGMENT); // an ICMP error fits in 576 bytes: a fragmented one is not translated
+                    }
                     batch.key(j, FlowTuple.packAddresses(src, dst), 0);
                     batch.fields[j] = Batch.packFields(0, ihl, totalLength);
                     return Verdict.PARSED_ICMP_ERROR;

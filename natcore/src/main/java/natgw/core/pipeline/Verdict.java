@@ -9,18 +9,22 @@ import natgw.core.packet.DropReason;
  *            -1     FORWARD: write the packet back, rewritten or answered in its buffer
  *            -2     PARSED: validated; the lookup follows
  *            -3     PARSED_ICMP_ERROR: a validated ICMP error; its translation follows
+ *            -4     PARSED_FRAGMENT: a validated fragment other than the first; its train decides
+ *            -5     HELD: a fragment kept until its first fragment comes (neither written nor dropped now)
  *
  *   entry or done   >= 0   the connection's entry, the cursor on it
  *                   &lt; 0   done: the packet's verdict v, as -(v + 2)
  * </pre>
  * The second form is for a stage that finds or creates a connection (policy on a miss): a negative int
- * carries every final verdict, FORWARD included, beside any entry.
+ * carries every final verdict, FORWARD included, beside any entry (HELD never takes this form).
  */
 public final class Verdict
 {
     public static final int FORWARD = -1;
     static final int PARSED = -2;
     static final int PARSED_ICMP_ERROR = -3;
+    static final int PARSED_FRAGMENT = -4;
+    public static final int HELD = -5;
 
     private Verdict()
     {

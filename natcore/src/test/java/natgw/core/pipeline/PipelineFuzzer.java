@@ -16,6 +16,7 @@ import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
+import natgw.core.fragment.FragmentTable;
 import natgw.core.nat.AffinityTable;
 import natgw.core.nat.BackendCounters;
 import natgw.core.nat.Cidr;
@@ -41,11 +42,12 @@ import static natgw.core.flow.FlowTuple.parseAddress;
  * and half-open, UDP and ICMP replied, a service with an inside backend and one with an outside backend), small
  * enough that the fuzzer reaches a full table and an exhausted pool. The input picks virtio-net headers on or off,
  * one packet at a time or a batch, the port strategy, then packets: raw bytes, an {@link OddPackets} kind, a live
- * connection's packet in either direction with bytes changed (checksums made valid again or not), or an ICMP error
- * quoting one; and the clock's steps between them.
+ * connection's packet in either direction with bytes changed (checksums made valid again or not), a fragment of a
+ * larger datagram of a live flow, or an ICMP error quoting one; and the clock's steps between them.
  * <p>
  * Oracles: no exception; no packet forwarded with an inside source toward a destination that is not inside; the
- * table consistent at rest after every packet or batch ({@link ConntrackConsistency}).
+ * table consistent at rest after every packet or batch ({@link ConntrackConsistency}); no released fragment with an
+ * inside source either; past the fragment timeout, no fragment buffer in use.
  */
 final class PipelineFuzzer
 {
@@ -71,6 +73,7 @@ final class PipelineFuzzer
     private static final int MAX_TIMEOUT_MS = 5 * 24 * 3600 * 1000 + 1000;
     private static final long START_NS = 1_000_000_000L;
     private static final long MAX_ELAPSED_NS = 20L * 24 * 3600 * 1_000_000_000L;
+    private static final int FRAGMENT_TIMEOUT_MS = 30_000;
 
     private final UnsafeBuffer tableBlock = new UnsafeBuffer(BufferUtil.allocateDirectAligned(
         (int)ConntrackTable.memoryBytes(CAPACITY), 64));
@@ -78,7 +81,11 @@ final class PipelineFuzzer
     private final int[] lengths = new int[MAX_PACKETS];
     private final int[] verdicts = new int[MAX_PACKETS];
     private final int[] outputLengths = new int[MAX_PACKETS];
-    private final PacketBuilder pb = new PacketBuilder(new UnsafeBuffer(ByteBuffer.allocateDirect(BUFFER_LENGTH)));
+    private final PacketBuilder pb = new PacketBuilder(new UnsafeBuffer(ByteBuffer.allocateDirect(4 * BUFFER_LENGTH)));
+    /** Reused by every input, cleared first: small, so the held limits are reached. */
+    private final FragmentTable fragments = new FragmentTable(4 * FragmentTable.GROUP, 12, 8, BUFFER_LENGTH, FRAGMENT_TIMEOUT_MS, 3);
+    private final int[] fragmentOffsets = new int[128];
+    private final int[] fragmentLengths = new int[128];
     private final OddPackets odd = new OddPackets(new PacketBuilder());
     private final Ipv4Header ip = new Ipv4Header();
     private final TcpHeader tcp = new TcpHeader();
@@ -122,6 +129,7 @@ final class PipelineFuzzer
                 verdicts[i] = pipeline.process(buffers[i], 0, lengths[i], nowNs);
                 outputLengths[i] = pipeline.outputLength();
                 checkOutput(i);
+                checkReleased();
                 checkTable();
             }
         }
@@ -133,8 +141,10 @@ final class PipelineFuzzer
             {
                 checkOutput(i);
             }
+            checkReleased();
             checkTable();
         }
+        checkFragmentsExpire();
     }
 
     // ------------------------------------------------------------------ fixture
@@ -153,6 +163,8 @@ final class PipelineFuzzer
         services.add(Services.ServiceSpec.parse("udp:10.96.0.10:53=192.0.2.80:53"));
         pipeline = new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 42), snat, new Timeouts(), counters,
             true, services, backendCounters, new AffinityTable(16), true).virtioNetHeaders(virtio);
+        fragments.clear();
+        pipeline.fragments(fragments);
 
         tcpHandshake(INSIDE_CLIENT, 40000, SERVER, 443);
         exchange(pb.udp(0, INSIDE_CLIENT2, 5353, SERVER, 53, 8));
@@ -258,7 +270,7 @@ final class PipelineFuzzer
     {
         buffer.setMemory(0, vnetLength, (byte)0);
         final int at = vnetLength;
-        switch (data.consumeInt(0, 3))
+        switch (data.consumeInt(0, 4))
         {
             case 0:
             {
@@ -280,6 +292,13 @@ final class PipelineFuzzer
                 buffer.putBytes(at, bytes);
                 return mutate(data, buffer, at, bytes.length);
             }
+            case 4:
+            {
+                // a fragment of a larger datagram of a live flow (one of a few IP ids, so trains meet)
+                final int length = fragment(data, data.pickValue(live));
+                buffer.putBytes(at, pb.buffer(), 0, length);
+                return mutate(data, buffer, at, length);
+            }
             default:
             {
                 // an ICMP error about a live packet, sent back toward its source by either side
@@ -293,6 +312,34 @@ final class PipelineFuzzer
                 return mutate(data, buffer, at, length);
             }
         }
+    }
+
+    /** Builds a datagram of the live packet's flow, larger, cuts it at a fuzzed MTU, and leaves one fragment at 0. */
+    private int fragment(final FuzzedDataProvider data, final byte[] livePacket)
+    {
+        final UnsafeBuffer packet = new UnsafeBuffer(livePacket);
+        final int src = packet.getInt(Ipv4Header.SRC_ADDRESS_OFFSET, ByteOrder.BIG_ENDIAN);
+        final int dst = packet.getInt(Ipv4Header.DST_ADDRESS_OFFSET, ByteOrder.BIG_ENDIAN);
+        final int word = packet.getInt(Ipv4Header.MIN_LENGTH, ByteOrder.BIG_ENDIAN);
+        final int payload = data.consumeInt(1, 3000);
+        pb.identification(data.consumeInt(1, 3));
+        switch (packet.getByte(Ipv4Header.PROTOCOL_OFFSET))
+        {
+            case Ipv4Header.PROTO_TCP:
+                pb.tcp(0, src, word >>> 16, dst, word & 0xFFFF, TcpHeader.ACK, 1001, 5001, payload);
+                break;
+            case Ipv4Header.PROTO_UDP:
+                pb.udp(0, src, word >>> 16, dst, word & 0xFFFF, payload);
+                break;
+            default:
+                pb.icmpEcho(0, src, dst, word >>> 24, packet.getShort(Ipv4Header.MIN_LENGTH + 4, ByteOrder.BIG_ENDIAN) & 0xFFFF, 3,
+                    payload);
+                break;
+        }
+        final int count = pb.fragment(0, BUFFER_LENGTH, data.consumeInt(96, 1500), fragmentOffsets, fragmentLengths);
+        final int k = data.consumeInt(0, count - 1);
+        pb.buffer().putBytes(0, pb.buffer(), fragmentOffsets[k], fragmentLengths[k]);
+        return fragmentLengths[k];
     }
 
     /** Changes a few bytes and maybe the length, then maybe makes the checksums valid again; returns the length. */
@@ -387,6 +434,38 @@ final class PipelineFuzzer
             throw new AssertionError("forwarded with an inside source toward the outside: " +
                 FlowTuple.addressToString(src) + " -> " + FlowTuple.addressToString(dst) + ", protocol " +
                 (out.getByte(vnetLength + Ipv4Header.PROTOCOL_OFFSET) & 0xFF) + ", " + length + " bytes");
+        }
+    }
+
+    /** Fragments released by the last call: the same oracle as for forwarded packets. */
+    private void checkReleased()
+    {
+        for (int r = 0; r < pipeline.releasedCount(); r++)
+        {
+            final MutableDirectBuffer out = pipeline.releasedBuffer(r);
+            final int src = out.getInt(vnetLength + Ipv4Header.SRC_ADDRESS_OFFSET, ByteOrder.BIG_ENDIAN);
+            final int dst = out.getInt(vnetLength + Ipv4Header.DST_ADDRESS_OFFSET, ByteOrder.BIG_ENDIAN);
+            if (snat.isInside(src) && !snat.isInside(dst))
+            {
+                throw new AssertionError("released a fragment with an inside source toward the outside: " +
+                    FlowTuple.addressToString(src) + " -> " + FlowTuple.addressToString(dst));
+            }
+        }
+    }
+
+    /** Past the fragment timeout and a full sweep, nothing is held: no train leaks a buffer. */
+    private void checkFragmentsExpire()
+    {
+        nowNs += (FRAGMENT_TIMEOUT_MS + 1000) * 1_000_000L;
+        for (int sweep = 0; sweep <= fragments.capacity(); sweep++)
+        {
+            nowNs += Fragments.SWEEP_INTERVAL_MS * 1_000_000L;
+            pipeline.expireFragments(nowNs);
+        }
+        pipeline.process(buffers[0], 0, 0, nowNs); // gives back the buffers of the last released fragments
+        if (fragments.held() != 0)
+        {
+            throw new AssertionError(fragments.held() + " fragment buffers still in use after the timeout");
         }
     }
 

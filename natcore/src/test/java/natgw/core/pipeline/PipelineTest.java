@@ -721,14 +721,20 @@ class PipelineTest
     }
 
     @Test
-    void shouldDropFragments()
+    void shouldDropFirstFragmentWhoseUdpDatagramEndsInIt()
     {
-        int length = builder.udp(0, CLIENT, 5353, SERVER, 53, 8);
+        final int length = builder.udp(0, CLIENT, 5353, SERVER, 53, 8);
         ip.wrap(buffer, 0).flagsAndFragmentOffset(Ipv4Header.FLAG_MF).computeChecksum();
-        assertDropped(DropReason.FRAGMENT, 0, length);
-        length = builder.udp(0, CLIENT, 5353, SERVER, 53, 8);
+        assertDropped(DropReason.BAD_L4_LENGTH, 0, length);
+    }
+
+    @Test
+    void shouldHoldLaterFragmentUntilItsFirstComes()
+    {
+        final int length = builder.udp(0, CLIENT, 5353, SERVER, 53, 8);
         ip.wrap(buffer, 0).flagsAndFragmentOffset(185).computeChecksum();
-        assertDropped(DropReason.FRAGMENT, 0, length);
+        assertEquals(Pipeline.HELD, process(0, length));
+        assertEquals(1, counters.get(ConntrackCounter.FRAGMENTS_HELD));
     }
 
     @Test
@@ -957,7 +963,8 @@ class PipelineTest
 
     private static void assertValidVerdict(final int verdict, final byte[] bytes)
     {
-        assertTrue(verdict == Pipeline.FORWARD || (verdict >= 0 && verdict < DropReason.values().length),
+        assertTrue(verdict == Pipeline.FORWARD || verdict == Pipeline.HELD ||
+            (verdict >= 0 && verdict < DropReason.COUNT && DropReason.get(verdict) != null),
             () -> "verdict " + verdict + " for " + java.util.HexFormat.of().formatHex(bytes));
     }
 

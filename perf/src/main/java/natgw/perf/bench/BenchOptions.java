@@ -38,6 +38,8 @@ public final class BenchOptions
      * a 1500-byte MTU with IPv4 and UDP headers, and 46 segments fit one 64 KiB datagram.
      */
     public int usoSegment = 1400;
+    /** fragments: UDP payload bytes per datagram; above 1472 the client's stack fragments it at the lab's MTU. */
+    public int fragmentPayload = 3000;
     /** short-connections: closed, open or both. */
     public String mode = "both";
     /** short-connections closed loop: connections in flight. */

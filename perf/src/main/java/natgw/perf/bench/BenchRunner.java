@@ -241,6 +241,12 @@ public final class BenchRunner
                 parameters.put("senders", options.dnsSenders);
                 parameters.put("timeout_ms", options.dnsTimeoutMs);
             }
+            case "fragments" ->
+            {
+                parameters.put("duration_s", options.durationS);
+                parameters.put("datagram_payload_bytes", options.fragmentPayload);
+                parameters.put("fragments_per_datagram", FragmentsScenario.fragmentsPerDatagram(options.fragmentPayload));
+            }
             case "rollout" ->
             {
                 parameters.put("duration_s", options.durationS);

@@ -6,7 +6,7 @@ import java.util.List;
 public final class Scenarios
 {
     public static final List<String> NAMES = List.of("connect-storm", "throughput", "short-connections",
-        "service-connect", "dns-a-aaaa", "rollout");
+        "service-connect", "dns-a-aaaa", "rollout", "fragments");
 
     private Scenarios()
     {
@@ -22,6 +22,7 @@ public final class Scenarios
             case "service-connect" -> ShortConnectionsScenario.serviceConnect();
             case "dns-a-aaaa" -> new DnsScenario();
             case "rollout" -> new RolloutScenario();
+            case "fragments" -> new FragmentsScenario();
             default -> throw new IllegalArgumentException("unknown scenario '" + name + "'; known: " +
                 String.join(", ", NAMES));
         };

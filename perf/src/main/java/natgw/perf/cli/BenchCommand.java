@@ -81,6 +81,10 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             "test out (default: ${DEFAULT-VALUE}).")
     int usoSegment;
 
+    @Option(names = "--fragment-payload", paramLabel = "BYTES", defaultValue = "3000",
+        description = "fragments: UDP payload bytes per datagram, more than one 1500-byte MTU holds (default: ${DEFAULT-VALUE}).")
+    int fragmentPayload;
+
     @Option(names = "--mode", paramLabel = "closed|open|both", defaultValue = "both",
         description = "short-connections, service-connect: loop kind (default: ${DEFAULT-VALUE}).")
     String mode;
@@ -161,6 +165,7 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             options.durationS = durationS;
             options.flows = flows;
             options.usoSegment = usoSegment;
+            options.fragmentPayload = fragmentPayload;
             options.mode = mode;
             options.concurrency = concurrency;
             options.rate = rate;
@@ -194,6 +199,10 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             .append(o.clients).append(" --duration ").append(o.durationS);
         sb.append(" --flows ").append(o.flows.stream().map(String::valueOf).collect(Collectors.joining(",")))
             .append(" --uso-segment ").append(o.usoSegment);
+        if (o.fragmentPayload != 3000)
+        {
+            sb.append(" --fragment-payload ").append(o.fragmentPayload);
+        }
         if (!o.mode.equals("both"))
         {
             sb.append(" --mode ").append(o.mode);

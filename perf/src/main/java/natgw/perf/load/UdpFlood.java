@@ -11,10 +11,13 @@ import java.util.concurrent.TimeUnit;
  * Java fallback for udpflood.c when gcc or the C source is not at hand: one connected UDP socket per thread
  * sending 18-byte payloads for a fixed time. One syscall per packet (no sendmmsg), so it offers less load than
  * udpflood; the report says which flooder ran. Same arguments and output as udpflood:
- * {@code UdpFlood DST_IP PORT SECONDS THREADS [SRC_IP...]}, prints {@code thread N sent X}.
+ * {@code UdpFlood DST_IP PORT SECONDS THREADS [SRC_IP...]}, prints {@code thread N sent X}. With the system property
+ * {@value #PAYLOAD_PROPERTY}, datagrams of that many bytes instead (above the path MTU, the sending stack fragments them).
  */
 public final class UdpFlood
 {
+    public static final String PAYLOAD_PROPERTY = "natgw.flood.payload";
+
     public static void main(final String[] args) throws Exception
     {
         final InetSocketAddress destination = new InetSocketAddress(args[0], Integer.parseInt(args[1]));
@@ -46,8 +49,8 @@ public final class UdpFlood
                 channel.bind(new InetSocketAddress(source, 0));
             }
             channel.connect(destination);
-            final ByteBuffer payload = ByteBuffer.allocateDirect(18);
-            payload.put("0123456789abcdefg".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).put((byte)0).flip();
+            final ByteBuffer payload = ByteBuffer.allocateDirect(Integer.getInteger(PAYLOAD_PROPERTY, 18));
+            payload.put("0123456789abcdefg".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).put((byte)0).clear();
             final long endNs = System.nanoTime() + durationNs;
             while (System.nanoTime() < endNs)
             {

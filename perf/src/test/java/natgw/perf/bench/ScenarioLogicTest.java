@@ -168,6 +168,17 @@ class ScenarioLogicTest
     }
 
     @Test
+    void shouldCountTheFragmentsADatagramBecomesAtTheLabsMtu()
+    {
+        assertEquals(3, FragmentsScenario.fragmentsPerDatagram(3000)); // 3008 bytes of UDP: 1480 + 1480 + 48
+        assertEquals(14, FragmentsScenario.fragmentsPerDatagram(20000));
+        assertEquals(2, FragmentsScenario.fragmentsPerDatagram(1473));
+        final BenchOptions options = new BenchOptions();
+        options.fragmentPayload = 1472;
+        assertThrows(IllegalArgumentException.class, () -> FragmentsScenario.validate(options), "one fragment: not fragmented");
+    }
+
+    @Test
     void shouldReadThroughputAndRetransmitsOfParallelFlowsFromIperfJson() throws Exception
     {
         // iperf3 3.12 -P 4 -J on loopback; the retransmits (none on loopback) set by hand, the sum as iperf3 gives it
