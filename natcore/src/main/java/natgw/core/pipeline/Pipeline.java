@@ -39,6 +39,8 @@ import static natgw.core.conntrack.StatusDescriptor.isConfirmed;
  *   6. rewrite: the target tuple is the inverse of the other direction's tuple (nf_nat_manip_pkt),
  *      checksums updated incrementally (RFC 1624)                                             {@link Rewrite}
  *      ICMP errors: outer and embedded headers                                   {@link IcmpErrorTranslation}
+ *   7. one hop: every packet forwarded (translated or not, not an answer natgw built) gets back the
+ *      TTL the kernel took on its way into the TUN, so the gateway is one hop, not two   {@link Rewrite#restoreHop}
  * </pre>
  * Most packets change nothing but counters and the deadline: a TCP or UDP packet of a confirmed
  * connection that leaves its status as it found it. {@link Lookup#steady} does 3, 5 and 6 for those with
@@ -225,6 +227,7 @@ public final class Pipeline
                 if (verdict == Verdict.FORWARD)
                 {
                     // steady, or untracked: nothing to count, no walk restarted (only act's cursor restarts)
+                    Rewrite.restoreHop(buffer, ipOffset);
                     verdicts[i] = Verdict.FORWARD;
                     outputLengths[i] = lengths[i];
                     if (outputSegments != null)
@@ -240,6 +243,7 @@ public final class Pipeline
                     verdict = fullPath(buffer, ipOffset, nowMs, serviceTable, verdict, j);
                 }
                 verdicts[i] = finish(verdict);
+                restoreHopOfForwarded(buffer, ipOffset, verdict);
                 outputLengths[i] = batch.outputLength + vnetLength;
                 if (outputSegments != null)
                 {
@@ -279,6 +283,7 @@ public final class Pipeline
             }
             reportFound();
         }
+        restoreHopOfForwarded(buffer, ipOffset, verdict);
         batch.outputLength += vnetLength;
         clearOffloadsOfAnswer(buffer, offset);
         return finish(verdict);
@@ -302,6 +307,15 @@ public final class Pipeline
         if (batch.answered && vnetLength != 0)
         {
             vnet.wrap(buffer, offset).clear();
+        }
+    }
+
+    /** Step 7 for a packet of the full path: not for a drop, nor for an answer natgw built (it starts at its own TTL). */
+    private void restoreHopOfForwarded(final MutableDirectBuffer buffer, final int ipOffset, final int verdict)
+    {
+        if (verdict == Verdict.FORWARD && !batch.answered)
+        {
+            Rewrite.restoreHop(buffer, ipOffset);
         }
     }
 

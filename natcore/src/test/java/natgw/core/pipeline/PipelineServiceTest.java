@@ -36,6 +36,7 @@ import natgw.core.packet.Ipv4Header;
 import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
+import natgw.core.testing.KernelHop;
 
 import static natgw.core.flow.FlowTuple.parseAddress;
 import static natgw.core.packet.TcpHeader.ACK;
@@ -237,12 +238,13 @@ class PipelineServiceTest
         assertEquals(8080, tcp.dstPort());
         assertEquals(1000, tcp.sequence());
         final byte[] out = bytes(0, length);
+        assertEquals(sent[8] + 1, out[8], "the TTL: the hop the way into the TUN took is given back");
         for (int i = 0; i < length; i++)
         {
-            final boolean rewritten = i == 10 || i == 11 || (i >= 16 && i < 20) || i == 22 || i == 23 || i == 36 || i == 37;
+            final boolean rewritten = i == 8 || i == 10 || i == 11 || (i >= 16 && i < 20) || i == 22 || i == 23 || i == 36 || i == 37;
             if (!rewritten)
             {
-                assertEquals(sent[i], out[i], "byte " + i + " is none of the checksums', the destination address' or port's");
+                assertEquals(sent[i], out[i], "byte " + i + " is none of the TTL, the checksums, the destination address or port");
             }
         }
 
@@ -346,6 +348,7 @@ class PipelineServiceTest
         final byte[] sent = bytes(QUOTE_AT, sentLength);
         forward(QUOTE_AT, sentLength);
         assertEquals(B1, ip.dstAddress());
+        KernelHop.take(buffer, QUOTE_AT); // the gateway's kernel forwards it on (a hop): quoted so
         final int length = builder.icmpError(0, B1, OUTSIDE_CLIENT, IcmpHeader.DEST_UNREACHABLE, IcmpHeader.CODE_PORT_UNREACHABLE,
             QUOTE_AT, sentLength);
         forward(0, length);
