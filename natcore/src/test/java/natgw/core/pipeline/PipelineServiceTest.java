@@ -359,6 +359,37 @@ class PipelineServiceTest
         assertEquals(0, evidence(DNS, B2, BackendCounters.ICMP_ERRORS));
     }
 
+    // ------------------------------------------------------------------ one hop
+
+    @Test
+    void shouldGiveBackTheHopOnDnatAndOnTheBackendsReplies()
+    {
+        forward(0, builder.ttl(40).tcp(0, OUTSIDE_CLIENT, 40001, VIP, 80, SYN, 1000, 0, 0));
+        assertEquals(41, ip.ttl());
+        final int backend = ip.dstAddress();
+        forward(0, builder.ttl(63).tcp(0, backend, 8080, OUTSIDE_CLIENT, 40001, SYN | ACK, 5000, 1001, 0));
+        assertEquals(VIP, ip.srcAddress());
+        assertEquals(64, ip.ttl());
+    }
+
+    @Test
+    void shouldSendTheAnswersItBuildsAtTheirOwnTtlWithNoHopGivenBack()
+    {
+        for (final int b : new int[]{ B1, B2, B3 })
+        {
+            services.setWeight(WEB, b, 8080, 0);
+        }
+        forward(0, builder.ttl(30).tcp(0, OUTSIDE_CLIENT, 40001, VIP, 80, SYN, 0x1234, 0, 0));
+        assertEquals(RST | ACK, tcp.flags());
+        assertEquals(64, ip.ttl(), "a RST natgw builds starts at 64, as the kernel's own packets do");
+
+        services.add(Services.ServiceSpec.parseKey("udp:10.96.0.30:53"));
+        forward(0, builder.udp(0, INSIDE_CLIENT, 5353, parseAddress("10.96.0.30"), 53, 30));
+        assertEquals(IcmpHeader.DEST_UNREACHABLE, icmp.type());
+        assertEquals(64, ip.ttl(), "as does an ICMP error it builds");
+        assertEquals(30, new Ipv4Header().wrap(buffer, 28).ttl(), "which quotes the datagram as it came");
+    }
+
     // ------------------------------------------------------------------ removed backends, drain, reject
 
     @Test

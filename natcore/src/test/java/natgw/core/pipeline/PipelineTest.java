@@ -413,6 +413,60 @@ class PipelineTest
             "another destination still has ports");
     }
 
+    // ------------------------------------------------------------------ one hop
+
+    @Test
+    void shouldGiveBackTheHopOnSnatOutAndOnRepliesIn()
+    {
+        forward(0, builder.ttl(63).tcp(0, CLIENT, 40001, SERVER, 443, SYN, 1000, 0, 0));
+        assertEquals(64, ip.ttl(), "a new connection's first packet out");
+        forward(0, builder.ttl(50).tcp(0, SERVER, 443, POOL, 40001, SYN | ACK, 5000, 1001, 0));
+        assertEquals(CLIENT, ip.dstAddress());
+        assertEquals(51, ip.ttl(), "a reply in");
+        forward(0, builder.ttl(63).tcp(0, CLIENT, 40001, SERVER, 443, ACK, 1001, 5001, 0));
+        forward(0, builder.ttl(63).tcp(0, CLIENT, 40001, SERVER, 443, ACK | PSH, 1001, 5001, 100));
+        assertEquals(64, ip.ttl(), "a packet of an established connection");
+        forward(0, builder.ttl(50).tcp(0, SERVER, 443, POOL, 40001, ACK, 5001, 1101, 0));
+        assertEquals(51, ip.ttl());
+    }
+
+    @Test
+    void shouldLetAPacketSentWithTtlTwoLeaveTheGatewayForTheNextHop()
+    {
+        // sent with TTL 2: the kernel's forward into the TUN left 1; given back, the forward out of it leaves 1 again
+        forward(0, builder.ttl(1).udp(0, CLIENT, 5353, SERVER, 53, 8));
+        assertEquals(2, ip.ttl());
+        KernelHop.take(buffer, 0);
+        assertEquals(1, ip.ttl(), "the next hop gets it with TTL 1, as through a gateway of one hop");
+    }
+
+    @Test
+    void shouldNeverRaiseATtlPast255()
+    {
+        final int length = builder.ttl(255).udp(0, CLIENT, 5353, SERVER, 53, 8);
+        final byte[] sent = bytes(0, length);
+        forward(0, length);
+        assertEquals(255, ip.ttl(), "a TTL of 255 was never forwarded into the TUN: it was sent from the gateway");
+        assertEquals(sent[8], bytes(0, length)[8]);
+    }
+
+    @Test
+    void shouldGiveBackTheHopOfAnIcmpErrorButQuoteThePacketAsTheRouterGotIt()
+    {
+        udpOut(CLIENT, 5353, SERVER);
+        final int quotedLength = builder.ttl(63).udp(QUOTE_AT, CLIENT_B, 5353, SERVER, 53, 8);
+        forward(QUOTE_AT, quotedLength);
+        assertEquals(64, ip.ttl());
+        KernelHop.take(buffer, QUOTE_AT);
+        final int length = builder.ttl(250).icmpError(0, ROUTER, POOL, IcmpHeader.TIME_EXCEEDED, 0, QUOTE_AT, quotedLength);
+        forward(0, length);
+        assertEquals(CLIENT_B, ip.dstAddress());
+        assertEquals(251, ip.ttl(), "the error is forwarded: its hop is given back");
+        final Ipv4Header quoted = new Ipv4Header().wrap(buffer, 28);
+        assertEquals(CLIENT_B, quoted.srcAddress());
+        assertEquals(63, quoted.ttl(), "the quoted header is translated back, its TTL as quoted");
+    }
+
     // ------------------------------------------------------------------ policy
 
     @Test
