@@ -122,6 +122,11 @@ public final class GatewayHost implements AutoCloseable
             host.setSysctl("net.ipv4.ip_forward", "1");
             host.setSysctl("net.ipv4.conf.all.rp_filter", "0");
             host.setSysctl("net.ipv4.conf." + dev + ".rp_filter", "0");
+            // an ICMP error this host sends about a translated packet (fragmentation needed on the outside
+            // link, host unreachable) is addressed to the pool: it comes back out of the TUN translated, with a
+            // source that is one of this host's addresses, which the kernel drops as a martian unless the
+            // device accepts local sources (fib_validate_source); without it, path MTU discovery through natgw fails
+            host.setSysctl("net.ipv4.conf." + dev + ".accept_local", "1");
             final java.util.Set<String> proxied = new java.util.HashSet<>();
             for (final int address : config.pool())
             {

@@ -45,6 +45,8 @@ import static natgw.core.conntrack.StatusDescriptor.isConfirmed;
  *      ICMP errors: outer and embedded headers                                   {@link IcmpErrorTranslation}
  *   7. fragments: a first fragment teaches its train its translation; a later one takes it, or is
  *      held until its first comes                                                           {@link Fragments}
+ *   8. one hop: every packet forwarded (translated or not, not an answer natgw built) gets back the
+ *      TTL the kernel took on its way into the TUN, so the gateway is one hop, not two   {@link Rewrite#restoreHop}
  * </pre>
  * Most packets change nothing but counters and the deadline: a TCP or UDP packet of a confirmed
  * connection that leaves its status as it found it. {@link Lookup#steady} does 3, 5 and 6 for those with
@@ -300,6 +302,7 @@ public final class Pipeline
                 if (verdict == Verdict.FORWARD && batch.fragments[j] == 0)
                 {
                     // steady, or untracked: nothing to count, no walk restarted (only act's cursor restarts)
+                    Rewrite.restoreHop(buffer, ipOffset);
                     verdicts[i] = Verdict.FORWARD;
                     outputLengths[i] = lengths[i];
                     if (outputSegments != null)
@@ -316,6 +319,7 @@ public final class Pipeline
                 }
                 verdict = fragment(buffer, ipOffset, nowMs, verdict, j);
                 verdicts[i] = finish(verdict);
+                restoreHopOfForwarded(buffer, ipOffset, verdict);
                 outputLengths[i] = batch.outputLength + vnetLength;
                 if (outputSegments != null)
                 {
@@ -358,6 +362,7 @@ public final class Pipeline
             reportFound();
         }
         verdict = fragment(buffer, ipOffset, nowMs, verdict, 0);
+        restoreHopOfForwarded(buffer, ipOffset, verdict);
         batch.outputLength += vnetLength;
         clearOffloadsOfAnswer(buffer, offset);
         return finish(verdict);
@@ -395,6 +400,15 @@ public final class Pipeline
         if (batch.answered && vnetLength != 0)
         {
             vnet.wrap(buffer, offset).clear();
+        }
+    }
+
+    /** Step 7 for a packet of the full path: not for a drop, nor for an answer natgw built (it starts at its own TTL). */
+    private void restoreHopOfForwarded(final MutableDirectBuffer buffer, final int ipOffset, final int verdict)
+    {
+        if (verdict == Verdict.FORWARD && !batch.answered)
+        {
+            Rewrite.restoreHop(buffer, ipOffset);
         }
     }
 

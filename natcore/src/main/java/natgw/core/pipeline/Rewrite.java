@@ -17,6 +17,11 @@ import natgw.core.packet.UdpHeader;
  */
 final class Rewrite
 {
+    /** One hop in the TTL-and-protocol word of the IPv4 header. */
+    private static final int ONE_HOP = 1 << 8;
+    /** That word with a TTL of 255: no hop is added to it. */
+    private static final int MAX_TTL_WORD = 0xFF << 8;
+
     private Rewrite()
     {
     }
@@ -175,6 +180,28 @@ final class Rewrite
             l4Delta = Checksum.addDelta(l4Delta, Checksum.delta16(dstPort, newDstPort));
         }
         return l4Delta;
+    }
+
+    /**
+     * Gives back the hop the gateway's kernel took on the way into the TUN: the packet crosses the kernel's
+     * forwarding twice (into the TUN, then out of it), and without this the gateway would count as two hops
+     * (traceroute would list it twice, a packet sent with TTL 2 would die in the gateway). A TTL of 255 stays:
+     * the kernel never forwards one into the TUN, so it was sent from the gateway itself. The TTL and the
+     * protocol are one word of the header checksum (RFC 1624 update); for a GSO super-packet the header is
+     * written once and the segments are cut from it.
+     */
+    static void restoreHop(final MutableDirectBuffer buffer, final int offset)
+    {
+        final byte[] base = buffer.byteArray();
+        final long ttlAddress = buffer.addressOffset() + offset + Ipv4Header.TTL_OFFSET;
+        final int word = PacketMemory.u16(base, ttlAddress);
+        if (word < MAX_TTL_WORD)
+        {
+            final int restored = word + ONE_HOP;
+            PacketMemory.putU16(base, ttlAddress, restored);
+            final long checksumAddress = ttlAddress + Ipv4Header.CHECKSUM_OFFSET - Ipv4Header.TTL_OFFSET;
+            PacketMemory.putU16(base, checksumAddress, Checksum.adjust(PacketMemory.u16(base, checksumAddress), word, restored));
+        }
     }
 
     /** ICMP echo: the identifier stands where the port of its direction stands; no pseudo header. */

@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A batch goes through the pipeline exactly as its packets would one by one: two identical gateways get
  * the same random traffic (new flows, duplicates of a new flow within one batch, both directions,
  * closes, ICMP errors, malformed and unsolicited packets), one packet at a time and in batches of 1 to
- * 150; every verdict, output length, output byte and counter must agree.
+ * 150; every verdict, output length, output byte and counter must agree, and every packet forwarded (sent
+ * at TTL 64) leaves with the hop given back, whichever path took it.
  */
 class PipelineBatchTest
 {
@@ -102,6 +103,7 @@ class PipelineBatchTest
                 }
                 if (verdict == Pipeline.FORWARD)
                 {
+                    assertEquals(65, batchBuffers[i].getByte(Ipv4Header.TTL_OFFSET) & 0xFF, where + ": one hop given back");
                     forwarded++;
                     learn(aloneBuffers[i]);
                 }

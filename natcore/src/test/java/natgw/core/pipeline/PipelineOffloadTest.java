@@ -25,6 +25,7 @@ import natgw.core.packet.IcmpHeader;
 import natgw.core.packet.Ipv4Header;
 import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.VirtioNetHeader;
+import natgw.core.testing.KernelHop;
 import natgw.core.testing.ReferenceChecksum;
 import natgw.core.testing.SoftwareGso;
 
@@ -309,8 +310,30 @@ class PipelineOffloadTest
         final byte[] header = new byte[VNET];
         buffer.getBytes(0, header);
         assertArrayEquals(new byte[VNET], header, "a RST natgw built carries no offload");
+        assertEquals(64, KernelHop.ttl(out.get(0), 0), "and starts at its own TTL: no hop given back");
         assertEquals(CLIENT, dst(out.get(0)));
         assertEquals(0x04, out.get(0)[33] & 0x04, "RST");
+    }
+
+    @Test
+    void shouldGiveBackTheHopOnceOnASuperPacketAndEverySegmentCarriesIt()
+    {
+        final int natPort = establish(40008);
+        builder.ttl(63);
+        final List<byte[]> out = forward(tcp(CLIENT, 40008, SERVER, 443, ACK | PSH, 1001, 6 * MSS + 9));
+        final List<byte[]> in = forward(tcp(SERVER, 443, POOL, natPort, ACK, 5001, 5 * MSS));
+        final List<byte[]> udpOut = forward(udp(CLIENT, 5354, SERVER, 9000, 3 * 1400, 1400));
+
+        assertEquals(7, out.size());
+        assertEquals(5, in.size());
+        assertEquals(3, udpOut.size());
+        for (final List<byte[]> segments : List.of(out, in, udpOut))
+        {
+            for (final byte[] segment : segments)
+            {
+                assertEquals(64, KernelHop.ttl(segment, 0), "the super-packet's header was given the hop once");
+            }
+        }
     }
 
     @Test

@@ -36,6 +36,7 @@ import natgw.core.packet.Ipv4Header;
 import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
+import natgw.core.testing.KernelHop;
 
 import static natgw.core.flow.FlowTuple.parseAddress;
 import static natgw.core.packet.TcpHeader.ACK;
@@ -237,12 +238,13 @@ class PipelineServiceTest
         assertEquals(8080, tcp.dstPort());
         assertEquals(1000, tcp.sequence());
         final byte[] out = bytes(0, length);
+        assertEquals(sent[8] + 1, out[8], "the TTL: the hop the way into the TUN took is given back");
         for (int i = 0; i < length; i++)
         {
-            final boolean rewritten = i == 10 || i == 11 || (i >= 16 && i < 20) || i == 22 || i == 23 || i == 36 || i == 37;
+            final boolean rewritten = i == 8 || i == 10 || i == 11 || (i >= 16 && i < 20) || i == 22 || i == 23 || i == 36 || i == 37;
             if (!rewritten)
             {
-                assertEquals(sent[i], out[i], "byte " + i + " is none of the checksums', the destination address' or port's");
+                assertEquals(sent[i], out[i], "byte " + i + " is none of the TTL, the checksums, the destination address or port");
             }
         }
 
@@ -346,6 +348,7 @@ class PipelineServiceTest
         final byte[] sent = bytes(QUOTE_AT, sentLength);
         forward(QUOTE_AT, sentLength);
         assertEquals(B1, ip.dstAddress());
+        KernelHop.take(buffer, QUOTE_AT); // the gateway's kernel forwards it on (a hop): quoted so
         final int length = builder.icmpError(0, B1, OUTSIDE_CLIENT, IcmpHeader.DEST_UNREACHABLE, IcmpHeader.CODE_PORT_UNREACHABLE,
             QUOTE_AT, sentLength);
         forward(0, length);
@@ -354,6 +357,37 @@ class PipelineServiceTest
         assertArrayEquals(sent, bytes(28, sentLength), "the quoted datagram as the client sent it");
         assertEquals(1, evidence(DNS, B1, BackendCounters.ICMP_ERRORS));
         assertEquals(0, evidence(DNS, B2, BackendCounters.ICMP_ERRORS));
+    }
+
+    // ------------------------------------------------------------------ one hop
+
+    @Test
+    void shouldGiveBackTheHopOnDnatAndOnTheBackendsReplies()
+    {
+        forward(0, builder.ttl(40).tcp(0, OUTSIDE_CLIENT, 40001, VIP, 80, SYN, 1000, 0, 0));
+        assertEquals(41, ip.ttl());
+        final int backend = ip.dstAddress();
+        forward(0, builder.ttl(63).tcp(0, backend, 8080, OUTSIDE_CLIENT, 40001, SYN | ACK, 5000, 1001, 0));
+        assertEquals(VIP, ip.srcAddress());
+        assertEquals(64, ip.ttl());
+    }
+
+    @Test
+    void shouldSendTheAnswersItBuildsAtTheirOwnTtlWithNoHopGivenBack()
+    {
+        for (final int b : new int[]{ B1, B2, B3 })
+        {
+            services.setWeight(WEB, b, 8080, 0);
+        }
+        forward(0, builder.ttl(30).tcp(0, OUTSIDE_CLIENT, 40001, VIP, 80, SYN, 0x1234, 0, 0));
+        assertEquals(RST | ACK, tcp.flags());
+        assertEquals(64, ip.ttl(), "a RST natgw builds starts at 64, as the kernel's own packets do");
+
+        services.add(Services.ServiceSpec.parseKey("udp:10.96.0.30:53"));
+        forward(0, builder.udp(0, INSIDE_CLIENT, 5353, parseAddress("10.96.0.30"), 53, 30));
+        assertEquals(IcmpHeader.DEST_UNREACHABLE, icmp.type());
+        assertEquals(64, ip.ttl(), "as does an ICMP error it builds");
+        assertEquals(30, new Ipv4Header().wrap(buffer, 28).ttl(), "which quotes the datagram as it came");
     }
 
     // ------------------------------------------------------------------ removed backends, drain, reject

@@ -26,6 +26,7 @@ import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
 import natgw.core.packet.UdpHeader;
 import natgw.core.testing.CapturedPacket;
+import natgw.core.testing.KernelHop;
 
 import static natgw.core.flow.FlowTuple.parseAddress;
 import static natgw.core.packet.TcpHeader.ACK;
@@ -174,12 +175,13 @@ class PipelineTest
         assertEquals(1000, tcp.sequence());
         assertEquals(SYN, tcp.flags());
         final byte[] out = bytes(0, length);
+        assertEquals(sent[8] + 1, out[8], "the TTL: the hop the way into the TUN took is given back");
         for (int i = 0; i < length; i++)
         {
-            final boolean rewritten = i == 10 || i == 11 || (i >= 12 && i < 16) || i == 36 || i == 37;
+            final boolean rewritten = i == 8 || i == 10 || i == 11 || (i >= 12 && i < 16) || i == 36 || i == 37;
             if (!rewritten)
             {
-                assertEquals(sent[i], out[i], "byte " + i + " is not the checksums' or the source address'");
+                assertEquals(sent[i], out[i], "byte " + i + " is not the TTL, the checksums or the source address");
             }
         }
         assertEquals(1, counters.get(ConntrackCounter.INSERT));
@@ -278,8 +280,9 @@ class PipelineTest
         buffer.putShort(28, (short)sum, java.nio.ByteOrder.BIG_ENDIAN);
         udp.computeChecksum(POOL, SERVER);
         assertEquals(0xFFFF, udp.checksum());
+        ip.wrap(buffer, 0).ttl(65).computeChecksum(); // it leaves with the hop given back
         final byte[] leaving = bytes(0, length);
-        ip.wrap(buffer, 0).srcAddress(CLIENT).computeChecksum();
+        ip.ttl(64).srcAddress(CLIENT).computeChecksum();
         udp.computeChecksum(CLIENT, SERVER);
 
         forward(0, length);
@@ -344,6 +347,7 @@ class PipelineTest
         final int quotedLength = withIpOptions(QUOTE_AT, builder.udp(QUOTE_AT, CLIENT_B, 5353, SERVER, 53, 9));
         final byte[] sent = bytes(QUOTE_AT, quotedLength);
         forward(QUOTE_AT, quotedLength);
+        KernelHop.take(buffer, QUOTE_AT);
         length = builder.icmpError(0, SERVER, POOL, IcmpHeader.DEST_UNREACHABLE, IcmpHeader.CODE_PORT_UNREACHABLE,
             QUOTE_AT, quotedLength);
         forward(0, length);
@@ -409,6 +413,60 @@ class PipelineTest
             "another destination still has ports");
     }
 
+    // ------------------------------------------------------------------ one hop
+
+    @Test
+    void shouldGiveBackTheHopOnSnatOutAndOnRepliesIn()
+    {
+        forward(0, builder.ttl(63).tcp(0, CLIENT, 40001, SERVER, 443, SYN, 1000, 0, 0));
+        assertEquals(64, ip.ttl(), "a new connection's first packet out");
+        forward(0, builder.ttl(50).tcp(0, SERVER, 443, POOL, 40001, SYN | ACK, 5000, 1001, 0));
+        assertEquals(CLIENT, ip.dstAddress());
+        assertEquals(51, ip.ttl(), "a reply in");
+        forward(0, builder.ttl(63).tcp(0, CLIENT, 40001, SERVER, 443, ACK, 1001, 5001, 0));
+        forward(0, builder.ttl(63).tcp(0, CLIENT, 40001, SERVER, 443, ACK | PSH, 1001, 5001, 100));
+        assertEquals(64, ip.ttl(), "a packet of an established connection");
+        forward(0, builder.ttl(50).tcp(0, SERVER, 443, POOL, 40001, ACK, 5001, 1101, 0));
+        assertEquals(51, ip.ttl());
+    }
+
+    @Test
+    void shouldLetAPacketSentWithTtlTwoLeaveTheGatewayForTheNextHop()
+    {
+        // sent with TTL 2: the kernel's forward into the TUN left 1; given back, the forward out of it leaves 1 again
+        forward(0, builder.ttl(1).udp(0, CLIENT, 5353, SERVER, 53, 8));
+        assertEquals(2, ip.ttl());
+        KernelHop.take(buffer, 0);
+        assertEquals(1, ip.ttl(), "the next hop gets it with TTL 1, as through a gateway of one hop");
+    }
+
+    @Test
+    void shouldNeverRaiseATtlPast255()
+    {
+        final int length = builder.ttl(255).udp(0, CLIENT, 5353, SERVER, 53, 8);
+        final byte[] sent = bytes(0, length);
+        forward(0, length);
+        assertEquals(255, ip.ttl(), "a TTL of 255 was never forwarded into the TUN: it was sent from the gateway");
+        assertEquals(sent[8], bytes(0, length)[8]);
+    }
+
+    @Test
+    void shouldGiveBackTheHopOfAnIcmpErrorButQuoteThePacketAsTheRouterGotIt()
+    {
+        udpOut(CLIENT, 5353, SERVER);
+        final int quotedLength = builder.ttl(63).udp(QUOTE_AT, CLIENT_B, 5353, SERVER, 53, 8);
+        forward(QUOTE_AT, quotedLength);
+        assertEquals(64, ip.ttl());
+        KernelHop.take(buffer, QUOTE_AT);
+        final int length = builder.ttl(250).icmpError(0, ROUTER, POOL, IcmpHeader.TIME_EXCEEDED, 0, QUOTE_AT, quotedLength);
+        forward(0, length);
+        assertEquals(CLIENT_B, ip.dstAddress());
+        assertEquals(251, ip.ttl(), "the error is forwarded: its hop is given back");
+        final Ipv4Header quoted = new Ipv4Header().wrap(buffer, 28);
+        assertEquals(CLIENT_B, quoted.srcAddress());
+        assertEquals(63, quoted.ttl(), "the quoted header is translated back, its TTL as quoted");
+    }
+
     // ------------------------------------------------------------------ policy
 
     @Test
@@ -421,7 +479,7 @@ class PipelineTest
     }
 
     @Test
-    void shouldForwardTrafficFromNonInsideSourcesUnchanged()
+    void shouldForwardTrafficFromNonInsideSourcesUntranslatedButForTheHop()
     {
         int untracked = 0;
         for (int i = 0; i < 5; i++)
@@ -429,7 +487,7 @@ class PipelineTest
             final int length = buildNonInside(i);
             final byte[] before = bytes(0, length);
             assertEquals(Pipeline.FORWARD, process(0, length));
-            assertArrayEquals(before, bytes(0, length), "packet " + i);
+            assertArrayEquals(KernelHop.withTtl(before, KernelHop.ttl(before, 0) + 1), bytes(0, length), "packet " + i);
             assertEquals(++untracked, counters.get(ConntrackCounter.UNTRACKED));
         }
         assertEquals(0, table.countInUse());
@@ -465,6 +523,7 @@ class PipelineTest
         final int quotedLength = builder.udp(QUOTE_AT, CLIENT_B, 5353, SERVER, 53, 40);
         final byte[] sent = bytes(QUOTE_AT, quotedLength);
         forward(QUOTE_AT, quotedLength);
+        KernelHop.take(buffer, QUOTE_AT); // the gateway's kernel forwards it on (a hop): quoted so
         final int natPort = udp.srcPort();
         assertNotEquals(5353, natPort);
 
@@ -495,6 +554,7 @@ class PipelineTest
         assertEquals(0xFFFF, udp.checksum());
         final byte[] sent = bytes(QUOTE_AT, quotedLength);
         forward(QUOTE_AT, quotedLength);
+        KernelHop.take(buffer, QUOTE_AT);
         assertNotEquals(5353, udp.srcPort());
 
         forward(0, builder.icmpError(0, SERVER, POOL, IcmpHeader.DEST_UNREACHABLE, IcmpHeader.CODE_PORT_UNREACHABLE,
@@ -511,6 +571,7 @@ class PipelineTest
         final int quotedLength = builder.udp(QUOTE_AT, CLIENT_B, 5353, SERVER, 53, 33);
         final byte[] sent = bytes(QUOTE_AT, quotedLength);
         forward(QUOTE_AT, quotedLength);
+        KernelHop.take(buffer, QUOTE_AT);
         final int length = builder.icmpError(3, SERVER, POOL, IcmpHeader.DEST_UNREACHABLE, IcmpHeader.CODE_PORT_UNREACHABLE,
             QUOTE_AT, quotedLength);
         forward(3, length);
@@ -525,6 +586,7 @@ class PipelineTest
         final int quotedLength = builder.tcp(QUOTE_AT, CLIENT_B, 40001, SERVER, 443, SYN, 777, 0, 0);
         final byte[] sent = bytes(QUOTE_AT, quotedLength);
         forward(QUOTE_AT, quotedLength);
+        KernelHop.take(buffer, QUOTE_AT);
         assertNotEquals(40001, tcp.srcPort());
 
         // RFC 792: the IP header and the first 8 bytes of the datagram (ports and sequence number)
@@ -549,6 +611,7 @@ class PipelineTest
         final byte[] sent = bytes(QUOTE_AT, quotedLength);
         // a bare ACK picks the connection up mid-stream (ESTABLISHED), as the kernel does
         forward(QUOTE_AT, quotedLength);
+        KernelHop.take(buffer, QUOTE_AT);
         final int length = builder.icmpError(0, ROUTER, POOL, IcmpHeader.TIME_EXCEEDED, 0, QUOTE_AT, quotedLength);
         forward(0, length);
         assertEquals(CLIENT_B, ip.dstAddress());
@@ -562,6 +625,7 @@ class PipelineTest
         final int quotedLength = builder.udp(QUOTE_AT, CLIENT_B, 40004, SERVER, 53, 1400);
         final byte[] sent = bytes(QUOTE_AT, quotedLength);
         forward(QUOTE_AT, quotedLength);
+        KernelHop.take(buffer, QUOTE_AT);
         // as the captured one: 576 bytes in all, so 548 of the 1428 quoted
         final int length = builder.icmpError(0, ROUTER, POOL, IcmpHeader.DEST_UNREACHABLE, IcmpHeader.CODE_FRAGMENTATION_NEEDED,
             QUOTE_AT, 548);
@@ -581,6 +645,7 @@ class PipelineTest
         final int quotedLength = builder.icmpEcho(QUOTE_AT, CLIENT_B, SERVER, IcmpHeader.ECHO_REQUEST, 0x55, 1, 24);
         final byte[] sent = bytes(QUOTE_AT, quotedLength);
         forward(QUOTE_AT, quotedLength);
+        KernelHop.take(buffer, QUOTE_AT);
         assertNotEquals(0x55, icmp.identifier());
         final int length = builder.icmpError(0, ROUTER, POOL, IcmpHeader.TIME_EXCEEDED, 0, QUOTE_AT, quotedLength);
         forward(0, length);
@@ -597,6 +662,7 @@ class PipelineTest
         final int replyLength = builder.udp(QUOTE_AT, SERVER, 53, POOL, natPort, 40);
         final byte[] serverSent = bytes(QUOTE_AT, replyLength);
         forward(QUOTE_AT, replyLength);
+        KernelHop.take(buffer, QUOTE_AT);
         assertEquals(CLIENT_B, ip.dstAddress());
 
         final int length = builder.icmpError(0, CLIENT_B, SERVER, IcmpHeader.DEST_UNREACHABLE, IcmpHeader.CODE_PORT_UNREACHABLE,
@@ -623,6 +689,7 @@ class PipelineTest
             assertChecksumsValid(quoted);
             assertEquals(Pipeline.FORWARD, pipeline.process(out, 0, quoted.length, nowNs += 1000), name);
             assertEquals(POOL, ip.wrap(out, 0).srcAddress(), name);
+            KernelHop.take(out, 0); // the quote is of the packet past the gateway's kernel, which took a hop
 
             final byte[] natSide = captured.clone();
             final UnsafeBuffer error = new UnsafeBuffer(natSide);
@@ -630,6 +697,7 @@ class PipelineTest
             error.putBytes(28, quoted, 0, quoteLength);
             new IcmpHeader().wrap(error, 20).computeChecksum(captured.length - 20);
             assertEquals(Pipeline.FORWARD, pipeline.process(error, 0, natSide.length, nowNs += 1000), name);
+            KernelHop.take(error, 0); // and the error goes on to the client through the gateway's kernel
             assertEquals(CapturedPacket.class.getSimpleName() + " " + name + ": " + java.util.HexFormat.of().formatHex(captured),
                 CapturedPacket.class.getSimpleName() + " " + name + ": " + java.util.HexFormat.of().formatHex(natSide));
         }

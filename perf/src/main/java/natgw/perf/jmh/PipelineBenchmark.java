@@ -42,7 +42,7 @@ import sun.misc.Unsafe;
  * as the gateway does by default, look up, track, rewrite with incremental checksums).
  * <p>
  * The packets come from a ring read in order, as from a NIC or TUN ring: one 20-byte record per packet
- * (addresses, ports, IP identification and both checksums, taken from a packet built with
+ * (addresses, ports, IP identification, TTL and protocol, both checksums, taken from a packet built with
  * {@link PacketBuilder}) written with raw copies over a 40-byte ACK in the worker's buffer (cache-line
  * aligned, as the gateway's), which stays in cache as a real receive buffer does; the ring is a random
  * sequence over all connections and both directions. Twin
@@ -140,8 +140,8 @@ public class PipelineBenchmark
             ring.putInt(r + 4, scratch.getInt(Ipv4Header.DST_ADDRESS_OFFSET));
             ring.putInt(r + 8, scratch.getInt(Ipv4Header.MIN_LENGTH)); // both ports
             ring.putShort(r + 12, scratch.getShort(Ipv4Header.IDENTIFICATION_OFFSET));
-            ring.putShort(r + 14, scratch.getShort(Ipv4Header.CHECKSUM_OFFSET));
-            ring.putShort(r + 16, scratch.getShort(Ipv4Header.MIN_LENGTH + TcpHeader.CHECKSUM_OFFSET));
+            ring.putInt(r + 14, scratch.getInt(Ipv4Header.TTL_OFFSET)); // TTL, protocol, checksum: the pipeline adds a hop
+            ring.putShort(r + 18, scratch.getShort(Ipv4Header.MIN_LENGTH + TcpHeader.CHECKSUM_OFFSET));
         }
         return ring;
     }
@@ -170,7 +170,7 @@ public class PipelineBenchmark
         /** Worker {@code index} of {@code count}, outside JMH too ({@link PipelineSteadiness}). */
         void setUp(final PipelineBenchmark benchmark, final int index, final int count)
         {
-            // every field but the record's is the same in all packets: seq/ack/flags/window/TTL/length
+            // every field but the record's is the same in all packets: seq/ack/flags/window/length
             new PacketBuilder(packet).tcp(0, Flows.client(0), Flows.CLIENT_PORT, Flows.server(0), Flows.SERVER_PORT,
                 TcpHeader.ACK, 2001, 6001, 0);
             for (int i = 0; i < BATCH; i++)
@@ -235,8 +235,8 @@ public class PipelineBenchmark
             UNSAFE.putLong(address + Ipv4Header.SRC_ADDRESS_OFFSET, UNSAFE.getLong(r)); // both addresses
             UNSAFE.putInt(address + Ipv4Header.MIN_LENGTH, UNSAFE.getInt(r + 8));
             UNSAFE.putShort(address + Ipv4Header.IDENTIFICATION_OFFSET, UNSAFE.getShort(r + 12));
-            UNSAFE.putShort(address + Ipv4Header.CHECKSUM_OFFSET, UNSAFE.getShort(r + 14));
-            UNSAFE.putShort(address + Ipv4Header.MIN_LENGTH + TcpHeader.CHECKSUM_OFFSET, UNSAFE.getShort(r + 16));
+            UNSAFE.putInt(address + Ipv4Header.TTL_OFFSET, UNSAFE.getInt(r + 14));
+            UNSAFE.putShort(address + Ipv4Header.MIN_LENGTH + TcpHeader.CHECKSUM_OFFSET, UNSAFE.getShort(r + 18));
         }
     }
 
