@@ -37,7 +37,7 @@ final class Rows
     private static final long QUIET_MS = 1_500;
     private static final int SYN_SILENCE_MS = 6_000;
     private static final int PING_ID = 4242;
-    /** The ICMP payload of the id check: its packets are told from other rows' pings by their size. */
+    /** The ICMP payload of A's pings in the id check: told from B's and other rows' pings by their size. */
     private static final int PING_PAYLOAD = 77;
 
     private Rows()
@@ -50,9 +50,9 @@ final class Rows
         for (final String proto : List.of("udp", "tcp"))
         {
             final String upper = proto.toUpperCase(java.util.Locale.ROOT);
-            rows.add(new Row("eim-" + proto, upper + ": B holds external port p, then A talks from local port p to 4 " +
-                "server endpoints: one mapping for all 4", proto.equals("udp") ? "RFC 4787 REQ-1 (MUST)" :
-                "RFC 5382 REQ-1 (MUST)", "MUST", Setup.DEFAULT, List.of(EIM), env -> mappingAfterCollision(env, proto),
+            rows.add(new Row("eim-" + proto, upper + ": B's connection to S1:p1 holds external port p, then A " +
+                "talks from local port p to S1:p1, S1:p2, S2:p1, S2:p2: one mapping for all 4",
+                proto.equals("udp") ? "RFC 4787 REQ-1 (MUST)" : "RFC 5382 REQ-1 (MUST)", "MUST", Setup.DEFAULT, List.of(EIM), env -> mappingAfterCollision(env, proto),
                 Row::natgwMeets));
         }
         for (final String proto : List.of("udp", "tcp"))
@@ -73,7 +73,8 @@ final class Rows
         rows.add(new Row("one-hop", "traceroute and tracepath: the gateway is one hop, TTL 2 reaches the server",
             "traceroute works through a NAT (RFC 5508 REQ-3: ICMP errors MUST be translated)", "MUST", Setup.DEFAULT,
             List.of(ONE_HOP), Rows::oneHop, Row::natgwMeets));
-        rows.add(new Row("icmp-id", "ping with one id to two servers: both see one id",
+        rows.add(new Row("icmp-id", "B pings S1 with id i, then A pings S1 and S2 with id i: " +
+            "S1 and S2 see one id",
             "RFC 5508 REQ-1a (SHOULD)", "SHOULD", Setup.DEFAULT, List.of(ICMP_ID), Rows::icmpId, Row::natgwMeets));
         rows.add(new Row("paired-pooling", "2 pool addresses, 2 hosts with 8 UDP flows each to 4 server endpoints: " +
             "one pool address per host", "RFC 4787 REQ-2 (RECOMMENDED); natgw --pooling paired", "MODE", Setup.PAIRED,
@@ -127,6 +128,10 @@ final class Rows
         return Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1));
     }
 
+    /**
+     * B's connection to S1:p1 holds external port p; A then talks from local port p to S1:p1 (where p collides with B's
+     * tuple), S1:p2, S2:p1 and S2:p2. An endpoint-independent mapping gives A one external ip:port for all four.
+     */
     static Observation mappingAfterCollision(final RowEnv env, final String proto)
     {
         final String a = env.clientAddress(0);
@@ -134,13 +139,12 @@ final class Rows
         final List<String[]> servers = List.of(new String[]{SERVER_1, "" + env.port(1)},
             new String[]{SERVER_1, "" + env.port(2)}, new String[]{SERVER_2, "" + env.port(1)},
             new String[]{SERVER_2, "" + env.port(2)});
-        env.serve(SERVER_1, env.port(0));
         for (final String[] s : servers)
         {
             env.serve(s[0], Integer.parseInt(s[1]));
         }
         final String bSocket = proto.equals("udp") ? env.udpOpen("b", b, 0) : null;
-        final String bMapping = seen(env, proto, bSocket, b, 0, SERVER_1, env.port(0));
+        final String bMapping = seen(env, proto, bSocket, b, 0, SERVER_1, env.port(1));
         if (bMapping == null)
         {
             return Observation.failed("B's first packet got no answer");
@@ -298,6 +302,13 @@ final class Rows
             if (!tcpdump.awaitLine(line -> line.contains("listening on"), 20_000))
             {
                 return Observation.failed("tcpdump did not start: " + tcpdump.tail(2));
+            }
+            // B's query to S1 holds the id there, so that A's to S1 collides with it
+            final CommandResult holder = env.lab().exec(Role.CLIENT, "ping", "-n", "-c", "1", "-W", "2", "-e",
+                "" + PING_ID, "-s", "" + (PING_PAYLOAD + 1), "-I", env.clientAddress(1), SERVER_1);
+            if (!holder.ok())
+            {
+                return Observation.failed("B's ping got no reply");
             }
             final List<String> servers = List.of(SERVER_1, SERVER_2);
             int replies = 0;
