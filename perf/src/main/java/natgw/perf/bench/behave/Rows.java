@@ -364,14 +364,13 @@ final class Rows
     }
 
     /**
-     * The connection of {@code proto} from {@code src} (to {@code dport} unless 0) in the target's listing, and its
-     * whole timeout in seconds: the seconds left plus those gone since {@code lastPacketNs}, rounded up.
+     * A connection's whole timeout in seconds: the seconds its listing had left (rounded down) plus the seconds from
+     * the start of the exchange that refreshed it ({@code exchangeNs}) to just before the listing ({@code listedNs}),
+     * rounded up; -1 when it was not listed. Exact when the exchange and the listing take well under a second.
      */
-    private static long timeoutOf(final RowEnv env, final String proto, final String src, final int dport,
-        final long lastPacketNs)
+    private static long timeoutOf(final ConntrackEntry entry, final long exchangeNs, final long listedNs)
     {
-        final ConntrackEntry entry = ConntrackEntry.find(env.connections(), proto, src, dport);
-        final long goneMs = (System.nanoTime() - lastPacketNs) / 1_000_000;
+        final long goneMs = (listedNs - exchangeNs) / 1_000_000;
         return entry == null ? -1 : entry.timeoutS() + (goneMs + 999) / 1000;
     }
 
@@ -380,13 +379,17 @@ final class Rows
         env.serve(SERVER_1, env.port(0));
         final String a = env.clientAddress(0);
         final String socket = env.udpOpen("a", a, 0);
+        final long exchangeNs = System.nanoTime();
         if (udpSeen(env, socket, SERVER_1, env.port(0)) == null)
         {
             return Observation.failed("no answer from the server");
         }
-        final long timeout = timeoutOf(env, "udp", a, env.port(0), System.nanoTime());
-        return timeout < 0 ? Observation.failed("connection not listed") :
-            new Observation(timeout + " s", true, timeout);
+        final long listedNs = System.nanoTime();
+        final ConntrackEntry entry = ConntrackEntry.find(env.connections(), "udp", a, env.port(0));
+        final long timeout = timeoutOf(entry, exchangeNs, listedNs);
+        return entry == null ? Observation.failed("connection not listed") :
+            new Observation(timeout + " s" + (entry.assured() ? " (ASSURED: a stream)" : " (replied, not a stream)"),
+                true, timeout);
     }
 
     /** The kernel's timeout is the documented behaviour this row holds natgw to. */
@@ -419,24 +422,26 @@ final class Rows
         final String tcpHost = env.clientAddress(0);
         final String icmpHost = env.clientAddress(1);
         final String udpHost = env.clientAddress(2);
+        final long tcpNs = System.nanoTime();
         final String cycle = env.client().call("tcp-cycle " + tcpHost + " 0 " + SERVER_1 + " " + env.port(0) + " " +
             ASK_MS, ASK_MS);
-        final long tcpNs = System.nanoTime();
+        final long icmpNs = System.nanoTime();
         final CommandResult ping = env.lab().exec(Role.CLIENT, "ping", "-n", "-c", "1", "-W", "2", "-I", icmpHost,
             SERVER_1);
-        final long icmpNs = System.nanoTime();
         final String socket = env.udpOpen("u", udpHost, 0);
-        final String udp = udpSeen(env, socket, SERVER_1, env.port(0));
         final long udpNs = System.nanoTime();
+        final String udp = udpSeen(env, socket, SERVER_1, env.port(0));
         if (!cycle.startsWith("ok") || !ping.ok() || udp == null)
         {
             return Observation.failed("exchange failed: tcp " + cycle + ", ping exit " + ping.exitCode() + ", udp " +
                 (udp == null ? "no answer" : "ok"));
         }
-        final ConntrackEntry tcpEntry = ConntrackEntry.find(env.connections(), "tcp", tcpHost, env.port(0));
-        final long tcp = timeoutOf(env, "tcp", tcpHost, env.port(0), tcpNs);
-        final long icmp = timeoutOf(env, "icmp", icmpHost, 0, icmpNs);
-        final long udpTimeout = timeoutOf(env, "udp", udpHost, env.port(0), udpNs);
+        final long listedNs = System.nanoTime();
+        final List<ConntrackEntry> listed = env.connections();
+        final ConntrackEntry tcpEntry = ConntrackEntry.find(listed, "tcp", tcpHost, env.port(0));
+        final long tcp = timeoutOf(tcpEntry, tcpNs, listedNs);
+        final long icmp = timeoutOf(ConntrackEntry.find(listed, "icmp", icmpHost, 0), icmpNs, listedNs);
+        final long udpTimeout = timeoutOf(ConntrackEntry.find(listed, "udp", udpHost, env.port(0)), udpNs, listedNs);
         final Function<Long, String> s = v -> v < 0 ? "not listed" : v + " s";
         return Observation.of("TCP " + (tcpEntry == null ? "" : tcpEntry.state() + " ") + s.apply(tcp) + ", ICMP " +
             s.apply(icmp) + ", UDP " + s.apply(udpTimeout), tcp >= 240 && icmp >= 60 && udpTimeout >= 120);
