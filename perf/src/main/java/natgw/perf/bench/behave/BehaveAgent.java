@@ -217,7 +217,8 @@ public final class BehaveAgent
                 {
                     packet.setData(buffer);
                     socket.receive(packet);
-                    final String text = new String(buffer, 0, Math.min(packet.getLength(), 80), StandardCharsets.US_ASCII);
+                    final String text = new String(buffer, 0, Math.min(packet.getLength(), 80),
+                        StandardCharsets.US_ASCII);
                     inbox.add(new Received(endpoint(packet.getAddress(), packet.getPort()), packet.getLength(), text));
                 }
                 catch (final IOException e)

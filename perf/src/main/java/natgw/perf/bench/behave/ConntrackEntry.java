@@ -52,7 +52,8 @@ record ConntrackEntry(String proto, long timeoutS, String state, String src, Str
     }
 
     /** The first entry of {@code proto} whose original tuple is from {@code src} (and to {@code dport} unless 0). */
-    static ConntrackEntry find(final List<ConntrackEntry> entries, final String proto, final String src, final int dport)
+    static ConntrackEntry find(final List<ConntrackEntry> entries, final String proto, final String src,
+        final int dport)
     {
         for (final ConntrackEntry e : entries)
         {

@@ -43,9 +43,9 @@ final class NatgwTarget implements Target
 
     static List<String> runArguments(final Setup setup)
     {
+        final String pool = setup.twoPoolAddresses() ? Lab.POOL_ADDR + "," + SECOND_POOL_ADDR : Lab.POOL_ADDR;
         final List<String> args = new ArrayList<>(List.of("run", "--fresh", "--tun", Lab.TUN_NAME, "--inside",
-            Lab.INSIDE_CIDR, "--snat", setup.twoPoolAddresses() ? Lab.POOL_ADDR + "," + SECOND_POOL_ADDR : Lab.POOL_ADDR,
-            "--steer", Lab.GW_INSIDE_IF));
+            Lab.INSIDE_CIDR, "--snat", pool, "--steer", Lab.GW_INSIDE_IF));
         args.addAll(setup.natgwFlags());
         return args;
     }

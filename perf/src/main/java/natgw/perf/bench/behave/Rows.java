@@ -52,8 +52,8 @@ final class Rows
             final String upper = proto.toUpperCase(java.util.Locale.ROOT);
             rows.add(new Row("eim-" + proto, upper + ": B's connection to S1:p1 holds external port p, then A " +
                 "talks from local port p to S1:p1, S1:p2, S2:p1, S2:p2: one mapping for all 4",
-                proto.equals("udp") ? "RFC 4787 REQ-1 (MUST)" : "RFC 5382 REQ-1 (MUST)", "MUST", Setup.DEFAULT, List.of(EIM), env -> mappingAfterCollision(env, proto),
-                Row::natgwMeets));
+                proto.equals("udp") ? "RFC 4787 REQ-1 (MUST)" : "RFC 5382 REQ-1 (MUST)", "MUST", Setup.DEFAULT,
+                List.of(EIM), env -> mappingAfterCollision(env, proto), Row::natgwMeets));
         }
         for (final String proto : List.of("udp", "tcp"))
         {
@@ -71,8 +71,8 @@ final class Rows
         rows.add(new Row("fragments", "a 3000-byte UDP datagram (fragmented) out and back", "RFC 4787 REQ-14 (MUST)",
             "MUST", Setup.DEFAULT, List.of(FRAGMENTS), Rows::fragments, Row::natgwMeets));
         rows.add(new Row("one-hop", "traceroute and tracepath: the gateway is one hop, TTL 2 reaches the server",
-            "traceroute works through a NAT: one hop, its ICMP errors reach the host (RFC 5508)", "SHOULD", Setup.DEFAULT,
-            List.of(ONE_HOP), Rows::oneHop, Row::natgwMeets));
+            "traceroute works through a NAT: one hop, its ICMP errors reach the host (RFC 5508)", "SHOULD",
+            Setup.DEFAULT, List.of(ONE_HOP), Rows::oneHop, Row::natgwMeets));
         rows.add(new Row("icmp-id", "B pings S1 with id i, then A pings S1 and S2 with id i: " +
             "S1 and S2 see one id",
             "RFC 5508 REQ-1a (SHOULD)", "SHOULD", Setup.DEFAULT, List.of(ICMP_ID), Rows::icmpId, Row::natgwMeets));
@@ -95,8 +95,8 @@ final class Rows
         rows.add(new Row("filter-address-dependent", "the same: address-dependent filtering delivers S1:p2's only",
             "RFC 4787 REQ-8; natgw --filtering address-dependent", "MODE", Setup.FILTER_ADDRESS_DEPENDENT,
             List.of(EIM, FILTERING), env -> filtering(env, true, false), Row::natgwMeets));
-        rows.add(new Row("filter-address-and-port-dependent", "the same: address-and-port-dependent filtering (natgw's " +
-            "default) delivers neither", "RFC 4787 REQ-8 (the kernel's, natgw's default)", "MODE", Setup.DEFAULT,
+        rows.add(new Row("filter-address-and-port-dependent", "the same: address-and-port-dependent filtering " +
+            "(natgw's default) delivers neither", "RFC 4787 REQ-8 (the kernel's, natgw's default)", "MODE", Setup.DEFAULT,
             List.of(), env -> filtering(env, false, false), Row::natgwMeets));
         return rows;
     }
@@ -400,8 +400,8 @@ final class Rows
 
     static Observation synSilence(final RowEnv env)
     {
-        final String answer = env.server().call("tcp-probe " + env.target().externalAddress() + " " + env.port(0) + " " +
-            SYN_SILENCE_MS, SYN_SILENCE_MS);
+        final String answer = env.server().call("tcp-probe " + env.target().externalAddress() + " " + env.port(0) +
+            " " + SYN_SILENCE_MS, SYN_SILENCE_MS);
         if (!answer.startsWith("ok"))
         {
             return Observation.failed(answer);
@@ -470,7 +470,8 @@ final class Rows
         }
         final boolean portDelivered = arrived.contains(fromOtherPort);
         final boolean addressDelivered = arrived.contains(fromOtherAddress);
+        final boolean met = portDelivered == otherPort && addressDelivered == otherAddress;
         return Observation.of("S1 other port: " + (portDelivered ? "delivered" : "dropped") + "; S2: " +
-            (addressDelivered ? "delivered" : "dropped"), portDelivered == otherPort && addressDelivered == otherAddress);
+            (addressDelivered ? "delivered" : "dropped"), met);
     }
 }
