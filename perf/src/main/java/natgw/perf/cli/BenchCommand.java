@@ -168,7 +168,8 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             }
             if (!Scenarios.NAMES.contains(scenario))
             {
-                Scenarios.byName(scenario);
+                throw new IllegalArgumentException("unknown scenario '" + scenario + "'; known: " +
+                    String.join(", ", Scenarios.NAMES) + ", " + BEHAVE);
             }
             final BenchOptions options = new BenchOptions();
             options.impls = impls;
