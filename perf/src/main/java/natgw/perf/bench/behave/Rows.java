@@ -6,7 +6,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 
 import natgw.tun.CommandResult;
 import natgw.tun.lab.Lab;
@@ -363,39 +362,34 @@ final class Rows
         return Observation.of(String.join("; ", notes) + " (" + used.size() + " pool addresses used)", met);
     }
 
-    /**
-     * A connection's whole timeout in seconds: the seconds its listing had left (rounded down) plus the seconds from
-     * the start of the exchange that refreshed it ({@code exchangeNs}) to just before the listing ({@code listedNs}),
-     * rounded up; -1 when it was not listed. Exact when the exchange and the listing take well under a second.
-     */
-    private static long timeoutOf(final ConntrackEntry entry, final long exchangeNs, final long listedNs)
-    {
-        final long goneMs = (listedNs - exchangeNs) / 1_000_000;
-        return entry == null ? -1 : entry.timeoutS() + (goneMs + 999) / 1000;
-    }
-
     static Observation udpTimeout(final RowEnv env)
     {
         env.serve(SERVER_1, env.port(0));
         final String a = env.clientAddress(0);
         final String socket = env.udpOpen("a", a, 0);
-        final long exchangeNs = System.nanoTime();
+        final long exchangeStartNs = System.nanoTime();
         if (udpSeen(env, socket, SERVER_1, env.port(0)) == null)
         {
             return Observation.failed("no answer from the server");
         }
-        final long listedNs = System.nanoTime();
-        final ConntrackEntry entry = ConntrackEntry.find(env.connections(), "udp", a, env.port(0));
-        final long timeout = timeoutOf(entry, exchangeNs, listedNs);
-        return entry == null ? Observation.failed("connection not listed") :
-            new Observation(timeout + " s" + (entry.assured() ? " (ASSURED: a stream)" : " (replied, not a stream)"),
-                true, timeout);
+        final long exchangeEndNs = System.nanoTime();
+        final List<ConntrackEntry> listed = env.connections();
+        final long listingEndNs = System.nanoTime();
+        final ConntrackEntry entry = ConntrackEntry.find(listed, "udp", a, env.port(0));
+        if (entry == null)
+        {
+            return Observation.failed("connection not listed");
+        }
+        final TimerReading timer = TimerReading.of(entry.timeoutS(), exchangeStartNs, exchangeEndNs, exchangeEndNs,
+            listingEndNs);
+        return new Observation(timer + (entry.assured() ? " (ASSURED: a stream)" : " (replied, not a stream)"), true,
+            timer);
     }
 
     /** The kernel's timeout is the documented behaviour this row holds natgw to. */
     static boolean sameAsKernel(final Observation natgw, final Observation kernel)
     {
-        return natgw.value() >= 0 && kernel.value() >= 0 && Math.abs(natgw.value() - kernel.value()) <= 1;
+        return natgw.timer() != null && kernel.timer() != null && natgw.timer().overlaps(kernel.timer(), 1);
     }
 
     static Observation synSilence(final RowEnv env)
@@ -436,15 +430,23 @@ final class Rows
             return Observation.failed("exchange failed: tcp " + cycle + ", ping exit " + ping.exitCode() + ", udp " +
                 (udp == null ? "no answer" : "ok"));
         }
-        final long listedNs = System.nanoTime();
+        final long listingStartNs = System.nanoTime();
         final List<ConntrackEntry> listed = env.connections();
-        final ConntrackEntry tcpEntry = ConntrackEntry.find(listed, "tcp", tcpHost, env.port(0));
-        final long tcp = timeoutOf(tcpEntry, tcpNs, listedNs);
-        final long icmp = timeoutOf(ConntrackEntry.find(listed, "icmp", icmpHost, 0), icmpNs, listedNs);
-        final long udpTimeout = timeoutOf(ConntrackEntry.find(listed, "udp", udpHost, env.port(0)), udpNs, listedNs);
-        final Function<Long, String> s = v -> v < 0 ? "not listed" : v + " s";
-        return Observation.of("TCP " + (tcpEntry == null ? "" : tcpEntry.state() + " ") + s.apply(tcp) + ", ICMP " +
-            s.apply(icmp) + ", UDP " + s.apply(udpTimeout), tcp >= 240 && icmp >= 60 && udpTimeout >= 120);
+        final long listingEndNs = System.nanoTime();
+        final ConntrackEntry tcp = ConntrackEntry.find(listed, "tcp", tcpHost, env.port(0));
+        final ConntrackEntry icmp = ConntrackEntry.find(listed, "icmp", icmpHost, 0);
+        final ConntrackEntry udpEntry = ConntrackEntry.find(listed, "udp", udpHost, env.port(0));
+        if (tcp == null || icmp == null || udpEntry == null)
+        {
+            return Observation.failed("not listed:" + (tcp == null ? " TCP" : "") + (icmp == null ? " ICMP" : "") +
+                (udpEntry == null ? " UDP" : ""));
+        }
+        final TimerReading tcpTimer = TimerReading.of(tcp.timeoutS(), tcpNs, icmpNs, listingStartNs, listingEndNs);
+        final TimerReading icmpTimer = TimerReading.of(icmp.timeoutS(), icmpNs, udpNs, listingStartNs, listingEndNs);
+        final TimerReading udpTimer = TimerReading.of(udpEntry.timeoutS(), udpNs, listingStartNs, listingStartNs,
+            listingEndNs);
+        return Observation.of("TCP " + tcp.state() + " " + tcpTimer + ", ICMP " + icmpTimer + ", UDP " + udpTimer,
+            tcpTimer.mayReach(240) && icmpTimer.mayReach(60) && udpTimer.mayReach(120));
     }
 
     static Observation filtering(final RowEnv env, final boolean otherPort, final boolean otherAddress)

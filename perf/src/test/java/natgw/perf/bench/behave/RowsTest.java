@@ -44,9 +44,10 @@ class RowsTest
     @Test
     void shouldJudgeTheUdpTimeoutAgainstTheKernels()
     {
-        final Observation thirty = new Observation("30 s", true, 30);
-        assertTrue(Rows.sameAsKernel(thirty, new Observation("31 s", true, 31)));
-        assertFalse(Rows.sameAsKernel(new Observation("120 s", true, 120), thirty));
+        final Observation thirty = new Observation("30 s", true, new TimerReading(30, 30));
+        assertTrue(Rows.sameAsKernel(thirty, new Observation("31 s", true, new TimerReading(31, 31))));
+        assertTrue(Rows.sameAsKernel(new Observation("28-31 s", true, new TimerReading(28, 31)), thirty));
+        assertFalse(Rows.sameAsKernel(new Observation("120 s", true, new TimerReading(120, 120)), thirty));
         assertFalse(Rows.sameAsKernel(Observation.failed("connection not listed"), thirty));
     }
 
