@@ -27,8 +27,8 @@ record TimerReading(long low, long high)
 
     private static long ceilSeconds(final long ns)
     {
-        final long ms = TimeUnit.NANOSECONDS.toMillis(Math.max(0, ns));
-        return (ms + 999) / 1000;
+        final long second = TimeUnit.SECONDS.toNanos(1);
+        return (Math.max(0, ns) + second - 1) / second;
     }
 
     /** Whether the timeout may be at least {@code seconds}: the reading does not exclude it. */

@@ -31,6 +31,13 @@ class TimerReadingTest
     }
 
     @Test
+    void shouldCountAFractionOfASecondAsOneWhateverItsSize()
+    {
+        // refreshed at 0.5 ms, listed 0.3 ms after the exchange ended: 29 s left of 30
+        assertEquals(new TimerReading(30, 30), TimerReading.of(29, 0, MS / 2, MS / 2 + 300_000, MS));
+    }
+
+    @Test
     void shouldTellOverlappingReadingsWithinTheSlack()
     {
         final TimerReading thirty = new TimerReading(30, 30);
