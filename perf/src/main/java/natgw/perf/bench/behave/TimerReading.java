@@ -21,7 +21,8 @@ record TimerReading(long low, long high)
     static TimerReading of(final long leftS, final long exchangeStartNs, final long exchangeEndNs,
         final long listingStartNs, final long listingEndNs)
     {
-        return new TimerReading(leftS + ceilSeconds(listingStartNs - exchangeEndNs),
+        // some time always passed between the packet and the listing: at least one second once rounded up
+        return new TimerReading(leftS + Math.max(1, ceilSeconds(listingStartNs - exchangeEndNs)),
             leftS + ceilSeconds(listingEndNs - exchangeStartNs));
     }
 

@@ -35,6 +35,8 @@ class TimerReadingTest
     {
         // refreshed at 0.5 ms, listed 0.3 ms after the exchange ended: 29 s left of 30
         assertEquals(new TimerReading(30, 30), TimerReading.of(29, 0, MS / 2, MS / 2 + 300_000, MS));
+        // the listing's start not told apart from the exchange's end: still some time passed
+        assertEquals(new TimerReading(30, 30), TimerReading.of(29, 0, MS / 2, MS / 2, MS));
     }
 
     @Test
