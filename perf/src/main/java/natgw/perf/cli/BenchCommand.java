@@ -1,6 +1,8 @@
 package natgw.perf.cli;
 
 import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -13,6 +15,8 @@ import natgw.perf.bench.BenchOptions;
 import natgw.perf.bench.Implementations;
 import natgw.perf.bench.Progress;
 import natgw.perf.bench.Scenarios;
+import natgw.perf.bench.behave.BehaveReport;
+import natgw.perf.bench.behave.BehaveSuite;
 import natgw.perf.sys.Failures;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,12 +42,18 @@ import picocli.CommandLine.Parameters;
             "A and AAAA from one socket at once), rollout (incident 2: drain, then remove a backend under load). " +
             "Their implementations: kernel-dnat (nftables dnat and masquerade), natgw-reserve, natgw-kernel, " +
             "natgw-kernel-no-clash, natgw-random, natgw-random-fully.",
+        "Conformance: behave checks RFC 4787/5382/5508 behaviour (mapping, port sharing, hairpinning, fragments, " +
+            "hops, ICMP ids, pooling, timers, unsolicited SYN, filtering) with plain sockets through the kernel's " +
+            "NAT and natgw, and prints one table: requirement, the kernel's answer, natgw's answer, PASS/FAIL for " +
+            "natgw (docs/CONFORMANCE.md). It writes behave.txt, behave.md and behave.json.",
         "Needs root.",
     })
 public final class BenchCommand implements Callable<Integer>, ExtensionCommand
 {
+    static final String BEHAVE = "behave";
+
     @Parameters(index = "0", paramLabel = "SCENARIO",
-        description = "connect-storm, throughput, short-connections, service-connect, dns-a-aaaa or rollout.")
+        description = "connect-storm, throughput, short-connections, service-connect, dns-a-aaaa, rollout or behave.")
     String scenario;
 
     @Option(names = "--impl", split = ",", paramLabel = "NAME",
@@ -144,6 +154,10 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
         description = "Lab prefix (default: ${DEFAULT-VALUE}); must not be in use.")
     String prefix;
 
+    @Option(names = "--row", split = ",", paramLabel = "KEY",
+        description = "behave: only these rows, comma-separated (default: all).")
+    List<String> rows = new ArrayList<>();
+
     @Option(names = "--no-install", description = "Do not apt-get install missing tools; name them and stop.")
     boolean noInstall;
 
@@ -152,9 +166,14 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
     {
         return Failures.report(() ->
         {
+            if (scenario.equals(BEHAVE))
+            {
+                return behave();
+            }
             if (!Scenarios.NAMES.contains(scenario))
             {
-                Scenarios.byName(scenario);
+                throw new IllegalArgumentException("unknown scenario '" + scenario + "'; known: " +
+                    String.join(", ", Scenarios.NAMES) + ", " + BEHAVE);
             }
             final BenchOptions options = new BenchOptions();
             options.impls = impls;
@@ -186,6 +205,16 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             System.out.println("report: " + outcome.files().html().toAbsolutePath());
             return 0;
         });
+    }
+
+    private int behave() throws Exception
+    {
+        final Path dir = out != null ? out : Path.of("bench-out", "behave-" +
+            LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        final List<BehaveSuite.Result> results = BehaveSuite.run(prefix, dir, !noInstall, rows, System.err);
+        System.out.print(BehaveReport.text(results));
+        System.out.println("report: " + dir.resolve("behave.md").toAbsolutePath());
+        return 0;
     }
 
     private static String describe(final BenchOptions o)

@@ -18,16 +18,19 @@ import natgw.tun.Exec;
  */
 public final class Tools
 {
-    private static final Map<String, String> PACKAGE_OF = Map.of(
-        "ip", "iproute2",
-        "nft", "nftables",
-        "iperf3", "iperf3",
-        "conntrack", "conntrack",
-        "gcc", "gcc",
-        "ping", "iputils-ping",
-        "sysctl", "procps",
-        "bash", "bash",
-        "timeout", "coreutils");
+    private static final Map<String, String> PACKAGE_OF = Map.ofEntries(
+        Map.entry("ip", "iproute2"),
+        Map.entry("nft", "nftables"),
+        Map.entry("iperf3", "iperf3"),
+        Map.entry("conntrack", "conntrack"),
+        Map.entry("gcc", "gcc"),
+        Map.entry("ping", "iputils-ping"),
+        Map.entry("tracepath", "iputils-tracepath"),
+        Map.entry("traceroute", "traceroute"),
+        Map.entry("tcpdump", "tcpdump"),
+        Map.entry("sysctl", "procps"),
+        Map.entry("bash", "bash"),
+        Map.entry("timeout", "coreutils"));
 
     private Tools()
     {
