@@ -97,7 +97,9 @@ public final class FragmentTable
     static final int STRIDE = PIECES_OFFSET + MAX_PIECES * 8;
 
     /** A worker meeting other workers' creations of the same train retries this often, then drops. */
-    private static final int MAX_ATTEMPTS = 8;
+    private static final int MAX_ATTEMPTS = 16;
+    /** The longest pause between two attempts, in spin-wait hints: a few microseconds. */
+    private static final int MAX_BACKOFF_SPINS = 1 << 10;
 
     private static final int FREE_HEAD_OFFSET = 0;
     private static final int HELD_COUNT_OFFSET = BitUtil.CACHE_LINE_LENGTH;
@@ -157,10 +159,26 @@ public final class FragmentTable
         int newSrc;
         int newDst;
         int sweepNext;
+        /** Jitter for the pause after a lost race, so that two workers that backed off together do not meet again. */
+        int random;
 
         public Cursor(final WorkerCounters counters)
         {
             this.counters = counters;
+            this.random = System.identityHashCode(this) | 1;
+        }
+
+        /** Spins for a random, growing while: two workers that made the same train and both backed off part ways. */
+        void backOff(final int attempt)
+        {
+            random ^= random << 13;
+            random ^= random >>> 17;
+            random ^= random << 5;
+            final int spins = Math.min(MAX_BACKOFF_SPINS, 1 << attempt) + (random & (MAX_BACKOFF_SPINS - 1) >>> (10 - Math.min(10, attempt)));
+            for (int i = 0; i < spins; i++)
+            {
+                Thread.onSpinWait();
+            }
         }
 
         /** The translated source address of the last {@link #TRANSLATE} outcome. */
@@ -578,7 +596,7 @@ public final class FragmentTable
             }
             if (busy)
             {
-                Thread.onSpinWait();
+                cursor.backOff(attempt);
                 continue;
             }
             if (free < 0)
@@ -598,6 +616,7 @@ public final class FragmentTable
             {
                 return free;
             }
+            cursor.backOff(attempt);
         }
         return -DropReason.INSERT_FAILED.id() - 1;
     }
