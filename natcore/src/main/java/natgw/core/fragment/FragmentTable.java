@@ -97,7 +97,9 @@ public final class FragmentTable
     static final int STRIDE = PIECES_OFFSET + MAX_PIECES * 8;
 
     /** A worker meeting other workers' creations of the same train retries this often, then drops. */
-    private static final int MAX_ATTEMPTS = 8;
+    private static final int MAX_ATTEMPTS = 16;
+    /** The longest pause between two attempts, in spin-wait hints: a few microseconds. */
+    private static final int MAX_BACKOFF_SPINS = 1 << 10;
 
     private static final int FREE_HEAD_OFFSET = 0;
     private static final int HELD_COUNT_OFFSET = BitUtil.CACHE_LINE_LENGTH;
@@ -157,10 +159,26 @@ public final class FragmentTable
         int newSrc;
         int newDst;
         int sweepNext;
+        /** Jitter for the pause after a lost race, so that two workers that backed off together do not meet again. */
+        int random;
 
         public Cursor(final WorkerCounters counters)
         {
             this.counters = counters;
+            this.random = System.identityHashCode(this) | 1;
+        }
+
+        /** Spins for a random, growing while: two workers that made the same train and both backed off part ways. */
+        void backOff(final int attempt)
+        {
+            random ^= random << 13;
+            random ^= random >>> 17;
+            random ^= random << 5;
+            final int spins = Math.min(MAX_BACKOFF_SPINS, 1 << attempt) + (random & (MAX_BACKOFF_SPINS - 1) >>> (10 - Math.min(10, attempt)));
+            for (int i = 0; i < spins; i++)
+            {
+                Thread.onSpinWait();
+            }
         }
 
         /** The translated source address of the last {@link #TRANSLATE} outcome. */
@@ -230,7 +248,10 @@ public final class FragmentTable
     }
 
     /**
-     * Logs the piece {@code [start, end)} of the datagram's payload on its train (made if there is none).
+     * Finds (or makes) the datagram's train for the piece {@code [start, end)} of its payload. A first fragment's
+     * piece is logged at once; a later one's only if the train is translated: otherwise the caller holds it with
+     * {@link #hold}, which logs it once the fragment is on the train's chain (logged first, the piece could
+     * complete the train, and a done train may be freed before the fragment reached its chain).
      *
      * @param first the fragment at offset 0, which carries the L4 header, already translated by conntrack.
      * @param last  the fragment without more-fragments: {@code end} is the datagram's.
@@ -255,7 +276,7 @@ public final class FragmentTable
             {
                 return dropTrain(cursor, entry, gen, DropReason.FRAGMENT_OVERSIZE);
             }
-            long word = word(entry);
+            final long word = word(entry);
             if (gen(word) != gen)
             {
                 continue;
@@ -268,71 +289,86 @@ public final class FragmentTable
             {
                 return DropReason.FRAGMENT_OVERLAP.id();
             }
-            // count the piece, learn the datagram's end, and (a first fragment) take the train to set it
-            int phase;
-            int index;
-            long counted;
-            while (true)
+            if (!first && phase(word) != READY)
             {
-                word = word(entry);
-                phase = phase(word);
-                if (gen(word) != gen || phase < PENDING || phase == FREEING)
-                {
-                    index = -1;
-                    counted = 0;
-                    break;
-                }
-                if (phase == DROPPED)
-                {
-                    return covered(word);
-                }
-                final int known = end(word);
-                if (last ? known != 0 && known != end : known != 0 && end >= known)
-                {
-                    return dropTrain(cursor, entry, gen, DropReason.FRAGMENT_OVERLAP);
-                }
-                final int covered = covered(word) + end - start;
-                if (pieces(word) == MAX_PIECES)
-                {
-                    return dropTrain(cursor, entry, gen, DropReason.FRAGMENT_LIMIT);
-                }
-                if (covered > MAX_DATAGRAM)
-                {
-                    return dropTrain(cursor, entry, gen, DropReason.FRAGMENT_OVERLAP);
-                }
-                if (phase == READY && !translation(cursor, entry, gen))
-                {
-                    continue;
-                }
-                final int nextPhase = first && phase == PENDING ? SETTING : phase;
-                counted = word(gen, nextPhase, pieces(word) + 1, covered, last ? end : known);
-                if (casWord(entry, word, counted))
-                {
-                    index = pieces(word);
-                    break;
-                }
+                return HOLD;
             }
-            if (index < 0)
+            final int outcome = count(cursor, entry, gen, start, end, last, first);
+            if (outcome != RETRY)
             {
-                continue; // the train ended under us: the next attempt finds or makes its successor
+                return outcome;
             }
-            writePiece(entry, index, gen, start, end);
-            if (overlaps(entry, gen, index, start, end))
+        }
+        return DropReason.INSERT_FAILED.id();
+    }
+
+    /**
+     * Counts the piece on the train the cursor is on: its bytes, the datagram's end, and (a first fragment) takes
+     * the train to set it; then logs it and checks it against the other pieces.
+     *
+     * @return {@link #SET} or {@link #TRANSLATE} for a first fragment, {@link #TRANSLATE} for a later one the
+     * translated train counted (the cursor has the translation), {@link #HOLD} for one counted before the
+     * translation, {@link #RETRY} if the train ended first, or the id of the reason the train was dropped for.
+     */
+    private int count(
+        final Cursor cursor, final int entry, final int gen, final int start, final int end, final boolean last, final boolean first)
+    {
+        int phase;
+        int index;
+        long counted;
+        while (true)
+        {
+            final long word = word(entry);
+            phase = phase(word);
+            if (gen(word) != gen || phase < PENDING || phase == FREEING)
+            {
+                return RETRY;
+            }
+            if (phase == DROPPED)
+            {
+                return covered(word);
+            }
+            final int known = end(word);
+            if (last ? known != 0 && known != end : known != 0 && end >= known)
             {
                 return dropTrain(cursor, entry, gen, DropReason.FRAGMENT_OVERLAP);
             }
-            if (first)
+            final int covered = covered(word) + end - start;
+            if (pieces(word) == MAX_PIECES)
             {
-                return phase == PENDING ? SET : TRANSLATE; // a second first fragment: the overlap check drops one of them
+                return dropTrain(cursor, entry, gen, DropReason.FRAGMENT_LIMIT);
             }
-            if (phase == READY)
+            if (covered > MAX_DATAGRAM)
             {
-                completeIfCovered(entry, counted);
-                return TRANSLATE;
+                return dropTrain(cursor, entry, gen, DropReason.FRAGMENT_OVERLAP);
             }
-            return HOLD;
+            if (phase == READY && !first && !translation(cursor, entry, gen))
+            {
+                continue;
+            }
+            final int nextPhase = first && phase == PENDING ? SETTING : phase;
+            counted = word(gen, nextPhase, pieces(word) + 1, covered, last ? end : known);
+            if (casWord(entry, word, counted))
+            {
+                index = pieces(word);
+                break;
+            }
         }
-        return DropReason.INSERT_FAILED.id();
+        writePiece(entry, index, gen, start, end);
+        if (overlaps(entry, gen, index, start, end))
+        {
+            return dropTrain(cursor, entry, gen, DropReason.FRAGMENT_OVERLAP);
+        }
+        if (first)
+        {
+            return phase == PENDING ? SET : TRANSLATE; // a second first fragment: the overlap check drops one of them
+        }
+        if (phase == READY)
+        {
+            completeIfCovered(entry, counted);
+            return TRANSLATE;
+        }
+        return HOLD;
     }
 
     /**
@@ -381,13 +417,16 @@ public final class FragmentTable
 
     /**
      * Holds the fragment of {@code length} bytes at {@code offset} on the train the cursor is on ({@link #HOLD}
-     * from {@link #piece}): copied into a free slot of the pool, at the same offset.
+     * from {@link #piece}): copied into a free slot of the pool, at the same offset, put on the train's chain,
+     * then its piece {@code [start, end)} counted. Once on the chain, the fragment is the train's: released with
+     * it, or dropped (and counted) with it.
      *
      * @return {@link #HOLD}; {@link #TRANSLATE} if the train's translation came meanwhile (the fragment stays
      * where it was, the cursor has the translation); {@link #RETRY}; or the id of the drop reason.
      */
     public int hold(
-        final Cursor cursor, final MutableDirectBuffer buffer, final int offset, final int length, final int source)
+        final Cursor cursor, final MutableDirectBuffer buffer, final int offset, final int length, final int source,
+        final int start, final int end, final boolean last)
     {
         final int entry = cursor.entry;
         final int gen = cursor.gen;
@@ -420,19 +459,31 @@ public final class FragmentTable
                 return RETRY;
             }
             final int state = heldState(held);
-            if (state != CHAIN_OPEN)
+            if (state == CHAIN_DROPPED)
             {
                 free(slot);
-                if (state == CHAIN_DROPPED)
+                final long word = word(entry);
+                return gen(word) == gen && phase(word) == DROPPED ? covered(word) : DropReason.FRAGMENT_TIMEOUT.id();
+            }
+            if (state == CHAIN_READY)
+            {
+                // the translation was written before the chain was closed: read it while the train is this one
+                free(slot);
+                if (!translation(cursor, entry, gen))
                 {
-                    final long word = word(entry);
-                    return gen(word) == gen && phase(word) == DROPPED ? covered(word) : DropReason.FRAGMENT_TIMEOUT.id();
+                    return RETRY;
                 }
-                return translation(cursor, entry, gen) ? TRANSLATE : RETRY;
+                final int newSrc = cursor.newSrc;
+                final int newDst = cursor.newDst;
+                final int outcome = count(cursor, entry, gen, start, end, last, false);
+                cursor.newSrc = newSrc;
+                cursor.newDst = newDst;
+                return outcome == HOLD || outcome == RETRY ? TRANSLATE : outcome;
             }
             control.putInt(meta(slot) + 4, (int)held & 0x7FFF_FFFF);
             if (trains.compareAndSetLong(heldAt, held, held & ~0x7FFF_FFFFL | slot + 1))
             {
+                count(cursor, entry, gen, start, end, last, false); // whatever becomes of the train, it has the fragment
                 return HOLD;
             }
         }
@@ -497,6 +548,7 @@ public final class FragmentTable
         {
             int free = -1;
             int victim = -1;
+            long victimWord = 0;
             int victimDeadline = 0;
             boolean busy = false;
             for (int i = 0; i < GROUP; i++)
@@ -538,12 +590,13 @@ public final class FragmentTable
                 if ((phase == DONE || phase == READY || phase == DROPPED) && (victim < 0 || deadline < victimDeadline))
                 {
                     victim = entry;
+                    victimWord = word;
                     victimDeadline = deadline;
                 }
             }
             if (busy)
             {
-                Thread.onSpinWait();
+                cursor.backOff(attempt);
                 continue;
             }
             if (free < 0)
@@ -552,8 +605,8 @@ public final class FragmentTable
                 {
                     return -DropReason.FRAGMENT_LIMIT.id() - 1;
                 }
-                final long word = word(victim);
-                if (!expirable(word) || !reclaim(cursor, victim, word))
+                // as found: by now the entry may hold another train, which the CAS on its word leaves alone
+                if (!reclaim(cursor, victim, victimWord))
                 {
                     continue;
                 }
@@ -563,6 +616,7 @@ public final class FragmentTable
             {
                 return free;
             }
+            cursor.backOff(attempt);
         }
         return -DropReason.INSERT_FAILED.id() - 1;
     }

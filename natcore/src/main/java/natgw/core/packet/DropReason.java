@@ -13,6 +13,7 @@ public enum DropReason
     BAD_HEADER_CHECKSUM(4, "bad_header_checksum"),
     TTL_EXPIRED(5, "ttl_expired"),
     UNSUPPORTED_PROTOCOL(6, "unsupported_protocol"),
+    /** A fragment natgw does not translate: of an ICMP error, or of a datagram whose first fragment was answered, not forwarded. */
     FRAGMENT(7, "fragment"),
     BAD_L4_LENGTH(8, "bad_l4_length"),
     BAD_L4_CHECKSUM(9, "bad_l4_checksum"),

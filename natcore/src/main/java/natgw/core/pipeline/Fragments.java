@@ -82,13 +82,15 @@ final class Fragments
         final int totalLength = Batch.totalLength(fields);
         final int start = batch.fragmentOffsets[j];
         final int rest = FragmentTable.rest(FlowTuple.protocol(batch.ports(j)), Batch.identification(fragment));
+        final int end = start + totalLength - ihl;
+        final boolean last = !Batch.moreFragments(fragment);
         for (int attempt = 0; attempt < ATTEMPTS; attempt++)
         {
-            int outcome = table.piece(cursor, addresses, rest, start, start + totalLength - ihl, !Batch.moreFragments(fragment),
-                false, ihl, nowMs);
+            int outcome = table.piece(cursor, addresses, rest, start, end, last, false, ihl, nowMs);
             if (outcome == FragmentTable.HOLD)
             {
-                outcome = table.hold(cursor, buffer, offset - vnetLength, vnetLength + totalLength, FlowTuple.srcAddress(addresses));
+                outcome = table.hold(cursor, buffer, offset - vnetLength, vnetLength + totalLength, FlowTuple.srcAddress(addresses),
+                    start, end, last);
                 if (outcome == FragmentTable.HOLD)
                 {
                     counters.increment(ConntrackCounter.FRAGMENTS_HELD);

@@ -12,7 +12,6 @@ import natgw.core.packet.Ipv4Header;
 
 import static natgw.core.flow.FlowTuple.parseAddress;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The train table on its own: pieces, the life of a train, one group's bounds. */
 class FragmentTableTest
@@ -67,7 +66,7 @@ class FragmentTableTest
         for (int id = 0; id < FragmentTable.GROUP; id++)
         {
             assertEquals(FragmentTable.HOLD, table.piece(cursor, ADDRESSES, rest(id), 1480, 2000, true, false, 20, 1000));
-            assertEquals(FragmentTable.HOLD, table.hold(cursor, packet, 0, 40, SRC));
+            assertEquals(FragmentTable.HOLD, table.hold(cursor, packet, 0, 40, SRC, 1480, 2000, true));
         }
         assertEquals(DropReason.FRAGMENT_LIMIT.id(), table.piece(cursor, ADDRESSES, rest(99), 1480, 2000, true, false, 20, 1000));
         assertEquals(FragmentTable.GROUP, table.held());
@@ -82,7 +81,11 @@ class FragmentTableTest
     void shouldDropATrainWhoseLastFragmentsDisagreeOnItsEnd()
     {
         assertEquals(FragmentTable.HOLD, table.piece(cursor, ADDRESSES, rest(1), 1480, 2000, true, false, 20, 1000));
-        assertEquals(DropReason.FRAGMENT_OVERLAP.id(), table.piece(cursor, ADDRESSES, rest(1), 2960, 3000, true, false, 20, 1000));
+        assertEquals(FragmentTable.HOLD, table.hold(cursor, packet, 0, 40, SRC, 1480, 2000, true));
+        assertEquals(FragmentTable.HOLD, table.piece(cursor, ADDRESSES, rest(1), 2960, 3000, true, false, 20, 1000));
+        assertEquals(FragmentTable.HOLD, table.hold(cursor, packet, 0, 40, SRC, 2960, 3000, true), "held, then dropped with its train");
+        assertEquals(0, table.held());
+        assertEquals(2, counters.get(DropReason.FRAGMENT_OVERLAP));
         assertEquals(DropReason.FRAGMENT_OVERLAP.id(), table.piece(cursor, ADDRESSES, rest(1), 0, 1480, false, true, 20, 1000),
             "the datagram stays dropped");
     }
@@ -90,14 +93,17 @@ class FragmentTableTest
     @Test
     void shouldLimitPiecesPerDatagram()
     {
-        int outcome = FragmentTable.HOLD;
-        int piece = 0;
-        for (; piece < FragmentTable.MAX_PIECES + 1 && outcome == FragmentTable.HOLD; piece++)
+        final FragmentTable roomy = new FragmentTable(FragmentTable.GROUP, 128, 128, 2048, TIMEOUT_MS, 1);
+        for (int piece = 0; piece < FragmentTable.MAX_PIECES; piece++)
         {
-            outcome = table.piece(cursor, ADDRESSES, rest(2), 8 + piece * 8, 16 + piece * 8, false, false, 20, 1000);
+            assertEquals(FragmentTable.HOLD, roomy.piece(cursor, ADDRESSES, rest(2), 8 + piece * 8, 16 + piece * 8, false, false, 20, 1000));
+            assertEquals(FragmentTable.HOLD, roomy.hold(cursor, packet, 0, 40, SRC, 8 + piece * 8, 16 + piece * 8, false));
         }
-        assertEquals(DropReason.FRAGMENT_LIMIT.id(), outcome);
-        assertEquals(FragmentTable.MAX_PIECES + 1, piece);
-        assertTrue(table.trains() > 0);
+        assertEquals(FragmentTable.MAX_PIECES, roomy.held());
+        final int more = 8 + FragmentTable.MAX_PIECES * 8;
+        assertEquals(FragmentTable.HOLD, roomy.piece(cursor, ADDRESSES, rest(2), more, more + 8, false, false, 20, 1000));
+        assertEquals(FragmentTable.HOLD, roomy.hold(cursor, packet, 0, 40, SRC, more, more + 8, false));
+        assertEquals(0, roomy.held(), "the datagram and what it held dropped");
+        assertEquals(FragmentTable.MAX_PIECES + 1, counters.get(DropReason.FRAGMENT_LIMIT));
     }
 }

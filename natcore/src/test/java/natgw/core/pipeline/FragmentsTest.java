@@ -336,7 +336,7 @@ class FragmentsTest
         // fragment 2 moved back by 8 bytes: it overlaps fragment 1
         final Ipv4Header ip = new Ipv4Header().wrap(buffer, offsets[2]);
         ip.flagsAndFragmentOffset(ip.flagsAndFragmentOffset() - 1).computeChecksum();
-        assertEquals(DropReason.FRAGMENT_OVERLAP.id(), send(2));
+        assertEquals(Pipeline.HELD, send(2), "held, found overlapping, dropped with its datagram");
         assertEquals(0, fragments.held(), "what the datagram held is dropped with it");
         assertEquals(DropReason.FRAGMENT_OVERLAP.id(), send(0), "and its first fragment after it");
         assertTrue(out.isEmpty());
@@ -559,12 +559,44 @@ class FragmentsTest
         }
         out.addAll(outputs.get(0));
         out.addAll(outputs.get(1));
+        // what a lost race left held times out; then every fragment is out or counted
+        nowNs = startNs + (TIMEOUT_MS + 60_000) * 1_000_000L;
+        for (int sweep = 0; sweep < 64; sweep++)
+        {
+            nowNs += Fragments.SWEEP_INTERVAL_MS * 1_000_000L;
+            pipelines[0].expireFragments(nowNs);
+        }
+        pipelines[0].process(work, 0, 0, nowNs);
+        pipelines[1].process(work, 0, 0, nowNs);
+        assertEquals(0, fragments.held(), "nothing left held");
+        long insertFailed = 0;
+        long timedOut = 0;
+        long dropped = -2; // the two empty packets just now
+        for (final WorkerCounters c : workerCounters)
+        {
+            insertFailed += c.get(DropReason.INSERT_FAILED);
+            timedOut += c.get(DropReason.FRAGMENT_TIMEOUT);
+            dropped += c.get(ConntrackCounter.DROPPED);
+        }
+        final String counts = workerCounters[0].statsLine() + "\n" + workerCounters[1].statsLine();
+        assertEquals(insertFailed + timedOut, dropped, () -> "only lost races and what they left: " + counts);
+        assertEquals(datagrams * 3, out.size() + dropped, () -> "every fragment out or counted: " + counts);
+        // a worker drops a fragment only when the other was making its train through every attempt (preempted)
+        assertTrue(insertFailed <= datagrams / 100, counts);
+        final boolean[] incomplete = new boolean[datagrams];
+        int whole = 0;
         for (int d = 0; d < datagrams; d++)
         {
-            assertEquals(POOL, src(reassembled(d)));
+            final int id = d;
+            final long pieces = out.stream().filter(p -> new Ipv4Header().wrap(new UnsafeBuffer(p), 0).identification() == id).count();
+            incomplete[d] = pieces != 3;
+            if (!incomplete[d])
+            {
+                assertEquals(POOL, src(reassembled(d)));
+                whole++;
+            }
         }
-        assertEquals(datagrams * 3, out.size());
-        assertEquals(0, workerCounters[0].get(ConntrackCounter.DROPPED) + workerCounters[1].get(ConntrackCounter.DROPPED));
+        assertTrue(whole >= datagrams - 3 * insertFailed, whole + " datagrams whole");
     }
 
     @Test
