@@ -152,6 +152,7 @@ final class Fragments
         {
             final UnsafeBuffer held = table.heldBuffer(slot);
             Rewrite.rewriteFragment(held, packetOffset + vnetLength, newSrc, newDst);
+            Rewrite.restoreHop(held, packetOffset + vnetLength); // written by the worker, past the pipeline's own hop
             if (vnetLength != 0)
             {
                 vnet.wrap(held, packetOffset).clear();

@@ -116,11 +116,13 @@ class FragmentsTest
     }
 
     /**
-     * Reassembles the fragments in {@link #out} with IP id {@code id} (checking each one's IP checksum and that
-     * they do not overlap) into a datagram whose UDP checksum is checked in full; returns it.
+     * Reassembles the fragments in {@link #out} with IP id {@code id} (checking each one's IP checksum, that each
+     * one, held or not, got the hop back, and that they do not overlap) into a datagram whose UDP checksum is
+     * checked in full; returns it.
      */
     private byte[] reassembled(final int id)
     {
+        final int sentTtl = new Ipv4Header().wrap(buffer, 0).ttl();
         final byte[] payload = new byte[65536];
         final boolean[] covered = new boolean[65536];
         int end = -1;
@@ -133,6 +135,7 @@ class FragmentsTest
                 continue;
             }
             assertTrue(ip.isChecksumValid(), "IP checksum of a fragment");
+            assertEquals(sentTtl + 1, ip.ttl(), "a fragment leaves with the hop the way into the TUN took");
             final int start = (ip.flagsAndFragmentOffset() & Ipv4Header.FRAGMENT_OFFSET_MASK) << 3;
             final int length = ip.payloadLength();
             for (int b = start; b < start + length; b++)

@@ -17,6 +17,9 @@ import static natgw.core.conntrack.ConntrackTable.REPLY;
  */
 final class Fixture
 {
+    /** Long enough for any descheduled reader to run again; a lost entry still shows as NOT_REUSED. */
+    private static final long FREED_WAIT_NS = 10_000_000_000L;
+
     static final int CLIENT_1 = FlowTuple.parseAddress("10.77.1.2");
     static final int CLIENT_2 = FlowTuple.parseAddress("10.77.1.3");
     static final int SERVER = FlowTuple.parseAddress("10.77.2.2");
@@ -109,21 +112,33 @@ final class Fixture
 
     /**
      * Allocates the entry a kill has just ended. Whoever unlinks an entry's last node frees it, and a
-     * reader's find may have unlinked one and not yet counted it when kill returns: wait for it, a
-     * bounded time (the reader does not wait for anyone). -1 if it never came back.
+     * reader's find may have unlinked one and not yet counted it when kill returns: wait for it. The reader
+     * does not wait for anyone, but it may be off its CPU for a whole time slice or more on a loaded machine,
+     * so the wait yields and is bounded by a generous deadline, not by a spin count. -1 if it never came back.
      */
     static int allocateFreed(final ConntrackTable table)
     {
-        for (int i = 0; i < 1_000_000; i++)
+        final long deadlineNs = System.nanoTime() + FREED_WAIT_NS;
+        for (int i = 0; ; i++)
         {
             final int entry = table.allocate();
             if (entry >= 0)
             {
                 return entry;
             }
-            Thread.onSpinWait();
+            if (i < 1_000)
+            {
+                Thread.onSpinWait();
+            }
+            else if (System.nanoTime() - deadlineNs < 0)
+            {
+                Thread.yield();
+            }
+            else
+            {
+                return -1;
+            }
         }
-        return -1;
     }
 
     static NatAllocator allocator(final ConntrackTable table, final PortStrategy strategy, final boolean clashResolution, final long seed)
