@@ -63,6 +63,9 @@ public final class NatAllocator
     private final boolean clashResolution;
     private final boolean endpointIndependent;
     private long random;
+    /** The destination of the connection a new mapping is searched for (mappingFor). */
+    private int firstDst;
+    private int firstDstPort;
     private int dropReason;
     private boolean created;
 
@@ -296,6 +299,8 @@ public final class NatAllocator
         final int srcPort = FlowTuple.srcPort(origPorts);
         for (int retry = 0; retry < MAX_MAPPING_RETRIES; retry++)
         {
+            firstDst = newDst;
+            firstDstPort = newDstPort;
             final int mapping = mappingFor(cursor, protocol, src, srcPort, natAddress, portLow, portHigh, deadlineMs);
             if (mapping == RETRY)
             {
@@ -740,6 +745,14 @@ public final class NatAllocator
         final ConntrackTable.Cursor cursor, final int entry, final long replyAddresses, final long replyPorts, final int attemptsLeft)
     {
         counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
+        if (MappingDescriptor.isMappingTuple(replyPorts) && attemptsLeft > TAKE_OVER_ATTEMPTS && table.lookup(cursor,
+            FlowTuple.packAddresses(firstDst, FlowTuple.dstAddress(replyAddresses)),
+            replyPorts(FlowTuple.protocol(replyPorts), firstDstPort, FlowTuple.dstPort(replyPorts))))
+        {
+            // the first connection's tuple is held, by an ended connection of another endpoint: another port, as the
+            // kernel's search does, so the server never sees a 4-tuple it may still hold in TIME_WAIT
+            return false;
+        }
         if (endpointIndependent && !MappingDescriptor.isMappingTuple(replyPorts) && table.lookup(cursor,
             MappingDescriptor.externalAddresses(FlowTuple.dstAddress(replyAddresses)),
             MappingDescriptor.externalPorts(FlowTuple.protocol(replyPorts), FlowTuple.dstPort(replyPorts))))
