@@ -63,6 +63,9 @@ public final class NatAllocator
     private final boolean clashResolution;
     private final boolean endpointIndependent;
     private long random;
+    /** The destination of the connection a new mapping is searched for (mappingFor). */
+    private int firstDst;
+    private int firstDstPort;
     private int dropReason;
     private boolean created;
 
@@ -166,8 +169,31 @@ public final class NatAllocator
         final int extra,
         final int deadlineMs)
     {
+        return connect(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs, true);
+    }
+
+    /**
+     * {@link #connect(ConntrackTable.Cursor, long, long, int, int, int, int, int, int, int, int)}; with {@code onMapping}
+     * false the source port is searched for this connection alone, as Linux and IPVS masquerade a service's client
+     * (among ports no mapping holds): an endpoint's mapping would give a connection to a backend the 4-tuple an
+     * earlier connection of the endpoint to that backend, through another address, left in the backend's TIME_WAIT.
+     */
+    public int connect(
+        final ConntrackTable.Cursor cursor,
+        final long origAddresses,
+        final long origPorts,
+        final int natAddress,
+        final int newDst,
+        final int newDstPort,
+        final int portLow,
+        final int portHigh,
+        final int flags,
+        final int extra,
+        final int deadlineMs,
+        final boolean onMapping)
+    {
         created = false;
-        if (endpointIndependent && natAddress != 0)
+        if (endpointIndependent && natAddress != 0 && onMapping)
         {
             return connectMapped(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra,
                 deadlineMs);
@@ -273,6 +299,8 @@ public final class NatAllocator
         final int srcPort = FlowTuple.srcPort(origPorts);
         for (int retry = 0; retry < MAX_MAPPING_RETRIES; retry++)
         {
+            firstDst = newDst;
+            firstDstPort = newDstPort;
             final int mapping = mappingFor(cursor, protocol, src, srcPort, natAddress, portLow, portHigh, deadlineMs);
             if (mapping == RETRY)
             {
@@ -717,6 +745,20 @@ public final class NatAllocator
         final ConntrackTable.Cursor cursor, final int entry, final long replyAddresses, final long replyPorts, final int attemptsLeft)
     {
         counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
+        if (MappingDescriptor.isMappingTuple(replyPorts) && attemptsLeft > TAKE_OVER_ATTEMPTS && table.lookup(cursor,
+            FlowTuple.packAddresses(firstDst, FlowTuple.dstAddress(replyAddresses)),
+            replyPorts(FlowTuple.protocol(replyPorts), firstDstPort, FlowTuple.dstPort(replyPorts))))
+        {
+            // the first connection's tuple is held, by an ended connection of another endpoint: another port, as the
+            // kernel's search does, so the server never sees a 4-tuple it may still hold in TIME_WAIT
+            return false;
+        }
+        if (endpointIndependent && !MappingDescriptor.isMappingTuple(replyPorts) && table.lookup(cursor,
+            MappingDescriptor.externalAddresses(FlowTuple.dstAddress(replyAddresses)),
+            MappingDescriptor.externalPorts(FlowTuple.protocol(replyPorts), FlowTuple.dstPort(replyPorts))))
+        {
+            return false; // an inside endpoint's external port: not for a connection of another
+        }
         table.replyTuple(entry, replyAddresses, replyPorts);
         final boolean mayTakeOver = attemptsLeft <= TAKE_OVER_ATTEMPTS;
         if (strategy.isAtomic())

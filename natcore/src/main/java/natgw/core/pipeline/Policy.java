@@ -290,7 +290,7 @@ final class Policy
         final int entry = allocator.connect(
             cursor, addresses, ports, natAddress, backend.address(), backend.port(), snat.portLow(), snat.portHigh(),
             DST_NAT | (masquerade ? SRC_NAT : 0) | tcpState << TCP_STATE_SHIFT,
-            backend.id() + 1, nowMs + tracking.initialTimeoutMs(protocol, tcpState));
+            backend.id() + 1, nowMs + tracking.initialTimeoutMs(protocol, tcpState), false);
         if (entry < 0)
         {
             return Verdict.done(Verdict.drop(allocator.dropReason()));

@@ -225,6 +225,19 @@ class NatAllocatorMappingTest
     }
 
     @Test
+    void shouldSearchAServiceConnectionsPortAmongPortsNoMappingHolds()
+    {
+        assertEquals(40000, natPort(connect(HOST_B, UDP, 40000, SERVER, 53)));
+        final int backend = SERVER + 20;
+        final int entry = allocator.connect(cursor, FlowTuple.packAddresses(HOST_A, SERVER + 50), FlowTuple.packPorts(UDP, 40000, 53),
+            POOL, backend, 53, 1024, 65535, SRC_NAT | StatusDescriptor.DST_NAT, 1, 1000, false);
+        assertTrue(entry >= 0);
+        assertNotEquals(40000, natPort(entry), "B's external port is B's alone, towards any server");
+        assertEquals(1, table.countMappings(), "a service connection makes no mapping");
+        assertFalse(table.lookup(cursor, MappingDescriptor.endpointAddresses(HOST_A), MappingDescriptor.endpointPorts(UDP, 40000)));
+    }
+
+    @Test
     void shouldAcceptAnInboundConnectionOnALiveMapping()
     {
         connect(HOST_A, UDP, 40000, SERVER, 3478);

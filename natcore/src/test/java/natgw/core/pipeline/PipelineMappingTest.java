@@ -236,12 +236,15 @@ class PipelineMappingTest
 
         assertEquals(0, table.countMappings(), "TIME_WAIT: the mapping went back");
         assertEquals(1, table.countInUse(), "the connection waits out its timer");
-        // another host's SYN from the same port to the same server: a new mapping on the port, the ended tuple taken over
+        // another host's SYN from the same port to the same server: not the 4-tuple the server may hold in TIME_WAIT
         forward(builder.tcp(0, HOST_B, 40000, SERVER, 443, SYN, 1, 0, 0));
-        assertTcp(POOL, 40000, SERVER, 443);
-        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
-        assertEquals(1, table.countMappings());
-        assertEquals(1, table.countInUse());
+        assertNotEquals(40000, tcp.srcPort());
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
+        // to another server the port is free again
+        forward(builder.tcp(0, HOST_C, 40000, OTHER_SERVER, 443, SYN, 1, 0, 0));
+        assertTcp(POOL, 40000, OTHER_SERVER, 443);
+        assertEquals(2, table.countMappings());
+        assertEquals(3, table.countInUse());
     }
 
     @Test

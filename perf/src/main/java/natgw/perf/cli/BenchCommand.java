@@ -53,7 +53,7 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
     static final String BEHAVE = "behave";
 
     @Parameters(index = "0", paramLabel = "SCENARIO",
-        description = "connect-storm, throughput, short-connections, service-connect, dns-a-aaaa, rollout or behave.")
+        description = "connect-storm, throughput, short-connections, service-connect, dns-a-aaaa, rollout, fragments or behave.")
     String scenario;
 
     @Option(names = "--impl", split = ",", paramLabel = "NAME",
