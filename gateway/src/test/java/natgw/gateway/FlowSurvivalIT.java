@@ -112,7 +112,12 @@ class FlowSurvivalIT
                 final int seen = client.lines().size();
                 final long launchMs = System.currentTimeMillis();
                 natgw = Gateways.startAttaching(lab, "reserve", RESTART_OPTIONS);
-                assertTrue(natgw.output().contains("attached: 2 connections kept"), natgw.tail(20));
+                if (!natgw.output().contains("attached: 2 connections kept"))
+                {
+                    fail(natgw.tail(20) + "\nconnections:\n" + lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-L")).stdout() +
+                        "mappings:\n" + lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-M")).stdout() +
+                        "client:\n" + client.tail(20) + "\nserver:\n" + server.tail(20));
+                }
 
                 final String udp = awaitLine(client, "udp-resumed ", seen, 60_000);
                 assertEquals(udpMapping, field(udp, 4), "the UDP flow keeps its external port");
