@@ -87,9 +87,11 @@ class GatewayEndToEndIT
     @Order(3)
     void shouldCarryPing() throws Exception
     {
-        final CommandResult result = lab.exec(Role.CLIENT, "ping", "-c", "3", "-i", "0.2", "-W", "10", Lab.SERVER_ADDR);
-        assertEquals(0, result.exitCode(), result.toString());
-        assertTrue(result.stdout().contains("3 received"), result.stdout());
+        // -w: ping exits once 3 replies are in, however slowly they come (without it, once one reply is in it waits
+        // only the interval after the last request), and asks again while none is answered, for at most 30 s
+        final CommandResult result = lab.exec(Role.CLIENT, "ping", "-c", "3", "-i", "0.2", "-w", "30", Lab.SERVER_ADDR);
+        assertEquals(0, result.exitCode(), () -> result + "\nnatgw's drops: " + dropsOrWhy());
+        assertTrue(result.stdout().contains(" 3 received"), result.stdout());
     }
 
     @Test
@@ -225,8 +227,8 @@ class GatewayEndToEndIT
         assertTrue(Gateways.networkState(lab).contains(Lab.TUN_NAME), "natgw's TUN should exist while it runs");
         // kill(1), not Process.destroy(): destroy also closes our end of its stdout, losing its last words
         Exec.run(List.of("kill", "-TERM", String.valueOf(natgw.pid())));
-        final int exitCode = natgw.waitFor(10_000);
-        assertFalse(natgw.isAlive(), "natgw did not exit within 10 s of SIGTERM");
+        final int exitCode = natgw.waitFor(60_000);
+        assertFalse(natgw.isAlive(), "natgw did not exit within 60 s of SIGTERM");
         assertEquals(baseline, Gateways.networkState(lab));
         assertTrue(natgw.output().contains("host network restored"), "exit " + exitCode + ":\n" + natgw.output());
         natgw = null;
@@ -238,12 +240,25 @@ class GatewayEndToEndIT
     {
         final LabProcess killed = Gateways.start(lab, "reserve");
         Exec.run(List.of("kill", "-9", String.valueOf(Gateways.javaPid(lab))));
-        killed.waitFor(10_000);
+        killed.waitFor(60_000);
+        assertFalse(killed.isAlive(), "natgw survived SIGKILL for 60 s");
         final String leftover = Gateways.networkState(lab);
         assertFalse(leftover.contains(Lab.TUN_NAME + ":"), "the kernel removes a TUN whose last fd closed:\n" + leftover);
         final CommandResult cleanup = lab.exec(Role.GW, Gateways.natgwCommand("cleanup", Lab.TUN_NAME));
         assertEquals(0, cleanup.exitCode(), cleanup.toString());
         assertEquals(baseline, Gateways.networkState(lab));
+    }
+
+    private static String dropsOrWhy()
+    {
+        try
+        {
+            return Gateways.drops(lab).toString();
+        }
+        catch (final Exception | AssertionError ex)
+        {
+            return "unknown (" + ex + ")";
+        }
     }
 
     private static byte[] bytes(final PacketBuilder pb, final int length)

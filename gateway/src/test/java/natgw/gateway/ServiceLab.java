@@ -105,13 +105,13 @@ final class ServiceLab implements AutoCloseable
         Exec.run(List.of("ip", "netns", "exec", ns, "sh", "-c",
             "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6"), null, 10_000)
             .orThrow();
-        final long deadlineNs = System.nanoTime() + 5_000_000_000L;
+        final long deadlineNs = System.nanoTime() + 30_000_000_000L; // linkwatch sets operstate late on a busy machine
         while (!Exec.run("ip", "-n", ns, "-o", "link", "show", "dev", "eth0").stdout().contains("state UP") ||
             !Exec.run("ip", "-n", gw, "-o", "link", "show", "dev", "b" + n).stdout().contains("state UP"))
         {
             if (System.nanoTime() > deadlineNs)
             {
-                throw new IllegalStateException(ns + ": veth not up after 5 s");
+                throw new IllegalStateException(ns + ": veth not up after 30 s");
             }
             sleepMs(20);
         }

@@ -224,7 +224,7 @@ class ServiceSchedulersIT
                 assertWeighted(scheduler, counts, WEIGHTS, 0);
         }
         assertEquals(java.util.Arrays.toString(counts), java.util.Arrays.toString(newConnections(scheduler)),
-            "natgw services' NewConn per backend");
+            () -> "natgw services' NewConn per backend; natgw's counters so far: " + lab.conntrackStats());
     }
 
     @ParameterizedTest

@@ -117,6 +117,9 @@ public final class ChildJvm
         {
             child.destroyForcibly();
         }
-        child.waitFor(30, TimeUnit.SECONDS);
+        if (!child.waitFor(60, TimeUnit.SECONDS))
+        {
+            throw new AssertionError("child JVM " + child.pid() + " still alive 60 s after SIGKILL");
+        }
     }
 }

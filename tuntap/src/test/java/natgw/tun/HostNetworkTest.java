@@ -429,12 +429,36 @@ class HostNetworkTest
     }
 
     /** A veth pair in {@code ns}: {@value #OUTSIDE} with 192.0.2.1/24, standing for the host's uplink. */
-    static void outsideInterface(final TestNetns ns)
+    static void outsideInterface(final TestNetns ns) throws InterruptedException
     {
         ns.ip("link", "add", OUTSIDE, "type", "veth", "peer", "name", "ngwto1");
         ns.ip("addr", "add", "192.0.2.1/24", "dev", OUTSIDE);
         ns.ip("link", "set", OUTSIDE, "up");
         ns.ip("link", "set", "ngwto1", "up");
+        awaitCarrier(ns);
+    }
+
+    /**
+     * The subnet's route was added while the peer was down, flagged linkdown; the kernel's linkwatch work
+     * clears the flag a moment after the carrier comes up, later on a loaded machine. A {@link State} taken
+     * before that differs from one taken after in that flag alone, so wait for it to settle.
+     */
+    private static void awaitCarrier(final TestNetns ns) throws InterruptedException
+    {
+        final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String link = "";
+        String routes = "";
+        while (System.nanoTime() - deadlineNs < 0)
+        {
+            link = ns.ip("-o", "link", "show", "dev", OUTSIDE);
+            routes = ns.ip("route", "show", "dev", OUTSIDE);
+            if (link.contains("state UP") && routes.contains("192.0.2.0/24") && !routes.contains("linkdown"))
+            {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError(OUTSIDE + " not up with its subnet's route after 30 s: " + link + routes);
     }
 
     /** What HostNetwork may change in a namespace. */

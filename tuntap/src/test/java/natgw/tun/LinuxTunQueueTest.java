@@ -34,6 +34,7 @@ class LinuxTunQueueTest
         try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = ns.call(() -> LinuxTun.open("ngwt0", 1, 1500)))
         {
             ns.ip("addr", "add", "10.98.0.1/24", "dev", "ngwt0");
+            Packets.awaitAnswering(ns, tun, ip("10.98.0.2"), ip("10.98.0.1"));
             final TunQueue queue = tun.queue(0);
             final UnsafeBuffer[] out = directBuffers(1, 2048);
             final int[] outSizes = { Packets.echoRequest(out[0], OFFSET, ip("10.98.0.2"), ip("10.98.0.1"), 0x7777, 1) };

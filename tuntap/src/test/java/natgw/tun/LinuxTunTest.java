@@ -115,6 +115,8 @@ class LinuxTunTest
 
             assertEquals(1, tun.queue(0).write(bufs, sizes, OFFSET, 2));
             receive(tun, PROTO_ICMP, -1);
+            assertEquals(ICMP_ECHO_REPLY, Packets.icmpType(bufs[0], OFFSET));
+            assertEquals(7, Packets.icmpId(bufs[0], OFFSET), "the answer to the echo written after the refused packet");
         }
     }
 
@@ -354,6 +356,10 @@ class LinuxTunTest
         try
         {
             ns.ip("addr", "add", TUN_ADDRESS + "/24", "dev", TUN);
+            if (!offloads)
+            {
+                Packets.awaitAnswering(ns, tun, ip(PEER), ip(TUN_ADDRESS));
+            }
             return tun;
         }
         catch (final RuntimeException ex)

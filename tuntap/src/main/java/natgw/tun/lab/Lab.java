@@ -199,7 +199,7 @@ public final class Lab implements AutoCloseable
     /** veth operstate turns UP asynchronously (linkwatch); wait so the first packet of a test is not lost. */
     private void awaitLinksUp()
     {
-        final long deadlineNs = System.nanoTime() + 5_000_000_000L;
+        final long deadlineNs = System.nanoTime() + 30_000_000_000L;
         while (true)
         {
             final boolean up = linkUp(Role.CLIENT, CLIENT_IF) && linkUp(Role.GW, GW_INSIDE_IF) &&
@@ -210,7 +210,7 @@ public final class Lab implements AutoCloseable
             }
             if (System.nanoTime() > deadlineNs)
             {
-                throw new IllegalStateException("lab '" + prefix + "': veth links not up after 5 s");
+                throw new IllegalStateException("lab '" + prefix + "': veth links not up after 30 s");
             }
             sleepMs(20);
         }
