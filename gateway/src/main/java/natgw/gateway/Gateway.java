@@ -88,6 +88,7 @@ public final class Gateway implements AutoCloseable
                 config.mapping());
             final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts(), counters, config.verifyL4Checksums(),
                 services, backendCounters, affinity, config.resetRemovedBackendFlows()).events(allEvents).filtering(config.filtering())
+                .rejectFiltered(config.rejectFiltered())
                 .fragments(fragments);
             workers.add(new Worker(q, tun.queue(q), pipeline, clock, tun.offloads().vnetHeader()));
         }

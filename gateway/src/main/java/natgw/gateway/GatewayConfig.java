@@ -56,6 +56,8 @@ public final class GatewayConfig
     private EndpointDependence mapping;
     /** RFC 4787 filtering behaviour of packets from outside to a live mapping. */
     private EndpointDependence filtering = EndpointDependence.ADDRESS_AND_PORT_DEPENDENT;
+    /** Answer what the filtering refuses (TCP RST, ICMP administratively prohibited) instead of dropping it. */
+    private boolean rejectFiltered;
     private int conntrackMax = 262_144;
     /** Where the flow state outlives the process (a new run on the same TUN attaches to it); null: in memory only. */
     private Path stateFile;
@@ -222,6 +224,17 @@ public final class GatewayConfig
     public GatewayConfig filtering(final EndpointDependence filtering)
     {
         this.filtering = filtering;
+        return this;
+    }
+
+    public boolean rejectFiltered()
+    {
+        return rejectFiltered;
+    }
+
+    public GatewayConfig rejectFiltered(final boolean reject)
+    {
+        this.rejectFiltered = reject;
         return this;
     }
 

@@ -110,8 +110,14 @@ public final class RunCommand implements Callable<Integer>
             "endpoint-independent, any outside host reaches the inside endpoint (\"full cone\"); address-dependent, " +
             "any port of an address the inside endpoint has a connection to; address-and-port-dependent, only the " +
             "endpoints it talks to, as Linux (default: ${DEFAULT-VALUE}); refused packets are dropped and counted " +
-            "(filtered)")
+            "(filtered), see --filtered-reply")
     String filtering = "address-and-port-dependent";
+
+    @Option(names = "--filtered-reply", paramLabel = "drop|reject",
+        description = "what a packet the filtering refuses gets: drop (default: ${DEFAULT-VALUE}), or reject: a TCP RST " +
+            "or an ICMP administratively prohibited to its sender (answering a SYN breaks RFC 5382 REQ-4, which asks " +
+            "for silence so that simultaneous open works); counted as filtered either way")
+    String filteredReply = "drop";
 
     @Option(names = "--conntrack-max", paramLabel = "N", description = "connection table capacity (default: ${DEFAULT-VALUE}); the whole table, about 128 bytes per connection, is allocated at start, in huge pages where the kernel has them")
     int conntrackMax = 262_144;
@@ -428,6 +434,7 @@ public final class RunCommand implements Callable<Integer>
                 config.mapping(value("--mapping", 0, "", () -> EndpointDependence.fromLabel(mapping)));
             }
             config.filtering(value("--filtering", 0, "", () -> EndpointDependence.fromLabel(filtering)));
+            config.rejectFiltered(either("--filtered-reply", filteredReply, "reject", "drop"));
             config.conntrackMax(conntrackMax);
             config.stateFile(StateFileLocation.forTun(tun));
             config.fresh(fresh);

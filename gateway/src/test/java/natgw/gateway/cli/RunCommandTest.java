@@ -84,6 +84,8 @@ class RunCommandTest
         assertEquals(30_000, parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4").timeouts().icmpMs(), "linux by default");
         assertTrue(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4,1.2.3.5", "--pooling", "paired").pairedPooling());
         assertFalse(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4,1.2.3.5").pairedPooling(), "arbitrary by default");
+        assertTrue(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4", "--filtered-reply", "reject").rejectFiltered());
+        assertFalse(parse("--inside", "10.0.0.0/8", "--snat", "1.2.3.4").rejectFiltered(), "dropped by default");
     }
 
     @Test
@@ -137,6 +139,8 @@ class RunCommandTest
         assertEquals("--timeouts: unknown timeout preset 'bsd'; use linux or rfc", refusal(with(good, "--timeouts", "bsd")));
         assertEquals("--pooling: 'sticky' is neither paired nor arbitrary; give one of them",
             refusal(with(good, "--pooling", "sticky")));
+        assertEquals("--filtered-reply: 'icmp' is neither reject nor drop; give one of them",
+            refusal(with(good, "--filtered-reply", "icmp")));
         assertEquals("--snat: missing; give the pool the sources are masqueraded to (hairpin service traffic too), " +
             "e.g. --snat 192.0.2.10", refusal("run", "--inside", "10.0.0.0/8"));
         assertEquals("--snat: not an IPv4 address: '1.2.3'; give ADDR[,ADDR...] or a CIDR, e.g. 192.0.2.10 or " +

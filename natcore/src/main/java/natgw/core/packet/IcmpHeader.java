@@ -41,6 +41,8 @@ public final class IcmpHeader
     public static final int CODE_HOST_UNREACHABLE = 1;
     public static final int CODE_PORT_UNREACHABLE = 3;
     public static final int CODE_FRAGMENTATION_NEEDED = 4;
+    /** RFC 1812 section 5.2.7.1: communication administratively prohibited (a filter refused the packet). */
+    public static final int CODE_ADMIN_PROHIBITED = 13;
 
     private MutableDirectBuffer buffer;
     private int offset;

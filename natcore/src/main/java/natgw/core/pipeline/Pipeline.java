@@ -170,6 +170,16 @@ public final class Pipeline
         return this;
     }
 
+    /**
+     * What a packet the filtering refuses gets: false (the default) drops it, true answers it with a TCP RST or an
+     * ICMP administratively prohibited. Either way it is counted as {@code filtered}. Set before the worker starts.
+     */
+    public Pipeline rejectFiltered(final boolean reject)
+    {
+        policy.rejectFiltered(reject);
+        return this;
+    }
+
     /** Where connection events go; set before the worker starts. */
     public Pipeline events(final ConntrackEvents events)
     {

@@ -67,6 +67,7 @@ final class Policy
     private final IcmpHeader icmp;
     private int random = 0x2545F491;
     private EndpointDependence filtering = EndpointDependence.ADDRESS_AND_PORT_DEPENDENT;
+    private boolean rejectFiltered;
 
     Policy(
         final ConntrackTable table,
@@ -108,6 +109,12 @@ final class Policy
         this.filtering = filtering;
     }
 
+    /** True: a packet the filtering refuses is answered (TCP RST, ICMP administratively prohibited); false: dropped. */
+    void rejectFiltered(final boolean reject)
+    {
+        this.rejectFiltered = reject;
+    }
+
     /**
      * For a packet that found no confirmed connection: DNAT to a service's backend, SNAT for an inside
      * source, or a verdict. The header flyweights are on the packet.
@@ -136,7 +143,7 @@ final class Policy
         }
         if (snat.isPoolAddress(dst))
         {
-            return toMapping(addresses, ports, src, dst, protocol, dstPort, tcpFlags, nowMs);
+            return toMapping(buffer, offset, fields, addresses, ports, src, dst, protocol, dstPort, tcpFlags, nowMs);
         }
         if (service == null && (!snat.isInside(src) || snat.isPoolAddress(src)))
         {
@@ -196,6 +203,7 @@ final class Policy
 
     /** A first packet to a pool address: see the class comment. */
     private int toMapping(
+        final MutableDirectBuffer buffer, final int offset, final int fields,
         final long addresses, final long ports, final int src, final int dst, final int protocol, final int dstPort, final int tcpFlags,
         final int nowMs)
     {
@@ -217,7 +225,7 @@ final class Policy
         final boolean hairpin = snat.isInside(src) && !snat.isPoolAddress(src);
         if (!hairpin && filtering == EndpointDependence.ADDRESS_AND_PORT_DEPENDENT)
         {
-            return Verdict.done(Verdict.drop(DropReason.FILTERED));
+            return filtered(buffer, offset, fields, protocol);
         }
         int initialState = 0;
         if (protocol == Ipv4Header.PROTO_TCP)
@@ -237,7 +245,8 @@ final class Policy
             allocator.accept(cursor, addresses, ports, mapping, mappingStatus, DST_NAT | initialState << TCP_STATE_SHIFT, deadlineMs);
         if (entry < 0)
         {
-            return Verdict.done(Verdict.drop(allocator.dropReason()));
+            return allocator.dropReason() == DropReason.FILTERED ?
+                filtered(buffer, offset, fields, protocol) : Verdict.done(Verdict.drop(allocator.dropReason()));
         }
         if (allocator.created())
         {
@@ -245,6 +254,27 @@ final class Policy
             tracking.events().onEvent(ConntrackEvents.NEW, table, entry, cursor.status());
         }
         return entry;
+    }
+
+    /**
+     * A packet from outside that the filtering refuses: dropped, or answered as a closed port of a filtering
+     * router would be (a TCP RST, never to an RST; ICMP destination unreachable, administratively prohibited),
+     * counted as {@code filtered} either way. Answering a TCP SYN breaks RFC 5382 REQ-4 (no answer for 6 s, so
+     * that simultaneous open works): hence dropping by default.
+     */
+    private int filtered(final MutableDirectBuffer buffer, final int offset, final int fields, final int protocol)
+    {
+        if (!rejectFiltered || protocol == Ipv4Header.PROTO_TCP && (tcp.flags() & TcpHeader.RST) != 0)
+        {
+            return Verdict.done(Verdict.drop(DropReason.FILTERED));
+        }
+        counters.drop(DropReason.FILTERED);
+        final int ihl = Batch.ihl(fields);
+        final int totalLength = Batch.totalLength(fields);
+        batch.answer(protocol == Ipv4Header.PROTO_TCP ?
+            Answers.tcpReset(buffer, offset, ihl, totalLength, ip, tcp) :
+            Answers.icmpUnreachable(buffer, offset, ihl, totalLength, IcmpHeader.CODE_ADMIN_PROHIBITED, ip, icmp));
+        return Verdict.done(Verdict.FORWARD);
     }
 
     /**

@@ -16,6 +16,7 @@ import natgw.core.nat.NatAllocator;
 import natgw.core.nat.PortStrategy;
 import natgw.core.nat.SnatPolicy;
 import natgw.core.packet.DropReason;
+import natgw.core.packet.IcmpHeader;
 import natgw.core.packet.Ipv4Header;
 import natgw.core.packet.PacketBuilder;
 import natgw.core.packet.TcpHeader;
@@ -23,6 +24,7 @@ import natgw.core.packet.UdpHeader;
 
 import static natgw.core.flow.FlowTuple.parseAddress;
 import static natgw.core.packet.TcpHeader.ACK;
+import static natgw.core.packet.TcpHeader.RST;
 import static natgw.core.packet.TcpHeader.SYN;
 import static natgw.core.testing.PacketAssertions.assertChecksumsValid;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -77,6 +79,16 @@ class PipelineMappingTest
         assertChecksumsValid(buffer, 0, length);
         ip.wrap(buffer, 0);
         udp.wrap(buffer, ip.payloadOffset());
+        tcp.wrap(buffer, ip.payloadOffset());
+    }
+
+    /** Sends the packet built at 0 and asserts natgw answered it in its buffer: the answer's checksums are valid. */
+    private void answered(final int length)
+    {
+        final int verdict = process(length);
+        assertEquals(Pipeline.FORWARD, verdict, () -> "dropped: " + DropReason.get(verdict));
+        ip.wrap(buffer, 0);
+        assertChecksumsValid(buffer, 0, ip.totalLength());
         tcp.wrap(buffer, ip.payloadOffset());
     }
 
@@ -200,6 +212,32 @@ class PipelineMappingTest
         {
             assertNotEquals(-1, table.allocate(), "entry " + i + " of " + table.capacity() + " free");
         }
+    }
+
+    @Test
+    void shouldAnswerWhatTheFilteringRefusesWhenToldToReject()
+    {
+        pipeline.rejectFiltered(true);
+        final int external = udpOut(HOST_A, 6000, SERVER);
+        forward(builder.tcp(0, HOST_A, 40000, SERVER, 443, SYN, 1, 0, 0));
+        final int tcpExternal = tcp.srcPort();
+
+        answered(builder.udp(0, OTHER_SERVER, 3478, POOL, external, 16));
+        assertEquals(Ipv4Header.PROTO_ICMP, ip.protocol());
+        assertEquals(POOL, ip.srcAddress(), "from the address the sender tried");
+        assertEquals(OTHER_SERVER, ip.dstAddress());
+        final IcmpHeader icmp = new IcmpHeader().wrap(buffer, ip.payloadOffset());
+        assertEquals(IcmpHeader.DEST_UNREACHABLE, icmp.type());
+        assertEquals(IcmpHeader.CODE_ADMIN_PROHIBITED, icmp.code());
+
+        answered(builder.tcp(0, OTHER_SERVER, 5555, POOL, tcpExternal, SYN, 77, 0, 0));
+        assertTcp(POOL, tcpExternal, OTHER_SERVER, 5555);
+        assertTrue((tcp.flags() & RST) != 0, "a refused SYN is reset");
+
+        assertEquals(DropReason.FILTERED.id(), process(builder.tcp(0, OTHER_SERVER, 5555, POOL, tcpExternal, RST, 78, 0, 0)),
+            "an RST is never answered");
+        assertEquals(3, counters.get(DropReason.FILTERED), "every refused packet counted, answered or not");
+        assertEquals(0, counters.get(ConntrackCounter.ACCEPTED_INBOUND));
     }
 
     @Test
