@@ -171,12 +171,7 @@ final class Policy
             {
                 // like kube-proxy's REJECT for a service without endpoints: fail fast, never hang
                 counters.increment(ConntrackCounter.REJECTED);
-                final int ihl = Batch.ihl(fields);
-                final int totalLength = Batch.totalLength(fields);
-                batch.answer(protocol == Ipv4Header.PROTO_TCP ?
-                    Answers.tcpReset(buffer, offset, ihl, totalLength, ip, tcp) :
-                    Answers.icmpUnreachable(buffer, offset, ihl, totalLength, IcmpHeader.CODE_PORT_UNREACHABLE, ip, icmp));
-                return Verdict.done(Verdict.FORWARD);
+                return reject(buffer, offset, fields, protocol, IcmpHeader.CODE_PORT_UNREACHABLE);
             }
             if (!Verdict.isEntry(entry))
             {
@@ -269,11 +264,17 @@ final class Policy
             return Verdict.done(Verdict.drop(DropReason.FILTERED));
         }
         counters.drop(DropReason.FILTERED);
+        return reject(buffer, offset, fields, protocol, IcmpHeader.CODE_ADMIN_PROHIBITED);
+    }
+
+    /** Answers the packet in its buffer: a TCP RST, or an ICMP destination unreachable with {@code icmpCode}. */
+    private int reject(final MutableDirectBuffer buffer, final int offset, final int fields, final int protocol, final int icmpCode)
+    {
         final int ihl = Batch.ihl(fields);
         final int totalLength = Batch.totalLength(fields);
         batch.answer(protocol == Ipv4Header.PROTO_TCP ?
             Answers.tcpReset(buffer, offset, ihl, totalLength, ip, tcp) :
-            Answers.icmpUnreachable(buffer, offset, ihl, totalLength, IcmpHeader.CODE_ADMIN_PROHIBITED, ip, icmp));
+            Answers.icmpUnreachable(buffer, offset, ihl, totalLength, icmpCode, ip, icmp));
         return Verdict.done(Verdict.FORWARD);
     }
 

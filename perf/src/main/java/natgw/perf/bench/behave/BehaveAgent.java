@@ -138,6 +138,26 @@ public final class BehaveAgent
 
     private static void echoSeen(final DatagramSocket socket)
     {
+        receiveLoop(socket, packet ->
+        {
+            final byte[] head = (SEEN + endpoint(packet.getAddress(), packet.getPort()) + "|")
+                .getBytes(StandardCharsets.US_ASCII);
+            final byte[] reply = new byte[head.length + packet.getLength()];
+            System.arraycopy(head, 0, reply, 0, head.length);
+            System.arraycopy(packet.getData(), 0, reply, head.length, packet.getLength());
+            socket.send(new DatagramPacket(reply, reply.length, packet.getSocketAddress()));
+        });
+    }
+
+    /** What a {@link #receiveLoop} does with each datagram. */
+    private interface DatagramHandler
+    {
+        void onDatagram(DatagramPacket packet) throws IOException;
+    }
+
+    /** Receives datagrams until the socket closes; an I/O error (an ICMP error to an earlier send) does not end it. */
+    private static void receiveLoop(final DatagramSocket socket, final DatagramHandler handler)
+    {
         final byte[] buffer = new byte[MAX_DATAGRAM];
         final DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
         while (!socket.isClosed())
@@ -146,16 +166,11 @@ public final class BehaveAgent
             {
                 packet.setData(buffer);
                 socket.receive(packet);
-                final byte[] head = (SEEN + endpoint(packet.getAddress(), packet.getPort()) + "|")
-                    .getBytes(StandardCharsets.US_ASCII);
-                final byte[] reply = new byte[head.length + packet.getLength()];
-                System.arraycopy(head, 0, reply, 0, head.length);
-                System.arraycopy(buffer, 0, reply, head.length, packet.getLength());
-                socket.send(new DatagramPacket(reply, reply.length, packet.getSocketAddress()));
+                handler.onDatagram(packet);
             }
             catch (final IOException e)
             {
-                // closed, or an ICMP error from an earlier send: go on
+                // closed, or an ICMP error to an earlier send: go on
             }
         }
     }
@@ -207,26 +222,11 @@ public final class BehaveAgent
         final BlockingQueue<Received> inbox = new LinkedBlockingQueue<>();
         udp.put(name, socket);
         inboxes.put(name, inbox);
-        threads.execute(() ->
+        threads.execute(() -> receiveLoop(socket, packet ->
         {
-            final byte[] buffer = new byte[MAX_DATAGRAM];
-            final DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
-            while (!socket.isClosed())
-            {
-                try
-                {
-                    packet.setData(buffer);
-                    socket.receive(packet);
-                    final String text = new String(buffer, 0, Math.min(packet.getLength(), 80),
-                        StandardCharsets.US_ASCII);
-                    inbox.add(new Received(endpoint(packet.getAddress(), packet.getPort()), packet.getLength(), text));
-                }
-                catch (final IOException e)
-                {
-                    // closed, or an ICMP error to an earlier send
-                }
-            }
-        });
+            final String text = new String(packet.getData(), 0, Math.min(packet.getLength(), 80), StandardCharsets.US_ASCII);
+            inbox.add(new Received(endpoint(packet.getAddress(), packet.getPort()), packet.getLength(), text));
+        }));
         return "ok " + socket.getLocalPort();
     }
 
