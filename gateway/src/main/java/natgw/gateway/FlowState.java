@@ -1,5 +1,7 @@
 package natgw.gateway;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
@@ -16,6 +18,7 @@ import natgw.core.nat.AffinityTable;
 import natgw.core.nat.BackendCounters;
 import natgw.core.nat.EndpointDependence;
 import natgw.core.nat.Services;
+import natgw.tun.HugePageFileMapper;
 import natgw.tun.HugePageMemory;
 import natgw.tun.StateFileLocation;
 
@@ -65,8 +68,22 @@ final class FlowState implements AutoCloseable
     /** The state {@code config} asks for: in its state file if it names one, else in memory. */
     static FlowState open(final GatewayConfig config, final NanoClock clock)
     {
-        return config.stateFile() == null ? inMemory(config, clock) :
-            mapped(config, clock, config.stateFile(), StateFileLocation.identity());
+        if (config.stateFile() == null)
+        {
+            return inMemory(config, clock);
+        }
+        if (config.stateFile().toAbsolutePath().getParent().equals(StateFileLocation.directory()))
+        {
+            try
+            {
+                StateFileLocation.createDirectory();
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException(ex.getMessage(), ex);
+            }
+        }
+        return mapped(config, clock, config.stateFile(), StateFileLocation.identity());
     }
 
     /**
@@ -82,7 +99,7 @@ final class FlowState implements AutoCloseable
         final long nowNs = clock.nanoTime();
         final StateFile file = StateFile.open(path,
             new long[] {ConntrackTable.CONTROL_LENGTH, ConntrackTable.memoryBytes(config.conntrackMax()), AffinityTable.bytes(AFFINITY_SLOTS)},
-            options, config.fresh(), nowNs, ThreadLocalRandom.current().nextLong());
+            options, config.fresh(), nowNs, ThreadLocalRandom.current().nextLong(), new HugePageFileMapper());
         try
         {
             final boolean attached = file.origin() == StateFile.Origin.ATTACHED;
@@ -188,10 +205,10 @@ final class FlowState implements AutoCloseable
         return summary;
     }
 
-    /** Bytes of the conntrack table in huge pages (in memory only: a tmpfs file is in small pages unless mounted huge=). */
+    /** Bytes of the conntrack table the kernel backs with huge pages now. */
     long hugePageBytes()
     {
-        return hugePages == null ? 0 : hugePages.hugePageBytes();
+        return hugePages != null ? hugePages.hugePageBytes() : Math.max(0, HugePageMemory.hugePageBytes(file.region(CONNTRACK)));
     }
 
     /** Releases the state file's lock; the file stays for the next gateway. */

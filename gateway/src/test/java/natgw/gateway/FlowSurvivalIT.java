@@ -17,6 +17,7 @@ import natgw.tun.lab.LabProcess;
 import natgw.tun.lab.Role;
 import natgw.tun.CommandResult;
 import natgw.tun.Exec;
+import natgw.tun.StateFileLocation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -176,7 +177,7 @@ class FlowSurvivalIT
     private static Path stateFile() throws Exception
     {
         final long inode = (Long)Files.getAttribute(Path.of("/run/netns", lab.ns(Role.GW)), "unix:ino");
-        return Path.of("/run/natgw", Lab.TUN_NAME + "@netns-" + inode + ".state");
+        return StateFileLocation.directory().resolve(Lab.TUN_NAME + "@netns-" + inode + ".state");
     }
 
     /** The first line from index {@code from} on that starts with {@code prefix}, waiting up to {@code timeoutMs}. */

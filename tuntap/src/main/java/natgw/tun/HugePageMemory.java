@@ -77,8 +77,8 @@ public final class HugePageMemory implements OffHeapMemory
     }
 
     /**
-     * Bytes of {@code block} the kernel backs with huge pages now: the AnonHugePages of the mappings of
-     * {@code /proc/self/smaps} that hold it (at most its length), or -1 if smaps cannot be read.
+     * Bytes of {@code block} the kernel backs with huge pages now: the AnonHugePages (private memory) and
+     * ShmemPmdMapped or FilePmdMapped (a mapped file) of the mappings of {@code /proc/self/smaps} that hold it (at most its length), or -1 if smaps cannot be read.
      */
     public static long hugePageBytes(final UnsafeBuffer block)
     {
@@ -98,7 +98,8 @@ public final class HugePageMemory implements OffHeapMemory
                     final long to = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
                     inside = from < end && to > start;
                 }
-                else if (inside && line.startsWith("AnonHugePages:"))
+                else if (inside && (line.startsWith("AnonHugePages:") || line.startsWith("ShmemPmdMapped:") ||
+                    line.startsWith("FilePmdMapped:")))
                 {
                     huge += Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
                 }

@@ -45,6 +45,20 @@ public final class Native
     static final int CLONE_NEWNET = 0x40000000;
 
     static final int MADV_HUGEPAGE = 14;
+    static final int MADV_POPULATE_WRITE = 23;
+    static final int MADV_COLLAPSE = 25;
+
+    static final int PROT_NONE = 0;
+    static final int PROT_READ = 1;
+    static final int PROT_WRITE = 2;
+    static final int MAP_SHARED = 0x01;
+    static final int MAP_PRIVATE = 0x02;
+    static final int MAP_FIXED = 0x10;
+    static final int MAP_ANONYMOUS = 0x20;
+    static final int MAP_NORESERVE = 0x4000;
+    static final long MAP_FAILED = -1;
+    static final long SYS_MMAP = 9;
+    static final long SYS_MUNMAP = 11;
 
     static final int EPERM = 1;
     static final int ENOENT = 2;
@@ -91,6 +105,9 @@ public final class Native
 
         int madvise(@intptr_t long addr, @size_t long length, int advice);
 
+        /** syscall(2): mmap and munmap go through it, as jnr-ffi's binding of libc's mmap fails with EINVAL. */
+        long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
+
         String strerror(int errnum);
     }
 
@@ -128,6 +145,18 @@ public final class Native
         {
             throw new IllegalStateException("natgw cannot bind libc through jnr-ffi: " + LOAD_FAILURE, LOAD_FAILURE);
         }
+    }
+
+    /** mmap(2); {@link #MAP_FAILED} and errno on failure. */
+    static long mmap(final long addr, final long length, final int prot, final int flags, final int fd, final long offset)
+    {
+        return libc().syscall(SYS_MMAP, addr, length, prot, flags, fd, offset);
+    }
+
+    /** munmap(2). */
+    static int munmap(final long addr, final long length)
+    {
+        return (int)libc().syscall(SYS_MUNMAP, addr, length, 0, 0, 0, 0);
     }
 
     public static LibC libc()

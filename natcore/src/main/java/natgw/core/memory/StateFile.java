@@ -2,7 +2,7 @@ package natgw.core.memory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.MappedByteBuffer;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -70,23 +70,44 @@ public final class StateFile implements AutoCloseable
         DISCARDED
     }
 
+    /** How the file's bytes come into memory. */
+    @FunctionalInterface
+    public interface Mapper
+    {
+        /**
+         * Maps bytes {@code [0, length)} of the open file, read-write and shared with it; {@code length} is a
+         * multiple of the page size and the file is at least that long.
+         */
+        Mapping map(Path path, FileChannel channel, long length) throws IOException;
+    }
+
+    /** A mapped file: views of its bytes. */
+    @FunctionalInterface
+    public interface Mapping
+    {
+        /** Bytes {@code [offset, offset + length)} of the file; {@code offset} is page aligned. */
+        UnsafeBuffer region(long offset, int length) throws IOException;
+    }
+
+    /** Each region in a mapping of its own, in the pages the file system gives ({@link FileChannel#map}). */
+    public static final Mapper FILE_CHANNEL = (path, channel, fileLength) -> (offset, length) ->
+        new UnsafeBuffer(channel.map(FileChannel.MapMode.READ_WRITE, offset, Math.max(length, 1)), 0, length);
+
     private final Path path;
     private final FileChannel channel;
     private final FileLock lock;
     private final UnsafeBuffer header;
     private final List<UnsafeBuffer> regions;
-    private final List<MappedByteBuffer> mappings;
     private final Origin origin;
     private final String discardReason;
 
     private StateFile(
-        final Path path, final FileChannel channel, final FileLock lock, final List<MappedByteBuffer> mappings,
+        final Path path, final FileChannel channel, final FileLock lock,
         final List<UnsafeBuffer> regions, final Origin origin, final String discardReason)
     {
         this.path = path;
         this.channel = channel;
         this.lock = lock;
-        this.mappings = mappings;
         this.header = regions.get(0);
         this.regions = regions.subList(1, regions.size());
         this.origin = origin;
@@ -106,6 +127,14 @@ public final class StateFile implements AutoCloseable
     public static StateFile open(
         final Path path, final long[] regionLengths, final Map<String, String> options, final boolean fresh,
         final long epochNs, final long seed)
+    {
+        return open(path, regionLengths, options, fresh, epochNs, seed, FILE_CHANNEL);
+    }
+
+    /** As {@link #open(Path, long[], Map, boolean, long, long)}, its bytes mapped by {@code mapper}. */
+    public static StateFile open(
+        final Path path, final long[] regionLengths, final Map<String, String> options, final boolean fresh,
+        final long epochNs, final long seed, final Mapper mapper)
     {
         if (regionLengths.length > MAX_REGIONS)
         {
@@ -145,18 +174,21 @@ public final class StateFile implements AutoCloseable
             {
                 channel.truncate(0); // zero pages: a tmpfs file is sparse until touched
             }
-            final List<MappedByteBuffer> mappings = new ArrayList<>();
+            final long fileLength = fileLength(regionLengths);
+            if (channel.size() < fileLength)
+            {
+                channel.write(ByteBuffer.wrap(new byte[1]), fileLength - 1); // sparse: the mapping may cover it all
+            }
+            final Mapping mapping = mapper.map(path, channel, fileLength);
             final List<UnsafeBuffer> regions = new ArrayList<>();
             long offset = 0;
             for (int i = -1; i < regionLengths.length; i++)
             {
                 final long length = i < 0 ? HEADER_LENGTH : regionLengths[i];
-                final MappedByteBuffer mapping = channel.map(FileChannel.MapMode.READ_WRITE, offset, Math.max(length, 1));
-                mappings.add(mapping);
-                regions.add(new UnsafeBuffer(mapping, 0, (int)length));
+                regions.add(mapping.region(offset, (int)length));
                 offset += BitUtil.align(length, PAGE);
             }
-            final StateFile file = new StateFile(path, channel, lock, mappings, regions, origin, discardReason);
+            final StateFile file = new StateFile(path, channel, lock, regions, origin, discardReason);
             if (origin != Origin.ATTACHED)
             {
                 file.writeHeader(regionLengths, optionsText, epochNs, seed);
@@ -173,6 +205,17 @@ public final class StateFile implements AutoCloseable
             closeQuietly(channel);
             throw ex;
         }
+    }
+
+    /** The header page and every region, each from a page boundary. */
+    private static long fileLength(final long[] regionLengths)
+    {
+        long length = HEADER_LENGTH;
+        for (final long regionLength : regionLengths)
+        {
+            length += BitUtil.align(regionLength, PAGE);
+        }
+        return length;
     }
 
     /**

@@ -254,11 +254,11 @@ public final class Lab implements AutoCloseable
 
     /**
      * Removes the natgw state files of a namespace about to go (named after its inode, they would otherwise
-     * stay in /run until the machine restarts; a namespace made later with the same inode starts them afresh).
+     * stay in memory until the machine restarts; a namespace made later with the same inode starts them afresh).
      */
     private static void removeStateFiles(final String netns)
     {
-        final Path stateDir = Path.of("/run/natgw");
+        final Path stateDir = natgw.tun.StateFileLocation.directory();
         try
         {
             final long inode = (Long)Files.getAttribute(Path.of("/run/netns", netns), "unix:ino");
