@@ -45,8 +45,10 @@ import static natgw.core.conntrack.StatusDescriptor.phase;
  *
  *  record (48 bytes)
  *   0  extra           policy data (e.g. backend id; set only with DST_NAT)   immutable while linked; free-list link while FREE
- *   4  firstDeadline   the deadline it was created with (its age, for UDP's stream rule)   immutable while linked
- *   8  refs            linked nodes + holders (the owner until published, killers); 0 once FREE
+ *   4  per protocol    as Linux's ct->proto: UDP firstDeadline, the deadline it was created with (its age, for the
+ *                      stream rule), immutable while linked; TCP sequenceEnd, the original direction's sequence end
+ *                      ({@link #raiseSequenceEnd}); nothing for ICMP
+ *   8  refs            linked nodes + holders (the owner until published, killers, a raiser); 0 once FREE
  *  12  folds           pending counts being folded (low 16 bits) | folds done (high 16)
  *  16  totals          packets, bytes ORIGINAL; packets, bytes REPLY (64 bits each)
  * </pre>
@@ -121,6 +123,7 @@ public final class ConntrackTable
     // record
     static final int EXTRA_OFFSET = 0;
     static final int FIRST_DEADLINE_OFFSET = 4;
+    static final int SEQUENCE_END_OFFSET = FIRST_DEADLINE_OFFSET;
     static final int LINKS_OFFSET = 8;
     static final int FOLD_OFFSET = 12;
     static final int TOTALS_OFFSET = 16;
@@ -420,6 +423,44 @@ public final class ConntrackTable
     public int firstDeadlineMs(final int entry)
     {
         return buffer.getInt(recordOffset(entry) + FIRST_DEADLINE_OFFSET);
+    }
+
+    /**
+     * A TCP connection's original direction's sequence end: just past the highest sequence number its sender was seen
+     * to use (see {@link #raiseSequenceEnd}). Read it, then check the incarnation (the status CAS of a kill does).
+     */
+    public int sequenceEnd(final int entry)
+    {
+        return buffer.getIntVolatile(recordOffset(entry) + SEQUENCE_END_OFFSET);
+    }
+
+    /** Sets the sequence end of a TCP connection still private to its allocator (after {@link #initialise}). */
+    public void sequenceEnd(final int entry, final int end)
+    {
+        buffer.putInt(recordOffset(entry) + SEQUENCE_END_OFFSET, end);
+    }
+
+    /**
+     * Raises the sequence end of the TCP connection found with {@code status} to {@code end} if {@code end} comes
+     * after it ({@link TcpSequence#after}): a retransmission never moves it back. A plain store, made under a hold
+     * (increment-if-not-zero on refs, as a killer's) and only if the entry is still that incarnation: the word is
+     * another incarnation's otherwise, perhaps a mapping's uses, which a stale store must never touch. Two workers
+     * raising one connection at once may leave the lower end: the last store wins. Callers raise on the segments
+     * that carry SYN, FIN or RST; everything a sender sends after its FIN carries that FIN's end, so at TIME_WAIT the
+     * racing stores are of one value, and before it a lost raise is made good by the next.
+     */
+    public void raiseSequenceEnd(final Cursor cursor, final int entry, final int status, final int end)
+    {
+        if (!tryHold(entry))
+        {
+            return;
+        }
+        final int offset = recordOffset(entry) + SEQUENCE_END_OFFSET;
+        if (sameIncarnation(entry, status) && TcpSequence.after(end, buffer.getInt(offset)))
+        {
+            buffer.putIntOrdered(offset, end);
+        }
+        release(cursor, entry);
     }
 
     public int extra(final int entry)

@@ -42,7 +42,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 public final class StateFile implements AutoCloseable
 {
-    public static final int LAYOUT_VERSION = 2;
+    public static final int LAYOUT_VERSION = 3;
     /** Options about whose clock and namespace the state is: a change discards the state instead of refusing it. */
     public static final String IDENTITY_PREFIX = "identity.";
     public static final int HEADER_LENGTH = 4096;

@@ -5,6 +5,7 @@ import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.EarlyDrop;
 import natgw.core.conntrack.MappingDescriptor;
 import natgw.core.conntrack.StatusDescriptor;
+import natgw.core.conntrack.TcpSequence;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
@@ -66,6 +67,11 @@ public final class NatAllocator
     /** The destination of the connection a new mapping is searched for (mappingFor). */
     private int firstDst;
     private int firstDstPort;
+    /**
+     * The first packet's sequence number (TCP): the new connection's original sequence end until the packet is
+     * tracked, and what the SYN must come after to take an ended connection's tuple over (takeOverEnded).
+     */
+    private int sequence;
     private int dropReason;
     private boolean created;
 
@@ -169,7 +175,7 @@ public final class NatAllocator
         final int extra,
         final int deadlineMs)
     {
-        return connect(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs, true);
+        return connect(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs, true, 0);
     }
 
     /**
@@ -177,6 +183,7 @@ public final class NatAllocator
      * false the source port is searched for this connection alone, as Linux and IPVS masquerade a service's client
      * (among ports no mapping holds): an endpoint's mapping would give a connection to a backend the 4-tuple an
      * earlier connection of the endpoint to that backend, through another address, left in the backend's TIME_WAIT.
+     * The first packet's sequence number is taken as 0.
      */
     public int connect(
         final ConntrackTable.Cursor cursor,
@@ -192,7 +199,35 @@ public final class NatAllocator
         final int deadlineMs,
         final boolean onMapping)
     {
+        return connect(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs,
+            onMapping, 0);
+    }
+
+    /**
+     * {@link #connect(ConntrackTable.Cursor, long, long, int, int, int, int, int, int, int, int, boolean)} for a first
+     * packet with TCP sequence number {@code sequence} (ignored for other protocols): a new connection's original
+     * direction starts there ({@link ConntrackTable#sequenceEnd}), and a SYN takes an ended connection's NAT tuple over
+     * only if {@code sequence} comes after that connection's original sequence end, as Linux's {@code
+     * nf_seq_has_advanced}: else the server, which may hold the 4-tuple in TIME_WAIT, would not take the SYN for a new
+     * connection.
+     */
+    public int connect(
+        final ConntrackTable.Cursor cursor,
+        final long origAddresses,
+        final long origPorts,
+        final int natAddress,
+        final int newDst,
+        final int newDstPort,
+        final int portLow,
+        final int portHigh,
+        final int flags,
+        final int extra,
+        final int deadlineMs,
+        final boolean onMapping,
+        final int sequence)
+    {
         created = false;
+        this.sequence = sequence;
         if (endpointIndependent && natAddress != 0 && onMapping)
         {
             return connectMapped(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra,
@@ -210,6 +245,7 @@ public final class NatAllocator
             final int newSrc = natAddress != 0 ? natAddress : FlowTuple.srcAddress(origAddresses);
             table.initialise(entry, origAddresses, origPorts, FlowTuple.packAddresses(newDst, newSrc), replyPorts(protocol, newDstPort, srcPort),
                 flags, extra, deadlineMs);
+            startSequence(entry, protocol);
             final int result = strategy.isAtomic() ?
                 reserveThenConfirm(cursor, entry, origAddresses, origPorts, natAddress != 0, portLow, portHigh) :
                 checkThenInsert(cursor, entry, origAddresses, origPorts, natAddress != 0, portLow, portHigh);
@@ -241,7 +277,22 @@ public final class NatAllocator
         final int flags,
         final int deadlineMs)
     {
+        return accept(cursor, origAddresses, origPorts, mapping, mappingStatus, flags, deadlineMs, 0);
+    }
+
+    /** {@link #accept(ConntrackTable.Cursor, long, long, int, int, int, int)} for a first packet with TCP sequence {@code sequence}. */
+    public int accept(
+        final ConntrackTable.Cursor cursor,
+        final long origAddresses,
+        final long origPorts,
+        final int mapping,
+        final int mappingStatus,
+        final int flags,
+        final int deadlineMs,
+        final int sequence)
+    {
         created = false;
+        this.sequence = sequence;
         int status = mappingStatus;
         for (int retry = 0; retry < MAX_RETRIES; retry++)
         {
@@ -485,8 +536,10 @@ public final class NatAllocator
         }
         table.initialise(entry, origAddresses, origPorts, FlowTuple.packAddresses(newDst, newSrc),
             replyPorts(FlowTuple.protocol(origPorts), newDstPort, newSrcPort), flags | StatusDescriptor.MAPPED, extra, deadlineMs);
-        // from here the use is the entry's: whatever ends it, abandon or kill, releases the use when it is freed
-        if (!table.claim(cursor, entry, REPLY) && !(takeOverEnded(cursor, entry) && table.claim(cursor, entry, REPLY)))
+        startSequence(entry, FlowTuple.protocol(origPorts));
+        // from here the use is the entry's: whatever ends it, abandon or kill, releases the use when it is freed;
+        // the endpoint's port is fixed, there is no other to try: an ended holder goes whatever its sequence end
+        if (!table.claim(cursor, entry, REPLY) && !(takeOverEnded(cursor, entry, false) && table.claim(cursor, entry, REPLY)))
         {
             final int adopted = adoptSameFlow(cursor, entry, origAddresses, origPorts);
             if (adopted != -1)
@@ -745,12 +798,14 @@ public final class NatAllocator
         final ConntrackTable.Cursor cursor, final int entry, final long replyAddresses, final long replyPorts, final int attemptsLeft)
     {
         counters.increment(ConntrackCounter.PORT_SEARCH_ATTEMPTS);
-        if (MappingDescriptor.isMappingTuple(replyPorts) && attemptsLeft > TAKE_OVER_ATTEMPTS && table.lookup(cursor,
+        if (MappingDescriptor.isMappingTuple(replyPorts) && table.lookup(cursor,
             FlowTuple.packAddresses(firstDst, FlowTuple.dstAddress(replyAddresses)),
-            replyPorts(FlowTuple.protocol(replyPorts), firstDstPort, FlowTuple.dstPort(replyPorts))))
+            replyPorts(FlowTuple.protocol(replyPorts), firstDstPort, FlowTuple.dstPort(replyPorts))) &&
+            (attemptsLeft > TAKE_OVER_ATTEMPTS || !sequencePast(cursor.entry(), FlowTuple.protocol(replyPorts))))
         {
             // the first connection's tuple is held, by an ended connection of another endpoint: another port, as the
-            // kernel's search does, so the server never sees a 4-tuple it may still hold in TIME_WAIT
+            // kernel's search does, so the server never sees a 4-tuple it may still hold in TIME_WAIT; on the last
+            // attempts the connection may take the holder over, if its SYN is past the holder's sequence end
             return false;
         }
         if (endpointIndependent && !MappingDescriptor.isMappingTuple(replyPorts) && table.lookup(cursor,
@@ -764,9 +819,9 @@ public final class NatAllocator
         if (strategy.isAtomic())
         {
             return table.claim(cursor, entry, REPLY) ||
-                mayTakeOver && takeOverEnded(cursor, entry) && table.claim(cursor, entry, REPLY);
+                mayTakeOver && takeOverEnded(cursor, entry, true) && table.claim(cursor, entry, REPLY);
         }
-        return !table.lookup(cursor, replyAddresses, replyPorts) || mayTakeOver && takeOverEnded(cursor, entry);
+        return !table.lookup(cursor, replyAddresses, replyPorts) || mayTakeOver && takeOverEnded(cursor, entry, true);
     }
 
     /**
@@ -774,12 +829,14 @@ public final class NatAllocator
      * CLOSE, source-NATed, while we set up a TCP connection from its SYN. Its NAT tuple then goes to the new
      * connection, as Linux 6.x's {@code nf_nat_used_tuple_harder} does it on a search's last attempts; without it,
      * a pool under thousands of short connections a second runs out of tuples that only wait out their timers.
-     * Linux also requires the new SYN's sequence to be past the old connection's; natgw keeps no sequence numbers,
-     * and takes over only ended connections.
+     * With {@code requireAdvance}, only if the SYN's sequence comes after the holder's original sequence end, as
+     * Linux's {@code nf_seq_has_advanced}: a server that holds the 4-tuple in TIME_WAIT takes a SYN for a new
+     * connection only then (RFC 6191, {@code tcp_timewait_state_process}); before, it answers with an ACK, the client
+     * resets, and the connection waits a SYN retransmission. The search then goes on to another candidate.
      *
      * @return true if the holder was ended here, so the candidate may be claimed again.
      */
-    private boolean takeOverEnded(final ConntrackTable.Cursor cursor, final int entry)
+    private boolean takeOverEnded(final ConntrackTable.Cursor cursor, final int entry, final boolean requireAdvance)
     {
         final long replyAddresses = table.tupleAddresses(entry, REPLY);
         final long replyPorts = table.tuplePorts(entry, REPLY);
@@ -795,16 +852,33 @@ public final class NatAllocator
         final int status = table.status(holder);
         if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || (status & StatusDescriptor.SRC_NAT) == 0 ||
             !TcpState.isReopenable(StatusDescriptor.tcpState(status)) ||
-            table.tupleAddresses(holder, REPLY) != replyAddresses || table.tuplePorts(holder, REPLY) != replyPorts)
+            table.tupleAddresses(holder, REPLY) != replyAddresses || table.tuplePorts(holder, REPLY) != replyPorts ||
+            requireAdvance && !sequencePast(holder, Ipv4Header.PROTO_TCP))
         {
             return false;
         }
+        // the sequence end too was read after the status: the kill's CAS fails if the entry was reused since
         if (!table.kill(cursor, holder, status))
         {
             return false;
         }
         counters.increment(ConntrackCounter.TAKEN_OVER);
         return true;
+    }
+
+    /** True unless {@code holder} is a TCP connection whose original sequence end the first packet's sequence is not past. */
+    private boolean sequencePast(final int holder, final int protocol)
+    {
+        return protocol != Ipv4Header.PROTO_TCP || TcpSequence.after(sequence, table.sequenceEnd(holder));
+    }
+
+    /** A new TCP connection's original direction starts at its first packet's sequence (tracking raises it). */
+    private void startSequence(final int entry, final int protocol)
+    {
+        if (protocol == Ipv4Header.PROTO_TCP)
+        {
+            table.sequenceEnd(entry, sequence);
+        }
     }
 
     /**

@@ -7,7 +7,6 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.nat.ServiceTable;
 import natgw.core.packet.IcmpHeader;
 import natgw.core.packet.Ipv4Header;
-import natgw.core.packet.TcpHeader;
 
 import static natgw.core.conntrack.StatusDescriptor.isConfirmed;
 
@@ -85,7 +84,8 @@ final class Lookup
     /**
      * Lookup, tracking and rewrite for the packet validation left in slot {@code j}, if it is TCP or UDP of
      * a confirmed connection that the packet leaves in the status it found (its TCP state, the reply and
-     * assured flags already as the packet would set them), not a SYN, and not bound for a removed backend.
+     * assured flags already as the packet would set them), without SYN, FIN or RST (whose sequence the full path's
+     * tracking records), and not bound for a removed backend.
      * It looks up with {@link ConntrackTable#findLinked}, counts, moves the deadline and rewrites, with no
      * flyweight. Any other packet, or a lookup that met a concurrent change, it leaves as it found it and
      * returns {@link Verdict#PARSED}: the full path takes the packet from the start.
@@ -98,7 +98,7 @@ final class Lookup
         final int fields = batch.fields[j];
         final int protocol = FlowTuple.protocol(ports);
         final int tcpFlags = Batch.tcpFlags(fields);
-        if (protocol == Ipv4Header.PROTO_ICMP || (tcpFlags & (TcpHeader.SYN | TcpHeader.ACK | TcpHeader.RST)) == TcpHeader.SYN)
+        if (protocol == Ipv4Header.PROTO_ICMP || (tcpFlags & Tracking.SEQUENCE_FLAGS) != 0) // UDP: no flags
         {
             return Verdict.PARSED;
         }

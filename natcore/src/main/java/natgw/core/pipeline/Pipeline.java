@@ -39,7 +39,8 @@ import static natgw.core.conntrack.StatusDescriptor.isConfirmed;
  *      creates the connection, on the endpoint's mapping), to a pool address: hairpin from inside,
  *      the filtering's verdict from outside; forward anything else unchanged; a flow whose backend
  *      was removed is ended with a TCP RST or ICMP unreachable                                   {@link Policy}
- *   5. track: TCP state, timeout, SEEN_REPLY/ASSURED, counters                                {@link Tracking}
+ *   5. track: TCP state (and the original direction's sequence end on SYN, FIN, RST), timeout,
+ *      SEEN_REPLY/ASSURED, counters                                                             {@link Tracking}
  *   6. rewrite: the target tuple is the inverse of the other direction's tuple (nf_nat_manip_pkt),
  *      checksums updated incrementally (RFC 1624)                                             {@link Rewrite}
  *      ICMP errors: outer and embedded headers                                   {@link IcmpErrorTranslation}
@@ -521,6 +522,10 @@ public final class Pipeline
             }
             final int offloads = batch.offloads[j];
             tracking.track(entry, dir, status, protocol, tcpFlags, Batch.segments(offloads), batch.wireBytes[j], nowMs, backend);
+            if (protocol == Ipv4Header.PROTO_TCP)
+            {
+                tracking.trackSequence(entry, dir, status, tcpFlags, tcp, totalLength - Batch.ihl(fields));
+            }
             Rewrite.rewrite(buffer, offset, Batch.ihl(fields), protocol, Batch.partialChecksum(offloads),
                 addresses, ports, otherAddresses, otherPorts, icmp);
             return Verdict.FORWARD;

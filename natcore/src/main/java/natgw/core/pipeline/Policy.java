@@ -183,7 +183,7 @@ final class Policy
             entry = allocator.connect(
                 cursor, addresses, ports, snat.addressFor(src, dst), dst, dstPort, snat.portLow(), snat.portHigh(),
                 SRC_NAT | initialState << TCP_STATE_SHIFT, 0,
-                nowMs + tracking.initialTimeoutMs(protocol, initialState));
+                nowMs + tracking.initialTimeoutMs(protocol, initialState), true, sequence(protocol));
             if (entry < 0)
             {
                 return Verdict.done(Verdict.drop(allocator.dropReason()));
@@ -194,6 +194,12 @@ final class Policy
             tracking.events().onEvent(ConntrackEvents.NEW, table, entry, cursor.status());
         }
         return entry;
+    }
+
+    /** The packet's TCP sequence number, for the allocator (0 for other protocols, whose header the flyweight is not on). */
+    private int sequence(final int protocol)
+    {
+        return protocol == Ipv4Header.PROTO_TCP ? tcp.sequence() : 0;
     }
 
     /** A first packet to a pool address: see the class comment. */
@@ -236,8 +242,9 @@ final class Policy
         final int insideAddress = FlowTuple.srcAddress(endpointAddresses);
         final int entry = hairpin ?
             allocator.connect(cursor, addresses, ports, snat.addressFor(src, insideAddress), insideAddress, FlowTuple.srcPort(endpointPorts),
-                snat.portLow(), snat.portHigh(), SRC_NAT | DST_NAT | initialState << TCP_STATE_SHIFT, 0, deadlineMs) :
-            allocator.accept(cursor, addresses, ports, mapping, mappingStatus, DST_NAT | initialState << TCP_STATE_SHIFT, deadlineMs);
+                snat.portLow(), snat.portHigh(), SRC_NAT | DST_NAT | initialState << TCP_STATE_SHIFT, 0, deadlineMs, true, sequence(protocol)) :
+            allocator.accept(cursor, addresses, ports, mapping, mappingStatus, DST_NAT | initialState << TCP_STATE_SHIFT, deadlineMs,
+                sequence(protocol));
         if (entry < 0)
         {
             return allocator.dropReason() == DropReason.FILTERED ?
@@ -321,7 +328,7 @@ final class Policy
         final int entry = allocator.connect(
             cursor, addresses, ports, natAddress, backend.address(), backend.port(), snat.portLow(), snat.portHigh(),
             DST_NAT | (masquerade ? SRC_NAT : 0) | tcpState << TCP_STATE_SHIFT,
-            backend.id() + 1, nowMs + tracking.initialTimeoutMs(protocol, tcpState), false);
+            backend.id() + 1, nowMs + tracking.initialTimeoutMs(protocol, tcpState), false, sequence(protocol));
         if (entry < 0)
         {
             return Verdict.done(Verdict.drop(allocator.dropReason()));

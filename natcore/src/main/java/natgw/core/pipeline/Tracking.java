@@ -3,6 +3,7 @@ package natgw.core.pipeline;
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.TcpSequence;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
@@ -96,6 +97,26 @@ final class Tracking
         }
         changeStatus(entry, dir, protocol, tcpFlags, nowMs, backend, status, update);
     }
+
+    /**
+     * Raises the original direction's sequence end ({@link ConntrackTable#raiseSequenceEnd}) to a TCP segment's end, for
+     * a segment of the original direction that carries SYN, FIN or RST: the FIN or RST that ends what the sender sent
+     * carries the end of all of it, which is what a take-over of the ended connection checks. Other segments leave the
+     * record alone, so the packets of an established connection touch nothing but their entry's line.
+     *
+     * @param tcp       on the segment.
+     * @param tcpLength its TCP header and payload, in bytes.
+     */
+    void trackSequence(final int entry, final int dir, final int status, final int tcpFlags, final TcpHeader tcp, final int tcpLength)
+    {
+        if (dir == ORIGINAL && (tcpFlags & SEQUENCE_FLAGS) != 0)
+        {
+            table.raiseSequenceEnd(cursor, entry, status, TcpSequence.end(tcp.sequence(), tcpLength - tcp.headerLength(), tcpFlags));
+        }
+    }
+
+    /** The flags of the segments {@link #trackSequence} records: the steady path leaves every segment with one to it. */
+    static final int SEQUENCE_FLAGS = TcpHeader.SYN | TcpHeader.FIN | TcpHeader.RST;
 
     /**
      * True if a TCP or UDP packet in {@code dir} with {@code tcpFlags} leaves {@code status} as it is: by

@@ -306,6 +306,28 @@ class ConntrackRecoveryTest
     }
 
     @Test
+    void shouldKeepATcpConnectionsSequenceEndAndAUdpConnectionsFirstDeadline()
+    {
+        final ConntrackTable before = attach();
+        final int tcp = connect(before, 1000, 20_000);
+        before.raiseSequenceEnd(cursor, tcp, before.status(tcp), 0x7EED_0001);
+        final int udp = before.allocate();
+        before.initialise(udp, origA(), FlowTuple.packPorts(17, 1000, 53), replyA(), FlowTuple.packPorts(17, 53, 20_000),
+            StatusDescriptor.SRC_NAT, 0, DEADLINE_MS);
+        assertTrue(before.claim(cursor, udp, REPLY));
+        before.confirm(udp);
+        assertTrue(before.claim(cursor, udp, ORIGINAL));
+
+        final ConntrackTable after = attach();
+        assertEquals(2, after.recover(EPOCH_NS + 1_000_000_000L).kept());
+
+        assertTrue(after.lookup(cursor, origA(), origB(1000)));
+        assertEquals(0x7EED_0001, after.sequenceEnd(cursor.entry()));
+        assertTrue(after.lookup(cursor, origA(), FlowTuple.packPorts(17, 1000, 53)));
+        assertEquals(DEADLINE_MS, after.firstDeadlineMs(cursor.entry()));
+    }
+
+    @Test
     void shouldKeepTheBucketHashOfTheFirstTable()
     {
         final ConntrackTable before = attach();

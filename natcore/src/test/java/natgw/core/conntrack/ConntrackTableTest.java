@@ -272,6 +272,71 @@ class ConntrackTableTest
         assertFalse(table.kill(cursor, entry, StatusDescriptor.PHASE_RESERVED), "only addresses CONFIRMED status can be killed");
     }
 
+    /** {@link #connect} for a TCP connection whose original direction starts at {@code sequence}. */
+    private int connectFrom(final int clientPort, final int natPort, final int sequence)
+    {
+        final int entry = table.allocate();
+        table.initialise(entry, origAddresses(), origPorts(clientPort), replyAddresses(), replyPorts(natPort), 0, 77, 1234);
+        table.sequenceEnd(entry, sequence);
+        assertTrue(table.claim(cursor, entry, REPLY));
+        table.confirm(entry);
+        assertTrue(table.claim(cursor, entry, ORIGINAL));
+        return entry;
+    }
+
+    @Test
+    void shouldRaiseTheSequenceEndOnlyForward()
+    {
+        final int entry = connectFrom(5000, 6000, 1000);
+        assertEquals(1000, table.sequenceEnd(entry));
+        table.raiseSequenceEnd(cursor, entry, table.status(entry), 1001);
+        assertEquals(1001, table.sequenceEnd(entry));
+        table.raiseSequenceEnd(cursor, entry, table.status(entry), 1000);
+        assertEquals(1001, table.sequenceEnd(entry), "a retransmission does not move it back");
+        table.raiseSequenceEnd(cursor, entry, table.status(entry), 1001);
+        assertEquals(1001, table.sequenceEnd(entry));
+        table.raiseSequenceEnd(cursor, entry, table.status(entry), 91_001);
+        assertEquals(91_001, table.sequenceEnd(entry));
+        assertEquals(1, table.countInUse(), "the raise's hold is released");
+        assertTrue(table.kill(cursor, entry, table.status(entry)));
+        assertEquals(0, table.countInUse());
+    }
+
+    @Test
+    void shouldRaiseTheSequenceEndAcrossTheWrap()
+    {
+        final int entry = connectFrom(5000, 6000, 0xFFFF_FFF0);
+        table.raiseSequenceEnd(cursor, entry, table.status(entry), 0x10);
+        assertEquals(0x10, table.sequenceEnd(entry), "0x10 follows 0xfffffff0");
+        table.raiseSequenceEnd(cursor, entry, table.status(entry), 0xFFFF_FFFF);
+        assertEquals(0x10, table.sequenceEnd(entry), "a segment from before the wrap does not move it back");
+    }
+
+    @Test
+    void shouldNotRaiseTheSequenceEndOfAnEntryFreedOrReusedSince()
+    {
+        final int entry = connectFrom(5000, 6000, 1000);
+        final int stale = table.status(entry);
+        assertTrue(table.kill(cursor, entry, stale));
+
+        table.raiseSequenceEnd(cursor, entry, stale, 2000);
+        assertEquals(StatusDescriptor.PHASE_FREE, StatusDescriptor.phase(table.status(entry)), "no hold is taken on a free entry");
+
+        // reused as an endpoint mapping, whose uses share the word with a connection's sequence end
+        final int mapping = table.allocate();
+        assertEquals(entry, mapping);
+        table.initialise(mapping, MappingDescriptor.endpointAddresses(CLIENT), MappingDescriptor.endpointPorts(6, 5000),
+            MappingDescriptor.externalAddresses(POOL), MappingDescriptor.externalPorts(6, 5000), StatusDescriptor.MAPPED, 0, 1234);
+        table.startUses(mapping);
+        assertTrue(table.claim(cursor, mapping, REPLY));
+        table.confirm(mapping);
+        assertTrue(table.claim(cursor, mapping, ORIGINAL));
+
+        table.raiseSequenceEnd(cursor, entry, stale, 2000);
+        assertEquals(1, table.uses(mapping), "a stale raise never lands in another incarnation");
+        assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(mapping)));
+    }
+
     @Test
     void shouldInvalidateCursorWhenEntryIsReused()
     {

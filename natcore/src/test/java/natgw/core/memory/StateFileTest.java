@@ -1,5 +1,6 @@
 package natgw.core.memory;
 
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -85,6 +86,25 @@ class StateFileTest
             () -> StateFile.open(dir.resolve("natgw0.state"), new long[] {128, 20_000}, OPTIONS, false, 42, 7));
 
         assertTrue(refused.getMessage().contains("region 1 is 10000 bytes there, 20000 here"), refused.getMessage());
+    }
+
+    @Test
+    void shouldRefuseAFileOfAnotherLayoutVersionNamingBoth() throws Exception
+    {
+        writeAndReady();
+        file.close();
+        file = null;
+        try (RandomAccessFile raw = new RandomAccessFile(dir.resolve("natgw0.state").toFile(), "rw"))
+        {
+            raw.seek(8); // the header's layoutVersion, little-endian
+            raw.write(new byte[] {(byte)(StateFile.LAYOUT_VERSION - 1), 0, 0, 0});
+        }
+
+        final IllegalStateException refused = assertThrows(IllegalStateException.class, () -> open(OPTIONS, false));
+
+        assertTrue(refused.getMessage().contains("layout version " + (StateFile.LAYOUT_VERSION - 1) + ", this natgw's is " +
+            StateFile.LAYOUT_VERSION), refused.getMessage());
+        assertTrue(refused.getMessage().contains("--fresh"), refused.getMessage());
     }
 
     @Test

@@ -43,6 +43,21 @@ class NatAllocatorTest
             POOL, SERVER, dstPort, portLow, portHigh, flags, 0, 1000);
     }
 
+    /** A TCP SYN from {@code client:40000} with sequence number {@code sequence}, searched in {@code portLow..portHigh}. */
+    private int syn(final NatAllocator allocator, final int client, final int portLow, final int portHigh, final int sequence)
+    {
+        return allocator.connect(cursor, FlowTuple.packAddresses(client, SERVER), FlowTuple.packPorts(TCP, 40000, 443),
+            POOL, SERVER, 443, portLow, portHigh, SYN_SENT, 0, 1000, true, sequence);
+    }
+
+    /** Ends a connection in {@code tcpState} with its sender's last segment ending at {@code sequenceEnd}, as its FIN would. */
+    private void endAt(final int entry, final int tcpState, final int sequenceEnd)
+    {
+        table.raiseSequenceEnd(cursor, entry, table.status(entry), sequenceEnd);
+        assertEquals(sequenceEnd, table.sequenceEnd(entry));
+        tcpStateOf(entry, tcpState);
+    }
+
     private int natPort(final int entry)
     {
         return FlowTuple.dstPort(table.tuplePorts(entry, REPLY));
@@ -235,11 +250,11 @@ class NatAllocatorTest
         {
             table = new ConntrackTable(1024, 0);
             final NatAllocator allocator = allocator(strategy);
-            final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
-            tcpStateOf(old, TcpState.CLOSE);
+            final int old = syn(allocator, CLIENT, 1024, 1024, 1000);
+            endAt(old, TcpState.CLOSE, 1001);
             final long takenOver = counters.get(ConntrackCounter.TAKEN_OVER);
 
-            final int next = connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, SYN_SENT);
+            final int next = syn(allocator, CLIENT + 1, 1024, 1024, 1_000_000);
 
             assertTrue(next >= 0, strategy + ": " + allocator.dropReason());
             assertEquals(1024, natPort(next));
@@ -254,10 +269,74 @@ class NatAllocatorTest
     void shouldTakeOverATimeWaitConnectionsNatTuple()
     {
         final NatAllocator allocator = allocator(PortStrategy.RESERVE);
-        final int old = connect(allocator, CLIENT, TCP, 40000, 1024, 1024, SYN_SENT);
-        tcpStateOf(old, TcpState.TIME_WAIT);
-        assertTrue(connect(allocator, CLIENT + 1, TCP, 40000, 1024, 1024, SYN_SENT) >= 0);
+        final int old = syn(allocator, CLIENT, 1024, 1024, 1000);
+        endAt(old, TcpState.TIME_WAIT, 5001);
+        assertTrue(syn(allocator, CLIENT + 1, 1024, 1024, 5002) >= 0);
         assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
+    }
+
+    @Test
+    void shouldTakeOverATimeWaitConnectionOnlyForASynPastItsSequenceEnd()
+    {
+        for (final PortStrategy strategy : new PortStrategy[] {PortStrategy.RESERVE, PortStrategy.KERNEL})
+        {
+            table = new ConntrackTable(1024, 0);
+            final NatAllocator allocator = allocator(strategy);
+            final int old = syn(allocator, CLIENT, 1024, 1024, 1000);
+            endAt(old, TcpState.TIME_WAIT, 5001);
+            final long takenOver = counters.get(ConntrackCounter.TAKEN_OVER);
+            final long exhausted = counters.get(ConntrackCounter.POOL_EXHAUSTED);
+
+            for (final int sequence : new int[] {1000, 5000, 5001})
+            {
+                assertEquals(-1, syn(allocator, CLIENT + 1, 1024, 1024, sequence), strategy + ": SYN at " + sequence);
+                assertEquals(DropReason.POOL_EXHAUSTED, allocator.dropReason());
+                assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(old)), "the holder lives on");
+            }
+            assertEquals(takenOver, counters.get(ConntrackCounter.TAKEN_OVER));
+            assertEquals(exhausted + 3, counters.get(ConntrackCounter.POOL_EXHAUSTED));
+
+            final int next = syn(allocator, CLIENT + 1, 1024, 1024, 5002);
+            assertTrue(next >= 0, strategy + ": the first number past the end: " + allocator.dropReason());
+            assertEquals(takenOver + 1, counters.get(ConntrackCounter.TAKEN_OVER));
+            assertEquals(1, table.countInUse());
+        }
+    }
+
+    @Test
+    void shouldChooseAnotherPortThanATimeWaitConnectionsWhoseSequenceEndTheSynIsNotPast()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int old = syn(allocator, CLIENT, 1024, 1024, 1000);
+        endAt(old, TcpState.TIME_WAIT, 5001);
+
+        final int next = syn(allocator, CLIENT + 1, 1024, 1025, 3000);
+
+        assertTrue(next >= 0, allocator.dropReason().toString());
+        assertEquals(1025, natPort(next));
+        assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(old)));
+        assertEquals(1024, natPort(old));
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
+    }
+
+    @Test
+    void shouldTakeOverATimeWaitConnectionForASynPastItsSequenceEndAcrossTheWrap()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int old = syn(allocator, CLIENT, 1024, 1024, 0xFFFF_FF00);
+        endAt(old, TcpState.TIME_WAIT, 0xFFFF_FFF0);
+
+        assertEquals(-1, syn(allocator, CLIENT + 1, 1024, 1024, 0xFFFF_FF80), "before the end, under the wrap");
+        assertTrue(syn(allocator, CLIENT + 1, 1024, 1024, 0x10) >= 0, "past the end, over the wrap");
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
+    }
+
+    @Test
+    void shouldStartANewTcpConnectionsSequenceEndAtItsFirstPacketsSequence()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        final int entry = syn(allocator, CLIENT, 1024, 65535, 0xCAFE_F00D);
+        assertEquals(0xCAFE_F00D, table.sequenceEnd(entry));
     }
 
     @Test

@@ -22,8 +22,9 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 /**
  * The pool has one NAT tuple left to the server, held by a connection in CLOSE. Two clients' SYNs, on two
- * workers at once, both reach the search's last attempts and both may take it over: the closed connection ends
- * once, and exactly one new connection gets the tuple; the other is refused as pool_exhausted.
+ * workers at once, both reach the search's last attempts and both may take it over (their sequence numbers are past
+ * the closed connection's end): the closed connection ends once, and exactly one new connection gets the tuple; the
+ * other is refused as pool_exhausted.
  */
 @JCStressTest
 @Description("Two SYNs take over one closed connection's NAT tuple at once: one wins, one is refused, none shares.")
@@ -38,6 +39,8 @@ public class TakeOverRace
     static final int HTTP = 80;
     static final int SYN_SENT = StatusDescriptor.SRC_NAT | TcpState.SYN_SENT << StatusDescriptor.TCP_STATE_SHIFT;
     static final long TCP_B = FlowTuple.packPorts(Ipv4Header.PROTO_TCP, CLIENT_PORT, HTTP);
+    static final int CLOSED_SEQUENCE = 1000;
+    static final int NEW_SEQUENCE = 2000;
 
     final ConntrackTable table = new ConntrackTable(4, 0);
     final NatAllocator allocator1 = allocator(table, PortStrategy.RESERVE, true, 1);
@@ -51,7 +54,8 @@ public class TakeOverRace
     {
         final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
         final int closed = allocator(table, PortStrategy.RESERVE, true, 3).connect(cursor,
-            FlowTuple.packAddresses(FlowTuple.parseAddress("10.77.1.9"), SERVER), TCP_B, POOL, SERVER, HTTP, PORT, PORT, SYN_SENT, 0, DEADLINE_MS);
+            FlowTuple.packAddresses(FlowTuple.parseAddress("10.77.1.9"), SERVER), TCP_B, POOL, SERVER, HTTP, PORT, PORT, SYN_SENT, 0, DEADLINE_MS,
+            true, CLOSED_SEQUENCE);
         final int status = table.status(closed);
         if (closed < 0 || !table.compareAndSetStatus(closed, status, StatusDescriptor.withTcpState(status, TcpState.CLOSE)))
         {
@@ -62,13 +66,15 @@ public class TakeOverRace
     @Actor
     public void client1()
     {
-        entry1 = allocator1.connect(cursor1, FlowTuple.packAddresses(CLIENT_1, SERVER), TCP_B, POOL, SERVER, HTTP, PORT, PORT, SYN_SENT, 0, DEADLINE_MS);
+        entry1 = allocator1.connect(cursor1, FlowTuple.packAddresses(CLIENT_1, SERVER), TCP_B, POOL, SERVER, HTTP, PORT, PORT, SYN_SENT, 0, DEADLINE_MS,
+            true, NEW_SEQUENCE);
     }
 
     @Actor
     public void client2()
     {
-        entry2 = allocator2.connect(cursor2, FlowTuple.packAddresses(CLIENT_2, SERVER), TCP_B, POOL, SERVER, HTTP, PORT, PORT, SYN_SENT, 0, DEADLINE_MS);
+        entry2 = allocator2.connect(cursor2, FlowTuple.packAddresses(CLIENT_2, SERVER), TCP_B, POOL, SERVER, HTTP, PORT, PORT, SYN_SENT, 0, DEADLINE_MS,
+            true, NEW_SEQUENCE);
     }
 
     @Arbiter
