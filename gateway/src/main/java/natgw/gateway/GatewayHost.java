@@ -11,7 +11,10 @@ import io.netty.channel.epoll.EpollEventLoopGroup;
 
 import org.agrona.concurrent.SystemNanoClock;
 
+import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.flow.FlowTuple;
+import natgw.core.nat.BackendCounters;
+import natgw.core.nat.ServiceAccounting;
 import natgw.core.pipeline.Warmup;
 import natgw.gateway.control.ControlServer;
 import natgw.gateway.control.MetricsServer;
@@ -102,7 +105,13 @@ public final class GatewayHost implements AutoCloseable
             if (config.warmupRounds() > 0)
             {
                 final long startNs = System.nanoTime();
-                final long packets = Warmup.run(config.portStrategy(), config.warmupRounds(), config.offload());
+                // the gateway's own listener classes: the compiled path then expects what the workers call
+                final ConntrackEvents events = ConntrackEvents.both(new ServiceAccounting(new BackendCounters()),
+                    new EventBus(SystemNanoClock.INSTANCE));
+                // one thread per worker, as the workers will share the table; the rounds shared out among them
+                final int threads = Math.min(config.queues(), Warmup.MAX_THREADS);
+                final long packets = Warmup.run(config.portStrategy(), Math.max(1, config.warmupRounds() / threads),
+                    config.offload(), events, threads);
                 log.println("natgw: packet path warmed up (" + packets + " synthetic packets in " +
                     (System.nanoTime() - startNs) / 1_000_000 + " ms)");
             }

@@ -2,9 +2,14 @@ package natgw.core.pipeline;
 
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
+import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.conntrack.ConntrackTable;
 import natgw.core.conntrack.Timeouts;
 import natgw.core.conntrack.WorkerCounters;
@@ -37,6 +42,8 @@ public final class Warmup
     private static final int SERVER = FlowTuple.parseAddress("198.51.100.1");
     private static final int VIP = FlowTuple.parseAddress("203.0.113.1");
     private static final int BACKEND = FlowTuple.parseAddress("198.51.100.2");
+    /** Each thread's clients are 512 addresses of the /16 from CLIENT_BASE. */
+    public static final int MAX_THREADS = 64;
 
     private Warmup()
     {
@@ -54,24 +61,106 @@ public final class Warmup
      */
     public static long run(final PortStrategy strategy, final int rounds, final boolean vnetHeaders)
     {
-        final ConntrackTable table = new ConntrackTable(8192, 0); // a round's connections, and their endpoints' mappings
-        final WorkerCounters counters = new WorkerCounters(0);
+        return run(strategy, rounds, vnetHeaders, ConntrackEvents.NONE);
+    }
+
+    /**
+     * As {@link #run(PortStrategy, int, boolean)}, telling {@code events} of every connection as a gateway's
+     * pipelines and table tell theirs. Give it a listener of the gateway's own classes: the compiled packet path
+     * then expects the listener the gateway calls, and the gateway's first connections do not throw it out.
+     */
+    public static long run(final PortStrategy strategy, final int rounds, final boolean vnetHeaders, final ConntrackEvents events)
+    {
+        return run(strategy, rounds, vnetHeaders, events, 1);
+    }
+
+    /**
+     * As {@link #run(PortStrategy, int, boolean, ConntrackEvents)}, on {@code threads} threads at once over one table,
+     * as a gateway's workers share theirs: what only concurrency does (a lost compare-and-set on the free list or a
+     * chain) is then on the compiled path too. Each thread sends its own clients' {@code rounds} rounds.
+     */
+    public static long run(
+        final PortStrategy strategy, final int rounds, final boolean vnetHeaders, final ConntrackEvents events, final int threads)
+    {
+        if (threads < 1 || threads > MAX_THREADS)
+        {
+            throw new IllegalArgumentException("1 to " + MAX_THREADS + " warm-up threads, got " + threads);
+        }
+        final ConntrackTable table = new ConntrackTable(8192 * threads, 0); // a few rounds' connections, and their mappings
+        table.onKill(events);
+        final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
+        final CyclicBarrier emptied = new CyclicBarrier(threads, () ->
+        {
+            for (int entry = 0; entry < table.capacity(); entry++)
+            {
+                table.kill(cursor, entry, table.status(entry));
+            }
+        });
+        final AtomicLong forwarded = new AtomicLong();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final Thread[] others = new Thread[threads - 1];
+        for (int t = 1; t < threads; t++)
+        {
+            final int thread = t;
+            others[t - 1] = new Thread(() ->
+            {
+                try
+                {
+                    forwarded.addAndGet(traffic(table, strategy, rounds, vnetHeaders, events, thread, emptied));
+                }
+                catch (final Throwable ex)
+                {
+                    failure.compareAndSet(null, ex);
+                    emptied.reset(); // the others stop waiting for it
+                }
+            }, "natgw-warmup-" + t);
+            others[t - 1].start();
+        }
+        try
+        {
+            forwarded.addAndGet(traffic(table, strategy, rounds, vnetHeaders, events, 0, emptied));
+        }
+        catch (final RuntimeException ex)
+        {
+            emptied.reset();
+            throw ex;
+        }
+        finally
+        {
+            for (final Thread other : others)
+            {
+                joinUninterruptibly(other);
+            }
+        }
+        if (failure.get() != null)
+        {
+            throw new IllegalStateException("warm-up thread failed: " + failure.get(), failure.get());
+        }
+        return forwarded.get();
+    }
+
+    /** One thread's rounds: its own clients, its own pipelines (with and without a service), the shared table. */
+    private static long traffic(
+        final ConntrackTable table, final PortStrategy strategy, final int rounds, final boolean vnetHeaders,
+        final ConntrackEvents events, final int thread, final CyclicBarrier emptied)
+    {
+        final WorkerCounters counters = new WorkerCounters(thread);
         final Services services = new Services();
         services.add(Services.ServiceSpec.parse("tcp:203.0.113.1:80=198.51.100.2:8080"));
-        final Pipeline pipeline = new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 7, NatAllocator.defaultMapping(strategy)),
-            new SnatPolicy(List.of(new Cidr(CLIENT_BASE, 16)), new int[]{ POOL }, 1024, 65535), new Timeouts(), counters,
-            true, services, new BackendCounters(), new AffinityTable(64), true).virtioNetHeaders(vnetHeaders);
+        // with and without a service: a gateway has either, and its path must not meet the other as a surprise
+        final Pipeline withService = pipeline(table, strategy, counters, services, vnetHeaders, events);
+        final Pipeline withoutService = pipeline(table, strategy, counters, new Services(), vnetHeaders, events);
         final int vnet = vnetHeaders ? VirtioNetHeader.LENGTH : 0;
         final PacketBuilder packets = new PacketBuilder(new UnsafeBuffer(ByteBuffer.allocateDirect(65536)));
         final UnsafeBuffer buffer = packets.buffer();
         final Offloaded offloaded = new Offloaded(buffer, vnet);
-        final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
         final OnePacket one = new OnePacket();
         long forwarded = 0;
         long nowNs = 1_000_000_000L;
         for (int r = 0; r < rounds; r++)
         {
-            final int client = CLIENT_BASE + (r & 0xFF);
+            final Pipeline pipeline = (r & 1) == 0 ? withService : withoutService;
+            final int client = CLIENT_BASE + (thread << 9) + (r & 0xFF);
             final int port = 20000 + (r & 0x3FFF);
             nowNs += 1000;
             int natPort;
@@ -83,6 +172,18 @@ public final class Warmup
             forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, SERVER, 443, POOL, natPort, TcpHeader.ACK, 8, r + 101,
                 vnetHeaders && (r & 3) == 0 ? 8 * Offloaded.MSS : 1200)), nowNs);
             forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, client, port, SERVER, 443, TcpHeader.FIN | TcpHeader.ACK, r + 101, 1208, 0)), nowNs);
+            // the server's FIN and the last ACK: TIME_WAIT
+            forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, SERVER, 443, POOL, natPort, TcpHeader.FIN | TcpHeader.ACK, 1208, r + 102, 0)), nowNs);
+            forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, client, port, SERVER, 443, TcpHeader.ACK, r + 102, 1209, 0)), nowNs);
+            // another client from the same port (its mapping must search past the first's port), reset by the
+            // client, then opened again on the same tuple: a CLOSE connection reopened
+            final int other = client + 0x100;
+            forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, other, port, SERVER, 443, TcpHeader.SYN, r, 0, 0)), nowNs);
+            final int otherPort = buffer.getShort(vnet + 20, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF;
+            forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, SERVER, 443, POOL, otherPort, TcpHeader.SYN | TcpHeader.ACK, 9, r + 1, 0)), nowNs);
+            // a full checksum, no offload: as a RST the kernel makes itself reaches the TUN
+            forwarded += forward(pipeline, one, buffer, offloaded.plain(packets.tcp(vnet, other, port, SERVER, 443, TcpHeader.RST | TcpHeader.ACK, r + 1, 10, 0)), nowNs);
+            forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, other, port, SERVER, 443, TcpHeader.SYN, r + 70_000, 0, 0)), nowNs);
             // UDP and its port unreachable
             forwarded += forward(pipeline, one, buffer, offloaded.udp(packets.udp(vnet, client, port, SERVER, 53, 32)), nowNs);
             natPort = buffer.getShort(vnet + 20, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF;
@@ -95,15 +196,59 @@ public final class Warmup
             forwarded += forward(pipeline, one, buffer, offloaded.plain(packets.icmpEcho(vnet, SERVER, POOL, IcmpHeader.ECHO_REPLY, natId, r & 0xFFFF, 56)), nowNs);
             // DNAT
             forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, client, port, VIP, 80, TcpHeader.SYN, r, 0, 0)), nowNs);
-            if ((r & 1023) == 1023)
+            if ((r & 255) == 255)
             {
-                for (int entry = 0; entry < table.capacity(); entry++)
-                {
-                    table.kill(cursor, entry, table.status(entry));
-                }
+                await(emptied); // every thread between two rounds: the last to arrive empties the table
             }
         }
         return forwarded;
+    }
+
+    private static void await(final CyclicBarrier barrier)
+    {
+        try
+        {
+            barrier.await();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("warm-up interrupted", ex);
+        }
+        catch (final BrokenBarrierException ex)
+        {
+            throw new IllegalStateException("another warm-up thread failed", ex);
+        }
+    }
+
+    private static void joinUninterruptibly(final Thread thread)
+    {
+        boolean interrupted = false;
+        while (true)
+        {
+            try
+            {
+                thread.join();
+                break;
+            }
+            catch (final InterruptedException ex)
+            {
+                interrupted = true;
+            }
+        }
+        if (interrupted)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Pipeline pipeline(
+        final ConntrackTable table, final PortStrategy strategy, final WorkerCounters counters, final Services services,
+        final boolean vnetHeaders, final ConntrackEvents events)
+    {
+        return new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 7, NatAllocator.defaultMapping(strategy)),
+            new SnatPolicy(List.of(new Cidr(CLIENT_BASE, 16)), new int[]{ POOL }, 1024, 65535), new Timeouts(), counters,
+            true, services, new BackendCounters(), new AffinityTable(64), true).virtioNetHeaders(vnetHeaders).events(events);
     }
 
     /** Through the batch entry point, the one the gateway's workers call: a batch of one, as each packet needs the last's output. */

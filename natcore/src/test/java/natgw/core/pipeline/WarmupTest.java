@@ -2,19 +2,39 @@ package natgw.core.pipeline;
 
 import org.junit.jupiter.api.Test;
 
+import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.nat.PortStrategy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class WarmupTest
 {
-    /** SYN, SYN-ACK, two data, FIN; UDP, its port unreachable; echo request and reply; a DNAT SYN. */
-    private static final int FORWARDED_PER_ROUND = 10;
+    /**
+     * SYN, SYN-ACK, two data, FIN, FIN, ACK; another client's SYN from the same port, SYN-ACK, RST, SYN again; UDP, its
+     * port unreachable; echo request and reply; a DNAT SYN.
+     */
+    private static final int FORWARDED_PER_ROUND = 16;
 
     @Test
     void shouldForwardEveryPacketOfItsTraffic()
     {
         assertEquals(300 * FORWARDED_PER_ROUND, Warmup.run(PortStrategy.RESERVE, 300));
+    }
+
+    @Test
+    void shouldForwardEveryPacketOfEveryThreadSharingOneTable()
+    {
+        // the threads' clients are disjoint, but they race for the pool's ports and the table's free list
+        assertEquals(4 * 600 * FORWARDED_PER_ROUND,
+            Warmup.run(PortStrategy.RESERVE, 600, true, ConntrackEvents.NONE, 4));
+    }
+
+    @Test
+    void shouldRefuseMoreThreadsThanItHasClientsFor()
+    {
+        assertThrows(IllegalArgumentException.class,
+            () -> Warmup.run(PortStrategy.RESERVE, 1, false, ConntrackEvents.NONE, Warmup.MAX_THREADS + 1));
     }
 
     @Test
