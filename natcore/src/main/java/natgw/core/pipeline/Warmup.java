@@ -4,8 +4,10 @@ import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.ObjLongConsumer;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -44,6 +46,8 @@ public final class Warmup
     private static final int BACKEND = FlowTuple.parseAddress("198.51.100.2");
     /** Each thread's clients are 512 addresses of the /16 from CLIENT_BASE. */
     public static final int MAX_THREADS = 64;
+    private static final long START_NS = 1_000_000_000L;
+    private static final long ROUND_NS = 1000;
 
     private Warmup()
     {
@@ -71,16 +75,29 @@ public final class Warmup
      */
     public static long run(final PortStrategy strategy, final int rounds, final boolean vnetHeaders, final ConntrackEvents events)
     {
-        return run(strategy, rounds, vnetHeaders, events, 1);
+        return run(strategy, rounds, vnetHeaders, events, 1, Warmup::killAll);
+    }
+
+    /** Ends every connection of {@code table}, as expiry would at {@code nowNs}. */
+    public static void killAll(final ConntrackTable table, final long nowNs)
+    {
+        final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
+        for (int entry = 0; entry < table.capacity(); entry++)
+        {
+            table.kill(cursor, entry, table.status(entry));
+        }
     }
 
     /**
      * As {@link #run(PortStrategy, int, boolean, ConntrackEvents)}, on {@code threads} threads at once over one table,
      * as a gateway's workers share theirs: what only concurrency does (a lost compare-and-set on the free list or a
-     * chain) is then on the compiled path too. Each thread sends its own clients' {@code rounds} rounds.
+     * chain) is then on the compiled path too. Each thread sends its own clients' {@code rounds} rounds. Every few
+     * rounds, with every thread between two rounds, {@code expire} must end every connection of the table at a time
+     * past all their deadlines (the gateway's reaper, so that its path is compiled too).
      */
     public static long run(
-        final PortStrategy strategy, final int rounds, final boolean vnetHeaders, final ConntrackEvents events, final int threads)
+        final PortStrategy strategy, final int rounds, final boolean vnetHeaders, final ConntrackEvents events, final int threads,
+        final ObjLongConsumer<ConntrackTable> expire)
     {
         if (threads < 1 || threads > MAX_THREADS)
         {
@@ -88,16 +105,22 @@ public final class Warmup
         }
         final ConntrackTable table = new ConntrackTable(8192 * threads, 0); // a few rounds' connections, and their mappings
         table.onKill(events);
-        final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
+        // past every deadline of the warm-up's connections: its clock moves 1 µs a round, the longest timeout is days
+        final long pastEveryDeadlineNs = START_NS + rounds * ROUND_NS + TimeUnit.DAYS.toNanos(10);
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
         final CyclicBarrier emptied = new CyclicBarrier(threads, () ->
         {
-            for (int entry = 0; entry < table.capacity(); entry++)
+            expire.accept(table, pastEveryDeadlineNs);
+            final int left = table.countInUse();
+            if (left != 0)
             {
-                table.kill(cursor, entry, table.status(entry));
+                // the next rounds would find their tuples taken: their packets would teach the compiler drops
+                final IllegalStateException ex = new IllegalStateException("the warm-up's expiry left " + left + " entries in use");
+                failure.set(ex); // the cause, whichever thread reports first that the barrier broke
+                throw ex;
             }
         });
         final AtomicLong forwarded = new AtomicLong();
-        final AtomicReference<Throwable> failure = new AtomicReference<>();
         final Thread[] others = new Thread[threads - 1];
         for (int t = 1; t < threads; t++)
         {
@@ -122,19 +145,17 @@ public final class Warmup
         }
         catch (final RuntimeException ex)
         {
+            failure.compareAndSet(null, ex);
             emptied.reset();
-            throw ex;
         }
-        finally
+        for (final Thread other : others)
         {
-            for (final Thread other : others)
-            {
-                joinUninterruptibly(other);
-            }
+            joinUninterruptibly(other);
         }
-        if (failure.get() != null)
+        final Throwable failed = failure.get();
+        if (failed != null)
         {
-            throw new IllegalStateException("warm-up thread failed: " + failure.get(), failure.get());
+            throw failed instanceof RuntimeException ? (RuntimeException)failed : new IllegalStateException("warm-up failed: " + failed, failed);
         }
         return forwarded.get();
     }
@@ -156,19 +177,22 @@ public final class Warmup
         final Offloaded offloaded = new Offloaded(buffer, vnet);
         final OnePacket one = new OnePacket();
         long forwarded = 0;
-        long nowNs = 1_000_000_000L;
+        long nowNs = START_NS;
         for (int r = 0; r < rounds; r++)
         {
             final Pipeline pipeline = (r & 1) == 0 ? withService : withoutService;
             final int client = CLIENT_BASE + (thread << 9) + (r & 0xFF);
             final int port = 20000 + (r & 0x3FFF);
-            nowNs += 1000;
+            nowNs += ROUND_NS;
+            // as an idle worker does, on a clock that passes the fragment sweep's interval every few rounds
+            pipeline.expireFragments(nowNs + r * 10_000_000L);
             int natPort;
             // TCP: handshake, data both ways (super-packets with offloads), FIN
             forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, client, port, SERVER, 443, TcpHeader.SYN, r, 0, 0)), nowNs);
             natPort = buffer.getShort(vnet + 20, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF;
             forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, SERVER, 443, POOL, natPort, TcpHeader.SYN | TcpHeader.ACK, 7, r + 1, 0)), nowNs);
-            forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, client, port, SERVER, 443, TcpHeader.ACK, r + 1, 8, 100)), nowNs);
+            // data with a full checksum (verified over the payload), as from a sender without checksum offload
+            forwarded += forward(pipeline, one, buffer, offloaded.plain(packets.tcp(vnet, client, port, SERVER, 443, TcpHeader.ACK, r + 1, 8, 100)), nowNs);
             forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, SERVER, 443, POOL, natPort, TcpHeader.ACK, 8, r + 101,
                 vnetHeaders && (r & 3) == 0 ? 8 * Offloaded.MSS : 1200)), nowNs);
             forwarded += forward(pipeline, one, buffer, offloaded.tcp(packets.tcp(vnet, client, port, SERVER, 443, TcpHeader.FIN | TcpHeader.ACK, r + 101, 1208, 0)), nowNs);

@@ -7,6 +7,7 @@ import natgw.core.nat.PortStrategy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class WarmupTest
 {
@@ -27,14 +28,22 @@ class WarmupTest
     {
         // the threads' clients are disjoint, but they race for the pool's ports and the table's free list
         assertEquals(4 * 600 * FORWARDED_PER_ROUND,
-            Warmup.run(PortStrategy.RESERVE, 600, true, ConntrackEvents.NONE, 4));
+            Warmup.run(PortStrategy.RESERVE, 600, true, ConntrackEvents.NONE, 4, Warmup::killAll));
+    }
+
+    @Test
+    void shouldFailWhenTheExpiryLeavesConnections()
+    {
+        final IllegalStateException failed = assertThrows(IllegalStateException.class,
+            () -> Warmup.run(PortStrategy.RESERVE, 600, false, ConntrackEvents.NONE, 2, (table, nowNs) -> { }));
+        assertTrue(failed.getMessage().contains("left"), failed.getMessage());
     }
 
     @Test
     void shouldRefuseMoreThreadsThanItHasClientsFor()
     {
         assertThrows(IllegalArgumentException.class,
-            () -> Warmup.run(PortStrategy.RESERVE, 1, false, ConntrackEvents.NONE, Warmup.MAX_THREADS + 1));
+            () -> Warmup.run(PortStrategy.RESERVE, 1, false, ConntrackEvents.NONE, Warmup.MAX_THREADS + 1, Warmup::killAll));
     }
 
     @Test
