@@ -56,7 +56,8 @@ final class GatewayCollector implements MultiCollector
         {
             case FOUND, INVALID, INSERT, INSERT_FAILED, EARLY_DROP, SEARCH_RESTART, CLASH_RESOLVE, REOPENED ->
                 "natgw_conntrack_" + counter.label();
-            case PORT_SEARCH_ATTEMPTS, ADOPTED, TAKEN_OVER, MAPPINGS_CREATED, HAIRPINNED, ACCEPTED_INBOUND -> "natgw_nat_" + counter.label();
+            case PORT_SEARCH_ATTEMPTS, ADOPTED, TAKEN_OVER, TAKE_OVER_REFUSED, MAPPINGS_CREATED, HAIRPINNED, ACCEPTED_INBOUND ->
+                "natgw_nat_" + counter.label();
             case BACKEND_GONE, REJECTED -> "natgw_service_" + counter.label();
             case UNTRACKED -> "natgw_untracked_packets";
             case FRAGMENTS, FRAGMENTS_HELD, FRAGMENTS_RELEASED -> "natgw_" + counter.label();

@@ -32,7 +32,9 @@ public enum ConntrackCounter
     ACCEPTED_INBOUND(23, "accepted_inbound", "connections an outside host opened to a live mapping, as the filtering allows"),
     FRAGMENTS(24, "fragments", "IPv4 fragments forwarded, translated as their datagram's first fragment was"),
     FRAGMENTS_HELD(25, "fragments_held", "fragments that came before their first fragment and waited for it"),
-    FRAGMENTS_RELEASED(26, "fragments_released", "held fragments forwarded once their first fragment came");
+    FRAGMENTS_RELEASED(26, "fragments_released", "held fragments forwarded once their first fragment came"),
+    TAKE_OVER_REFUSED(27, "take_over_refused",
+        "TIME_WAIT/CLOSE NAT tuples not taken over: the new SYN's sequence was not past the old connection's end");
 
     /** One more than the highest id: the slots a counter array indexed by id needs. */
     public static final int COUNT = maxId() + 1;

@@ -801,7 +801,7 @@ public final class NatAllocator
         if (MappingDescriptor.isMappingTuple(replyPorts) && table.lookup(cursor,
             FlowTuple.packAddresses(firstDst, FlowTuple.dstAddress(replyAddresses)),
             replyPorts(FlowTuple.protocol(replyPorts), firstDstPort, FlowTuple.dstPort(replyPorts))) &&
-            (attemptsLeft > TAKE_OVER_ATTEMPTS || !sequencePast(cursor.entry(), FlowTuple.protocol(replyPorts))))
+            (attemptsLeft > TAKE_OVER_ATTEMPTS || refusedBySequence(cursor.entry(), FlowTuple.protocol(replyPorts))))
         {
             // the first connection's tuple is held, by an ended connection of another endpoint: another port, as the
             // kernel's search does, so the server never sees a 4-tuple it may still hold in TIME_WAIT; on the last
@@ -853,7 +853,7 @@ public final class NatAllocator
         if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || (status & StatusDescriptor.SRC_NAT) == 0 ||
             !TcpState.isReopenable(StatusDescriptor.tcpState(status)) ||
             table.tupleAddresses(holder, REPLY) != replyAddresses || table.tuplePorts(holder, REPLY) != replyPorts ||
-            requireAdvance && !sequencePast(holder, Ipv4Header.PROTO_TCP))
+            requireAdvance && refusedBySequence(holder, Ipv4Header.PROTO_TCP))
         {
             return false;
         }
@@ -863,6 +863,23 @@ public final class NatAllocator
             return false;
         }
         counters.increment(ConntrackCounter.TAKEN_OVER);
+        return true;
+    }
+
+    /**
+     * True if {@code holder} is a TCP connection whose original sequence end the first packet's sequence is not past;
+     * counted ({@link ConntrackCounter#TAKE_OVER_REFUSED}) if the holder has ended, so that it could have been taken over.
+     */
+    private boolean refusedBySequence(final int holder, final int protocol)
+    {
+        if (sequencePast(holder, protocol))
+        {
+            return false;
+        }
+        if (TcpState.isReopenable(StatusDescriptor.tcpState(table.status(holder))))
+        {
+            counters.increment(ConntrackCounter.TAKE_OVER_REFUSED);
+        }
         return true;
     }
 

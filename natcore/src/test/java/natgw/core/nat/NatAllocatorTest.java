@@ -295,6 +295,7 @@ class NatAllocatorTest
             }
             assertEquals(takenOver, counters.get(ConntrackCounter.TAKEN_OVER));
             assertEquals(exhausted + 3, counters.get(ConntrackCounter.POOL_EXHAUSTED));
+            assertTrue(counters.get(ConntrackCounter.TAKE_OVER_REFUSED) >= 3, strategy + ": each refusal counted");
 
             final int next = syn(allocator, CLIENT + 1, 1024, 1024, 5002);
             assertTrue(next >= 0, strategy + ": the first number past the end: " + allocator.dropReason());
@@ -352,6 +353,7 @@ class NatAllocatorTest
             assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(old)));
         }
         assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
+        assertEquals(0, counters.get(ConntrackCounter.TAKE_OVER_REFUSED), "a live holder is never a refused take-over");
     }
 
     @Test
