@@ -61,17 +61,7 @@ public final class Reaper implements Agent
     /** Kills every connection (conntrack -F); returns how many. */
     public int flush()
     {
-        final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
-        int killed = 0;
-        for (int entry = 0; entry < table.capacity(); entry++)
-        {
-            final int status = table.status(entry);
-            if (StatusDescriptor.phase(status) == StatusDescriptor.PHASE_CONFIRMED && table.kill(cursor, entry, status))
-            {
-                killed++;
-            }
-        }
-        return killed;
+        return table.flush(new ConntrackTable.Cursor());
     }
 
     public String roleName()

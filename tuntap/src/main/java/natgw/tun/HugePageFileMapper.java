@@ -70,7 +70,7 @@ public final class HugePageFileMapper implements StateFile.Mapper
             throw new IOException("cannot reserve " + span + " bytes of address space for " + path + ": " +
                 Native.errnoText(Native.errno()));
         }
-        final long base = (reserved + HugePageMemory.HUGE_PAGE - 1) & -HugePageMemory.HUGE_PAGE;
+        final long base = HugePageMemory.roundUp(reserved);
         final int fd = libc.open(path.toString(), Native.O_RDWR | Native.O_CLOEXEC);
         if (fd < 0)
         {

@@ -124,7 +124,8 @@ public final class HugePageMemory implements OffHeapMemory
         return to > from;
     }
 
-    private static long roundUp(final long length)
+    /** {@code length} rounded up to a whole number of huge pages (an address: up to the next huge-page boundary). */
+    static long roundUp(final long length)
     {
         return (length + HUGE_PAGE - 1) & -HUGE_PAGE;
     }

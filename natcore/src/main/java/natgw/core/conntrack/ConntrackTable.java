@@ -1032,6 +1032,20 @@ public final class ConntrackTable
         return true;
     }
 
+    /** Kills every connection (conntrack -F); mappings end with their last connection. Returns how many. */
+    public int flush(final Cursor cursor)
+    {
+        int killed = 0;
+        for (int entry = 0; entry < capacity; entry++)
+        {
+            if (kill(cursor, entry, status(entry)))
+            {
+                killed++;
+            }
+        }
+        return killed;
+    }
+
     /**
      * Told of every connection {@link #kill} ends (expiry, flush, reopen, eviction, ...), on the killing
      * thread, before the entry can be reused. Set once, before the table is shared.

@@ -183,29 +183,7 @@ public final class NatAllocator
      * false the source port is searched for this connection alone, as Linux and IPVS masquerade a service's client
      * (among ports no mapping holds): an endpoint's mapping would give a connection to a backend the 4-tuple an
      * earlier connection of the endpoint to that backend, through another address, left in the backend's TIME_WAIT.
-     * The first packet's sequence number is taken as 0.
-     */
-    public int connect(
-        final ConntrackTable.Cursor cursor,
-        final long origAddresses,
-        final long origPorts,
-        final int natAddress,
-        final int newDst,
-        final int newDstPort,
-        final int portLow,
-        final int portHigh,
-        final int flags,
-        final int extra,
-        final int deadlineMs,
-        final boolean onMapping)
-    {
-        return connect(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs,
-            onMapping, 0);
-    }
-
-    /**
-     * {@link #connect(ConntrackTable.Cursor, long, long, int, int, int, int, int, int, int, int, boolean)} for a first
-     * packet with TCP sequence number {@code sequence} (ignored for other protocols): a new connection's original
+     * {@code sequence} is the first packet's TCP sequence number (ignored for other protocols): a new connection's original
      * direction starts there ({@link ConntrackTable#sequenceEnd}), and a SYN takes an ended connection's NAT tuple over
      * only if {@code sequence} comes after that connection's original sequence end, as Linux's {@code
      * nf_seq_has_advanced}: else the server, which may hold the 4-tuple in TIME_WAIT, would not take the SYN for a new
@@ -265,22 +243,10 @@ public final class NatAllocator
      * tuple from the inside endpoint back to the sender. It holds a use of the mapping, as an outbound one does.
      *
      * @param mapping       the mapping found through its external endpoint, with {@code mappingStatus}.
+     * @param sequence      the first packet's TCP sequence number, where its original direction starts (other protocols: 0).
      * @return the entry, with {@code cursor} set to it in the ORIGINAL direction; or -1 to drop the packet
      * ({@link #dropReason()}: {@link DropReason#NO_MAPPING} if the mapping ended meanwhile).
      */
-    public int accept(
-        final ConntrackTable.Cursor cursor,
-        final long origAddresses,
-        final long origPorts,
-        final int mapping,
-        final int mappingStatus,
-        final int flags,
-        final int deadlineMs)
-    {
-        return accept(cursor, origAddresses, origPorts, mapping, mappingStatus, flags, deadlineMs, 0);
-    }
-
-    /** {@link #accept(ConntrackTable.Cursor, long, long, int, int, int, int)} for a first packet with TCP sequence {@code sequence}. */
     public int accept(
         final ConntrackTable.Cursor cursor,
         final long origAddresses,

@@ -75,17 +75,7 @@ public final class Warmup
      */
     public static long run(final PortStrategy strategy, final int rounds, final boolean vnetHeaders, final ConntrackEvents events)
     {
-        return run(strategy, rounds, vnetHeaders, events, 1, Warmup::killAll);
-    }
-
-    /** Ends every connection of {@code table}, as expiry would at {@code nowNs}. */
-    public static void killAll(final ConntrackTable table, final long nowNs)
-    {
-        final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
-        for (int entry = 0; entry < table.capacity(); entry++)
-        {
-            table.kill(cursor, entry, table.status(entry));
-        }
+        return run(strategy, rounds, vnetHeaders, events, 1, (table, nowNs) -> table.flush(new ConntrackTable.Cursor()));
     }
 
     /**

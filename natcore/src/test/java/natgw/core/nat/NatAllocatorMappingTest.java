@@ -230,7 +230,7 @@ class NatAllocatorMappingTest
         assertEquals(40000, natPort(connect(HOST_B, UDP, 40000, SERVER, 53)));
         final int backend = SERVER + 20;
         final int entry = allocator.connect(cursor, FlowTuple.packAddresses(HOST_A, SERVER + 50), FlowTuple.packPorts(UDP, 40000, 53),
-            POOL, backend, 53, 1024, 65535, SRC_NAT | StatusDescriptor.DST_NAT, 1, 1000, false);
+            POOL, backend, 53, 1024, 65535, SRC_NAT | StatusDescriptor.DST_NAT, 1, 1000, false, 0);
         assertTrue(entry >= 0);
         assertNotEquals(40000, natPort(entry), "B's external port is B's alone, towards any server");
         assertEquals(1, table.countMappings(), "a service connection makes no mapping");
@@ -246,7 +246,7 @@ class NatAllocatorMappingTest
         final long addresses = FlowTuple.packAddresses(other, POOL);
         final long ports = FlowTuple.packPorts(UDP, 9999, 40000);
 
-        final int entry = allocator.accept(cursor, addresses, ports, mapping, table.status(mapping), StatusDescriptor.DST_NAT, 1000);
+        final int entry = allocator.accept(cursor, addresses, ports, mapping, table.status(mapping), StatusDescriptor.DST_NAT, 1000, 0);
 
         assertTrue(entry >= 0);
         assertEquals(FlowTuple.packAddresses(HOST_A, other), table.tupleAddresses(entry, REPLY));
@@ -265,7 +265,7 @@ class NatAllocatorMappingTest
         table.kill(cursor, entry, table.status(entry));
 
         assertEquals(-1, allocator.accept(cursor, FlowTuple.packAddresses(SERVER + 7, POOL), FlowTuple.packPorts(UDP, 9999, 40000),
-            mapping, status, StatusDescriptor.DST_NAT, 1000));
+            mapping, status, StatusDescriptor.DST_NAT, 1000, 0));
         assertEquals(DropReason.NO_MAPPING, allocator.dropReason());
         assertEquals(0, table.countInUse());
         assertEquals(0, table.countMappings());

@@ -1,8 +1,11 @@
 package natgw.core.pipeline;
 
+import java.util.function.ObjLongConsumer;
+
 import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackEvents;
+import natgw.core.conntrack.ConntrackTable;
 import natgw.core.nat.PortStrategy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,6 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class WarmupTest
 {
+    private static final ObjLongConsumer<ConntrackTable> FLUSH = (table, nowNs) -> table.flush(new ConntrackTable.Cursor());
+
     /**
      * SYN, SYN-ACK, two data, FIN, FIN, ACK; another client's SYN from the same port, SYN-ACK, RST, SYN again; UDP, its
      * port unreachable; echo request and reply; a DNAT SYN.
@@ -28,7 +33,7 @@ class WarmupTest
     {
         // the threads' clients are disjoint, but they race for the pool's ports and the table's free list
         assertEquals(4 * 600 * FORWARDED_PER_ROUND,
-            Warmup.run(PortStrategy.RESERVE, 600, true, ConntrackEvents.NONE, 4, Warmup::killAll));
+            Warmup.run(PortStrategy.RESERVE, 600, true, ConntrackEvents.NONE, 4, FLUSH));
     }
 
     @Test
@@ -43,7 +48,7 @@ class WarmupTest
     void shouldRefuseMoreThreadsThanItHasClientsFor()
     {
         assertThrows(IllegalArgumentException.class,
-            () -> Warmup.run(PortStrategy.RESERVE, 1, false, ConntrackEvents.NONE, Warmup.MAX_THREADS + 1, Warmup::killAll));
+            () -> Warmup.run(PortStrategy.RESERVE, 1, false, ConntrackEvents.NONE, Warmup.MAX_THREADS + 1, FLUSH));
     }
 
     @Test
