@@ -8,7 +8,6 @@ import org.agrona.CloseHelper;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.NanoClock;
-import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import org.agrona.concurrent.SystemNanoClock;
 
 import natgw.core.conntrack.ConntrackEvents;
@@ -34,6 +33,9 @@ import natgw.tun.TunDevice;
  */
 public final class Gateway implements AutoCloseable
 {
+    /** A sweep of the entries in use every 64 cycles of 10 ms: expiry within about 0.65 s of a deadline. */
+    private static final int REAPER_CYCLES_PER_SWEEP = 64;
+
     private final GatewayConfig config;
     private final TunDevice tun;
     private final NanoClock clock;
@@ -93,7 +95,7 @@ public final class Gateway implements AutoCloseable
             workers.add(new Worker(q, tun.queue(q), pipeline, clock, tun.offloads().vnetHeader()));
         }
         table.onKill(allEvents); // every ended connection: -E events and per-backend accounting
-        this.reaper = new Reaper(table, clock, Math.max(256, config.conntrackMax() / 64));
+        this.reaper = new Reaper(table, clock, REAPER_CYCLES_PER_SWEEP);
     }
 
     public Gateway(final GatewayConfig config, final TunDevice tun, final PrintStream log)
@@ -110,7 +112,7 @@ public final class Gateway implements AutoCloseable
             runners.add(new AgentRunner(new TunIdleStrategy(tun.queue(q), config.idlePollMs(), config.busyPollUs() * 1000L, clock,
                 worker::drained), errorHandler, null, worker));
         }
-        runners.add(new AgentRunner(new SleepingMillisIdleStrategy(10), errorHandler, null, reaper));
+        runners.add(new AgentRunner(Reaper.pace(), errorHandler, null, reaper));
         for (final AgentRunner runner : runners)
         {
             AgentRunner.startOnThread(runner);

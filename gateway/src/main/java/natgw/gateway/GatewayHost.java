@@ -111,7 +111,7 @@ public final class GatewayHost implements AutoCloseable
                 // one thread per worker, as the workers will share the table; the rounds shared out among them
                 final int threads = Math.min(config.queues(), Warmup.MAX_THREADS);
                 final long packets = Warmup.run(config.portStrategy(), Math.max(1, config.warmupRounds() / threads),
-                    config.offload(), events, threads, (table, nowNs) -> new Reaper(table, () -> nowNs, table.capacity()).doWork());
+                    config.offload(), events, threads, (table, nowNs) -> new Reaper(table, () -> nowNs, 1).doWork());
                 log.println("natgw: packet path warmed up (" + packets + " synthetic packets in " +
                     (System.nanoTime() - startNs) / 1_000_000 + " ms)");
             }

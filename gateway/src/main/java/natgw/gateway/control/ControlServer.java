@@ -48,7 +48,8 @@ public final class ControlServer implements AutoCloseable
     private final EventLoopGroup group;
     private final Channel channel;
     private final Map<Channel, ConntrackRequest> listeners = new ConcurrentHashMap<>();
-    private final ScheduledFuture<?> eventPump;
+    /** Runs only while someone listens (an idle loop then sleeps in epoll_wait); set and cancelled on the event loop only. */
+    private ScheduledFuture<?> eventPump;
 
     public ControlServer(final Gateway gateway, final EventLoopGroup group, final java.util.function.IntConsumer vipAdded)
     {
@@ -71,7 +72,6 @@ public final class ControlServer implements AutoCloseable
                 }
             })
             .bind(address).syncUninterruptibly().channel();
-        this.eventPump = group.scheduleAtFixedRate(this::pumpEvents, 50, 50, TimeUnit.MILLISECONDS);
     }
 
     private final class RequestHandler extends SimpleChannelInboundHandler<String>
@@ -108,11 +108,20 @@ public final class ControlServer implements AutoCloseable
                     {
                         gateway.events().addListener();
                         listeners.put(ctx.channel(), conntrack);
+                        if (eventPump == null)
+                        {
+                            eventPump = ctx.channel().eventLoop().scheduleAtFixedRate(ControlServer.this::pumpEvents, 50, 50, TimeUnit.MILLISECONDS);
+                        }
                         ctx.channel().closeFuture().addListener(f ->
                         {
                             if (listeners.remove(ctx.channel()) != null)
                             {
                                 gateway.events().removeListener();
+                            }
+                            if (listeners.isEmpty() && eventPump != null)
+                            {
+                                eventPump.cancel(false);
+                                eventPump = null;
                             }
                         });
                         return;
@@ -271,7 +280,6 @@ public final class ControlServer implements AutoCloseable
 
     public void close()
     {
-        eventPump.cancel(false);
         final List<Channel> open = new ArrayList<>(listeners.keySet());
         for (final Channel listener : open)
         {

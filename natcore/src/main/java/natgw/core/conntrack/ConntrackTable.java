@@ -162,9 +162,13 @@ public final class ConntrackTable
     private boolean permissions;
     private final UnsafeBuffer control;
 
-    /** Bytes of the control block: the clock word, then the free list's head on a line of its own. */
+    /**
+     * Bytes of the control block: the clock word, then the free list's head on a line of its own with the high-water
+     * mark beside it (an allocation reads both on the line it already owns).
+     */
     public static final int CONTROL_LENGTH = 2 * BitUtil.CACHE_LINE_LENGTH;
     private static final int LAST_SEEN_NS_OFFSET = 0;
+    private static final int HIGH_WATER_OFFSET = BitUtil.CACHE_LINE_LENGTH + 8;
 
     /**
      * @param capacity most connections (Linux nf_conntrack_max); buckets as {@link #bucketCount} gives.
@@ -223,6 +227,7 @@ public final class ConntrackTable
                 buffer.putInt(recordOffset(i) + EXTRA_OFFSET, i + 1 < capacity ? i + 2 : 0);
             }
             control.putLongVolatile((int)freeListHeadAddress, 1);
+            control.putIntVolatile(HIGH_WATER_OFFSET, 0);
         }
     }
 
@@ -351,6 +356,7 @@ public final class ConntrackTable
             final long newHead = ((head & TAG_MASK) + TAG_UNIT) & TAG_MASK | (next & REF_MASK);
             if (control.compareAndSetLong((int)freeListHeadAddress, head, newHead))
             {
+                raiseHighWater(entry + 1);
                 final int offset = entryOffset(entry);
                 final int record = recordOffset(entry);
                 final int status = buffer.getIntVolatile(offset + STATUS_OFFSET);
@@ -364,6 +370,28 @@ public final class ConntrackTable
                 // the fold word is never reset: a fold of a stale incarnation may still be counting it down
                 buffer.putIntVolatile(offset + STATUS_OFFSET, (status & GENERATION_MASK) | PHASE_RESERVED);
                 return entry;
+            }
+        }
+    }
+
+    /**
+     * One past the highest entry ever taken off the free list since the table was made or recovered: every entry in
+     * use is below it. The free list hands out the entries freed last first, then the never-used ones in ascending
+     * order, so the mark stays at the most entries the table has held at once, and a sweep stops there.
+     */
+    public int highWater()
+    {
+        return control.getIntVolatile(HIGH_WATER_OFFSET);
+    }
+
+    private void raiseHighWater(final int mark)
+    {
+        int current;
+        while ((current = control.getIntVolatile(HIGH_WATER_OFFSET)) < mark)
+        {
+            if (control.compareAndSetInt(HIGH_WATER_OFFSET, current, mark))
+            {
+                return;
             }
         }
     }
@@ -1326,6 +1354,7 @@ public final class ConntrackTable
         int released = 0;
         int expired = 0;
         int freeHead = 0;
+        int highWater = 0;
         for (int entry = capacity - 1; entry >= 0; entry--)
         {
             final int offset = entryOffset(entry);
@@ -1333,6 +1362,7 @@ public final class ConntrackTable
             final int status = buffer.getInt(offset + STATUS_OFFSET);
             if (fate[entry] == KEPT)
             {
+                highWater = Math.max(highWater, entry + 1);
                 relink(entry, ORIGINAL);
                 relink(entry, REPLY);
                 buffer.putInt(record + LINKS_OFFSET, 2);
@@ -1368,6 +1398,7 @@ public final class ConntrackTable
             freeHead = entry + 1;
         }
         control.putLongVolatile((int)freeListHeadAddress, nextTag(control.getLong((int)freeListHeadAddress)) | freeHead);
+        control.putIntVolatile(HIGH_WATER_OFFSET, highWater); // the free list is ascending again above the survivors
         clockSeen(nowNs);
         return new Recovery(kept, released, expired, mappings);
     }

@@ -199,6 +199,32 @@ class ConntrackRecoveryTest
     }
 
     @Test
+    void shouldSetTheHighWaterMarkAboveTheLastSurvivor()
+    {
+        final ConntrackTable before = attach();
+        final int[] entries = new int[6];
+        for (int i = 0; i < entries.length; i++)
+        {
+            entries[i] = connect(before, 1000 + i, 20_000 + i);
+        }
+        assertEquals(6, before.highWater());
+        for (final int gone : new int[] {entries[1], entries[4], entries[5]})
+        {
+            assertTrue(before.kill(cursor, gone, before.status(gone)));
+        }
+        file.region(0).putInt(org.agrona.BitUtil.CACHE_LINE_LENGTH + 8, 0); // as a state file from before the mark was kept
+
+        final ConntrackTable after = attach();
+        after.recover(EPOCH_NS + 1_000_000_000L);
+
+        assertEquals(entries[3] + 1, after.highWater(), "one past the highest surviving entry");
+        assertEquals(entries[1], connect(after, 2000, 21_000), "the entry freed below the mark first");
+        assertEquals(entries[3] + 1, after.highWater());
+        assertEquals(entries[3] + 1, connect(after, 2001, 21_001), "then the free ones above it, in order");
+        assertEquals(entries[3] + 2, after.highWater());
+    }
+
+    @Test
     void shouldExpireEverythingAfterAGapLongerThanTheDeadlinesCanCount()
     {
         final ConntrackTable before = attach();

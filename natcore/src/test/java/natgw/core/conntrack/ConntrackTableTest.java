@@ -383,6 +383,29 @@ class ConntrackTableTest
     }
 
     @Test
+    void shouldKeepTheHighWaterMarkAtTheMostEntriesHeldAtOnce()
+    {
+        assertEquals(0, table.highWater());
+        final int first = connect(1000, 20_000, 0);
+        final int second = connect(1001, 20_001, 0);
+        assertEquals(2, table.highWater());
+        assertEquals(Math.max(first, second) + 1, table.highWater());
+        assertTrue(table.kill(cursor, second, table.status(second)));
+        assertTrue(table.kill(cursor, first, table.status(first)));
+        for (int i = 0; i < 10; i++)
+        {
+            final int entry = connect(2000 + i, 30_000 + i, 0);
+            assertTrue(entry < 2, "the entries freed last are handed out first: " + entry);
+            assertTrue(table.kill(cursor, entry, table.status(entry)));
+        }
+        assertEquals(2, table.highWater(), "churn below the mark does not raise it");
+        connect(3000, 40_000, 0);
+        connect(3001, 40_001, 0);
+        connect(3002, 40_002, 0);
+        assertEquals(3, table.highWater());
+    }
+
+    @Test
     void shouldHoldCapacityConnectionsWithEveryTupleFindable()
     {
         final ConntrackTable full = new ConntrackTable(5000, 0);
