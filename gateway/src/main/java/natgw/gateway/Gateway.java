@@ -25,6 +25,7 @@ import natgw.core.pipeline.Pipeline;
 import natgw.tun.LinkStatistics;
 import natgw.tun.TunOffloads;
 import natgw.tun.TunDevice;
+import natgw.tun.TunSteering;
 
 /**
  * A running gateway: the conntrack table, one worker per TUN queue, the reaper. Host routing and the
@@ -171,6 +172,12 @@ public final class Gateway implements AutoCloseable
     public GatewayConfig config()
     {
         return config;
+    }
+
+    /** How the TUN spreads packets over the queues. */
+    public TunSteering queueSteering()
+    {
+        return tun.steering();
     }
 
     /** The offloads the TUN runs with. */

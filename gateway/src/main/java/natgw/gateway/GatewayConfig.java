@@ -12,6 +12,7 @@ import natgw.core.nat.PortStrategy;
 import natgw.core.nat.Services;
 import natgw.tun.HostNetwork;
 import natgw.tun.LinuxTun;
+import natgw.tun.TunSteering;
 
 /**
  * Everything {@code natgw run} was told, as a context in the manner of Aeron's {@code MediaDriver.Context}: set
@@ -40,6 +41,8 @@ public final class GatewayConfig
     private int mtu = 1500;
     /** Virtio-net offloads on the TUN (IFF_VNET_HDR, TUNSETOFFLOAD): GSO super-packets, partial checksums. */
     private boolean offload = true;
+    /** Which worker reads a packet: ports (both directions of a connection to one worker) or the kernel's flow steering. */
+    private TunSteering queueSteering = TunSteering.PORTS;
     /** No blackhole behind the TUN's route: steered traffic is forwarded untranslated while no gateway runs. */
     private boolean failOpen;
     /** How long an idle worker spins (non-blocking reads) before it sleeps in poll(2). */
@@ -124,6 +127,17 @@ public final class GatewayConfig
     public GatewayConfig offload(final boolean offload)
     {
         this.offload = offload;
+        return this;
+    }
+
+    public TunSteering queueSteering()
+    {
+        return queueSteering;
+    }
+
+    public GatewayConfig queueSteering(final TunSteering queueSteering)
+    {
+        this.queueSteering = queueSteering;
         return this;
     }
 

@@ -121,8 +121,12 @@ public final class GatewayHost implements AutoCloseable
             // attached one is recovered before the TUN can hand over a packet
             state = FlowState.open(config, SystemNanoClock.INSTANCE);
             log.println("natgw: flow state " + state.summary());
-            tun = LinuxTun.open(config.tun(), config.queues(), config.mtu(), config.offload());
+            tun = LinuxTun.open(config.tun(), config.queues(), config.mtu(), config.offload(), config.queueSteering());
             final String dev = tun.name();
+            if (tun.steeringRefusal() != null)
+            {
+                log.println("natgw: " + tun.steeringRefusal() + "; the kernel's flow steering spreads the queues instead");
+            }
 
             if (config.tunTxQueueLength() > 0)
             {
@@ -186,7 +190,7 @@ public final class GatewayHost implements AutoCloseable
                 metrics = new MetricsServer(gateway, config.metricsHost(), config.metricsPort());
             }
             log.println("natgw: running on " + dev + " with " + tun.queueCount() + " queue(s), offloads " +
-                tun.offloads().names() + ", pool " +
+                tun.offloads().names() + (tun.queueCount() > 1 ? ", queue steering " + tun.steering().label() : "") + ", pool " +
                 gateway.poolDescription() + ", port strategy " + config.portStrategy().label() + ", conntrack max " +
                 config.conntrackMax() + String.format(" (%.1f MiB, %.1f MiB of it in huge pages, THP mode %s)",
                 gateway.table().memoryBytes() / 1048576.0, gateway.tableHugePageBytes() / 1048576.0,

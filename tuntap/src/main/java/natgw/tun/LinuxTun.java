@@ -75,16 +75,26 @@ public final class LinuxTun implements TunDevice
     private final int mtu;
     private final boolean createdHere;
     private final TunOffloads offloads;
+    private final TunSteering steering;
+    private final String steeringRefusal;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private LinuxTun(
-        final String name, final LinuxTunQueue[] queues, final int mtu, final boolean createdHere, final TunOffloads offloads)
+        final String name,
+        final LinuxTunQueue[] queues,
+        final int mtu,
+        final boolean createdHere,
+        final TunOffloads offloads,
+        final TunSteering steering,
+        final String steeringRefusal)
     {
         this.name = name;
         this.queues = queues;
         this.mtu = mtu;
         this.createdHere = createdHere;
         this.offloads = offloads;
+        this.steering = steering;
+        this.steeringRefusal = steeringRefusal;
     }
 
     /**
@@ -109,10 +119,26 @@ public final class LinuxTun implements TunDevice
      */
     public static LinuxTun open(final String name, final int queues, final int mtu, final boolean offloads)
     {
-        return open(CLONE_DEVICE, name, queues, mtu, offloads);
+        return open(CLONE_DEVICE, name, queues, mtu, offloads, TunSteering.KERNEL);
+    }
+
+    /**
+     * As {@link #open(String, int, int, boolean)}, with the queues chosen by {@code steering}. A kernel that refuses
+     * the {@link TunSteering#PORTS} program (no bpf(2) in a container, say) leaves its own steering in force:
+     * {@link #steering()} says which runs and {@link #steeringRefusal()} why.
+     */
+    public static LinuxTun open(final String name, final int queues, final int mtu, final boolean offloads, final TunSteering steering)
+    {
+        return open(CLONE_DEVICE, name, queues, mtu, offloads, steering);
     }
 
     static LinuxTun open(final String cloneDevice, final String name, final int queues, final int mtu, final boolean offloads)
+    {
+        return open(cloneDevice, name, queues, mtu, offloads, TunSteering.KERNEL);
+    }
+
+    static LinuxTun open(
+        final String cloneDevice, final String name, final int queues, final int mtu, final boolean offloads, final TunSteering requestedSteering)
     {
         validateName(name);
         if (queues < 1 || queues > MAX_QUEUES)
@@ -146,11 +172,25 @@ public final class LinuxTun implements TunDevice
                 actualName = readName(ifreq); // the kernel writes back the name, resolving a "%d" template
             }
             final TunOffloads inForce = offloads ? negotiateOffloads(libc, opened[0].fd(), actualName, ifreq) : TunOffloads.NONE;
+            TunSteering steering = TunSteering.KERNEL;
+            String steeringRefusal = null;
+            if (queues > 1 && requestedSteering == TunSteering.PORTS)
+            {
+                try
+                {
+                    TunSteering.steerByPorts(actualName, opened[0].fd());
+                    steering = TunSteering.PORTS;
+                }
+                catch (final TunException ex)
+                {
+                    steeringRefusal = ex.getMessage(); // the kernel's own steering still works: run with it, and say so
+                }
+            }
 
             setMtu(libc, ctl, ifreq, actualName, mtu);
             bringUp(libc, ctl, ifreq, actualName);
 
-            return new LinuxTun(actualName, opened, mtu, !existed, inForce);
+            return new LinuxTun(actualName, opened, mtu, !existed, inForce, steering, steeringRefusal);
         }
         catch (final RuntimeException | Error ex)
         {
@@ -202,6 +242,17 @@ public final class LinuxTun implements TunDevice
         return offloads;
     }
 
+    public TunSteering steering()
+    {
+        return steering;
+    }
+
+    /** Why {@link TunSteering#PORTS} was asked for and the kernel's steering runs instead; null if it was not refused. */
+    public String steeringRefusal()
+    {
+        return steeringRefusal;
+    }
+
     /**
      * Closes every queue (waiting for calls in flight on other threads to return). The kernel then removes
      * the device if this process created it; a pre-existing device stays. Idempotent.
@@ -220,7 +271,7 @@ public final class LinuxTun implements TunDevice
     public String toString()
     {
         return "LinuxTun{" + name + ", queues=" + queues.length + ", mtu=" + mtu + ", createdHere=" + createdHere +
-            ", offloads=" + offloads.names() + "}";
+            ", offloads=" + offloads.names() + ", steering=" + steering.label() + "}";
     }
 
     static void validateName(final String name)

@@ -24,6 +24,12 @@ public interface TunDevice extends AutoCloseable
     /** The offloads it runs with: with a virtio-net header, every packet read and written starts with one. */
     TunOffloads offloads();
 
+    /** How packets are spread over the queues. */
+    default TunSteering steering()
+    {
+        return TunSteering.KERNEL;
+    }
+
     /** Closes every queue; idempotent, callable from any thread. */
     @Override
     void close();

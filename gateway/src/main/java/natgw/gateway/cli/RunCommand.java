@@ -24,6 +24,7 @@ import natgw.gateway.GatewayConfig;
 import natgw.gateway.GatewayHost;
 import natgw.tun.HostNetwork;
 import natgw.tun.StateFileLocation;
+import natgw.tun.TunSteering;
 
 @Command(
     name = "run",
@@ -167,6 +168,13 @@ public final class RunCommand implements Callable<Integer>
             "with checksums left to finish, translated once each; off: every packet at most one MTU, as before " +
             "(default: ${DEFAULT-VALUE})")
     String offload = "on";
+
+    @Option(names = "--queue-steering", paramLabel = "ports|kernel",
+        description = "which worker reads a packet, with several queues: ports (an eBPF program, TUNSETSTEERINGEBPF: the " +
+            "exclusive or of the two ports, so both directions of a connection whose port NAT kept go to one worker, and " +
+            "nothing is hashed per packet written) or kernel (its automatic flow steering); if the kernel refuses the " +
+            "program, natgw says so and runs with its steering (default: ${DEFAULT-VALUE})")
+    String queueSteering = "ports";
 
     @Option(names = "--fail-open",
         description = "with --steer: no blackhole route behind the TUN's, so while no natgw runs (killed, restarting) " +
@@ -470,6 +478,7 @@ public final class RunCommand implements Callable<Integer>
             config.busyPollUs(busyPollUs);
             config.failOpen(failOpen);
             config.offload(either("--offload", offload, "on", "off"));
+            config.queueSteering(either("--queue-steering", queueSteering, "ports", "kernel") ? TunSteering.PORTS : TunSteering.KERNEL);
             config.metricsAddress(metricsAddress);
             config.routeTable(routeTable);
             config.verifyL4Checksums(!noL4ChecksumCheck);

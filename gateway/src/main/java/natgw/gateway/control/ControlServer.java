@@ -221,6 +221,7 @@ public final class ControlServer implements AutoCloseable
                     out.append(ConntrackStatsLine.format(worker.pipeline().counters())).append('\n');
                 }
                 out.append("stderr: natgw: offloads=").append(gateway.offloads().names())
+                    .append(" queue_steering=").append(gateway.queueSteering().label())
                     .append(" tun_tx_dropped=").append(gateway.tunTxDropped())
                     .append(" mappings=").append(table.countMappings()).append('\n');
                 break;

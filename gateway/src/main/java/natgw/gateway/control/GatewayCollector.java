@@ -18,6 +18,7 @@ import natgw.core.packet.DropReason;
 import natgw.gateway.Gateway;
 import natgw.gateway.Worker;
 import natgw.tun.TunOffloads;
+import natgw.tun.TunSteering;
 
 /**
  * natgw's own metrics, read from the gateway when Prometheus scrapes: the workers' counters (their
@@ -107,6 +108,7 @@ final class GatewayCollector implements MultiCollector
             .metricSnapshot(CounterSnapshot.builder().name("natgw_events_lost").help("conntrack events lost to a full ring")
                 .dataPoint(counter(gateway.events().lost(), Labels.EMPTY)).build())
             .metricSnapshot(offloads())
+            .metricSnapshot(queueSteering())
             .build();
     }
 
@@ -155,6 +157,18 @@ final class GatewayCollector implements MultiCollector
         {
             final boolean on = offloads.vnetHeader() && offloads.has(TunOffloads.flagAt(i));
             family.dataPoint(gaugePoint(on ? 1 : 0, Labels.of("flag", names[i])));
+        }
+        return family.build();
+    }
+
+    private GaugeSnapshot queueSteering()
+    {
+        final TunSteering inForce = gateway.queueSteering();
+        final GaugeSnapshot.Builder family = GaugeSnapshot.builder().name("natgw_tun_queue_steering")
+            .help("how the TUN spreads packets over the workers' queues (1 in force, 0 not)");
+        for (final TunSteering steering : TunSteering.values())
+        {
+            family.dataPoint(gaugePoint(steering == inForce ? 1 : 0, Labels.of("mode", steering.label())));
         }
         return family.build();
     }

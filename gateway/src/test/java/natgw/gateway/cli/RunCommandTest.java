@@ -165,6 +165,8 @@ class RunCommandTest
         assertEquals("--tun: given twice; give it once", refusal(with(good, "--tun", "a", "--tun", "b")));
         assertEquals("--snat: needs a value (ADDR[,ADDR...]|CIDR)", refusal("run", "--inside", "10.0.0.0/8", "--snat"));
         assertEquals("--offload: 'maybe' is neither on nor off; give one of them", refusal(with(good, "--offload", "maybe")));
+        assertEquals("--queue-steering: 'hash' is neither ports nor kernel; give one of them",
+            refusal(with(good, "--queue-steering", "hash")));
         assertEquals("--removed-backend: 'drop' is neither reset nor unreachable; give one of them",
             refusal(with(good, "--removed-backend", "drop")));
         assertEquals("'extra': natgw run takes options only; an option starts with --", refusal(with(good, "extra")));

@@ -166,6 +166,8 @@ class MetricsServerTest
             assertEquals(gateway.table().memoryBytes(), huge, "the whole table in one advised 2 MiB page");
         }
         assertEquals(0, value(body, "natgw_tun_offload{flag=\"vnet_hdr\"}"));
+        assertEquals(1, value(body, "natgw_tun_queue_steering{mode=\"kernel\"}"), "the in-memory TUN's");
+        assertEquals(0, value(body, "natgw_tun_queue_steering{mode=\"ports\"}"));
 
         assertNotEquals("unknown", BuildInfo.VERSION);
         assertEquals(1, value(body, "natgw_build_info{version=\"" + BuildInfo.VERSION + "\"}"));

@@ -1,0 +1,138 @@
+package natgw.tun;
+
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import natgw.tun.testing.TestNetns;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import static natgw.tun.Packets.directBuffers;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@link TunSteering#PORTS} on the real device: the queue each packet the kernel hands over is read from. */
+class LinuxTunSteeringTest
+{
+    private static final String TUN = "ngwt0";
+    private static final String TUN_ADDRESS = "10.99.0.1";
+    private static final String PEER = "10.99.0.2";
+    private static final int OFFSET = 16;
+    private static final long DEADLINE_MS = 5_000;
+    private static final int PROTO_UDP = 17;
+    private static final int FRAGMENT_OFFSET_MASK = 0x1FFF;
+
+    private final UnsafeBuffer[] bufs = directBuffers(LinuxTun.BATCH_SIZE, 65536 + 64);
+    private final int[] sizes = new int[LinuxTun.BATCH_SIZE];
+
+    @Test
+    @Tag("root")
+    void shouldReadEachDatagramFromTheQueueOfItsPortsExclusiveOr() throws Exception
+    {
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = open(ns))
+        {
+            assertEquals(TunSteering.PORTS, tun.steering());
+            assertNull(tun.steeringRefusal());
+            final int datagrams = 16;
+            ns.run(() ->
+            {
+                for (int i = 0; i < datagrams; i++)
+                {
+                    try (DatagramChannel socket = DatagramChannel.open(StandardProtocolFamily.INET))
+                    {
+                        socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000 + i));
+                        socket.send(ByteBuffer.wrap(new byte[20]), new InetSocketAddress(PEER, 5_000 + 2 * i));
+                    }
+                }
+            });
+
+            final List<int[]> seen = receiveUdp(tun, datagrams);
+            final int[] perQueue = new int[2];
+            for (final int[] packet : seen)
+            {
+                final int queue = packet[0];
+                assertEquals((packet[1] ^ packet[2]) % 2, queue, "ports " + packet[1] + " -> " + packet[2]);
+                perQueue[queue]++;
+            }
+            assertTrue(perQueue[0] > 0 && perQueue[1] > 0, "both workers get datagrams: " + perQueue[0] + "/" + perQueue[1]);
+        }
+    }
+
+    @Test
+    @Tag("root")
+    void shouldSteerAFirstFragmentByPortsAndTheLaterOnesByAddresses() throws Exception
+    {
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = open(ns))
+        {
+            // ports 40000 ^ 5000 is even: queue 0; 10.99.0.1 ^ 10.99.0.2 is 3: queue 1
+            ns.run(() ->
+            {
+                try (DatagramChannel socket = DatagramChannel.open(StandardProtocolFamily.INET))
+                {
+                    socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000));
+                    socket.send(ByteBuffer.wrap(new byte[3_000]), new InetSocketAddress(PEER, 5_000));
+                }
+            });
+
+            final List<int[]> fragments = receiveUdp(tun, 3);
+            assertEquals(0, fragments.get(0)[0], "the first fragment, with the ports");
+            assertEquals(0, fragments.get(0)[3]);
+            for (int i = 1; i < 3; i++)
+            {
+                assertTrue(fragments.get(i)[3] > 0, "a later fragment");
+                assertEquals(1, fragments.get(i)[0], "a later fragment, by its addresses");
+            }
+        }
+    }
+
+    private static LinuxTun open(final TestNetns ns) throws Exception
+    {
+        ns.disableIpv6();
+        final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, 2, 1500, false, TunSteering.PORTS));
+        try
+        {
+            ns.ip("addr", "add", TUN_ADDRESS + "/24", "dev", TUN);
+            return tun;
+        }
+        catch (final RuntimeException ex)
+        {
+            tun.close();
+            throw ex;
+        }
+    }
+
+    /** Reads both queues until {@code count} UDP packets came: {queue, source port, destination port, fragment offset} each, by offset. */
+    private List<int[]> receiveUdp(final TunDevice tun, final int count)
+    {
+        final List<int[]> seen = new ArrayList<>();
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
+        while (seen.size() < count && System.nanoTime() < deadline)
+        {
+            for (int q = 0; q < 2; q++)
+            {
+                tun.queue(q).awaitReadable(10);
+                final int n = tun.queue(q).read(bufs, sizes, OFFSET);
+                for (int i = 0; i < n; i++)
+                {
+                    if (Packets.isIpv4(bufs[i], OFFSET, sizes[i]) && Packets.protocol(bufs[i], OFFSET) == PROTO_UDP)
+                    {
+                        final int fragmentOffset = bufs[i].getShort(OFFSET + 6, java.nio.ByteOrder.BIG_ENDIAN) & FRAGMENT_OFFSET_MASK;
+                        final int l4 = Packets.l4(bufs[i], OFFSET);
+                        seen.add(new int[] {q, bufs[i].getShort(l4, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF,
+                            bufs[i].getShort(l4 + 2, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF, fragmentOffset});
+                    }
+                }
+            }
+        }
+        assertEquals(count, seen.size(), "UDP packets out of " + tun.name() + " within " + DEADLINE_MS + " ms");
+        seen.sort((a, b) -> Integer.compare(a[3], b[3]));
+        return seen;
+    }
+}
