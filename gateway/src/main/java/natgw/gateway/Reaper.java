@@ -20,7 +20,7 @@ import natgw.core.conntrack.StatusDescriptor;
  */
 public final class Reaper implements Agent
 {
-    static final int CYCLE_MS = 10;
+    static final int CYCLE_MS = 40;
     static final int MIN_SLICE = 256;
 
     private final ConntrackTable table;

@@ -384,6 +384,24 @@ public final class ConntrackTable
         return control.getIntVolatile(HIGH_WATER_OFFSET);
     }
 
+    /**
+     * Lowers the high-water mark to one past the highest entry in use. Only on a table no thread allocates from
+     * (the warm-up between its rounds: each round then raises it again, so the compiled allocation has that path).
+     */
+    public void recomputeHighWater()
+    {
+        int mark = 0;
+        for (int entry = control.getIntVolatile(HIGH_WATER_OFFSET) - 1; entry >= 0; entry--)
+        {
+            if (phase(status(entry)) != PHASE_FREE)
+            {
+                mark = entry + 1;
+                break;
+            }
+        }
+        control.putIntVolatile(HIGH_WATER_OFFSET, mark);
+    }
+
     private void raiseHighWater(final int mark)
     {
         int current;

@@ -102,6 +102,7 @@ public final class Warmup
         {
             expire.accept(table, pastEveryDeadlineNs);
             final int left = table.countInUse();
+            table.recomputeHighWater();
             if (left != 0)
             {
                 // the next rounds would find their tuples taken: their packets would teach the compiler drops

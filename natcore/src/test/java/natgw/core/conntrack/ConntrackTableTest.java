@@ -401,8 +401,12 @@ class ConntrackTableTest
         assertEquals(2, table.highWater(), "churn below the mark does not raise it");
         connect(3000, 40_000, 0);
         connect(3001, 40_001, 0);
-        connect(3002, 40_002, 0);
+        final int third = connect(3002, 40_002, 0);
         assertEquals(3, table.highWater());
+
+        assertTrue(table.kill(cursor, third, table.status(third)));
+        table.recomputeHighWater();
+        assertEquals(2, table.highWater(), "one past the highest entry in use");
     }
 
     @Test
