@@ -112,8 +112,9 @@ public final class GatewayHost implements AutoCloseable
                 final int threads = Math.min(config.queues(), Warmup.MAX_THREADS);
                 final long packets = Warmup.run(config.portStrategy(), Math.max(1, config.warmupRounds() / threads),
                     config.offload(), events, threads, (table, nowNs) -> new Reaper(table, () -> nowNs, 1).doWork());
-                log.println("natgw: packet path warmed up (" + packets + " synthetic packets in " +
-                    (System.nanoTime() - startNs) / 1_000_000 + " ms)");
+                final long workerPackets = WorkerWarmup.run(config.portStrategy(), config.offload(), events, config.busyPollUs() * 1000L);
+                log.println("natgw: packet path warmed up (" + packets + " synthetic packets, " + workerPackets +
+                    " through a worker, in " + (System.nanoTime() - startNs) / 1_000_000 + " ms)");
             }
             guard = guardRestart();
             host = HostNetwork.open(config.tun());

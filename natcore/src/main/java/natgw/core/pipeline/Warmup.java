@@ -94,6 +94,7 @@ public final class Warmup
             throw new IllegalArgumentException("1 to " + MAX_THREADS + " warm-up threads, got " + threads);
         }
         final ConntrackTable table = new ConntrackTable(8192 * threads, 0); // a few rounds' connections, and their mappings
+        final ConntrackTable contended = new ConntrackTable(CONTENDED_CAPACITY, 0);
         table.onKill(events);
         // past every deadline of the warm-up's connections: its clock moves 1 µs a round, the longest timeout is days
         final long pastEveryDeadlineNs = START_NS + rounds * ROUND_NS + TimeUnit.DAYS.toNanos(10);
@@ -120,7 +121,7 @@ public final class Warmup
             {
                 try
                 {
-                    forwarded.addAndGet(traffic(table, strategy, rounds, vnetHeaders, events, thread, emptied));
+                    forwarded.addAndGet(traffic(table, contended, strategy, rounds, vnetHeaders, events, thread, threads, emptied));
                 }
                 catch (final Throwable ex)
                 {
@@ -132,7 +133,7 @@ public final class Warmup
         }
         try
         {
-            forwarded.addAndGet(traffic(table, strategy, rounds, vnetHeaders, events, 0, emptied));
+            forwarded.addAndGet(traffic(table, contended, strategy, rounds, vnetHeaders, events, 0, threads, emptied));
         }
         catch (final RuntimeException ex)
         {
@@ -151,11 +152,72 @@ public final class Warmup
         return forwarded.get();
     }
 
+    /**
+     * A pipeline over a small table of its own, as {@link #run} warms: for warming what calls a pipeline (the gateway's
+     * workers and their idle strategy) on packets it forwards. {@link Scratch#datagram} builds them.
+     */
+    public static Scratch scratch(final PortStrategy strategy, final boolean vnetHeaders, final ConntrackEvents events)
+    {
+        final ConntrackTable table = new ConntrackTable(Scratch.CAPACITY, 0);
+        table.onKill(events);
+        return new Scratch(table, pipeline(table, strategy, new WorkerCounters(0), new Services(), vnetHeaders, events), vnetHeaders);
+    }
+
+    /** A scratch pipeline, its table, and the datagrams it forwards. */
+    public static final class Scratch
+    {
+        static final int CAPACITY = 8192;
+        /** Distinct inside endpoints a scratch pipeline's datagrams come from; their flows fit its table twice over. */
+        public static final int FLOWS = 2048;
+        private final ConntrackTable table;
+        private final Pipeline pipeline;
+        private final boolean vnetHeaders;
+        private final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
+
+        private Scratch(final ConntrackTable table, final Pipeline pipeline, final boolean vnetHeaders)
+        {
+            this.table = table;
+            this.pipeline = pipeline;
+            this.vnetHeaders = vnetHeaders;
+        }
+
+        public Pipeline pipeline()
+        {
+            return pipeline;
+        }
+
+        /**
+         * Builds at {@code offset} of {@code packets}' buffer a UDP datagram of flow {@code flow} (0 to {@value #FLOWS} - 1)
+         * from the inside to a server, behind an all-zero virtio-net header if the pipeline expects one (the header
+         * then starts at {@code offset}); returns its length with the header.
+         */
+        public int datagram(final PacketBuilder packets, final int offset, final int flow)
+        {
+            final int vnet = vnetHeaders ? VirtioNetHeader.LENGTH : 0;
+            if (vnet > 0)
+            {
+                packets.buffer().setMemory(offset, vnet, (byte)0);
+            }
+            return vnet + packets.udp(offset + vnet, CLIENT_BASE + (flow >> 8), 30_000 + (flow & 0xFF), SERVER, 53, 32);
+        }
+
+        /** Ends every connection of the scratch table, as its connections would end: the next datagrams are new flows. */
+        public int expireAll()
+        {
+            return table.flush(cursor);
+        }
+    }
+
     /** One thread's rounds: its own clients, its own pipelines (with and without a service), the shared table. */
     private static long traffic(
-        final ConntrackTable table, final PortStrategy strategy, final int rounds, final boolean vnetHeaders,
-        final ConntrackEvents events, final int thread, final CyclicBarrier emptied)
+        final ConntrackTable table, final ConntrackTable contended, final PortStrategy strategy, final int rounds,
+        final boolean vnetHeaders, final ConntrackEvents events, final int thread, final int threads, final CyclicBarrier emptied)
     {
+        if (threads > 1)
+        {
+            await(emptied); // all threads at once
+            contend(contended, thread);
+        }
         final WorkerCounters counters = new WorkerCounters(thread);
         final Services services = new Services();
         services.add(Services.ServiceSpec.parse("tcp:203.0.113.1:80=198.51.100.2:8080"));
@@ -217,6 +279,34 @@ public final class Warmup
             }
         }
         return forwarded;
+    }
+
+    /** Entries of the table the threads contend on: few enough that they meet on its free list and its chains. */
+    private static final int CONTENDED_CAPACITY = 4;
+    private static final int CONTENDED_ITERATIONS = 20_000;
+
+    /**
+     * All threads at once, before their rounds: allocate, link and give up entries of a table of four, so that
+     * compare-and-sets on its free list and chains are lost, and are in the profile the compiler reads when it
+     * compiles the rounds' path (a branch no profile saw taken is compiled as a trap, and a gateway's first lost
+     * race would deoptimise the whole new-connection path in the middle of a burst).
+     */
+    private static void contend(final ConntrackTable contended, final int thread)
+    {
+        final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
+        for (int i = 0; i < CONTENDED_ITERATIONS; i++)
+        {
+            final int entry = contended.allocate();
+            if (entry < 0)
+            {
+                continue;
+            }
+            final int port = 1024 + (thread << 4) + (i & 15); // each thread's own tuples: no clash, only races
+            contended.initialise(entry, FlowTuple.packAddresses(CLIENT_BASE, SERVER), FlowTuple.packPorts(Ipv4Header.PROTO_UDP, port, 53),
+                FlowTuple.packAddresses(SERVER, POOL), FlowTuple.packPorts(Ipv4Header.PROTO_UDP, 53, port), 0, 0, 1000);
+            contended.claim(cursor, entry, ConntrackTable.REPLY);
+            contended.abandon(cursor, entry);
+        }
     }
 
     private static void await(final CyclicBarrier barrier)
