@@ -11,11 +11,7 @@ import io.netty.channel.epoll.EpollEventLoopGroup;
 
 import org.agrona.concurrent.SystemNanoClock;
 
-import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.flow.FlowTuple;
-import natgw.core.nat.BackendCounters;
-import natgw.core.nat.ServiceAccounting;
-import natgw.core.pipeline.Warmup;
 import natgw.gateway.control.ControlServer;
 import natgw.gateway.control.MetricsServer;
 import natgw.tun.Capabilities;
@@ -102,20 +98,8 @@ public final class GatewayHost implements AutoCloseable
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         try
         {
-            if (config.warmupRounds() > 0)
-            {
-                final long startNs = System.nanoTime();
-                // the gateway's own listener classes: the compiled path then expects what the workers call
-                final ConntrackEvents events = ConntrackEvents.both(new ServiceAccounting(new BackendCounters()),
-                    new EventBus(SystemNanoClock.INSTANCE));
-                // one thread per worker, as the workers will share the table; the rounds shared out among them
-                final int threads = Math.min(config.queues(), Warmup.MAX_THREADS);
-                final long packets = Warmup.run(config.portStrategy(), Math.max(1, config.warmupRounds() / threads),
-                    config.offload(), events, threads, (table, nowNs) -> new Reaper(table, () -> nowNs, 1).doWork());
-                final long workerPackets = WorkerWarmup.run(config.portStrategy(), config.offload(), events, config.busyPollUs() * 1000L);
-                log.println("natgw: packet path warmed up (" + packets + " synthetic packets, " + workerPackets +
-                    " through a worker, in " + (System.nanoTime() - startNs) / 1_000_000 + " ms)");
-            }
+            // the warm-up runs while the host is set up; the gateway starts when both are done
+            final StartupWarmup warmup = StartupWarmup.start(config);
             guard = guardRestart();
             host = HostNetwork.open(config.tun());
             // before this run changes the host: a state file written with other settings is refused, and an
@@ -178,6 +162,10 @@ public final class GatewayHost implements AutoCloseable
                 host.addRoute(FlowTuple.addressToString(vip) + "/32", dev, 0);
             }
 
+            if (warmup != null)
+            {
+                log.println(warmup.await()); // before the guard goes: until the code is compiled, steered packets stay dropped
+            }
             if (guard != null)
             {
                 guard.undoAll(); // this run's own routes and blackhole are in
