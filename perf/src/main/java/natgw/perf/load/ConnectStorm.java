@@ -41,7 +41,8 @@ import picocli.CommandLine.Option;
  * ConnectStorm --server 10.77.2.2 --port 7000 --sources 10.77.1.2,10.77.1.3 --base-port 20000 \
  *     --first-round 0 --rounds 100 --interval-ms 20 --threads 2 --timeout-ms 8000 --out storm.json
  * </pre>
- * Prints {@code progress rounds=R completed=N stalls=S errors=E} lines while it runs.
+ * Prints {@code progress rounds=R completed=N stalls=S errors=E} lines while it runs, with the count and the p50 of the
+ * connects completed since the line before ({@code interval_n}, {@code interval_p50_us}).
  *
  * <p>Before the storm, the same code runs {@code --warmup-rounds} rounds on loopback (sources 127.0.0.2...,
  * an in-process echo server) so that the JIT has compiled it: nothing of the warm-up crosses the gateway.
@@ -92,6 +93,8 @@ public final class ConnectStorm
         {
             worker.start();
         }
+        final Histogram connect = LoadResult.newHistogram();
+        final Histogram interval = LoadResult.newHistogram();
         boolean running = true;
         while (running)
         {
@@ -112,11 +115,19 @@ public final class ConnectStorm
                 errors += worker.errorCount;
                 roundsDone = Math.min(roundsDone, worker.roundsIssued);
             }
+            // the connects completed since the last line: how latency moves through the run (a start-up transient, say)
+            interval.reset();
+            for (final Worker worker : workers)
+            {
+                final Histogram latest = worker.connectLatency.getIntervalHistogram();
+                interval.add(latest);
+                connect.add(latest);
+            }
             System.out.println("progress rounds=" + roundsDone + " completed=" + completed + " stalls=" + stalls +
-                " errors=" + errors);
+                " errors=" + errors + (interval.getTotalCount() > 0 ?
+                " interval_n=" + interval.getTotalCount() + " interval_p50_us=" + interval.getValueAtPercentile(50) / 1000 : ""));
         }
 
-        final Histogram connect = LoadResult.newHistogram();
         final LoadResult result = new LoadResult();
         long attempted = 0;
         long completed = 0;
