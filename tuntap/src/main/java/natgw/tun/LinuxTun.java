@@ -178,7 +178,7 @@ public final class LinuxTun implements TunDevice
             {
                 try
                 {
-                    TunSteering.steerByPorts(actualName, opened[0].fd());
+                    PortSteeringProgram.attach(actualName, opened[0].fd());
                     steering = TunSteering.PORTS;
                 }
                 catch (final TunException ex)

@@ -1,11 +1,5 @@
 package natgw.tun;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-
-import org.agrona.concurrent.UnsafeBuffer;
-
 /**
  * How a multi-queue TUN picks the queue (so the worker) that reads a packet: {@link #KERNEL}, the kernel's
  * automatic flow steering, or {@link #PORTS}, a socket-filter eBPF program set with TUNSETSTEERINGEBPF.
@@ -17,7 +11,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * the two ports of a TCP or UDP packet and returns their exclusive or: the two directions of a connection whose
  * port the NAT kept give the same value, so they are read by the same worker, and nothing is hashed or
  * learnt per packet written. ICMP, fragments after the first and other protocols are steered by the exclusive or of
- * their two addresses. The kernel takes the value modulo the number of queues.
+ * their two addresses. The kernel takes the value modulo the number of queues ({@link PortSteeringProgram}).
  */
 public enum TunSteering
 {
@@ -25,39 +19,6 @@ public enum TunSteering
     PORTS("ports"),
     /** The kernel's automatic flow steering: a flow table learnt from what is written. */
     KERNEL("kernel");
-
-    private static final long SYS_BPF = "aarch64".equals(System.getProperty("os.arch")) ? 280 : 321;
-    private static final int BPF_PROG_LOAD = 5;
-    private static final int BPF_PROG_TYPE_SOCKET_FILTER = 1;
-    private static final long TUNSETSTEERINGEBPF = 0x800454e0L; // _IOR('T', 224, int)
-    private static final int ATTR_SIZE = 72; // union bpf_attr up to prog_ifindex, expected_attach_type
-    private static final int LOG_SIZE = 4096;
-
-    /** The program: ports' exclusive or for unfragmented TCP and UDP (and first fragments), else addresses'. */
-    private static final long[] PORTS_XOR = {
-        insn(0xbf, 6, 1, 0, 0),        //  0: r6 = r1 (the skb, as LD_ABS needs it)
-        insn(0x30, 0, 0, 0, 9),        //  1: r0 = ip[9] (protocol)
-        insn(0x15, 0, 0, 2, 6),        //  2: if r0 == TCP goto 5
-        insn(0x15, 0, 0, 1, 17),       //  3: if r0 == UDP goto 5
-        insn(0x05, 0, 0, 12, 0),       //  4: goto 17
-        insn(0x28, 0, 0, 0, 6),        //  5: r0 = ip[6:2] (flags, fragment offset)
-        insn(0x57, 0, 0, 0, 0x1FFF),   //  6: r0 &= offset
-        insn(0x55, 0, 0, 9, 0),        //  7: if r0 != 0 goto 17 (no ports in a later fragment)
-        insn(0x30, 0, 0, 0, 0),        //  8: r0 = ip[0]
-        insn(0x57, 0, 0, 0, 0x0F),     //  9: r0 &= ihl
-        insn(0x67, 0, 0, 0, 2),        // 10: r0 <<= 2
-        insn(0xbf, 7, 0, 0, 0),        // 11: r7 = r0 (header length)
-        insn(0x48, 0, 7, 0, 0),        // 12: r0 = ip[r7:2] (source port)
-        insn(0xbf, 8, 0, 0, 0),        // 13: r8 = r0
-        insn(0x48, 0, 7, 0, 2),        // 14: r0 = ip[r7 + 2:2] (destination port)
-        insn(0xaf, 0, 8, 0, 0),        // 15: r0 ^= r8
-        insn(0x95, 0, 0, 0, 0),        // 16: return r0
-        insn(0x20, 0, 0, 0, 12),       // 17: r0 = ip[12:4] (source address)
-        insn(0xbf, 8, 0, 0, 0),        // 18: r8 = r0
-        insn(0x20, 0, 0, 0, 16),       // 19: r0 = ip[16:4] (destination address)
-        insn(0xaf, 0, 8, 0, 0),        // 20: r0 ^= r8
-        insn(0x95, 0, 0, 0, 0),        // 21: return r0
-    };
 
     private final String label;
 
@@ -70,85 +31,5 @@ public enum TunSteering
     public String label()
     {
         return label;
-    }
-
-    /** The steering of {@code label}; refuses anything else, naming what it takes. */
-    public static TunSteering parse(final String label)
-    {
-        for (final TunSteering steering : values())
-        {
-            if (steering.label.equals(label))
-            {
-                return steering;
-            }
-        }
-        throw new IllegalArgumentException("'" + label + "' is not a queue steering: ports or kernel");
-    }
-
-    /**
-     * Loads the ports program and sets it on the device of {@code queueFd} (one queue's fd sets it for all).
-     *
-     * @throws TunException naming the device and errno if the kernel refuses the program or the ioctl.
-     */
-    static void steerByPorts(final String device, final int queueFd)
-    {
-        final Native.LibC libc = Native.libc();
-        final UnsafeBuffer insns = new UnsafeBuffer(ByteBuffer.allocateDirect(PORTS_XOR.length * 8).order(ByteOrder.LITTLE_ENDIAN));
-        for (int i = 0; i < PORTS_XOR.length; i++)
-        {
-            insns.putLong(i * 8, PORTS_XOR[i], ByteOrder.LITTLE_ENDIAN);
-        }
-        final UnsafeBuffer license = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
-        license.putStringWithoutLengthAscii(0, "GPL");
-        license.putByte(3, (byte)0);
-        final UnsafeBuffer log = new UnsafeBuffer(ByteBuffer.allocateDirect(LOG_SIZE));
-        final UnsafeBuffer attr = new UnsafeBuffer(ByteBuffer.allocateDirect(ATTR_SIZE));
-        attr.setMemory(0, ATTR_SIZE, (byte)0);
-        attr.putInt(0, BPF_PROG_TYPE_SOCKET_FILTER, ByteOrder.LITTLE_ENDIAN);
-        attr.putInt(4, PORTS_XOR.length, ByteOrder.LITTLE_ENDIAN);
-        attr.putLong(8, insns.addressOffset(), ByteOrder.LITTLE_ENDIAN);
-        attr.putLong(16, license.addressOffset(), ByteOrder.LITTLE_ENDIAN);
-        attr.putInt(24, 1, ByteOrder.LITTLE_ENDIAN); // log level: the verifier says why, if it refuses
-        attr.putInt(28, LOG_SIZE, ByteOrder.LITTLE_ENDIAN);
-        attr.putLong(32, log.addressOffset(), ByteOrder.LITTLE_ENDIAN);
-        final byte[] name = "natgw_steer".getBytes(StandardCharsets.US_ASCII);
-        attr.putBytes(48, name);
-        final int prog = (int)libc.syscall(SYS_BPF, BPF_PROG_LOAD, attr.addressOffset(), ATTR_SIZE, 0, 0, 0);
-        if (prog < 0)
-        {
-            final int errno = Native.errno();
-            throw new TunException(device, errno, "cannot load the queue steering program of TUN device '" + device +
-                "' (bpf BPF_PROG_LOAD): " + Native.errnoText(errno) + verifierLog(log));
-        }
-        try
-        {
-            final UnsafeBuffer fd = new UnsafeBuffer(ByteBuffer.allocateDirect(4));
-            fd.putInt(0, prog);
-            if (libc.ioctl(queueFd, TUNSETSTEERINGEBPF, fd.addressOffset()) < 0)
-            {
-                final int errno = Native.errno();
-                throw new TunException(device, errno, "cannot set the queue steering program of TUN device '" + device +
-                    "' (TUNSETSTEERINGEBPF): " + Native.errnoText(errno));
-            }
-        }
-        finally
-        {
-            libc.close(prog); // the device holds its own reference
-        }
-    }
-
-    private static String verifierLog(final UnsafeBuffer log)
-    {
-        int length = 0;
-        while (length < LOG_SIZE && log.getByte(length) != 0)
-        {
-            length++;
-        }
-        return length == 0 ? "" : "; verifier: " + log.getStringWithoutLengthAscii(0, length).strip();
-    }
-
-    private static long insn(final int code, final int dst, final int src, final int off, final int imm)
-    {
-        return (code & 0xFFL) | (long)(src << 4 | dst) << 8 | (off & 0xFFFFL) << 16 | (imm & 0xFFFF_FFFFL) << 32;
     }
 }
