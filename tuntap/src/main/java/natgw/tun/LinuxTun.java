@@ -261,6 +261,11 @@ public final class LinuxTun implements TunDevice
     {
         if (closed.compareAndSet(false, true))
         {
+            if (steering == TunSteering.PORTS && !createdHere)
+            {
+                // a device that outlives this process goes back to the kernel's steering; one made here goes with it
+                PortSteeringProgram.detach(queues[0].fd());
+            }
             for (final LinuxTunQueue queue : queues)
             {
                 queue.close();

@@ -103,6 +103,17 @@ final class PortSteeringProgram
         }
     }
 
+    /**
+     * Takes the program off the device of {@code queueFd} (TUNSETSTEERINGEBPF with -1), so that a device this process
+     * did not create goes back to the kernel's steering; false if the kernel refused.
+     */
+    static boolean detach(final int queueFd)
+    {
+        final UnsafeBuffer fd = new UnsafeBuffer(ByteBuffer.allocateDirect(4));
+        fd.putInt(0, -1);
+        return Native.libc().ioctl(queueFd, TUNSETSTEERINGEBPF, fd.addressOffset()) == 0;
+    }
+
     private static String verifierLog(final UnsafeBuffer log)
     {
         int length = 0;

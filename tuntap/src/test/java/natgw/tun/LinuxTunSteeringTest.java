@@ -92,6 +92,53 @@ class LinuxTunSteeringTest
         }
     }
 
+    @Test
+    @Tag("root")
+    void shouldGiveAPreExistingDeviceBackToTheKernelsSteeringOnClose() throws Exception
+    {
+        try (TestNetns ns = TestNetns.createIpv4Only())
+        {
+            ns.ip("tuntap", "add", "dev", "ngwtp0", "mode", "tun", "multi_queue");
+            final int before = steeringPrograms();
+            try (LinuxTun tun = ns.call(() -> LinuxTun.open("ngwtp0", 2, 1500, false, TunSteering.PORTS)))
+            {
+                assertEquals(TunSteering.PORTS, tun.steering());
+                assertEquals(before + 1, steeringPrograms(), "the device holds the program");
+            }
+            // the kernel frees a detached program after an RCU grace period: wait for it, with a deadline
+            final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
+            int after = steeringPrograms();
+            while (after != before && System.nanoTime() < deadline)
+            {
+                Thread.sleep(20);
+                after = steeringPrograms();
+            }
+            assertEquals(before, after, "the device that stays has no program of natgw's left on it");
+        }
+    }
+
+    /** Programs named natgw_steer loaded in the kernel (bpftool, which the CI installs). */
+    private static int steeringPrograms() throws Exception
+    {
+        final Process bpftool;
+        try
+        {
+            bpftool = new ProcessBuilder("bpftool", "-j", "prog", "show").redirectErrorStream(true).start();
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new AssertionError("this test needs bpftool (apt-get install bpftool): " + ex.getMessage(), ex);
+        }
+        final String out = new String(bpftool.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, bpftool.waitFor(), out);
+        int count = 0;
+        for (int at = out.indexOf("\"name\":\"natgw_steer\""); at >= 0; at = out.indexOf("\"name\":\"natgw_steer\"", at + 1))
+        {
+            count++;
+        }
+        return count;
+    }
+
     private static LinuxTun open(final TestNetns ns) throws Exception
     {
         ns.disableIpv6();
