@@ -40,8 +40,7 @@ final class WorkerWarmup
         final TunIdleStrategy idle = new TunIdleStrategy(queue, 0, busyPollNs, SystemNanoClock.INSTANCE, worker::drained);
         for (int batch = 0; batch < BATCHES; batch++)
         {
-            // mostly small batches, as connections come; every 16th a full one, as a bulk flow fills them
-            queue.offer((batch & 15) == 15 ? LinuxTun.BATCH_SIZE : 1 + (batch & 7));
+            queue.offer(packetsIn(batch));
             idle.idle(worker.doWork());
             idle.idle(worker.doWork()); // the read that finds the queue empty
             if (batch % 256 == 255)
@@ -50,6 +49,12 @@ final class WorkerWarmup
             }
         }
         return queue.written;
+    }
+
+    /** Packets in batch {@code batch}: mostly small, as connections come; every 16th full, as a bulk flow fills them. */
+    static int packetsIn(final int batch)
+    {
+        return (batch & 15) == 15 ? LinuxTun.BATCH_SIZE : 1 + (batch & 7);
     }
 
     /** Hands over the next {@code offer}ed packets of a ring of prebuilt datagrams; takes every write. */

@@ -5,7 +5,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import natgw.core.conntrack.ConntrackEvents;
 import natgw.core.nat.PortStrategy;
-import natgw.tun.LinuxTun;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -18,7 +17,7 @@ class WorkerWarmupTest
         long offered = 0;
         for (int batch = 0; batch < WorkerWarmup.BATCHES; batch++)
         {
-            offered += (batch & 15) == 15 ? LinuxTun.BATCH_SIZE : 1 + (batch & 7);
+            offered += WorkerWarmup.packetsIn(batch);
         }
 
         final long forwarded = WorkerWarmup.run(PortStrategy.RESERVE, vnetHeaders, ConntrackEvents.NONE, 0);

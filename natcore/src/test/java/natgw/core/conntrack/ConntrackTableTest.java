@@ -275,12 +275,8 @@ class ConntrackTableTest
     /** {@link #connect} for a TCP connection whose original direction starts at {@code sequence}. */
     private int connectFrom(final int clientPort, final int natPort, final int sequence)
     {
-        final int entry = table.allocate();
-        table.initialise(entry, origAddresses(), origPorts(clientPort), replyAddresses(), replyPorts(natPort), 0, 77, 1234);
+        final int entry = connect(clientPort, natPort, 0);
         table.sequenceEnd(entry, sequence);
-        assertTrue(table.claim(cursor, entry, REPLY));
-        table.confirm(entry);
-        assertTrue(table.claim(cursor, entry, ORIGINAL));
         return entry;
     }
 
