@@ -224,7 +224,8 @@ class ServiceSchedulersIT
                 assertWeighted(scheduler, counts, WEIGHTS, 0);
         }
         assertEquals(java.util.Arrays.toString(counts), java.util.Arrays.toString(newConnections(scheduler)),
-            () -> "natgw services' NewConn per backend; natgw's counters so far: " + lab.conntrackStats());
+            () -> "natgw services' NewConn per backend; SYN retransmissions by the clients so far: " +
+                lab.clientSynRetransmissions() + "; natgw's counters so far: " + lab.conntrackStats());
     }
 
     @ParameterizedTest
