@@ -178,7 +178,7 @@ public final class LinuxTun implements TunDevice
             {
                 try
                 {
-                    PortSteeringProgram.attach(actualName, opened[0].fd());
+                    PortSteeringProgram.attach(actualName, opened[0].fd(), opened.length);
                     steering = TunSteering.PORTS;
                 }
                 catch (final TunException ex)

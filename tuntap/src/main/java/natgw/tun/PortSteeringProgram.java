@@ -9,7 +9,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * The eBPF program of {@link TunSteering#PORTS}: a socket filter the TUN runs for each packet it queues for
  * reading (TUNSETSTEERINGEBPF); its return value modulo the queues is the queue. Loaded with bpf(2) BPF_PROG_LOAD
- * from 22 instructions written here, with the classic packet loads (LD_ABS, LD_IND) a socket filter may use: the
+ * from 34 instructions written here, with the classic packet loads (LD_ABS, LD_IND) a socket filter may use: the
  * packet starts at its IP header, as a TUN has no link layer.
  */
 final class PortSteeringProgram
@@ -21,48 +21,73 @@ final class PortSteeringProgram
     private static final int ATTR_SIZE = 72; // union bpf_attr up to prog_ifindex, expected_attach_type
     private static final int LOG_SIZE = 4096;
 
-    /** The program: ports' exclusive or for unfragmented TCP and UDP (and first fragments), else addresses'. */
-    private static final long[] PORTS_XOR = {
-        insn(0xbf, 6, 1, 0, 0),        //  0: r6 = r1 (the skb, as LD_ABS needs it)
-        insn(0x30, 0, 0, 0, 9),        //  1: r0 = ip[9] (protocol)
-        insn(0x15, 0, 0, 2, 6),        //  2: if r0 == TCP goto 5
-        insn(0x15, 0, 0, 1, 17),       //  3: if r0 == UDP goto 5
-        insn(0x05, 0, 0, 12, 0),       //  4: goto 17
-        insn(0x28, 0, 0, 0, 6),        //  5: r0 = ip[6:2] (flags, fragment offset)
-        insn(0x57, 0, 0, 0, 0x1FFF),   //  6: r0 &= offset
-        insn(0x55, 0, 0, 9, 0),        //  7: if r0 != 0 goto 17 (no ports in a later fragment)
-        insn(0x30, 0, 0, 0, 0),        //  8: r0 = ip[0]
-        insn(0x57, 0, 0, 0, 0x0F),     //  9: r0 &= ihl
-        insn(0x67, 0, 0, 0, 2),        // 10: r0 <<= 2
-        insn(0xbf, 7, 0, 0, 0),        // 11: r7 = r0 (header length)
-        insn(0x48, 0, 7, 0, 0),        // 12: r0 = ip[r7:2] (source port)
-        insn(0xbf, 8, 0, 0, 0),        // 13: r8 = r0
-        insn(0x48, 0, 7, 0, 2),        // 14: r0 = ip[r7 + 2:2] (destination port)
-        insn(0xaf, 0, 8, 0, 0),        // 15: r0 ^= r8
-        insn(0x95, 0, 0, 0, 0),        // 16: return r0
-        insn(0x20, 0, 0, 0, 12),       // 17: r0 = ip[12:4] (source address)
-        insn(0xbf, 8, 0, 0, 0),        // 18: r8 = r0
-        insn(0x20, 0, 0, 0, 16),       // 19: r0 = ip[16:4] (destination address)
-        insn(0xaf, 0, 8, 0, 0),        // 20: r0 ^= r8
-        insn(0x95, 0, 0, 0, 0),        // 21: return r0
-    };
+    /**
+     * The program for {@code queues} queues: for unfragmented TCP and UDP (and first fragments) the ports' sum, which
+     * NAT leaves alone when it keeps the port, so a connection's replies come to its original's queue; a TCP SYN
+     * (without ACK) adds both addresses, so that clients that open connections from one port to one server at once
+     * (incident 1) spread over the queues. Else (ICMP, later fragments) the addresses' exclusive or. The program takes
+     * the modulo itself: the TUN keeps only 16 bits of what it returns (tun_ebpf_select_queue), which would shift a
+     * sum past 65,535 to another queue for a queue count that is not a power of two, and the port search aims each
+     * translated port's replies at the queue its connection was made on (NatAllocator.steeredQueues), modulo the queues.
+     */
+    static long[] program(final int queues)
+    {
+        return new long[] {
+            insn(0xbf, 6, 1, 0, 0),        //  0: r6 = r1 (the skb, as LD_ABS needs it)
+            insn(0x30, 0, 0, 0, 9),        //  1: r0 = ip[9] (protocol)
+            insn(0x15, 0, 0, 2, 6),        //  2: if r0 == TCP goto 5
+            insn(0x15, 0, 0, 1, 17),       //  3: if r0 == UDP goto 5
+            insn(0x05, 0, 0, 23, 0),       //  4: goto 28
+            insn(0x28, 0, 0, 0, 6),        //  5: r0 = ip[6:2] (flags, fragment offset)
+            insn(0x57, 0, 0, 0, 0x1FFF),   //  6: r0 &= offset
+            insn(0x55, 0, 0, 20, 0),       //  7: if r0 != 0 goto 28 (no ports in a later fragment)
+            insn(0x30, 0, 0, 0, 0),        //  8: r0 = ip[0]
+            insn(0x57, 0, 0, 0, 0x0F),     //  9: r0 &= ihl
+            insn(0x67, 0, 0, 0, 2),        // 10: r0 <<= 2
+            insn(0xbf, 7, 0, 0, 0),        // 11: r7 = r0 (header length)
+            insn(0x48, 0, 7, 0, 0),        // 12: r0 = ip[r7:2] (source port)
+            insn(0xbf, 8, 0, 0, 0),        // 13: r8 = r0
+            insn(0x48, 0, 7, 0, 2),        // 14: r0 = ip[r7 + 2:2] (destination port)
+            insn(0x0f, 8, 0, 0, 0),        // 15: r8 += r0
+            insn(0x30, 0, 0, 0, 9),        // 16: r0 = ip[9] (protocol)
+            insn(0x55, 0, 0, 7, 6),        // 17: if r0 != TCP goto 25
+            insn(0x50, 0, 7, 0, 13),       // 18: r0 = ip[r7 + 13] (TCP flags)
+            insn(0x57, 0, 0, 0, 0x12),     // 19: r0 &= SYN | ACK
+            insn(0x55, 0, 0, 4, 0x02),     // 20: if r0 != SYN goto 25
+            insn(0x20, 0, 0, 0, 12),       // 21: r0 = ip[12:4] (source address)
+            insn(0x0f, 8, 0, 0, 0),        // 22: r8 += r0
+            insn(0x20, 0, 0, 0, 16),       // 23: r0 = ip[16:4] (destination address)
+            insn(0x0f, 8, 0, 0, 0),        // 24: r8 += r0
+            insn(0xbf, 0, 8, 0, 0),        // 25: r0 = r8
+            insn(0x97, 0, 0, 0, queues),   // 26: r0 %= queues
+            insn(0x95, 0, 0, 0, 0),        // 27: return r0
+            insn(0x20, 0, 0, 0, 12),       // 28: r0 = ip[12:4] (source address)
+            insn(0xbf, 8, 0, 0, 0),        // 29: r8 = r0
+            insn(0x20, 0, 0, 0, 16),       // 30: r0 = ip[16:4] (destination address)
+            insn(0xaf, 0, 8, 0, 0),        // 31: r0 ^= r8
+            insn(0x97, 0, 0, 0, queues),   // 32: r0 %= queues
+            insn(0x95, 0, 0, 0, 0),        // 33: return r0
+        };
+    }
 
     private PortSteeringProgram()
     {
     }
 
     /**
-     * Loads the ports program and sets it on the device of {@code queueFd} (one queue's fd sets it for all).
+     * Loads the program for the device's {@code queues} queues and sets it on the device of {@code queueFd} (one queue's
+     * fd sets it for all).
      *
      * @throws TunException naming the device and errno if the kernel refuses the program or the ioctl.
      */
-    static void attach(final String device, final int queueFd)
+    static void attach(final String device, final int queueFd, final int queues)
     {
+        final long[] program = program(queues);
         final Native.LibC libc = Native.libc();
-        final UnsafeBuffer insns = new UnsafeBuffer(ByteBuffer.allocateDirect(PORTS_XOR.length * 8).order(ByteOrder.LITTLE_ENDIAN));
-        for (int i = 0; i < PORTS_XOR.length; i++)
+        final UnsafeBuffer insns = new UnsafeBuffer(ByteBuffer.allocateDirect(program.length * 8).order(ByteOrder.LITTLE_ENDIAN));
+        for (int i = 0; i < program.length; i++)
         {
-            insns.putLong(i * 8, PORTS_XOR[i], ByteOrder.LITTLE_ENDIAN);
+            insns.putLong(i * 8, program[i], ByteOrder.LITTLE_ENDIAN);
         }
         final UnsafeBuffer license = new UnsafeBuffer(ByteBuffer.allocateDirect(8));
         license.putStringWithoutLengthAscii(0, "GPL");
@@ -71,7 +96,7 @@ final class PortSteeringProgram
         final UnsafeBuffer attr = new UnsafeBuffer(ByteBuffer.allocateDirect(ATTR_SIZE));
         attr.setMemory(0, ATTR_SIZE, (byte)0);
         attr.putInt(0, BPF_PROG_TYPE_SOCKET_FILTER, ByteOrder.LITTLE_ENDIAN);
-        attr.putInt(4, PORTS_XOR.length, ByteOrder.LITTLE_ENDIAN);
+        attr.putInt(4, program.length, ByteOrder.LITTLE_ENDIAN);
         attr.putLong(8, insns.addressOffset(), ByteOrder.LITTLE_ENDIAN);
         attr.putLong(16, license.addressOffset(), ByteOrder.LITTLE_ENDIAN);
         attr.putInt(24, 1, ByteOrder.LITTLE_ENDIAN); // log level: the verifier says why, if it refuses

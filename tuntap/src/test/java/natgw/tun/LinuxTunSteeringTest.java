@@ -26,6 +26,7 @@ class LinuxTunSteeringTest
     private static final String PEER = "10.99.0.2";
     private static final int OFFSET = 16;
     private static final long DEADLINE_MS = 5_000;
+    private static final int PROTO_TCP = 6;
     private static final int PROTO_UDP = 17;
     private static final int FRAGMENT_OFFSET_MASK = 0x1FFF;
 
@@ -34,9 +35,10 @@ class LinuxTunSteeringTest
 
     @Test
     @Tag("root")
-    void shouldReadEachDatagramFromTheQueueOfItsPortsExclusiveOr() throws Exception
+    void shouldReadEachDatagramFromTheQueueOfItsPortsSum() throws Exception
     {
-        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = open(ns))
+        // three queues: a sum and an exclusive or of the ports differ modulo 3 (modulo 2 they agree)
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = open(ns, 3))
         {
             assertEquals(TunSteering.PORTS, tun.steering());
             assertNull(tun.steeringRefusal());
@@ -47,21 +49,63 @@ class LinuxTunSteeringTest
                 {
                     try (DatagramChannel socket = DatagramChannel.open(StandardProtocolFamily.INET))
                     {
+                        // sums past 65,535 too, where the TUN's 16 bits of the program's answer would wrap
                         socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000 + i));
-                        socket.send(ByteBuffer.wrap(new byte[20]), new InetSocketAddress(PEER, 5_000 + 2 * i));
+                        socket.send(ByteBuffer.wrap(new byte[20]), new InetSocketAddress(PEER, 25_530 + i));
                     }
                 }
             });
 
             final List<int[]> seen = receiveUdp(tun, datagrams);
-            final int[] perQueue = new int[2];
+            final int[] perQueue = new int[3];
             for (final int[] packet : seen)
             {
                 final int queue = packet[0];
-                assertEquals((packet[1] ^ packet[2]) % 2, queue, "ports " + packet[1] + " -> " + packet[2]);
+                assertEquals((packet[1] + packet[2]) % 3, queue, "ports " + packet[1] + " -> " + packet[2]);
                 perQueue[queue]++;
             }
-            assertTrue(perQueue[0] > 0 && perQueue[1] > 0, "both workers get datagrams: " + perQueue[0] + "/" + perQueue[1]);
+            assertTrue(perQueue[0] > 0 && perQueue[1] > 0 && perQueue[2] > 0,
+                "every worker gets datagrams: " + java.util.Arrays.toString(perQueue));
+        }
+    }
+
+    @Test
+    @Tag("root")
+    void shouldSpreadSynsByTheirAddressesToo() throws Exception
+    {
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = open(ns, 3))
+        {
+            final int connects = 16;
+            final List<java.nio.channels.SocketChannel> pending = new ArrayList<>();
+            try
+            {
+                ns.run(() ->
+                {
+                    for (int i = 0; i < connects; i++)
+                    {
+                        final java.nio.channels.SocketChannel socket = java.nio.channels.SocketChannel.open(StandardProtocolFamily.INET);
+                        pending.add(socket);
+                        socket.configureBlocking(false);
+                        socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000 + i));
+                        socket.connect(new InetSocketAddress(PEER, 5_000 + i)); // nobody answers: a SYN is all we read
+                    }
+                });
+                // the SYN's queue: the ports' and the addresses' sum modulo 3 (the ports' alone would differ here)
+                final long addresses = (natgw.core.flow.FlowTuple.parseAddress(TUN_ADDRESS) & 0xFFFF_FFFFL) +
+                    (natgw.core.flow.FlowTuple.parseAddress(PEER) & 0xFFFF_FFFFL);
+                for (final int[] syn : receive(tun, connects, PROTO_TCP))
+                {
+                    assertEquals(0x02, syn[4] & 0x12, "a SYN");
+                    assertEquals((syn[1] + syn[2] + addresses) % 3, syn[0], "ports " + syn[1] + " -> " + syn[2]);
+                }
+            }
+            finally
+            {
+                for (final java.nio.channels.SocketChannel socket : pending)
+                {
+                    socket.close();
+                }
+            }
         }
     }
 
@@ -69,9 +113,9 @@ class LinuxTunSteeringTest
     @Tag("root")
     void shouldSteerAFirstFragmentByPortsAndTheLaterOnesByAddresses() throws Exception
     {
-        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = open(ns))
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = open(ns, 2))
         {
-            // ports 40000 ^ 5000 is even: queue 0; 10.99.0.1 ^ 10.99.0.2 is 3: queue 1
+            // ports 40000 + 5000 is even: queue 0; 10.99.0.1 ^ 10.99.0.2 is 3: queue 1
             ns.run(() ->
             {
                 try (DatagramChannel socket = DatagramChannel.open(StandardProtocolFamily.INET))
@@ -144,10 +188,10 @@ class LinuxTunSteeringTest
         return ids;
     }
 
-    private static LinuxTun open(final TestNetns ns) throws Exception
+    private static LinuxTun open(final TestNetns ns, final int queues) throws Exception
     {
         ns.disableIpv6();
-        final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, 2, 1500, false, TunSteering.PORTS));
+        final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, queues, 1500, false, TunSteering.PORTS));
         try
         {
             ns.ip("addr", "add", TUN_ADDRESS + "/24", "dev", TUN);
@@ -160,30 +204,39 @@ class LinuxTunSteeringTest
         }
     }
 
-    /** Reads both queues until {@code count} UDP packets came: {queue, source port, destination port, fragment offset} each, by offset. */
     private List<int[]> receiveUdp(final TunDevice tun, final int count)
+    {
+        return receive(tun, count, PROTO_UDP);
+    }
+
+    /**
+     * Reads every queue until {@code count} packets of {@code protocol} came: {queue, source port, destination port,
+     * fragment offset, TCP flags} each, by offset.
+     */
+    private List<int[]> receive(final TunDevice tun, final int count, final int protocol)
     {
         final List<int[]> seen = new ArrayList<>();
         final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
         while (seen.size() < count && System.nanoTime() < deadline)
         {
-            for (int q = 0; q < 2; q++)
+            for (int q = 0; q < tun.queueCount(); q++)
             {
                 tun.queue(q).awaitReadable(10);
                 final int n = tun.queue(q).read(bufs, sizes, OFFSET);
                 for (int i = 0; i < n; i++)
                 {
-                    if (Packets.isIpv4(bufs[i], OFFSET, sizes[i]) && Packets.protocol(bufs[i], OFFSET) == PROTO_UDP)
+                    if (Packets.isIpv4(bufs[i], OFFSET, sizes[i]) && Packets.protocol(bufs[i], OFFSET) == protocol)
                     {
                         final int fragmentOffset = bufs[i].getShort(OFFSET + 6, java.nio.ByteOrder.BIG_ENDIAN) & FRAGMENT_OFFSET_MASK;
                         final int l4 = Packets.l4(bufs[i], OFFSET);
                         seen.add(new int[] {q, bufs[i].getShort(l4, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF,
-                            bufs[i].getShort(l4 + 2, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF, fragmentOffset});
+                            bufs[i].getShort(l4 + 2, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF, fragmentOffset,
+                            protocol == PROTO_TCP ? bufs[i].getByte(l4 + 13) & 0xFF : 0});
                     }
                 }
             }
         }
-        assertEquals(count, seen.size(), "UDP packets out of " + tun.name() + " within " + DEADLINE_MS + " ms");
+        assertEquals(count, seen.size(), "protocol " + protocol + " packets out of " + tun.name() + " within " + DEADLINE_MS + " ms");
         seen.sort((a, b) -> Integer.compare(a[3], b[3]));
         return seen;
     }

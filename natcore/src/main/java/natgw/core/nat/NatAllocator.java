@@ -74,6 +74,12 @@ public final class NatAllocator
     private int sequence;
     private int dropReason;
     private boolean created;
+    /** Queues the TUN steers by the ports' sum ({@link #steeredQueues}); 1: none to aim at. */
+    private int steeredQueues = 1;
+    /** The queue this allocator's worker reads: where the replies of the connections it makes should come. */
+    private int ownQueue;
+    /** The port residue modulo {@link #steeredQueues} that sends the new connection's replies to {@link #ownQueue}; -1: any. */
+    private int replyResidue = -1;
 
     public NatAllocator(
         final ConntrackTable table,
@@ -129,6 +135,24 @@ public final class NatAllocator
     public static EndpointDependence defaultMapping(final PortStrategy strategy)
     {
         return strategy.isAtomic() ? EndpointDependence.ENDPOINT_INDEPENDENT : EndpointDependence.ADDRESS_AND_PORT_DEPENDENT;
+    }
+
+    /**
+     * The TUN steers TCP and UDP other than SYNs to queue (source port + destination port) mod {@code queues}, and this
+     * allocator's worker reads {@code ownQueue}: the reserve strategy's searches then try first the ports c whose replies
+     * (from port d') come to that queue, c = ownQueue - d' (mod queues), so the worker that made a connection sees its
+     * replies (its cache lines, no wake-up of another worker); only when none of those is free, the others. A kept
+     * port is not searched: its replies sum as its original did. The kernel's strategies search as the kernel does.
+     */
+    public NatAllocator steeredQueues(final int queues, final int ownQueue)
+    {
+        if (queues < 1 || ownQueue < 0 || ownQueue >= queues)
+        {
+            throw new IllegalArgumentException("queue " + ownQueue + " of " + queues);
+        }
+        this.steeredQueues = strategy.isAtomic() ? queues : 1;
+        this.ownQueue = ownQueue;
+        return this;
     }
 
     public PortStrategy strategy()
@@ -206,6 +230,7 @@ public final class NatAllocator
     {
         created = false;
         this.sequence = sequence;
+        aimReplies(origPorts, newDstPort);
         if (endpointIndependent && natAddress != 0 && onMapping)
         {
             return connectMapped(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra,
@@ -691,7 +716,7 @@ public final class NatAllocator
     /**
      * The source port search (nf_nat_l4proto_unique_tuple): the client's own port first if the strategy
      * preserves ports, then {@value #MAX_ATTEMPTS} candidates from an offset, then halving windows from
-     * new offsets. The atomic strategy claims each candidate as it tries it; the kernel's only look it up
+     * new offsets; with {@link #steeredQueues}, first among the ports that keep the replies on the original's queue. The atomic strategy claims each candidate as it tries it; the kernel's only look it up
      * among linked connections (the claim comes later, at confirm). Returns true with the entry's reply
      * tuple set to the chosen candidate; false if none was found, and then, for the atomic strategy,
      * {@code cursor.entry()} is the same flow's connection if one was adopted on the way ({@code mayAdopt}: a
@@ -726,7 +751,37 @@ public final class NatAllocator
                 return false;
             }
         }
-        final int range = high - low + 1;
+        final int queues = replyResidue < 0 ? 1 : steeredQueues;
+        if (queues > 1 && searchWindows(cursor, entry, replyAddresses, tupleProtocol, newDstPort, low, high, queues, replyResidue) ||
+            searchWindows(cursor, entry, replyAddresses, tupleProtocol, newDstPort, low, high, 1, 0))
+        {
+            return true;
+        }
+        cursor.set(-1, ORIGINAL, 0);
+        return false;
+    }
+
+    /**
+     * Windows of candidates from random offsets, each half the one before ({@code nf_nat_l4proto_unique_tuple}), among
+     * the ports c in {@code low..high} with c mod {@code queues} = {@code residue} (queues 1: all of them).
+     */
+    private boolean searchWindows(
+        final ConntrackTable.Cursor cursor,
+        final int entry,
+        final long replyAddresses,
+        final int tupleProtocol,
+        final int newDstPort,
+        final int low,
+        final int high,
+        final int queues,
+        final int residue)
+    {
+        final int first = low + Math.floorMod(residue - low, queues);
+        if (first > high)
+        {
+            return false;
+        }
+        final int range = (high - first) / queues + 1;
         int attempts = Math.min(range, MAX_ATTEMPTS);
         int offset = strategy == PortStrategy.RANDOM ?
             FlowTuple.hash(replyAddresses, newDstPort, RANDOM_PORT_SECRET) & 0xFFFF :
@@ -735,7 +790,7 @@ public final class NatAllocator
         {
             for (int i = 0; i < attempts; i++, offset++)
             {
-                final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
+                final int port = first + (int)((offset & 0xFFFF_FFFFL) % range) * queues;
                 if (tryCandidate(cursor, entry, replyAddresses, replyPorts(tupleProtocol, newDstPort, port), attempts - i))
                 {
                     return true;
@@ -743,12 +798,22 @@ public final class NatAllocator
             }
             if (attempts >= range || attempts < 16)
             {
-                cursor.set(-1, ORIGINAL, 0);
                 return false;
             }
             attempts /= 2;
             offset = nextRandom16();
         }
+    }
+
+    /**
+     * The residue a new connection's NAT port needs for replies from {@code replySrcPort} to reach {@link #ownQueue}
+     * (see {@link #steeredQueues}); -1 when the TUN does not steer by ports, or not this protocol.
+     */
+    private void aimReplies(final long origPorts, final int replySrcPort)
+    {
+        final int protocol = FlowTuple.protocol(origPorts);
+        replyResidue = steeredQueues > 1 && (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP) ?
+            Math.floorMod(ownQueue - replySrcPort, steeredQueues) : -1;
     }
 
     private boolean tryCandidate(final ConntrackTable.Cursor cursor, final int entry, final long replyAddresses, final long replyPorts)

@@ -351,7 +351,10 @@ public final class Warmup
         final ConntrackTable table, final PortStrategy strategy, final WorkerCounters counters, final Services services,
         final boolean vnetHeaders, final ConntrackEvents events)
     {
-        return new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 7, NatAllocator.defaultMapping(strategy)),
+        // searches aimed at one of two queues, as a gateway's with queue steering by ports; without it, the same code
+        // runs with the aim's branch never taken
+        return new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 7, NatAllocator.defaultMapping(strategy))
+            .steeredQueues(2, 0),
             new SnatPolicy(List.of(new Cidr(CLIENT_BASE, 16)), new int[]{ POOL }, 1024, 65535), new Timeouts(), counters,
             true, services, new BackendCounters(), new AffinityTable(64), true).virtioNetHeaders(vnetHeaders).events(events);
     }

@@ -283,4 +283,21 @@ class NatAllocatorMappingTest
         }
         assertEquals(EndpointDependence.ENDPOINT_INDEPENDENT, NatAllocator.defaultMapping(PortStrategy.RESERVE));
     }
+
+    @Test
+    void shouldAimAMappingsPortAtItsWorkersQueue()
+    {
+        allocator = allocator().steeredQueues(2, 0);
+        for (int i = 0; i < 100; i++)
+        {
+            final int entry = connect(HOST_A + i, TCP, 40001, SERVER, 443);
+            assertTrue(entry >= 0);
+            final int external = natPort(entry);
+            if (i > 0)
+            {
+                assertEquals(0, (443 + external) % 2, "host " + i + "'s mapping took port " + external);
+            }
+            assertEquals(external, natPort(connect(HOST_A + i, TCP, 40001, SERVER, 8443)), "one mapping");
+        }
+    }
 }

@@ -1,5 +1,8 @@
 package natgw.core.nat;
 
+import java.util.HashSet;
+import java.util.Set;
+
 import org.junit.jupiter.api.Test;
 
 import natgw.core.conntrack.ConntrackCounter;
@@ -381,5 +384,83 @@ class NatAllocatorTest
         assertNotEquals(40000, natPort(next), "the preserved port is not taken over while others are free");
         assertEquals(StatusDescriptor.PHASE_CONFIRMED, StatusDescriptor.phase(table.status(old)));
         assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
+    }
+
+    @Test
+    void shouldAimEachSearchedPortsRepliesAtItsWorkersQueue()
+    {
+        for (int queue = 0; queue < 3; queue++)
+        {
+            table = new ConntrackTable(1024, 0);
+            final NatAllocator allocator = allocator(PortStrategy.RESERVE).steeredQueues(3, queue);
+            assertEquals(40000, natPort(connect(allocator, CLIENT, TCP, 40000, 1024, 65535, SYN_SENT)), "a free port is kept");
+            for (int i = 1; i < 200; i++)
+            {
+                final int entry = connect(allocator, CLIENT + i, TCP, 40000, 1024, 65535, SYN_SENT);
+                assertTrue(entry >= 0);
+                // replies from server port 443 to the NAT port: queue (443 + port) mod 3
+                assertEquals(queue, (443 + natPort(entry)) % 3, "client " + i + "'s port " + natPort(entry));
+            }
+        }
+    }
+
+    @Test
+    void shouldAimRepliesFromATranslatedDestinationPort()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE).steeredQueues(4, 1);
+        final long origPorts = FlowTuple.packPorts(TCP, 40000, 80);
+        for (int i = 0; i < 50; i++)
+        {
+            // client:40000 -> VIP:80, to a backend's port 8080: replies 8080 -> NAT port
+            final int entry = allocator.connect(cursor, FlowTuple.packAddresses(CLIENT + i, SERVER), origPorts, POOL, SERVER, 8080,
+                1024, 65535, SYN_SENT, 0, 1000);
+            assertTrue(entry >= 0);
+            if (i > 0)
+            {
+                assertEquals(1, (8080 + natPort(entry)) % 4, "client " + i + "'s port " + natPort(entry));
+            }
+        }
+    }
+
+    @Test
+    void shouldTakeThePortsOfOtherQueuesWhenNoneOfItsOwnIsFree()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE).steeredQueues(2, 1);
+        final Set<Integer> ports = new HashSet<>();
+        for (int i = 0; i < 8; i++)
+        {
+            final int entry = connect(allocator, CLIENT + i, UDP, 40000, 1024, 1031, StatusDescriptor.SRC_NAT);
+            assertTrue(entry >= 0, "connection " + i + " of 8 in a pool of 8 ports");
+            ports.add(natPort(entry));
+            if (i < 4)
+            {
+                assertEquals(1, (443 + natPort(entry)) % 2, "the first four on the worker's queue");
+            }
+        }
+        assertEquals(8, ports.size(), "every port of the pool: " + ports);
+        assertEquals(-1, connect(allocator, CLIENT + 8, UDP, 40000, 1024, 1031, StatusDescriptor.SRC_NAT), "then the pool is full");
+    }
+
+    @Test
+    void shouldSearchAsTheKernelDoesWithTheKernelsStrategies()
+    {
+        for (final PortStrategy strategy : new PortStrategy[]{ PortStrategy.KERNEL, PortStrategy.RANDOM, PortStrategy.RANDOM_FULLY })
+        {
+            table = new ConntrackTable(1024, 0);
+            final NatAllocator steered = allocator(strategy).steeredQueues(2, 1);
+            final java.util.List<Integer> steeredPorts = new java.util.ArrayList<>();
+            for (int i = 0; i < 20; i++)
+            {
+                steeredPorts.add(natPort(connect(steered, CLIENT + i, TCP, 40000, 1024, 65535, SYN_SENT)));
+            }
+            table = new ConntrackTable(1024, 0);
+            final NatAllocator plain = allocator(strategy);
+            final java.util.List<Integer> plainPorts = new java.util.ArrayList<>();
+            for (int i = 0; i < 20; i++)
+            {
+                plainPorts.add(natPort(connect(plain, CLIENT + i, TCP, 40000, 1024, 65535, SYN_SENT)));
+            }
+            assertEquals(plainPorts, steeredPorts, strategy + " ignores the queues");
+        }
     }
 }
