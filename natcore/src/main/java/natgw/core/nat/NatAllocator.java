@@ -51,6 +51,8 @@ public final class NatAllocator
     static final int MAX_ATTEMPTS = 128;
     /** nf_nat_core.c NF_NAT_HARDER_THRESH: a round's last attempts may take over an ended connection's tuple. */
     static final int TAKE_OVER_ATTEMPTS = MAX_ATTEMPTS / 4;
+    /** Candidates the search tries among the ports aimed at the worker's own queue before all the others. */
+    static final int AIMED_ATTEMPTS = 16;
     /** Evictions before the new flow is dropped: more than one only when other workers took the freed entries. */
     private static final int EVICTION_ATTEMPTS = 4;
     private static final int MAX_RETRIES = 8;
@@ -141,8 +143,8 @@ public final class NatAllocator
      * The TUN steers TCP and UDP other than SYNs to queue (source port + destination port) mod {@code queues}, and this
      * allocator's worker reads {@code ownQueue}: the reserve strategy's searches then try first the ports c whose replies
      * (from port d') come to that queue, c = ownQueue - d' (mod queues), so the worker that made a connection sees its
-     * replies (its cache lines, no wake-up of another worker); only when none of those is free, the others. A kept
-     * port is not searched: its replies sum as its original did. The kernel's strategies search as the kernel does.
+     * replies (its cache lines, no wake-up of another worker); if a few of those are not free, all ports as before. A
+     * kept port is not searched: its replies sum as its original did. The kernel's strategies search as the kernel does.
      */
     public NatAllocator steeredQueues(final int queues, final int ownQueue)
     {
@@ -716,7 +718,8 @@ public final class NatAllocator
     /**
      * The source port search (nf_nat_l4proto_unique_tuple): the client's own port first if the strategy
      * preserves ports, then {@value #MAX_ATTEMPTS} candidates from an offset, then halving windows from
-     * new offsets; with {@link #steeredQueues}, first among the ports that keep the replies on the original's queue. The atomic strategy claims each candidate as it tries it; the kernel's only look it up
+     * new offsets; with {@link #steeredQueues}, first a few among the ports whose replies come to the worker's
+     * queue. The atomic strategy claims each candidate as it tries it; the kernel's only look it up
      * among linked connections (the claim comes later, at confirm). Returns true with the entry's reply
      * tuple set to the chosen candidate; false if none was found, and then, for the atomic strategy,
      * {@code cursor.entry()} is the same flow's connection if one was adopted on the way ({@code mayAdopt}: a
@@ -751,37 +754,11 @@ public final class NatAllocator
                 return false;
             }
         }
-        final int queues = replyResidue < 0 ? 1 : steeredQueues;
-        if (queues > 1 && searchWindows(cursor, entry, replyAddresses, tupleProtocol, newDstPort, low, high, queues, replyResidue) ||
-            searchWindows(cursor, entry, replyAddresses, tupleProtocol, newDstPort, low, high, 1, 0))
+        if (replyResidue >= 0 && searchAimed(cursor, entry, replyAddresses, tupleProtocol, newDstPort, low, high))
         {
             return true;
         }
-        cursor.set(-1, ORIGINAL, 0);
-        return false;
-    }
-
-    /**
-     * Windows of candidates from random offsets, each half the one before ({@code nf_nat_l4proto_unique_tuple}), among
-     * the ports c in {@code low..high} with c mod {@code queues} = {@code residue} (queues 1: all of them).
-     */
-    private boolean searchWindows(
-        final ConntrackTable.Cursor cursor,
-        final int entry,
-        final long replyAddresses,
-        final int tupleProtocol,
-        final int newDstPort,
-        final int low,
-        final int high,
-        final int queues,
-        final int residue)
-    {
-        final int first = low + Math.floorMod(residue - low, queues);
-        if (first > high)
-        {
-            return false;
-        }
-        final int range = (high - first) / queues + 1;
+        final int range = high - low + 1;
         int attempts = Math.min(range, MAX_ATTEMPTS);
         int offset = strategy == PortStrategy.RANDOM ?
             FlowTuple.hash(replyAddresses, newDstPort, RANDOM_PORT_SECRET) & 0xFFFF :
@@ -790,7 +767,7 @@ public final class NatAllocator
         {
             for (int i = 0; i < attempts; i++, offset++)
             {
-                final int port = first + (int)((offset & 0xFFFF_FFFFL) % range) * queues;
+                final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
                 if (tryCandidate(cursor, entry, replyAddresses, replyPorts(tupleProtocol, newDstPort, port), attempts - i))
                 {
                     return true;
@@ -798,11 +775,46 @@ public final class NatAllocator
             }
             if (attempts >= range || attempts < 16)
             {
+                cursor.set(-1, ORIGINAL, 0);
                 return false;
             }
             attempts /= 2;
             offset = nextRandom16();
         }
+    }
+
+    /**
+     * Up to {@value #AIMED_ATTEMPTS} candidates among the ports c in {@code low..high} whose replies come to this
+     * worker's queue (c mod {@link #steeredQueues} = {@link #replyResidue}), none taken over from an ended connection:
+     * a free port on another worker's queue is better than a taken-over one on ours, and a pool the ended
+     * connections fill is searched as before, with no more than these attempts more.
+     */
+    private boolean searchAimed(
+        final ConntrackTable.Cursor cursor,
+        final int entry,
+        final long replyAddresses,
+        final int tupleProtocol,
+        final int newDstPort,
+        final int low,
+        final int high)
+    {
+        final int queues = steeredQueues;
+        final int first = low + Math.floorMod(replyResidue - low, queues);
+        if (first > high)
+        {
+            return false;
+        }
+        final int range = (high - first) / queues + 1;
+        int offset = nextRandom16();
+        for (int i = 0, attempts = Math.min(range, AIMED_ATTEMPTS); i < attempts; i++, offset++)
+        {
+            final int port = first + (int)((offset & 0xFFFF_FFFFL) % range) * queues;
+            if (tryCandidate(cursor, entry, replyAddresses, replyPorts(tupleProtocol, newDstPort, port)))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -442,6 +442,25 @@ class NatAllocatorTest
     }
 
     @Test
+    void shouldTakeAFreePortOfAnotherQueueBeforeAnEndedConnectionsOnItsOwn()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE).steeredQueues(2, 0);
+        // 1024..1087: the 32 even ports bring replies from 443 to queue 1, the 32 odd ones to queue 0; ended
+        // connections hold every odd one (their clients' own ports, kept)
+        for (int i = 0; i < 32; i++)
+        {
+            final int held = connect(allocator, CLIENT + i, TCP, 1025 + 2 * i, 1024, 1087, SYN_SENT);
+            assertEquals(1025 + 2 * i, natPort(held));
+            tcpStateOf(held, TcpState.CLOSE);
+        }
+        // a SYN past their sequence ends: it could take any of them over
+        final int next = syn(allocator, CLIENT + 100, 1024, 1087, 1_000_000);
+        assertTrue(next >= 0);
+        assertEquals(0, natPort(next) % 2, "a free port, on the other queue: " + natPort(next));
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER), "no ended connection's tuple taken over");
+    }
+
+    @Test
     void shouldSearchAsTheKernelDoesWithTheKernelsStrategies()
     {
         for (final PortStrategy strategy : new PortStrategy[]{ PortStrategy.KERNEL, PortStrategy.RANDOM, PortStrategy.RANDOM_FULLY })
