@@ -61,8 +61,14 @@ class PipelineMappingTest
 
     private Pipeline pipeline(final EndpointDependence mapping)
     {
-        return new Pipeline(table, new NatAllocator(table, PortStrategy.RESERVE, counters, 0, true, 42, mapping), snat, new Timeouts(),
-            counters, true);
+        return pipeline(mapping, 1);
+    }
+
+    /** With {@code queues} above 1, the port searches aim replies at queue 0 of that many (a gateway's steering by ports). */
+    private Pipeline pipeline(final EndpointDependence mapping, final int queues)
+    {
+        return new Pipeline(table, new NatAllocator(table, PortStrategy.RESERVE, counters, 0, true, 42, mapping).steeredQueues(queues, 0),
+            snat, new Timeouts(), counters, true);
     }
 
     private int process(final int length)
@@ -308,6 +314,7 @@ class PipelineMappingTest
     @Test
     void shouldAllocateNothingForNewConnectionsOnMappingsOnceWarm()
     {
+        pipeline = pipeline(EndpointDependence.ENDPOINT_INDEPENDENT, 2); // searches aimed at a queue, as a gateway's
         pipeline.filtering(EndpointDependence.ENDPOINT_INDEPENDENT);
         final com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
