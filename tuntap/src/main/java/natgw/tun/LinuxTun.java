@@ -110,7 +110,7 @@ public final class LinuxTun implements TunDevice
      */
     public static LinuxTun open(final String name, final int queues, final int mtu)
     {
-        return open(CLONE_DEVICE, name, queues, mtu, false);
+        return open(CLONE_DEVICE, name, queues, mtu, false, TunSteering.KERNEL);
     }
 
     /**
@@ -130,11 +130,6 @@ public final class LinuxTun implements TunDevice
     public static LinuxTun open(final String name, final int queues, final int mtu, final boolean offloads, final TunSteering steering)
     {
         return open(CLONE_DEVICE, name, queues, mtu, offloads, steering);
-    }
-
-    static LinuxTun open(final String cloneDevice, final String name, final int queues, final int mtu, final boolean offloads)
-    {
-        return open(cloneDevice, name, queues, mtu, offloads, TunSteering.KERNEL);
     }
 
     static LinuxTun open(

@@ -26,9 +26,9 @@ final class PortSteeringProgram
      * NAT leaves alone when it keeps the port, so a connection's replies come to its original's queue; a TCP SYN
      * (without ACK) adds both addresses, so that clients that open connections from one port to one server at once
      * (incident 1) spread over the queues. Else (ICMP, later fragments) the addresses' exclusive or. The program takes
-     * the modulo itself: the TUN keeps only 16 bits of what it returns (tun_ebpf_select_queue), which would shift a
-     * sum past 65,535 to another queue for a queue count that is not a power of two, and the port search aims each
-     * translated port's replies at the queue its connection was made on (NatAllocator.steeredQueues), modulo the queues.
+     * the modulo itself, as the port search that aims a translated port's replies at a queue computes it
+     * (NatAllocator.steeredQueues): the TUN keeps only 16 bits of what it returns (tun_ebpf_select_queue), which would
+     * move a sum past 65,535 to another queue when the queue count is not a power of two.
      */
     static long[] program(final int queues)
     {

@@ -7,15 +7,14 @@ package natgw.tun;
  * Automatic steering hashes every packet natgw writes (to learn which queue a flow's replies should go to) and
  * looks every packet to be read up in a flow table of at most 4,096 entries (MAX_TAP_FLOWS), which a gateway
  * making thousands of connections a second keeps full; a NATed connection's two directions are two flows to it,
- * so half of the replies reach another worker than the one that made the connection. The program instead takes
- * the two ports of a TCP or UDP packet and returns their exclusive or: the two directions of a connection whose
- * port the NAT kept give the same value, so they are read by the same worker, and nothing is hashed or
- * learnt per packet written. ICMP, fragments after the first and other protocols are steered by the exclusive or of
- * their two addresses. The kernel takes the value modulo the number of queues ({@link PortSteeringProgram}).
+ * so half of the replies reach another worker than the one that made the connection. The program instead steers
+ * a TCP or UDP packet by the sum of its two ports (a SYN's addresses added): the two directions of a connection whose
+ * port the NAT kept give the same sum, so they are read by the same worker, and nothing is hashed or learnt per
+ * packet written. {@link PortSteeringProgram#program} has the whole rule.
  */
 public enum TunSteering
 {
-    /** The ports' exclusive or (addresses' for ICMP and later fragments), modulo the queues. */
+    /** The ports' sum, modulo the queues ({@link PortSteeringProgram#program}). */
     PORTS("ports"),
     /** The kernel's automatic flow steering: a flow table learnt from what is written. */
     KERNEL("kernel");

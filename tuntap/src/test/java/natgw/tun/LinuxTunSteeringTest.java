@@ -13,6 +13,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import static natgw.tun.LinuxTunTest.openWithAddress;
 import static natgw.tun.Packets.directBuffers;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -21,7 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** {@link TunSteering#PORTS} on the real device: the queue each packet the kernel hands over is read from. */
 class LinuxTunSteeringTest
 {
-    private static final String TUN = "ngwt0";
     private static final String TUN_ADDRESS = "10.99.0.1";
     private static final String PEER = "10.99.0.2";
     private static final int OFFSET = 16;
@@ -38,7 +38,7 @@ class LinuxTunSteeringTest
     void shouldReadEachDatagramFromTheQueueOfItsPortsSum() throws Exception
     {
         // three queues: a sum and an exclusive or of the ports differ modulo 3 (modulo 2 they agree)
-        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = open(ns, 3))
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.PORTS))
         {
             assertEquals(TunSteering.PORTS, tun.steering());
             assertNull(tun.steeringRefusal());
@@ -73,7 +73,7 @@ class LinuxTunSteeringTest
     @Tag("root")
     void shouldSpreadSynsByTheirAddressesToo() throws Exception
     {
-        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = open(ns, 3))
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.PORTS))
         {
             final int connects = 16;
             final List<java.nio.channels.SocketChannel> pending = new ArrayList<>();
@@ -113,7 +113,7 @@ class LinuxTunSteeringTest
     @Tag("root")
     void shouldSteerAFirstFragmentByPortsAndTheLaterOnesByAddresses() throws Exception
     {
-        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = open(ns, 2))
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 2, false, TunSteering.PORTS))
         {
             // ports 40000 + 5000 is even: queue 0; 10.99.0.1 ^ 10.99.0.2 is 3: queue 1
             ns.run(() ->
@@ -186,22 +186,6 @@ class LinuxTunSteeringTest
             ids.add(Integer.parseInt(program.group(1)));
         }
         return ids;
-    }
-
-    private static LinuxTun open(final TestNetns ns, final int queues) throws Exception
-    {
-        ns.disableIpv6();
-        final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, queues, 1500, false, TunSteering.PORTS));
-        try
-        {
-            ns.ip("addr", "add", TUN_ADDRESS + "/24", "dev", TUN);
-            return tun;
-        }
-        catch (final RuntimeException ex)
-        {
-            tun.close();
-            throw ex;
-        }
     }
 
     private List<int[]> receiveUdp(final TunDevice tun, final int count)

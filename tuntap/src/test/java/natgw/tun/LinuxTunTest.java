@@ -291,7 +291,7 @@ class LinuxTunTest
         try (TestNetns ns = TestNetns.createIpv4Only())
         {
             final TunException ex = assertThrows(TunException.class,
-                () -> ns.call(() -> LinuxTun.open("/nonexistent/net/tun", TUN, 1, 1500, false)));
+                () -> ns.call(() -> LinuxTun.open("/nonexistent/net/tun", TUN, 1, 1500, false, TunSteering.KERNEL)));
 
             assertEquals(Native.ENOENT, ex.errno());
             assertEquals(TUN, ex.deviceName());
@@ -351,8 +351,14 @@ class LinuxTunTest
 
     static LinuxTun openWithAddress(final TestNetns ns, final int queues, final boolean offloads) throws Exception
     {
+        return openWithAddress(ns, queues, offloads, TunSteering.KERNEL);
+    }
+
+    static LinuxTun openWithAddress(final TestNetns ns, final int queues, final boolean offloads, final TunSteering steering)
+        throws Exception
+    {
         ns.disableIpv6();
-        final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, queues, 1500, offloads));
+        final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, queues, 1500, offloads, steering));
         try
         {
             ns.ip("addr", "add", TUN_ADDRESS + "/24", "dev", TUN);

@@ -171,7 +171,7 @@ public final class RunCommand implements Callable<Integer>
 
     @Option(names = "--queue-steering", paramLabel = "ports|kernel",
         description = "which worker reads a packet, with several queues: ports (an eBPF program, TUNSETSTEERINGEBPF: the " +
-            "exclusive or of the two ports, so both directions of a connection whose port NAT kept go to one worker, and " +
+            "sum of the two ports, a SYN's addresses added; so both directions of a connection go to one worker, and " +
             "nothing is hashed per packet written) or kernel (its automatic flow steering); if the kernel refuses the " +
             "program, natgw says so and runs with its steering (default: ${DEFAULT-VALUE})")
     String queueSteering = "ports";

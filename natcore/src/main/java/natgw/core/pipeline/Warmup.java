@@ -94,7 +94,7 @@ public final class Warmup
             throw new IllegalArgumentException("1 to " + MAX_THREADS + " warm-up threads, got " + threads);
         }
         final ConntrackTable table = new ConntrackTable(8192 * threads, 0); // a few rounds' connections, and their mappings
-        final ConntrackTable contended = new ConntrackTable(CONTENDED_CAPACITY, 0);
+        final ConntrackTable contended = threads > 1 ? new ConntrackTable(CONTENDED_CAPACITY, 0) : null;
         table.onKill(events);
         // past every deadline of the warm-up's connections: its clock moves 1 µs a round, the longest timeout is days
         final long pastEveryDeadlineNs = START_NS + rounds * ROUND_NS + TimeUnit.DAYS.toNanos(10);
