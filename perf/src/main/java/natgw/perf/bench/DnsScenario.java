@@ -41,6 +41,7 @@ public final class DnsScenario implements Scenario
             "back to back from one thread. lookup: first query sent to second answer; query: each query to its " +
             "answer. late: an answer after the resolver's timeout (it would have retried); lost: never answered; " +
             "split: the two answers came from different backends (the two packets got different translations). " +
+            "strays: answers that echo another lookup's query (the load generator's fault, none expected). " +
             "Stalls: lookups not complete within 1 s. Counters: the kernel's insert_failed, drop, clash_resolve " +
             "(/proc/net/stat/nf_conntrack), natgw's from natgw conntrack -S.";
     }
@@ -67,7 +68,7 @@ public final class DnsScenario implements Scenario
     public List<ScenarioResult.Column> extraColumns()
     {
         return List.of(new ScenarioResult.Column("lost", "lost"), new ScenarioResult.Column("late", "late"),
-            new ScenarioResult.Column("split", "split"));
+            new ScenarioResult.Column("split", "split"), new ScenarioResult.Column("strays", "strays"));
     }
 
     @Override

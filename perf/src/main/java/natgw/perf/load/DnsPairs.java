@@ -37,7 +37,8 @@ import picocli.CommandLine.Option;
  *
  * <p>Query: {@value #QUERY_BYTES} bytes; byte {@value #ID_OFFSET} is 0 (the answering backend writes its id there,
  * see {@link ServiceBackend}), byte {@value #TYPE_OFFSET} the type (1 = A, 28 = AAAA). Per query the latency from
- * its send to its answer; per lookup from the first send to the second answer. An answer later than
+ * its send to its answer; per lookup from the first send to the second answer. An answer that echoes another
+ * lookup's query is a <em>stray</em> (it reached a socket not its own) and counts for none. An answer later than
  * {@code --timeout-ms} is <em>late</em> (the resolver would already have retried); one still missing
  * {@code --grace-ms} after that is <em>lost</em>. A lookup whose two answers came from different backends is
  * <em>split</em> (the two packets got different translations).
@@ -71,6 +72,7 @@ public final class DnsPairs
         long split;
         long stalls;
         long errors;
+        long strays;
         long lateRounds;
         long incomplete;
     }
@@ -83,13 +85,15 @@ public final class DnsPairs
         final long[] answerNs = new long[2];
         final int[] backend = new int[2];
         final int round;
+        final int index;
         int answers;
         boolean closed;
 
-        Lookup(final DatagramChannel[] channels, final int round)
+        Lookup(final DatagramChannel[] channels, final int round, final int index)
         {
             this.channels = channels;
             this.round = round;
+            this.index = index;
         }
     }
 
@@ -153,11 +157,12 @@ public final class DnsPairs
             .count("split", stats.split)
             .count("stalls", stats.stalls)
             .count("errors", stats.errors)
+            .count("strays", stats.strays)
             .count("late_rounds", stats.lateRounds)
             .count("completed", stats.lookups - stats.incomplete);
         result.write(out);
         System.out.println("done lookups=" + stats.lookups + " answered=" + stats.answered + " late=" + stats.late +
-            " lost=" + stats.lost + " split=" + stats.split + " errors=" + stats.errors);
+            " lost=" + stats.lost + " split=" + stats.split + " errors=" + stats.errors + " strays=" + stats.strays);
     }
 
     private final InetSocketAddress server;
@@ -218,7 +223,7 @@ public final class DnsPairs
             final Lookup[] lookups = new Lookup[sources.size()];
             for (int i = 0; i < lookups.length; i++)
             {
-                lookups[i] = new Lookup(open(sources.get(i)), r);
+                lookups[i] = new Lookup(open(sources.get(i)), r, i);
                 toRegister.add(lookups[i]);
             }
             registeredTarget += lookups.length;
@@ -269,17 +274,21 @@ public final class DnsPairs
         return stats;
     }
 
-    /** The lookup's socket; with two senders, a twin bound to the same address and port (one 5-tuple). */
-    private DatagramChannel[] open(final String source) throws IOException
+    /**
+     * The lookup's socket; with two senders, a twin bound to the same address and port (one 5-tuple). The first binds
+     * without SO_REUSEPORT and sets it afterwards: Linux lets a port-0 bind with SO_REUSEPORT join any reuseport
+     * socket's port of the same owner, and another pending lookup's answers would then reach this one.
+     */
+    DatagramChannel[] open(final String source) throws IOException
     {
         final DatagramChannel first = DatagramChannel.open();
-        first.setOption(StandardSocketOptions.SO_REUSEPORT, senders == 2);
         first.bind(new InetSocketAddress(source, 0));
         first.configureBlocking(false);
         if (senders == 1)
         {
             return new DatagramChannel[] {first};
         }
+        first.setOption(StandardSocketOptions.SO_REUSEPORT, true);
         final DatagramChannel twin = DatagramChannel.open();
         twin.setOption(StandardSocketOptions.SO_REUSEPORT, true);
         twin.bind(first.getLocalAddress());
@@ -298,6 +307,12 @@ public final class DnsPairs
         query.putInt(ROUND_OFFSET, round);
         query.putInt(ROUND_OFFSET + 4, index);
         query.limit(QUERY_BYTES);
+    }
+
+    /** Whether an answer echoes this lookup's query: anything else reached a socket that is not its own. */
+    static boolean answers(final ByteBuffer answer, final Lookup lookup)
+    {
+        return answer.getInt(ROUND_OFFSET) == lookup.round && answer.getInt(ROUND_OFFSET + 4) == lookup.index;
     }
 
     /** 0 for an A answer, 1 for AAAA, -1 for anything else. */
@@ -456,6 +471,14 @@ public final class DnsPairs
                 final long nowNs = System.nanoTime();
                 answer.flip();
                 final int type = typeOf(answer);
+                if (type >= 0 && !answers(answer, lookup))
+                {
+                    synchronized (this)
+                    {
+                        stats.strays++;
+                    }
+                    continue;
+                }
                 if (type < 0 || lookup.answerNs[type] != 0)
                 {
                     continue;

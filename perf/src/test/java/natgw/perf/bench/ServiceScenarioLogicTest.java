@@ -128,7 +128,7 @@ class ServiceScenarioLogicTest
     @Test
     void shouldShowEachDnatScenariosProblemCountsAsColumns()
     {
-        assertEquals(List.of("lost", "late", "split"), new DnsScenario().extraColumns().stream()
+        assertEquals(List.of("lost", "late", "split", "strays"), new DnsScenario().extraColumns().stream()
             .map(ScenarioResult.Column::count).toList());
         assertEquals(List.of("slow", "new_to_drained_after_drain", "new_to_removed_after_removal"),
             new RolloutScenario().extraColumns().stream().map(ScenarioResult.Column::count).toList());

@@ -138,6 +138,8 @@ class BenchCommandIT
         assertEquals(0, counts.path("late").asLong(), "natgw reserve: no answer after the resolver's timeout");
         assertNoPacketLost(natgw);
         assertEquals(0, counts.path("split").asLong(), "natgw reserve: both queries of a lookup to one backend");
+        assertTrue(counts.has("strays"), counts.toString());
+        assertEquals(0, counts.path("strays").asLong(), "every answer reached its own lookup's socket");
         assertEquals(2L * ROUNDS * CLIENTS, counts.path("answered").asLong());
         assertEquals(ROUNDS * CLIENTS, natgw.path("latency_us").path("lookup").path("count").asLong());
         assertEquals(0, natgw.path("conntrack").path("insert_failed").asLong());

@@ -50,6 +50,7 @@ class DnsPairsTest
         assertEquals(0, stats.late);
         assertEquals(0, stats.split);
         assertEquals(0, stats.errors);
+        assertEquals(0, stats.strays);
         assertEquals(ROUNDS * SOURCES.size(), stats.lookup.getTotalCount());
         assertEquals(2L * ROUNDS * SOURCES.size(), stats.query.getTotalCount());
     }
@@ -67,6 +68,15 @@ class DnsPairsTest
     }
 
     @Test
+    void shouldCountAnAnswerToAnotherLookupsQueryAsStrayNotAsAnswered() throws Exception
+    {
+        final DnsPairs.Stats stats = run(answerer(Behaviour.AAAA_STRAY, 0), 2, 1_000, 500);
+        assertEquals(ROUNDS * SOURCES.size(), stats.strays);
+        assertEquals(ROUNDS * SOURCES.size(), stats.answered, "the A answers only");
+        assertEquals(ROUNDS * SOURCES.size(), stats.lost, "every AAAA");
+    }
+
+    @Test
     void shouldCountAnswersAfterTheTimeoutAsLateAndDifferentBackendsAsSplit() throws Exception
     {
         // the answerer holds each AAAA answer until the timeout has passed since it received the query, so since the
@@ -75,10 +85,39 @@ class DnsPairsTest
         final DnsPairs.Stats late = run(answerer(Behaviour.AAAA_LATE, timeoutMs), 2, timeoutMs, GRACE_MS);
         assertEquals(ROUNDS * SOURCES.size(), late.late);
         assertEquals(0, late.lost);
+        assertEquals(0, late.strays);
         assertEquals(ROUNDS * SOURCES.size(), late.lookup.getTotalCount());
         final DnsPairs.Stats split = run(answerer(Behaviour.SPLIT, 0), 2, PROMPT_TIMEOUT_MS, GRACE_MS);
         assertEquals(ROUNDS * SOURCES.size(), split.split);
         assertEquals(0, split.lost);
+    }
+
+    @Test
+    void shouldGiveEveryPendingLookupAPortOfItsOwn() throws Exception
+    {
+        // a port-0 bind with SO_REUSEPORT may join another reuseport socket's port: answers would then reach the
+        // wrong lookup. 500 lookups pending at once from one address: ~4 collisions expected if that could happen
+        final DnsPairs pairs = new DnsPairs(new InetSocketAddress("127.0.0.1", 9), SOURCES, 1, 0, 2, 0, 0, 0, false);
+        final java.util.Set<Integer> ports = new java.util.HashSet<>();
+        final List<DatagramChannel> open = new java.util.ArrayList<>();
+        try
+        {
+            for (int i = 0; i < 500; i++)
+            {
+                final DatagramChannel[] channels = pairs.open(SOURCES.get(0));
+                open.addAll(List.of(channels));
+                final int port = ((InetSocketAddress)channels[0].getLocalAddress()).getPort();
+                assertEquals(port, ((InetSocketAddress)channels[1].getLocalAddress()).getPort(), "the twin's port");
+                assertTrue(ports.add(port), "port " + port + " given to two pending lookups");
+            }
+        }
+        finally
+        {
+            for (final DatagramChannel channel : open)
+            {
+                channel.close();
+            }
+        }
     }
 
     private static DnsPairs.Stats run(final InetSocketAddress server, final int senders, final long timeoutMs,
@@ -91,11 +130,11 @@ class DnsPairsTest
 
     enum Behaviour
     {
-        ALL, A_ONLY, AAAA_LATE, SPLIT
+        ALL, A_ONLY, AAAA_LATE, SPLIT, AAAA_STRAY
     }
 
     /**
-     * An answerer on loopback: answers as told, id 1 (SPLIT: AAAA from id 2; AAAA_LATE: AAAA once {@code lateMs}
+     * An answerer on loopback: answers as told, id 1 (SPLIT: AAAA from id 2; AAAA_STRAY: AAAA as if to the next round's query; AAAA_LATE: AAAA once {@code lateMs}
      * have passed since the query arrived).
      */
     private static InetSocketAddress answerer(final Behaviour behaviour, final long lateMs) throws IOException
@@ -119,6 +158,10 @@ class DnsPairsTest
                         continue;
                     }
                     buffer.put(DnsPairs.ID_OFFSET, (byte)(aaaa && behaviour == Behaviour.SPLIT ? 2 : 1));
+                    if (aaaa && behaviour == Behaviour.AAAA_STRAY)
+                    {
+                        buffer.putInt(DnsPairs.ROUND_OFFSET, buffer.getInt(DnsPairs.ROUND_OFFSET) + 1);
+                    }
                     if (aaaa && behaviour == Behaviour.AAAA_LATE)
                     {
                         final ByteBuffer copy = ByteBuffer.allocate(buffer.remaining()).put(buffer).flip();
