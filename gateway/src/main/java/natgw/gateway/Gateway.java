@@ -86,8 +86,9 @@ public final class Gateway implements AutoCloseable
         // one table for all workers: the TUN may hand one datagram's fragments to several queues
         this.fragments = new FragmentTable(config.fragmentTrains(), config.fragmentLimit(), config.fragmentSourceLimit(),
             config.fragmentSlotLength(), config.fragmentTimeoutS() * 1000, System.nanoTime());
-        // with steering by ports, each worker's port searches aim its connections' replies at its own queue
-        final boolean byPorts = tun.steering() == TunSteering.PORTS;
+        // with a steering program (replies by their ports), each worker's port searches aim its connections' replies
+        // at its own queue
+        final boolean byPorts = tun.steering() != TunSteering.KERNEL;
         for (int q = 0; q < tun.queueCount(); q++)
         {
             final WorkerCounters counters = new WorkerCounters(q);

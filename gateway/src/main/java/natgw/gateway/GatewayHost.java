@@ -106,7 +106,7 @@ public final class GatewayHost implements AutoCloseable
             // attached one is recovered before the TUN can hand over a packet
             state = FlowState.open(config, SystemNanoClock.INSTANCE);
             log.println("natgw: flow state " + state.summary());
-            tun = LinuxTun.open(config.tun(), config.queues(), config.mtu(), config.offload(), config.queueSteering());
+            tun = LinuxTun.open(config.tun(), config.queues(), config.mtu(), config.offload(), config.queueSteering(), config.pool());
             final String dev = tun.name();
             if (tun.steeringRefusal() != null)
             {

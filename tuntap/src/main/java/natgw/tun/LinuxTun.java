@@ -110,7 +110,7 @@ public final class LinuxTun implements TunDevice
      */
     public static LinuxTun open(final String name, final int queues, final int mtu)
     {
-        return open(CLONE_DEVICE, name, queues, mtu, false, TunSteering.KERNEL);
+        return open(CLONE_DEVICE, name, queues, mtu, false, TunSteering.KERNEL, new int[0]);
     }
 
     /**
@@ -119,7 +119,7 @@ public final class LinuxTun implements TunDevice
      */
     public static LinuxTun open(final String name, final int queues, final int mtu, final boolean offloads)
     {
-        return open(CLONE_DEVICE, name, queues, mtu, offloads, TunSteering.KERNEL);
+        return open(CLONE_DEVICE, name, queues, mtu, offloads, TunSteering.KERNEL, new int[0]);
     }
 
     /**
@@ -129,11 +129,22 @@ public final class LinuxTun implements TunDevice
      */
     public static LinuxTun open(final String name, final int queues, final int mtu, final boolean offloads, final TunSteering steering)
     {
-        return open(CLONE_DEVICE, name, queues, mtu, offloads, steering);
+        return open(CLONE_DEVICE, name, queues, mtu, offloads, steering, new int[0]);
+    }
+
+    /**
+     * As {@link #open(String, int, int, boolean, TunSteering)}; {@code pool} (host-order addresses) tells
+     * {@link TunSteering#FLOWS} which packets are replies to translated connections.
+     */
+    public static LinuxTun open(
+        final String name, final int queues, final int mtu, final boolean offloads, final TunSteering steering, final int[] pool)
+    {
+        return open(CLONE_DEVICE, name, queues, mtu, offloads, steering, pool);
     }
 
     static LinuxTun open(
-        final String cloneDevice, final String name, final int queues, final int mtu, final boolean offloads, final TunSteering requestedSteering)
+        final String cloneDevice, final String name, final int queues, final int mtu, final boolean offloads, final TunSteering requestedSteering,
+        final int[] pool)
     {
         validateName(name);
         if (queues < 1 || queues > MAX_QUEUES)
@@ -169,14 +180,15 @@ public final class LinuxTun implements TunDevice
             final TunOffloads inForce = offloads ? negotiateOffloads(libc, opened[0].fd(), actualName, ifreq) : TunOffloads.NONE;
             TunSteering steering = TunSteering.KERNEL;
             String steeringRefusal = null;
-            if (queues > 1 && requestedSteering == TunSteering.PORTS)
+            if (queues > 1 && requestedSteering != TunSteering.KERNEL)
             {
                 try
                 {
-                    PortSteeringProgram.attach(actualName, opened[0].fd(), opened.length);
-                    steering = TunSteering.PORTS;
+                    PortSteeringProgram.attach(actualName, opened[0].fd(), requestedSteering == TunSteering.FLOWS ?
+                        PortSteeringProgram.flowProgram(queues, pool) : PortSteeringProgram.program(queues));
+                    steering = requestedSteering;
                 }
-                catch (final TunException ex)
+                catch (final TunException | IllegalArgumentException ex)
                 {
                     steeringRefusal = ex.getMessage(); // the kernel's own steering still works: run with it, and say so
                 }
@@ -242,7 +254,7 @@ public final class LinuxTun implements TunDevice
         return steering;
     }
 
-    /** Why {@link TunSteering#PORTS} was asked for and the kernel's steering runs instead; null if it was not refused. */
+    /** Why a steering program was asked for and the kernel's steering runs instead; null if it was not refused. */
     public String steeringRefusal()
     {
         return steeringRefusal;
@@ -256,7 +268,7 @@ public final class LinuxTun implements TunDevice
     {
         if (closed.compareAndSet(false, true))
         {
-            if (steering == TunSteering.PORTS && !createdHere)
+            if (steering != TunSteering.KERNEL && !createdHere)
             {
                 // a device that outlives this process goes back to the kernel's steering; one made here goes with it
                 PortSteeringProgram.detach(queues[0].fd());

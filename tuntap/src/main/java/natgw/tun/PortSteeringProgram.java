@@ -3,6 +3,9 @@ package natgw.tun;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -70,19 +73,118 @@ final class PortSteeringProgram
         };
     }
 
+    /** Ranges of pool addresses a flow program tests one by one (2 instructions each). */
+    static final int MAX_POOL_RANGES = 256;
+
+    /**
+     * The program of {@link TunSteering#FLOWS}: as {@link #program}, but a TCP or UDP packet to an address outside
+     * {@code pool} adds both addresses to the ports' sum, whatever its flags: the original direction of every
+     * connection, and its SYN, go to one queue, spread as the kernel's flow hash spreads them. A packet to a pool
+     * address (a reply to a translated connection) goes by its ports alone, where the port search aims it. The pool
+     * is tested as ranges with 32-bit unsigned jumps (BPF_JMP32, Linux 5.1).
+     *
+     * @param pool the NAT pool's addresses, host order; at most {@value #MAX_POOL_RANGES} ranges of consecutive ones.
+     */
+    static long[] flowProgram(final int queues, final int[] pool)
+    {
+        final long[] ranges = ranges(pool);
+        final List<Long> insns = new ArrayList<>();
+        insns.add(insn(0xbf, 6, 1, 0, 0));        // r6 = r1 (the skb, as LD_ABS needs it)
+        insns.add(insn(0x30, 0, 0, 0, 9));        // r0 = ip[9] (protocol)
+        insns.add(insn(0x15, 0, 0, 2, 6));        // if r0 == TCP goto +2
+        insns.add(insn(0x15, 0, 0, 1, 17));       // if r0 == UDP goto +1
+        final int toAddresses = insns.size();
+        insns.add(0L);                            // goto the addresses' exclusive or (patched below)
+        insns.add(insn(0x28, 0, 0, 0, 6));        // r0 = ip[6:2] (flags, fragment offset)
+        insns.add(insn(0x57, 0, 0, 0, 0x1FFF));   // r0 &= offset
+        final int laterFragment = insns.size();
+        insns.add(0L);                            // if r0 != 0 goto the addresses' exclusive or (patched below)
+        insns.add(insn(0x30, 0, 0, 0, 0));        // r0 = ip[0]
+        insns.add(insn(0x57, 0, 0, 0, 0x0F));     // r0 &= ihl
+        insns.add(insn(0x67, 0, 0, 0, 2));        // r0 <<= 2
+        insns.add(insn(0xbf, 7, 0, 0, 0));        // r7 = r0 (header length)
+        insns.add(insn(0x48, 0, 7, 0, 0));        // r0 = ip[r7:2] (source port)
+        insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
+        insns.add(insn(0x48, 0, 7, 0, 2));        // r0 = ip[r7 + 2:2] (destination port)
+        insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
+        insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
+        final List<Integer> toReply = new ArrayList<>();
+        for (final long range : ranges)
+        {
+            insns.add(insn(0xa6, 0, 0, 1, (int)(range >>> 32)));  // if w0 < low goto +1 (the next range)
+            toReply.add(insns.size());
+            insns.add(0L);                                        // if w0 <= high goto reply (patched below)
+        }
+        insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0 (destination address)
+        insns.add(insn(0x20, 0, 0, 0, 12));       // r0 = ip[12:4] (source address)
+        insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
+        final int reply = insns.size();
+        insns.add(insn(0xbf, 0, 8, 0, 0));        // reply: r0 = r8
+        insns.add(insn(0x97, 0, 0, 0, queues));   // r0 %= queues
+        insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
+        final int addresses = insns.size();
+        insns.add(insn(0x20, 0, 0, 0, 12));       // addresses: r0 = ip[12:4] (source address)
+        insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
+        insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
+        insns.add(insn(0xaf, 0, 8, 0, 0));        // r0 ^= r8
+        insns.add(insn(0x97, 0, 0, 0, queues));   // r0 %= queues
+        insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
+        insns.set(toAddresses, insn(0x05, 0, 0, addresses - toAddresses - 1, 0));
+        insns.set(laterFragment, insn(0x55, 0, 0, addresses - laterFragment - 1, 0));
+        for (int i = 0; i < ranges.length; i++)
+        {
+            final int at = toReply.get(i);
+            insns.set(at, insn(0xb6, 0, 0, reply - at - 1, (int)ranges[i])); // JMP32 JLE
+        }
+        final long[] program = new long[insns.size()];
+        for (int i = 0; i < program.length; i++)
+        {
+            program[i] = insns.get(i);
+        }
+        return program;
+    }
+
+    /** The pool as ranges of consecutive addresses, each low << 32 | high, in unsigned order. */
+    static long[] ranges(final int[] pool)
+    {
+        final long[] sorted = new long[pool.length];
+        for (int i = 0; i < pool.length; i++)
+        {
+            sorted[i] = pool[i] & 0xFFFF_FFFFL;
+        }
+        Arrays.sort(sorted);
+        final List<Long> ranges = new ArrayList<>();
+        int i = 0;
+        while (i < sorted.length)
+        {
+            final long low = sorted[i];
+            long high = low;
+            while (++i < sorted.length && sorted[i] <= high + 1)
+            {
+                high = sorted[i];
+            }
+            ranges.add(low << 32 | high);
+        }
+        if (ranges.size() > MAX_POOL_RANGES)
+        {
+            throw new IllegalArgumentException("a pool of " + ranges.size() + " separate address ranges; flow steering " +
+                "takes at most " + MAX_POOL_RANGES);
+        }
+        return ranges.stream().mapToLong(Long::longValue).toArray();
+    }
+
     private PortSteeringProgram()
     {
     }
 
     /**
-     * Loads the program for the device's {@code queues} queues and sets it on the device of {@code queueFd} (one queue's
-     * fd sets it for all).
+     * Loads {@code program} ({@link #program} or {@link #flowProgram}) and sets it on the device of {@code queueFd} (one
+     * queue's fd sets it for all).
      *
      * @throws TunException naming the device and errno if the kernel refuses the program or the ioctl.
      */
-    static void attach(final String device, final int queueFd, final int queues)
+    static void attach(final String device, final int queueFd, final long[] program)
     {
-        final long[] program = program(queues);
         final Native.LibC libc = Native.libc();
         final UnsafeBuffer insns = new UnsafeBuffer(ByteBuffer.allocateDirect(program.length * 8).order(ByteOrder.LITTLE_ENDIAN));
         for (int i = 0; i < program.length; i++)

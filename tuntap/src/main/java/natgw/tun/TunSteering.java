@@ -10,12 +10,20 @@ package natgw.tun;
  * so half of the replies reach another worker than the one that made the connection. The program instead steers
  * a TCP or UDP packet by the sum of its two ports (a SYN's addresses added): the two directions of a connection whose
  * port the NAT kept give the same sum, so they are read by the same worker, and nothing is hashed or learnt per
- * packet written. {@link PortSteeringProgram#program} has the whole rule.
+ * packet written. {@link PortSteeringProgram#program} has the whole rule. {@link #FLOWS} spreads every connection's
+ * original direction by its addresses too (one client port to one server from many clients, incident 1's storm,
+ * then spreads over the workers) and steers only the replies to the pool by ports, where the port search aims them;
+ * a connection whose port was kept then has its replies read by another worker than its originals.
  */
 public enum TunSteering
 {
     /** The ports' sum, modulo the queues ({@link PortSteeringProgram#program}). */
     PORTS("ports"),
+    /**
+     * A flow's original direction by its ports' and addresses' sum, replies to the NAT pool by the ports' sum
+     * ({@link PortSteeringProgram#flowProgram}).
+     */
+    FLOWS("flows"),
     /** The kernel's automatic flow steering: a flow table learnt from what is written. */
     KERNEL("kernel");
 
@@ -24,6 +32,19 @@ public enum TunSteering
     TunSteering(final String label)
     {
         this.label = label;
+    }
+
+    /** The steering a label names; {@code flag} names the option in the error for any other value. */
+    public static TunSteering parse(final String flag, final String value)
+    {
+        for (final TunSteering steering : values())
+        {
+            if (steering.label.equals(value))
+            {
+                return steering;
+            }
+        }
+        throw new IllegalArgumentException(flag + ": '" + value + "' is none of ports, flows, kernel; give one of them");
     }
 
     /** As the option and the start line write it. */

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@link TunSteering#PORTS} on the real device: the queue each packet the kernel hands over is read from. */
+/** {@link TunSteering#PORTS} and {@link TunSteering#FLOWS} on the real device: the queue each packet is read from. */
 class LinuxTunSteeringTest
 {
     private static final String TUN_ADDRESS = "10.99.0.1";
@@ -111,6 +111,71 @@ class LinuxTunSteeringTest
 
     @Test
     @Tag("root")
+    void shouldSteerFlowsByAddressesAndPortsAndRepliesToThePoolByPortsAlone() throws Exception
+    {
+        // a pool of one address and a range past 2^31 (unsigned comparisons); the device routes both. The addresses'
+        // sum with the source, modulo 3: 2 for the two in the pool, 1 for the two outside, so each rule shows
+        final int[] pool = {ip("10.99.0.2"), ip("200.1.0.0"), ip("200.1.0.1"), ip("200.1.0.2"), ip("200.1.0.3")};
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.FLOWS, pool))
+        {
+            assertEquals(TunSteering.FLOWS, tun.steering());
+            assertNull(tun.steeringRefusal());
+            ns.ip("route", "add", "200.1.0.0/24", "dev", tun.name());
+            final String[] destinations = {"10.99.0.2", "10.99.0.4", "200.1.0.3", "200.1.0.5"};
+            final int perDestination = 6;
+            ns.run(() ->
+            {
+                for (int d = 0; d < destinations.length; d++)
+                {
+                    for (int i = 0; i < perDestination; i++)
+                    {
+                        try (DatagramChannel socket = DatagramChannel.open(StandardProtocolFamily.INET))
+                        {
+                            socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000 + 7 * i + d));
+                            socket.send(ByteBuffer.wrap(new byte[20]), new InetSocketAddress(destinations[d], 25_530 + i));
+                        }
+                    }
+                }
+            });
+
+            final long source = ip(TUN_ADDRESS) & 0xFFFF_FFFFL;
+            int toPool = 0;
+            for (final int[] packet : receiveUdp(tun, destinations.length * perDestination))
+            {
+                final long destination = packet[5] & 0xFFFF_FFFFL;
+                final boolean reply = destination == (ip("10.99.0.2") & 0xFFFF_FFFFL) || destination == (ip("200.1.0.3") & 0xFFFF_FFFFL);
+                toPool += reply ? 1 : 0;
+                final long sum = packet[1] + packet[2] + (reply ? 0 : source + destination);
+                assertEquals(sum % 3, packet[0], "ports " + packet[1] + " -> " + packet[2] + " to " + Integer.toHexString(packet[5]));
+            }
+            assertEquals(2 * perDestination, toPool);
+        }
+    }
+
+    @Test
+    void shouldMergeThePoolIntoRangesAndRefuseTooManyOfThem()
+    {
+        final long[] ranges = PortSteeringProgram.ranges(new int[] {ip("200.1.0.1"), ip("10.0.0.7"), ip("200.1.0.0"), ip("10.0.0.9")});
+        assertEquals(3, ranges.length);
+        assertEquals((ip("10.0.0.7") & 0xFFFF_FFFFL) << 32 | ip("10.0.0.7"), ranges[0]);
+        assertEquals((ip("200.1.0.0") & 0xFFFF_FFFFL) << 32 | (ip("200.1.0.1") & 0xFFFF_FFFFL), ranges[2]);
+        final int[] scattered = new int[PortSteeringProgram.MAX_POOL_RANGES + 1];
+        for (int i = 0; i < scattered.length; i++)
+        {
+            scattered[i] = ip("10.0.0.0") + 2 * i;
+        }
+        final IllegalArgumentException refused =
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> PortSteeringProgram.ranges(scattered));
+        assertTrue(refused.getMessage().contains("257 separate address ranges"), refused.getMessage());
+    }
+
+    private static int ip(final String address)
+    {
+        return natgw.core.flow.FlowTuple.parseAddress(address);
+    }
+
+    @Test
+    @Tag("root")
     void shouldSteerAFirstFragmentByPortsAndTheLaterOnesByAddresses() throws Exception
     {
         try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 2, false, TunSteering.PORTS))
@@ -195,7 +260,7 @@ class LinuxTunSteeringTest
 
     /**
      * Reads every queue until {@code count} packets of {@code protocol} came: {queue, source port, destination port,
-     * fragment offset, TCP flags} each, by offset.
+     * fragment offset, TCP flags, destination address} each, by offset.
      */
     private List<int[]> receive(final TunDevice tun, final int count, final int protocol)
     {
@@ -215,7 +280,8 @@ class LinuxTunSteeringTest
                         final int l4 = Packets.l4(bufs[i], OFFSET);
                         seen.add(new int[] {q, bufs[i].getShort(l4, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF,
                             bufs[i].getShort(l4 + 2, java.nio.ByteOrder.BIG_ENDIAN) & 0xFFFF, fragmentOffset,
-                            protocol == PROTO_TCP ? bufs[i].getByte(l4 + 13) & 0xFF : 0});
+                            protocol == PROTO_TCP ? bufs[i].getByte(l4 + 13) & 0xFF : 0,
+                            bufs[i].getInt(OFFSET + 16, java.nio.ByteOrder.BIG_ENDIAN)});
                     }
                 }
             }

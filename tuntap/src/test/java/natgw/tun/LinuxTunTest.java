@@ -291,7 +291,7 @@ class LinuxTunTest
         try (TestNetns ns = TestNetns.createIpv4Only())
         {
             final TunException ex = assertThrows(TunException.class,
-                () -> ns.call(() -> LinuxTun.open("/nonexistent/net/tun", TUN, 1, 1500, false, TunSteering.KERNEL)));
+                () -> ns.call(() -> LinuxTun.open("/nonexistent/net/tun", TUN, 1, 1500, false, TunSteering.KERNEL, new int[0])));
 
             assertEquals(Native.ENOENT, ex.errno());
             assertEquals(TUN, ex.deviceName());
@@ -357,8 +357,14 @@ class LinuxTunTest
     static LinuxTun openWithAddress(final TestNetns ns, final int queues, final boolean offloads, final TunSteering steering)
         throws Exception
     {
+        return openWithAddress(ns, queues, offloads, steering, new int[0]);
+    }
+
+    static LinuxTun openWithAddress(
+        final TestNetns ns, final int queues, final boolean offloads, final TunSteering steering, final int[] pool) throws Exception
+    {
         ns.disableIpv6();
-        final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, queues, 1500, offloads, steering));
+        final LinuxTun tun = ns.call(() -> LinuxTun.open(TUN, queues, 1500, offloads, steering, pool));
         try
         {
             ns.ip("addr", "add", TUN_ADDRESS + "/24", "dev", TUN);

@@ -169,11 +169,13 @@ public final class RunCommand implements Callable<Integer>
             "(default: ${DEFAULT-VALUE})")
     String offload = "on";
 
-    @Option(names = "--queue-steering", paramLabel = "ports|kernel",
+    @Option(names = "--queue-steering", paramLabel = "ports|flows|kernel",
         description = "which worker reads a packet, with several queues: ports (an eBPF program, TUNSETSTEERINGEBPF: the " +
             "sum of the two ports, a SYN's addresses added; so both directions of a connection go to one worker, and " +
-            "nothing is hashed per packet written) or kernel (its automatic flow steering); if the kernel refuses the " +
-            "program, natgw says so and runs with its steering (default: ${DEFAULT-VALUE})")
+            "nothing is hashed per packet written), flows (the same program, but every packet not to the pool adds " +
+            "its addresses: many clients' connections from one port to one server spread over the workers; a kept " +
+            "port's replies then go to another worker) or kernel (its automatic flow steering); if the kernel refuses " +
+            "the program, natgw says so and runs with its steering (default: ${DEFAULT-VALUE})")
     String queueSteering = "ports";
 
     @Option(names = "--fail-open",
@@ -478,7 +480,7 @@ public final class RunCommand implements Callable<Integer>
             config.busyPollUs(busyPollUs);
             config.failOpen(failOpen);
             config.offload(either("--offload", offload, "on", "off"));
-            config.queueSteering(either("--queue-steering", queueSteering, "ports", "kernel") ? TunSteering.PORTS : TunSteering.KERNEL);
+            config.queueSteering(TunSteering.parse("--queue-steering", queueSteering));
             config.metricsAddress(metricsAddress);
             config.routeTable(routeTable);
             config.verifyL4Checksums(!noL4ChecksumCheck);

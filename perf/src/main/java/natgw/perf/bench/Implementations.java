@@ -16,6 +16,8 @@ public final class Implementations
     public static final String NATGW_RESERVE_NO_OFFLOAD = "natgw-reserve-no-offload";
     /** natgw-reserve whose idle workers spin 50 us before they sleep in poll(2): the wake-up's cost, measured. */
     public static final String NATGW_RESERVE_BUSY_POLL = "natgw-reserve-busy-poll";
+    /** natgw-reserve with {@code --queue-steering flows}: originals spread by their addresses too. */
+    public static final String NATGW_RESERVE_FLOWS = "natgw-reserve-flows";
     /** The TUN ceilings, added whenever nulltun's path is given; both use the same binary. */
     public static final List<String> NULLTUNS = List.of(NullTun.NAME, NullTun.OFFLOAD_NAME);
     /** What {@code all} means for a DNAT scenario: the implementations that can provide a service. */
@@ -57,6 +59,7 @@ public final class Implementations
         add(known, new KernelDnat());
         add(known, new NatgwGateway(NATGW_KERNEL_NO_CLASH, "kernel", List.of("--no-clash-resolution")));
         add(known, new NatgwGateway(NATGW_RESERVE_BUSY_POLL, "reserve", List.of("--busy-poll-us", "50")));
+        add(known, new NatgwGateway(NATGW_RESERVE_FLOWS, "reserve", List.of("--queue-steering", "flows")));
         return known;
     }
 
