@@ -94,7 +94,7 @@ public final class Gateway implements AutoCloseable
             final WorkerCounters counters = new WorkerCounters(q);
             final NatAllocator allocator = new NatAllocator(
                 table, config.portStrategy(), counters, config.raceWindowNs(), config.clashResolution(), System.nanoTime() ^ q * 0x9E37L,
-                config.mapping()).steeredQueues(byPorts ? tun.queueCount() : 1, byPorts ? q : 0);
+                config.mapping()).steeredQueues(byPorts ? tun.queueCount() : 1, byPorts ? q : 0).flowSteering(tun.keptPortHints());
             final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts(), counters, config.verifyL4Checksums(),
                 services, backendCounters, affinity, config.resetRemovedBackendFlows()).events(allEvents).filtering(config.filtering())
                 .rejectFiltered(config.rejectFiltered())

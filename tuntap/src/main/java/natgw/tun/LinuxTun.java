@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import static natgw.tun.Native.EACCES;
@@ -77,6 +78,8 @@ public final class LinuxTun implements TunDevice
     private final TunOffloads offloads;
     private final TunSteering steering;
     private final String steeringRefusal;
+    private final SteeringMap steeringMap;
+    private final KeptPortHints keptPortHints;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private LinuxTun(
@@ -86,7 +89,8 @@ public final class LinuxTun implements TunDevice
         final boolean createdHere,
         final TunOffloads offloads,
         final TunSteering steering,
-        final String steeringRefusal)
+        final String steeringRefusal,
+        final SteeringMap steeringMap)
     {
         this.name = name;
         this.queues = queues;
@@ -95,6 +99,8 @@ public final class LinuxTun implements TunDevice
         this.offloads = offloads;
         this.steering = steering;
         this.steeringRefusal = steeringRefusal;
+        this.steeringMap = steeringMap;
+        this.keptPortHints = steeringMap == null ? null : steeringMap.hints();
     }
 
     /**
@@ -161,6 +167,7 @@ public final class LinuxTun implements TunDevice
         final Native.LibC libc = Native.libc();
         final UnsafeBuffer ifreq = new UnsafeBuffer(ByteBuffer.allocateDirect(IFREQ_SIZE));
         final LinuxTunQueue[] opened = new LinuxTunQueue[queues];
+        SteeringMap steeringMap = null;
         int ctl = -1;
         try
         {
@@ -184,12 +191,25 @@ public final class LinuxTun implements TunDevice
             {
                 try
                 {
-                    PortSteeringProgram.attach(actualName, opened[0].fd(), requestedSteering == TunSteering.FLOWS ?
-                        PortSteeringProgram.flowProgram(queues, pool) : PortSteeringProgram.program(queues));
+                    if (requestedSteering == TunSteering.FLOWS)
+                    {
+                        steeringMap = SteeringMap.create(actualName);
+                        PortSteeringProgram.attach(actualName, opened[0].fd(),
+                            PortSteeringProgram.flowProgram(queues, pool, steeringMap.fd()));
+                    }
+                    else
+                    {
+                        PortSteeringProgram.attach(actualName, opened[0].fd(), PortSteeringProgram.program(queues));
+                    }
                     steering = requestedSteering;
                 }
                 catch (final TunException | IllegalArgumentException ex)
                 {
+                    if (steeringMap != null)
+                    {
+                        steeringMap.close();
+                        steeringMap = null;
+                    }
                     steeringRefusal = ex.getMessage(); // the kernel's own steering still works: run with it, and say so
                 }
             }
@@ -197,10 +217,14 @@ public final class LinuxTun implements TunDevice
             setMtu(libc, ctl, ifreq, actualName, mtu);
             bringUp(libc, ctl, ifreq, actualName);
 
-            return new LinuxTun(actualName, opened, mtu, !existed, inForce, steering, steeringRefusal);
+            return new LinuxTun(actualName, opened, mtu, !existed, inForce, steering, steeringRefusal, steeringMap);
         }
         catch (final RuntimeException | Error ex)
         {
+            if (steeringMap != null)
+            {
+                steeringMap.close();
+            }
             for (final LinuxTunQueue queue : opened)
             {
                 if (null != queue)
@@ -254,6 +278,16 @@ public final class LinuxTun implements TunDevice
         return steering;
     }
 
+    /**
+     * With {@link TunSteering#FLOWS} in force, the hints its program reads, for the port search to write; else null.
+     * Valid until {@link #close()}.
+     */
+    @Override
+    public KeptPortHints keptPortHints()
+    {
+        return keptPortHints;
+    }
+
     /** Why a steering program was asked for and the kernel's steering runs instead; null if it was not refused. */
     public String steeringRefusal()
     {
@@ -276,6 +310,10 @@ public final class LinuxTun implements TunDevice
             for (final LinuxTunQueue queue : queues)
             {
                 queue.close();
+            }
+            if (steeringMap != null)
+            {
+                steeringMap.close(); // the workers that wrote hints have stopped: the device's owner stops them first
             }
         }
     }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -17,7 +18,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 final class PortSteeringProgram
 {
-    private static final long SYS_BPF = "aarch64".equals(System.getProperty("os.arch")) ? 280 : 321;
+    static final long SYS_BPF = "aarch64".equals(System.getProperty("os.arch")) ? 280 : 321;
     private static final int BPF_PROG_LOAD = 5;
     private static final int BPF_PROG_TYPE_SOCKET_FILTER = 1;
     private static final long TUNSETSTEERINGEBPF = 0x800454e0L; // _IOR('T', 224, int)
@@ -77,15 +78,18 @@ final class PortSteeringProgram
     static final int MAX_POOL_RANGES = 256;
 
     /**
-     * The program of {@link TunSteering#FLOWS}: as {@link #program}, but a TCP or UDP packet to an address outside
-     * {@code pool} adds both addresses to the ports' sum, whatever its flags: the original direction of every
-     * connection, and its SYN, go to one queue, spread as the kernel's flow hash spreads them. A packet to a pool
-     * address (a reply to a translated connection) goes by its ports alone, where the port search aims it. The pool
-     * is tested as ranges with 32-bit unsigned jumps (BPF_JMP32, Linux 5.1).
+     * The program of {@link TunSteering#FLOWS}: TCP and UDP (and first fragments) by the sum of their ports and, unless
+     * they go to the pool or the hints say their endpoint kept its port, both addresses. So a connection's SYN, and
+     * the original direction of a connection whose port NAT chose, go to the queue of their flow, spread as the
+     * kernel's flow hash spreads them (many clients' connections from one port to one server too), and the search
+     * aims the chosen port's replies there; a connection that kept its port has its replies summed as its originals
+     * (a ports' sum) and both go there. The pool is tested as ranges with 32-bit unsigned jumps (BPF_JMP32, Linux
+     * 5.1); the hint is byte {@link KeptPortHints#slot} of {@code hintsMapFd}'s value, read by direct value access
+     * (Linux 5.2). ICMP and later fragments by the addresses' exclusive or, as {@link #program}.
      *
      * @param pool the NAT pool's addresses, host order; at most {@value #MAX_POOL_RANGES} ranges of consecutive ones.
      */
-    static long[] flowProgram(final int queues, final int[] pool)
+    static long[] flowProgram(final int queues, final int[] pool, final int hintsMapFd)
     {
         final long[] ranges = ranges(pool);
         final List<Long> insns = new ArrayList<>();
@@ -94,32 +98,51 @@ final class PortSteeringProgram
         insns.add(insn(0x15, 0, 0, 2, 6));        // if r0 == TCP goto +2
         insns.add(insn(0x15, 0, 0, 1, 17));       // if r0 == UDP goto +1
         final int toAddresses = insns.size();
-        insns.add(0L);                            // goto the addresses' exclusive or (patched below)
+        insns.add(0L);                            // goto addresses (patched below)
         insns.add(insn(0x28, 0, 0, 0, 6));        // r0 = ip[6:2] (flags, fragment offset)
         insns.add(insn(0x57, 0, 0, 0, 0x1FFF));   // r0 &= offset
         final int laterFragment = insns.size();
-        insns.add(0L);                            // if r0 != 0 goto the addresses' exclusive or (patched below)
+        insns.add(0L);                            // if r0 != 0 goto addresses (patched below)
         insns.add(insn(0x30, 0, 0, 0, 0));        // r0 = ip[0]
         insns.add(insn(0x57, 0, 0, 0, 0x0F));     // r0 &= ihl
         insns.add(insn(0x67, 0, 0, 0, 2));        // r0 <<= 2
         insns.add(insn(0xbf, 7, 0, 0, 0));        // r7 = r0 (header length)
         insns.add(insn(0x48, 0, 7, 0, 0));        // r0 = ip[r7:2] (source port)
+        insns.add(insn(0xbf, 9, 0, 0, 0));        // r9 = r0
         insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
         insns.add(insn(0x48, 0, 7, 0, 2));        // r0 = ip[r7 + 2:2] (destination port)
         insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
+        insns.add(insn(0x30, 0, 0, 0, 9));        // r0 = ip[9] (protocol)
+        insns.add(insn(0x55, 0, 0, 3, 6));        // if r0 != TCP goto +3 (the pool)
+        insns.add(insn(0x50, 0, 7, 0, 13));       // r0 = ip[r7 + 13] (TCP flags)
+        insns.add(insn(0x57, 0, 0, 0, 0x12));     // r0 &= SYN | ACK
+        final int syn = insns.size();
+        insns.add(0L);                            // if r0 == SYN goto flow (patched below)
         insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
         final List<Integer> toReply = new ArrayList<>();
         for (final long range : ranges)
         {
             insns.add(insn(0xa6, 0, 0, 1, (int)(range >>> 32)));  // if w0 < low goto +1 (the next range)
             toReply.add(insns.size());
-            insns.add(0L);                                        // if w0 <= high goto reply (patched below)
+            insns.add(0L);                                        // if w0 <= high goto sum (patched below)
         }
-        insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0 (destination address)
         insns.add(insn(0x20, 0, 0, 0, 12));       // r0 = ip[12:4] (source address)
+        insns.add(insn(0x27, 0, 0, 0, KeptPortHints.MULTIPLIER)); // r0 *= multiplier
+        insns.add(insn(0x0f, 0, 9, 0, 0));        // r0 += r9 (source port)
+        insns.add(insn(0x57, 0, 0, 0, 0xFFFF));   // r0 &= slots - 1
+        insns.add(insn(0x18, 1, 2, 0, hintsMapFd)); // r1 = the map's value (BPF_PSEUDO_MAP_VALUE), 2 slots
+        insns.add(insn(0x00, 0, 0, 0, 0));        //     offset 0 in the value
+        insns.add(insn(0x0f, 1, 0, 0, 0));        // r1 += r0
+        insns.add(insn(0x71, 0, 1, 0, 0));        // r0 = *(u8 *)r1 (the hint)
+        final int kept = insns.size();
+        insns.add(0L);                            // if r0 != 0 goto sum (patched below)
+        final int flow = insns.size();
+        insns.add(insn(0x20, 0, 0, 0, 12));       // flow: r0 = ip[12:4] (source address)
         insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
-        final int reply = insns.size();
-        insns.add(insn(0xbf, 0, 8, 0, 0));        // reply: r0 = r8
+        insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
+        insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
+        final int sum = insns.size();
+        insns.add(insn(0xbf, 0, 8, 0, 0));        // sum: r0 = r8
         insns.add(insn(0x97, 0, 0, 0, queues));   // r0 %= queues
         insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
         final int addresses = insns.size();
@@ -131,10 +154,12 @@ final class PortSteeringProgram
         insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
         insns.set(toAddresses, insn(0x05, 0, 0, addresses - toAddresses - 1, 0));
         insns.set(laterFragment, insn(0x55, 0, 0, addresses - laterFragment - 1, 0));
+        insns.set(syn, insn(0x15, 0, 0, flow - syn - 1, 0x02));
+        insns.set(kept, insn(0x55, 0, 0, sum - kept - 1, 0));
         for (int i = 0; i < ranges.length; i++)
         {
             final int at = toReply.get(i);
-            insns.set(at, insn(0xb6, 0, 0, reply - at - 1, (int)ranges[i])); // JMP32 JLE
+            insns.set(at, insn(0xb6, 0, 0, sum - at - 1, (int)ranges[i])); // JMP32 JLE
         }
         final long[] program = new long[insns.size()];
         for (int i = 0; i < program.length; i++)

@@ -1,5 +1,7 @@
 package natgw.tun;
 
+import natgw.core.nat.KeptPortHints;
+
 /**
  * A TUN device with one or more queues (IFF_MULTI_QUEUE: one fd per queue, the kernel spreads flows
  * over them by hash). Closing it closes every queue and, if this process created the device, removes it.
@@ -28,6 +30,12 @@ public interface TunDevice extends AutoCloseable
     default TunSteering steering()
     {
         return TunSteering.KERNEL;
+    }
+
+    /** With {@link TunSteering#FLOWS} in force, the hints its steering program reads; else null. */
+    default KeptPortHints keptPortHints()
+    {
+        return null;
     }
 
     /** Closes every queue; idempotent, callable from any thread. */

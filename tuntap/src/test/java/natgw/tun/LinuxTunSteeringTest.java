@@ -111,7 +111,7 @@ class LinuxTunSteeringTest
 
     @Test
     @Tag("root")
-    void shouldSteerFlowsByAddressesAndPortsAndRepliesToThePoolByPortsAlone() throws Exception
+    void shouldSteerFlowsByAddressesAndPortsButRepliesToThePoolAndKeptPortsByPortsAlone() throws Exception
     {
         // a pool of one address and a range past 2^31 (unsigned comparisons); the device routes both. The addresses'
         // sum with the source, modulo 3: 2 for the two in the pool, 1 for the two outside, so each rule shows
@@ -123,6 +123,14 @@ class LinuxTunSteeringTest
             ns.ip("route", "add", "200.1.0.0/24", "dev", tun.name());
             final String[] destinations = {"10.99.0.2", "10.99.0.4", "200.1.0.3", "200.1.0.5"};
             final int perDestination = 6;
+            // odd i: the source endpoint kept its port, as far as the program knows
+            for (int d = 0; d < destinations.length; d++)
+            {
+                for (int i = 1; i < perDestination; i += 2)
+                {
+                    tun.keptPortHints().record(ip(TUN_ADDRESS), sourcePort(d, i), true);
+                }
+            }
             ns.run(() ->
             {
                 for (int d = 0; d < destinations.length; d++)
@@ -131,7 +139,7 @@ class LinuxTunSteeringTest
                     {
                         try (DatagramChannel socket = DatagramChannel.open(StandardProtocolFamily.INET))
                         {
-                            socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000 + 7 * i + d));
+                            socket.bind(new InetSocketAddress(TUN_ADDRESS, sourcePort(d, i)));
                             socket.send(ByteBuffer.wrap(new byte[20]), new InetSocketAddress(destinations[d], 25_530 + i));
                         }
                     }
@@ -139,17 +147,68 @@ class LinuxTunSteeringTest
             });
 
             final long source = ip(TUN_ADDRESS) & 0xFFFF_FFFFL;
-            int toPool = 0;
+            int byFlow = 0;
             for (final int[] packet : receiveUdp(tun, destinations.length * perDestination))
             {
                 final long destination = packet[5] & 0xFFFF_FFFFL;
-                final boolean reply = destination == (ip("10.99.0.2") & 0xFFFF_FFFFL) || destination == (ip("200.1.0.3") & 0xFFFF_FFFFL);
-                toPool += reply ? 1 : 0;
-                final long sum = packet[1] + packet[2] + (reply ? 0 : source + destination);
-                assertEquals(sum % 3, packet[0], "ports " + packet[1] + " -> " + packet[2] + " to " + Integer.toHexString(packet[5]));
+                final boolean toPool = destination == (ip("10.99.0.2") & 0xFFFF_FFFFL) || destination == (ip("200.1.0.3") & 0xFFFF_FFFFL);
+                final boolean kept = tun.keptPortHints().kept(ip(TUN_ADDRESS), packet[1]);
+                final boolean flow = !toPool && !kept;
+                byFlow += flow ? 1 : 0;
+                final long sum = packet[1] + packet[2] + (flow ? source + destination : 0);
+                assertEquals(sum % 3, packet[0], "ports " + packet[1] + " -> " + packet[2] + " to " +
+                    Integer.toHexString(packet[5]) + (kept ? ", kept" : ""));
             }
-            assertEquals(2 * perDestination, toPool);
+            assertEquals(perDestination, byFlow, "half the datagrams outside the pool, from endpoints that kept no port");
         }
+    }
+
+    @Test
+    @Tag("root")
+    void shouldSteerASynByItsFlowWhateverTheHintSays() throws Exception
+    {
+        try (TestNetns ns = TestNetns.createIpv4Only();
+            LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.FLOWS, new int[] {ip("10.99.0.200")}))
+        {
+            final int connects = 8;
+            for (int i = 0; i < connects; i += 2)
+            {
+                tun.keptPortHints().record(ip(TUN_ADDRESS), 40_000 + i, true); // a SYN makes a new connection: no hint yet
+            }
+            final List<java.nio.channels.SocketChannel> pending = new ArrayList<>();
+            try
+            {
+                ns.run(() ->
+                {
+                    for (int i = 0; i < connects; i++)
+                    {
+                        final java.nio.channels.SocketChannel socket = java.nio.channels.SocketChannel.open(StandardProtocolFamily.INET);
+                        pending.add(socket);
+                        socket.configureBlocking(false);
+                        socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000 + i));
+                        socket.connect(new InetSocketAddress("10.99.0.4", 5_000 + i));
+                    }
+                });
+                final long addresses = (ip(TUN_ADDRESS) & 0xFFFF_FFFFL) + (ip("10.99.0.4") & 0xFFFF_FFFFL);
+                for (final int[] syn : receive(tun, connects, PROTO_TCP))
+                {
+                    assertEquals(0x02, syn[4] & 0x12, "a SYN");
+                    assertEquals((syn[1] + syn[2] + addresses) % 3, syn[0], "ports " + syn[1] + " -> " + syn[2]);
+                }
+            }
+            finally
+            {
+                for (final java.nio.channels.SocketChannel socket : pending)
+                {
+                    socket.close();
+                }
+            }
+        }
+    }
+
+    private static int sourcePort(final int destination, final int i)
+    {
+        return 40_000 + 7 * i + destination;
     }
 
     @Test

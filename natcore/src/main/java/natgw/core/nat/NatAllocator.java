@@ -82,6 +82,8 @@ public final class NatAllocator
     private int ownQueue;
     /** The port residue modulo {@link #steeredQueues} that sends the new connection's replies to {@link #ownQueue}; -1: any. */
     private int replyResidue = -1;
+    /** With the TUN's flow steering: what its program reads, and replies aimed at the originals' queue; else null. */
+    private KeptPortHints keptPortHints;
 
     public NatAllocator(
         final ConntrackTable table,
@@ -154,6 +156,19 @@ public final class NatAllocator
         }
         this.steeredQueues = strategy.isAtomic() ? queues : 1;
         this.ownQueue = ownQueue;
+        return this;
+    }
+
+    /**
+     * The TUN steers by flows ({@code TunSteering.FLOWS}): a connection's originals by its addresses' and ports' sum
+     * unless {@code hints} say its endpoint kept its port, replies to the pool by the ports' sum. Each new TCP or UDP
+     * connection records in {@code hints} whether it kept its port, and the search aims a chosen port's replies at the
+     * queue of the originals' flow sum rather than at {@link #steeredQueues}'s own queue (for TCP the same queue: a SYN
+     * goes by its flow; a UDP flow's first datagram may have gone by an older hint).
+     */
+    public NatAllocator flowSteering(final KeptPortHints hints)
+    {
+        this.keptPortHints = hints;
         return this;
     }
 
@@ -230,9 +245,33 @@ public final class NatAllocator
         final boolean onMapping,
         final int sequence)
     {
+        final int entry = create(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra,
+            deadlineMs, onMapping, sequence);
+        if (keptPortHints != null && created && natAddress != 0)
+        {
+            hint(entry, origAddresses, origPorts);
+        }
+        return entry;
+    }
+
+    private int create(
+        final ConntrackTable.Cursor cursor,
+        final long origAddresses,
+        final long origPorts,
+        final int natAddress,
+        final int newDst,
+        final int newDstPort,
+        final int portLow,
+        final int portHigh,
+        final int flags,
+        final int extra,
+        final int deadlineMs,
+        final boolean onMapping,
+        final int sequence)
+    {
         created = false;
         this.sequence = sequence;
-        aimReplies(origPorts, newDstPort);
+        aimReplies(origAddresses, origPorts, newDstPort);
         if (endpointIndependent && natAddress != 0 && onMapping)
         {
             return connectMapped(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra,
@@ -821,11 +860,40 @@ public final class NatAllocator
      * The residue a new connection's NAT port needs for replies from {@code replySrcPort} to reach {@link #ownQueue}
      * (see {@link #steeredQueues}); -1 when the TUN does not steer by ports, or not this protocol.
      */
-    private void aimReplies(final long origPorts, final int replySrcPort)
+    private void aimReplies(final long origAddresses, final long origPorts, final int replySrcPort)
     {
         final int protocol = FlowTuple.protocol(origPorts);
-        replyResidue = steeredQueues > 1 && (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP) ?
-            Math.floorMod(ownQueue - replySrcPort, steeredQueues) : -1;
+        if (steeredQueues > 1 && (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP))
+        {
+            final int queue = keptPortHints == null ? ownQueue : flowQueue(origAddresses, origPorts, steeredQueues);
+            replyResidue = Math.floorMod(queue - replySrcPort, steeredQueues);
+        }
+        else
+        {
+            replyResidue = -1;
+        }
+    }
+
+    /** The queue the TUN's flow steering gives a packet of this tuple: addresses and ports summed, modulo the queues. */
+    static int flowQueue(final long addresses, final long ports, final int queues)
+    {
+        final long sum = (FlowTuple.srcAddress(addresses) & 0xFFFF_FFFFL) + (FlowTuple.dstAddress(addresses) & 0xFFFF_FFFFL) +
+            FlowTuple.srcPort(ports) + FlowTuple.dstPort(ports);
+        return (int)(sum % queues);
+    }
+
+    /**
+     * Tells the steering program whether the connection just made kept its endpoint's port. Read after the ORIGINAL
+     * claim, when a flush could already have reused the entry: a wrong hint only costs a hop to another worker.
+     */
+    private void hint(final int entry, final long origAddresses, final long origPorts)
+    {
+        final int protocol = FlowTuple.protocol(origPorts);
+        if (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP)
+        {
+            final int port = FlowTuple.srcPort(origPorts);
+            keptPortHints.record(FlowTuple.srcAddress(origAddresses), port, FlowTuple.dstPort(table.tuplePorts(entry, REPLY)) == port);
+        }
     }
 
     private boolean tryCandidate(final ConntrackTable.Cursor cursor, final int entry, final long replyAddresses, final long replyPorts)

@@ -17,6 +17,7 @@ import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
 import static natgw.core.flow.FlowTuple.parseAddress;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -402,6 +403,41 @@ class NatAllocatorTest
                 assertEquals(queue, (443 + natPort(entry)) % 3, "client " + i + "'s port " + natPort(entry));
             }
         }
+    }
+
+    @Test
+    void shouldAimRepliesAtTheFlowsQueueAndHintWhetherTheEndpointKeptItsPort()
+    {
+        final KeptPortHints hints = new KeptPortHints(new org.agrona.concurrent.UnsafeBuffer(new byte[KeptPortHints.SLOTS]));
+        // the worker reads queue 0, but a UDP flow's first datagram may reach it by an older hint: aim at the flow's
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE).steeredQueues(3, 0).flowSteering(hints);
+        assertEquals(40000, natPort(connect(allocator, CLIENT, UDP, 40000, 1024, 65535, StatusDescriptor.SRC_NAT)));
+        assertTrue(hints.kept(CLIENT, 40000));
+        final java.util.Set<Integer> flowQueues = new HashSet<>();
+        for (int i = 1; i < 100; i++)
+        {
+            final int entry = connect(allocator, CLIENT + i, UDP, 40000, 1024, 65535, StatusDescriptor.SRC_NAT);
+            assertTrue(entry >= 0);
+            final long flowSum = (CLIENT + i & 0xFFFF_FFFFL) + (SERVER & 0xFFFF_FFFFL) + 40000 + 443;
+            flowQueues.add((int)(flowSum % 3));
+            assertEquals(flowSum % 3, (443 + natPort(entry)) % 3, "client " + i + "'s port " + natPort(entry));
+            assertFalse(hints.kept(CLIENT + i, 40000), "client " + i + " did not keep its port");
+        }
+        assertEquals(3, flowQueues.size(), "the flows' queues differ: aimed at each, not at the worker's");
+
+        // the newest connection of an endpoint says: kept, then not (its port is another's towards 443), then kept
+        final int endpoint = CLIENT + 300;
+        assertTrue(connect(allocator, endpoint, UDP, 50000, 1024, 65535, StatusDescriptor.SRC_NAT) >= 0);
+        assertTrue(hints.kept(endpoint, 50000));
+        table = new ConntrackTable(1024, 0);
+        final NatAllocator again = allocator(PortStrategy.RESERVE).steeredQueues(3, 0).flowSteering(hints);
+        assertEquals(50000, natPort(connect(again, CLIENT + 301, UDP, 50000, 1024, 65535, StatusDescriptor.SRC_NAT)));
+        assertTrue(connect(again, endpoint, UDP, 50000, 1024, 65535, StatusDescriptor.SRC_NAT) >= 0);
+        assertFalse(hints.kept(endpoint, 50000));
+        final int toAnotherPort = again.connect(cursor, FlowTuple.packAddresses(endpoint, SERVER), FlowTuple.packPorts(UDP, 50000, 444),
+            POOL, SERVER, 444, 1024, 65535, StatusDescriptor.SRC_NAT, 0, 1000);
+        assertEquals(50000, natPort(toAnotherPort));
+        assertTrue(hints.kept(endpoint, 50000));
     }
 
     @Test
