@@ -7,14 +7,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import natgw.core.flow.QueueSteering;
 import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The eBPF program of {@link TunSteering#PORTS}: a socket filter the TUN runs for each packet it queues for
- * reading (TUNSETSTEERINGEBPF); its return value modulo the queues is the queue. Loaded with bpf(2) BPF_PROG_LOAD
- * from 34 instructions written here, with the classic packet loads (LD_ABS, LD_IND) a socket filter may use: the
- * packet starts at its IP header, as a TUN has no link layer.
+ * The eBPF programs of {@link TunSteering#PORTS} and {@link TunSteering#FLOWS}: a socket filter the TUN runs for each
+ * packet it queues for reading (TUNSETSTEERINGEBPF); its return value modulo the queues is the queue. Loaded with
+ * bpf(2) BPF_PROG_LOAD from instructions written here, with the classic packet loads (LD_ABS, LD_IND) a socket filter
+ * may use: the packet starts at its IP header, as a TUN has no link layer.
  */
 final class PortSteeringProgram
 {
@@ -23,119 +24,102 @@ final class PortSteeringProgram
     private static final int BPF_PROG_TYPE_SOCKET_FILTER = 1;
     private static final long TUNSETSTEERINGEBPF = 0x800454e0L; // _IOR('T', 224, int)
     private static final int ATTR_SIZE = 72; // union bpf_attr up to prog_ifindex, expected_attach_type
-    private static final int LOG_SIZE = 4096;
-
-    /**
-     * The program for {@code queues} queues: for unfragmented TCP and UDP (and first fragments) the ports' sum, which
-     * NAT leaves alone when it keeps the port, so a connection's replies come to its original's queue; a TCP SYN
-     * (without ACK) adds both addresses, so that clients that open connections from one port to one server at once
-     * (incident 1) spread over the queues. Else (ICMP, later fragments) the addresses' exclusive or. The program takes
-     * the modulo itself, as the port search that aims a translated port's replies at a queue computes it
-     * (NatAllocator.steeredQueues): the TUN keeps only 16 bits of what it returns (tun_ebpf_select_queue), which would
-     * move a sum past 65,535 to another queue when the queue count is not a power of two.
-     */
-    static long[] program(final int queues)
-    {
-        return new long[] {
-            insn(0xbf, 6, 1, 0, 0),        //  0: r6 = r1 (the skb, as LD_ABS needs it)
-            insn(0x30, 0, 0, 0, 9),        //  1: r0 = ip[9] (protocol)
-            insn(0x15, 0, 0, 2, 6),        //  2: if r0 == TCP goto 5
-            insn(0x15, 0, 0, 1, 17),       //  3: if r0 == UDP goto 5
-            insn(0x05, 0, 0, 23, 0),       //  4: goto 28
-            insn(0x28, 0, 0, 0, 6),        //  5: r0 = ip[6:2] (flags, fragment offset)
-            insn(0x57, 0, 0, 0, 0x1FFF),   //  6: r0 &= offset
-            insn(0x55, 0, 0, 20, 0),       //  7: if r0 != 0 goto 28 (no ports in a later fragment)
-            insn(0x30, 0, 0, 0, 0),        //  8: r0 = ip[0]
-            insn(0x57, 0, 0, 0, 0x0F),     //  9: r0 &= ihl
-            insn(0x67, 0, 0, 0, 2),        // 10: r0 <<= 2
-            insn(0xbf, 7, 0, 0, 0),        // 11: r7 = r0 (header length)
-            insn(0x48, 0, 7, 0, 0),        // 12: r0 = ip[r7:2] (source port)
-            insn(0xbf, 8, 0, 0, 0),        // 13: r8 = r0
-            insn(0x48, 0, 7, 0, 2),        // 14: r0 = ip[r7 + 2:2] (destination port)
-            insn(0x0f, 8, 0, 0, 0),        // 15: r8 += r0
-            insn(0x30, 0, 0, 0, 9),        // 16: r0 = ip[9] (protocol)
-            insn(0x55, 0, 0, 7, 6),        // 17: if r0 != TCP goto 25
-            insn(0x50, 0, 7, 0, 13),       // 18: r0 = ip[r7 + 13] (TCP flags)
-            insn(0x57, 0, 0, 0, 0x12),     // 19: r0 &= SYN | ACK
-            insn(0x55, 0, 0, 4, 0x02),     // 20: if r0 != SYN goto 25
-            insn(0x20, 0, 0, 0, 12),       // 21: r0 = ip[12:4] (source address)
-            insn(0x0f, 8, 0, 0, 0),        // 22: r8 += r0
-            insn(0x20, 0, 0, 0, 16),       // 23: r0 = ip[16:4] (destination address)
-            insn(0x0f, 8, 0, 0, 0),        // 24: r8 += r0
-            insn(0xbf, 0, 8, 0, 0),        // 25: r0 = r8
-            insn(0x97, 0, 0, 0, queues),   // 26: r0 %= queues
-            insn(0x95, 0, 0, 0, 0),        // 27: return r0
-            insn(0x20, 0, 0, 0, 12),       // 28: r0 = ip[12:4] (source address)
-            insn(0xbf, 8, 0, 0, 0),        // 29: r8 = r0
-            insn(0x20, 0, 0, 0, 16),       // 30: r0 = ip[16:4] (destination address)
-            insn(0xaf, 0, 8, 0, 0),        // 31: r0 ^= r8
-            insn(0x97, 0, 0, 0, queues),   // 32: r0 %= queues
-            insn(0x95, 0, 0, 0, 0),        // 33: return r0
-        };
-    }
+    private static final int LOG_SIZE = 1 << 16;
 
     /** Ranges of pool addresses a flow program tests one by one (2 instructions each). */
     static final int MAX_POOL_RANGES = 256;
 
     /**
-     * The program of {@link TunSteering#FLOWS}: TCP and UDP (and first fragments) by the sum of their ports and, unless
-     * they go to the pool or the hints say their endpoint kept its port, both addresses. So a connection's SYN, and
-     * the original direction of a connection whose port NAT chose, go to the queue of their flow, spread as the
-     * kernel's flow hash spreads them (many clients' connections from one port to one server too), and the search
-     * aims the chosen port's replies there; a connection that kept its port has its replies summed as its originals
-     * (a ports' sum) and both go there. The pool is tested as ranges with 32-bit unsigned jumps (BPF_JMP32, Linux
-     * 5.1); the hint is byte {@link KeptPortHints#slot} of {@code hintsMapFd}'s value, read by direct value access
-     * (Linux 5.2). ICMP and later fragments by the addresses' exclusive or, as {@link #program}.
+     * The program of {@link TunSteering#PORTS} for {@code queues} queues: for unfragmented TCP and UDP (and first
+     * fragments) the sum of the ports' hashes ({@link QueueSteering}), which NAT leaves alone when it keeps the port,
+     * so a connection's replies come to its original's queue; a TCP SYN (without ACK) adds both addresses, so that
+     * clients that open connections from one port to one server at once (incident 1) spread over the queues. Else
+     * (ICMP, later fragments) the addresses' exclusive or. The program takes the modulo itself, as the port search
+     * that aims a translated port's replies at a queue computes it (NatAllocator.steeredQueues): the TUN keeps only
+     * 16 bits of what it returns (tun_ebpf_select_queue).
+     */
+    static long[] program(final int queues)
+    {
+        return build(queues, null, -1);
+    }
+
+    /**
+     * The program of {@link TunSteering#FLOWS}: as {@link #program}, but a TCP or UDP packet adds both addresses unless
+     * it goes to the pool or the hints say its endpoint kept its port. So a connection's SYN, and the original
+     * direction of a connection whose port NAT chose, go to the queue of their flow, spread as the kernel's flow hash
+     * spreads them (many clients' connections from one port to one server too), and the search aims the chosen port's
+     * replies there; a connection that kept its port has its replies summed as its originals and both go there. The
+     * pool is tested as ranges with 32-bit unsigned jumps (BPF_JMP32, Linux 5.1); the hint is byte
+     * {@link KeptPortHints#slot} of {@code hintsMapFd}'s value, read by direct value access (Linux 5.2).
      *
      * @param pool the NAT pool's addresses, host order; at most {@value #MAX_POOL_RANGES} ranges of consecutive ones.
      */
     static long[] flowProgram(final int queues, final int[] pool, final int hintsMapFd)
     {
-        final long[] ranges = ranges(pool);
+        return build(queues, ranges(pool), hintsMapFd);
+    }
+
+    /** Either program: {@code ranges} null for {@link #program}. Jumps to labels further down are patched at the end. */
+    private static long[] build(final int queues, final long[] ranges, final int hintsMapFd)
+    {
         final List<Long> insns = new ArrayList<>();
         insns.add(insn(0xbf, 6, 1, 0, 0));        // r6 = r1 (the skb, as LD_ABS needs it)
         insns.add(insn(0x30, 0, 0, 0, 9));        // r0 = ip[9] (protocol)
         insns.add(insn(0x15, 0, 0, 2, 6));        // if r0 == TCP goto +2
         insns.add(insn(0x15, 0, 0, 1, 17));       // if r0 == UDP goto +1
         final int toAddresses = insns.size();
-        insns.add(0L);                            // goto addresses (patched below)
+        insns.add(0L);                            // goto addresses
         insns.add(insn(0x28, 0, 0, 0, 6));        // r0 = ip[6:2] (flags, fragment offset)
         insns.add(insn(0x57, 0, 0, 0, 0x1FFF));   // r0 &= offset
         final int laterFragment = insns.size();
-        insns.add(0L);                            // if r0 != 0 goto addresses (patched below)
+        insns.add(0L);                            // if r0 != 0 goto addresses (no ports in a later fragment)
         insns.add(insn(0x30, 0, 0, 0, 0));        // r0 = ip[0]
         insns.add(insn(0x57, 0, 0, 0, 0x0F));     // r0 &= ihl
         insns.add(insn(0x67, 0, 0, 0, 2));        // r0 <<= 2
         insns.add(insn(0xbf, 7, 0, 0, 0));        // r7 = r0 (header length)
         insns.add(insn(0x48, 0, 7, 0, 0));        // r0 = ip[r7:2] (source port)
         insns.add(insn(0xbf, 9, 0, 0, 0));        // r9 = r0
+        insns.add(insn(0x24, 0, 0, 0, QueueSteering.PORT_MULTIPLIER)); // w0 *= multiplier (32 bits)
+        insns.add(insn(0x74, 0, 0, 0, 16));       // w0 >>= 16: the source port's hash
         insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
         insns.add(insn(0x48, 0, 7, 0, 2));        // r0 = ip[r7 + 2:2] (destination port)
+        insns.add(insn(0x24, 0, 0, 0, QueueSteering.PORT_MULTIPLIER)); // w0 *= multiplier
+        insns.add(insn(0x74, 0, 0, 0, 16));       // w0 >>= 16: the destination port's hash
         insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
         insns.add(insn(0x30, 0, 0, 0, 9));        // r0 = ip[9] (protocol)
-        insns.add(insn(0x55, 0, 0, 3, 6));        // if r0 != TCP goto +3 (the pool)
+        final int notTcp = insns.size();
+        insns.add(0L);                            // if r0 != TCP goto ports
         insns.add(insn(0x50, 0, 7, 0, 13));       // r0 = ip[r7 + 13] (TCP flags)
         insns.add(insn(0x57, 0, 0, 0, 0x12));     // r0 &= SYN | ACK
         final int syn = insns.size();
-        insns.add(0L);                            // if r0 == SYN goto flow (patched below)
-        insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
-        final List<Integer> toReply = new ArrayList<>();
-        for (final long range : ranges)
+        insns.add(0L);                            // if r0 == SYN goto flow
+        final int ports = insns.size();
+        final List<Integer> toSum = new ArrayList<>();
+        if (ranges == null)
         {
-            insns.add(insn(0xa6, 0, 0, 1, (int)(range >>> 32)));  // if w0 < low goto +1 (the next range)
-            toReply.add(insns.size());
-            insns.add(0L);                                        // if w0 <= high goto sum (patched below)
+            toSum.add(insns.size());
+            insns.add(0L);                        // ports: goto sum
         }
-        insns.add(insn(0x20, 0, 0, 0, 12));       // r0 = ip[12:4] (source address)
-        insns.add(insn(0x27, 0, 0, 0, KeptPortHints.MULTIPLIER)); // r0 *= multiplier
-        insns.add(insn(0x0f, 0, 9, 0, 0));        // r0 += r9 (source port)
-        insns.add(insn(0x57, 0, 0, 0, 0xFFFF));   // r0 &= slots - 1
-        insns.add(insn(0x18, 1, 2, 0, hintsMapFd)); // r1 = the map's value (BPF_PSEUDO_MAP_VALUE), 2 slots
-        insns.add(insn(0x00, 0, 0, 0, 0));        //     offset 0 in the value
-        insns.add(insn(0x0f, 1, 0, 0, 0));        // r1 += r0
-        insns.add(insn(0x71, 0, 1, 0, 0));        // r0 = *(u8 *)r1 (the hint)
-        final int kept = insns.size();
-        insns.add(0L);                            // if r0 != 0 goto sum (patched below)
+        else
+        {
+            insns.add(insn(0x20, 0, 0, 0, 16));   // ports: r0 = ip[16:4] (destination address)
+            for (final long range : ranges)
+            {
+                insns.add(insn(0xa6, 0, 0, 1, (int)(range >>> 32)));  // if w0 < low goto +1 (the next range)
+                toSum.add(insns.size());
+                insns.add(0L);                    // if w0 <= high goto sum
+            }
+            insns.add(insn(0x20, 0, 0, 0, 12));   // r0 = ip[12:4] (source address)
+            insns.add(insn(0x27, 0, 0, 0, KeptPortHints.MULTIPLIER)); // r0 *= multiplier
+            insns.add(insn(0x0f, 0, 9, 0, 0));    // r0 += r9 (source port)
+            insns.add(insn(0x57, 0, 0, 0, 0xFFFF)); // r0 &= slots - 1
+            insns.add(insn(0x18, 1, 2, 0, hintsMapFd)); // r1 = the map's value (BPF_PSEUDO_MAP_VALUE), 2 slots:
+            insns.add(insn(0x00, 0, 0, 0, 0));    //     offset 0 in the value
+            insns.add(insn(0x0f, 1, 0, 0, 0));    // r1 += r0
+            insns.add(insn(0x71, 0, 1, 0, 0));    // r0 = *(u8 *)r1 (the hint)
+            toSum.add(insns.size());
+            insns.add(0L);                        // if r0 != 0 goto sum (the endpoint kept its port)
+        }
         final int flow = insns.size();
         insns.add(insn(0x20, 0, 0, 0, 12));       // flow: r0 = ip[12:4] (source address)
         insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
@@ -152,14 +136,27 @@ final class PortSteeringProgram
         insns.add(insn(0xaf, 0, 8, 0, 0));        // r0 ^= r8
         insns.add(insn(0x97, 0, 0, 0, queues));   // r0 %= queues
         insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
+
         insns.set(toAddresses, insn(0x05, 0, 0, addresses - toAddresses - 1, 0));
         insns.set(laterFragment, insn(0x55, 0, 0, addresses - laterFragment - 1, 0));
+        insns.set(notTcp, insn(0x55, 0, 0, ports - notTcp - 1, 6));
         insns.set(syn, insn(0x15, 0, 0, flow - syn - 1, 0x02));
-        insns.set(kept, insn(0x55, 0, 0, sum - kept - 1, 0));
-        for (int i = 0; i < ranges.length; i++)
+        for (int i = 0; i < toSum.size(); i++)
         {
-            final int at = toReply.get(i);
-            insns.set(at, insn(0xb6, 0, 0, sum - at - 1, (int)ranges[i])); // JMP32 JLE
+            final int at = toSum.get(i);
+            final int offset = sum - at - 1;
+            if (ranges == null)
+            {
+                insns.set(at, insn(0x05, 0, 0, offset, 0));                       // goto sum
+            }
+            else if (i < ranges.length)
+            {
+                insns.set(at, insn(0xb6, 0, 0, offset, (int)ranges[i]));        // if w0 <= high goto sum (JMP32)
+            }
+            else
+            {
+                insns.set(at, insn(0x55, 0, 0, offset, 0));                       // if r0 != 0 goto sum
+            }
         }
         final long[] program = new long[insns.size()];
         for (int i = 0; i < program.length; i++)
@@ -226,12 +223,17 @@ final class PortSteeringProgram
         attr.putInt(4, program.length, ByteOrder.LITTLE_ENDIAN);
         attr.putLong(8, insns.addressOffset(), ByteOrder.LITTLE_ENDIAN);
         attr.putLong(16, license.addressOffset(), ByteOrder.LITTLE_ENDIAN);
-        attr.putInt(24, 1, ByteOrder.LITTLE_ENDIAN); // log level: the verifier says why, if it refuses
-        attr.putInt(28, LOG_SIZE, ByteOrder.LITTLE_ENDIAN);
-        attr.putLong(32, log.addressOffset(), ByteOrder.LITTLE_ENDIAN);
         final byte[] name = "natgw_steer".getBytes(StandardCharsets.US_ASCII);
         attr.putBytes(48, name);
-        final int prog = (int)libc.syscall(SYS_BPF, BPF_PROG_LOAD, attr.addressOffset(), ATTR_SIZE, 0, 0, 0);
+        int prog = (int)libc.syscall(SYS_BPF, BPF_PROG_LOAD, attr.addressOffset(), ATTR_SIZE, 0, 0, 0);
+        if (prog < 0)
+        {
+            // again with the verifier's log, to say why: a log too small for a program it accepts would fail the load
+            attr.putInt(24, 1, ByteOrder.LITTLE_ENDIAN);
+            attr.putInt(28, LOG_SIZE, ByteOrder.LITTLE_ENDIAN);
+            attr.putLong(32, log.addressOffset(), ByteOrder.LITTLE_ENDIAN);
+            prog = (int)libc.syscall(SYS_BPF, BPF_PROG_LOAD, attr.addressOffset(), ATTR_SIZE, 0, 0, 0);
+        }
         if (prog < 0)
         {
             final int errno = Native.errno();

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import natgw.core.flow.QueueSteering;
 import natgw.tun.testing.TestNetns;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Tag;
@@ -35,13 +36,13 @@ class LinuxTunSteeringTest
 
     @Test
     @Tag("root")
-    void shouldReadEachDatagramFromTheQueueOfItsPortsSum() throws Exception
+    void shouldReadEachDatagramFromTheQueueOfItsPortsHashes() throws Exception
     {
-        // three queues: a sum and an exclusive or of the ports differ modulo 3 (modulo 2 they agree)
+        // three queues; and the ports' plain sum would put these datagrams elsewhere
         try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.PORTS))
         {
-            assertEquals(TunSteering.PORTS, tun.steering());
             assertNull(tun.steeringRefusal());
+            assertEquals(TunSteering.PORTS, tun.steering());
             final int datagrams = 16;
             ns.run(() ->
             {
@@ -58,14 +59,17 @@ class LinuxTunSteeringTest
 
             final List<int[]> seen = receiveUdp(tun, datagrams);
             final int[] perQueue = new int[3];
+            int notByPlainSum = 0;
             for (final int[] packet : seen)
             {
                 final int queue = packet[0];
-                assertEquals((packet[1] + packet[2]) % 3, queue, "ports " + packet[1] + " -> " + packet[2]);
+                assertEquals(QueueSteering.portsQueue(packet[1], packet[2], 3), queue, "ports " + packet[1] + " -> " + packet[2]);
                 perQueue[queue]++;
+                notByPlainSum += (packet[1] + packet[2]) % 3 != queue ? 1 : 0;
             }
             assertTrue(perQueue[0] > 0 && perQueue[1] > 0 && perQueue[2] > 0,
                 "every worker gets datagrams: " + java.util.Arrays.toString(perQueue));
+            assertTrue(notByPlainSum > 0, "the ports' hashes, not their plain sum");
         }
     }
 
@@ -96,7 +100,7 @@ class LinuxTunSteeringTest
                 for (final int[] syn : receive(tun, connects, PROTO_TCP))
                 {
                     assertEquals(0x02, syn[4] & 0x12, "a SYN");
-                    assertEquals((syn[1] + syn[2] + addresses) % 3, syn[0], "ports " + syn[1] + " -> " + syn[2]);
+                    assertEquals((hashes(syn[1], syn[2]) + addresses) % 3, syn[0], "ports " + syn[1] + " -> " + syn[2]);
                 }
             }
             finally
@@ -118,8 +122,8 @@ class LinuxTunSteeringTest
         final int[] pool = {ip("10.99.0.2"), ip("200.1.0.0"), ip("200.1.0.1"), ip("200.1.0.2"), ip("200.1.0.3")};
         try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.FLOWS, pool))
         {
-            assertEquals(TunSteering.FLOWS, tun.steering());
             assertNull(tun.steeringRefusal());
+            assertEquals(TunSteering.FLOWS, tun.steering());
             ns.ip("route", "add", "200.1.0.0/24", "dev", tun.name());
             final String[] destinations = {"10.99.0.2", "10.99.0.4", "200.1.0.3", "200.1.0.5"};
             final int perDestination = 6;
@@ -155,7 +159,7 @@ class LinuxTunSteeringTest
                 final boolean kept = tun.keptPortHints().kept(ip(TUN_ADDRESS), packet[1]);
                 final boolean flow = !toPool && !kept;
                 byFlow += flow ? 1 : 0;
-                final long sum = packet[1] + packet[2] + (flow ? source + destination : 0);
+                final long sum = hashes(packet[1], packet[2]) + (flow ? source + destination : 0);
                 assertEquals(sum % 3, packet[0], "ports " + packet[1] + " -> " + packet[2] + " to " +
                     Integer.toHexString(packet[5]) + (kept ? ", kept" : ""));
             }
@@ -193,7 +197,7 @@ class LinuxTunSteeringTest
                 for (final int[] syn : receive(tun, connects, PROTO_TCP))
                 {
                     assertEquals(0x02, syn[4] & 0x12, "a SYN");
-                    assertEquals((syn[1] + syn[2] + addresses) % 3, syn[0], "ports " + syn[1] + " -> " + syn[2]);
+                    assertEquals((hashes(syn[1], syn[2]) + addresses) % 3, syn[0], "ports " + syn[1] + " -> " + syn[2]);
                 }
             }
             finally
@@ -204,6 +208,12 @@ class LinuxTunSteeringTest
                 }
             }
         }
+    }
+
+    /** The sum of two ports' hashes, as the programs add them. */
+    private static long hashes(final int srcPort, final int dstPort)
+    {
+        return QueueSteering.portHash(srcPort) + QueueSteering.portHash(dstPort);
     }
 
     private static int sourcePort(final int destination, final int i)
@@ -239,7 +249,7 @@ class LinuxTunSteeringTest
     {
         try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 2, false, TunSteering.PORTS))
         {
-            // ports 40000 + 5000 is even: queue 0; 10.99.0.1 ^ 10.99.0.2 is 3: queue 1
+            // ports 40000 and 5000: queue 0 by their hashes; 10.99.0.1 ^ 10.99.0.2 is 3: queue 1
             ns.run(() ->
             {
                 try (DatagramChannel socket = DatagramChannel.open(StandardProtocolFamily.INET))

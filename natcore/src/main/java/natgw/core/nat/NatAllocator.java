@@ -9,6 +9,7 @@ import natgw.core.conntrack.TcpSequence;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
+import natgw.core.flow.QueueSteering;
 import natgw.core.packet.DropReason;
 import natgw.core.packet.Ipv4Header;
 
@@ -80,8 +81,10 @@ public final class NatAllocator
     private int steeredQueues = 1;
     /** The queue this allocator's worker reads: where the replies of the connections it makes should come. */
     private int ownQueue;
-    /** The port residue modulo {@link #steeredQueues} that sends the new connection's replies to {@link #ownQueue}; -1: any. */
-    private int replyResidue = -1;
+    /** The queue the new connection's replies should come to; -1: any. */
+    private int replyQueue = -1;
+    /** The hash of the port the new connection's replies come from ({@link QueueSteering#portHash}). */
+    private int replySrcHash;
     /** With the TUN's flow steering: what its program reads, and replies aimed at the originals' queue; else null. */
     private KeptPortHints keptPortHints;
 
@@ -142,11 +145,11 @@ public final class NatAllocator
     }
 
     /**
-     * The TUN steers TCP and UDP other than SYNs to queue (source port + destination port) mod {@code queues}, and this
-     * allocator's worker reads {@code ownQueue}: the reserve strategy's searches then try first the ports c whose replies
-     * (from port d') come to that queue, c = ownQueue - d' (mod queues), so the worker that made a connection sees its
-     * replies (its cache lines, no wake-up of another worker); if a few of those are not free, all ports as before. A
-     * kept port is not searched: its replies sum as its original did. The kernel's strategies search as the kernel does.
+     * The TUN steers TCP and UDP other than SYNs by their ports ({@link QueueSteering#portsQueue} modulo {@code queues}),
+     * and this allocator's worker reads {@code ownQueue}: the reserve strategy's searches then try first the ports c
+     * whose replies (from port d') come to that queue, so the worker that made a connection sees its replies (its cache
+     * lines, no wake-up of another worker); if a few of those are not free, all ports as before. A kept port is not
+     * searched: its replies hash as its original did. The kernel's strategies search as the kernel does.
      */
     public NatAllocator steeredQueues(final int queues, final int ownQueue)
     {
@@ -793,7 +796,7 @@ public final class NatAllocator
                 return false;
             }
         }
-        if (replyResidue >= 0 && searchAimed(cursor, entry, replyAddresses, tupleProtocol, newDstPort, low, high))
+        if (replyQueue >= 0 && searchAimed(cursor, entry, replyAddresses, tupleProtocol, newDstPort, low, high))
         {
             return true;
         }
@@ -823,10 +826,12 @@ public final class NatAllocator
     }
 
     /**
-     * Up to {@value #AIMED_ATTEMPTS} candidates among the ports c in {@code low..high} whose replies come to this
-     * worker's queue (c mod {@link #steeredQueues} = {@link #replyResidue}), none taken over from an ended connection:
-     * a free port on another worker's queue is better than a taken-over one on ours, and a pool the ended
-     * connections fill is searched as before, with no more than these attempts more.
+     * Up to {@value #AIMED_ATTEMPTS} candidates among the ports c in {@code low..high} whose replies come to
+     * {@link #replyQueue} ({@link QueueSteering#portsQueue} of the reply's ports), none taken over from an ended
+     * connection: a free port on another worker's queue is better than a taken-over one on ours, and a pool the ended
+     * connections fill is searched as before, with no more than these attempts more. The ports are scanned from a
+     * random one and those of other queues skipped (a hash each, no table access), at most a few times the range
+     * the queues would need.
      */
     private boolean searchAimed(
         final ConntrackTable.Cursor cursor,
@@ -838,16 +843,17 @@ public final class NatAllocator
         final int high)
     {
         final int queues = steeredQueues;
-        final int first = low + Math.floorMod(replyResidue - low, queues);
-        if (first > high)
-        {
-            return false;
-        }
-        final int range = (high - first) / queues + 1;
+        final int range = high - low + 1;
+        final int scan = Math.min(range, AIMED_ATTEMPTS * queues * 4);
         int offset = nextRandom16();
-        for (int i = 0, attempts = Math.min(range, AIMED_ATTEMPTS); i < attempts; i++, offset++)
+        for (int i = 0, attempts = 0; i < scan && attempts < AIMED_ATTEMPTS; i++, offset++)
         {
-            final int port = first + (int)((offset & 0xFFFF_FFFFL) % range) * queues;
+            final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
+            if ((replySrcHash + QueueSteering.portHash(port)) % queues != replyQueue)
+            {
+                continue;
+            }
+            attempts++;
             if (tryCandidate(cursor, entry, replyAddresses, replyPorts(tupleProtocol, newDstPort, port)))
             {
                 return true;
@@ -856,30 +862,18 @@ public final class NatAllocator
         return false;
     }
 
-    /**
-     * The residue a new connection's NAT port needs for replies from {@code replySrcPort} to reach {@link #ownQueue}
-     * (see {@link #steeredQueues}); -1 when the TUN does not steer by ports, or not this protocol.
-     */
     private void aimReplies(final long origAddresses, final long origPorts, final int replySrcPort)
     {
         final int protocol = FlowTuple.protocol(origPorts);
         if (steeredQueues > 1 && (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP))
         {
-            final int queue = keptPortHints == null ? ownQueue : flowQueue(origAddresses, origPorts, steeredQueues);
-            replyResidue = Math.floorMod(queue - replySrcPort, steeredQueues);
+            replyQueue = keptPortHints == null ? ownQueue : QueueSteering.flowQueue(origAddresses, origPorts, steeredQueues);
+            replySrcHash = QueueSteering.portHash(replySrcPort);
         }
         else
         {
-            replyResidue = -1;
+            replyQueue = -1;
         }
-    }
-
-    /** The queue the TUN's flow steering gives a packet of this tuple: addresses and ports summed, modulo the queues. */
-    static int flowQueue(final long addresses, final long ports, final int queues)
-    {
-        final long sum = (FlowTuple.srcAddress(addresses) & 0xFFFF_FFFFL) + (FlowTuple.dstAddress(addresses) & 0xFFFF_FFFFL) +
-            FlowTuple.srcPort(ports) + FlowTuple.dstPort(ports);
-        return (int)(sum % queues);
     }
 
     /**

@@ -11,6 +11,7 @@ import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.conntrack.TcpState;
 import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
+import natgw.core.flow.QueueSteering;
 import natgw.core.packet.DropReason;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
@@ -399,8 +400,8 @@ class NatAllocatorTest
             {
                 final int entry = connect(allocator, CLIENT + i, TCP, 40000, 1024, 65535, SYN_SENT);
                 assertTrue(entry >= 0);
-                // replies from server port 443 to the NAT port: queue (443 + port) mod 3
-                assertEquals(queue, (443 + natPort(entry)) % 3, "client " + i + "'s port " + natPort(entry));
+                // replies from server port 443 to the NAT port: the queue of their ports' hashes
+                assertEquals(queue, QueueSteering.portsQueue(443, natPort(entry), 3), "client " + i + "'s port " + natPort(entry));
             }
         }
     }
@@ -418,9 +419,10 @@ class NatAllocatorTest
         {
             final int entry = connect(allocator, CLIENT + i, UDP, 40000, 1024, 65535, StatusDescriptor.SRC_NAT);
             assertTrue(entry >= 0);
-            final long flowSum = (CLIENT + i & 0xFFFF_FFFFL) + (SERVER & 0xFFFF_FFFFL) + 40000 + 443;
+            final long flowSum = (CLIENT + i & 0xFFFF_FFFFL) + (SERVER & 0xFFFF_FFFFL) + QueueSteering.portHash(40000) +
+                QueueSteering.portHash(443);
             flowQueues.add((int)(flowSum % 3));
-            assertEquals(flowSum % 3, (443 + natPort(entry)) % 3, "client " + i + "'s port " + natPort(entry));
+            assertEquals(flowSum % 3, QueueSteering.portsQueue(443, natPort(entry), 3), "client " + i + "'s port " + natPort(entry));
             assertFalse(hints.kept(CLIENT + i, 40000), "client " + i + " did not keep its port");
         }
         assertEquals(3, flowQueues.size(), "the flows' queues differ: aimed at each, not at the worker's");
@@ -453,7 +455,7 @@ class NatAllocatorTest
             assertTrue(entry >= 0);
             if (i > 0)
             {
-                assertEquals(1, (8080 + natPort(entry)) % 4, "client " + i + "'s port " + natPort(entry));
+                assertEquals(1, QueueSteering.portsQueue(8080, natPort(entry), 4), "client " + i + "'s port " + natPort(entry));
             }
         }
     }
@@ -462,15 +464,21 @@ class NatAllocatorTest
     void shouldTakeThePortsOfOtherQueuesWhenNoneOfItsOwnIsFree()
     {
         final NatAllocator allocator = allocator(PortStrategy.RESERVE).steeredQueues(2, 1);
+        int own = 0;
+        for (int port = 1024; port <= 1031; port++)
+        {
+            own += QueueSteering.portsQueue(443, port, 2) == 1 ? 1 : 0;
+        }
+        assertTrue(own > 0 && own < 8, "the pool has ports of both queues: " + own);
         final Set<Integer> ports = new HashSet<>();
         for (int i = 0; i < 8; i++)
         {
             final int entry = connect(allocator, CLIENT + i, UDP, 40000, 1024, 1031, StatusDescriptor.SRC_NAT);
             assertTrue(entry >= 0, "connection " + i + " of 8 in a pool of 8 ports");
             ports.add(natPort(entry));
-            if (i < 4)
+            if (i < own)
             {
-                assertEquals(1, (443 + natPort(entry)) % 2, "the first four on the worker's queue");
+                assertEquals(1, QueueSteering.portsQueue(443, natPort(entry), 2), "the first " + own + " on the worker's queue");
             }
         }
         assertEquals(8, ports.size(), "every port of the pool: " + ports);
@@ -481,18 +489,23 @@ class NatAllocatorTest
     void shouldTakeAFreePortOfAnotherQueueBeforeAnEndedConnectionsOnItsOwn()
     {
         final NatAllocator allocator = allocator(PortStrategy.RESERVE).steeredQueues(2, 0);
-        // 1024..1087: the 32 even ports bring replies from 443 to queue 1, the 32 odd ones to queue 0; ended
-        // connections hold every odd one (their clients' own ports, kept)
-        for (int i = 0; i < 32; i++)
+        // 1024..1087: ended connections hold every port whose replies from 443 come to queue 0 (their clients' own
+        // ports, kept)
+        int client = 0;
+        for (int port = 1024; port <= 1087; port++)
         {
-            final int held = connect(allocator, CLIENT + i, TCP, 1025 + 2 * i, 1024, 1087, SYN_SENT);
-            assertEquals(1025 + 2 * i, natPort(held));
-            tcpStateOf(held, TcpState.CLOSE);
+            if (QueueSteering.portsQueue(443, port, 2) == 0)
+            {
+                final int held = connect(allocator, CLIENT + client++, TCP, port, 1024, 1087, SYN_SENT);
+                assertEquals(port, natPort(held));
+                tcpStateOf(held, TcpState.CLOSE);
+            }
         }
+        assertTrue(client > 0 && client < 64, "ports of both queues: " + client);
         // a SYN past their sequence ends: it could take any of them over
         final int next = syn(allocator, CLIENT + 100, 1024, 1087, 1_000_000);
         assertTrue(next >= 0);
-        assertEquals(0, natPort(next) % 2, "a free port, on the other queue: " + natPort(next));
+        assertEquals(1, QueueSteering.portsQueue(443, natPort(next), 2), "a free port, on the other queue: " + natPort(next));
         assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER), "no ended connection's tuple taken over");
     }
 
