@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-import natgw.core.flow.QueueSteering;
 import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -31,7 +30,7 @@ final class PortSteeringProgram
 
     /**
      * The program of {@link TunSteering#PORTS} for {@code queues} queues: for unfragmented TCP and UDP (and first
-     * fragments) the sum of the ports' hashes ({@link QueueSteering}), which NAT leaves alone when it keeps the port,
+     * fragments) the sum of the ports ({@code QueueSteering}), which NAT leaves alone when it keeps the port,
      * so a connection's replies come to its original's queue; a TCP SYN (without ACK) adds both addresses, so that
      * clients that open connections from one port to one server at once (incident 1) spread over the queues. Else
      * (ICMP, later fragments) the addresses' exclusive or. The program takes the modulo itself, as the port search
@@ -79,12 +78,8 @@ final class PortSteeringProgram
         insns.add(insn(0xbf, 7, 0, 0, 0));        // r7 = r0 (header length)
         insns.add(insn(0x48, 0, 7, 0, 0));        // r0 = ip[r7:2] (source port)
         insns.add(insn(0xbf, 9, 0, 0, 0));        // r9 = r0
-        insns.add(insn(0x24, 0, 0, 0, QueueSteering.PORT_MULTIPLIER)); // w0 *= multiplier (32 bits)
-        insns.add(insn(0x74, 0, 0, 0, 16));       // w0 >>= 16: the source port's hash
         insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
         insns.add(insn(0x48, 0, 7, 0, 2));        // r0 = ip[r7 + 2:2] (destination port)
-        insns.add(insn(0x24, 0, 0, 0, QueueSteering.PORT_MULTIPLIER)); // w0 *= multiplier
-        insns.add(insn(0x74, 0, 0, 0, 16));       // w0 >>= 16: the destination port's hash
         insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
         insns.add(insn(0x30, 0, 0, 0, 9));        // r0 = ip[9] (protocol)
         final int notTcp = insns.size();

@@ -83,8 +83,8 @@ public final class NatAllocator
     private int ownQueue;
     /** The queue the new connection's replies should come to; -1: any. */
     private int replyQueue = -1;
-    /** The hash of the port the new connection's replies come from ({@link QueueSteering#portHash}). */
-    private int replySrcHash;
+    /** The port the new connection's replies come from. */
+    private int replySrcPort;
     /** With the TUN's flow steering: what its program reads, and replies aimed at the originals' queue; else null. */
     private KeptPortHints keptPortHints;
 
@@ -149,7 +149,7 @@ public final class NatAllocator
      * and this allocator's worker reads {@code ownQueue}: the reserve strategy's searches then try first the ports c
      * whose replies (from port d') come to that queue, so the worker that made a connection sees its replies (its cache
      * lines, no wake-up of another worker); if a few of those are not free, all ports as before. A kept port is not
-     * searched: its replies hash as its original did. The kernel's strategies search as the kernel does.
+     * searched: its replies sum as its original did. The kernel's strategies search as the kernel does.
      */
     public NatAllocator steeredQueues(final int queues, final int ownQueue)
     {
@@ -830,8 +830,8 @@ public final class NatAllocator
      * {@link #replyQueue} ({@link QueueSteering#portsQueue} of the reply's ports), none taken over from an ended
      * connection: a free port on another worker's queue is better than a taken-over one on ours, and a pool the ended
      * connections fill is searched as before, with no more than these attempts more. The ports are scanned from a
-     * random one and those of other queues skipped (a hash each, no table access), at most a few times the range
-     * the queues would need.
+     * random one and those of other queues skipped (no table access), at most a few times as many as the queues
+     * need.
      */
     private boolean searchAimed(
         final ConntrackTable.Cursor cursor,
@@ -849,7 +849,7 @@ public final class NatAllocator
         for (int i = 0, attempts = 0; i < scan && attempts < AIMED_ATTEMPTS; i++, offset++)
         {
             final int port = low + (int)((offset & 0xFFFF_FFFFL) % range);
-            if ((replySrcHash + QueueSteering.portHash(port)) % queues != replyQueue)
+            if (QueueSteering.portsQueue(replySrcPort, port, queues) != replyQueue)
             {
                 continue;
             }
@@ -868,7 +868,7 @@ public final class NatAllocator
         if (steeredQueues > 1 && (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP))
         {
             replyQueue = keptPortHints == null ? ownQueue : QueueSteering.flowQueue(origAddresses, origPorts, steeredQueues);
-            replySrcHash = QueueSteering.portHash(replySrcPort);
+            this.replySrcPort = replySrcPort;
         }
         else
         {

@@ -400,7 +400,7 @@ class NatAllocatorTest
             {
                 final int entry = connect(allocator, CLIENT + i, TCP, 40000, 1024, 65535, SYN_SENT);
                 assertTrue(entry >= 0);
-                // replies from server port 443 to the NAT port: the queue of their ports' hashes
+                // replies from server port 443 to the NAT port: queue (443 + port) mod 3
                 assertEquals(queue, QueueSteering.portsQueue(443, natPort(entry), 3), "client " + i + "'s port " + natPort(entry));
             }
         }
@@ -419,8 +419,7 @@ class NatAllocatorTest
         {
             final int entry = connect(allocator, CLIENT + i, UDP, 40000, 1024, 65535, StatusDescriptor.SRC_NAT);
             assertTrue(entry >= 0);
-            final long flowSum = (CLIENT + i & 0xFFFF_FFFFL) + (SERVER & 0xFFFF_FFFFL) + QueueSteering.portHash(40000) +
-                QueueSteering.portHash(443);
+            final long flowSum = (CLIENT + i & 0xFFFF_FFFFL) + (SERVER & 0xFFFF_FFFFL) + 40000 + 443;
             flowQueues.add((int)(flowSum % 3));
             assertEquals(flowSum % 3, QueueSteering.portsQueue(443, natPort(entry), 3), "client " + i + "'s port " + natPort(entry));
             assertFalse(hints.kept(CLIENT + i, 40000), "client " + i + " did not keep its port");
