@@ -56,6 +56,17 @@ class RunCommandTest
     }
 
     @Test
+    void shouldTakeEachQueueSteeringByItsLabel()
+    {
+        final String[] base = {"--tun", "ngw0", "--inside", "10.0.0.0/8", "--snat", "198.51.100.1"};
+        assertEquals(natgw.tun.TunSteering.PORTS, parse(base).queueSteering(), "the default");
+        for (final natgw.tun.TunSteering steering : natgw.tun.TunSteering.values())
+        {
+            assertEquals(steering, parse(with(base, "--queue-steering", steering.label())).queueSteering());
+        }
+    }
+
+    @Test
     void shouldParseTheFlagsOtherScriptsUse()
     {
         final GatewayConfig config = parse("--tun", "ngw0", "--queues", "3", "--inside", "10.77.1.0/24,10.9.0.0/16",
@@ -165,7 +176,7 @@ class RunCommandTest
         assertEquals("--tun: given twice; give it once", refusal(with(good, "--tun", "a", "--tun", "b")));
         assertEquals("--snat: needs a value (ADDR[,ADDR...]|CIDR)", refusal("run", "--inside", "10.0.0.0/8", "--snat"));
         assertEquals("--offload: 'maybe' is neither on nor off; give one of them", refusal(with(good, "--offload", "maybe")));
-        assertEquals("--queue-steering: 'hash' is neither ports nor kernel; give one of them",
+        assertEquals("--queue-steering: 'hash' is none of ports, flows, kernel; give one of them",
             refusal(with(good, "--queue-steering", "hash")));
         assertEquals("--removed-backend: 'drop' is neither reset nor unreachable; give one of them",
             refusal(with(good, "--removed-backend", "drop")));

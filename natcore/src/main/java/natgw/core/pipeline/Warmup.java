@@ -19,6 +19,7 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.nat.AffinityTable;
 import natgw.core.nat.BackendCounters;
 import natgw.core.nat.Cidr;
+import natgw.core.nat.KeptPortHints;
 import natgw.core.nat.NatAllocator;
 import natgw.core.nat.PortStrategy;
 import natgw.core.nat.Services;
@@ -160,7 +161,8 @@ public final class Warmup
     {
         final ConntrackTable table = new ConntrackTable(Scratch.CAPACITY, 0);
         table.onKill(events);
-        return new Scratch(table, pipeline(table, strategy, new WorkerCounters(0), new Services(), vnetHeaders, events), vnetHeaders);
+        return new Scratch(table, pipeline(table, strategy, new WorkerCounters(0), new Services(), vnetHeaders, events, false),
+            vnetHeaders);
     }
 
     /** A scratch pipeline, its table, and the datagrams it forwards. */
@@ -221,9 +223,10 @@ public final class Warmup
         final WorkerCounters counters = new WorkerCounters(thread);
         final Services services = new Services();
         services.add(Services.ServiceSpec.parse("tcp:203.0.113.1:80=198.51.100.2:8080"));
-        // with and without a service: a gateway has either, and its path must not meet the other as a surprise
-        final Pipeline withService = pipeline(table, strategy, counters, services, vnetHeaders, events);
-        final Pipeline withoutService = pipeline(table, strategy, counters, new Services(), vnetHeaders, events);
+        // with and without a service: a gateway has either, and its path must not meet the other as a surprise;
+        // the same for the flow steering's hints (--queue-steering flows against ports)
+        final Pipeline withService = pipeline(table, strategy, counters, services, vnetHeaders, events, true);
+        final Pipeline withoutService = pipeline(table, strategy, counters, new Services(), vnetHeaders, events, false);
         final int vnet = vnetHeaders ? VirtioNetHeader.LENGTH : 0;
         final PacketBuilder packets = new PacketBuilder(new UnsafeBuffer(ByteBuffer.allocateDirect(65536)));
         final UnsafeBuffer buffer = packets.buffer();
@@ -349,12 +352,12 @@ public final class Warmup
 
     private static Pipeline pipeline(
         final ConntrackTable table, final PortStrategy strategy, final WorkerCounters counters, final Services services,
-        final boolean vnetHeaders, final ConntrackEvents events)
+        final boolean vnetHeaders, final ConntrackEvents events, final boolean flowSteering)
     {
-        // searches aimed at one of two queues, as a gateway's with queue steering by ports; without it, the same code
-        // runs with the aim's branch never taken
+        // searches aimed at one of two queues, as a gateway's with queue steering by ports (flowSteering: by flows,
+        // with hints); without it, the same code runs with the aim's branch never taken
         return new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 7, NatAllocator.defaultMapping(strategy))
-            .steeredQueues(2, 0),
+            .steeredQueues(2, 0).flowSteering(flowSteering ? new KeptPortHints(new UnsafeBuffer(new byte[KeptPortHints.SLOTS])) : null),
             new SnatPolicy(List.of(new Cidr(CLIENT_BASE, 16)), new int[]{ POOL }, 1024, 65535), new Timeouts(), counters,
             true, services, new BackendCounters(), new AffinityTable(64), true).virtioNetHeaders(vnetHeaders).events(events);
     }

@@ -315,6 +315,22 @@ class PipelineMappingTest
     void shouldAllocateNothingForNewConnectionsOnMappingsOnceWarm()
     {
         pipeline = pipeline(EndpointDependence.ENDPOINT_INDEPENDENT, 2); // searches aimed at a queue, as a gateway's
+        assertAllocatesNothingForNewConnections();
+    }
+
+    @Test
+    void shouldAllocateNothingForNewConnectionsWithFlowSteeringHints()
+    {
+        final natgw.core.nat.KeptPortHints hints =
+            new natgw.core.nat.KeptPortHints(new org.agrona.concurrent.UnsafeBuffer(new byte[natgw.core.nat.KeptPortHints.SLOTS]));
+        pipeline = new Pipeline(table, new NatAllocator(table, PortStrategy.RESERVE, counters, 0, true, 42,
+            EndpointDependence.ENDPOINT_INDEPENDENT).steeredQueues(2, 0).flowSteering(hints), snat, new Timeouts(), counters, true);
+        assertAllocatesNothingForNewConnections();
+        assertTrue(hints.kept(HOST_A, 10_000), "hints written: the first mapping of an endpoint keeps its port");
+    }
+
+    private void assertAllocatesNothingForNewConnections()
+    {
         pipeline.filtering(EndpointDependence.ENDPOINT_INDEPENDENT);
         final com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean)java.lang.management.ManagementFactory.getThreadMXBean();
