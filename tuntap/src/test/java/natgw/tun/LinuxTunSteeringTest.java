@@ -76,37 +76,8 @@ class LinuxTunSteeringTest
     {
         try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.PORTS))
         {
-            final int connects = 16;
-            final List<java.nio.channels.SocketChannel> pending = new ArrayList<>();
-            try
-            {
-                ns.run(() ->
-                {
-                    for (int i = 0; i < connects; i++)
-                    {
-                        final java.nio.channels.SocketChannel socket = java.nio.channels.SocketChannel.open(StandardProtocolFamily.INET);
-                        pending.add(socket);
-                        socket.configureBlocking(false);
-                        socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000 + i));
-                        socket.connect(new InetSocketAddress(PEER, 5_000 + i)); // nobody answers: a SYN is all we read
-                    }
-                });
-                // the SYN's queue: the ports' and the addresses' sum modulo 3 (the ports' alone would differ here)
-                final long addresses = (natgw.core.flow.FlowTuple.parseAddress(TUN_ADDRESS) & 0xFFFF_FFFFL) +
-                    (natgw.core.flow.FlowTuple.parseAddress(PEER) & 0xFFFF_FFFFL);
-                for (final int[] syn : receive(tun, connects, PROTO_TCP))
-                {
-                    assertEquals(0x02, syn[4] & 0x12, "a SYN");
-                    assertEquals((ports(syn[1], syn[2]) + addresses) % 3, syn[0], "ports " + syn[1] + " -> " + syn[2]);
-                }
-            }
-            finally
-            {
-                for (final java.nio.channels.SocketChannel socket : pending)
-                {
-                    socket.close();
-                }
-            }
+            // the SYN's queue: the ports' and the addresses' sum modulo 3 (the ports' alone would differ here)
+            assertSynsByTheirFlow(ns, tun, PEER, 16);
         }
     }
 
@@ -176,33 +147,43 @@ class LinuxTunSteeringTest
             {
                 tun.keptPortHints().record(ip(TUN_ADDRESS), 40_000 + i, true); // a SYN makes a new connection: no hint yet
             }
-            final List<java.nio.channels.SocketChannel> pending = new ArrayList<>();
-            try
+            assertSynsByTheirFlow(ns, tun, "10.99.0.4", connects);
+        }
+    }
+
+    /**
+     * Connects from TUN_ADDRESS:40000.. to {@code peer}:5000.. ({@code connects} sockets, nobody answers: a SYN is all
+     * the device reads) and checks each SYN's queue: its ports' and both addresses' sum modulo 3.
+     */
+    private void assertSynsByTheirFlow(final TestNetns ns, final TunDevice tun, final String peer, final int connects)
+        throws Exception
+    {
+        final List<java.nio.channels.SocketChannel> pending = new ArrayList<>();
+        try
+        {
+            ns.run(() ->
             {
-                ns.run(() ->
+                for (int i = 0; i < connects; i++)
                 {
-                    for (int i = 0; i < connects; i++)
-                    {
-                        final java.nio.channels.SocketChannel socket = java.nio.channels.SocketChannel.open(StandardProtocolFamily.INET);
-                        pending.add(socket);
-                        socket.configureBlocking(false);
-                        socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000 + i));
-                        socket.connect(new InetSocketAddress("10.99.0.4", 5_000 + i));
-                    }
-                });
-                final long addresses = (ip(TUN_ADDRESS) & 0xFFFF_FFFFL) + (ip("10.99.0.4") & 0xFFFF_FFFFL);
-                for (final int[] syn : receive(tun, connects, PROTO_TCP))
-                {
-                    assertEquals(0x02, syn[4] & 0x12, "a SYN");
-                    assertEquals((ports(syn[1], syn[2]) + addresses) % 3, syn[0], "ports " + syn[1] + " -> " + syn[2]);
+                    final java.nio.channels.SocketChannel socket = java.nio.channels.SocketChannel.open(StandardProtocolFamily.INET);
+                    pending.add(socket);
+                    socket.configureBlocking(false);
+                    socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000 + i));
+                    socket.connect(new InetSocketAddress(peer, 5_000 + i));
                 }
+            });
+            final long addresses = (ip(TUN_ADDRESS) & 0xFFFF_FFFFL) + (ip(peer) & 0xFFFF_FFFFL);
+            for (final int[] syn : receive(tun, connects, PROTO_TCP))
+            {
+                assertEquals(0x02, syn[4] & 0x12, "a SYN");
+                assertEquals((ports(syn[1], syn[2]) + addresses) % 3, syn[0], "ports " + syn[1] + " -> " + syn[2]);
             }
-            finally
+        }
+        finally
+        {
+            for (final java.nio.channels.SocketChannel socket : pending)
             {
-                for (final java.nio.channels.SocketChannel socket : pending)
-                {
-                    socket.close();
-                }
+                socket.close();
             }
         }
     }

@@ -248,30 +248,6 @@ public final class NatAllocator
         final boolean onMapping,
         final int sequence)
     {
-        final int entry = create(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra,
-            deadlineMs, onMapping, sequence);
-        if (keptPortHints != null && created && natAddress != 0)
-        {
-            hint(entry, origAddresses, origPorts);
-        }
-        return entry;
-    }
-
-    private int create(
-        final ConntrackTable.Cursor cursor,
-        final long origAddresses,
-        final long origPorts,
-        final int natAddress,
-        final int newDst,
-        final int newDstPort,
-        final int portLow,
-        final int portHigh,
-        final int flags,
-        final int extra,
-        final int deadlineMs,
-        final boolean onMapping,
-        final int sequence)
-    {
         created = false;
         this.sequence = sequence;
         aimReplies(origAddresses, origPorts, newDstPort);
@@ -694,6 +670,10 @@ public final class NatAllocator
         counters.increment(ConntrackCounter.INSERT);
         cursor.set(entry, ORIGINAL, status);
         created = true;
+        if (keptPortHints != null && (status & StatusDescriptor.SRC_NAT) != 0)
+        {
+            hint(entry);
+        }
         return entry;
     }
 
@@ -877,16 +857,18 @@ public final class NatAllocator
     }
 
     /**
-     * Tells the steering program whether the connection just made kept its endpoint's port. Read after the ORIGINAL
-     * claim, when a flush could already have reused the entry: a wrong hint only costs a hop to another worker.
+     * Tells the steering program whether the source-NAT connection just made kept its endpoint's port. Read after the
+     * ORIGINAL claim, when a flush could already have reused the entry: a wrong hint only costs a hop to another worker.
      */
-    private void hint(final int entry, final long origAddresses, final long origPorts)
+    private void hint(final int entry)
     {
+        final long origPorts = table.tuplePorts(entry, ORIGINAL);
         final int protocol = FlowTuple.protocol(origPorts);
         if (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP)
         {
             final int port = FlowTuple.srcPort(origPorts);
-            keptPortHints.record(FlowTuple.srcAddress(origAddresses), port, FlowTuple.dstPort(table.tuplePorts(entry, REPLY)) == port);
+            keptPortHints.record(FlowTuple.srcAddress(table.tupleAddresses(entry, ORIGINAL)), port,
+                FlowTuple.dstPort(table.tuplePorts(entry, REPLY)) == port);
         }
     }
 
