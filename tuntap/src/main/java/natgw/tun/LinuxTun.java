@@ -30,7 +30,7 @@ import static natgw.tun.Native.EPERM;
  * SIOCGIFFLAGS/SIOCSIFFLAGS), so no {@code ip} command is needed for the device itself; addresses and
  * routes are {@link HostNetwork}'s business.
  * <p>
- * With offloads ({@link #open(String, int, int, boolean)}), every queue is opened with {@link #IFF_VNET_HDR}: a
+ * With offloads ({@link #open(String, int, int, boolean, TunSteering, int[])}), every queue is opened with {@link #IFF_VNET_HDR}: a
  * 10-byte virtio-net header precedes each packet read and written, and TUNSETOFFLOAD asks the kernel for partial
  * checksums and TCP/UDP segmentation offload, falling back to the widest set the running kernel accepts
  * ({@link TunOffloads#REQUESTS}; USO needs Linux 6.2). The kernel then hands over GSO super-packets of up to
@@ -121,26 +121,11 @@ public final class LinuxTun implements TunDevice
 
     /**
      * As {@link #open(String, int, int)}; with {@code offloads}, every packet carries a virtio-net header and the
-     * device runs with the widest set of {@link TunOffloads#REQUESTS} the kernel accepts ({@link #offloads()}).
-     */
-    public static LinuxTun open(final String name, final int queues, final int mtu, final boolean offloads)
-    {
-        return open(CLONE_DEVICE, name, queues, mtu, offloads, TunSteering.KERNEL, new int[0]);
-    }
-
-    /**
-     * As {@link #open(String, int, int, boolean)}, with the queues chosen by {@code steering}. A kernel that refuses
-     * the {@link TunSteering#PORTS} program (no bpf(2) in a container, say) leaves its own steering in force:
-     * {@link #steering()} says which runs and {@link #steeringRefusal()} why.
-     */
-    public static LinuxTun open(final String name, final int queues, final int mtu, final boolean offloads, final TunSteering steering)
-    {
-        return open(CLONE_DEVICE, name, queues, mtu, offloads, steering, new int[0]);
-    }
-
-    /**
-     * As {@link #open(String, int, int, boolean, TunSteering)}; {@code pool} (host-order addresses) tells
-     * {@link TunSteering#FLOWS} which packets are replies to translated connections.
+     * device runs with the widest set of {@link TunOffloads#REQUESTS} the kernel accepts ({@link #offloads()}). The
+     * queues are chosen by {@code steering}; {@code pool} (host-order addresses) tells {@link TunSteering#FLOWS} which
+     * packets are replies to translated connections. A kernel that refuses a steering program (no bpf(2) in a
+     * container, say) leaves its own steering in force: {@link #steering()} says which runs and
+     * {@link #steeringRefusal()} why.
      */
     public static LinuxTun open(
         final String name, final int queues, final int mtu, final boolean offloads, final TunSteering steering, final int[] pool)

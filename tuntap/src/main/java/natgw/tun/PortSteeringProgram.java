@@ -58,7 +58,10 @@ final class PortSteeringProgram
         return build(queues, ranges(pool), hintsMapFd);
     }
 
-    /** Either program: {@code ranges} null for {@link #program}. Jumps to labels further down are patched at the end. */
+    /**
+     * Either program: {@code ranges} null for {@link #program}. A jump to a label further down is written with offset
+     * 0 and given its offset once the label's place is known ({@link #jump}).
+     */
     private static long[] build(final int queues, final long[] ranges, final int hintsMapFd)
     {
         final List<Long> insns = new ArrayList<>();
@@ -67,11 +70,11 @@ final class PortSteeringProgram
         insns.add(insn(0x15, 0, 0, 2, 6));        // if r0 == TCP goto +2
         insns.add(insn(0x15, 0, 0, 1, 17));       // if r0 == UDP goto +1
         final int toAddresses = insns.size();
-        insns.add(0L);                            // goto addresses
+        insns.add(insn(0x05, 0, 0, 0, 0));        // goto addresses
         insns.add(insn(0x28, 0, 0, 0, 6));        // r0 = ip[6:2] (flags, fragment offset)
         insns.add(insn(0x57, 0, 0, 0, 0x1FFF));   // r0 &= offset
         final int laterFragment = insns.size();
-        insns.add(0L);                            // if r0 != 0 goto addresses (no ports in a later fragment)
+        insns.add(insn(0x55, 0, 0, 0, 0));        // if r0 != 0 goto addresses (no ports in a later fragment)
         insns.add(insn(0x30, 0, 0, 0, 0));        // r0 = ip[0]
         insns.add(insn(0x57, 0, 0, 0, 0x0F));     // r0 &= ihl
         insns.add(insn(0x67, 0, 0, 0, 2));        // r0 <<= 2
@@ -83,17 +86,17 @@ final class PortSteeringProgram
         insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
         insns.add(insn(0x30, 0, 0, 0, 9));        // r0 = ip[9] (protocol)
         final int notTcp = insns.size();
-        insns.add(0L);                            // if r0 != TCP goto ports
+        insns.add(insn(0x55, 0, 0, 0, 6));        // if r0 != TCP goto ports
         insns.add(insn(0x50, 0, 7, 0, 13));       // r0 = ip[r7 + 13] (TCP flags)
         insns.add(insn(0x57, 0, 0, 0, 0x12));     // r0 &= SYN | ACK
         final int syn = insns.size();
-        insns.add(0L);                            // if r0 == SYN goto flow
+        insns.add(insn(0x15, 0, 0, 0, 0x02));     // if r0 == SYN goto flow
         final int ports = insns.size();
         final List<Integer> toSum = new ArrayList<>();
         if (ranges == null)
         {
             toSum.add(insns.size());
-            insns.add(0L);                        // ports: goto sum
+            insns.add(insn(0x05, 0, 0, 0, 0));    // ports: goto sum
         }
         else
         {
@@ -102,7 +105,7 @@ final class PortSteeringProgram
             {
                 insns.add(insn(0xa6, 0, 0, 1, (int)(range >>> 32)));  // if w0 < low goto +1 (the next range)
                 toSum.add(insns.size());
-                insns.add(0L);                    // if w0 <= high goto sum
+                insns.add(insn(0xb6, 0, 0, 0, (int)range));           // if w0 <= high goto sum
             }
             insns.add(insn(0x20, 0, 0, 0, 12));   // r0 = ip[12:4] (source address)
             insns.add(insn(0x27, 0, 0, 0, KeptPortHints.MULTIPLIER)); // r0 *= multiplier
@@ -113,7 +116,7 @@ final class PortSteeringProgram
             insns.add(insn(0x0f, 1, 0, 0, 0));    // r1 += r0
             insns.add(insn(0x71, 0, 1, 0, 0));    // r0 = *(u8 *)r1 (the hint)
             toSum.add(insns.size());
-            insns.add(0L);                        // if r0 != 0 goto sum (the endpoint kept its port)
+            insns.add(insn(0x55, 0, 0, 0, 0));    // if r0 != 0 goto sum (the endpoint kept its port)
         }
         final int flow = insns.size();
         insns.add(insn(0x20, 0, 0, 0, 12));       // flow: r0 = ip[12:4] (source address)
@@ -132,26 +135,13 @@ final class PortSteeringProgram
         insns.add(insn(0x97, 0, 0, 0, queues));   // r0 %= queues
         insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
 
-        insns.set(toAddresses, insn(0x05, 0, 0, addresses - toAddresses - 1, 0));
-        insns.set(laterFragment, insn(0x55, 0, 0, addresses - laterFragment - 1, 0));
-        insns.set(notTcp, insn(0x55, 0, 0, ports - notTcp - 1, 6));
-        insns.set(syn, insn(0x15, 0, 0, flow - syn - 1, 0x02));
-        for (int i = 0; i < toSum.size(); i++)
+        jump(insns, toAddresses, addresses);
+        jump(insns, laterFragment, addresses);
+        jump(insns, notTcp, ports);
+        jump(insns, syn, flow);
+        for (final int at : toSum)
         {
-            final int at = toSum.get(i);
-            final int offset = sum - at - 1;
-            if (ranges == null)
-            {
-                insns.set(at, insn(0x05, 0, 0, offset, 0));                       // goto sum
-            }
-            else if (i < ranges.length)
-            {
-                insns.set(at, insn(0xb6, 0, 0, offset, (int)ranges[i]));        // if w0 <= high goto sum (JMP32)
-            }
-            else
-            {
-                insns.set(at, insn(0x55, 0, 0, offset, 0));                       // if r0 != 0 goto sum
-            }
+            jump(insns, at, sum);
         }
         final long[] program = new long[insns.size()];
         for (int i = 0; i < program.length; i++)
@@ -159,6 +149,12 @@ final class PortSteeringProgram
             program[i] = insns.get(i);
         }
         return program;
+    }
+
+    /** Sets the offset of the jump at {@code at} so that it lands on instruction {@code target}. */
+    private static void jump(final List<Long> insns, final int at, final int target)
+    {
+        insns.set(at, insns.get(at) & ~(0xFFFFL << 16) | ((target - at - 1) & 0xFFFFL) << 16);
     }
 
     /** The pool as ranges of consecutive addresses, each low << 32 | high, in unsigned order. */

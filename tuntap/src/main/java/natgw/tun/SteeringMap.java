@@ -50,7 +50,7 @@ final class SteeringMap implements AutoCloseable
                 "' (bpf BPF_MAP_CREATE, mmap-able array): " + Native.errnoText(errno));
         }
         final long address = Native.mmap(0, KeptPortHints.SLOTS, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, fd, 0);
-        if (address == Native.MAP_FAILED || address < 0)
+        if (address == Native.MAP_FAILED)
         {
             final int errno = Native.errno();
             libc.close(fd);

@@ -10,10 +10,10 @@ package natgw.tun;
  * so half of the replies reach another worker than the one that made the connection. The program instead steers
  * a TCP or UDP packet by the sum of its two ports (a SYN's addresses added): the two directions of a connection whose
  * port the NAT kept give the same sum, so they are read by the same worker, and nothing is hashed or learnt per
- * packet written. {@link PortSteeringProgram#program} has the whole rule. {@link #FLOWS} spreads every connection's
- * original direction by its addresses too (one client port to one server from many clients, incident 1's storm,
- * then spreads over the workers) and steers only the replies to the pool by ports, where the port search aims them;
- * a connection whose port was kept then has its replies read by another worker than its originals.
+ * packet written. {@link PortSteeringProgram#program} has the whole rule. {@link #FLOWS} spreads the original
+ * direction of every connection whose port NAT chose by its addresses too (one client port to one server from many
+ * clients, incident 1's storm, then spreads over the workers) and steers the replies to the pool by ports, where the
+ * port search aims them; a connection that kept its port goes by its ports both ways, as with {@link #PORTS}.
  */
 public enum TunSteering
 {
@@ -44,7 +44,12 @@ public enum TunSteering
                 return steering;
             }
         }
-        throw new IllegalArgumentException(flag + ": '" + value + "' is none of ports, flows, kernel; give one of them");
+        final StringBuilder labels = new StringBuilder();
+        for (final TunSteering steering : values())
+        {
+            labels.append(labels.length() == 0 ? "" : ", ").append(steering.label);
+        }
+        throw new IllegalArgumentException(flag + ": '" + value + "' is none of " + labels + "; give one of them");
     }
 
     /** As the option and the start line write it. */

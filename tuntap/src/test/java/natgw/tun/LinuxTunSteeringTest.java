@@ -257,7 +257,7 @@ class LinuxTunSteeringTest
             ns.ip("tuntap", "add", "dev", "ngwtp0", "mode", "tun", "multi_queue");
             final java.util.Set<Integer> before = steeringPrograms();
             final java.util.Set<Integer> ours = new java.util.HashSet<>();
-            try (LinuxTun tun = ns.call(() -> LinuxTun.open("ngwtp0", 2, 1500, false, TunSteering.PORTS)))
+            try (LinuxTun tun = ns.call(() -> LinuxTun.open("ngwtp0", 2, 1500, false, TunSteering.PORTS, new int[0])))
             {
                 assertEquals(TunSteering.PORTS, tun.steering());
                 ours.addAll(steeringPrograms());

@@ -8,8 +8,8 @@ package natgw.core.flow;
  * With an even number of queues the sum's residue follows the ports' parities, and Linux gives bind() ports of one
  * parity and connect() ports of the other (inet_csk_find_open_port, __inet_hash_connect): all the connections of
  * such clients to one server port then reach one worker, for all but their SYNs. Hashing each port first spreads
- * them, but put the handshakes behind the bulk on both workers: connect latency went up by a fifth in the lab
- * (docs/BENCHMARKS.md), so the sum stays.
+ * them, but put the handshakes behind the bulk on both workers: the short connections' connect p50 went from
+ * 1.21-1.28x the TUN ceiling's to 1.52x in the lab (docs/BENCHMARKS.md), so the sum stays.
  */
 public final class QueueSteering
 {

@@ -19,12 +19,6 @@ class QueueSteeringTest
     }
 
     @Test
-    void shouldSumPortsPast16Bits()
-    {
-        assertEquals((65535 + 65534) % 3, QueueSteering.portsQueue(65535, 65534, 3));
-    }
-
-    @Test
     void shouldAddBothAddressesUnsignedForAFlow()
     {
         final long addresses = FlowTuple.packAddresses(FlowTuple.parseAddress("200.1.0.5"), FlowTuple.parseAddress("10.0.0.1"));
