@@ -23,8 +23,9 @@ import natgw.core.nat.Services;
 import natgw.core.nat.SnatPolicy;
 import natgw.core.pipeline.Pipeline;
 import natgw.tun.LinkStatistics;
-import natgw.tun.TunOffloads;
+import natgw.tun.ThreadSlice;
 import natgw.tun.TunDevice;
+import natgw.tun.TunOffloads;
 import natgw.tun.TunSteering;
 
 /**
@@ -99,7 +100,8 @@ public final class Gateway implements AutoCloseable
                 services, backendCounters, affinity, config.resetRemovedBackendFlows()).events(allEvents).filtering(config.filtering())
                 .rejectFiltered(config.rejectFiltered())
                 .fragments(fragments);
-            workers.add(new Worker(q, tun.queue(q), pipeline, clock, tun.offloads().vnetHeader()));
+            workers.add(new Worker(q, tun.queue(q), pipeline, clock, tun.offloads().vnetHeader())
+                .sliceNs(config.workerSliceUs() * 1000L));
         }
         table.onKill(allEvents); // every ended connection: -E events and per-backend accounting
         this.reaper = new Reaper(table, clock, REAPER_CYCLES_PER_SWEEP);
@@ -125,6 +127,34 @@ public final class Gateway implements AutoCloseable
             AgentRunner.startOnThread(runner);
         }
         return this;
+    }
+
+    /**
+     * The workers' scheduler slice once their threads have started ({@link Worker#onStart}): "100 us", or the
+     * kernel's default and why; waits up to {@code timeoutMs} for the threads.
+     */
+    public String workerSlice(final long timeoutMs)
+    {
+        final long deadlineNs = System.nanoTime() + timeoutMs * 1_000_000L;
+        String label = null;
+        for (int q = 0; q < workers.size(); q++)
+        {
+            ThreadSlice slice;
+            while ((slice = workers.get(q).slice()) == null)
+            {
+                if (System.nanoTime() > deadlineNs)
+                {
+                    return "unknown (worker " + q + " has not started)";
+                }
+                Thread.onSpinWait();
+                Thread.yield();
+            }
+            if (label == null || !slice.applied())
+            {
+                label = slice.label();
+            }
+        }
+        return label == null ? "none" : label;
     }
 
     /** Bytes of the conntrack table the kernel backs with huge pages now. */

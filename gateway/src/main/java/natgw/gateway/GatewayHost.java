@@ -179,7 +179,8 @@ public final class GatewayHost implements AutoCloseable
                 metrics = new MetricsServer(gateway, config.metricsHost(), config.metricsPort());
             }
             log.println("natgw: running on " + dev + " with " + tun.queueCount() + " queue(s), offloads " +
-                tun.offloads().names() + (tun.queueCount() > 1 ? ", queue steering " + tun.steering().label() : "") + ", pool " +
+                tun.offloads().names() + (tun.queueCount() > 1 ? ", queue steering " + tun.steering().label() : "") + ", worker slice " +
+                gateway.workerSlice(5_000) + ", pool " +
                 gateway.poolDescription() + ", port strategy " + config.portStrategy().label() + ", conntrack max " +
                 config.conntrackMax() + String.format(" (%.1f MiB, %.1f MiB of it in huge pages, THP mode %s)",
                 gateway.table().memoryBytes() / 1048576.0, gateway.tableHugePageBytes() / 1048576.0,

@@ -11,6 +11,7 @@ import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.packet.DropReason;
 import natgw.core.packet.VirtioNetHeader;
 import natgw.core.pipeline.Pipeline;
+import natgw.tun.ThreadSlice;
 import natgw.tun.TunQueue;
 
 /**
@@ -40,6 +41,8 @@ public final class Worker implements Agent
     private final int[] txSegments;
     private final int offset;
     private boolean drained;
+    private long sliceNs;
+    private volatile ThreadSlice slice;
 
     public Worker(final int id, final TunQueue queue, final Pipeline pipeline, final NanoClock clock)
     {
@@ -68,6 +71,25 @@ public final class Worker implements Agent
             // on a cache line: a packet's headers then span one line, not two (malloc gives 16 bytes)
             rxBuffers[i] = new UnsafeBuffer(BufferUtil.allocateDirectAligned(BitUtil.align(BUFFER_LENGTH, 4096), BitUtil.CACHE_LINE_LENGTH));
         }
+    }
+
+    /** The scheduler slice the worker's thread asks for when it starts ({@link ThreadSlice}); 0: the kernel's. */
+    public Worker sliceNs(final long sliceNs)
+    {
+        this.sliceNs = sliceNs;
+        return this;
+    }
+
+    @Override
+    public void onStart()
+    {
+        slice = ThreadSlice.request(sliceNs);
+    }
+
+    /** What the worker's thread runs with; null until that thread has started. */
+    public ThreadSlice slice()
+    {
+        return slice;
     }
 
     public int doWork()

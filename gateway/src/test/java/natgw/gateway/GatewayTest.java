@@ -199,6 +199,46 @@ class GatewayTest
     }
 
     @Test
+    void shouldRunEveryWorkerThreadWithTheSliceOfTheConfig() throws Exception
+    {
+        final Gateway gateway = gateway(List.of());
+        gateway.start();
+        try
+        {
+            assertEquals("100 us", gateway.workerSlice(10_000));
+            final List<Long> slices = new java.util.ArrayList<>();
+            try (java.nio.file.DirectoryStream<java.nio.file.Path> tasks =
+                java.nio.file.Files.newDirectoryStream(java.nio.file.Path.of("/proc/self/task")))
+            {
+                for (final java.nio.file.Path task : tasks)
+                {
+                    if (java.nio.file.Files.readString(task.resolve("comm")).startsWith("natgw-worker"))
+                    {
+                        slices.add(procSlice(task));
+                    }
+                }
+            }
+            assertEquals(List.of(100_000L, 100_000L), slices, "se.slice of each natgw-worker thread in /proc");
+        }
+        finally
+        {
+            gateway.close();
+        }
+    }
+
+    private static long procSlice(final java.nio.file.Path task) throws java.io.IOException
+    {
+        for (final String line : java.nio.file.Files.readAllLines(task.resolve("sched")))
+        {
+            if (line.startsWith("se.slice"))
+            {
+                return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+        }
+        throw new AssertionError(task + "/sched has no se.slice: this kernel has no EEVDF slices");
+    }
+
+    @Test
     void shouldFlushEveryConnection()
     {
         final Gateway gateway = gateway(List.of());

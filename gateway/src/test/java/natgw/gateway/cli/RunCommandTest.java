@@ -67,6 +67,19 @@ class RunCommandTest
     }
 
     @Test
+    void shouldAskForTheShortestSliceByDefaultAndTakeZeroForTheKernels()
+    {
+        final String[] base = {"--tun", "ngw0", "--inside", "10.0.0.0/8", "--snat", "198.51.100.1"};
+        assertEquals(100, parse(base).workerSliceUs(), "the default");
+        assertEquals(0, parse(with(base, "--worker-slice-us", "0")).workerSliceUs());
+        assertEquals(3000, parse(with(base, "--worker-slice-us", "3000")).workerSliceUs());
+        assertEquals("--worker-slice-us: 99 is out of range; give 100..100000 (the kernel's bounds of a slice), " +
+            "or 0 for the kernel's default", refusal(with(new String[]{ "run" }, with(base, "--worker-slice-us", "99"))));
+        assertEquals("--worker-slice-us: 100001 is out of range; give 100..100000 (the kernel's bounds of a slice), " +
+            "or 0 for the kernel's default", refusal(with(new String[]{ "run" }, with(base, "--worker-slice-us", "100001"))));
+    }
+
+    @Test
     void shouldParseTheFlagsOtherScriptsUse()
     {
         final GatewayConfig config = parse("--tun", "ngw0", "--queues", "3", "--inside", "10.77.1.0/24,10.9.0.0/16",
