@@ -118,8 +118,8 @@ public final class Gateway implements AutoCloseable
         for (final Worker worker : workers)
         {
             final int q = runners.size();
-            runners.add(new AgentRunner(new TunIdleStrategy(tun.queue(q), config.idlePollMs(), config.busyPollUs() * 1000L, clock,
-                worker::drained), errorHandler, null, worker));
+            runners.add(new AgentRunner(TunIdleStrategy.forWorker(tun.queue(q), config.idlePollMs(), config.busyPollUs() * 1000L,
+                clock, worker), errorHandler, null, worker));
         }
         runners.add(new AgentRunner(Reaper.pace(), errorHandler, null, reaper));
         for (final AgentRunner runner : runners)

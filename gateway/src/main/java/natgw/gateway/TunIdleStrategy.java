@@ -47,6 +47,17 @@ final class TunIdleStrategy implements IdleStrategy
         this.clock = clock;
     }
 
+    /**
+     * The idle strategy of {@code worker}'s thread. Every worker's, the warm-up's included, is made here: its
+     * {@code drained} signal is then one lambda class everywhere, and the compiled {@link #idle(int)} of the warm-up
+     * is not thrown out by a class check at the gateway's first packet.
+     */
+    static TunIdleStrategy forWorker(
+        final TunQueue queue, final long timeoutMs, final long busyPollNs, final NanoClock clock, final Worker worker)
+    {
+        return new TunIdleStrategy(queue, timeoutMs, busyPollNs, clock, worker::drained);
+    }
+
     public void idle(final int workCount)
     {
         if (workCount > 0)

@@ -37,7 +37,7 @@ final class WorkerWarmup
         final Warmup.Scratch scratch = Warmup.scratch(strategy, vnetHeaders, events);
         final ReplayQueue queue = new ReplayQueue(scratch);
         final Worker worker = new Worker(0, queue, scratch.pipeline(), SystemNanoClock.INSTANCE, vnetHeaders);
-        final TunIdleStrategy idle = new TunIdleStrategy(queue, 0, busyPollNs, SystemNanoClock.INSTANCE, worker::drained);
+        final TunIdleStrategy idle = TunIdleStrategy.forWorker(queue, 0, busyPollNs, SystemNanoClock.INSTANCE, worker);
         for (int batch = 0; batch < BATCHES; batch++)
         {
             queue.offer(packetsIn(batch));

@@ -3,6 +3,9 @@ package natgw.gateway;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
+import natgw.core.conntrack.ConntrackEvents;
+import natgw.core.nat.PortStrategy;
+import natgw.core.pipeline.Warmup;
 import natgw.tun.TunQueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,6 +35,19 @@ class TunIdleStrategyTest
         idle.idle(3);
 
         assertEquals(1, queue.awaits, "the read that found the queue empty is not repeated");
+    }
+
+    @Test
+    void shouldTakeTheDrainedStateOfTheWorkerItIsMadeFor()
+    {
+        final Worker worker = new Worker(0, queue,
+            Warmup.scratch(PortStrategy.RESERVE, false, ConntrackEvents.NONE).pipeline(), () -> nowNs);
+        final TunIdleStrategy idle = TunIdleStrategy.forWorker(queue, 100, 0, () -> nowNs, worker);
+
+        worker.doWork(); // its read finds the queue empty
+        idle.idle(1);
+
+        assertEquals(1, queue.awaits, "after work that ended on an empty queue the worker sleeps at once");
     }
 
     @Test
