@@ -40,7 +40,7 @@ public final class GatewayConfig
     private String tun = "natgw0";
     /**
      * Default {@code --worker-slice-us}: the kernel's shortest slice. Measured in the lab on 2 CPUs shared with the load
-     * (docs/BENCHMARKS.md): connect-storm p50 7-16 % and open-loop connect p99 6-13 % lower; a saturated closed loop
+     * (docs/BENCHMARKS.md): connect-storm p50 7-15 % and open-loop connect p99 6-13 % lower; a saturated closed loop
      * loses 3 % of its rate to the extra preemptions.
      */
     public static final int DEFAULT_WORKER_SLICE_US = 100;
