@@ -37,7 +37,6 @@ public final class GatewayConfig
     /** Bytes before a held fragment's IP header in its buffer: room for the worker's headroom. */
     public static final int FRAGMENT_HEADROOM = 64;
 
-    private String tun = "natgw0";
     /**
      * Default {@code --worker-slice-us}: the kernel's shortest slice. Measured in the lab on 2 CPUs shared with the load
      * (docs/BENCHMARKS.md): connect-storm p50 7-15 % and open-loop connect p99 6-13 % lower; a saturated closed loop
@@ -45,6 +44,7 @@ public final class GatewayConfig
      */
     public static final int DEFAULT_WORKER_SLICE_US = 100;
 
+    private String tun = "natgw0";
     private int queues = Runtime.getRuntime().availableProcessors();
     private int mtu = 1500;
     /** Virtio-net offloads on the TUN (IFF_VNET_HDR, TUNSETOFFLOAD): GSO super-packets, partial checksums. */

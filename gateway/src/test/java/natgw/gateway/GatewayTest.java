@@ -214,7 +214,7 @@ class GatewayTest
                 {
                     if (java.nio.file.Files.readString(task.resolve("comm")).startsWith("natgw-worker"))
                     {
-                        slices.add(procSlice(task));
+                        slices.add(natgw.tun.testing.ProcSched.slice(task));
                     }
                 }
             }
@@ -224,18 +224,6 @@ class GatewayTest
         {
             gateway.close();
         }
-    }
-
-    private static long procSlice(final java.nio.file.Path task) throws java.io.IOException
-    {
-        for (final String line : java.nio.file.Files.readAllLines(task.resolve("sched")))
-        {
-            if (line.startsWith("se.slice"))
-            {
-                return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
-            }
-        }
-        throw new AssertionError(task + "/sched has no se.slice: this kernel has no EEVDF slices");
     }
 
     @Test

@@ -73,8 +73,10 @@ public final class ThreadSlice
 
     /**
      * Asks the kernel to run the calling thread with {@code sliceNs} (0: leave the kernel's default) and reads back
-     * what it runs with. Never throws: a kernel or policy that does not take the slice is an outcome, said in
-     * {@link #reason()}.
+     * what it runs with. A kernel or policy that does not take the slice is an outcome, said in {@link #reason()},
+     * never an exception; only a slice outside the kernel's bounds is refused.
+     *
+     * @throws IllegalArgumentException if {@code sliceNs} is neither 0 nor within {@link #MIN_NS}..{@link #MAX_NS}.
      */
     public static ThreadSlice request(final long sliceNs)
     {

@@ -1,10 +1,11 @@
 package natgw.tun;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
+
+import natgw.tun.testing.ProcSched;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -39,25 +40,12 @@ class ThreadSliceTest
         return result.get();
     }
 
-    /** se.slice of the calling thread as /proc reports it: a second witness beside sched_getattr(2). */
+    private static final Path THIS_THREAD = Path.of("/proc/thread-self");
+    private static final long SYS_SETPRIORITY = "aarch64".equals(System.getProperty("os.arch")) ? 140 : 141;
+
     private static long procSlice()
     {
-        try
-        {
-            for (final String line : Files.readAllLines(Path.of("/proc/thread-self/sched")))
-            {
-                if (line.startsWith("se.slice"))
-                {
-                    return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
-                }
-            }
-        }
-        catch (final java.io.IOException ex)
-        {
-            throw new AssertionError("cannot read /proc/thread-self/sched", ex);
-        }
-        throw new AssertionError("/proc/thread-self/sched has no se.slice line: this kernel has no EEVDF slices " +
-            "(Linux 6.6 and later have them, per-thread slices Linux 6.12)");
+        return ProcSched.slice(THIS_THREAD);
     }
 
     @Test
@@ -80,26 +68,15 @@ class ThreadSliceTest
     {
         final int[] nice = onNewThread(() ->
         {
-            final int before = niceOfThisThread();
+            // setpriority(PRIO_PROCESS, 0, 5): on Linux the calling thread's nice value, away from the default 0
+            assertEquals(0, Native.libc().syscall(SYS_SETPRIORITY, 0, 0, 5, 0, 0, 0), "setpriority");
+            final int before = ProcSched.nice(THIS_THREAD);
             ThreadSlice.request(100_000);
-            return new int[]{ before, niceOfThisThread() };
+            return new int[]{ before, ProcSched.nice(THIS_THREAD) };
         });
 
-        assertEquals(nice[0], nice[1]);
-    }
-
-    private static int niceOfThisThread()
-    {
-        try
-        {
-            final String stat = Files.readString(Path.of("/proc/thread-self/stat"));
-            final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Integer.parseInt(fields[16]); // field 19 of stat(5), counted from the state (field 3)
-        }
-        catch (final java.io.IOException ex)
-        {
-            throw new AssertionError(ex);
-        }
+        assertEquals(5, nice[0]);
+        assertEquals(5, nice[1], "the nice value the thread had");
     }
 
     @Test
