@@ -38,6 +38,15 @@ public final class BenchOptions
      * a 1500-byte MTU with IPv4 and UDP headers, and 46 segments fit one 64 KiB datagram.
      */
     public int usoSegment = 1400;
+    /**
+     * throughput: paced small-UDP trials of {@link #udpTrialS} seconds that search the highest rate carried with at
+     * most {@link #udpLossPercent} loss ({@link RateSearch}); 0 leaves the search out.
+     */
+    public int udpTrials = 8;
+    /** throughput: the loss, in percent, a rate the search reports may have. */
+    public double udpLossPercent = 0.5;
+    /** throughput: seconds per paced trial of the search. */
+    public int udpTrialS = 2;
     /** fragments: UDP payload bytes per datagram; above 1472 the client's stack fragments it at the lab's MTU. */
     public int fragmentPayload = 3000;
     /** short-connections: closed, open or both. */

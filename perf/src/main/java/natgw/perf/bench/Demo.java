@@ -45,6 +45,7 @@ public final class Demo
         // one TCP test and the small-UDP flood keep the demo near a minute; bench throughput runs the rest
         throughput.flows = List.of(1);
         throughput.usoSegment = 0;
+        throughput.udpTrials = 0;
         throughput.impls = List.of("kernel-masq", "natgw-reserve");
         throughput.nulltun = nulltun;
         return List.of(new Bench.Plan("connect-storm", storm), new Bench.Plan("throughput", throughput));

@@ -27,6 +27,10 @@ import natgw.tun.lab.Role;
  * {@code s0} rx counters (an nft rule drops it right there, so no receiving process competes for the CPUs). Each
  * segment runs every test for {@code durationS} seconds.
  *
+ * <p>After the flood, paced trials (udppace.c) search the highest small-UDP rate the path carries with at most
+ * {@code udpLossPercent} loss ({@link RateSearch}): the flood's figure depends on how fast the sender runs on the
+ * CPUs it shares with the forwarder, the searched rate on the path alone.
+ *
  * <p>UDP GSO super-packets reach the server whole when every hop passes them on (veth does; a TUN only with USO
  * accepted), or cut into MTU-sized datagrams where a hop cannot: the segments received per received packet say
  * which ({@code uso_segments_per_packet}, 1 when segmented on the way).
@@ -42,10 +46,12 @@ public final class ThroughputScenario implements Scenario
     static final int UDP_FRAME_OVERHEAD = 14 + 20 + 8;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern SENT = Pattern.compile("thread \\d+ sent (\\d+)");
+    private static final Pattern SENT_IN = Pattern.compile("thread \\d+ sent \\d+ in ([0-9.]+) s");
 
     private LabProcess iperfServer;
     private List<String> flooder;
     private String flooderName;
+    private List<String> pacer;
     private List<String> usoSender;
     private String usoSenderName;
 
@@ -129,6 +135,17 @@ public final class ThroughputScenario implements Scenario
         {
             prepareUsoSender(context);
         }
+        if (context.options().udpTrials > 0)
+        {
+            if (Exec.onPath("gcc"))
+            {
+                pacer = List.of(CTools.compileResource("udppace.c", context.outDir().resolve("bin")).toString());
+            }
+            else
+            {
+                context.progress().message("throughput: the paced UDP search does not run: gcc missing to compile udppace.c");
+            }
+        }
     }
 
     private void prepareUsoSender(final BenchContext context)
@@ -164,6 +181,11 @@ public final class ThroughputScenario implements Scenario
                 tcpValue(flows, "gbps"), "Gbit/s"));
         }
         figures.add(new ScenarioResult.Figure("UDP small packets", "udp_rx_kpps", "kpps"));
+        if (options.udpTrials > 0)
+        {
+            figures.add(new ScenarioResult.Figure(String.format(Locale.ROOT, "UDP small, <= %s %% loss",
+                lossText(options.udpLossPercent)), "udp_pdr_kpps", "kpps"));
+        }
         if (options.usoSegment > 0)
         {
             figures.add(new ScenarioResult.Figure("UDP GSO", "uso_gbps", "Gbit/s"));
@@ -190,6 +212,18 @@ public final class ThroughputScenario implements Scenario
             throw new IllegalArgumentException("--uso-segment must be 0 (no UDP GSO test) or 1 to 1472 bytes " +
                 "(one segment fits the lab's 1500-byte MTU), not " + options.usoSegment);
         }
+        if (options.udpTrials < 0 || options.udpTrials > 50)
+        {
+            throw new IllegalArgumentException("--udp-trials must be 0 (no search) to 50, not " + options.udpTrials);
+        }
+        if (!(options.udpLossPercent >= 0 && options.udpLossPercent < 100))
+        {
+            throw new IllegalArgumentException("--udp-loss must be a percentage from 0 to below 100, not " + options.udpLossPercent);
+        }
+        if (options.udpTrialS < 1 || options.udpTrialS > 60)
+        {
+            throw new IllegalArgumentException("--udp-trial must be 1 to 60 seconds, not " + options.udpTrialS);
+        }
     }
 
     @Override
@@ -203,7 +237,7 @@ public final class ThroughputScenario implements Scenario
         {
             runTcp(context, segmentName, flows, seconds, result);
         }
-        runUdpFlood(context, seconds, result);
+        runUdpFlood(context, segmentName, seconds, result);
         if (usoSender != null)
         {
             runUso(context, seconds, result);
@@ -237,7 +271,7 @@ public final class ThroughputScenario implements Scenario
         result.count(count, result.count(count) + 1);
     }
 
-    private void runUdpFlood(final BenchContext context, final int seconds, final LoadResult result)
+    private void runUdpFlood(final BenchContext context, final String segmentName, final int seconds, final LoadResult result)
         throws Exception
     {
         final Lab lab = context.lab();
@@ -266,7 +300,74 @@ public final class ThroughputScenario implements Scenario
             result.value("udp_delivered", (double)received / sent);
             result.count("udp_sent", sent);
             result.count("udp_received", received);
+            if (pacer != null)
+            {
+                searchUdpRate(context, segmentName, sent / elapsedS, received / elapsedS, threads, result);
+            }
         }
+    }
+
+    /** The paced search after a flood that offered {@code floodSentPps} and delivered {@code floodDeliveredPps}. */
+    private void searchUdpRate(final BenchContext context, final String segmentName, final double floodSentPps,
+        final double floodDeliveredPps, final int threads, final LoadResult result) throws Exception
+    {
+        final BenchOptions options = context.options();
+        final RateSearch.Result found = new RateSearch(options.udpLossPercent / 100, options.udpTrials)
+            .search(floodSentPps, floodDeliveredPps, pps -> pacedTrial(context, pps, threads));
+        final StringBuilder log = new StringBuilder(String.format(Locale.ROOT,
+            "flood: sent %.0f pps, delivered %.0f pps%n", floodSentPps, floodDeliveredPps));
+        for (final RateSearch.Trial trial : found.trials())
+        {
+            log.append("trial: ").append(trial).append(System.lineSeparator());
+        }
+        log.append(String.format(Locale.ROOT, "found: %.0f pps%s%n", found.pps(), found.senderBound() ? ", sender-bound" : ""));
+        Files.writeString(context.logsDir().resolve(segmentName + ".udp-search.log"), log);
+        result.value("udp_pdr_kpps", found.pps() / 1e3);
+        result.count("udp_pdr_trials", result.count("udp_pdr_trials") + found.trials().size());
+        if (found.senderBound())
+        {
+            result.count("udp_pdr_sender_bound", result.count("udp_pdr_sender_bound") + 1);
+        }
+    }
+
+    private RateSearch.Trial pacedTrial(final BenchContext context, final double pps, final int threads) throws Exception
+    {
+        final Lab lab = context.lab();
+        final int seconds = context.options().udpTrialS;
+        context.progress().update(String.format(Locale.ROOT, "UDP paced at %.0f kpps for %d s", pps / 1e3, seconds));
+        final List<String> send = new ArrayList<>(pacer);
+        send.addAll(List.of(Lab.SERVER_ADDR, String.valueOf(BenchRunner.UDP_SINK_PORT), String.valueOf(seconds),
+            String.format(Locale.ROOT, "%.0f", pps), String.valueOf(threads)));
+        send.addAll(lab.clientAddresses().subList(0, threads));
+        final long[] before = rx(lab);
+        final CommandResult paced = Exec.run(lab.inNamespace(Role.CLIENT, send), null, (seconds + 20) * 1000L);
+        Thread.sleep(200);
+        final long[] after = rx(lab);
+        final long sent = sent(paced.stdout());
+        final double sendingS = sendingSeconds(paced.stdout());
+        if (!paced.ok() || sent == 0 || sendingS <= 0)
+        {
+            throw new IllegalStateException("udppace failed: " + (paced.stderr() + paced.stdout()).strip());
+        }
+        return new RateSearch.Trial(pps, sent / sendingS, Math.min(1.0, (double)(after[0] - before[0]) / sent));
+    }
+
+    /** The longest any udppace thread took to send its share: "thread N sent COUNT in SECONDS s". */
+    static double sendingSeconds(final String stdout)
+    {
+        double seconds = 0;
+        final Matcher m = SENT_IN.matcher(stdout);
+        while (m.find())
+        {
+            seconds = Math.max(seconds, Double.parseDouble(m.group(1)));
+        }
+        return seconds;
+    }
+
+    /** 0.5 as "0.5", 1 as "1". */
+    static String lossText(final double percent)
+    {
+        return percent == Math.rint(percent) ? String.valueOf((long)percent) : String.valueOf(percent);
     }
 
     private void runUso(final BenchContext context, final int seconds, final LoadResult result) throws Exception
@@ -377,6 +478,12 @@ public final class ThroughputScenario implements Scenario
         }
         final double kpps = result.median("udp_rx_kpps");
         parts.add(Double.isNaN(kpps) ? "UDP failed" : String.format(Locale.ROOT, "UDP %.0f kpps", kpps));
+        final double pdr = result.median("udp_pdr_kpps");
+        if (!Double.isNaN(pdr))
+        {
+            parts.add(String.format(Locale.ROOT, "UDP paced %.0f kpps%s", pdr,
+                result.count("udp_pdr_sender_bound") > 0 ? " (sender-bound)" : ""));
+        }
         final double uso = result.median("uso_gbps");
         if (!Double.isNaN(uso))
         {

@@ -91,6 +91,19 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             "test out (default: ${DEFAULT-VALUE}).")
     int usoSegment;
 
+    @Option(names = "--udp-trials", paramLabel = "N", defaultValue = "8",
+        description = "throughput: paced small-UDP trials that search the highest rate the path carries with at most " +
+            "--udp-loss loss, after the flood; 0 leaves the search out (default: ${DEFAULT-VALUE}).")
+    int udpTrials;
+
+    @Option(names = "--udp-loss", paramLabel = "PERCENT", defaultValue = "0.5",
+        description = "throughput: loss a rate found by the search may have, in percent (default: ${DEFAULT-VALUE}).")
+    double udpLossPercent;
+
+    @Option(names = "--udp-trial", paramLabel = "SECONDS", defaultValue = "2",
+        description = "throughput: seconds per paced trial of the search (default: ${DEFAULT-VALUE}).")
+    int udpTrialS;
+
     @Option(names = "--fragment-payload", paramLabel = "BYTES", defaultValue = "3000",
         description = "fragments: UDP payload bytes per datagram, more than one 1500-byte MTU holds (default: ${DEFAULT-VALUE}).")
     int fragmentPayload;
@@ -184,6 +197,9 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             options.durationS = durationS;
             options.flows = flows;
             options.usoSegment = usoSegment;
+            options.udpTrials = udpTrials;
+            options.udpLossPercent = udpLossPercent;
+            options.udpTrialS = udpTrialS;
             options.fragmentPayload = fragmentPayload;
             options.mode = mode;
             options.concurrency = concurrency;
@@ -228,6 +244,11 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             .append(o.clients).append(" --duration ").append(o.durationS);
         sb.append(" --flows ").append(o.flows.stream().map(String::valueOf).collect(Collectors.joining(",")))
             .append(" --uso-segment ").append(o.usoSegment);
+        if (o.udpTrials != 8 || o.udpLossPercent != 0.5 || o.udpTrialS != 2)
+        {
+            sb.append(" --udp-trials ").append(o.udpTrials).append(" --udp-loss ").append(o.udpLossPercent)
+                .append(" --udp-trial ").append(o.udpTrialS);
+        }
         if (o.fragmentPayload != 3000)
         {
             sb.append(" --fragment-payload ").append(o.fragmentPayload);

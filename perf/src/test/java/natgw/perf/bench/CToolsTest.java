@@ -1,5 +1,7 @@
 package natgw.perf.bench;
 
+import java.net.DatagramSocket;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -22,6 +24,23 @@ class CToolsTest
         final CommandResult usage = Exec.run(binary.toString());
         assertEquals(1, usage.exitCode());
         assertTrue(usage.stderr().contains("usage: udpgso DST_IP PORT SECONDS THREADS SEGMENT"), usage.stderr());
+    }
+
+    @Test
+    void shouldSendExactlyThePacketsItsRateAndDurationMake(@TempDir final Path dir) throws Exception
+    {
+        final Path binary = CTools.compileResource("udppace.c", dir);
+        assertTrue(Exec.run(binary.toString()).stderr().contains("usage: udppace DST_IP PORT SECONDS RATE THREADS"));
+        try (DatagramSocket sink = new DatagramSocket(0, InetAddress.getLoopbackAddress()))
+        {
+            final CommandResult paced = Exec.run(binary.toString(), "127.0.0.1", String.valueOf(sink.getLocalPort()), "1",
+                "3000", "2");
+
+            assertEquals(0, paced.exitCode(), paced.stderr());
+            assertEquals(3000, ThroughputScenario.sent(paced.stdout()), paced.stdout());
+            assertTrue(ThroughputScenario.sendingSeconds(paced.stdout()) >= 1.0 - 1.0 / 1500,
+                "paced over the second, not sent at once: " + paced.stdout());
+        }
     }
 
     @Test

@@ -196,10 +196,14 @@ class ScenarioLogicTest
     void shouldNameTheFiguresOfEveryTcpTestByItsFlowCount()
     {
         final BenchOptions options = new BenchOptions();
-        assertEquals(List.of("tcp1_gbps", "tcp4_gbps", "udp_rx_kpps", "uso_gbps"), new ThroughputScenario()
+        assertEquals(List.of("tcp1_gbps", "tcp4_gbps", "udp_rx_kpps", "udp_pdr_kpps", "uso_gbps"), new ThroughputScenario()
             .figures(options).stream().map(ScenarioResult.Figure::value).toList());
         options.flows = List.of(8);
         options.usoSegment = 0;
+        assertEquals(List.of("TCP 8 flows", "UDP small packets", "UDP small, <= 0.5 % loss"), new ThroughputScenario()
+            .figures(options).stream().map(ScenarioResult.Figure::label).toList());
+        options.udpTrials = 0;
+        options.udpLossPercent = 1;
         assertEquals(List.of("TCP 8 flows", "UDP small packets"), new ThroughputScenario().figures(options).stream()
             .map(ScenarioResult.Figure::label).toList());
         assertEquals("tcp8_retransmits", ThroughputScenario.tcpValue(8, "retransmits"));
@@ -219,6 +223,32 @@ class ScenarioLogicTest
         assertThrows(IllegalArgumentException.class, () -> ThroughputScenario.validate(options));
         options.usoSegment = 0;
         ThroughputScenario.validate(options);
+    }
+
+    @Test
+    void shouldRefuseAPacedSearchWithoutTrialsItCanRun()
+    {
+        final BenchOptions options = new BenchOptions();
+        options.udpTrials = -1;
+        assertThrows(IllegalArgumentException.class, () -> ThroughputScenario.validate(options));
+        options.udpTrials = 0;
+        ThroughputScenario.validate(options);
+        options.udpLossPercent = 100;
+        assertThrows(IllegalArgumentException.class, () -> ThroughputScenario.validate(options));
+        options.udpLossPercent = Double.NaN;
+        assertThrows(IllegalArgumentException.class, () -> ThroughputScenario.validate(options));
+        options.udpLossPercent = 0;
+        options.udpTrialS = 0;
+        assertThrows(IllegalArgumentException.class, () -> ThroughputScenario.validate(options));
+    }
+
+    @Test
+    void shouldTakeTheSlowestPacedSendersTimeAsTheTrialsDuration()
+    {
+        final String out = "thread 0 sent 100000 in 2.001 s\nthread 1 sent 100000 in 2.250 s behind\n";
+        assertEquals(200_000, ThroughputScenario.sent(out));
+        assertEquals(2.25, ThroughputScenario.sendingSeconds(out), 1e-9);
+        assertEquals(0, ThroughputScenario.sendingSeconds("usage"), 1e-9);
     }
 
     @Test
