@@ -312,8 +312,18 @@ public final class ThroughputScenario implements Scenario
         final double floodDeliveredPps, final int threads, final LoadResult result) throws Exception
     {
         final BenchOptions options = context.options();
-        final RateSearch.Result found = new RateSearch(options.udpLossPercent / 100, options.udpTrials)
-            .search(floodSentPps, floodDeliveredPps, pps -> pacedTrial(context, pps, threads));
+        final RateSearch.Result found;
+        try
+        {
+            found = new RateSearch(options.udpLossPercent / 100, options.udpTrials)
+                .search(floodSentPps, floodDeliveredPps, pps -> pacedTrial(context, pps, threads));
+        }
+        catch (final PacerFailed ex)
+        {
+            error(result, "error_udppace");
+            context.progress().message("throughput: " + ex.getMessage());
+            return;
+        }
         final StringBuilder log = new StringBuilder(String.format(Locale.ROOT,
             "flood: sent %.0f pps, delivered %.0f pps%n", floodSentPps, floodDeliveredPps));
         for (final RateSearch.Trial trial : found.trials())
@@ -347,9 +357,20 @@ public final class ThroughputScenario implements Scenario
         final double sendingS = sendingSeconds(paced.stdout());
         if (!paced.ok() || sent == 0 || sendingS <= 0)
         {
-            throw new IllegalStateException("udppace failed: " + (paced.stderr() + paced.stdout()).strip());
+            throw new PacerFailed("udppace failed: " + (paced.stderr() + paced.stdout()).strip());
         }
         return new RateSearch.Trial(pps, sent / sendingS, Math.min(1.0, (double)(after[0] - before[0]) / sent));
+    }
+
+    /** udppace exited with an error or sent nothing: the segment's search is counted as an error, not run on. */
+    private static final class PacerFailed extends RuntimeException
+    {
+        private static final long serialVersionUID = 1L;
+
+        PacerFailed(final String message)
+        {
+            super(message);
+        }
     }
 
     /** The longest any udppace thread took to send its share: "thread N sent COUNT in SECONDS s". */
@@ -493,6 +514,10 @@ public final class ThroughputScenario implements Scenario
         else if (result.count("error_udpgso") > 0)
         {
             parts.add("UDP GSO failed");
+        }
+        if (result.count("error_udppace") > 0)
+        {
+            parts.add("paced UDP failed " + result.count("error_udppace") + "x");
         }
         return String.join(", ", parts);
     }
