@@ -3,6 +3,10 @@ package natgw.gateway;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import natgw.core.conntrack.ConntrackCounter;
@@ -20,6 +24,7 @@ import natgw.core.packet.UdpHeader;
 import natgw.core.packet.VirtioNetHeader;
 import natgw.tun.LinuxTun;
 import natgw.tun.testing.ChannelTun;
+import natgw.tun.testing.ProcSched;
 import org.agrona.concurrent.CachedNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
@@ -206,15 +211,14 @@ class GatewayTest
         try
         {
             assertEquals("100 us", gateway.workerSlice(10_000));
-            final List<Long> slices = new java.util.ArrayList<>();
-            try (java.nio.file.DirectoryStream<java.nio.file.Path> tasks =
-                java.nio.file.Files.newDirectoryStream(java.nio.file.Path.of("/proc/self/task")))
+            final List<Long> slices = new ArrayList<>();
+            try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task")))
             {
-                for (final java.nio.file.Path task : tasks)
+                for (final Path task : tasks)
                 {
-                    if (java.nio.file.Files.readString(task.resolve("comm")).startsWith("natgw-worker"))
+                    if (Files.readString(task.resolve("comm")).startsWith("natgw-worker"))
                     {
-                        slices.add(natgw.tun.testing.ProcSched.slice(task));
+                        slices.add(ProcSched.slice(task));
                     }
                 }
             }

@@ -57,8 +57,16 @@ public final class Native
     static final int MAP_ANONYMOUS = 0x20;
     static final int MAP_NORESERVE = 0x4000;
     static final long MAP_FAILED = -1;
+    private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
+
     static final long SYS_MMAP = 9;
     static final long SYS_MUNMAP = 11;
+
+    /** A system call's number: {@code x86_64}'s, or {@code aarch64}'s (the generic table arm64 uses) on arm64. */
+    static long syscallNumber(final long x86_64, final long aarch64)
+    {
+        return AARCH64 ? aarch64 : x86_64;
+    }
 
     static final int EPERM = 1;
     static final int ENOENT = 2;

@@ -18,7 +18,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 final class PortSteeringProgram
 {
-    static final long SYS_BPF = "aarch64".equals(System.getProperty("os.arch")) ? 280 : 321;
+    static final long SYS_BPF = Native.syscallNumber(321, 280);
     private static final int BPF_PROG_LOAD = 5;
     private static final int BPF_PROG_TYPE_SOCKET_FILTER = 1;
     private static final long TUNSETSTEERINGEBPF = 0x800454e0L; // _IOR('T', 224, int)

@@ -20,8 +20,8 @@ public final class ThreadSlice
     public static final long MIN_NS = 100_000;
     public static final long MAX_NS = 100_000_000;
 
-    static final long SYS_SCHED_SETATTR = "aarch64".equals(System.getProperty("os.arch")) ? 274 : 314;
-    static final long SYS_SCHED_GETATTR = "aarch64".equals(System.getProperty("os.arch")) ? 275 : 315;
+    static final long SYS_SCHED_SETATTR = Native.syscallNumber(314, 274);
+    static final long SYS_SCHED_GETATTR = Native.syscallNumber(315, 275);
     static final int SCHED_OTHER = 0;
     static final int SCHED_BATCH = 3;
 

@@ -41,7 +41,7 @@ class ThreadSliceTest
     }
 
     private static final Path THIS_THREAD = Path.of("/proc/thread-self");
-    private static final long SYS_SETPRIORITY = "aarch64".equals(System.getProperty("os.arch")) ? 140 : 141;
+    private static final long SYS_SETPRIORITY = Native.syscallNumber(141, 140);
 
     private static long procSlice()
     {

@@ -112,7 +112,7 @@ final class RateSearch
             {
                 break;
             }
-            rate = carried == 0 ? refused / 2 : (carried + refused) / 2;
+            rate = (carried + refused) / 2;
         }
         return new Result(carried, false, done);
     }

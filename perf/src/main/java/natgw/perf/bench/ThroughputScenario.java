@@ -277,24 +277,16 @@ public final class ThroughputScenario implements Scenario
         final Lab lab = context.lab();
         context.progress().update("UDP flood for " + seconds + " s");
         final int threads = Math.min(context.options().threadsOrCpus(), lab.clients());
-        final List<String> flood = new ArrayList<>(flooder);
-        flood.addAll(List.of(Lab.SERVER_ADDR, String.valueOf(BenchRunner.UDP_SINK_PORT), String.valueOf(seconds),
-            String.valueOf(threads)));
-        flood.addAll(lab.clientAddresses().subList(0, threads));
-        final long[] before = rx(lab);
-        final long startNs = System.nanoTime();
-        final CommandResult udp = Exec.run(lab.inNamespace(Role.CLIENT, flood), null, (seconds + 20) * 1000L);
-        final double elapsedS = (System.nanoTime() - startNs) / 1e9;
-        Thread.sleep(200);
-        final long[] after = rx(lab);
-        final long sent = sent(udp.stdout());
-        if (!udp.ok() || sent == 0)
+        final SenderRun udp = runSender(lab, flooder, seconds, List.of(String.valueOf(threads)), threads);
+        final double elapsedS = udp.elapsedS();
+        final long sent = sent(udp.result().stdout());
+        if (!udp.result().ok() || sent == 0)
         {
             error(result, "error_udpflood");
         }
         else
         {
-            final long received = after[0] - before[0];
+            final long received = udp.rxPackets();
             result.value("udp_rx_kpps", received / elapsedS / 1e3);
             result.value("udp_tx_kpps", sent / elapsedS / 1e3);
             result.value("udp_delivered", (double)received / sent);
@@ -345,21 +337,16 @@ public final class ThroughputScenario implements Scenario
         final Lab lab = context.lab();
         final int seconds = context.options().udpTrialS;
         context.progress().update(String.format(Locale.ROOT, "UDP paced at %.0f kpps for %d s", pps / 1e3, seconds));
-        final List<String> send = new ArrayList<>(pacer);
-        send.addAll(List.of(Lab.SERVER_ADDR, String.valueOf(BenchRunner.UDP_SINK_PORT), String.valueOf(seconds),
-            String.format(Locale.ROOT, "%.0f", pps), String.valueOf(threads)));
-        send.addAll(lab.clientAddresses().subList(0, threads));
-        final long[] before = rx(lab);
-        final CommandResult paced = Exec.run(lab.inNamespace(Role.CLIENT, send), null, (seconds + 20) * 1000L);
-        Thread.sleep(200);
-        final long[] after = rx(lab);
+        final SenderRun run = runSender(lab, pacer, seconds,
+            List.of(String.format(Locale.ROOT, "%.0f", pps), String.valueOf(threads)), threads);
+        final CommandResult paced = run.result();
         final long sent = sent(paced.stdout());
         final double sendingS = sendingSeconds(paced.stdout());
         if (!paced.ok() || sent == 0 || sendingS <= 0)
         {
             throw new PacerFailed("udppace failed: " + (paced.stderr() + paced.stdout()).strip());
         }
-        return new RateSearch.Trial(pps, sent / sendingS, Math.min(1.0, (double)(after[0] - before[0]) / sent));
+        return new RateSearch.Trial(pps, sent / sendingS, Math.min(1.0, (double)run.rxPackets() / sent));
     }
 
     /** udppace exited with an error or sent nothing: the segment's search is counted as an error, not run on. */
@@ -397,16 +384,9 @@ public final class ThroughputScenario implements Scenario
         final int segment = context.options().usoSegment;
         context.progress().update("UDP GSO for " + seconds + " s");
         final int threads = Math.min(context.options().threadsOrCpus(), lab.clients());
-        final List<String> send = new ArrayList<>(usoSender);
-        send.addAll(List.of(Lab.SERVER_ADDR, String.valueOf(BenchRunner.UDP_SINK_PORT), String.valueOf(seconds),
-            String.valueOf(threads), String.valueOf(segment)));
-        send.addAll(lab.clientAddresses().subList(0, threads));
-        final long[] before = rx(lab);
-        final long startNs = System.nanoTime();
-        final CommandResult uso = Exec.run(lab.inNamespace(Role.CLIENT, send), null, (seconds + 20) * 1000L);
-        final double elapsedS = (System.nanoTime() - startNs) / 1e9;
-        Thread.sleep(200);
-        final long[] after = rx(lab);
+        final SenderRun run = runSender(lab, usoSender, seconds,
+            List.of(String.valueOf(threads), String.valueOf(segment)), threads);
+        final CommandResult uso = run.result();
         final long sent = sent(uso.stdout());
         if (!uso.ok() || sent == 0)
         {
@@ -414,13 +394,39 @@ public final class ThroughputScenario implements Scenario
             context.progress().message("udpgso: " + (uso.stderr() + uso.stdout()).strip());
             return;
         }
-        final long packets = after[0] - before[0];
-        final long segments = receivedSegments(after[1] - before[1], packets, segment);
-        result.value("uso_gbps", segments * segment * 8.0 / elapsedS / 1e9);
+        final long packets = run.rxPackets();
+        final long segments = receivedSegments(run.rxBytes(), packets, segment);
+        result.value("uso_gbps", segments * segment * 8.0 / run.elapsedS() / 1e9);
         result.value("uso_delivered", (double)segments / sent);
         result.value("uso_segments_per_packet", packets == 0 ? 0 : (double)segments / packets);
         result.count("uso_sent", sent);
         result.count("uso_received", segments);
+    }
+
+    /** One run of a UDP sender in the client namespace, and what the server's s0 received meanwhile. */
+    private record SenderRun(CommandResult result, long rxPackets, long rxBytes, double elapsedS)
+    {
+    }
+
+    /**
+     * Runs {@code sender} with the arguments every UDP sender here takes (the server's sink, {@code seconds}, then its
+     * own {@code args}, then the first {@code threads} client addresses), counting s0's rx until 200 ms after it ends
+     * (packets still on the way).
+     */
+    private static SenderRun runSender(final Lab lab, final List<String> sender, final int seconds, final List<String> args,
+        final int threads) throws Exception
+    {
+        final List<String> command = new ArrayList<>(sender);
+        command.addAll(List.of(Lab.SERVER_ADDR, String.valueOf(BenchRunner.UDP_SINK_PORT), String.valueOf(seconds)));
+        command.addAll(args);
+        command.addAll(lab.clientAddresses().subList(0, threads));
+        final long[] before = rx(lab);
+        final long startNs = System.nanoTime();
+        final CommandResult result = Exec.run(lab.inNamespace(Role.CLIENT, command), null, (seconds + 20) * 1000L);
+        final double elapsedS = (System.nanoTime() - startNs) / 1e9;
+        Thread.sleep(200);
+        final long[] after = rx(lab);
+        return new SenderRun(result, after[0] - before[0], after[1] - before[1], elapsedS);
     }
 
     /**
