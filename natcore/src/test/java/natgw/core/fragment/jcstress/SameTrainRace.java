@@ -28,6 +28,8 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 @Outcome(id = {"1, 25, 1", "25, 1, 1"}, expect = ACCEPTABLE_INTERESTING, desc = "both backed off every attempt: one dropped (insert_failed)")
 @Outcome(id = {"1, 33, 1", "33, 1, 1", "33, 33, 0"}, expect = ACCEPTABLE_INTERESTING,
     desc = "the group was full of trains that wait (the clock never moves here): dropped (fragment_limit)")
+@Outcome(id = "33, 33, 33", expect = ACCEPTABLE_INTERESTING,
+    desc = "the group was still full when the first came (other states' firsts come later): all three dropped (fragment_limit)")
 @Outcome(expect = FORBIDDEN, desc = "two trains, or a fragment lost")
 @State
 public class SameTrainRace
