@@ -32,7 +32,7 @@ final class Trains
     Trains()
     {
         final int n = NEXT.incrementAndGet();
-        src = 0x0A000000 | n & 0xFFFFFF;
+        src = 0x0A000000 + n; // unique for 2^32 states: a key that came back would find a train of an earlier state
         addresses = FlowTuple.packAddresses(src, DST);
         rest = FragmentTable.rest(Ipv4Header.PROTO_UDP, n & 0xFFFF);
     }
