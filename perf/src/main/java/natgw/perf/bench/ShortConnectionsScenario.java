@@ -62,8 +62,10 @@ public final class ShortConnectionsScenario implements Scenario
             ": connect, 64-byte request, echoed response, close with RST. Closed loop: a fixed number of " +
             "connections in flight, each replaced when done (measures the rate the path sustains). Open loop: " +
             "connections started on a fixed schedule whatever happens to earlier ones; latency counted from the " +
-            "intended start time, so falling behind shows in the tail (coordinated omission corrected). Conntrack " +
-            "counters cover whole segments, so both loops.";
+            "intended start time, so falling behind shows in the tail (coordinated omission corrected); the load " +
+            "threads sleep in epoll until 250 us before each start and poll from there, so a start comes within " +
+            "microseconds of its time without a CPU kept busy (open.start_lateness: how late each start was). " +
+            "Conntrack counters cover whole segments, so both loops.";
     }
 
     @Override
@@ -92,7 +94,7 @@ public final class ShortConnectionsScenario implements Scenario
     @Override
     public List<String> metrics()
     {
-        return List.of("closed.connect", "closed.request", "open.connect", "open.request");
+        return List.of("closed.connect", "closed.request", "open.connect", "open.request", "open.start_lateness");
     }
 
     /** The closed loop's rate is what the path sustains; the open loop's is fixed, so not a figure. */

@@ -1,20 +1,31 @@
 package natgw.perf.load;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
-import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.SelectStrategy;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.InternetProtocolFamily;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 import picocli.CommandLine.Mixin;
@@ -77,10 +88,10 @@ public final class ShortConnections
                 warmup.add(new Worker(t, local, loopback, false, 4, warmStartNs, periodNs, warmEndNs, timeoutNs,
                     stallNs, slowNs, requestBytes, new int[0]));
             }
-            warmup.forEach(Thread::start);
+            warmup.forEach(Worker::start);
             for (final Worker worker : warmup)
             {
-                worker.join();
+                worker.await(Long.MAX_VALUE);
             }
         }
 
@@ -95,15 +106,14 @@ public final class ShortConnections
             workers.add(new Worker(t, server, sources, open, users, startNs + t * (long)(1e9 / rate), periodNs,
                 endNs, timeoutNs, stallNs, slowNs, requestBytes, threadPorts(portRange, t, threads)));
         }
-        workers.forEach(Thread::start);
+        workers.forEach(Worker::start);
         boolean running = true;
         while (running)
         {
             running = false;
             for (final Worker worker : workers)
             {
-                worker.join(500);
-                running |= worker.isAlive();
+                running |= !worker.await(500);
             }
             long completed = 0;
             long errors = 0;
@@ -117,19 +127,23 @@ public final class ShortConnections
 
         final Histogram connect = LoadResult.newHistogram();
         final Histogram request = LoadResult.newHistogram();
+        final Histogram lateness = LoadResult.newHistogram();
         final Map<String, Long> errors = new LinkedHashMap<>();
         long completed = 0;
         long attempted = 0;
         long stalls = 0;
         long slow = 0;
+        long loaderCpuNs = 0;
         for (final Worker worker : workers)
         {
+            loaderCpuNs += worker.cpuNs;
             if (worker.failure != null)
             {
                 throw new IllegalStateException("load thread failed", worker.failure);
             }
             connect.add(worker.connectLatency.getIntervalHistogram());
             request.add(worker.requestLatency.getIntervalHistogram());
+            lateness.add(worker.startLateness.getIntervalHistogram());
             completed += worker.completed;
             attempted += worker.attempted;
             stalls += worker.stalls;
@@ -140,12 +154,14 @@ public final class ShortConnections
         final LoadResult result = new LoadResult()
             .histogram("connect", connect)
             .histogram("request", request)
+            .histogram("start_lateness", lateness)
             .count("attempted", attempted)
             .count("completed", completed)
             .count("stalls", stalls)
             .count("slow", slow)
             .count("errors", errors.values().stream().mapToLong(Long::longValue).sum())
             .value("duration_s", seconds)
+            .value("loader_cpu_share", loaderCpuNs / 1e9 / seconds / threads)
             .value("conn_per_s", completed / seconds);
         if (open)
         {
@@ -189,22 +205,18 @@ public final class ShortConnections
         return ports.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    static final class Conn
+    /**
+     * One load thread: a Netty epoll event loop. It sleeps in epoll until {@link #LEAD_NS} before the next start
+     * (epoll_pwait2 takes nanoseconds; java.nio's select whole milliseconds, through the rest of which the loop
+     * used to spin, keeping half a CPU busy per thread that the path under test shares), then polls epoll, handling
+     * what comes, until the start is due: a thread woken by its timer on this kind of VM runs 90 to 250 us after
+     * the deadline, and a start that late would count as connect time.
+     */
+    static final class Worker
     {
-        final SocketChannel channel;
-        final long originNs;
-        boolean connected;
-        int received;
+        /** How long before a start the loop stops sleeping and polls. */
+        static final long LEAD_NS = TimeUnit.MICROSECONDS.toNanos(250);
 
-        Conn(final SocketChannel channel, final long originNs)
-        {
-            this.channel = channel;
-            this.originNs = originNs;
-        }
-    }
-
-    static final class Worker extends Thread
-    {
         private final InetSocketAddress server;
         private final List<InetSocketAddress> sources = new ArrayList<>();
         private final boolean open;
@@ -216,33 +228,40 @@ public final class ShortConnections
         private final long stallNs;
         private final long slowNs;
         private final int[] ports;
-        private final ByteBuffer request;
-        private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(2048);
+        private final int requestBytes;
+        private final ByteBuf request;
+        private final EpollEventLoopGroup group;
+        private final EventLoop loop;
+        private final Bootstrap bootstrap;
         private final SingleWriterRecorder connectLatency = new SingleWriterRecorder(
             LoadResult.HIGHEST_TRACKABLE_NS, LoadResult.SIGNIFICANT_DIGITS);
         private final SingleWriterRecorder requestLatency = new SingleWriterRecorder(
             LoadResult.HIGHEST_TRACKABLE_NS, LoadResult.SIGNIFICANT_DIGITS);
+        private final SingleWriterRecorder startLateness = new SingleWriterRecorder(
+            LoadResult.HIGHEST_TRACKABLE_NS, LoadResult.SIGNIFICANT_DIGITS);
         private final Map<String, Long> errors = new LinkedHashMap<>();
         private final List<Conn> inFlight = new ArrayList<>();
-        private Selector selector;
+        private final CountDownLatch done = new CountDownLatch(1);
         private int nextSource;
         private long nextPair;
         private long nextIntendedNs;
-        private long nextTimeoutCheckNs;
-        private int replacements;
+        /** When the loop polls from (the open loop's next start less the lead); Long.MAX_VALUE: it may sleep. */
+        private long pollFromNs = Long.MAX_VALUE;
+        private boolean ending;
 
         volatile long completed;
         volatile long errorCount;
         long attempted;
         long stalls;
         long slow;
-        Throwable failure;
+        volatile Throwable failure;
+        /** CPU time of the worker's thread over its whole run (kernel time included), set when it finishes. */
+        volatile long cpuNs;
 
         Worker(final int index, final InetSocketAddress server, final List<String> sourceAddresses, final boolean open,
             final int users, final long firstNs, final long periodNs, final long endNs, final long timeoutNs,
             final long stallNs, final long slowNs, final int requestBytes, final int[] ports)
         {
-            super("short-" + index);
             this.server = server;
             for (int i = index; i < sourceAddresses.size() + index; i++)
             {
@@ -257,201 +276,159 @@ public final class ShortConnections
             this.stallNs = stallNs;
             this.slowNs = slowNs;
             this.ports = ports;
-            this.request = ByteBuffer.allocateDirect(requestBytes);
+            this.requestBytes = requestBytes;
+            final ByteBuf bytes = Unpooled.directBuffer(requestBytes);
             for (int i = 0; i < requestBytes; i++)
             {
-                request.put((byte)('a' + i % 26));
+                bytes.writeByte('a' + i % 26);
             }
-            request.flip();
+            this.request = Unpooled.unreleasableBuffer(bytes);
+            final SelectStrategy strategy = (selectNow, hasTasks) ->
+                hasTasks || System.nanoTime() - pollFromNs >= 0 ? selectNow.get() : SelectStrategy.SELECT;
+            group = new EpollEventLoopGroup(1, new DefaultThreadFactory("short-" + index, true), () -> strategy);
+            loop = group.next();
+            // no option the path does not need: each is a system call per connection, on the CPUs the path shares
+            // (a request is one write, which Nagle's algorithm does not hold back)
+            bootstrap = new Bootstrap().group(group).channelFactory(() -> new EpollSocketChannel(InternetProtocolFamily.IPv4))
+                .handler(new ChannelInboundHandlerAdapter());
+            if (ports.length > 0)
+            {
+                bootstrap.option(ChannelOption.SO_REUSEADDR, true);
+            }
         }
 
-        @Override
-        public void run()
+        void start()
         {
-            try (Selector sel = Selector.open())
+            loop.schedule(guarded(this::begin), firstNs - System.nanoTime(), TimeUnit.NANOSECONDS);
+            loop.schedule(guarded(this::end), endNs - System.nanoTime(), TimeUnit.NANOSECONDS);
+            loop.scheduleAtFixedRate(guarded(this::checkTimeouts), 10, 10, TimeUnit.MILLISECONDS);
+        }
+
+        /** Waits up to {@code ms} for the worker to finish; true once it has. */
+        boolean await(final long ms) throws InterruptedException
+        {
+            return done.await(ms, TimeUnit.MILLISECONDS);
+        }
+
+        private void begin()
+        {
+            try
             {
-                selector = sel;
-                while (System.nanoTime() < firstNs)
+                // the default slack lets the kernel fire a timer 50 us late: every start would be
+                Files.writeString(Path.of("/proc/thread-self/timerslack_ns"), "1");
+            }
+            catch (final IOException ex)
+            {
+                // not Linux, or an old kernel: starts come up to 50 us late
+            }
+            if (open)
+            {
+                nextIntendedNs = firstNs;
+                tick();
+            }
+            else
+            {
+                for (int i = 0; i < users; i++)
                 {
-                    Thread.onSpinWait();
+                    connect(System.nanoTime());
                 }
-                if (open)
-                {
-                    runOpen();
-                }
-                else
-                {
-                    for (int i = 0; i < users; i++)
-                    {
-                        start(System.nanoTime());
-                    }
-                    while (System.nanoTime() < endNs)
-                    {
-                        pump(endNs);
-                        while (replacements > 0 && System.nanoTime() < endNs)
-                        {
-                            replacements--;
-                            start(System.nanoTime());
-                        }
-                    }
-                }
-                final long drainDeadlineNs = System.nanoTime() + timeoutNs;
-                while (!inFlight.isEmpty() && System.nanoTime() < drainDeadlineNs)
-                {
-                    pump(Math.min(drainDeadlineNs, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20)));
-                }
+            }
+        }
+
+        /** Starts every connection due by now, on the schedule, then sleeps until the next one is due. */
+        private void tick()
+        {
+            final long nowNs = System.nanoTime();
+            while (nextIntendedNs <= nowNs && nextIntendedNs < endNs && inFlight.size() < MAX_IN_FLIGHT_PER_THREAD)
+            {
+                connect(nextIntendedNs);
+                nextIntendedNs += periodNs;
+            }
+            pollFromNs = Long.MAX_VALUE;
+            if (nextIntendedNs < endNs)
+            {
+                final long delayNs = Math.max(0, nextIntendedNs - System.nanoTime());
+                // a task that wakes the loop the lead before the start, from when it polls; then the start itself
+                loop.schedule(() -> pollFromNs = nextIntendedNs - LEAD_NS, Math.max(0, delayNs - LEAD_NS), TimeUnit.NANOSECONDS);
+                loop.schedule(guarded(this::tick), delayNs, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        /** No more starts; what is in flight has the timeout to finish, then fails as a timeout. */
+        private void end()
+        {
+            ending = true;
+            loop.schedule(guarded(() ->
+            {
                 for (final Conn conn : new ArrayList<>(inFlight))
                 {
                     fail(conn, "timeout");
                 }
-            }
-            catch (final Throwable t)
-            {
-                failure = t;
-            }
+                finishIfDrained();
+            }), timeoutNs, TimeUnit.NANOSECONDS);
+            finishIfDrained();
         }
 
-        private void runOpen() throws IOException
+        /** A task whose failure ends the worker (the main thread then reports it), not only a line in Netty's log. */
+        private Runnable guarded(final Runnable task)
         {
-            nextIntendedNs = firstNs;
-            while (nextIntendedNs < endNs)
+            return () ->
             {
-                final long nowNs = System.nanoTime();
-                while (nextIntendedNs <= nowNs && nextIntendedNs < endNs && inFlight.size() < MAX_IN_FLIGHT_PER_THREAD)
+                try
                 {
-                    start(nextIntendedNs);
-                    nextIntendedNs += periodNs;
+                    task.run();
                 }
-                pump(Math.min(nextIntendedNs, endNs));
+                catch (final RuntimeException | Error ex)
+                {
+                    failure = ex;
+                    done.countDown();
+                    group.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS);
+                }
+            };
+        }
+
+        private void finishIfDrained()
+        {
+            if (ending && inFlight.isEmpty() && done.getCount() > 0)
+            {
+                cpuNs = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime(); // the loop's thread is this worker's alone
+                done.countDown();
+                group.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS);
             }
         }
 
-        private void start(final long originNs) throws IOException
+        private void connect(final long originNs)
         {
+            startLateness.recordValue(Math.min(Math.max(0, System.nanoTime() - originNs), LoadResult.HIGHEST_TRACKABLE_NS));
             attempted++;
-            final SocketChannel channel = SocketChannel.open();
-            final Conn conn = new Conn(channel, originNs);
+            final Conn conn = new Conn(originNs);
             inFlight.add(conn);
-            try
+            final InetSocketAddress local;
+            if (ports.length == 0)
             {
-                channel.configureBlocking(false);
-                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                if (ports.length == 0)
-                {
-                    channel.bind(sources.get(nextSource));
-                    nextSource = (nextSource + 1) % sources.size();
-                }
-                else
-                {
-                    // every address with one port, then the next port: a tuple returns after sources x ports
-                    final int source = (int)(nextPair % sources.size());
-                    final int port = ports[(int)(nextPair / sources.size() % ports.length)];
-                    nextPair++;
-                    channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-                    channel.bind(new InetSocketAddress(sources.get(source).getAddress(), port));
-                }
-                if (channel.connect(server))
-                {
-                    channel.register(selector, 0, conn);
-                    connected(conn);
-                }
-                else
-                {
-                    channel.register(selector, SelectionKey.OP_CONNECT, conn);
-                }
+                local = sources.get(nextSource);
+                nextSource = (nextSource + 1) % sources.size();
             }
-            catch (final IOException e)
+            else
             {
-                fail(conn, ConnectStorm.classify(e));
+                // every address with one port, then the next port: a tuple returns after sources x ports
+                final int source = (int)(nextPair % sources.size());
+                final int port = ports[(int)(nextPair / sources.size() % ports.length)];
+                nextPair++;
+                local = new InetSocketAddress(sources.get(source).getAddress(), port);
             }
+            bootstrap.handler(conn).connect(server, local).addListener((ChannelFutureListener)future ->
+            {
+                if (!future.isSuccess())
+                {
+                    fail(conn, ConnectStorm.classify(asIoException(future.cause())));
+                }
+            });
         }
 
-        private void pump(final long untilNs) throws IOException
-        {
-            final long leftNs = untilNs - System.nanoTime();
-            final long leftMs = TimeUnit.NANOSECONDS.toMillis(leftNs);
-            final int ready = leftMs >= 1 ? selector.select(Math.min(leftMs, 10)) : selector.selectNow();
-            if (ready > 0)
-            {
-                final Iterator<SelectionKey> keys = selector.selectedKeys().iterator();
-                while (keys.hasNext())
-                {
-                    final SelectionKey key = keys.next();
-                    keys.remove();
-                    handle(key);
-                }
-            }
-            checkTimeouts();
-        }
-
-        private void handle(final SelectionKey key) throws IOException
-        {
-            final Conn conn = (Conn)key.attachment();
-            try
-            {
-                if (!conn.connected && key.isConnectable())
-                {
-                    if (conn.channel.finishConnect())
-                    {
-                        connected(conn);
-                    }
-                }
-                else if (conn.connected && key.isReadable())
-                {
-                    readBuffer.clear();
-                    final int n = conn.channel.read(readBuffer);
-                    if (n < 0)
-                    {
-                        fail(conn, "eof");
-                        return;
-                    }
-                    conn.received += n;
-                    if (conn.received >= request.limit())
-                    {
-                        requestLatency.recordValue(Math.min(System.nanoTime() - conn.originNs,
-                            LoadResult.HIGHEST_TRACKABLE_NS));
-                        completed++;
-                        finish(conn);
-                    }
-                }
-            }
-            catch (final IOException e)
-            {
-                fail(conn, ConnectStorm.classify(e));
-            }
-        }
-
-        private void connected(final Conn conn) throws IOException
-        {
-            conn.connected = true;
-            final long latencyNs = System.nanoTime() - conn.originNs;
-            connectLatency.recordValue(Math.min(latencyNs, LoadResult.HIGHEST_TRACKABLE_NS));
-            if (latencyNs >= stallNs)
-            {
-                stalls++;
-            }
-            if (latencyNs >= slowNs)
-            {
-                slow++;
-            }
-            final ByteBuffer r = request.duplicate();
-            conn.channel.write(r);
-            if (r.hasRemaining())
-            {
-                fail(conn, "short_write");
-                return;
-            }
-            conn.channel.keyFor(selector).interestOps(SelectionKey.OP_READ);
-        }
-
-        private void checkTimeouts() throws IOException
+        private void checkTimeouts()
         {
             final long nowNs = System.nanoTime();
-            if (nowNs < nextTimeoutCheckNs || inFlight.isEmpty())
-            {
-                return;
-            }
-            nextTimeoutCheckNs = nowNs + TimeUnit.MILLISECONDS.toNanos(10);
             for (int i = inFlight.size() - 1; i >= 0; i--)
             {
                 final Conn conn = inFlight.get(i);
@@ -462,36 +439,106 @@ public final class ShortConnections
             }
         }
 
-        private void fail(final Conn conn, final String reason) throws IOException
+        private void fail(final Conn conn, final String reason)
         {
+            if (conn.finished)
+            {
+                return;
+            }
             errors.merge(reason, 1L, Long::sum);
             errorCount++;
             finish(conn);
         }
 
-        /** Closes with RST; in closed-loop mode the main loop then starts the replacement connection. */
-        private void finish(final Conn conn) throws IOException
+        /** Closes with RST; in closed-loop mode starts the replacement connection. */
+        private void finish(final Conn conn)
         {
+            conn.finished = true;
             inFlight.remove(conn);
-            try
+            final Channel channel = conn.channel;
+            if (channel != null)
             {
-                conn.channel.setOption(StandardSocketOptions.SO_LINGER, 0);
+                if (channel.isActive())
+                {
+                    channel.config().setOption(ChannelOption.SO_LINGER, 0);
+                }
+                channel.close();
             }
-            catch (final IOException ignored)
+            if (!open && !ending)
             {
-                // never connected
+                connect(System.nanoTime());
             }
-            try
+            finishIfDrained();
+        }
+
+        private static IOException asIoException(final Throwable cause)
+        {
+            return cause instanceof IOException ? (IOException)cause : new IOException(String.valueOf(cause), cause);
+        }
+
+        /** One connection: its handler on the event loop. */
+        final class Conn extends ChannelInboundHandlerAdapter
+        {
+            final long originNs;
+            Channel channel;
+            int received;
+            boolean finished;
+
+            Conn(final long originNs)
             {
-                conn.channel.close();
+                this.originNs = originNs;
             }
-            catch (final IOException ignored)
+
+            @Override
+            public void channelRegistered(final ChannelHandlerContext ctx)
             {
-                // closing
+                channel = ctx.channel();
+                if (finished)
+                {
+                    channel.close(); // timed out before its channel was registered
+                }
             }
-            if (!open)
+
+            @Override
+            public void channelActive(final ChannelHandlerContext ctx)
             {
-                replacements++;
+                final long latencyNs = System.nanoTime() - originNs;
+                connectLatency.recordValue(Math.min(latencyNs, LoadResult.HIGHEST_TRACKABLE_NS));
+                if (latencyNs >= stallNs)
+                {
+                    stalls++;
+                }
+                if (latencyNs >= slowNs)
+                {
+                    slow++;
+                }
+                ctx.writeAndFlush(request.duplicate());
+            }
+
+            @Override
+            public void channelRead(final ChannelHandlerContext ctx, final Object msg)
+            {
+                final ByteBuf data = (ByteBuf)msg;
+                received += data.readableBytes();
+                data.release();
+                if (!finished && received >= requestBytes)
+                {
+                    requestLatency.recordValue(Math.min(System.nanoTime() - originNs, LoadResult.HIGHEST_TRACKABLE_NS));
+                    completed++;
+                    finish(this);
+                }
+            }
+
+            @Override
+            public void channelInactive(final ChannelHandlerContext ctx)
+            {
+                fail(this, "eof");
+            }
+
+            @Override
+            public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause)
+            {
+                fail(this, ConnectStorm.classify(asIoException(cause)));
             }
         }
     }

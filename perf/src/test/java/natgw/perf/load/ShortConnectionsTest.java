@@ -1,9 +1,15 @@
 package natgw.perf.load;
 
+import java.nio.file.Path;
+
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ShortConnectionsTest
 {
@@ -26,5 +32,47 @@ class ShortConnectionsTest
         assertThrows(IllegalArgumentException.class, () -> ShortConnections.portRange("1-70000"));
         assertThrows(IllegalArgumentException.class,
             () -> ShortConnections.threadPorts(ShortConnections.portRange("30000-30000"), 1, 2));
+    }
+
+    /** On loopback, against the in-process echo server: the open loop starts exactly rate x duration connections. */
+    @Test
+    @Timeout(120)
+    void shouldStartEveryScheduledConnectionInTheOpenLoopAndNotSpinBetweenThem(@TempDir final Path dir) throws Exception
+    {
+        final int port = EchoServer.startInProcess("127.0.0.1");
+        final Path out = dir.resolve("open.json");
+        ShortConnections.main(new String[] {"--server", "127.0.0.1", "--port", Integer.toString(port), "--sources",
+            "127.0.0.2,127.0.0.3", "--threads", "2", "--mode", "open", "--rate", "1000", "--duration-s", "2",
+            "--warmup-s", "0", "--out", out.toString()});
+
+        final LoadResult result = LoadResult.read(out);
+        assertEquals(2000, result.count("attempted"), "1000 a second for 2 s");
+        assertEquals(2000, result.count("completed"));
+        assertEquals(0, result.count("errors"));
+        assertEquals(2000, result.histograms().get("connect").getTotalCount());
+        assertEquals(2000, result.histograms().get("request").getTotalCount());
+        assertEquals(2000, result.histograms().get("start_lateness").getTotalCount());
+        // 500 connections a second a thread: the 250 us polled before each start and the connections' own work take
+        // a quarter of its time; a loader that spun through every wait under a millisecond took more than half of it
+        final double cpuShare = result.values().get("loader_cpu_share");
+        assertTrue(cpuShare > 0 && cpuShare < 0.4, "each load thread ran " + cpuShare + " of the time at 500 connections a second");
+    }
+
+    @Test
+    @Timeout(120)
+    void shouldKeepTheConcurrencyInFlightInTheClosedLoop(@TempDir final Path dir) throws Exception
+    {
+        final int port = EchoServer.startInProcess("127.0.0.1");
+        final Path out = dir.resolve("closed.json");
+
+        ShortConnections.main(new String[] {"--server", "127.0.0.1", "--port", Integer.toString(port), "--sources",
+            "127.0.0.2,127.0.0.3", "--threads", "2", "--mode", "closed", "--concurrency", "4", "--duration-s", "1",
+            "--warmup-s", "0", "--source-ports", "41000-41999", "--out", out.toString()});
+
+        final LoadResult result = LoadResult.read(out);
+        assertTrue(result.count("completed") > 100, "completed " + result.count("completed"));
+        assertEquals(0, result.count("errors"));
+        assertEquals(result.count("completed"), result.histograms().get("request").getTotalCount());
+        assertEquals(result.count("attempted"), result.count("completed"), "each one completed, none left in flight");
     }
 }
