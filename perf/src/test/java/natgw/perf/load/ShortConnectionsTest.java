@@ -1,6 +1,8 @@
 package natgw.perf.load;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -39,13 +41,8 @@ class ShortConnectionsTest
     @Timeout(120)
     void shouldStartEveryScheduledConnectionInTheOpenLoopAndNotSpinBetweenThem(@TempDir final Path dir) throws Exception
     {
-        final int port = EchoServer.startInProcess("127.0.0.1");
-        final Path out = dir.resolve("open.json");
-        ShortConnections.main(new String[] {"--server", "127.0.0.1", "--port", Integer.toString(port), "--sources",
-            "127.0.0.2,127.0.0.3", "--threads", "2", "--mode", "open", "--rate", "1000", "--duration-s", "2",
-            "--warmup-s", "0", "--out", out.toString()});
+        final LoadResult result = runOnLoopback(dir, "--mode", "open", "--rate", "1000", "--duration-s", "2");
 
-        final LoadResult result = LoadResult.read(out);
         assertEquals(2000, result.count("attempted"), "1000 a second for 2 s");
         assertEquals(2000, result.count("completed"));
         assertEquals(0, result.count("errors"));
@@ -62,17 +59,24 @@ class ShortConnectionsTest
     @Timeout(120)
     void shouldKeepTheConcurrencyInFlightInTheClosedLoop(@TempDir final Path dir) throws Exception
     {
-        final int port = EchoServer.startInProcess("127.0.0.1");
-        final Path out = dir.resolve("closed.json");
+        final LoadResult result = runOnLoopback(dir, "--mode", "closed", "--concurrency", "4", "--duration-s", "1",
+            "--source-ports", "41000-41999");
 
-        ShortConnections.main(new String[] {"--server", "127.0.0.1", "--port", Integer.toString(port), "--sources",
-            "127.0.0.2,127.0.0.3", "--threads", "2", "--mode", "closed", "--concurrency", "4", "--duration-s", "1",
-            "--warmup-s", "0", "--source-ports", "41000-41999", "--out", out.toString()});
-
-        final LoadResult result = LoadResult.read(out);
         assertTrue(result.count("completed") > 100, "completed " + result.count("completed"));
         assertEquals(0, result.count("errors"));
         assertEquals(result.count("completed"), result.histograms().get("request").getTotalCount());
         assertEquals(result.count("attempted"), result.count("completed"), "each one completed, none left in flight");
+    }
+
+    /** Two load threads from two loopback addresses against an in-process echo server, no warm-up. */
+    private static LoadResult runOnLoopback(final Path dir, final String... args) throws Exception
+    {
+        final Path out = dir.resolve("result.json");
+        final List<String> argv = new ArrayList<>(List.of("--server", "127.0.0.1", "--port",
+            Integer.toString(EchoServer.startInProcess("127.0.0.1")), "--sources", "127.0.0.2,127.0.0.3", "--threads", "2",
+            "--warmup-s", "0", "--out", out.toString()));
+        argv.addAll(List.of(args));
+        ShortConnections.main(argv.toArray(String[]::new));
+        return LoadResult.read(out);
     }
 }
