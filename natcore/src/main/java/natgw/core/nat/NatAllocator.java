@@ -807,11 +807,13 @@ public final class NatAllocator
 
     /**
      * Up to {@value #AIMED_ATTEMPTS} candidates among the ports c in {@code low..high} whose replies come to
-     * {@link #replyQueue} ({@link QueueSteering#portsQueue} of the reply's ports), none taken over from an ended
-     * connection: a free port on another worker's queue is better than a taken-over one on ours, and a pool the ended
-     * connections fill is searched as before, with no more than these attempts more. The ports are scanned from a
-     * random one and those of other queues skipped (no table access), at most a few times as many as the queues
-     * need.
+     * {@link #replyQueue} ({@link QueueSteering#portsQueue} of the reply's ports). The first half only free ones; the
+     * second half may take a candidate over from an ended connection, as the full search's last attempts do (a TCP
+     * SYN past the holder's sequence end, {@link #takeOverEnded}): a reply on another worker's queue wakes that
+     * worker, on an idle CPU as often as not, where the worker that sent the SYN is running or about to sleep. Measured
+     * in the lab (docs/BENCHMARKS.md, session 17): the open loop's connect p50 0.85x and 0.93x of a search that never
+     * took over here, where ended connections held many of the aimed ports. The ports are scanned from a random one
+     * and those of other queues skipped (no table access), at most a few times as many as the queues need.
      */
     private boolean searchAimed(
         final ConntrackTable.Cursor cursor,
@@ -834,7 +836,8 @@ public final class NatAllocator
                 continue;
             }
             attempts++;
-            if (tryCandidate(cursor, entry, replyAddresses, replyPorts(tupleProtocol, newDstPort, port)))
+            if (tryCandidate(cursor, entry, replyAddresses, replyPorts(tupleProtocol, newDstPort, port),
+                attempts > AIMED_ATTEMPTS / 2 ? TAKE_OVER_ATTEMPTS : Integer.MAX_VALUE))
             {
                 return true;
             }

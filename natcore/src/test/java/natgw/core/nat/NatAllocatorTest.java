@@ -485,11 +485,11 @@ class NatAllocatorTest
     }
 
     @Test
-    void shouldTakeAFreePortOfAnotherQueueBeforeAnEndedConnectionsOnItsOwn()
+    void shouldTakeOverAnEndedConnectionOnItsOwnQueueBeforeAFreePortOfAnotherOnlyPastItsSequenceEnd()
     {
         final NatAllocator allocator = allocator(PortStrategy.RESERVE).steeredQueues(2, 0);
-        // 1024..1087: ended connections hold every port whose replies from 443 come to queue 0 (their clients' own
-        // ports, kept)
+        // 1024..1087: ended connections, their last segments ending at 5001, hold every port whose replies from 443
+        // come to queue 0 (their clients' own ports, kept)
         int client = 0;
         for (int port = 1024; port <= 1087; port++)
         {
@@ -497,15 +497,22 @@ class NatAllocatorTest
             {
                 final int held = connect(allocator, CLIENT + client++, TCP, port, 1024, 1087, SYN_SENT);
                 assertEquals(port, natPort(held));
-                tcpStateOf(held, TcpState.CLOSE);
+                endAt(held, TcpState.CLOSE, 5001);
             }
         }
         assertTrue(client > 0 && client < 64, "ports of both queues: " + client);
-        // a SYN past their sequence ends: it could take any of them over
-        final int next = syn(allocator, CLIENT + 100, 1024, 1087, 1_000_000);
-        assertTrue(next >= 0);
-        assertEquals(1, QueueSteering.portsQueue(443, natPort(next), 2), "a free port, on the other queue: " + natPort(next));
+
+        // a SYN not past their sequence ends may not take one over: a free port, on the other queue
+        final int before = syn(allocator, CLIENT + 100, 1024, 1087, 3000);
+        assertTrue(before >= 0);
+        assertEquals(1, QueueSteering.portsQueue(443, natPort(before), 2), "a free port, on the other queue: " + natPort(before));
         assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER), "no ended connection's tuple taken over");
+
+        // a SYN past them: on the aimed search's last attempts, an ended connection's port on the worker's own queue
+        final int past = syn(allocator, CLIENT + 101, 1024, 1087, 1_000_000);
+        assertTrue(past >= 0);
+        assertEquals(0, QueueSteering.portsQueue(443, natPort(past), 2), "its replies to the worker's queue: " + natPort(past));
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER), "one ended connection's tuple taken over");
     }
 
     @Test
