@@ -245,8 +245,8 @@ public final class ShortConnections
         private int nextSource;
         private long nextPair;
         private long nextIntendedNs;
-        /** When the loop polls from (the open loop's next start less the lead); Long.MAX_VALUE: it may sleep. */
-        private long pollFromNs = Long.MAX_VALUE;
+        /** From the lead before the open loop's next start until it is made: the loop polls rather than sleeps. */
+        private boolean polling;
         private boolean ending;
 
         volatile long completed;
@@ -283,8 +283,7 @@ public final class ShortConnections
                 bytes.writeByte('a' + i % 26);
             }
             this.request = Unpooled.unreleasableBuffer(bytes);
-            final SelectStrategy strategy = (selectNow, hasTasks) ->
-                hasTasks || System.nanoTime() - pollFromNs >= 0 ? selectNow.get() : SelectStrategy.SELECT;
+            final SelectStrategy strategy = (selectNow, hasTasks) -> hasTasks || polling ? selectNow.get() : SelectStrategy.SELECT;
             group = new EpollEventLoopGroup(1, new DefaultThreadFactory("short-" + index, true), () -> strategy);
             loop = group.next();
             // no option the path does not need: each is a system call per connection, on the CPUs the path shares
@@ -344,12 +343,12 @@ public final class ShortConnections
                 connect(nextIntendedNs);
                 nextIntendedNs += periodNs;
             }
-            pollFromNs = Long.MAX_VALUE;
+            polling = false;
             if (nextIntendedNs < endNs)
             {
                 final long delayNs = Math.max(0, nextIntendedNs - System.nanoTime());
                 // a task that wakes the loop the lead before the start, from when it polls; then the start itself
-                loop.schedule(() -> pollFromNs = nextIntendedNs - LEAD_NS, Math.max(0, delayNs - LEAD_NS), TimeUnit.NANOSECONDS);
+                loop.schedule(() -> polling = true, Math.max(0, delayNs - LEAD_NS), TimeUnit.NANOSECONDS);
                 loop.schedule(guarded(this::tick), delayNs, TimeUnit.NANOSECONDS);
             }
         }
