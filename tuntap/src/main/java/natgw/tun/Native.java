@@ -59,8 +59,8 @@ public final class Native
     static final long MAP_FAILED = -1;
     private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
 
-    static final long SYS_MMAP = 9;
-    static final long SYS_MUNMAP = 11;
+    static final long SYS_MMAP = syscallNumber(9, 222);
+    static final long SYS_MUNMAP = syscallNumber(11, 215);
 
     /** A system call's number: {@code x86_64}'s, or {@code aarch64}'s (the generic table arm64 uses) on arm64. */
     static long syscallNumber(final long x86_64, final long aarch64)

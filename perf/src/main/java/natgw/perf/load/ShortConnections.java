@@ -3,7 +3,6 @@ package natgw.perf.load;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -208,7 +207,7 @@ public final class ShortConnections
     /**
      * One load thread: a Netty epoll event loop. It sleeps in epoll until {@link #LEAD_NS} before the next start
      * (epoll_pwait2 takes nanoseconds; java.nio's select whole milliseconds, through the rest of which the loop
-     * used to spin, keeping half a CPU busy per thread that the path under test shares), then polls epoll, handling
+     * used to spin, keeping 35-45 % of a CPU busy per thread that the path under test shares), then polls epoll, handling
      * what comes, until the start is due: a thread woken by its timer on this kind of VM runs 90 to 250 us after
      * the deadline, and a start that late would count as connect time.
      */
@@ -311,15 +310,6 @@ public final class ShortConnections
 
         private void begin()
         {
-            try
-            {
-                // the default slack lets the kernel fire a timer 50 us late: every start would be
-                Files.writeString(Path.of("/proc/thread-self/timerslack_ns"), "1");
-            }
-            catch (final IOException ex)
-            {
-                // not Linux, or an old kernel: starts come up to 50 us late
-            }
             if (open)
             {
                 nextIntendedNs = firstNs;
@@ -380,8 +370,7 @@ public final class ShortConnections
                 catch (final RuntimeException | Error ex)
                 {
                     failure = ex;
-                    done.countDown();
-                    group.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS);
+                    stop();
                 }
             };
         }
@@ -391,9 +380,14 @@ public final class ShortConnections
             if (ending && inFlight.isEmpty() && done.getCount() > 0)
             {
                 cpuNs = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime(); // the loop's thread is this worker's alone
-                done.countDown();
-                group.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS);
+                stop();
             }
+        }
+
+        private void stop()
+        {
+            done.countDown();
+            group.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS);
         }
 
         private void connect(final long originNs)

@@ -49,10 +49,10 @@ class ShortConnectionsTest
         assertEquals(2000, result.histograms().get("connect").getTotalCount());
         assertEquals(2000, result.histograms().get("request").getTotalCount());
         assertEquals(2000, result.histograms().get("start_lateness").getTotalCount());
-        // 500 connections a second a thread: the 250 us polled before each start and the connections' own work take
-        // a quarter of its time; a loader that spun through every wait under a millisecond took more than half of it
+        // 500 connections a second a thread: the 250 us polled before each start and the connections' own work took
+        // 0.16-0.19 of its time here; the loader that spun through every wait under a millisecond took 0.44
         final double cpuShare = result.values().get("loader_cpu_share");
-        assertTrue(cpuShare > 0 && cpuShare < 0.4, "each load thread ran " + cpuShare + " of the time at 500 connections a second");
+        assertTrue(cpuShare > 0 && cpuShare < 0.3, "each load thread ran " + cpuShare + " of the time at 500 connections a second");
     }
 
     @Test
