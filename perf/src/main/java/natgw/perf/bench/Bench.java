@@ -78,6 +78,10 @@ public final class Bench
             {
                 ThroughputScenario.validate(plan.options());
             }
+            if (scenario instanceof ShortConnectionsScenario)
+            {
+                ShortConnectionsScenario.validate(plan.options());
+            }
             if (scenario instanceof FragmentsScenario)
             {
                 FragmentsScenario.validate(plan.options());

@@ -51,6 +51,12 @@ public final class BenchOptions
     public int fragmentPayload = 3000;
     /** short-connections: closed, open or both. */
     public String mode = "both";
+    /**
+     * short-connections: seconds of the same load through the path before each loop's measured {@link #durationS},
+     * recorded nowhere. A segment starts its gateway and its load generator afresh, and their first seconds (a JIT
+     * compiling, a table growing) are not what the path sustains.
+     */
+    public double settleS = 2;
     /** short-connections closed loop: connections in flight. */
     public int concurrency = 16;
     /** short-connections open loop: connections started per second. */

@@ -229,6 +229,7 @@ public final class BenchRunner
             case "short-connections", "service-connect" ->
             {
                 parameters.put("mode", options.mode);
+                parameters.put("settle_s", options.settleS);
                 parameters.put("duration_s", options.durationS);
                 parameters.put("closed_concurrency", options.concurrency);
                 parameters.put("open_rate_per_s", options.rate);

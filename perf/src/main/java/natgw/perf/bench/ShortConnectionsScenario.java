@@ -80,6 +80,15 @@ public final class ShortConnectionsScenario implements Scenario
         return List.of();
     }
 
+    /** Refuses a settle that is not a number of seconds, 0 or more. */
+    static void validate(final BenchOptions options)
+    {
+        if (!(options.settleS >= 0 && options.settleS <= 3600))
+        {
+            throw new IllegalArgumentException("--settle must be 0 to 3600 seconds, not " + options.settleS);
+        }
+    }
+
     List<String> modes(final BenchOptions options)
     {
         return switch (options.mode)
@@ -108,6 +117,7 @@ public final class ShortConnectionsScenario implements Scenario
     @Override
     public void prepare(final BenchContext context) throws InterruptedException
     {
+        validate(context.options());
         modes(context.options());
         if (service)
         {
@@ -133,8 +143,9 @@ public final class ShortConnectionsScenario implements Scenario
                 "--threads", String.valueOf(options.threadsOrCpus()),
                 "--concurrency", String.valueOf(options.concurrency),
                 "--rate", String.valueOf(options.rate),
-                "--duration-s", String.valueOf(options.durationS)));
-            final long budgetMs = (long)(options.durationS * 1000) + 40_000;
+                "--duration-s", String.valueOf(options.durationS),
+                "--settle-s", String.valueOf(options.settleS)));
+            final long budgetMs = (long)((options.settleS + options.durationS) * 1000) + 40_000;
             final LoadResult result = LoadRunner.run(context, Role.CLIENT, ShortConnections.class, args,
                 segmentName + "-" + mode, budgetMs, line -> context.progress().update(mode + " loop, " +
                     line.replace("completed=", "completed ").replace("errors=", "errors ")));

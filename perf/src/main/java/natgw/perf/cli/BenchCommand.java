@@ -112,6 +112,13 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
         description = "short-connections, service-connect: loop kind (default: ${DEFAULT-VALUE}).")
     String mode;
 
+    @Option(names = "--settle", paramLabel = "S", defaultValue = "2",
+        description = "short-connections, service-connect: seconds of the same load through the path before each " +
+            "loop's measured --duration, recorded nowhere: a segment's gateway and load generator start afresh, and " +
+            "their first seconds are not what the path sustains; 0 measures from the first connection " +
+            "(default: ${DEFAULT-VALUE}).")
+    double settleS;
+
     @Option(names = "--concurrency", paramLabel = "C", defaultValue = "16",
         description = "closed loops (short-connections, service-connect, rollout): connections in flight " +
             "(default: ${DEFAULT-VALUE}).")
@@ -203,6 +210,7 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             options.fragmentPayload = fragmentPayload;
             options.mode = mode;
             options.concurrency = concurrency;
+            options.settleS = settleS;
             options.rate = rate;
             options.backends = backends;
             options.dnsSenders = dnsSenders;
@@ -257,6 +265,7 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
         {
             sb.append(" --mode ").append(o.mode);
         }
+        sb.append(" --settle ").append(o.settleS);
         sb.append(" --concurrency ").append(o.concurrency).append(" --rate ").append(o.rate)
             .append(" --interval-ms ").append(o.intervalMs);
         sb.append(" --backends ").append(o.backends).append(" --dns-senders ").append(o.dnsSenders)

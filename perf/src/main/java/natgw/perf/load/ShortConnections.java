@@ -94,16 +94,19 @@ public final class ShortConnections
             }
         }
 
+        // the settle: the same load through the path first, not recorded (the path's first seconds: a gateway's JIT)
         final long startNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+        final long measureFromNs = startNs + (long)(Math.max(0, options.settleS) * 1e9);
         System.out.println("measuring");
         System.out.flush();
-        final long endNs = startNs + durationNs;
+        final long endNs = measureFromNs + durationNs;
         final List<Worker> workers = new ArrayList<>();
         for (int t = 0; t < threads; t++)
         {
             final int users = concurrency / threads + (t < concurrency % threads ? 1 : 0);
             workers.add(new Worker(t, server, sources, open, users, startNs + t * (long)(1e9 / rate), periodNs,
-                endNs, timeoutNs, stallNs, slowNs, requestBytes, threadPorts(portRange, t, threads)));
+                endNs, timeoutNs, stallNs, slowNs, requestBytes, threadPorts(portRange, t, threads))
+                .measureFrom(measureFromNs));
         }
         workers.forEach(Worker::start);
         boolean running = true;
@@ -132,10 +135,12 @@ public final class ShortConnections
         long attempted = 0;
         long stalls = 0;
         long slow = 0;
+        long settleErrors = 0;
         long loaderCpuNs = 0;
         for (final Worker worker : workers)
         {
-            loaderCpuNs += worker.cpuNs;
+            loaderCpuNs += worker.cpuNs - worker.cpuAtMeasureNs;
+            settleErrors += worker.settleErrors;
             if (worker.failure != null)
             {
                 throw new IllegalStateException("load thread failed", worker.failure);
@@ -159,6 +164,7 @@ public final class ShortConnections
             .count("stalls", stalls)
             .count("slow", slow)
             .count("errors", errors.values().stream().mapToLong(Long::longValue).sum())
+            .count("settle_errors", settleErrors)
             .value("duration_s", seconds)
             .value("loader_cpu_share", loaderCpuNs / 1e9 / seconds / threads)
             .value("conn_per_s", completed / seconds);
@@ -244,6 +250,8 @@ public final class ShortConnections
         private int nextSource;
         private long nextPair;
         private long nextIntendedNs;
+        /** Connections started before this are the settle's: they load the path, nothing of them is recorded. */
+        private long measureFromNs = Long.MIN_VALUE;
         /** From the lead before the open loop's next start until it is made: the loop polls rather than sleeps. */
         private boolean polling;
         private boolean ending;
@@ -254,8 +262,11 @@ public final class ShortConnections
         long stalls;
         long slow;
         volatile Throwable failure;
+        long settleErrors;
         /** CPU time of the worker's thread over its whole run (kernel time included), set when it finishes. */
         volatile long cpuNs;
+        /** The same when the measured part began (0 without a settle). */
+        volatile long cpuAtMeasureNs;
 
         Worker(final int index, final InetSocketAddress server, final List<String> sourceAddresses, final boolean open,
             final int users, final long firstNs, final long periodNs, final long endNs, final long timeoutNs,
@@ -295,8 +306,19 @@ public final class ShortConnections
             }
         }
 
+        Worker measureFrom(final long measureFromNs)
+        {
+            this.measureFromNs = measureFromNs;
+            return this;
+        }
+
         void start()
         {
+            if (measureFromNs > firstNs)
+            {
+                loop.schedule(() -> cpuAtMeasureNs = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime(),
+                    measureFromNs - System.nanoTime(), TimeUnit.NANOSECONDS);
+            }
             loop.schedule(guarded(this::begin), firstNs - System.nanoTime(), TimeUnit.NANOSECONDS);
             loop.schedule(guarded(this::end), endNs - System.nanoTime(), TimeUnit.NANOSECONDS);
             loop.scheduleAtFixedRate(guarded(this::checkTimeouts), 10, 10, TimeUnit.MILLISECONDS);
@@ -392,9 +414,12 @@ public final class ShortConnections
 
         private void connect(final long originNs)
         {
-            startLateness.recordValue(Math.min(Math.max(0, System.nanoTime() - originNs), LoadResult.HIGHEST_TRACKABLE_NS));
-            attempted++;
-            final Conn conn = new Conn(originNs);
+            final Conn conn = new Conn(originNs, originNs >= measureFromNs);
+            if (conn.measured)
+            {
+                startLateness.recordValue(Math.min(Math.max(0, System.nanoTime() - originNs), LoadResult.HIGHEST_TRACKABLE_NS));
+                attempted++;
+            }
             inFlight.add(conn);
             final InetSocketAddress local;
             if (ports.length == 0)
@@ -438,8 +463,15 @@ public final class ShortConnections
             {
                 return;
             }
-            errors.merge(reason, 1L, Long::sum);
-            errorCount++;
+            if (conn.measured)
+            {
+                errors.merge(reason, 1L, Long::sum);
+                errorCount++;
+            }
+            else
+            {
+                settleErrors++;
+            }
             finish(conn);
         }
 
@@ -473,13 +505,15 @@ public final class ShortConnections
         final class Conn extends ChannelInboundHandlerAdapter
         {
             final long originNs;
+            final boolean measured;
             Channel channel;
             int received;
             boolean finished;
 
-            Conn(final long originNs)
+            Conn(final long originNs, final boolean measured)
             {
                 this.originNs = originNs;
+                this.measured = measured;
             }
 
             @Override
@@ -496,6 +530,11 @@ public final class ShortConnections
             public void channelActive(final ChannelHandlerContext ctx)
             {
                 final long latencyNs = System.nanoTime() - originNs;
+                if (!measured)
+                {
+                    ctx.writeAndFlush(request.duplicate());
+                    return;
+                }
                 connectLatency.recordValue(Math.min(latencyNs, LoadResult.HIGHEST_TRACKABLE_NS));
                 if (latencyNs >= stallNs)
                 {
@@ -516,8 +555,11 @@ public final class ShortConnections
                 data.release();
                 if (!finished && received >= requestBytes)
                 {
-                    requestLatency.recordValue(Math.min(System.nanoTime() - originNs, LoadResult.HIGHEST_TRACKABLE_NS));
-                    completed++;
+                    if (measured)
+                    {
+                        requestLatency.recordValue(Math.min(System.nanoTime() - originNs, LoadResult.HIGHEST_TRACKABLE_NS));
+                        completed++;
+                    }
                     finish(this);
                 }
             }
@@ -568,5 +610,9 @@ public final class ShortConnections
 
         @Option(names = "--warmup-s", defaultValue = "1.0", description = "Seconds on loopback first, for the JIT.")
         double warmupS;
+
+        @Option(names = "--settle-s", defaultValue = "0", description = "Seconds of the same load through the path " +
+            "before the measured --duration-s; nothing of them is recorded.")
+        double settleS;
     }
 }

@@ -96,6 +96,21 @@ class ScenarioLogicTest
     }
 
     @Test
+    void shouldRefuseASettleThatIsNotSecondsFromZero()
+    {
+        final BenchOptions options = new BenchOptions();
+        ShortConnectionsScenario.validate(options);
+        options.settleS = 0;
+        ShortConnectionsScenario.validate(options);
+        options.settleS = -1;
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> ShortConnectionsScenario.validate(options));
+        assertEquals("--settle must be 0 to 3600 seconds, not -1.0", e.getMessage());
+        options.settleS = Double.NaN;
+        assertThrows(IllegalArgumentException.class, () -> ShortConnectionsScenario.validate(options));
+    }
+
+    @Test
     void shouldCompareNatgwWithAndWithoutOffloadsInThroughputByDefault()
     {
         assertEquals(List.of("kernel-forward", "kernel-masq", "natgw-reserve", "natgw-reserve-no-offload", "nulltun",

@@ -55,6 +55,28 @@ class ShortConnectionsTest
         assertTrue(cpuShare > 0 && cpuShare < 0.3, "each load thread ran " + cpuShare + " of the time at 500 connections a second");
     }
 
+    /** The settle loads the path on the same schedule; only the starts after it are recorded. */
+    @Test
+    @Timeout(120)
+    void shouldRecordOnlyTheConnectionsStartedAfterTheSettle(@TempDir final Path dir) throws Exception
+    {
+        final LoadResult open = runOnLoopback(dir, "--mode", "open", "--rate", "1000", "--settle-s", "1", "--duration-s", "1");
+
+        assertEquals(1000, open.count("attempted"), "1000 a second for the 1 s after the settle");
+        assertEquals(1000, open.count("completed"));
+        assertEquals(1000, open.histograms().get("connect").getTotalCount());
+        assertEquals(1000, open.histograms().get("start_lateness").getTotalCount());
+        assertEquals(0, open.count("errors") + open.count("settle_errors"));
+        assertEquals(1.0, open.values().get("duration_s"));
+        assertEquals(1000.0, open.values().get("conn_per_s"), 0.001);
+
+        final LoadResult closed = runOnLoopback(dir, "--mode", "closed", "--concurrency", "4", "--settle-s", "1",
+            "--duration-s", "1");
+        assertTrue(closed.count("completed") > 100, "completed " + closed.count("completed"));
+        assertEquals(closed.count("attempted"), closed.count("completed"), "the settle's connections are not counted");
+        assertEquals(closed.count("completed"), closed.histograms().get("connect").getTotalCount());
+    }
+
     @Test
     @Timeout(120)
     void shouldKeepTheConcurrencyInFlightInTheClosedLoop(@TempDir final Path dir) throws Exception
