@@ -106,6 +106,12 @@ public final class ShortConnectionsScenario implements Scenario
         return List.of("closed.connect", "closed.request", "open.connect", "open.request", "open.start_lateness");
     }
 
+    @Override
+    public List<ScenarioResult.Column> extraColumns()
+    {
+        return List.of(new ScenarioResult.Column("settle errors", "settle_errors"));
+    }
+
     /** The closed loop's rate is what the path sustains; the open loop's is fixed, so not a figure. */
     @Override
     public List<ScenarioResult.Figure> figures(final BenchOptions options)
@@ -133,6 +139,7 @@ public final class ShortConnectionsScenario implements Scenario
     {
         final BenchOptions options = context.options();
         final LoadResult merged = new LoadResult();
+        long settleErrors = 0;
         for (final String mode : modes(options))
         {
             final List<String> args = new ArrayList<>(List.of(
@@ -152,8 +159,10 @@ public final class ShortConnectionsScenario implements Scenario
             result.histograms().forEach((k, v) -> merged.histogram(mode + "." + k, v));
             result.counts().forEach((k, v) -> merged.count(mode + "." + k, v));
             result.values().forEach((k, v) -> merged.value(mode + "." + k, v));
+            settleErrors += result.count("settle_errors");
         }
-        return merged;
+        // not in the figures, but never hidden: a connection the path failed while it settled is shown
+        return merged.count("settle_errors", settleErrors);
     }
 
     @Override

@@ -132,7 +132,8 @@ class ServiceScenarioLogicTest
             .map(ScenarioResult.Column::count).toList());
         assertEquals(List.of("slow", "new_to_drained_after_drain", "new_to_removed_after_removal"),
             new RolloutScenario().extraColumns().stream().map(ScenarioResult.Column::count).toList());
-        assertEquals(List.of(), ShortConnectionsScenario.serviceConnect().extraColumns());
+        assertEquals(List.of(new ScenarioResult.Column("settle errors", "settle_errors")),
+            ShortConnectionsScenario.serviceConnect().extraColumns(), "connections failed before the measured part");
         assertEquals(List.of("kernel-dnat", "natgw-reserve", "natgw-kernel", "natgw-kernel-no-clash"),
             new DnsScenario().defaultImpls());
         assertEquals(List.of("kernel-dnat", "natgw-reserve"), ShortConnectionsScenario.serviceConnect().defaultImpls());
