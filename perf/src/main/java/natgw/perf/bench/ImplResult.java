@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 import natgw.perf.load.LoadResult;
 import org.HdrHistogram.Histogram;
@@ -25,6 +26,8 @@ public final class ImplResult
     private final String description;
     private final String sameModeTun;
     private final Map<String, Histogram> histograms = new LinkedHashMap<>();
+    /** Each metric's histogram block by block, for ratios taken within a block. */
+    private final Map<String, Map<Integer, Histogram>> blockHistograms = new LinkedHashMap<>();
     private final Map<String, Long> counts = new LinkedHashMap<>();
     private final Map<String, List<Double>> values = new LinkedHashMap<>();
     private final Map<String, Long> counters = new LinkedHashMap<>();
@@ -52,6 +55,8 @@ public final class ImplResult
         for (final Map.Entry<String, Histogram> e : result.histograms().entrySet())
         {
             histograms.computeIfAbsent(e.getKey(), k -> LoadResult.newHistogram()).add(e.getValue());
+            blockHistograms.computeIfAbsent(e.getKey(), k -> new TreeMap<>())
+                .computeIfAbsent(block, k -> LoadResult.newHistogram()).add(e.getValue());
         }
         result.counts().forEach((k, v) -> counts.merge(k, v, Long::sum));
         result.values().forEach((k, v) -> values.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
@@ -105,6 +110,28 @@ public final class ImplResult
     public Histogram histogram(final String metric)
     {
         return histograms.get(metric);
+    }
+
+    /** The metric's histogram of one block's segment, null when the implementation has none there. */
+    public Histogram blockHistogram(final String metric, final int block)
+    {
+        final Map<Integer, Histogram> blocks = blockHistograms.get(metric);
+        return blocks == null ? null : blocks.get(block);
+    }
+
+    /** The blocks this implementation ran a segment in, in order. */
+    public List<Integer> blocks()
+    {
+        final List<Integer> list = new ArrayList<>();
+        for (final Segment segment : segments)
+        {
+            if (!list.contains(segment.block()))
+            {
+                list.add(segment.block());
+            }
+        }
+        list.sort(Integer::compare);
+        return list;
     }
 
     public Map<String, Long> counts()

@@ -98,8 +98,84 @@ final class Ratios
 
     private static double percentile(final ImplResult impl, final String metric, final double percentile)
     {
-        final Histogram h = metric == null ? null : impl.histogram(metric);
+        return percentile(metric == null ? null : impl.histogram(metric), percentile);
+    }
+
+    private static double percentile(final Histogram h, final double percentile)
+    {
         return h == null || h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(percentile);
+    }
+
+    /**
+     * Block by block, where both ran: a latency percentile of {@code impl} over the same percentile of {@code reference}
+     * in that block. The blocks alternate the rows, so each ratio compares two segments minutes apart at most, and
+     * their spread says how far one run's pooled ratio can be trusted on a noisy machine.
+     */
+    static List<Double> blockLatencies(final ImplResult impl, final ImplResult reference, final String metric,
+        final double percentile)
+    {
+        final List<Double> ratios = new ArrayList<>();
+        if (reference == null || metric == null)
+        {
+            return ratios;
+        }
+        for (final int block : impl.blocks())
+        {
+            final double ratio = of(percentile(impl.blockHistogram(metric, block), percentile),
+                percentile(reference.blockHistogram(metric, block), percentile));
+            if (!Double.isNaN(ratio))
+            {
+                ratios.add(ratio);
+            }
+        }
+        return ratios;
+    }
+
+    /** {@code median (min-max)} of block ratios, {@code -} when there are none. */
+    static String spread(final List<Double> ratios)
+    {
+        if (ratios.isEmpty())
+        {
+            return "-";
+        }
+        final List<Double> sorted = new ArrayList<>(ratios);
+        sorted.sort(Double::compare);
+        final int n = sorted.size();
+        final double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+        return format(median) + String.format(Locale.ROOT, " (%.2f-%.2f)", sorted.get(0), sorted.get(n - 1));
+    }
+
+    /**
+     * For a latency metric, every TUN-based row against its same-mode nulltun block by block, header first: the
+     * median and range of the blocks' p50 and p99 ratios, and each block's p50 ratio. Empty unless some row has
+     * its same-mode nulltun in two blocks or more.
+     */
+    static List<String[]> blockTable(final ScenarioResult scenario, final String metric)
+    {
+        final List<String[]> table = new ArrayList<>();
+        table.add(new String[] {"implementation", SAME_MODE_TUN, "blocks", label("p50", SAME_MODE_TUN, LOWER_IS_BETTER),
+            label("p99", SAME_MODE_TUN, LOWER_IS_BETTER), "each block's p50 ratio"});
+        for (final ImplResult impl : scenario.impls())
+        {
+            final ImplResult sameMode = impl.ran() ? sameModeTun(scenario, impl) : null;
+            if (sameMode == null || sameMode == impl)
+            {
+                continue;
+            }
+            final List<Double> p50 = blockLatencies(impl, sameMode, metric, 50);
+            if (p50.size() < 2)
+            {
+                continue;
+            }
+            final List<String> each = new ArrayList<>();
+            for (final double ratio : p50)
+            {
+                each.add(String.format(Locale.ROOT, "%.2f", ratio));
+            }
+            table.add(new String[] {impl.name(), sameMode.name(), Integer.toString(p50.size()), spread(p50),
+                spread(blockLatencies(impl, sameMode, metric, 99)), String.join(" ", each)});
+        }
+        return table.size() > 1 ? table : List.of();
     }
 
     /** The median of a per-segment value of {@code impl} over that of {@code reference}. */

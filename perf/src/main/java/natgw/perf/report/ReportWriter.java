@@ -256,6 +256,13 @@ public final class ReportWriter
     }
 
     /** The scenario's figures, medians and ratios ({@link Ratios#figureTable}); null when it has none. */
+    /** The block-by-block ratios of a latency metric ({@link Ratios#blockTable}); null when there are none. */
+    static Table blockTable(final ScenarioResult scenario, final String metric)
+    {
+        final List<String[]> table = Ratios.blockTable(scenario, metric);
+        return table.isEmpty() ? null : Table.of(table).text(1).text(5);
+    }
+
     static Table figuresTable(final ScenarioResult scenario)
     {
         final List<String[]> figures = Ratios.figureTable(scenario);
@@ -315,6 +322,13 @@ public final class ReportWriter
         {
             sb.append(scenario.scenario()).append(metric == null ? "" : " - " + metric + " latency").append('\n')
                 .append(summaryTable(scenario, metric).terminal()).append('\n');
+            final Table blocks = blockTable(scenario, metric);
+            if (blocks != null)
+            {
+                sb.append(scenario.scenario()).append(" - ").append(metric)
+                    .append(" latency, block by block: median (lowest-highest) of the blocks' ratios\n")
+                    .append(blocks.terminal()).append('\n');
+            }
         }
         final Table figures = figuresTable(scenario);
         if (figures != null)
@@ -418,6 +432,13 @@ public final class ReportWriter
                     sb.append("### ").append(metric).append(" latency\n\n");
                 }
                 sb.append(summaryTable(scenario, metric).markdown()).append('\n');
+                final Table blocks = blockTable(scenario, metric);
+                if (blocks != null)
+                {
+                    sb.append("Block by block: each block's percentile over the same-mode TUN's in that block, the " +
+                        "median (lowest-highest) of the blocks:\n\n")
+                        .append(blocks.markdown()).append('\n');
+                }
             }
             final Table figures = figuresTable(scenario);
             if (figures != null)
@@ -586,6 +607,13 @@ public final class ReportWriter
                 }
                 summaryTable(scenario, metric).html(sb, "summary",
                     metric == null ? "" : " data-metric=\"" + Format.escapeHtml(metric) + "\"");
+                final Table blocks = blockTable(scenario, metric);
+                if (blocks != null)
+                {
+                    sb.append("<p>Block by block: each block's percentile over the same-mode TUN's in that block, the " +
+                        "median (lowest-highest) of the blocks.</p>\n");
+                    blocks.html(sb, "blocks", " data-metric=\"" + Format.escapeHtml(metric) + "\"");
+                }
             }
             appendHtmlValues(sb, scenario);
             sb.append("<h3>Implementations</h3>\n<ul>\n");

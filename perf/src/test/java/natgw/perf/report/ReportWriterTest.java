@@ -45,6 +45,35 @@ class ReportWriterTest
             throughput);
     }
 
+    /** natgw against its ceiling over three blocks whose medians drift together: 1.10x, 0.90x and 1.20x within them. */
+    @Test
+    void shouldQuoteEachBlocksRatioAgainstTheSameModeTunBesideThePooledOne()
+    {
+        final ImplResult natgw = new ImplResult("natgw-reserve", "natgw", "nulltun-offload");
+        final ImplResult tun = new ImplResult("nulltun-offload", "ceiling", "nulltun-offload");
+        final long[] tunMedianUs = {100, 200, 300};
+        final double[] ratio = {1.10, 0.90, 1.20};
+        for (int b = 0; b < 3; b++)
+        {
+            tun.add(b, new LoadResult().histogram("connect", connect(tunMedianUs[b], 0)), Map.of());
+            natgw.add(b, new LoadResult().histogram("connect", connect(Math.round(tunMedianUs[b] * ratio[b]), 0)), Map.of());
+        }
+        final ScenarioResult scenario = new ScenarioResult("short-connections", "test", List.of("connect"),
+            List.of(natgw, tun), Map.of("blocks", 3), List.of(), Instant.parse("2026-01-01T00:00:00Z"), 3.0, Map.of());
+
+        final Table table = ReportWriter.blockTable(scenario, "connect");
+        assertEquals(1, table.rows().size(), "the ceiling is not quoted against itself");
+        final String[] row = table.rows().get(0);
+        assertEquals("natgw-reserve", row[0]);
+        assertEquals("nulltun-offload", row[1]);
+        assertEquals("3", row[2]);
+        assertEquals("p50 x same-mode TUN (lower is better)", table.header()[3]);
+        assertEquals("1.10x (0.90-1.20)", row[3]);
+        assertEquals("1.10 0.90 1.20", row[5]);
+        assertTrue(ReportWriter.markdown(INFO, List.of(scenario)).contains("Block by block"));
+        assertEquals(null, ReportWriter.blockTable(storm(), "connect"), "one block: nothing to spread");
+    }
+
     static ImplResult impl(final String name, final long medianUs, final int stalls, final Map<String, Long> counters)
     {
         final ImplResult result = new ImplResult(name, name + " description");
