@@ -25,7 +25,8 @@ public final class JsonReport
 
     /**
      * {@code {"tcp1_gbps": {"vs_base": 0.08, "vs_same_mode_tun": 0.9}, "connect.p50": {...}, "connect.p99": {...}}}:
-     * each figure's median and each latency metric's p50 and p99 over the baseline's and the same-mode nulltun's;
+     * each figure's median and each latency metric's p50 and p99 over the baseline's and the same-mode nulltun's,
+     * the latter also block by block ({@code "vs_same_mode_tun_by_block": [1.1, 0.9, ...]}, with two blocks or more);
      * a ratio that cannot be computed is left out.
      */
     static ObjectNode ratiosJson(final ScenarioResult scenario, final ImplResult impl, final ImplResult base)
@@ -43,6 +44,13 @@ public final class JsonReport
             {
                 putRatios(ratios, metric + ".p" + percentile, Ratios.latency(impl, base, metric, percentile),
                     Ratios.latency(impl, tun, metric, percentile));
+                final List<Double> blocks = tun == impl ? List.of() : Ratios.blockLatencies(impl, tun, metric, percentile);
+                if (blocks.size() >= 2)
+                {
+                    final ArrayNode byBlock = ((ObjectNode)ratios.get(metric + ".p" + percentile))
+                        .putArray("vs_same_mode_tun_by_block");
+                    blocks.forEach(byBlock::add);
+                }
             }
         }
         return ratios;

@@ -47,7 +47,7 @@ class ReportWriterTest
 
     /** natgw against its ceiling over three blocks whose medians drift together: 1.10x, 0.90x and 1.20x within them. */
     @Test
-    void shouldQuoteEachBlocksRatioAgainstTheSameModeTunBesideThePooledOne()
+    void shouldQuoteEachBlocksRatioAgainstTheSameModeTunBesideThePooledOne() throws Exception
     {
         final ImplResult natgw = new ImplResult("natgw-reserve", "natgw", "nulltun-offload");
         final ImplResult tun = new ImplResult("nulltun-offload", "ceiling", "nulltun-offload");
@@ -71,6 +71,11 @@ class ReportWriterTest
         assertEquals("1.10x (0.90-1.20)", row[3]);
         assertEquals("1.10 0.90 1.20", row[5]);
         assertTrue(ReportWriter.markdown(INFO, List.of(scenario)).contains("Block by block"));
+        final JsonNode byBlock = new ObjectMapper().readTree(JsonReport.json(INFO, List.of(scenario))).path("scenarios")
+            .path(0).path("impls").path(0).path("ratios").path("connect.p50").path("vs_same_mode_tun_by_block");
+        assertEquals(3, byBlock.size(), byBlock.toString());
+        assertEquals(1.10, byBlock.path(0).asDouble(), 0.01);
+        assertEquals(0.90, byBlock.path(1).asDouble(), 0.01);
         assertEquals(null, ReportWriter.blockTable(storm(), "connect"), "one block: nothing to spread");
     }
 
