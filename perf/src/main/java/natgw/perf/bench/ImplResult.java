@@ -122,16 +122,7 @@ public final class ImplResult
     /** The blocks this implementation ran a segment in, in order. */
     public List<Integer> blocks()
     {
-        final List<Integer> list = new ArrayList<>();
-        for (final Segment segment : segments)
-        {
-            if (!list.contains(segment.block()))
-            {
-                list.add(segment.block());
-            }
-        }
-        list.sort(Integer::compare);
-        return list;
+        return segments.stream().map(Segment::block).distinct().sorted().toList();
     }
 
     public Map<String, Long> counts()
@@ -152,7 +143,12 @@ public final class ImplResult
     /** Median over segments of a per-segment value, NaN when absent. */
     public double median(final String name)
     {
-        final List<Double> list = values.get(name);
+        return median(values.get(name));
+    }
+
+    /** The median of {@code list}, NaN when it is null or empty. */
+    public static double median(final List<Double> list)
+    {
         if (list == null || list.isEmpty())
         {
             return Double.NaN;

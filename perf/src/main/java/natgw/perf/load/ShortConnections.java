@@ -529,20 +529,18 @@ public final class ShortConnections
             @Override
             public void channelActive(final ChannelHandlerContext ctx)
             {
-                final long latencyNs = System.nanoTime() - originNs;
-                if (!measured)
+                if (measured)
                 {
-                    ctx.writeAndFlush(request.duplicate());
-                    return;
-                }
-                connectLatency.recordValue(Math.min(latencyNs, LoadResult.HIGHEST_TRACKABLE_NS));
-                if (latencyNs >= stallNs)
-                {
-                    stalls++;
-                }
-                if (latencyNs >= slowNs)
-                {
-                    slow++;
+                    final long latencyNs = System.nanoTime() - originNs;
+                    connectLatency.recordValue(Math.min(latencyNs, LoadResult.HIGHEST_TRACKABLE_NS));
+                    if (latencyNs >= stallNs)
+                    {
+                        stalls++;
+                    }
+                    if (latencyNs >= slowNs)
+                    {
+                        slow++;
+                    }
                 }
                 ctx.writeAndFlush(request.duplicate());
             }

@@ -44,7 +44,7 @@ public final class JsonReport
             {
                 putRatios(ratios, metric + ".p" + percentile, Ratios.latency(impl, base, metric, percentile),
                     Ratios.latency(impl, tun, metric, percentile));
-                final List<Double> blocks = tun == impl ? List.of() : Ratios.blockLatencies(impl, tun, metric, percentile);
+                final List<Double> blocks = Ratios.blockLatencies(impl, tun, metric, percentile);
                 if (blocks.size() >= 2)
                 {
                     final ArrayNode byBlock = ((ObjectNode)ratios.get(metric + ".p" + percentile))

@@ -1,6 +1,7 @@
 package natgw.perf.report;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 
@@ -109,13 +110,13 @@ final class Ratios
     /**
      * Block by block, where both ran: a latency percentile of {@code impl} over the same percentile of {@code reference}
      * in that block. The blocks alternate the rows, so each ratio compares two segments minutes apart at most, and
-     * their spread says how far one run's pooled ratio can be trusted on a noisy machine.
+     * their spread says how far one run's pooled ratio can be trusted on a noisy machine. None for a row against itself.
      */
     static List<Double> blockLatencies(final ImplResult impl, final ImplResult reference, final String metric,
         final double percentile)
     {
         final List<Double> ratios = new ArrayList<>();
-        if (reference == null || metric == null)
+        if (reference == null || reference == impl || metric == null)
         {
             return ratios;
         }
@@ -138,11 +139,8 @@ final class Ratios
         {
             return "-";
         }
-        final List<Double> sorted = new ArrayList<>(ratios);
-        sorted.sort(Double::compare);
-        final int n = sorted.size();
-        final double median = n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-        return format(median) + String.format(Locale.ROOT, " (%.2f-%.2f)", sorted.get(0), sorted.get(n - 1));
+        return format(ImplResult.median(ratios)) +
+            String.format(Locale.ROOT, " (%.2f-%.2f)", Collections.min(ratios), Collections.max(ratios));
     }
 
     /**
@@ -158,10 +156,6 @@ final class Ratios
         for (final ImplResult impl : scenario.impls())
         {
             final ImplResult sameMode = impl.ran() ? sameModeTun(scenario, impl) : null;
-            if (sameMode == null || sameMode == impl)
-            {
-                continue;
-            }
             final List<Double> p50 = blockLatencies(impl, sameMode, metric, 50);
             if (p50.size() < 2)
             {

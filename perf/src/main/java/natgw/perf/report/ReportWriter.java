@@ -255,7 +255,6 @@ public final class ReportWriter
         return table.keep(keep);
     }
 
-    /** The scenario's figures, medians and ratios ({@link Ratios#figureTable}); null when it has none. */
     /** The block-by-block ratios of a latency metric ({@link Ratios#blockTable}); null when there are none. */
     static Table blockTable(final ScenarioResult scenario, final String metric)
     {
@@ -263,6 +262,11 @@ public final class ReportWriter
         return table.isEmpty() ? null : Table.of(table).text(1).text(5);
     }
 
+    /** What a block table holds, said before it in markdown and html. */
+    private static final String BLOCKS_CAPTION = "Block by block: each block's percentile over the same-mode TUN's " +
+        "in that block, the median (lowest-highest) of the blocks";
+
+    /** The scenario's figures, medians and ratios ({@link Ratios#figureTable}); null when it has none. */
     static Table figuresTable(final ScenarioResult scenario)
     {
         final List<String[]> figures = Ratios.figureTable(scenario);
@@ -435,9 +439,7 @@ public final class ReportWriter
                 final Table blocks = blockTable(scenario, metric);
                 if (blocks != null)
                 {
-                    sb.append("Block by block: each block's percentile over the same-mode TUN's in that block, the " +
-                        "median (lowest-highest) of the blocks:\n\n")
-                        .append(blocks.markdown()).append('\n');
+                    sb.append(BLOCKS_CAPTION).append(":\n\n").append(blocks.markdown()).append('\n');
                 }
             }
             final Table figures = figuresTable(scenario);
@@ -610,8 +612,7 @@ public final class ReportWriter
                 final Table blocks = blockTable(scenario, metric);
                 if (blocks != null)
                 {
-                    sb.append("<p>Block by block: each block's percentile over the same-mode TUN's in that block, the " +
-                        "median (lowest-highest) of the blocks.</p>\n");
+                    sb.append("<p>").append(BLOCKS_CAPTION).append(".</p>\n");
                     blocks.html(sb, "blocks", " data-metric=\"" + Format.escapeHtml(metric) + "\"");
                 }
             }
