@@ -26,7 +26,9 @@ public final class JsonReport
     /**
      * {@code {"tcp1_gbps": {"vs_base": 0.08, "vs_same_mode_tun": 0.9}, "connect.p50": {...}, "connect.p99": {...}}}:
      * each figure's median and each latency metric's p50 and p99 over the baseline's and the same-mode nulltun's,
-     * the latter also block by block ({@code "vs_same_mode_tun_by_block": [1.1, 0.9, ...]}, with two blocks or more);
+     * the latter also block by block ({@code "vs_same_mode_tun_by_block": [1.1, 0.9, ...]}, with two blocks or more)
+     * with, from six blocks, the 95 % interval of their median ({@code "vs_same_mode_tun_median_interval": {"low",
+     * "high", "coverage", "verdict"}}, {@link MedianInterval});
      * a ratio that cannot be computed is left out.
      */
     static ObjectNode ratiosJson(final ScenarioResult scenario, final ImplResult impl, final ImplResult base)
@@ -47,9 +49,15 @@ public final class JsonReport
                 final List<Double> blocks = Ratios.blockLatencies(impl, tun, metric, percentile);
                 if (blocks.size() >= 2)
                 {
-                    final ArrayNode byBlock = ((ObjectNode)ratios.get(metric + ".p" + percentile))
-                        .putArray("vs_same_mode_tun_by_block");
+                    final ObjectNode node = (ObjectNode)ratios.get(metric + ".p" + percentile);
+                    final ArrayNode byBlock = node.putArray("vs_same_mode_tun_by_block");
                     blocks.forEach(byBlock::add);
+                    final MedianInterval interval = MedianInterval.of(blocks);
+                    if (interval != null)
+                    {
+                        node.putObject("vs_same_mode_tun_median_interval").put("low", interval.low)
+                            .put("high", interval.high).put("coverage", interval.coverage).put("verdict", interval.verdict());
+                    }
                 }
             }
         }

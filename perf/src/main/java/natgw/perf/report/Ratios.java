@@ -145,14 +145,15 @@ final class Ratios
 
     /**
      * For a latency metric, every TUN-based row against its same-mode nulltun block by block, header first: the
-     * median and range of the blocks' p50 and p99 ratios, and each block's p50 ratio. Empty unless some row has
+     * median and range of the blocks' p50 and p99 ratios, the 95 % interval of the p50 ratios' median with what it
+     * says against 1 ({@link MedianInterval}, from six blocks), and each block's p50 ratio. Empty unless some row has
      * its same-mode nulltun in two blocks or more.
      */
     static List<String[]> blockTable(final ScenarioResult scenario, final String metric)
     {
         final List<String[]> table = new ArrayList<>();
         table.add(new String[] {"implementation", SAME_MODE_TUN, "blocks", label("p50", SAME_MODE_TUN, LOWER_IS_BETTER),
-            label("p99", SAME_MODE_TUN, LOWER_IS_BETTER), "each block's p50 ratio"});
+            label("p99", SAME_MODE_TUN, LOWER_IS_BETTER), "p50 median's 95% interval", "each block's p50 ratio"});
         for (final ImplResult impl : scenario.impls())
         {
             final ImplResult sameMode = impl.ran() ? sameModeTun(scenario, impl) : null;
@@ -166,8 +167,11 @@ final class Ratios
             {
                 each.add(String.format(Locale.ROOT, "%.2f", ratio));
             }
+            final MedianInterval interval = MedianInterval.of(p50);
             table.add(new String[] {impl.name(), sameMode.name(), Integer.toString(p50.size()), spread(p50),
-                spread(blockLatencies(impl, sameMode, metric, 99)), String.join(" ", each)});
+                spread(blockLatencies(impl, sameMode, metric, 99)),
+                interval == null ? "- (" + MedianInterval.MIN_VALUES + " blocks needed)" : interval.toString(),
+                String.join(" ", each)});
         }
         return table.size() > 1 ? table : List.of();
     }

@@ -259,12 +259,13 @@ public final class ReportWriter
     static Table blockTable(final ScenarioResult scenario, final String metric)
     {
         final List<String[]> table = Ratios.blockTable(scenario, metric);
-        return table.isEmpty() ? null : Table.of(table).text(1).text(5);
+        return table.isEmpty() ? null : Table.of(table).text(1).text(5).text(6);
     }
 
     /** What a block table holds, said before it in markdown and html. */
     private static final String BLOCKS_CAPTION = "Block by block: each block's percentile over the same-mode TUN's " +
-        "in that block, the median (lowest-highest) of the blocks";
+        "in that block, the median (lowest-highest) of the blocks, and where the median of the blocks' p50 ratios " +
+        "lies with 95 % confidence (by order statistics): lower or higher than the TUN's, or not told apart";
 
     /** The scenario's figures, medians and ratios ({@link Ratios#figureTable}); null when it has none. */
     static Table figuresTable(final ScenarioResult scenario)

@@ -69,7 +69,8 @@ class ReportWriterTest
         assertEquals("3", row[2]);
         assertEquals("p50 x same-mode TUN (lower is better)", table.header()[3]);
         assertEquals("1.10x (0.90-1.20)", row[3]);
-        assertEquals("1.10 0.90 1.20", row[5]);
+        assertEquals("- (6 blocks needed)", row[5], "three blocks give no 95 % interval");
+        assertEquals("1.10 0.90 1.20", row[6]);
         assertTrue(ReportWriter.markdown(INFO, List.of(scenario)).contains("Block by block"));
         final JsonNode byBlock = new ObjectMapper().readTree(JsonReport.json(INFO, List.of(scenario))).path("scenarios")
             .path(0).path("impls").path(0).path("ratios").path("connect.p50").path("vs_same_mode_tun_by_block");
@@ -77,6 +78,31 @@ class ReportWriterTest
         assertEquals(1.10, byBlock.path(0).asDouble(), 0.01);
         assertEquals(0.90, byBlock.path(1).asDouble(), 0.01);
         assertEquals(null, ReportWriter.blockTable(storm(), "connect"), "one block: nothing to spread");
+    }
+
+    /** Six blocks, natgw 1.02x-1.12x its ceiling in each: the median's interval lies above 1, in the table and the json. */
+    @Test
+    void shouldSayWhereTheBlocksMedianRatioLiesOnceSixBlocksRan() throws Exception
+    {
+        final ImplResult natgw = new ImplResult("natgw-reserve", "natgw", "nulltun-offload");
+        final ImplResult tun = new ImplResult("nulltun-offload", "ceiling", "nulltun-offload");
+        final double[] ratio = {1.08, 1.02, 1.12, 1.05, 1.04, 1.10};
+        for (int b = 0; b < ratio.length; b++)
+        {
+            tun.add(b, new LoadResult().histogram("connect", connect(500, 0)), Map.of());
+            natgw.add(b, new LoadResult().histogram("connect", connect(Math.round(500 * ratio[b]), 0)), Map.of());
+        }
+        final ScenarioResult scenario = new ScenarioResult("short-connections", "test", List.of("connect"),
+            List.of(natgw, tun), Map.of("blocks", 6), List.of(), Instant.parse("2026-01-01T00:00:00Z"), 3.0, Map.of());
+
+        final String[] row = ReportWriter.blockTable(scenario, "connect").rows().get(0);
+        assertEquals("1.02-1.12, higher", row[5]);
+        final JsonNode interval = new ObjectMapper().readTree(JsonReport.json(INFO, List.of(scenario))).path("scenarios")
+            .path(0).path("impls").path(0).path("ratios").path("connect.p50").path("vs_same_mode_tun_median_interval");
+        assertEquals("higher", interval.path("verdict").asText(), interval.toString());
+        assertEquals(1.02, interval.path("low").asDouble(), 0.005);
+        assertEquals(1.12, interval.path("high").asDouble(), 0.005);
+        assertEquals(0.969, interval.path("coverage").asDouble(), 0.001);
     }
 
     static ImplResult impl(final String name, final long medianUs, final int stalls, final Map<String, Long> counters)
