@@ -22,8 +22,12 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  */
 @JCStressTest
 @Description("Kill and reuse under a reader: a validated read is connection 1's, never connection 2's data for connection 1's tuple.")
-@Outcome(id = "(NONE|CONFIRMED|DYING|STALE), (NONE|CONFIRMED|DYING|STALE), REUSED", expect = ACCEPTABLE,
-    desc = "missed, or read connection 1 whole (possibly while it died), or was told the entry changed under it")
+@Outcome(id = "CONFIRMED, (NONE|CONFIRMED|DYING|STALE), REUSED", expect = ACCEPTABLE,
+    desc = "read connection 1 whole, then missed it, read it whole (possibly while it died), or was told the entry changed")
+@Outcome(id = "(NONE|DYING|STALE), (NONE|DYING|STALE), REUSED", expect = ACCEPTABLE,
+    desc = "found connection 1 dying or gone, then again")
+@Outcome(id = "(NONE|DYING|STALE), CONFIRMED, .*", expect = FORBIDDEN,
+    desc = "connection 1 confirmed again after the reader saw it dying or gone: a kill marks it DYING before unlinking")
 @Outcome(id = ".*HALF.*", expect = FORBIDDEN, desc = "stillValid accepted another connection's data")
 @Outcome(id = ".*, NOT_REUSED", expect = FORBIDDEN, desc = "the killed entry was not freed once")
 @Outcome(expect = FORBIDDEN, desc = "other")
