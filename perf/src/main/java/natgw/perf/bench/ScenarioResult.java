@@ -28,11 +28,17 @@ public record ScenarioResult(
     }
 
     /**
-     * A per-segment value of the load result ({@code tcp1_gbps}), higher is better: drawn as bars and quoted as
-     * ratios against the kernel baseline and against each row's nulltun in the same offload mode.
+     * A per-segment value of the load result ({@code tcp1_gbps}), higher is better unless {@code lowerIsBetter} (a
+     * cost): drawn as bars and quoted as ratios against the kernel baseline and against each row's nulltun in the
+     * same offload mode.
      */
-    public record Figure(String label, String value, String unit)
+    public record Figure(String label, String value, String unit, boolean lowerIsBetter)
     {
+        /** A throughput: higher is better. */
+        public Figure(final String label, final String value, final String unit)
+        {
+            this(label, value, unit, false);
+        }
     }
 
     public ScenarioResult

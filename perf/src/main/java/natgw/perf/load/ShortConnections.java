@@ -108,6 +108,10 @@ public final class ShortConnections
                 endNs, timeoutNs, stallNs, slowNs, requestBytes, threadPorts(portRange, t, threads))
                 .measureFrom(measureFromNs));
         }
+        final MachineCpu[] machine = new MachineCpu[2]; // at the measurement's start and end
+        final Thread machineSampler = new Thread(() -> sampleMachine(machine, measureFromNs, endNs), "machine-cpu");
+        machineSampler.setDaemon(true);
+        machineSampler.start();
         workers.forEach(Worker::start);
         boolean running = true;
         while (running)
@@ -155,6 +159,11 @@ public final class ShortConnections
             worker.errors.forEach((k, v) -> errors.merge(k, v, Long::sum));
         }
         final double seconds = durationNs / 1e9;
+        machineSampler.join();
+        if (machine[1] == null)
+        {
+            throw new IllegalStateException("could not read the machine's CPU time (/proc/stat) at the start and the end of the measurement");
+        }
         final LoadResult result = new LoadResult()
             .histogram("connect", connect)
             .histogram("request", request)
@@ -167,7 +176,8 @@ public final class ShortConnections
             .count("settle_errors", settleErrors)
             .value("duration_s", seconds)
             .value("loader_cpu_share", loaderCpuNs / 1e9 / seconds / threads)
-            .value("conn_per_s", completed / seconds);
+            .value("conn_per_s", completed / seconds)
+            .value("machine_cpu_us_per_conn", machine[1].busyCpuSecondsSince(machine[0], seconds) * 1e6 / Math.max(1, completed));
         if (open)
         {
             result.value("target_conn_per_s", rate);
@@ -175,6 +185,30 @@ public final class ShortConnections
         errors.forEach((k, v) -> result.count("error_" + k, v));
         result.write(out);
         System.out.println("done completed=" + completed + " errors=" + errors);
+    }
+
+    /** The machine's CPU time at {@code fromNs} and at {@code toNs} into {@code into}; leaves null what it could not read. */
+    private static void sampleMachine(final MachineCpu[] into, final long fromNs, final long toNs)
+    {
+        try
+        {
+            sleepUntil(fromNs);
+            into[0] = MachineCpu.read();
+            sleepUntil(toNs);
+            into[1] = into[0] == null ? null : MachineCpu.read();
+        }
+        catch (final IOException | InterruptedException ex)
+        {
+            System.err.println("machine CPU not sampled: " + ex);
+        }
+    }
+
+    private static void sleepUntil(final long deadlineNs) throws InterruptedException
+    {
+        for (long left = deadlineNs - System.nanoTime(); left > 0; left = deadlineNs - System.nanoTime())
+        {
+            TimeUnit.NANOSECONDS.sleep(left);
+        }
     }
 
     /** {@code LO-HI} to {lo, hi}; {@code 0-0} means ephemeral ports. */

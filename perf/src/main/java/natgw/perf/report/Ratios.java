@@ -19,7 +19,7 @@ final class Ratios
 {
     /** What a ratio of latencies means: the implementation's time over the reference's. */
     static final String LOWER_IS_BETTER = "lower is better";
-    /** What a ratio of figures ({@link ScenarioResult.Figure}: throughputs) means. */
+    /** What a ratio of figures ({@link ScenarioResult.Figure}: throughputs; costs are lower-is-better) means. */
     static final String HIGHER_IS_BETTER = "higher is better";
     /** The reference of the "same mode" ratios, as headers name it. */
     static final String SAME_MODE_TUN = "same-mode TUN";
@@ -225,11 +225,12 @@ final class Ratios
         }
         for (final ScenarioResult.Figure figure : figures)
         {
+            final String sense = figure.lowerIsBetter() ? LOWER_IS_BETTER : HIGHER_IS_BETTER;
             header.add(figure.label() + " " + figure.unit());
-            header.add(label("", base.name(), HIGHER_IS_BETTER));
+            header.add(label("", base.name(), sense));
             if (tun)
             {
-                header.add(label("", SAME_MODE_TUN, HIGHER_IS_BETTER));
+                header.add(label("", SAME_MODE_TUN, sense));
             }
         }
         table.add(header.toArray(new String[0]));

@@ -386,7 +386,7 @@ public final class ReportWriter
 
     /**
      * True when {@code value} counts something (retransmissions): every segment's value of every implementation is a
-     * whole number. A figure ({@link ScenarioResult.Figure}) is a rate, never a count, even when it comes out whole.
+     * whole number. A figure ({@link ScenarioResult.Figure}) is a rate or a cost, never a count, even when it comes out whole.
      */
     static boolean wholeNumbers(final ScenarioResult scenario, final String value)
     {
@@ -666,7 +666,8 @@ public final class ReportWriter
                     bars.add(new BarChart.Bar(impl.name(), Colors.of(impl.name()), impl.median(figure.value())));
                 }
             }
-            sb.append(BarChart.svg(scenario.scenario() + ": " + figure.label() + " (median of segments)",
+            sb.append(BarChart.svg(scenario.scenario() + ": " + figure.label() + " (median of segments" +
+                (figure.lowerIsBetter() ? ", lower is better)" : ")"),
                 figure.unit(), bars));
         }
         final Table figures = figuresTable(scenario);

@@ -88,6 +88,10 @@ class ShortConnectionsTest
         assertEquals(0, result.count("errors"));
         assertEquals(result.count("completed"), result.histograms().get("request").getTotalCount());
         assertEquals(result.count("attempted"), result.count("completed"), "each one completed, none left in flight");
+        // the whole machine's CPU over the measured second, per connection: some, and at most all its CPUs' time
+        final double cpuUs = result.values().get("machine_cpu_us_per_conn");
+        final double capacityUs = 1e6 * MachineCpu.read().cpus() / result.count("completed");
+        assertTrue(cpuUs > 0 && cpuUs <= capacityUs * 1.05, cpuUs + " us of machine CPU a connection, capacity " + capacityUs);
     }
 
     /** Two load threads from two loopback addresses against an in-process echo server, no warm-up. */

@@ -224,6 +224,26 @@ class ReportWriterTest
             "no nulltun ran: no columns for it");
     }
 
+    /** A cost (CPU per connection) beside a rate: each ratio column says which way is better for its figure. */
+    @Test
+    void shouldSayThatACostFigureIsBetterLower()
+    {
+        final ImplResult kernel = new ImplResult("kernel-masq", "k");
+        kernel.add(0, new LoadResult().value("closed.conn_per_s", 20_000).value("closed.machine_cpu_us_per_conn", 90), Map.of());
+        final ImplResult natgw = new ImplResult("natgw-reserve", "n");
+        natgw.add(0, new LoadResult().value("closed.conn_per_s", 10_000).value("closed.machine_cpu_us_per_conn", 180), Map.of());
+        final ScenarioResult scenario = new ScenarioResult("short-connections", "s", List.of(), List.of(kernel, natgw),
+            Map.of(), List.of(), Instant.now(), 1, Map.of(), List.of(), List.of(
+                new ScenarioResult.Figure("closed loop", "closed.conn_per_s", "conn/s"),
+                new ScenarioResult.Figure("closed loop, machine CPU per connection", "closed.machine_cpu_us_per_conn", "us", true)));
+
+        final Table table = ReportWriter.figuresTable(scenario);
+        assertEquals(List.of("implementation", "closed loop conn/s", "x kernel-masq (higher is better)",
+            "closed loop, machine CPU per connection us", "x kernel-masq (lower is better)"), List.of(table.header()));
+        assertEquals(List.of("natgw-reserve", "10000", "0.50x", "180", "2.00x"), List.of(table.rows().get(1)));
+        assertTrue(ReportWriter.html(INFO, List.of(scenario)).contains("machine CPU per connection (median of segments, lower is better)"));
+    }
+
     @Test
     void shouldTabulateFiguresAgainstKernelMasqAndTheSameModeNulltun() throws Exception
     {
