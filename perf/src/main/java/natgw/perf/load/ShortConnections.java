@@ -195,7 +195,7 @@ public final class ShortConnections
             sleepUntil(fromNs);
             into[0] = MachineCpu.read();
             sleepUntil(toNs);
-            into[1] = into[0] == null ? null : MachineCpu.read();
+            into[1] = MachineCpu.read();
         }
         catch (final IOException | InterruptedException ex)
         {

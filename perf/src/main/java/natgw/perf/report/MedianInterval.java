@@ -44,13 +44,11 @@ final class MedianInterval
         Collections.sort(sorted);
         // the largest k whose two tails, P(B <= k - 1) each, leave at least CONFIDENCE between them
         int k = 1;
-        double tail = binomialCdf(n, 0);
         while (2 * binomialCdf(n, k) <= 1 - CONFIDENCE)
         {
-            tail = binomialCdf(n, k);
             k++;
         }
-        return new MedianInterval(sorted.get(k - 1), sorted.get(n - k), 1 - 2 * tail);
+        return new MedianInterval(sorted.get(k - 1), sorted.get(n - k), 1 - 2 * binomialCdf(n, k - 1));
     }
 
     /** P(B <= j) for B ~ Binomial(n, 1/2). */
