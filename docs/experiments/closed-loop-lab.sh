@@ -2,8 +2,8 @@
 # closed-loop-lab.sh natgw|nulltun OUT: a lab of its own (prefix pc), natgw (NATGW_ARGS added to its run command) or
 # nulltun -v -q 2 (NULLTUN: a compiled ../shared/tools/nulltun.c, default /tmp/nulltun) in the gateway namespace, the
 # closed loop (16 in flight, 4 sources) for 2 s of settle and 10 s; with PERF=1 (the default) perf record -a -g for
-# 5 s from 3 s into the measurement into OUT.perf. Prints the rate, the machine CPU per connection and the gateway's
-# context switches per connection (docs/BENCHMARKS.md, session 19). Run as root from a built tree, under the quiet lock.
+# 5 s from 3 s into the measurement into OUT.perf. Prints the rate, the machine CPU per connection, the gateway's
+# context switches per connection and the CPU of each of its worker threads over those 5 s (docs/BENCHMARKS.md, session 19). Run as root from a built tree, under the quiet lock.
 set -u
 what=$1; out=$2; tree=$(cd "$(dirname "$0")/../.." && pwd); nulltun=${NULLTUN:-/tmp/nulltun}
 cleanup() { pkill -f "run --tun pc0"; pkill -f "$nulltun -v -q 2 pc0"; pkill -f "EchoServer --bind 10.77.2.2"; sleep 1; "$tree/natgw" lab down --prefix pc >/dev/null 2>&1; }
@@ -35,8 +35,24 @@ for _ in $(seq 300); do grep -q '^measuring' $out.load.log && break; sleep 0.1; 
 sleep 5   # 1 s loopback warm-up happened before 'measuring'; then 2 s settle; 3 s into the measurement
 if [ "$what" = natgw ]; then gpid=$(pgrep -f "run --tun pc0" | head -1); else gpid=$(pgrep -f "$nulltun -v -q 2 pc0" | head -1); fi
 cs() { cat /proc/$gpid/task/*/status | awk '/^voluntary_ctxt_switches/{v+=$2} /^nonvoluntary_ctxt_switches/{n+=$2} END{print v, n}'; }
+# each thread's CPU (utime + stime, clock ticks) by name, to see how the work splits over natgw's workers
+threads() { for t in /proc/$gpid/task/*; do echo "$(tr ' ' _ < $t/comm) $(cut -d' ' -f14,15 $t/stat | tr ' ' +)"; done; }
+threads > $out.threads0
 c0=$(cs); t0=$(date +%s.%N)
 if [ "${PERF:-1}" = 1 ]; then perf record -a -g -F 999 -o $out.perf -- sleep 5 2>/dev/null; else sleep 5; fi
 c1=$(cs); t1=$(date +%s.%N); echo "$c0 $c1 $t0 $t1" > $out.cs
+threads > $out.threads1
 wait $loader
 python3 -c "import json;d=json.load(open('$out.json'));v0,n0,v1,n1,t0,t1=map(float,open('$out.cs').read().split()); r=d['values']['conn_per_s']; print('$what', 'completed', d['counts']['completed'], 'conn/s', round(r), 'machine us/conn', round(d['values']['machine_cpu_us_per_conn'],1), 'gw voluntary switches/conn %.2f involuntary %.2f'%((v1-v0)/(r*(t1-t0)), (n1-n0)/(r*(t1-t0))))"
+python3 - "$out" <<'P'
+import sys
+def load(path):
+    d = {}
+    for line in open(path):
+        name, ticks = line.split()
+        d[name] = d.get(name, 0) + eval(ticks)
+    return d
+a, b = load(sys.argv[1] + '.threads0'), load(sys.argv[1] + '.threads1')
+busy = {n: (b[n] - a.get(n, 0)) * 10 for n in b if n.startswith('worker') or n.startswith('nulltun')}
+print('worker CPU ms over 5 s:', ' '.join('%s %d' % (n, busy[n]) for n in sorted(busy)))
+P

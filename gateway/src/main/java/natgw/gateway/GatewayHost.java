@@ -18,6 +18,7 @@ import natgw.tun.Capabilities;
 import natgw.tun.HugePageMemory;
 import natgw.tun.HostNetwork;
 import natgw.tun.LinuxTun;
+import natgw.tun.TunSteering;
 
 /**
  * {@code natgw run} on a real host: opens the TUN device, routes traffic into it, starts the gateway and
@@ -110,7 +111,8 @@ public final class GatewayHost implements AutoCloseable
             final String dev = tun.name();
             if (tun.steeringRefusal() != null)
             {
-                log.println("natgw: " + tun.steeringRefusal() + "; the kernel's flow steering spreads the queues instead");
+                log.println("natgw: " + tun.steeringRefusal() + (tun.steering() == TunSteering.KERNEL ?
+                    "; the kernel's flow steering spreads the queues instead" : "; queue steering " + tun.steering().label() + " instead"));
             }
 
             if (config.tunTxQueueLength() > 0)

@@ -123,9 +123,9 @@ public final class LinuxTun implements TunDevice
      * As {@link #open(String, int, int)}; with {@code offloads}, every packet carries a virtio-net header and the
      * device runs with the widest set of {@link TunOffloads#REQUESTS} the kernel accepts ({@link #offloads()}). The
      * queues are chosen by {@code steering}; {@code pool} (host-order addresses) tells {@link TunSteering#FLOWS} which
-     * packets are replies to translated connections. A kernel that refuses a steering program (no bpf(2) in a
-     * container, say) leaves its own steering in force: {@link #steering()} says which runs and
-     * {@link #steeringRefusal()} why.
+     * packets are replies to translated connections. A kernel that refuses the flows program (no mmap-able map before
+     * Linux 5.5) gets the ports program; one that refuses that too (no bpf(2) in a container, say) keeps its own
+     * steering: {@link #steering()} says which runs and {@link #steeringRefusal()} why.
      */
     public static LinuxTun open(
         final String name, final int queues, final int mtu, final boolean offloads, final TunSteering steering, final int[] pool)
@@ -172,21 +172,15 @@ public final class LinuxTun implements TunDevice
             final TunOffloads inForce = offloads ? negotiateOffloads(libc, opened[0].fd(), actualName, ifreq) : TunOffloads.NONE;
             TunSteering steering = TunSteering.KERNEL;
             String steeringRefusal = null;
-            if (queues > 1 && requestedSteering != TunSteering.KERNEL)
+            // each refusal falls back a step (flows needs a map and Linux 5.5; ports a program): run with what works,
+            // and say so
+            if (queues > 1 && requestedSteering == TunSteering.FLOWS)
             {
                 try
                 {
-                    if (requestedSteering == TunSteering.FLOWS)
-                    {
-                        steeringMap = SteeringMap.create(actualName);
-                        PortSteeringProgram.attach(actualName, opened[0].fd(),
-                            PortSteeringProgram.flowProgram(queues, pool, steeringMap.fd()));
-                    }
-                    else
-                    {
-                        PortSteeringProgram.attach(actualName, opened[0].fd(), PortSteeringProgram.program(queues));
-                    }
-                    steering = requestedSteering;
+                    steeringMap = SteeringMap.create(actualName);
+                    PortSteeringProgram.attach(actualName, opened[0].fd(), PortSteeringProgram.flowProgram(queues, pool, steeringMap.fd()));
+                    steering = TunSteering.FLOWS;
                 }
                 catch (final TunException | IllegalArgumentException ex)
                 {
@@ -195,7 +189,19 @@ public final class LinuxTun implements TunDevice
                         steeringMap.close();
                         steeringMap = null;
                     }
-                    steeringRefusal = ex.getMessage(); // the kernel's own steering still works: run with it, and say so
+                    steeringRefusal = ex.getMessage();
+                }
+            }
+            if (queues > 1 && requestedSteering != TunSteering.KERNEL && steering == TunSteering.KERNEL)
+            {
+                try
+                {
+                    PortSteeringProgram.attach(actualName, opened[0].fd(), PortSteeringProgram.program(queues));
+                    steering = TunSteering.PORTS;
+                }
+                catch (final TunException ex)
+                {
+                    steeringRefusal = steeringRefusal == null ? ex.getMessage() : steeringRefusal + "; " + ex.getMessage();
                 }
             }
 

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import natgw.core.flow.QueueSteering;
 import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -30,8 +31,8 @@ final class PortSteeringProgram
 
     /**
      * The program of {@link TunSteering#PORTS} for {@code queues} queues: for unfragmented TCP and UDP (and first
-     * fragments) the sum of the ports ({@code QueueSteering}), which NAT leaves alone when it keeps the port,
-     * so a connection's replies come to its original's queue; a TCP SYN (without ACK) adds both addresses, so that
+     * fragments) a hash of the sum of the ports ({@link QueueSteering#queue}), which NAT leaves alone when it keeps the
+     * port, so a connection's replies come to its original's queue; a TCP SYN (without ACK) adds both addresses, so that
      * clients that open connections from one port to one server at once (incident 1) spread over the queues. Else
      * (ICMP, later fragments) the addresses' exclusive or. The program takes the modulo itself, as the port search
      * that aims a translated port's replies at a queue computes it (NatAllocator.steeredQueues): the TUN keeps only
@@ -124,8 +125,10 @@ final class PortSteeringProgram
         insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
         insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
         final int sum = insns.size();
-        insns.add(insn(0xbf, 0, 8, 0, 0));        // sum: r0 = r8
-        insns.add(insn(0x97, 0, 0, 0, queues));   // r0 %= queues
+        insns.add(insn(0xbc, 0, 8, 0, 0));        // sum: w0 = w8
+        insns.add(insn(0x24, 0, 0, 0, QueueSteering.MULTIPLIER)); // w0 *= multiplier
+        insns.add(insn(0x74, 0, 0, 0, 16));       // w0 >>= 16
+        insns.add(insn(0x94, 0, 0, 0, queues));   // w0 %= queues
         insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
         final int addresses = insns.size();
         insns.add(insn(0x20, 0, 0, 0, 12));       // addresses: r0 = ip[12:4] (source address)

@@ -8,19 +8,20 @@ package natgw.tun;
  * looks every packet to be read up in a flow table of at most 4,096 entries (MAX_TAP_FLOWS), which a gateway
  * making thousands of connections a second keeps full; a NATed connection's two directions are two flows to it,
  * so half of the replies reach another worker than the one that made the connection. The program instead steers
- * a TCP or UDP packet by the sum of its two ports (a SYN's addresses added): the two directions of a connection whose
- * port the NAT kept give the same sum, so they are read by the same worker, and nothing is hashed or learnt per
- * packet written. {@link PortSteeringProgram#program} has the whole rule. {@link #FLOWS} spreads the original
- * direction of every connection whose port NAT chose by its addresses too (one client port to one server from many
- * clients, incident 1's storm, then spreads over the workers) and steers the replies to the pool by ports, where the
- * port search aims them; a connection that kept its port goes by its ports both ways, as with {@link #PORTS}.
+ * a TCP or UDP packet by a hash of the sum of its two ports (a SYN's addresses added): the two directions of a
+ * connection whose port the NAT kept give the same sum, so they are read by the same worker, connections spread
+ * over the workers by their client ports, and nothing is hashed or learnt per packet written. {@link PortSteeringProgram#program} has
+ * the whole rule. {@link #FLOWS} spreads the original direction of every connection whose port NAT chose by its
+ * addresses too (one client port to one server from many clients, incident 1's storm, then spreads over the
+ * workers) and steers the replies to the pool by ports, where the port search aims them; a connection that kept its
+ * port goes by its ports both ways, as with {@link #PORTS}.
  */
 public enum TunSteering
 {
-    /** The ports' sum, modulo the queues ({@link PortSteeringProgram#program}). */
+    /** A hash of the ports' sum, modulo the queues ({@link PortSteeringProgram#program}). */
     PORTS("ports"),
     /**
-     * A flow's original direction by its ports' and addresses' sum, replies to the NAT pool by the ports' sum
+     * A flow's original direction by its ports' and addresses' sum, replies to the NAT pool by the ports' (hashed)
      * ({@link PortSteeringProgram#flowProgram}).
      */
     FLOWS("flows"),

@@ -38,7 +38,6 @@ class LinuxTunSteeringTest
     @Tag("root")
     void shouldReadEachDatagramFromTheQueueOfItsPortsSum() throws Exception
     {
-        // three queues: a sum and an exclusive or of the ports differ modulo 3 (modulo 2 they agree)
         try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.PORTS))
         {
             assertNull(tun.steeringRefusal());
@@ -76,7 +75,6 @@ class LinuxTunSteeringTest
     {
         try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.PORTS))
         {
-            // the SYN's queue: the ports' and the addresses' sum modulo 3 (the ports' alone would differ here)
             assertSynsByTheirFlow(ns, tun, PEER, 16);
         }
     }
@@ -85,8 +83,7 @@ class LinuxTunSteeringTest
     @Tag("root")
     void shouldSteerFlowsByAddressesAndPortsButRepliesToThePoolAndKeptPortsByPortsAlone() throws Exception
     {
-        // a pool of one address and a range past 2^31 (unsigned comparisons); the device routes both. The addresses'
-        // sum with the source, modulo 3: 2 for the two in the pool, 1 for the two outside, so each rule shows
+        // a pool of one address and a range past 2^31 (unsigned comparisons); the device routes both
         final int[] pool = {ip("10.99.0.2"), ip("200.1.0.0"), ip("200.1.0.1"), ip("200.1.0.2"), ip("200.1.0.3")};
         try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.FLOWS, pool))
         {
@@ -120,6 +117,8 @@ class LinuxTunSteeringTest
 
             final long source = ip(TUN_ADDRESS) & 0xFFFF_FFFFL;
             int byFlow = 0;
+            int flowApart = 0;
+            int portsApart = 0;
             for (final int[] packet : receiveUdp(tun, destinations.length * perDestination))
             {
                 final long destination = packet[5] & 0xFFFF_FFFFL;
@@ -127,11 +126,16 @@ class LinuxTunSteeringTest
                 final boolean kept = tun.keptPortHints().kept(ip(TUN_ADDRESS), packet[1]);
                 final boolean flow = !toPool && !kept;
                 byFlow += flow ? 1 : 0;
-                final long sum = ports(packet[1], packet[2]) + (flow ? source + destination : 0);
-                assertEquals(sum % 3, packet[0], "ports " + packet[1] + " -> " + packet[2] + " to " +
+                final int flowQueue = QueueSteering.queue(ports(packet[1], packet[2]) + source + destination, 3);
+                final int portsQueue = QueueSteering.queue(ports(packet[1], packet[2]), 3);
+                assertEquals(flow ? flowQueue : portsQueue, packet[0], "ports " + packet[1] + " -> " + packet[2] + " to " +
                     Integer.toHexString(packet[5]) + (kept ? ", kept" : ""));
+                flowApart += flow && flowQueue != portsQueue ? 1 : 0;
+                portsApart += !flow && flowQueue != portsQueue ? 1 : 0;
             }
             assertEquals(perDestination, byFlow, "half the datagrams outside the pool, from endpoints that kept no port");
+            assertTrue(flowApart > 0 && portsApart > 0, "each rule shows: " + flowApart + " by flow and " + portsApart +
+                " by ports where the other rule picks another queue");
         }
     }
 
@@ -153,7 +157,8 @@ class LinuxTunSteeringTest
 
     /**
      * Connects from TUN_ADDRESS:40000.. to {@code peer}:5000.. ({@code connects} sockets, nobody answers: a SYN is all
-     * the device reads) and checks each SYN's queue: its ports' and both addresses' sum modulo 3.
+     * the device reads) and checks each SYN's queue: by its flow (its ports' and both addresses' sum), and that some
+     * SYNs' ports alone would have picked another queue.
      */
     private void assertSynsByTheirFlow(final TestNetns ns, final TunDevice tun, final String peer, final int connects)
         throws Exception
@@ -173,11 +178,16 @@ class LinuxTunSteeringTest
                 }
             });
             final long addresses = (ip(TUN_ADDRESS) & 0xFFFF_FFFFL) + (ip(peer) & 0xFFFF_FFFFL);
+            int apart = 0;
             for (final int[] syn : receive(tun, connects, PROTO_TCP))
             {
                 assertEquals(0x02, syn[4] & 0x12, "a SYN");
-                assertEquals((ports(syn[1], syn[2]) + addresses) % 3, syn[0], "ports " + syn[1] + " -> " + syn[2]);
+                final int flowQueue = QueueSteering.queue(ports(syn[1], syn[2]) + addresses, 3);
+                final int portsQueue = QueueSteering.queue(ports(syn[1], syn[2]), 3);
+                assertEquals(flowQueue, syn[0], "ports " + syn[1] + " -> " + syn[2]);
+                apart += flowQueue != portsQueue ? 1 : 0;
             }
+            assertTrue(apart > 0, "some SYNs' ports alone pick another queue than their flows");
         }
         finally
         {
@@ -197,6 +207,24 @@ class LinuxTunSteeringTest
     private static int sourcePort(final int destination, final int i)
     {
         return 40_000 + 7 * i + destination;
+    }
+
+    @Test
+    @Tag("root")
+    void shouldFallBackToThePortsProgramWhenTheFlowsOneIsRefusedAndSayWhy() throws Exception
+    {
+        final int[] scattered = new int[PortSteeringProgram.MAX_POOL_RANGES + 1];
+        for (int i = 0; i < scattered.length; i++)
+        {
+            scattered[i] = ip("10.0.0.0") + 2 * i;
+        }
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.FLOWS, scattered))
+        {
+            assertEquals(TunSteering.PORTS, tun.steering());
+            assertNull(tun.keptPortHints(), "no hints without the flows program");
+            assertTrue(tun.steeringRefusal().contains("257 separate address ranges"), tun.steeringRefusal());
+            assertSynsByTheirFlow(ns, tun, PEER, 8);
+        }
     }
 
     @Test
@@ -227,13 +255,14 @@ class LinuxTunSteeringTest
     {
         try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 2, false, TunSteering.PORTS))
         {
-            // ports 40000 + 5000 is even: queue 0; 10.99.0.1 ^ 10.99.0.2 is 3: queue 1
+            // 10.99.0.1 ^ 10.99.0.2 is 3: queue 1; ports 40000 and 5001: queue 0
+            assertEquals(0, QueueSteering.portsQueue(40_000, 5_001, 2), "the ports pick the other queue than the addresses");
             ns.run(() ->
             {
                 try (DatagramChannel socket = DatagramChannel.open(StandardProtocolFamily.INET))
                 {
                     socket.bind(new InetSocketAddress(TUN_ADDRESS, 40_000));
-                    socket.send(ByteBuffer.wrap(new byte[3_000]), new InetSocketAddress(PEER, 5_000));
+                    socket.send(ByteBuffer.wrap(new byte[3_000]), new InetSocketAddress(PEER, 5_001));
                 }
             });
 

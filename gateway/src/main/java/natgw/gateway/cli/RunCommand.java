@@ -171,11 +171,11 @@ public final class RunCommand implements Callable<Integer>
 
     @Option(names = "--queue-steering", paramLabel = "ports|flows|kernel",
         description = "which worker reads a packet, with several queues: ports (an eBPF program, TUNSETSTEERINGEBPF: the " +
-            "sum of the two ports, a SYN's addresses added; so both directions of a connection go to one worker, and " +
+            "hashed sum of the two ports, a SYN's addresses added; so both directions of a connection go to one worker, and " +
             "nothing is hashed per packet written), flows (the same program, but a packet not to the pool adds its " +
             "addresses unless its endpoint kept its port: many clients' connections from one port to one server " +
-            "spread over the workers) or kernel (its automatic flow steering); if the kernel refuses " +
-            "the program, natgw says so and runs with its steering (default: ${DEFAULT-VALUE})")
+            "spread over the workers) or kernel (its automatic flow steering); a kernel that refuses flows gets ports, " +
+            "one that refuses any program its own steering, and natgw says so (default: ${DEFAULT-VALUE})")
     String queueSteering = "ports";
 
     @Option(names = "--fail-open",

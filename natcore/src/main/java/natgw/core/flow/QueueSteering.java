@@ -2,17 +2,22 @@ package natgw.core.flow;
 
 /**
  * The arithmetic of the TUN's steering programs, for the port search that aims a connection's replies at a queue:
- * a TCP or UDP packet's queue is the sum of its two ports (a flow's adds both addresses) modulo the queues. The same
- * both ways for a connection that kept its port; and a port for a queue is one of every n.
+ * a TCP or UDP packet's queue is a hash of the sum of its two ports (a flow's sum adds both addresses), modulo the
+ * queues. The sum is the same both ways for a connection that kept its port; and a port for a queue is about one of
+ * every n.
  * <p>
- * With an even number of queues the sum's residue follows the ports' parities, and Linux gives bind() ports of one
- * parity and connect() ports of the other (inet_csk_find_open_port, __inet_hash_connect): all the connections of
- * such clients to one server port then reach one worker, for all but their SYNs. Hashing each port first spreads
- * them, but put the handshakes behind the bulk on both workers: the short connections' connect p50 went from
- * 1.21-1.28x the TUN ceiling's to 1.52x in the lab (docs/BENCHMARKS.md), so the sum stays.
+ * Hashed, because Linux gives connect() ports of one parity and bind() ports of the other
+ * (inet_csk_find_open_port, __inet_hash_connect): with an even number of queues the plain sum's residue followed the
+ * ports' parities, so every connection of such clients to one server port reached one worker for all but its SYN,
+ * and each connection woke both workers. The hash (Fibonacci hashing: the sum's low 32 bits times 2^32 / phi, the
+ * upper 16 bits of the product) spreads sums that differ only in their low bits; the programs compute it with the
+ * same 32-bit operations.
  */
 public final class QueueSteering
 {
+    /** 2^32 / phi, odd: consecutive sums land far apart in the product's upper bits. */
+    public static final int MULTIPLIER = 0x9E3779B1;
+
     private QueueSteering()
     {
     }
@@ -20,7 +25,7 @@ public final class QueueSteering
     /** The queue of a packet from {@code srcPort} to {@code dstPort} steered by its ports. */
     public static int portsQueue(final int srcPort, final int dstPort, final int queues)
     {
-        return (srcPort + dstPort) % queues;
+        return queue(srcPort + dstPort, queues);
     }
 
     /** The queue of a packet of this tuple steered by its flow: ports and both addresses (unsigned) summed. */
@@ -28,6 +33,15 @@ public final class QueueSteering
     {
         final long sum = (FlowTuple.srcAddress(addresses) & 0xFFFF_FFFFL) + (FlowTuple.dstAddress(addresses) & 0xFFFF_FFFFL) +
             FlowTuple.srcPort(ports) + FlowTuple.dstPort(ports);
-        return (int)(sum % queues);
+        return queue(sum, queues);
+    }
+
+    /**
+     * The queue of a sum, as the programs compute it: its low 32 bits times {@link #MULTIPLIER} (32-bit), the upper
+     * 16 bits of the product, modulo the queues.
+     */
+    public static int queue(final long sum, final int queues)
+    {
+        return ((int)sum * MULTIPLIER >>> 16) % queues;
     }
 }

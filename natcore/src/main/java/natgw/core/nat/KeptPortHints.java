@@ -5,7 +5,7 @@ import org.agrona.concurrent.AtomicBuffer;
 /**
  * Whether the newest connection of an inside endpoint kept its source port through the NAT: a byte per slot of
  * (address, port), shared with the TUN's flow steering program, which reads it for every packet in the original
- * direction. A kept port's replies come to the queue of the ports' sum (no port was chosen to aim them), so that
+ * direction. A kept port's replies come to the queue of its ports' sum (no port was chosen to aim them), so that
  * connection's originals go there too; any other connection's originals go by their addresses and ports, spread as
  * the kernel's flow hash spreads them, and its chosen port aims its replies at the same queue.
  * <p>

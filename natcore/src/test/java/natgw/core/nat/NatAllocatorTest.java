@@ -420,8 +420,8 @@ class NatAllocatorTest
             final int entry = connect(allocator, CLIENT + i, UDP, 40000, 1024, 65535, StatusDescriptor.SRC_NAT);
             assertTrue(entry >= 0);
             final long flowSum = (CLIENT + i & 0xFFFF_FFFFL) + (SERVER & 0xFFFF_FFFFL) + 40000 + 443;
-            flowQueues.add((int)(flowSum % 3));
-            assertEquals(flowSum % 3, QueueSteering.portsQueue(443, natPort(entry), 3), "client " + i + "'s port " + natPort(entry));
+            flowQueues.add(QueueSteering.queue(flowSum, 3));
+            assertEquals(QueueSteering.queue(flowSum, 3), QueueSteering.portsQueue(443, natPort(entry), 3), "client " + i + "'s port " + natPort(entry));
             assertFalse(hints.kept(CLIENT + i, 40000), "client " + i + " did not keep its port");
         }
         assertEquals(3, flowQueues.size(), "the flows' queues differ: aimed at each, not at the worker's");
