@@ -50,9 +50,9 @@ def load(path):
     d = {}
     for line in open(path):
         name, ticks = line.split()
-        d[name] = d.get(name, 0) + eval(ticks)
+        d[name] = d.get(name, 0) + sum(int(t) for t in ticks.split('+'))
     return d
 a, b = load(sys.argv[1] + '.threads0'), load(sys.argv[1] + '.threads1')
-busy = {n: (b[n] - a.get(n, 0)) * 10 for n in b if n.startswith('worker') or n.startswith('nulltun')}
+busy = {n: (b[n] - a.get(n, 0)) * 10 for n in b if n.startswith('natgw-worker') or n == 'nulltun'}
 print('worker CPU ms over 5 s:', ' '.join('%s %d' % (n, busy[n]) for n in sorted(busy)))
 P

@@ -8,8 +8,8 @@ package natgw.core.flow;
  * <p>
  * Hashed, because Linux gives connect() ports of one parity and bind() ports of the other
  * (inet_csk_find_open_port, __inet_hash_connect): with an even number of queues the plain sum's residue followed the
- * ports' parities, so every connection of such clients to one server port reached one worker for all but its SYN,
- * and each connection woke both workers. The hash (Fibonacci hashing: the sum's low 32 bits times 2^32 / phi, the
+ * ports' parities, so the connections of such clients to one server port had all but their SYNs on half the
+ * workers (with two, on one). The hash (Fibonacci hashing: the sum's low 32 bits times 2^32 / phi, the
  * upper 16 bits of the product) spreads sums that differ only in their low bits; the programs compute it with the
  * same 32-bit operations.
  */

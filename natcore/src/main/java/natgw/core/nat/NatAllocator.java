@@ -145,8 +145,8 @@ public final class NatAllocator
     }
 
     /**
-     * The TUN steers TCP and UDP by their ports ({@link QueueSteering#portsQueue} of {@code queues}), and this
-     * allocator's worker reads {@code ownQueue}: the reserve strategy's searches then try first the ports c
+     * The TUN steers TCP and UDP other than SYNs by their ports ({@link QueueSteering#portsQueue} of {@code queues}),
+     * and this allocator's worker reads {@code ownQueue}: the reserve strategy's searches then try first the ports c
      * whose replies (from port d') come to that queue, so the worker that made a connection sees its replies (its cache
      * lines, no wake-up of another worker); if a few of those are not free, all ports as before. A kept port is not
      * searched: its replies sum as its original did. The kernel's strategies search as the kernel does.
