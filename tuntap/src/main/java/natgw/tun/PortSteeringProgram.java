@@ -109,7 +109,7 @@ final class PortSteeringProgram
                 insns.add(insn(0xb6, 0, 0, 0, (int)range));           // if w0 <= high goto sum
             }
             insns.add(insn(0x20, 0, 0, 0, 12));   // r0 = ip[12:4] (source address)
-            insns.add(insn(0x27, 0, 0, 0, KeptPortHints.MULTIPLIER)); // r0 *= multiplier
+            insns.add(insn(0x27, 0, 0, 0, QueueSteering.MULTIPLIER)); // r0 *= multiplier
             insns.add(insn(0x0f, 0, 9, 0, 0));    // r0 += r9 (source port)
             insns.add(insn(0x57, 0, 0, 0, 0xFFFF)); // r0 &= slots - 1
             insns.add(insn(0x18, 1, 2, 0, hintsMapFd)); // r1 = the map's value (BPF_PSEUDO_MAP_VALUE), 2 slots:

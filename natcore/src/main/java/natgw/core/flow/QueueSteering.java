@@ -15,7 +15,10 @@ package natgw.core.flow;
  */
 public final class QueueSteering
 {
-    /** 2^32 / phi, odd: consecutive sums land far apart in the product's upper bits. */
+    /**
+     * 2^32 / phi, odd: consecutive sums land far apart in the product's upper bits. The flows program mixes an address
+     * into its kept-port hint slot with it too (KeptPortHints.slot).
+     */
     public static final int MULTIPLIER = 0x9E3779B1;
 
     private QueueSteering()

@@ -1,5 +1,6 @@
 package natgw.core.nat;
 
+import natgw.core.flow.QueueSteering;
 import org.agrona.concurrent.AtomicBuffer;
 
 /**
@@ -17,9 +18,6 @@ public final class KeptPortHints
 {
     /** Slots: one byte each, indexed by {@link #slot}. */
     public static final int SLOTS = 1 << 16;
-    /** The multiplier that mixes an address into its slot; the steering program multiplies by the same. */
-    public static final int MULTIPLIER = 0x9E3779B1;
-
     private final AtomicBuffer buffer;
 
     /** @param buffer at least {@value #SLOTS} bytes, zero: no endpoint kept its port. */
@@ -32,10 +30,13 @@ public final class KeptPortHints
         this.buffer = buffer;
     }
 
-    /** The slot of an inside endpoint: (address * {@link #MULTIPLIER} + port) mod 65,536, as the program computes it. */
+    /**
+     * The slot of an inside endpoint: (address * {@link QueueSteering#MULTIPLIER} + port) mod 65,536, as the program
+     * computes it.
+     */
     public static int slot(final int address, final int port)
     {
-        return address * MULTIPLIER + port & 0xFFFF;
+        return address * QueueSteering.MULTIPLIER + port & 0xFFFF;
     }
 
     /** Records whether the newest connection from {@code address:port} kept its port. */

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import natgw.perf.load.LoadResult;
 import natgw.perf.load.ShortConnections;
+import natgw.perf.sys.Sleep;
 import natgw.tun.lab.Lab;
 import natgw.tun.lab.Role;
 
@@ -153,7 +154,7 @@ public final class RolloutScenario implements Scenario
             final long endNs = startNs + TimeUnit.MILLISECONDS.toNanos(durationMs);
             syns.add(SynCounters.read(lab));
 
-            sleepUntil(startNs + TimeUnit.MILLISECONDS.toNanos(durationMs / 4));
+            Sleep.until(startNs + TimeUnit.MILLISECONDS.toNanos(durationMs / 4));
             context.progress().message(impl + ": draining " + backend);
             final long drainNs = System.nanoTime();
             session.drain(service, backend);
@@ -161,7 +162,7 @@ public final class RolloutScenario implements Scenario
             syns.add(SynCounters.read(lab));
 
             // the changes take their time (natgw's service command is a JVM): each phase gets a quarter at least
-            sleepUntil(Math.max(startNs + TimeUnit.MILLISECONDS.toNanos(durationMs / 2),
+            Sleep.until(Math.max(startNs + TimeUnit.MILLISECONDS.toNanos(durationMs / 2),
                 drainedNs + TimeUnit.MILLISECONDS.toNanos(durationMs / 4)));
             context.progress().message(impl + ": removing " + backend);
             final long removeNs = System.nanoTime();
@@ -218,15 +219,6 @@ public final class RolloutScenario implements Scenario
         counts.put("new_to_drained_after_drain", counts.getOrDefault("syn_b" + takenId + "_draining", 0L));
         counts.put("new_to_removed_after_removal", counts.getOrDefault("syn_b" + takenId + "_removed", 0L));
         return counts;
-    }
-
-    private static void sleepUntil(final long deadlineNs) throws InterruptedException
-    {
-        long leftNs;
-        while ((leftNs = deadlineNs - System.nanoTime()) > 0)
-        {
-            Thread.sleep(Math.max(1, TimeUnit.NANOSECONDS.toMillis(leftNs)));
-        }
     }
 
     @Override

@@ -25,6 +25,7 @@ import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.InternetProtocolFamily;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import natgw.perf.sys.Sleep;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 import picocli.CommandLine.Mixin;
@@ -192,22 +193,14 @@ public final class ShortConnections
     {
         try
         {
-            sleepUntil(fromNs);
+            Sleep.until(fromNs);
             into[0] = MachineCpu.read();
-            sleepUntil(toNs);
+            Sleep.until(toNs);
             into[1] = MachineCpu.read();
         }
         catch (final IOException | InterruptedException ex)
         {
             System.err.println("machine CPU not sampled: " + ex);
-        }
-    }
-
-    private static void sleepUntil(final long deadlineNs) throws InterruptedException
-    {
-        for (long left = deadlineNs - System.nanoTime(); left > 0; left = deadlineNs - System.nanoTime())
-        {
-            TimeUnit.NANOSECONDS.sleep(left);
         }
     }
 
