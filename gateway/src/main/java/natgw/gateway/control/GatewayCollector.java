@@ -57,7 +57,7 @@ final class GatewayCollector implements MultiCollector
         {
             case FOUND, INVALID, INSERT, INSERT_FAILED, EARLY_DROP, SEARCH_RESTART, CLASH_RESOLVE, REOPENED ->
                 "natgw_conntrack_" + counter.label();
-            case PORT_SEARCH_ATTEMPTS, ADOPTED, TAKEN_OVER, TAKE_OVER_REFUSED, MAPPINGS_CREATED, HAIRPINNED, ACCEPTED_INBOUND ->
+            case PORT_SEARCH_ATTEMPTS, ADOPTED, TAKEN_OVER, TAKE_OVER_REFUSED, TAKE_OVER_REFUSED_TIMESTAMP, MAPPINGS_CREATED, HAIRPINNED, ACCEPTED_INBOUND ->
                 "natgw_nat_" + counter.label();
             case BACKEND_GONE, REJECTED -> "natgw_service_" + counter.label();
             case UNTRACKED -> "natgw_untracked_packets";

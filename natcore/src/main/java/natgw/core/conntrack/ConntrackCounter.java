@@ -34,7 +34,9 @@ public enum ConntrackCounter
     FRAGMENTS_HELD(25, "fragments_held", "fragments that came before their first fragment and waited for it"),
     FRAGMENTS_RELEASED(26, "fragments_released", "held fragments forwarded once their first fragment came"),
     TAKE_OVER_REFUSED(27, "take_over_refused",
-        "TIME_WAIT/CLOSE NAT tuples not taken over: the new SYN's sequence was not past the old connection's end");
+        "TIME_WAIT/CLOSE NAT tuples not taken over: the new SYN's sequence was not past the old connection's end"),
+    TAKE_OVER_REFUSED_TIMESTAMP(28, "take_over_refused_timestamp",
+        "TIME_WAIT/CLOSE NAT tuples not taken over: the server closed first and would refuse the new SYN's older timestamp (PAWS)");
 
     /** One more than the highest id: the slots a counter array indexed by id needs. */
     public static final int COUNT = maxId() + 1;

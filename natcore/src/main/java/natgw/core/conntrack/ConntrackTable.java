@@ -44,7 +44,8 @@ import static natgw.core.conntrack.StatusDescriptor.phase;
  *  56  pending[ORIGINAL], pending[REPLY]   packets (10 bits) | bytes (22 bits) not yet in the totals (atomic add)
  *
  *  record (48 bytes)
- *   0  extra           policy data (e.g. backend id; set only with DST_NAT)   immutable while linked; free-list link while FREE
+ *   0  extra           with DST_NAT the backend id, immutable while linked; else, on a TCP connection, its closing
+ *                      timestamp ({@link #recordClosingTimestamp}); free-list link while FREE
  *   4  per protocol    as Linux's ct->proto: UDP firstDeadline, the deadline it was created with (its age, for the
  *                      stream rule), immutable while linked; TCP sequenceEnd, the original direction's sequence end
  *                      ({@link #raiseSequenceEnd}); nothing for ICMP
@@ -100,7 +101,7 @@ import static natgw.core.conntrack.StatusDescriptor.phase;
  *   entry that still has a reference (increment-if-not-zero, as {@code nf_conntrack_find_get}) and then
  *   checks the generation with its status CAS, so a stale kill never touches a FREE entry; zero is final
  *   for an incarnation: exactly one freer. The free-list link lives in {@code extra}, which nobody but
- *   the owner writes.</li>
+ *   the owner writes, or a holder that has checked the incarnation under its hold.</li>
  * </ul>
  */
 public final class ConntrackTable
@@ -505,6 +506,36 @@ public final class ConntrackTable
         if (sameIncarnation(entry, status) && TcpSequence.after(end, buffer.getInt(offset)))
         {
             buffer.putIntOrdered(offset, end);
+        }
+        release(cursor, entry);
+    }
+
+    /**
+     * The TSval of the inside host's FIN on a source-NAT TCP connection whose outside end sent its FIN first, 0 for
+     * none: what the outside host, holding the 4-tuple in TIME_WAIT, last took as the connection's timestamp
+     * ({@code ts_recent}), and checks a new SYN on that 4-tuple against (PAWS, RFC 7323 5.3). Read it, then check the
+     * incarnation (the status CAS of a kill does).
+     */
+    public int closingTimestamp(final int entry)
+    {
+        return buffer.getIntVolatile(recordOffset(entry) + EXTRA_OFFSET);
+    }
+
+    /**
+     * Records {@code tsval} as the closing timestamp of the connection found with {@code status}, a TCP connection
+     * without DST_NAT (whose word it is): under a hold and only for that incarnation, as {@link #raiseSequenceEnd}
+     * stores, since the word is the free list's while the entry is free and may be a mapping's uses after. The last
+     * store wins: a retransmitted FIN's TSval is no older.
+     */
+    public void recordClosingTimestamp(final Cursor cursor, final int entry, final int status, final int tsval)
+    {
+        if (!tryHold(entry))
+        {
+            return;
+        }
+        if (sameIncarnation(entry, status))
+        {
+            buffer.putIntOrdered(recordOffset(entry) + EXTRA_OFFSET, tsval);
         }
         release(cursor, entry);
     }

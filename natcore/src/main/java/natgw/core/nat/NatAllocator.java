@@ -12,6 +12,7 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.flow.QueueSteering;
 import natgw.core.packet.DropReason;
 import natgw.core.packet.Ipv4Header;
+import natgw.core.packet.TcpHeader;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
@@ -75,6 +76,8 @@ public final class NatAllocator
      * tracked, and what the SYN must come after to take an ended connection's tuple over (takeOverEnded).
      */
     private int sequence;
+    /** The first packet's TSval (TCP), {@link TcpHeader#NO_TIMESTAMP} for none: what a take-over checks (refusedByTimestamp). */
+    private long timestamp = TcpHeader.NO_TIMESTAMP;
     private int dropReason;
     private boolean created;
     /** Queues the TUN steers by a hash of the ports' sum ({@link #steeredQueues}); 1: none to aim at. */
@@ -248,8 +251,35 @@ public final class NatAllocator
         final boolean onMapping,
         final int sequence)
     {
+        return connect(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs,
+            onMapping, sequence, TcpHeader.NO_TIMESTAMP);
+    }
+
+    /**
+     * {@link #connect(ConntrackTable.Cursor, long, long, int, int, int, int, int, int, int, int, boolean, int)} for a
+     * first packet whose TCP timestamp option carries {@code timestamp} ({@link TcpHeader#timestampValue}): the
+     * reserve strategy then takes an ended connection's tuple over only if the outside host, which may hold the
+     * 4-tuple in TIME_WAIT, would not refuse the SYN by its timestamp either ({@link #refusedByTimestamp}).
+     */
+    public int connect(
+        final ConntrackTable.Cursor cursor,
+        final long origAddresses,
+        final long origPorts,
+        final int natAddress,
+        final int newDst,
+        final int newDstPort,
+        final int portLow,
+        final int portHigh,
+        final int flags,
+        final int extra,
+        final int deadlineMs,
+        final boolean onMapping,
+        final int sequence,
+        final long timestamp)
+    {
         created = false;
         this.sequence = sequence;
+        this.timestamp = timestamp;
         aimReplies(origAddresses, origPorts, newDstPort);
         if (endpointIndependent && natAddress != 0 && onMapping)
         {
@@ -304,6 +334,7 @@ public final class NatAllocator
     {
         created = false;
         this.sequence = sequence;
+        this.timestamp = TcpHeader.NO_TIMESTAMP;
         int status = mappingStatus;
         for (int retry = 0; retry < MAX_RETRIES; retry++)
         {
@@ -891,11 +922,13 @@ public final class NatAllocator
         if (MappingDescriptor.isMappingTuple(replyPorts) && table.lookup(cursor,
             FlowTuple.packAddresses(firstDst, FlowTuple.dstAddress(replyAddresses)),
             replyPorts(FlowTuple.protocol(replyPorts), firstDstPort, FlowTuple.dstPort(replyPorts))) &&
-            (attemptsLeft > TAKE_OVER_ATTEMPTS || refusedBySequence(cursor.entry(), FlowTuple.protocol(replyPorts))))
+            (attemptsLeft > TAKE_OVER_ATTEMPTS || refusedBySequence(cursor.entry(), FlowTuple.protocol(replyPorts)) ||
+            refusedByTimestamp(cursor.entry(), cursor.status())))
         {
             // the first connection's tuple is held, by an ended connection of another endpoint: another port, as the
             // kernel's search does, so the server never sees a 4-tuple it may still hold in TIME_WAIT; on the last
-            // attempts the connection may take the holder over, if its SYN is past the holder's sequence end
+            // attempts the connection may take the holder over, if its SYN is past the holder's sequence end and,
+            // where the server closed first, not older by its timestamp
             return false;
         }
         if (endpointIndependent && !MappingDescriptor.isMappingTuple(replyPorts) && table.lookup(cursor,
@@ -943,7 +976,7 @@ public final class NatAllocator
         if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || (status & StatusDescriptor.SRC_NAT) == 0 ||
             !TcpState.isReopenable(StatusDescriptor.tcpState(status)) ||
             table.tupleAddresses(holder, REPLY) != replyAddresses || table.tuplePorts(holder, REPLY) != replyPorts ||
-            requireAdvance && refusedBySequence(holder, Ipv4Header.PROTO_TCP))
+            requireAdvance && (refusedBySequence(holder, Ipv4Header.PROTO_TCP) || refusedByTimestamp(holder, status)))
         {
             return false;
         }
@@ -970,6 +1003,30 @@ public final class NatAllocator
         {
             counters.increment(ConntrackCounter.TAKE_OVER_REFUSED);
         }
+        return true;
+    }
+
+    /**
+     * True if the outside host would refuse our SYN on the holder's 4-tuple by its timestamp: the holder's outside end
+     * closed first and so may hold the 4-tuple in TIME_WAIT, with the timestamp of the inside host's closing FIN as the
+     * last it took ({@link ConntrackTable#closingTimestamp}); Linux then answers a SYN whose TSval is before that one with
+     * the old connection's ACK ({@code tcp_timewait_state_process}, PAWS: RFC 7323 5.3), and the client's connect waits
+     * a SYN retransmission, a second or more. The sequence check alone lets that through half the time, since clients
+     * offset their timestamps per connection. Only the reserve strategy looks: the kernel's strategies keep the
+     * kernel's rule, which takes such tuples over. Counted ({@link ConntrackCounter#TAKE_OVER_REFUSED_TIMESTAMP}).
+     */
+    private boolean refusedByTimestamp(final int holder, final int holderStatus)
+    {
+        if (!strategy.isAtomic() || timestamp == TcpHeader.NO_TIMESTAMP || (holderStatus & StatusDescriptor.DST_NAT) != 0)
+        {
+            return false;
+        }
+        final int closing = table.closingTimestamp(holder);
+        if (closing == 0 || (int)timestamp - closing >= 0)
+        {
+            return false;
+        }
+        counters.increment(ConntrackCounter.TAKE_OVER_REFUSED_TIMESTAMP);
         return true;
     }
 

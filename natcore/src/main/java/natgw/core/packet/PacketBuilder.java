@@ -1,6 +1,7 @@
 package natgw.core.packet;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -66,12 +67,33 @@ public final class PacketBuilder
     public int tcp(final int offset, final int src, final int srcPort, final int dst, final int dstPort,
         final int flags, final int seq, final int ack, final int payload)
     {
-        final int l4Length = TcpHeader.MIN_LENGTH + payload;
+        return tcp(offset, src, srcPort, dst, dstPort, flags, seq, ack, TcpHeader.NO_TIMESTAMP, payload);
+    }
+
+    /**
+     * A TCP segment as {@link #tcp(int, int, int, int, int, int, int, int, int)} with, unless {@code tsval} is
+     * {@link TcpHeader#NO_TIMESTAMP}, a timestamp option of that TSval (TSecr 0) after two NOPs, as Linux lays it out.
+     */
+    public int tcp(final int offset, final int src, final int srcPort, final int dst, final int dstPort,
+        final int flags, final int seq, final int ack, final long tsval, final int payload)
+    {
+        final int headerLength = TcpHeader.MIN_LENGTH + (tsval == TcpHeader.NO_TIMESTAMP ? 0 : 2 + TcpHeader.TIMESTAMP_OPTION_LENGTH);
+        final int l4Length = headerLength + payload;
         final int l4 = ipHeader(offset, Ipv4Header.PROTO_TCP, src, dst, l4Length);
         tcp.wrap(buffer, l4).srcPort(srcPort).dstPort(dstPort).sequence(seq).ack(ack)
-            .headerLength(TcpHeader.MIN_LENGTH).flags(flags).window(65535).checksum(0);
+            .headerLength(headerLength).flags(flags).window(65535).checksum(0);
         buffer.putShort(l4 + TcpHeader.URGENT_OFFSET, (short)0);
-        fill(l4 + TcpHeader.MIN_LENGTH, payload);
+        if (tsval != TcpHeader.NO_TIMESTAMP)
+        {
+            final int option = l4 + TcpHeader.MIN_LENGTH;
+            buffer.putByte(option, (byte)TcpHeader.OPTION_NOP);
+            buffer.putByte(option + 1, (byte)TcpHeader.OPTION_NOP);
+            buffer.putByte(option + 2, (byte)TcpHeader.OPTION_TIMESTAMP);
+            buffer.putByte(option + 3, (byte)TcpHeader.TIMESTAMP_OPTION_LENGTH);
+            buffer.putInt(option + 4, (int)tsval, ByteOrder.BIG_ENDIAN);
+            buffer.putInt(option + 8, 0);
+        }
+        fill(l4 + headerLength, payload);
         tcp.computeChecksum(src, dst, l4Length);
         return Ipv4Header.MIN_LENGTH + l4Length;
     }

@@ -43,6 +43,13 @@ public final class TcpHeader
     public static final int PSH = 0x08;
     public static final int ACK = 0x10;
 
+    public static final int OPTION_END = 0;
+    public static final int OPTION_NOP = 1;
+    public static final int OPTION_TIMESTAMP = 8;
+    public static final int TIMESTAMP_OPTION_LENGTH = 10;
+    /** {@link #timestampValue()} of a segment without a timestamp option. */
+    public static final long NO_TIMESTAMP = -1;
+
     /**
      * The fixed header read in three loads, as the packet path validates it: {@code word0}, bytes 0 to 7 as one
      * big-endian long (ports, sequence number); {@code word1}, bytes 8 to 15 (acknowledgment number, data
@@ -169,6 +176,46 @@ public final class TcpHeader
     {
         buffer.putShort(offset + CHECKSUM_OFFSET, (short)checksum, ByteOrder.BIG_ENDIAN);
         return this;
+    }
+
+    /**
+     * The TSval of the segment's timestamp option (RFC 7323), unsigned, or {@link #NO_TIMESTAMP}. The options are
+     * walked as Linux's {@code tcp_parse_options} walks them: up to the end of the header or an END option, and no
+     * further than an option whose length is under 2 or runs past the header; a timestamp option counts only at its
+     * length of 10. Needs the header length checked against the packet (validation does).
+     */
+    public long timestampValue()
+    {
+        final int end = offset + headerLength();
+        int i = offset + MIN_LENGTH;
+        while (i < end)
+        {
+            final int kind = buffer.getByte(i) & 0xFF;
+            if (kind == OPTION_END)
+            {
+                break;
+            }
+            if (kind == OPTION_NOP)
+            {
+                i++;
+                continue;
+            }
+            if (i + 1 >= end)
+            {
+                break;
+            }
+            final int length = buffer.getByte(i + 1) & 0xFF;
+            if (length < 2 || i + length > end)
+            {
+                break;
+            }
+            if (kind == OPTION_TIMESTAMP && length == TIMESTAMP_OPTION_LENGTH)
+            {
+                return buffer.getInt(i + 2, ByteOrder.BIG_ENDIAN) & 0xFFFF_FFFFL;
+            }
+            i += length;
+        }
+        return NO_TIMESTAMP;
     }
 
     /** Computes the checksum in full over the pseudo header, header and payload of {@code l4Length} bytes. */

@@ -183,7 +183,7 @@ final class Policy
             entry = allocator.connect(
                 cursor, addresses, ports, snat.addressFor(src, dst), dst, dstPort, snat.portLow(), snat.portHigh(),
                 SRC_NAT | initialState << TCP_STATE_SHIFT, 0,
-                nowMs + tracking.initialTimeoutMs(protocol, initialState), true, sequence(protocol));
+                nowMs + tracking.initialTimeoutMs(protocol, initialState), true, sequence(protocol), timestamp(protocol));
             if (entry < 0)
             {
                 return Verdict.done(Verdict.drop(allocator.dropReason()));
@@ -200,6 +200,12 @@ final class Policy
     private int sequence(final int protocol)
     {
         return protocol == Ipv4Header.PROTO_TCP ? tcp.sequence() : 0;
+    }
+
+    /** The packet's TCP TSval, for the allocator's take-overs ({@link TcpHeader#NO_TIMESTAMP} for none and for other protocols). */
+    private long timestamp(final int protocol)
+    {
+        return protocol == Ipv4Header.PROTO_TCP ? tcp.timestampValue() : TcpHeader.NO_TIMESTAMP;
     }
 
     /** A first packet to a pool address: see the class comment. */

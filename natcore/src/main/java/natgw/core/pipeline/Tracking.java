@@ -17,6 +17,7 @@ import static natgw.core.conntrack.StatusDescriptor.ASSURED;
 import static natgw.core.conntrack.StatusDescriptor.DST_NAT;
 import static natgw.core.conntrack.StatusDescriptor.MAPPED;
 import static natgw.core.conntrack.StatusDescriptor.SEEN_REPLY;
+import static natgw.core.conntrack.StatusDescriptor.SRC_NAT;
 import static natgw.core.conntrack.StatusDescriptor.generation;
 import static natgw.core.conntrack.StatusDescriptor.isConfirmed;
 import static natgw.core.conntrack.StatusDescriptor.tcpState;
@@ -112,7 +113,32 @@ final class Tracking
         if (dir == ORIGINAL && (tcpFlags & SEQUENCE_FLAGS) != 0)
         {
             table.raiseSequenceEnd(cursor, entry, status, TcpSequence.end(tcp.sequence(), tcpLength - tcp.headerLength(), tcpFlags));
+            if ((tcpFlags & TcpHeader.FIN) != 0 && (status & (SRC_NAT | DST_NAT)) == SRC_NAT && afterAFin(tcpState(status)))
+            {
+                recordClosingTimestamp(entry, status, tcp);
+            }
         }
+    }
+
+    /**
+     * The inside host's FIN after the outside's: the outside host will hold the 4-tuple in TIME_WAIT, and refuse a
+     * new SYN on it whose timestamp is older than this FIN's (PAWS); a take-over of the tuple checks against it
+     * ({@link ConntrackTable#closingTimestamp}). When the inside host closes first, the outside's socket ends with
+     * its LAST_ACK and nothing is recorded.
+     */
+    private void recordClosingTimestamp(final int entry, final int status, final TcpHeader tcp)
+    {
+        final long tsval = tcp.timestampValue();
+        if (tsval != TcpHeader.NO_TIMESTAMP)
+        {
+            table.recordClosingTimestamp(cursor, entry, status, (int)tsval);
+        }
+    }
+
+    /** True in the states a FIN leaves behind it (the kernel's table does not say whose FIN it was). */
+    private static boolean afterAFin(final int tcpState)
+    {
+        return tcpState >= TcpState.FIN_WAIT && tcpState <= TcpState.TIME_WAIT;
     }
 
     /** The flags of the segments {@link #trackSequence} records: the steady path leaves every segment with one to it. */

@@ -166,4 +166,55 @@ class TcpHeaderTest
         assertEquals(40, TcpHeader.headerLengthOf(word1));
         assertEquals(TcpHeader.SYN, TcpHeader.flagsOf(word1));
     }
+
+    @Test
+    void shouldReadTheTimestampOfACapturedSynAmongItsOtherOptions()
+    {
+        // options [mss 1460,sackOK,TS val 500331337 ecr 0,nop,wscale 10]
+        tcp.wrap(CapturedPacket.buffer("tcp-syn"), 20);
+        assertEquals(500331337L, tcp.timestampValue());
+        assertEquals(TcpHeader.NO_TIMESTAMP, new TcpHeader().wrap(optionsOnly(), 0).timestampValue(), "no options");
+    }
+
+    @Test
+    void shouldReadATimestampOverTheTopBitUnsigned()
+    {
+        final UnsafeBuffer buffer = optionsOnly(1, 1, 8, 10, 0xFF, 0xFF, 0xFF, 0xFE, 0, 0, 0, 0);
+        assertEquals(0xFFFF_FFFEL, tcp.wrap(buffer, 0).timestampValue());
+    }
+
+    @Test
+    void shouldStopWhereLinuxStopsParsingOptions()
+    {
+        final int[] ts = {8, 10, 0, 0, 0, 7, 0, 0, 0, 0};
+        assertEquals(TcpHeader.NO_TIMESTAMP, tcp.wrap(optionsOnly(concat(new int[] {0, 1}, ts)), 0).timestampValue(), "after END");
+        assertEquals(TcpHeader.NO_TIMESTAMP, tcp.wrap(optionsOnly(concat(new int[] {3, 1, 1, 1}, ts)), 0).timestampValue(),
+            "after an option of length 1");
+        assertEquals(TcpHeader.NO_TIMESTAMP, tcp.wrap(optionsOnly(8, 9, 0, 0, 0, 7, 0, 0, 0, 0, 1, 1), 0).timestampValue(),
+            "a timestamp option of the wrong length");
+        assertEquals(TcpHeader.NO_TIMESTAMP, tcp.wrap(optionsOnly(1, 1, 1, 1, 8, 10, 0, 0), 0).timestampValue(),
+            "a timestamp option cut by the header's end");
+        assertEquals(7L, tcp.wrap(optionsOnly(concat(new int[] {1, 1, 30, 2}, ts)), 0).timestampValue(), "past an unknown option");
+    }
+
+    /** A TCP header with {@code options} (padded with END to a multiple of 4) and a data offset covering just them. */
+    private static UnsafeBuffer optionsOnly(final int... options)
+    {
+        final int headerLength = TcpHeader.MIN_LENGTH + (options.length + 3) / 4 * 4;
+        final UnsafeBuffer buffer = new UnsafeBuffer(new byte[headerLength + 16]);
+        buffer.setMemory(headerLength, 16, (byte)8); // what follows the header looks like options: never read
+        new TcpHeader().wrap(buffer, 0).headerLength(headerLength);
+        for (int i = 0; i < options.length; i++)
+        {
+            buffer.putByte(TcpHeader.MIN_LENGTH + i, (byte)options[i]);
+        }
+        return buffer;
+    }
+
+    private static int[] concat(final int[] a, final int[] b)
+    {
+        final int[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }

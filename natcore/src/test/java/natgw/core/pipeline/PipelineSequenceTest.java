@@ -225,6 +225,106 @@ class PipelineSequenceTest
         assertEquals(TcpState.TIME_WAIT, tcpState(HOST_A), "the holder waits out its timer");
     }
 
+    /** The server closes first; the host's FIN carries {@code tsval}: the server holds TIME_WAIT with it. */
+    private void closedByServer(final int host, final int natPort, final int finSeq, final long tsval)
+    {
+        in(natPort, FIN | ACK, SERVER_ISN + 1, finSeq);
+        out(host, ACK, finSeq, 0);
+        forward(builder.tcp(0, host, PORT, SERVER, 443, FIN | ACK, finSeq, SERVER_ISN + 2, tsval, 0));
+        in(natPort, ACK, SERVER_ISN + 2, finSeq + 1);
+        assertEquals(TcpState.TIME_WAIT, tcpState(host));
+    }
+
+    private int synWithTimestamp(final int host, final int seq, final long tsval)
+    {
+        return process(builder.tcp(0, host, PORT, SERVER, 443, SYN, seq, 0, tsval, 0));
+    }
+
+    @Test
+    void shouldRecordTheHostsClosingTimestampOnlyWhenTheServerClosedFirst()
+    {
+        final int natPort = establish(HOST_A, 1000);
+        closedByServer(HOST_A, natPort, 5000, 0xF000_0001L);
+        assertEquals(0xF000_0001, table.closingTimestamp(entry(HOST_A)));
+
+        final int natPortB = establish(HOST_B, 1000);
+        out(HOST_B, FIN | ACK, 5000, 0);
+        in(natPortB, FIN | ACK, SERVER_ISN + 1, 5001);
+        forward(builder.tcp(0, HOST_B, PORT, SERVER, 443, ACK, 5001, SERVER_ISN + 2, 77L, 0));
+        assertEquals(TcpState.TIME_WAIT, tcpState(HOST_B));
+        assertEquals(0, table.closingTimestamp(entry(HOST_B)), "the host closed first: the server's socket ends in LAST_ACK");
+    }
+
+    @Test
+    void shouldNotTakeOverATupleTheServerHoldsInTimeWaitForASynWithAnOlderTimestamp()
+    {
+        pipeline = pipeline(1024, 1024, EndpointDependence.ADDRESS_AND_PORT_DEPENDENT);
+        final int natPort = establish(HOST_A, 1000);
+        closedByServer(HOST_A, natPort, 5000, 100_000);
+
+        // past the sequence end, but older by the timestamp (across the wrap too): the server's PAWS check refuses it
+        for (final long tsval : new long[] {99_999, 100_000L - 0x7FFF_FFFFL & 0xFFFF_FFFFL})
+        {
+            assertEquals(DropReason.POOL_EXHAUSTED.id(), synWithTimestamp(HOST_B, 6000, tsval), "TSval " + tsval);
+        }
+        assertEquals(2, counters.get(ConntrackCounter.TAKE_OVER_REFUSED_TIMESTAMP));
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
+        assertEquals(TcpState.TIME_WAIT, tcpState(HOST_A), "the holder waits out its timer");
+
+        assertEquals(Pipeline.FORWARD, synWithTimestamp(HOST_B, 6000, 100_000), "the same TSval passes the server's check");
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
+    }
+
+    @Test
+    void shouldTakeOverATupleTheServerHoldsInTimeWaitForASynWithANewerTimestampOrNone()
+    {
+        pipeline = pipeline(1024, 1024, EndpointDependence.ADDRESS_AND_PORT_DEPENDENT);
+        final int natPort = establish(HOST_A, 1000);
+        closedByServer(HOST_A, natPort, 5000, 0xFFFF_FFF0L);
+        assertEquals(Pipeline.FORWARD, synWithTimestamp(HOST_B, 6000, 0x10), "newer across the wrap");
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
+
+        final int natPortB = FlowTuple.dstPort(table.tuplePorts(entry(HOST_B), ConntrackTable.REPLY));
+        in(natPortB, SYN | ACK, SERVER_ISN, 6001);
+        out(HOST_B, ACK, 6001, 0);
+        closedByServer(HOST_B, natPortB, 7000, 500);
+        assertEquals(Pipeline.FORWARD, process(builder.tcp(0, HOST_A, PORT, SERVER, 443, SYN, 9000, 0, 0)),
+            "a SYN without timestamps: PAWS does not apply");
+        assertEquals(2, counters.get(ConntrackCounter.TAKEN_OVER));
+        assertEquals(0, counters.get(ConntrackCounter.TAKE_OVER_REFUSED_TIMESTAMP));
+    }
+
+    @Test
+    void shouldGiveANewMappingThePortOfATupleTheServerHoldsInTimeWaitOnlyForASynNotOlderByItsTimestamp()
+    {
+        pipeline = pipeline(1024, 1024, EndpointDependence.ENDPOINT_INDEPENDENT);
+        final int natPort = establish(HOST_A, 1000);
+        closedByServer(HOST_A, natPort, 5000, 100_000);
+        assertEquals(0, table.countMappings(), "TIME_WAIT gave the mapping back");
+
+        assertEquals(DropReason.POOL_EXHAUSTED.id(), synWithTimestamp(HOST_B, 6000, 99_999));
+        assertEquals(1, counters.get(ConntrackCounter.TAKE_OVER_REFUSED_TIMESTAMP));
+        assertEquals(0, counters.get(ConntrackCounter.TAKEN_OVER));
+        assertEquals(0, table.countMappings());
+
+        assertEquals(Pipeline.FORWARD, synWithTimestamp(HOST_B, 6000, 100_001));
+        assertEquals(natPort, tcp.srcPort());
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
+        assertEquals(1, table.countMappings());
+    }
+
+    @Test
+    void shouldTakeOverByTheKernelsRuleAloneWithAKernelStrategy()
+    {
+        pipeline = new Pipeline(table, new NatAllocator(table, PortStrategy.KERNEL, counters, 0, true, 42),
+            new SnatPolicy(List.of(Cidr.parse("10.77.1.0/24")), new int[]{ POOL }, 1024, 1024), new Timeouts(), counters, true);
+        final int natPort = establish(HOST_A, 1000);
+        closedByServer(HOST_A, natPort, 5000, 100_000);
+        assertEquals(Pipeline.FORWARD, synWithTimestamp(HOST_B, 6000, 1), "as nf_nat_used_tuple_harder: the sequence only");
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
+        assertEquals(0, counters.get(ConntrackCounter.TAKE_OVER_REFUSED_TIMESTAMP));
+    }
+
     @Test
     void shouldGiveANewMappingThePortOfATimeWaitConnectionOnlyForASynPastItsEnd()
     {
