@@ -1,5 +1,6 @@
 #!/bin/bash
-# closed-loop-lab.sh natgw|nulltun OUT: a lab of its own (prefix pc), natgw (NATGW_ARGS added to its run command) or
+# closed-loop-lab.sh natgw|nulltun OUT: a lab of its own (prefix pc), natgw (NATGW_ARGS added to its run command,
+# NATGW_JAVA_OPTS to its JVM) or
 # nulltun -v -q 2 (NULLTUN: a compiled ../shared/tools/nulltun.c, default /tmp/nulltun) in the gateway namespace, the
 # closed loop (16 in flight, 4 sources) for 2 s of settle and 10 s; with PERF=1 (the default) perf record -a -g for
 # 5 s from 3 s into the measurement into OUT.perf. Prints the rate, the machine CPU per connection, the gateway's
@@ -11,7 +12,7 @@ trap cleanup EXIT
 "$tree/natgw" lab up --prefix pc --clients 4 >/dev/null
 cp="$tree/gateway/target/natgw.jar:$tree/perf/target/natgw-perf.jar"
 if [ "$what" = natgw ]; then
-  ip netns exec pc-gw env NATGW_JAVA_OPTS="-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit" "$tree/natgw" run --tun pc0 --inside 10.77.1.0/24 --snat 10.77.2.100 --steer gi --queues 2 --metrics-address off ${NATGW_ARGS:-} > $out.gw.log 2>&1 &
+  ip netns exec pc-gw env NATGW_JAVA_OPTS="-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit ${NATGW_JAVA_OPTS:-}" "$tree/natgw" run --tun pc0 --inside 10.77.1.0/24 --snat 10.77.2.100 --steer gi --queues 2 --metrics-address off ${NATGW_ARGS:-} > $out.gw.log 2>&1 &
   for _ in $(seq 100); do grep -q 'running on' $out.gw.log && break; sleep 0.2; done
 else
   ip netns exec pc-gw $nulltun -v -q 2 pc0 > $out.gw.log 2>&1 &

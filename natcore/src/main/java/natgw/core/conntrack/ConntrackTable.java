@@ -524,8 +524,9 @@ public final class ConntrackTable
     /**
      * Records {@code tsval} as the closing timestamp of the connection found with {@code status}, a TCP connection
      * without DST_NAT (whose word it is): under a hold and only for that incarnation, as {@link #raiseSequenceEnd}
-     * stores, since the word is the free list's while the entry is free and may be a mapping's uses after. The last
-     * store wins: a retransmitted FIN's TSval is no older.
+     * stores, since the word is the free list's while the entry is free and may be a mapping's uses after. It only
+     * moves forward, as the server's {@code ts_recent} does (modulo 2^32); two workers storing at once may leave the
+     * older of two values, which a retransmission makes good.
      */
     public void recordClosingTimestamp(final Cursor cursor, final int entry, final int status, final int tsval)
     {
@@ -533,9 +534,11 @@ public final class ConntrackTable
         {
             return;
         }
-        if (sameIncarnation(entry, status))
+        final int offset = recordOffset(entry) + EXTRA_OFFSET;
+        final int recorded = buffer.getInt(offset);
+        if (sameIncarnation(entry, status) && (recorded == 0 || tsval - recorded > 0))
         {
-            buffer.putIntOrdered(recordOffset(entry) + EXTRA_OFFSET, tsval);
+            buffer.putIntOrdered(offset, tsval);
         }
         release(cursor, entry);
     }

@@ -1011,13 +1011,15 @@ public final class NatAllocator
      * closed first and so may hold the 4-tuple in TIME_WAIT, with the timestamp of the inside host's closing FIN as the
      * last it took ({@link ConntrackTable#closingTimestamp}); Linux then answers a SYN whose TSval is before that one with
      * the old connection's ACK ({@code tcp_timewait_state_process}, PAWS: RFC 7323 5.3), and the client's connect waits
-     * a SYN retransmission, a second or more. The sequence check alone lets that through half the time, since clients
-     * offset their timestamps per connection. Only the reserve strategy looks: the kernel's strategies keep the
-     * kernel's rule, which takes such tuples over. Counted ({@link ConntrackCounter#TAKE_OVER_REFUSED_TIMESTAMP}).
+     * a SYN retransmission, a second or more. The sequence check alone lets that through about half the time, since
+     * the clients measured (Linux 6.18) offset their timestamps per connection. Only an ended holder is checked (a live
+     * one is never taken over). Only the reserve strategy looks: the kernel's strategies keep the kernel's rule, which
+     * takes such tuples over. Counted ({@link ConntrackCounter#TAKE_OVER_REFUSED_TIMESTAMP}).
      */
     private boolean refusedByTimestamp(final int holder, final int holderStatus)
     {
-        if (!strategy.isAtomic() || timestamp == TcpHeader.NO_TIMESTAMP || (holderStatus & StatusDescriptor.DST_NAT) != 0)
+        if (!strategy.isAtomic() || timestamp == TcpHeader.NO_TIMESTAMP || (holderStatus & StatusDescriptor.DST_NAT) != 0 ||
+            !TcpState.isReopenable(StatusDescriptor.tcpState(holderStatus)))
         {
             return false;
         }

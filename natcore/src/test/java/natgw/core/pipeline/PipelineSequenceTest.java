@@ -246,6 +246,10 @@ class PipelineSequenceTest
         final int natPort = establish(HOST_A, 1000);
         closedByServer(HOST_A, natPort, 5000, 0xF000_0001L);
         assertEquals(0xF000_0001, table.closingTimestamp(entry(HOST_A)));
+        forward(builder.tcp(0, HOST_A, PORT, SERVER, 443, FIN | ACK, 5000, SERVER_ISN + 2, 0xF000_0000L, 0));
+        assertEquals(0xF000_0001, table.closingTimestamp(entry(HOST_A)), "an older copy of the FIN: never back");
+        forward(builder.tcp(0, HOST_A, PORT, SERVER, 443, FIN | ACK, 5000, SERVER_ISN + 2, 0x0000_0005L, 0));
+        assertEquals(0x0000_0005, table.closingTimestamp(entry(HOST_A)), "a retransmission, past the wrap");
 
         final int natPortB = establish(HOST_B, 1000);
         out(HOST_B, FIN | ACK, 5000, 0);
