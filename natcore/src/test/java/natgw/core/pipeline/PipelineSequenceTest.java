@@ -60,8 +60,13 @@ class PipelineSequenceTest
 
     private Pipeline pipeline(final int portLow, final int portHigh, final EndpointDependence mapping)
     {
+        return pipeline(PortStrategy.RESERVE, portLow, portHigh, mapping);
+    }
+
+    private Pipeline pipeline(final PortStrategy strategy, final int portLow, final int portHigh, final EndpointDependence mapping)
+    {
         final SnatPolicy snat = new SnatPolicy(List.of(Cidr.parse("10.77.1.0/24")), new int[]{ POOL }, portLow, portHigh);
-        return new Pipeline(table, new NatAllocator(table, PortStrategy.RESERVE, counters, 0, true, 42, mapping), snat,
+        return new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 42, mapping), snat,
             new Timeouts(), counters, true);
     }
 
@@ -320,8 +325,7 @@ class PipelineSequenceTest
     @Test
     void shouldTakeOverByTheKernelsRuleAloneWithAKernelStrategy()
     {
-        pipeline = new Pipeline(table, new NatAllocator(table, PortStrategy.KERNEL, counters, 0, true, 42),
-            new SnatPolicy(List.of(Cidr.parse("10.77.1.0/24")), new int[]{ POOL }, 1024, 1024), new Timeouts(), counters, true);
+        pipeline = pipeline(PortStrategy.KERNEL, 1024, 1024, EndpointDependence.ADDRESS_AND_PORT_DEPENDENT);
         final int natPort = establish(HOST_A, 1000);
         closedByServer(HOST_A, natPort, 5000, 100_000);
         assertEquals(Pipeline.FORWARD, synWithTimestamp(HOST_B, 6000, 1), "as nf_nat_used_tuple_harder: the sequence only");
