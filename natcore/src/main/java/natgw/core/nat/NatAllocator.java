@@ -76,7 +76,7 @@ public final class NatAllocator
      * tracked, and what the SYN must come after to take an ended connection's tuple over (takeOverEnded).
      */
     private int sequence;
-    /** The first packet's TSval (TCP), {@link TcpHeader#NO_TIMESTAMP} for none: what a take-over checks (refusedByTimestamp). */
+    /** The first packet's TSval (TCP), {@link TcpHeader#NO_TIMESTAMP} for none: what a take-over checks (refusedByServer). */
     private long timestamp = TcpHeader.NO_TIMESTAMP;
     private int dropReason;
     private boolean created;
@@ -258,8 +258,8 @@ public final class NatAllocator
     /**
      * {@link #connect(ConntrackTable.Cursor, long, long, int, int, int, int, int, int, int, int, boolean, int)} for a
      * first packet whose TCP timestamp option carries {@code timestamp} ({@link TcpHeader#timestampValue}): the
-     * reserve strategy then takes an ended connection's tuple over only if the outside host, which may hold the
-     * 4-tuple in TIME_WAIT, would not refuse the SYN by its timestamp either ({@link #refusedByTimestamp}).
+     * reserve strategy then takes an ended connection's tuple over as the outside host, which may hold the 4-tuple in
+     * TIME_WAIT, would take the SYN: by its timestamp too where that host closed first ({@link #refusedByServer}).
      */
     public int connect(
         final ConntrackTable.Cursor cursor,
@@ -922,8 +922,7 @@ public final class NatAllocator
         if (MappingDescriptor.isMappingTuple(replyPorts) && table.lookup(cursor,
             FlowTuple.packAddresses(firstDst, FlowTuple.dstAddress(replyAddresses)),
             replyPorts(FlowTuple.protocol(replyPorts), firstDstPort, FlowTuple.dstPort(replyPorts))) &&
-            (attemptsLeft > TAKE_OVER_ATTEMPTS || refusedBySequence(cursor.entry(), FlowTuple.protocol(replyPorts)) ||
-            refusedByTimestamp(cursor.entry(), cursor.status())))
+            (attemptsLeft > TAKE_OVER_ATTEMPTS || refusedByServer(cursor.entry(), cursor.status(), FlowTuple.protocol(replyPorts))))
         {
             // the first connection's tuple is held, by an ended connection of another endpoint: another port, as the
             // kernel's search does, so the server never sees a 4-tuple it may still hold in TIME_WAIT; on the last
@@ -976,7 +975,7 @@ public final class NatAllocator
         if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || (status & StatusDescriptor.SRC_NAT) == 0 ||
             !TcpState.isReopenable(StatusDescriptor.tcpState(status)) ||
             table.tupleAddresses(holder, REPLY) != replyAddresses || table.tuplePorts(holder, REPLY) != replyPorts ||
-            requireAdvance && (refusedBySequence(holder, Ipv4Header.PROTO_TCP) || refusedByTimestamp(holder, status)))
+            requireAdvance && refusedByServer(holder, status, Ipv4Header.PROTO_TCP))
         {
             return false;
         }
@@ -1007,29 +1006,42 @@ public final class NatAllocator
     }
 
     /**
-     * True if the outside host would refuse our SYN on the holder's 4-tuple by its timestamp: the holder's outside end
-     * closed first and so may hold the 4-tuple in TIME_WAIT, with the timestamp of the inside host's closing FIN as the
-     * last it took ({@link ConntrackTable#closingTimestamp}); Linux then answers a SYN whose TSval is before that one with
-     * the old connection's ACK ({@code tcp_timewait_state_process}, PAWS: RFC 7323 5.3), and the client's connect waits
-     * a SYN retransmission, a second or more. The sequence check alone lets that through about half the time, since
-     * the clients measured (Linux 6.18) offset their timestamps per connection. Only an ended holder is checked (a live
-     * one is never taken over). Only the reserve strategy looks: the kernel's strategies keep the kernel's rule, which
-     * takes such tuples over. Counted ({@link ConntrackCounter#TAKE_OVER_REFUSED_TIMESTAMP}).
+     * True if the server, which may hold the holder's 4-tuple in TIME_WAIT, would not take our SYN on it for a new
+     * connection: Linux's {@code tcp_timewait_state_process} takes it if its timestamp passes the PAWS check (RFC 7323
+     * 5.3: a TSval not before the last it took) and either its sequence is past the old connection's end or its TSval
+     * after that last one. Otherwise it answers with the old connection's ACK, and the client's connect waits a SYN
+     * retransmission, a second or more. Where the server closed first, tracking recorded that last TSval, the inside
+     * host's closing FIN's ({@link ConntrackTable#closingTimestamp}), and the reserve strategy decides as the server
+     * does ({@link ConntrackCounter#TAKE_OVER_REFUSED_TIMESTAMP} counts a refusal by it); else, and for the kernel's
+     * strategies (Linux's own rule, {@code nf_nat_used_tuple_harder}), the sequence alone decides. The sequence alone
+     * lets about half of those SYNs through to a refusal, since the clients measured (Linux 6.18) offset their
+     * timestamps per connection.
      */
-    private boolean refusedByTimestamp(final int holder, final int holderStatus)
+    private boolean refusedByServer(final int holder, final int holderStatus, final int protocol)
+    {
+        final int order = timestampOrder(holder, holderStatus);
+        if (order < 0)
+        {
+            counters.increment(ConntrackCounter.TAKE_OVER_REFUSED_TIMESTAMP);
+            return true;
+        }
+        return order == 0 && refusedBySequence(holder, protocol);
+    }
+
+    /**
+     * The sign of our SYN's TSval against the holder's closing timestamp (modulo 2^32), or 0 when there is nothing to
+     * compare: no TSval, no closing timestamp recorded, a holder not ended (never taken over) or with DST_NAT (its word
+     * is the backend), or a kernel strategy.
+     */
+    private int timestampOrder(final int holder, final int holderStatus)
     {
         if (!strategy.isAtomic() || timestamp == TcpHeader.NO_TIMESTAMP || (holderStatus & StatusDescriptor.DST_NAT) != 0 ||
             !TcpState.isReopenable(StatusDescriptor.tcpState(holderStatus)))
         {
-            return false;
+            return 0;
         }
         final int closing = table.closingTimestamp(holder);
-        if (closing == 0 || (int)timestamp - closing >= 0)
-        {
-            return false;
-        }
-        counters.increment(ConntrackCounter.TAKE_OVER_REFUSED_TIMESTAMP);
-        return true;
+        return closing == 0 ? 0 : Integer.signum((int)timestamp - closing);
     }
 
     /** True unless {@code holder} is a TCP connection whose original sequence end the first packet's sequence is not past. */

@@ -304,6 +304,22 @@ class PipelineSequenceTest
     }
 
     @Test
+    void shouldDecideATakeOverAsTheServerInTimeWaitDoesBySequenceOrTimestamp()
+    {
+        pipeline = pipeline(1024, 1024, EndpointDependence.ADDRESS_AND_PORT_DEPENDENT);
+        final int natPort = establish(HOST_A, 1000);
+        closedByServer(HOST_A, natPort, 5000, 100_000);
+
+        assertEquals(DropReason.POOL_EXHAUSTED.id(), synWithTimestamp(HOST_B, 4000, 100_000),
+            "the same TSval and a sequence before the end: neither is past what the server has");
+        assertEquals(1, counters.get(ConntrackCounter.TAKE_OVER_REFUSED));
+        assertEquals(Pipeline.FORWARD, synWithTimestamp(HOST_B, 4000, 100_001),
+            "a sequence before the end, but a newer TSval: tcp_timewait_state_process takes it");
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
+        assertEquals(0, counters.get(ConntrackCounter.TAKE_OVER_REFUSED_TIMESTAMP));
+    }
+
+    @Test
     void shouldGiveANewMappingThePortOfATupleTheServerHoldsInTimeWaitOnlyForASynNotOlderByItsTimestamp()
     {
         pipeline = pipeline(1024, 1024, EndpointDependence.ENDPOINT_INDEPENDENT);
