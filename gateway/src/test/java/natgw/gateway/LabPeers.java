@@ -169,6 +169,12 @@ public final class LabPeers
             case "tcp-ask":
                 MappingPeers.tcpAsk(args[1], args[2], args[3], args[4]);
                 break;
+            case "tcp-close-first":
+                TakeOverPeers.closeFirst(args[1], args[2]);
+                break;
+            case "tcp-loop":
+                TakeOverPeers.connectLoop(args[1], args[2], Integer.parseInt(args[3]), java.util.Arrays.copyOfRange(args, 4, args.length));
+                break;
             default:
                 throw new IllegalArgumentException("unknown role " + args[0]);
         }

@@ -1,0 +1,122 @@
+package natgw.gateway;
+
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+import natgw.tun.CommandResult;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.LabProcess;
+import natgw.tun.lab.Role;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import static natgw.gateway.GatewayEndToEndIT.Gateways;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Take-overs against a real Linux server that closes first: a pool of 32 ports, four client addresses connecting one
+ * connection after another, so that from the 33rd connection on every new one takes the tuple of an ended one whose
+ * 4-tuple the server holds in TIME_WAIT. The server refuses a SYN whose timestamp is older than the last it took on that
+ * 4-tuple (PAWS) and the client would retransmit its SYN a second later; natgw chooses another ended tuple instead. The
+ * clients' TCP counts every retransmitted SYN (TcpExt TCPSynRetrans), whatever dropped it.
+ */
+@Tag("root")
+class TakeOverIT
+{
+    static final String PREFIX = "ngwt" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0xFFFF));
+    static final int CLIENTS = 4;
+    static final int CONNECTIONS_EACH = 150;
+    static final String PORT = "8080";
+
+    static Lab lab;
+    static LabProcess natgw;
+    static LabProcess server;
+
+    @BeforeAll
+    static void up() throws Exception
+    {
+        Gateways.requireRoot();
+        lab = Lab.up(PREFIX, CLIENTS);
+        server = Gateways.peer(lab, Role.SERVER, "tcp-close-first", Lab.SERVER_ADDR, PORT);
+        natgw = Gateways.start(lab, "reserve", "--port-range", "20000-20031");
+    }
+
+    @AfterAll
+    static void down() throws Exception
+    {
+        if (server != null)
+        {
+            server.stop(1000);
+        }
+        Gateways.stopAndCloseLab(natgw, lab, PREFIX);
+    }
+
+    @Test
+    void shouldNeverGiveANewConnectionATupleTheServerWouldRefuseByItsTimestamp() throws Exception
+    {
+        final long synRetransBefore = tcpExt("TCPSynRetrans");
+        final String[] loop = new String[4 + CLIENTS];
+        loop[0] = "tcp-loop";
+        loop[1] = Lab.SERVER_ADDR;
+        loop[2] = PORT;
+        loop[3] = String.valueOf(CONNECTIONS_EACH);
+        for (int i = 0; i < CLIENTS; i++)
+        {
+            loop[4 + i] = Lab.clientAddress(i);
+        }
+
+        final CommandResult result = lab.exec(Role.CLIENT, Gateways.peerCommand(loop));
+
+        assertEquals(0, result.exitCode(), result.toString());
+        assertEquals(List.of("done " + CLIENTS * CONNECTIONS_EACH + " failed 0"), result.stdout().lines().toList());
+        final String stats = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-S")).orThrow().stdout();
+        assertTrue(sum(stats, "taken_over") > CLIENTS * CONNECTIONS_EACH / 2,
+            "the pool's 32 tuples were taken over again and again:\n" + stats);
+        assertTrue(sum(stats, "take_over_refused_timestamp") > 0,
+            "some ended connection's tuple was passed over for its timestamp:\n" + stats);
+        assertEquals(0, tcpExt("TCPSynRetrans") - synRetransBefore,
+            "no SYN was retransmitted: none was refused by the server, nor dropped for want of a tuple\n" + stats);
+    }
+
+    /** A TcpExt counter of the client namespace (/proc/net/netstat: a line of names, then a line of values). */
+    private static long tcpExt(final String name)
+    {
+        final List<String> lines = lab.exec(Role.CLIENT, "cat", "/proc/net/netstat").orThrow().stdout().lines().toList();
+        for (int i = 0; i + 1 < lines.size(); i += 2)
+        {
+            final String[] names = lines.get(i).split("\\s+");
+            final String[] values = lines.get(i + 1).split("\\s+");
+            if (names[0].equals("TcpExt:"))
+            {
+                for (int j = 1; j < names.length; j++)
+                {
+                    if (names[j].equals(name))
+                    {
+                        return Long.parseLong(values[j]);
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException("no TcpExt " + name + " in /proc/net/netstat of the client namespace");
+    }
+
+    /** A counter of {@code natgw conntrack -S}, summed over its workers' lines. */
+    private static long sum(final String stats, final String counter)
+    {
+        long total = 0;
+        for (final String line : stats.split("\n"))
+        {
+            for (final String field : line.trim().split("\\s+"))
+            {
+                if (field.startsWith(counter + "="))
+                {
+                    total += Long.parseLong(field.substring(counter.length() + 1));
+                }
+            }
+        }
+        return total;
+    }
+}
