@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * connection after another, so that from the 33rd connection on every new one takes the tuple of an ended one whose
  * 4-tuple the server holds in TIME_WAIT. The server refuses a SYN whose timestamp is older than the last it took on that
  * 4-tuple (PAWS) and the client would retransmit its SYN a second later; natgw chooses another ended tuple instead. The
- * clients' TCP counts every retransmitted SYN (TcpExt TCPSynRetrans), whatever dropped it.
+ * clients' TCP counts every retransmitted SYN (TcpExt TCPSynRetrans), whatever dropped it. The same through a service
+ * whose backend closes first: its connections are masqueraded to the pool too.
  */
 @Tag("root")
 class TakeOverIT
@@ -30,10 +31,12 @@ class TakeOverIT
     static final int CLIENTS = 4;
     static final int CONNECTIONS_EACH = 150;
     static final String PORT = "8080";
+    static final String SERVICE_PORT = "8081";
 
     static Lab lab;
     static LabProcess natgw;
     static LabProcess server;
+    static LabProcess backend;
 
     @BeforeAll
     static void up() throws Exception
@@ -41,15 +44,20 @@ class TakeOverIT
         Gateways.requireRoot();
         lab = Lab.up(PREFIX, CLIENTS);
         server = Gateways.peer(lab, Role.SERVER, "tcp-close-first", Lab.SERVER_ADDR, PORT);
-        natgw = Gateways.start(lab, "reserve", "--port-range", "20000-20031");
+        backend = Gateways.peer(lab, Role.SERVER, "tcp-close-first", Lab.SERVER_ADDR, SERVICE_PORT);
+        natgw = Gateways.start(lab, "reserve", "--port-range", "20000-20031",
+            "--service", "tcp:" + Lab.VIP_ADDR + ":80=" + Lab.SERVER_ADDR + ":" + SERVICE_PORT);
     }
 
     @AfterAll
     static void down() throws Exception
     {
-        if (server != null)
+        for (final LabProcess peer : new LabProcess[] {server, backend})
         {
-            server.stop(1000);
+            if (peer != null)
+            {
+                peer.stop(1000);
+            }
         }
         Gateways.stopAndCloseLab(natgw, lab, PREFIX);
     }
@@ -57,11 +65,23 @@ class TakeOverIT
     @Test
     void shouldNeverGiveANewConnectionATupleTheServerWouldRefuseByItsTimestamp() throws Exception
     {
+        connectInALoopWithoutASynRetransmitted(Lab.SERVER_ADDR, PORT);
+    }
+
+    @Test
+    void shouldNeverGiveANewServiceConnectionATupleTheBackendWouldRefuseByItsTimestamp() throws Exception
+    {
+        connectInALoopWithoutASynRetransmitted(Lab.VIP_ADDR, "80"); // masqueraded to the pool: DNAT and SNAT
+    }
+
+    private static void connectInALoopWithoutASynRetransmitted(final String dst, final String port) throws Exception
+    {
         final long synRetransBefore = tcpExt("TCPSynRetrans");
+        final String statsBefore = stats();
         final String[] loop = new String[4 + CLIENTS];
         loop[0] = "tcp-loop";
-        loop[1] = Lab.SERVER_ADDR;
-        loop[2] = PORT;
+        loop[1] = dst;
+        loop[2] = port;
         loop[3] = String.valueOf(CONNECTIONS_EACH);
         for (int i = 0; i < CLIENTS; i++)
         {
@@ -72,13 +92,18 @@ class TakeOverIT
 
         assertEquals(0, result.exitCode(), result.toString());
         assertEquals(List.of("done " + CLIENTS * CONNECTIONS_EACH + " failed 0"), result.stdout().lines().toList());
-        final String stats = lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-S")).orThrow().stdout();
-        assertTrue(sum(stats, "taken_over") > CLIENTS * CONNECTIONS_EACH / 2,
+        final String stats = stats();
+        assertTrue(sum(stats, "taken_over") - sum(statsBefore, "taken_over") > CLIENTS * CONNECTIONS_EACH / 2,
             "the pool's 32 tuples were taken over again and again:\n" + stats);
-        assertTrue(sum(stats, "take_over_refused_timestamp") > 0,
+        assertTrue(sum(stats, "take_over_refused_timestamp") > sum(statsBefore, "take_over_refused_timestamp"),
             "some ended connection's tuple was passed over for its timestamp:\n" + stats);
         assertEquals(0, tcpExt("TCPSynRetrans") - synRetransBefore,
             "no SYN was retransmitted: none was refused by the server, nor dropped for want of a tuple\n" + stats);
+    }
+
+    private static String stats()
+    {
+        return lab.exec(Role.GW, Gateways.natgwCommand("conntrack", "-S")).orThrow().stdout();
     }
 
     /** A TcpExt counter of the client namespace (/proc/net/netstat: a line of names, then a line of values). */

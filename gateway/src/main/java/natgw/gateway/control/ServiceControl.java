@@ -162,7 +162,7 @@ public final class ServiceControl
         for (int entry = 0; entry < table.capacity(); entry++)
         {
             final int status = table.status(entry);
-            final int backend = table.extra(entry) - 1;
+            final int backend = table.backend(entry);
             if (StatusDescriptor.phase(status) != StatusDescriptor.PHASE_CONFIRMED || (status & StatusDescriptor.DST_NAT) == 0 ||
                 backend < 0 || backend >= BackendCounters.MAX_BACKENDS)
             {

@@ -44,8 +44,9 @@ import static natgw.core.conntrack.StatusDescriptor.phase;
  *  56  pending[ORIGINAL], pending[REPLY]   packets (10 bits) | bytes (22 bits) not yet in the totals (atomic add)
  *
  *  record (48 bytes)
- *   0  extra           with DST_NAT the backend id, immutable while linked; else, on a TCP connection, its closing
- *                      timestamp ({@link #recordClosingTimestamp}); free-list link while FREE
+ *   0  extra           with DST_NAT: the backend id + 1 in the low 13 bits, immutable while linked ({@link #backend}),
+ *                      and the closing timestamp's upper 19 bits above them; else a TCP connection's closing timestamp
+ *                      ({@link #recordClosingTimestamp}); free-list link while FREE
  *   4  per protocol    as Linux's ct->proto: UDP firstDeadline, the deadline it was created with (its age, for the
  *                      stream rule), immutable while linked; TCP sequenceEnd, the original direction's sequence end
  *                      ({@link #raiseSequenceEnd}); nothing for ICMP
@@ -123,6 +124,13 @@ public final class ConntrackTable
     static final int PENDING_OFFSET = 56;
     // record
     static final int EXTRA_OFFSET = 0;
+    /** The bits of {@code extra} a DNAT connection's backend (its id + 1) takes; the rest hold its closing timestamp. */
+    public static final int BACKEND_MASK = (1 << 13) - 1;
+    /**
+     * The bits of a TSval a DNAT connection's closing timestamp keeps ({@link #closingTimestampMask}): steps of 8,192
+     * timestamp ticks (8 s at Linux's 1 ms).
+     */
+    public static final int CLOSING_TIMESTAMP_MASK = ~BACKEND_MASK;
     static final int FIRST_DEADLINE_OFFSET = 4;
     static final int SEQUENCE_END_OFFSET = FIRST_DEADLINE_OFFSET;
     static final int LINKS_OFFSET = 8;
@@ -511,22 +519,34 @@ public final class ConntrackTable
     }
 
     /**
-     * The TSval of the inside host's FIN on a source-NAT TCP connection whose outside end sent its FIN first, 0 for
-     * none: what the outside host, holding the 4-tuple in TIME_WAIT, last took as the connection's timestamp
-     * ({@code ts_recent}), and checks a new SYN on that 4-tuple against (PAWS, RFC 7323 5.3). Read it, then check the
-     * incarnation (the status CAS of a kill does).
+     * The TSval of the inside host's FIN on a source-NAT TCP connection found with {@code status} whose outside end sent
+     * its FIN first, to {@link #closingTimestampMask}, 0 for none: what the outside host, holding the 4-tuple in
+     * TIME_WAIT, last took as the connection's timestamp ({@code ts_recent}), and checks a new SYN on that 4-tuple against
+     * (PAWS, RFC 7323 5.3). Read it, then check the incarnation (the status CAS of a kill does).
      */
-    public int closingTimestamp(final int entry)
+    public int closingTimestamp(final int entry, final int status)
     {
-        return buffer.getIntVolatile(recordOffset(entry) + EXTRA_OFFSET);
+        return buffer.getIntVolatile(recordOffset(entry) + EXTRA_OFFSET) & closingTimestampMask(status);
+    }
+
+    /** The bits of a TSval the closing timestamp of a connection with {@code status} keeps: all, or beside a backend. */
+    public static int closingTimestampMask(final int status)
+    {
+        return (status & StatusDescriptor.DST_NAT) != 0 ? CLOSING_TIMESTAMP_MASK : -1;
+    }
+
+    /** A DNAT connection's backend id (-1 for none); the entry's incarnation is the caller's to check. */
+    public int backend(final int entry)
+    {
+        return (buffer.getInt(recordOffset(entry) + EXTRA_OFFSET) & BACKEND_MASK) - 1;
     }
 
     /**
-     * Records {@code tsval} as the closing timestamp of the connection found with {@code status}, a TCP connection
-     * without DST_NAT (whose word it is): under a hold and only for that incarnation, as {@link #raiseSequenceEnd}
-     * stores, since the word is the free list's while the entry is free and may be a mapping's uses after. It only
-     * moves forward, as the server's {@code ts_recent} does (modulo 2^32); two workers storing at once may leave the
-     * older of two values, which a retransmission makes good.
+     * Records {@code tsval} as the closing timestamp of the TCP connection found with {@code status}, beside its
+     * backend: under a hold and only for that incarnation, as {@link #raiseSequenceEnd} stores, since the word is the
+     * free list's while the entry is free and may be a mapping's uses after. It only moves forward, as the server's
+     * {@code ts_recent} does (modulo 2^32); two workers storing at once may leave the older of two values, which a
+     * retransmission makes good.
      */
     public void recordClosingTimestamp(final Cursor cursor, final int entry, final int status, final int tsval)
     {
@@ -535,10 +555,13 @@ public final class ConntrackTable
             return;
         }
         final int offset = recordOffset(entry) + EXTRA_OFFSET;
-        final int recorded = buffer.getInt(offset);
-        if (sameIncarnation(entry, status) && (recorded == 0 || tsval - recorded > 0))
+        final int mask = closingTimestampMask(status);
+        final int word = buffer.getInt(offset);
+        final int recorded = word & mask;
+        final int kept = tsval & mask;
+        if (sameIncarnation(entry, status) && kept != 0 && (recorded == 0 || kept - recorded > 0))
         {
-            buffer.putIntOrdered(offset, tsval);
+            buffer.putIntOrdered(offset, word & ~mask | kept);
         }
         release(cursor, entry);
     }

@@ -1012,10 +1012,10 @@ public final class NatAllocator
      * after that last one. Otherwise it answers with the old connection's ACK, and the client's connect waits a SYN
      * retransmission, a second or more. Where the server closed first, tracking recorded that last TSval, the inside
      * host's closing FIN's ({@link ConntrackTable#closingTimestamp}), and the reserve strategy decides as the server
-     * does ({@link ConntrackCounter#TAKE_OVER_REFUSED_TIMESTAMP} counts a refusal by it); else, and for the kernel's
-     * strategies (Linux's own rule, {@code nf_nat_used_tuple_harder}), the sequence alone decides. The sequence alone
-     * lets about half of those SYNs through to a refusal, since the clients measured (Linux 6.18) offset their
-     * timestamps per connection.
+     * does, to the record's precision ({@link ConntrackCounter#TAKE_OVER_REFUSED_TIMESTAMP} counts a refusal by it);
+     * else, and for the kernel's strategies (Linux's own rule, {@code nf_nat_used_tuple_harder}), the sequence alone
+     * decides. The sequence alone lets about half of those SYNs through to a refusal, since the clients measured
+     * (Linux 6.18) offset their timestamps per connection.
      */
     private boolean refusedByServer(final int holder, final int holderStatus, final int protocol)
     {
@@ -1029,19 +1029,26 @@ public final class NatAllocator
     }
 
     /**
-     * The sign of our SYN's TSval against the holder's closing timestamp (modulo 2^32), or 0 when there is nothing to
-     * compare: no TSval, no closing timestamp recorded, a holder not ended (never taken over) or with DST_NAT (its word
-     * is the backend), or a kernel strategy.
+     * The order of our SYN's TSval against the holder's closing timestamp (modulo 2^32): 1 after it, -1 before it, 0
+     * equal (the sequence decides); a DNAT holder's record keeps steps of 8,192 ({@link
+     * ConntrackTable#CLOSING_TIMESTAMP_MASK}), and within one either may be the later: -1, as the server might refuse.
+     * Also 0 when there is nothing to compare: no TSval, no closing timestamp recorded, a holder not ended (never taken
+     * over), or a kernel strategy.
      */
     private int timestampOrder(final int holder, final int holderStatus)
     {
-        if (!strategy.isAtomic() || timestamp == TcpHeader.NO_TIMESTAMP || (holderStatus & StatusDescriptor.DST_NAT) != 0 ||
-            !TcpState.isReopenable(StatusDescriptor.tcpState(holderStatus)))
+        if (!strategy.isAtomic() || timestamp == TcpHeader.NO_TIMESTAMP || !TcpState.isReopenable(StatusDescriptor.tcpState(holderStatus)))
         {
             return 0;
         }
-        final int closing = table.closingTimestamp(holder);
-        return closing == 0 ? 0 : Integer.signum((int)timestamp - closing);
+        final int closing = table.closingTimestamp(holder, holderStatus);
+        if (closing == 0)
+        {
+            return 0;
+        }
+        final int mask = ConntrackTable.closingTimestampMask(holderStatus);
+        final int order = Integer.signum(((int)timestamp & mask) - closing);
+        return order == 0 && mask != -1 ? -1 : order;
     }
 
     /** True unless {@code holder} is a TCP connection whose original sequence end the first packet's sequence is not past. */

@@ -26,7 +26,7 @@ public final class ServiceAccounting implements ConntrackEvents
         {
             return;
         }
-        final int backend = table.extra(entry) - 1;
+        final int backend = table.backend(entry);
         if (backend < 0 || backend >= BackendCounters.MAX_BACKENDS)
         {
             return;

@@ -248,7 +248,8 @@ final class Policy
         final int insideAddress = FlowTuple.srcAddress(endpointAddresses);
         final int entry = hairpin ?
             allocator.connect(cursor, addresses, ports, snat.addressFor(src, insideAddress), insideAddress, FlowTuple.srcPort(endpointPorts),
-                snat.portLow(), snat.portHigh(), SRC_NAT | DST_NAT | initialState << TCP_STATE_SHIFT, 0, deadlineMs, true, sequence(protocol)) :
+                snat.portLow(), snat.portHigh(), SRC_NAT | DST_NAT | initialState << TCP_STATE_SHIFT, 0, deadlineMs, true, sequence(protocol),
+                timestamp(protocol)) :
             allocator.accept(cursor, addresses, ports, mapping, mappingStatus, DST_NAT | initialState << TCP_STATE_SHIFT, deadlineMs,
                 sequence(protocol));
         if (entry < 0)
@@ -334,7 +335,7 @@ final class Policy
         final int entry = allocator.connect(
             cursor, addresses, ports, natAddress, backend.address(), backend.port(), snat.portLow(), snat.portHigh(),
             DST_NAT | (masquerade ? SRC_NAT : 0) | tcpState << TCP_STATE_SHIFT,
-            backend.id() + 1, nowMs + tracking.initialTimeoutMs(protocol, tcpState), false, sequence(protocol));
+            backend.id() + 1, nowMs + tracking.initialTimeoutMs(protocol, tcpState), false, sequence(protocol), timestamp(protocol));
         if (entry < 0)
         {
             return Verdict.done(Verdict.drop(allocator.dropReason()));

@@ -113,7 +113,7 @@ final class Tracking
         if (dir == ORIGINAL && (tcpFlags & SEQUENCE_FLAGS) != 0)
         {
             table.raiseSequenceEnd(cursor, entry, status, TcpSequence.end(tcp.sequence(), tcpLength - tcp.headerLength(), tcpFlags));
-            if ((tcpFlags & TcpHeader.FIN) != 0 && (status & (SRC_NAT | DST_NAT)) == SRC_NAT && afterAFin(tcpState(status)))
+            if ((tcpFlags & TcpHeader.FIN) != 0 && (status & SRC_NAT) != 0 && afterAFin(tcpState(status)))
             {
                 recordClosingTimestamp(entry, status, tcp);
             }
@@ -174,7 +174,7 @@ final class Tracking
     /** The connection's backend id, -1 for none; only DNAT connections have one (and read the entry's record). */
     int backendOf(final int entry, final int status)
     {
-        return (status & DST_NAT) != 0 ? table.extra(entry) - 1 : -1;
+        return (status & DST_NAT) != 0 ? table.backend(entry) : -1;
     }
 
     /** The timeout of a new connection in {@code tcpState} (0 for other protocols). */

@@ -109,6 +109,12 @@ class PipelineSequenceTest
         return table.sequenceEnd(entry(host));
     }
 
+    private int closingTimestamp(final int host)
+    {
+        final int entry = entry(host);
+        return table.closingTimestamp(entry, table.status(entry));
+    }
+
     private int tcpState(final int host)
     {
         return StatusDescriptor.tcpState(table.status(entry(host)));
@@ -250,18 +256,18 @@ class PipelineSequenceTest
     {
         final int natPort = establish(HOST_A, 1000);
         closedByServer(HOST_A, natPort, 5000, 0xF000_0001L);
-        assertEquals(0xF000_0001, table.closingTimestamp(entry(HOST_A)));
+        assertEquals(0xF000_0001, closingTimestamp(HOST_A));
         forward(builder.tcp(0, HOST_A, PORT, SERVER, 443, FIN | ACK, 5000, SERVER_ISN + 2, 0xF000_0000L, 0));
-        assertEquals(0xF000_0001, table.closingTimestamp(entry(HOST_A)), "an older copy of the FIN: never back");
+        assertEquals(0xF000_0001, closingTimestamp(HOST_A), "an older copy of the FIN: never back");
         forward(builder.tcp(0, HOST_A, PORT, SERVER, 443, FIN | ACK, 5000, SERVER_ISN + 2, 0x0000_0005L, 0));
-        assertEquals(0x0000_0005, table.closingTimestamp(entry(HOST_A)), "a retransmission, past the wrap");
+        assertEquals(0x0000_0005, closingTimestamp(HOST_A), "a retransmission, past the wrap");
 
         final int natPortB = establish(HOST_B, 1000);
         out(HOST_B, FIN | ACK, 5000, 0);
         in(natPortB, FIN | ACK, SERVER_ISN + 1, 5001);
         forward(builder.tcp(0, HOST_B, PORT, SERVER, 443, ACK, 5001, SERVER_ISN + 2, 77L, 0));
         assertEquals(TcpState.TIME_WAIT, tcpState(HOST_B));
-        assertEquals(0, table.closingTimestamp(entry(HOST_B)), "the host closed first: the server's socket ends in LAST_ACK");
+        assertEquals(0, closingTimestamp(HOST_B), "the host closed first: the server's socket ends in LAST_ACK");
     }
 
     @Test
@@ -296,7 +302,7 @@ class PipelineSequenceTest
         final int natPortB = FlowTuple.dstPort(table.tuplePorts(entry(HOST_B), ConntrackTable.REPLY));
         in(natPortB, SYN | ACK, SERVER_ISN, 6001);
         out(HOST_B, ACK, 6001, 0);
-        closedByServer(HOST_B, natPortB, 7000, 500);
+        closedByServer(HOST_B, natPortB, 7000, 500_000);
         assertEquals(Pipeline.FORWARD, process(builder.tcp(0, HOST_A, PORT, SERVER, 443, SYN, 9000, 0, 0)),
             "a SYN without timestamps: PAWS does not apply");
         assertEquals(2, counters.get(ConntrackCounter.TAKEN_OVER));

@@ -310,6 +310,48 @@ class PipelineServiceTest
     }
 
     @Test
+    void shouldKeepEveryBackendIdInTheBitsTheTableGivesIt()
+    {
+        assertTrue(BackendCounters.MAX_BACKENDS + 1 <= ConntrackTable.BACKEND_MASK,
+            "a backend id + 1 must fit below a connection's closing timestamp");
+    }
+
+    @Test
+    void shouldTakeOverAMasqueradedServiceConnectionsTupleOnlyForASynTheBackendWouldTake()
+    {
+        services.add(Services.ServiceSpec.parse("tcp:10.96.0.40:80=10.0.1.1:8080"));
+        final int vip = parseAddress("10.96.0.40");
+        final Pipeline onePort = new Pipeline(table, new NatAllocator(table, PortStrategy.RESERVE, counters, 0, true, 42),
+            new SnatPolicy(List.of(Cidr.parse("10.77.1.0/24")), new int[]{ POOL }, 1024, 1024), timeouts, counters, true, services,
+            backendCounters, affinity, true);
+        forward(onePort, 0, builder.tcp(0, INSIDE_CLIENT, 40001, vip, 80, SYN, 1000, 0, 100_000L, 0));
+        assertEquals(1024, tcp.srcPort());
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(INSIDE_CLIENT, vip), FlowTuple.packPorts(Ipv4Header.PROTO_TCP, 40001, 80)));
+        final int backend = table.backend(cursor.entry());
+        forward(onePort, 0, builder.tcp(0, B1, 8080, POOL, 1024, SYN | ACK, 5000, 1001, 0));
+        forward(onePort, 0, builder.tcp(0, INSIDE_CLIENT, 40001, vip, 80, ACK, 1001, 5001, 100_000L, 0));
+        // the backend closes first, so it holds the 4-tuple in TIME_WAIT with the client's FIN's timestamp
+        forward(onePort, 0, builder.tcp(0, B1, 8080, POOL, 1024, FIN | ACK, 5001, 1001, 0));
+        forward(onePort, 0, builder.tcp(0, INSIDE_CLIENT, 40001, vip, 80, FIN | ACK, 1001, 5002, 200_000L, 0));
+        forward(onePort, 0, builder.tcp(0, B1, 8080, POOL, 1024, ACK, 5002, 1002, 0));
+        assertTrue(table.lookup(cursor, FlowTuple.packAddresses(INSIDE_CLIENT, vip), FlowTuple.packPorts(Ipv4Header.PROTO_TCP, 40001, 80)));
+        assertEquals(TcpState.TIME_WAIT, StatusDescriptor.tcpState(cursor.status()));
+        assertEquals(backend, table.backend(cursor.entry()), "the timestamp is kept beside the backend, not over it");
+
+        assertEquals(DropReason.POOL_EXHAUSTED.id(),
+            process(onePort, 0, builder.tcp(0, INSIDE_CLIENT, 40002, vip, 80, SYN, 9000, 0, 150_000L, 0)), "an older TSval");
+        assertEquals(DropReason.POOL_EXHAUSTED.id(),
+            process(onePort, 0, builder.tcp(0, INSIDE_CLIENT, 40002, vip, 80, SYN, 9000, 0, 200_001L, 0)),
+            "a newer TSval, but within the step of 8,192 the record keeps beside the backend: it might be older");
+        assertEquals(2, counters.get(ConntrackCounter.TAKE_OVER_REFUSED_TIMESTAMP));
+        forward(onePort, 0, builder.tcp(0, INSIDE_CLIENT, 40002, vip, 80, SYN, 9000, 0, 300_000L, 0));
+        assertEquals(B1, ip.dstAddress());
+        assertEquals(1024, tcp.srcPort());
+        assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
+        assertEquals(1, backendCounters.get(backend, BackendCounters.LIVE), "the ended connection left its backend's count");
+    }
+
+    @Test
     void shouldMasqueradeAHairpinFromABackendLandingOnItself()
     {
         services.add(Services.ServiceSpec.parse("tcp:10.96.0.20:80=10.0.1.1:8080"));
