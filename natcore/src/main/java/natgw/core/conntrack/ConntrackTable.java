@@ -558,7 +558,9 @@ public final class ConntrackTable
         final int mask = closingTimestampMask(status);
         final int word = buffer.getInt(offset);
         final int recorded = word & mask;
-        final int kept = tsval & mask;
+        // a TSval below the first step kept beside a backend is kept as that step: 0 would say "none", and the server
+        // does check a TSval of 1 to 8,191 (Linux skips PAWS only for a ts_recent of 0)
+        final int kept = (tsval & mask) != 0 || tsval == 0 ? tsval & mask : mask & -mask;
         if (sameIncarnation(entry, status) && kept != 0 && (recorded == 0 || kept - recorded > 0))
         {
             buffer.putIntOrdered(offset, word & ~mask | kept);

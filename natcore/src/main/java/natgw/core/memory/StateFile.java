@@ -42,7 +42,13 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 public final class StateFile implements AutoCloseable
 {
-    public static final int LAYOUT_VERSION = 3;
+    public static final int LAYOUT_VERSION = 4;
+    /**
+     * The older layout a file may have and still be attached, its version then raised to {@link #LAYOUT_VERSION}: 4
+     * only gives meaning to bits 3 leaves zero (a TCP connection's closing timestamp in its record's extra word), while
+     * a natgw of layout 3 would read those bits of a DNAT connection as its backend, so it must refuse a file of 4.
+     */
+    public static final int UPGRADABLE_VERSION = 3;
     /** Options about whose clock and namespace the state is: a change discards the state instead of refusing it. */
     public static final String IDENTITY_PREFIX = "identity.";
     public static final int HEADER_LENGTH = 4096;
@@ -193,6 +199,10 @@ public final class StateFile implements AutoCloseable
             {
                 file.writeHeader(regionLengths, optionsText, epochNs, seed);
             }
+            else
+            {
+                file.header.putIntVolatile(VERSION_OFFSET, LAYOUT_VERSION); // before anything writes the new layout
+            }
             return file;
         }
         catch (final IOException ex)
@@ -230,7 +240,7 @@ public final class StateFile implements AutoCloseable
                 "--fresh to overwrite it");
         }
         final int version = old.getInt(VERSION_OFFSET);
-        if (version != LAYOUT_VERSION)
+        if (version != LAYOUT_VERSION && version != UPGRADABLE_VERSION)
         {
             throw mismatch(path, "layout version " + version + ", this natgw's is " + LAYOUT_VERSION);
         }

@@ -102,6 +102,36 @@ class ConntrackTableTest
     }
 
     @Test
+    void shouldKeepADnatConnectionsClosingTimestampBesideItsBackendInSteps()
+    {
+        final int entry = connect(5000, 6000, StatusDescriptor.SRC_NAT | StatusDescriptor.DST_NAT); // backend 76
+        final int status = table.status(entry);
+        table.recordClosingTimestamp(cursor, entry, status, 5);
+        assertEquals(1 << 13, table.closingTimestamp(entry, status), "below the first step: kept as that step, never as none");
+        assertEquals(76, table.backend(entry));
+        table.recordClosingTimestamp(cursor, entry, status, 0x1234_5678);
+        assertEquals(0x1234_4000, table.closingTimestamp(entry, status));
+        assertEquals(76, table.backend(entry), "the backend stays");
+        table.recordClosingTimestamp(cursor, entry, status, 0x1000_0000);
+        assertEquals(0x1234_4000, table.closingTimestamp(entry, status), "never back");
+    }
+
+    @Test
+    void shouldKeepASourceNatConnectionsWholeClosingTimestamp()
+    {
+        final int entry = table.allocate();
+        table.initialise(entry, origAddresses(), origPorts(5000), replyAddresses(), replyPorts(6000), StatusDescriptor.SRC_NAT, 0, 1234);
+        assertTrue(table.claim(cursor, entry, REPLY));
+        table.confirm(entry);
+        assertTrue(table.claim(cursor, entry, ORIGINAL));
+        final int status = table.status(entry);
+        table.recordClosingTimestamp(cursor, entry, status, 5);
+        assertEquals(5, table.closingTimestamp(entry, status));
+        table.recordClosingTimestamp(cursor, entry, status, 0x8000_0004);
+        assertEquals(0x8000_0004, table.closingTimestamp(entry, status), "half the space ahead, modulo 2^32");
+    }
+
+    @Test
     void shouldAllocateReservedEntryWithClearedFields()
     {
         final int entry = table.allocate();

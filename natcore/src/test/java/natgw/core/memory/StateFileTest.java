@@ -88,23 +88,52 @@ class StateFileTest
         assertTrue(refused.getMessage().contains("region 1 is 10000 bytes there, 20000 here"), refused.getMessage());
     }
 
+    private void layoutVersion(final int version) throws Exception
+    {
+        try (RandomAccessFile raw = new RandomAccessFile(dir.resolve("natgw0.state").toFile(), "rw"))
+        {
+            raw.seek(8); // the header's layoutVersion, little-endian
+            raw.write(new byte[] {(byte)version, 0, 0, 0});
+        }
+    }
+
+    private int layoutVersion() throws Exception
+    {
+        try (RandomAccessFile raw = new RandomAccessFile(dir.resolve("natgw0.state").toFile(), "r"))
+        {
+            raw.seek(8);
+            return Integer.reverseBytes(raw.readInt());
+        }
+    }
+
     @Test
     void shouldRefuseAFileOfAnotherLayoutVersionNamingBoth() throws Exception
     {
         writeAndReady();
         file.close();
         file = null;
-        try (RandomAccessFile raw = new RandomAccessFile(dir.resolve("natgw0.state").toFile(), "rw"))
-        {
-            raw.seek(8); // the header's layoutVersion, little-endian
-            raw.write(new byte[] {(byte)(StateFile.LAYOUT_VERSION - 1), 0, 0, 0});
-        }
+        layoutVersion(StateFile.UPGRADABLE_VERSION - 1);
 
         final IllegalStateException refused = assertThrows(IllegalStateException.class, () -> open(OPTIONS, false));
 
-        assertTrue(refused.getMessage().contains("layout version " + (StateFile.LAYOUT_VERSION - 1) + ", this natgw's is " +
+        assertTrue(refused.getMessage().contains("layout version " + (StateFile.UPGRADABLE_VERSION - 1) + ", this natgw's is " +
             StateFile.LAYOUT_VERSION), refused.getMessage());
         assertTrue(refused.getMessage().contains("--fresh"), refused.getMessage());
+    }
+
+    @Test
+    void shouldAttachAFileOfTheUpgradableLayoutAndRaiseItsVersionSoThatAnOlderNatgwRefusesIt() throws Exception
+    {
+        writeAndReady();
+        file.close();
+        file = null;
+        layoutVersion(StateFile.UPGRADABLE_VERSION);
+
+        open(OPTIONS, false);
+
+        assertEquals(StateFile.Origin.ATTACHED, file.origin());
+        assertEquals(0xC0FFEE, file.region(1).getLong(9_000));
+        assertEquals(StateFile.LAYOUT_VERSION, layoutVersion());
     }
 
     @Test
