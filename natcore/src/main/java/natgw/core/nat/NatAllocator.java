@@ -222,7 +222,8 @@ public final class NatAllocator
         final int extra,
         final int deadlineMs)
     {
-        return connect(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs, true, 0);
+        return connect(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs, true, 0,
+            TcpHeader.NO_TIMESTAMP);
     }
 
     /**
@@ -232,34 +233,10 @@ public final class NatAllocator
      * earlier connection of the endpoint to that backend, through another address, left in the backend's TIME_WAIT.
      * {@code sequence} is the first packet's TCP sequence number (ignored for other protocols): a new connection's original
      * direction starts there ({@link ConntrackTable#sequenceEnd}), and a SYN takes an ended connection's NAT tuple over
-     * only if {@code sequence} comes after that connection's original sequence end, as Linux's {@code
-     * nf_seq_has_advanced}: else the server, which may hold the 4-tuple in TIME_WAIT, would not take the SYN for a new
-     * connection.
-     */
-    public int connect(
-        final ConntrackTable.Cursor cursor,
-        final long origAddresses,
-        final long origPorts,
-        final int natAddress,
-        final int newDst,
-        final int newDstPort,
-        final int portLow,
-        final int portHigh,
-        final int flags,
-        final int extra,
-        final int deadlineMs,
-        final boolean onMapping,
-        final int sequence)
-    {
-        return connect(cursor, origAddresses, origPorts, natAddress, newDst, newDstPort, portLow, portHigh, flags, extra, deadlineMs,
-            onMapping, sequence, TcpHeader.NO_TIMESTAMP);
-    }
-
-    /**
-     * {@link #connect(ConntrackTable.Cursor, long, long, int, int, int, int, int, int, int, int, boolean, int)} for a
-     * first packet whose TCP timestamp option carries {@code timestamp} ({@link TcpHeader#timestampValue}): the
-     * reserve strategy then takes an ended connection's tuple over as the outside host, which may hold the 4-tuple in
-     * TIME_WAIT, would take the SYN: by its timestamp too where that host closed first ({@link #refusedByServer}).
+     * only if the server, which may hold the 4-tuple in TIME_WAIT, would take the SYN for a new connection: if
+     * {@code sequence} comes after that connection's original sequence end (Linux's {@code nf_seq_has_advanced}), and,
+     * with the reserve strategy where the server closed first, by its {@code timestamp} too (the TSval of its TCP
+     * timestamp option, {@link TcpHeader#timestampValue}, or {@link TcpHeader#NO_TIMESTAMP}; {@link #refusedByServer}).
      */
     public int connect(
         final ConntrackTable.Cursor cursor,

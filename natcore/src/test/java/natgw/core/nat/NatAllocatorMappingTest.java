@@ -14,6 +14,7 @@ import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.flow.QueueSteering;
 import natgw.core.packet.DropReason;
+import natgw.core.packet.TcpHeader;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
@@ -231,7 +232,7 @@ class NatAllocatorMappingTest
         assertEquals(40000, natPort(connect(HOST_B, UDP, 40000, SERVER, 53)));
         final int backend = SERVER + 20;
         final int entry = allocator.connect(cursor, FlowTuple.packAddresses(HOST_A, SERVER + 50), FlowTuple.packPorts(UDP, 40000, 53),
-            POOL, backend, 53, 1024, 65535, SRC_NAT | StatusDescriptor.DST_NAT, 1, 1000, false, 0);
+            POOL, backend, 53, 1024, 65535, SRC_NAT | StatusDescriptor.DST_NAT, 1, 1000, false, 0, TcpHeader.NO_TIMESTAMP);
         assertTrue(entry >= 0);
         assertNotEquals(40000, natPort(entry), "B's external port is B's alone, towards any server");
         assertEquals(1, table.countMappings(), "a service connection makes no mapping");

@@ -13,6 +13,7 @@ import natgw.core.conntrack.WorkerCounters;
 import natgw.core.flow.FlowTuple;
 import natgw.core.flow.QueueSteering;
 import natgw.core.packet.DropReason;
+import natgw.core.packet.TcpHeader;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
@@ -52,7 +53,7 @@ class NatAllocatorTest
     private int syn(final NatAllocator allocator, final int client, final int portLow, final int portHigh, final int sequence)
     {
         return allocator.connect(cursor, FlowTuple.packAddresses(client, SERVER), FlowTuple.packPorts(TCP, 40000, 443),
-            POOL, SERVER, 443, portLow, portHigh, SYN_SENT, 0, 1000, true, sequence);
+            POOL, SERVER, 443, portLow, portHigh, SYN_SENT, 0, 1000, true, sequence, TcpHeader.NO_TIMESTAMP);
     }
 
     /** Ends a connection in {@code tcpState} with its sender's last segment ending at {@code sequenceEnd}, as its FIN would. */

@@ -15,6 +15,7 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.nat.NatAllocator;
 import natgw.core.nat.PortStrategy;
 import natgw.core.packet.Ipv4Header;
+import natgw.core.packet.TcpHeader;
 
 import static natgw.core.conntrack.jcstress.Fixture.*;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
@@ -55,7 +56,7 @@ public class TakeOverRace
         final ConntrackTable.Cursor cursor = new ConntrackTable.Cursor();
         final int closed = allocator(table, PortStrategy.RESERVE, true, 3).connect(cursor,
             FlowTuple.packAddresses(FlowTuple.parseAddress("10.77.1.9"), SERVER), TCP_B, POOL, SERVER, HTTP, PORT, PORT, SYN_SENT, 0, DEADLINE_MS,
-            true, CLOSED_SEQUENCE);
+            true, CLOSED_SEQUENCE, TcpHeader.NO_TIMESTAMP);
         final int status = table.status(closed);
         if (closed < 0 || !table.compareAndSetStatus(closed, status, StatusDescriptor.withTcpState(status, TcpState.CLOSE)))
         {
@@ -67,14 +68,14 @@ public class TakeOverRace
     public void client1()
     {
         entry1 = allocator1.connect(cursor1, FlowTuple.packAddresses(CLIENT_1, SERVER), TCP_B, POOL, SERVER, HTTP, PORT, PORT, SYN_SENT, 0, DEADLINE_MS,
-            true, NEW_SEQUENCE);
+            true, NEW_SEQUENCE, TcpHeader.NO_TIMESTAMP);
     }
 
     @Actor
     public void client2()
     {
         entry2 = allocator2.connect(cursor2, FlowTuple.packAddresses(CLIENT_2, SERVER), TCP_B, POOL, SERVER, HTTP, PORT, PORT, SYN_SENT, 0, DEADLINE_MS,
-            true, NEW_SEQUENCE);
+            true, NEW_SEQUENCE, TcpHeader.NO_TIMESTAMP);
     }
 
     @Arbiter
