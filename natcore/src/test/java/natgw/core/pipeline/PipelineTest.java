@@ -1330,6 +1330,19 @@ class PipelineTest
                     builder.icmpError(0, ROUTER, POOL, IcmpHeader.TIME_EXCEEDED, 0, QUOTE_AT, quoted), Pipeline.FORWARD);
             }
         }
+        for (int i = 0; i < 4; i++)
+        {
+            // connections the server closed first: each replay of the host's FIN (with a timestamp option) records its
+            // sequence end and closing timestamp again
+            final int client = CLIENT + i;
+            final int port = 21000 + i;
+            final int natPort = tcpOut(client, port, SERVER, SYN);
+            tcpIn(SERVER, natPort, SYN | ACK, client, port);
+            tcpOut(client, port, SERVER, ACK);
+            tcpIn(SERVER, natPort, FIN | ACK, client, port);
+            count = template(templates, offsets, lengths, expected, count,
+                builder.tcp(0, client, port, SERVER, 443, FIN | ACK, 1001, 5002, 123_456L + i, 0), Pipeline.FORWARD);
+        }
         for (int i = 0; i < 32; i++)
         {
             final int client = CLIENT + i;
