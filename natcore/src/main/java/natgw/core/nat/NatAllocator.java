@@ -78,6 +78,12 @@ public final class NatAllocator
     private int sequence;
     /** The first packet's TSval (TCP), {@link TcpHeader#NO_TIMESTAMP} for none: what a take-over checks (refusedByServer). */
     private long timestamp = TcpHeader.NO_TIMESTAMP;
+    /** The original tuple of a connection a SYN just ended to reopen it, and the NAT port it had ({@link #reopened}). */
+    private long reopenedAddresses;
+    private long reopenedPorts;
+    private int reopenedPort = -1;
+    /** The port the search tries first: the reopened connection's own, or -1. */
+    private int preferredPort = -1;
     private int dropReason;
     private boolean created;
     /** Queues the TUN steers by a hash of the ports' sum ({@link #steeredQueues}); 1: none to aim at. */
@@ -257,6 +263,8 @@ public final class NatAllocator
         created = false;
         this.sequence = sequence;
         this.timestamp = timestamp;
+        preferredPort = strategy.isAtomic() && origAddresses == reopenedAddresses && origPorts == reopenedPorts ? reopenedPort : -1;
+        reopenedPort = -1;
         aimReplies(origAddresses, origPorts, newDstPort);
         if (endpointIndependent && natAddress != 0 && onMapping)
         {
@@ -312,6 +320,7 @@ public final class NatAllocator
         created = false;
         this.sequence = sequence;
         this.timestamp = TcpHeader.NO_TIMESTAMP;
+        preferredPort = -1;
         int status = mappingStatus;
         for (int retry = 0; retry < MAX_RETRIES; retry++)
         {
@@ -773,6 +782,11 @@ public final class NatAllocator
         final int high = protocol == Ipv4Header.PROTO_ICMP ? 0xFFFF : portHigh;
         final int srcPort = FlowTuple.srcPort(origPorts);
         cursor.set(-1, ORIGINAL, 0);
+        if (preferredPort >= low && preferredPort <= high && preferredPort != srcPort &&
+            tryCandidate(cursor, entry, replyAddresses, replyPorts(tupleProtocol, newDstPort, preferredPort)))
+        {
+            return true;
+        }
         if (strategy.preservesPort() && srcPort >= low && srcPort <= high)
         {
             if (tryCandidate(cursor, entry, replyAddresses, replyPorts(tupleProtocol, newDstPort, srcPort)))
@@ -980,6 +994,21 @@ public final class NatAllocator
             counters.increment(ConntrackCounter.TAKE_OVER_REFUSED);
         }
         return true;
+    }
+
+    /**
+     * Asks the next connect of {@code origAddresses, origPorts} to try {@code natPort} first: the NAT port of the
+     * connection a SYN on the same tuple has just ended to reopen it. The server may still hold that connection's
+     * 4-tuple in TIME_WAIT, and the client, reusing its own 4-tuple, goes on with its sequence and timestamps there, so
+     * the server takes the SYN on it; on another port the SYN would be a take-over's gamble, and the freed tuple a free
+     * port for another client's SYN, which the server could refuse (PAWS). The reserve strategy only: Linux's reopen
+     * searches afresh.
+     */
+    public void reopened(final long origAddresses, final long origPorts, final int natPort)
+    {
+        reopenedAddresses = origAddresses;
+        reopenedPorts = origPorts;
+        reopenedPort = natPort;
     }
 
     /**

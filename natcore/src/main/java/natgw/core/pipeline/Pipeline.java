@@ -491,6 +491,7 @@ public final class Pipeline
                 entry = cursor.entry();
                 if (Tracking.reopens(protocol, tcpFlags, cursor.dir(), cursor.status()))
                 {
+                    policy.reopening(entry);
                     tracking.reopen(entry);
                     continue;
                 }

@@ -196,6 +196,20 @@ final class Policy
         return entry;
     }
 
+    /**
+     * The connection at the cursor is about to be ended by a SYN that reopens it: its NAT port goes to the new one
+     * first ({@link NatAllocator#reopened}). Read before the kill, and kept only if the entry was still that connection.
+     */
+    void reopening(final int entry)
+    {
+        final int natPort = FlowTuple.dstPort(table.tuplePorts(entry, ConntrackTable.REPLY));
+        if (table.stillValid(cursor))
+        {
+            allocator.reopened(table.tupleAddresses(entry, ConntrackTable.ORIGINAL), table.tuplePorts(entry, ConntrackTable.ORIGINAL),
+                natPort);
+        }
+    }
+
     /** The packet's TCP sequence number, for the allocator (0 for other protocols, whose header the flyweight is not on). */
     private int sequence(final int protocol)
     {

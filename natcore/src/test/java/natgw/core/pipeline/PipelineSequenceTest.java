@@ -4,6 +4,8 @@ import java.util.List;
 
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import natgw.core.conntrack.ConntrackCounter;
 import natgw.core.conntrack.ConntrackTable;
@@ -342,6 +344,29 @@ class PipelineSequenceTest
         assertEquals(natPort, tcp.srcPort());
         assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
         assertEquals(1, table.countMappings());
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = EndpointDependence.class, names = {"ADDRESS_AND_PORT_DEPENDENT", "ENDPOINT_INDEPENDENT"})
+    void shouldGiveAReopenedConnectionItsOwnNatPortBack(final EndpointDependence mapping)
+    {
+        pipeline = pipeline(1024, 2047, mapping);
+        final int natPort = establish(HOST_A, 1000);
+        closedByServer(HOST_A, natPort, 5000, 100_000);
+
+        // the host reuses its own 4-tuple: its sequence and timestamps go on there, so the server in TIME_WAIT takes the
+        // SYN on the same 4-tuple; on another port of the 1,024 it would be a take-over, the freed one anybody's
+        assertEquals(natPort, natPortOfSyn(HOST_A, 9000, 200_000));
+        assertEquals(1, counters.get(ConntrackCounter.REOPENED));
+        assertEquals(TcpState.SYN_SENT, tcpState(HOST_A));
+    }
+
+    private int natPortOfSyn(final int host, final int seq, final long tsval)
+    {
+        assertEquals(Pipeline.FORWARD, synWithTimestamp(host, seq, tsval));
+        ip.wrap(buffer, 0);
+        tcp.wrap(buffer, ip.payloadOffset());
+        return tcp.srcPort();
     }
 
     @Test
