@@ -78,5 +78,5 @@ ip netns exec pt-server nstat -n >/dev/null
 ip netns exec pt-client python3 $tmp/client.py $clients $secs ${SERVICE:+10.77.3.10 80}
 echo "server: $(ip netns exec pt-server nstat -a | grep -o 'TcpExtPAWSTimewait *[0-9]*' | tr -s ' ')"
 if [ "$what" = natgw ]; then
-  ip netns exec pt-gw "$tree/natgw" conntrack -S | grep -o 'taken_over=[0-9]*\|take_over_refused[a-z_]*=[0-9]*\|pool_exhausted=[0-9]*' | tr '\n' ' '; echo
+  ip netns exec pt-gw "$tree/natgw" conntrack -S | grep -o 'taken_over=[0-9]*\|take_over_refused[a-z_]*=[0-9]*\|pool_exhausted=[0-9]*\|reopened=[0-9]*' | tr '\n' ' '; echo
 fi
