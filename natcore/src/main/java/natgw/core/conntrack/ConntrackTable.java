@@ -46,7 +46,7 @@ import static natgw.core.conntrack.StatusDescriptor.phase;
  *  record (48 bytes)
  *   0  extra           with DST_NAT: the backend id + 1 in the low 13 bits, immutable while linked ({@link #backend}),
  *                      and the closing timestamp's upper 19 bits above them; else a TCP connection's closing timestamp
- *                      ({@link #recordClosingTimestamp}); free-list link while FREE
+ *                      ({@link #raiseSequenceEnd(Cursor, int, int, int, int)}); free-list link while FREE
  *   4  per protocol    as Linux's ct->proto: UDP firstDeadline, the deadline it was created with (its age, for the
  *                      stream rule), immutable while linked; TCP sequenceEnd, the original direction's sequence end
  *                      ({@link #raiseSequenceEnd}); nothing for ICMP
@@ -127,8 +127,8 @@ public final class ConntrackTable
     /** The bits of {@code extra} a DNAT connection's backend (its id + 1) takes; the rest hold its closing timestamp. */
     public static final int BACKEND_MASK = (1 << 13) - 1;
     /**
-     * The bits of a TSval a DNAT connection's closing timestamp keeps ({@link #closingTimestampMask}): steps of 8,192
-     * timestamp ticks (8 s at Linux's 1 ms).
+     * The bits of a TSval a DNAT connection's closing timestamp keeps: steps of 8,192 timestamp ticks (8 s at Linux's
+     * 1 ms).
      */
     public static final int CLOSING_TIMESTAMP_MASK = ~BACKEND_MASK;
     static final int FIRST_DEADLINE_OFFSET = 4;
@@ -506,31 +506,83 @@ public final class ConntrackTable
      */
     public void raiseSequenceEnd(final Cursor cursor, final int entry, final int status, final int end)
     {
+        raiseSequenceEnd(cursor, entry, status, end, 0);
+    }
+
+    /**
+     * {@link #raiseSequenceEnd(Cursor, int, int, int)} and, under the same hold, unless {@code closingTsval} is 0, raises
+     * the connection's closing timestamp to it beside its backend ({@link #closingTimestamp}): the word is the free
+     * list's while the entry is free and may be a mapping's uses after. It only moves forward, as the server's
+     * {@code ts_recent} does (modulo 2^32); two workers storing at once may leave the older of two values, which a
+     * retransmission makes good.
+     */
+    public void raiseSequenceEnd(final Cursor cursor, final int entry, final int status, final int end, final int closingTsval)
+    {
         if (!tryHold(entry))
         {
             return;
         }
-        final int offset = recordOffset(entry) + SEQUENCE_END_OFFSET;
-        if (sameIncarnation(entry, status) && TcpSequence.after(end, buffer.getInt(offset)))
+        if (sameIncarnation(entry, status))
         {
-            buffer.putIntOrdered(offset, end);
+            final int record = recordOffset(entry);
+            if (TcpSequence.after(end, buffer.getInt(record + SEQUENCE_END_OFFSET)))
+            {
+                buffer.putIntOrdered(record + SEQUENCE_END_OFFSET, end);
+            }
+            if (closingTsval != 0)
+            {
+                raiseClosingTimestamp(record + EXTRA_OFFSET, closingTimestampMask(status), closingTsval);
+            }
         }
         release(cursor, entry);
     }
 
+    private void raiseClosingTimestamp(final int offset, final int mask, final int tsval)
+    {
+        int kept = tsval & mask;
+        if (kept == 0)
+        {
+            kept = mask & -mask; // below the first step beside a backend: that step, since 0 says "none" (and PAWS checks it)
+        }
+        final int word = buffer.getInt(offset);
+        final int recorded = word & mask;
+        if (recorded == 0 || kept - recorded > 0)
+        {
+            buffer.putIntOrdered(offset, word & ~mask | kept);
+        }
+    }
+
     /**
      * The TSval of the inside host's FIN on a source-NAT TCP connection found with {@code status} whose outside end sent
-     * its FIN first, to {@link #closingTimestampMask}, 0 for none: what the outside host, holding the 4-tuple in
-     * TIME_WAIT, last took as the connection's timestamp ({@code ts_recent}), and checks a new SYN on that 4-tuple against
-     * (PAWS, RFC 7323 5.3). Read it, then check the incarnation (the status CAS of a kill does).
+     * its FIN first, to the steps it is kept in, 0 for none: what the outside host, holding the 4-tuple in TIME_WAIT,
+     * last took as the connection's timestamp ({@code ts_recent}), and checks a new SYN on that 4-tuple against (PAWS,
+     * RFC 7323 5.3). Read it, then check the incarnation (the status CAS of a kill does).
      */
     public int closingTimestamp(final int entry, final int status)
     {
         return buffer.getIntVolatile(recordOffset(entry) + EXTRA_OFFSET) & closingTimestampMask(status);
     }
 
+    /**
+     * The order of {@code tsval} against the closing timestamp of the connection found with {@code status} (modulo 2^32):
+     * 1 after it, -1 before it, 0 equal or none recorded. A DNAT connection's record keeps steps of 8,192
+     * ({@link #CLOSING_TIMESTAMP_MASK}); within the recorded step either may be the later, and that is -1, as the
+     * server might refuse.
+     */
+    public int closingTimestampOrder(final int entry, final int status, final int tsval)
+    {
+        final int closing = closingTimestamp(entry, status);
+        if (closing == 0)
+        {
+            return 0;
+        }
+        final int mask = closingTimestampMask(status);
+        final int order = Integer.signum((tsval & mask) - closing);
+        return order == 0 && mask != -1 ? -1 : order;
+    }
+
     /** The bits of a TSval the closing timestamp of a connection with {@code status} keeps: all, or beside a backend. */
-    public static int closingTimestampMask(final int status)
+    private static int closingTimestampMask(final int status)
     {
         return (status & StatusDescriptor.DST_NAT) != 0 ? CLOSING_TIMESTAMP_MASK : -1;
     }
@@ -539,33 +591,6 @@ public final class ConntrackTable
     public int backend(final int entry)
     {
         return (buffer.getInt(recordOffset(entry) + EXTRA_OFFSET) & BACKEND_MASK) - 1;
-    }
-
-    /**
-     * Records {@code tsval} as the closing timestamp of the TCP connection found with {@code status}, beside its
-     * backend: under a hold and only for that incarnation, as {@link #raiseSequenceEnd} stores, since the word is the
-     * free list's while the entry is free and may be a mapping's uses after. It only moves forward, as the server's
-     * {@code ts_recent} does (modulo 2^32); two workers storing at once may leave the older of two values, which a
-     * retransmission makes good.
-     */
-    public void recordClosingTimestamp(final Cursor cursor, final int entry, final int status, final int tsval)
-    {
-        if (!tryHold(entry))
-        {
-            return;
-        }
-        final int offset = recordOffset(entry) + EXTRA_OFFSET;
-        final int mask = closingTimestampMask(status);
-        final int word = buffer.getInt(offset);
-        final int recorded = word & mask;
-        // a TSval below the first step kept beside a backend is kept as that step: 0 would say "none", and the server
-        // does check a TSval of 1 to 8,191 (Linux skips PAWS only for a ts_recent of 0)
-        final int kept = (tsval & mask) != 0 || tsval == 0 ? tsval & mask : mask & -mask;
-        if (sameIncarnation(entry, status) && kept != 0 && (recorded == 0 || kept - recorded > 0))
-        {
-            buffer.putIntOrdered(offset, word & ~mask | kept);
-        }
-        release(cursor, entry);
     }
 
     public int extra(final int entry)

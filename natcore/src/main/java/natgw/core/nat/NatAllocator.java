@@ -1035,11 +1035,9 @@ public final class NatAllocator
     }
 
     /**
-     * The order of our SYN's TSval against the holder's closing timestamp (modulo 2^32): 1 after it, -1 before it, 0
-     * equal (the sequence decides); a DNAT holder's record keeps steps of 8,192 ({@link
-     * ConntrackTable#CLOSING_TIMESTAMP_MASK}), and within one either may be the later: -1, as the server might refuse.
-     * Also 0 when there is nothing to compare: no TSval, no closing timestamp recorded, a holder not ended (never taken
-     * over), or a kernel strategy.
+     * The order of our SYN's TSval against the holder's closing timestamp ({@link ConntrackTable#closingTimestampOrder}):
+     * 1 after it, -1 before it (or too near to tell), 0 equal; also 0 when there is nothing to compare: no TSval, no
+     * closing timestamp recorded, a holder not ended (never taken over), or a kernel strategy.
      */
     private int timestampOrder(final int holder, final int holderStatus)
     {
@@ -1047,14 +1045,7 @@ public final class NatAllocator
         {
             return 0;
         }
-        final int closing = table.closingTimestamp(holder, holderStatus);
-        if (closing == 0)
-        {
-            return 0;
-        }
-        final int mask = ConntrackTable.closingTimestampMask(holderStatus);
-        final int order = Integer.signum(((int)timestamp & mask) - closing);
-        return order == 0 && mask != -1 ? -1 : order;
+        return table.closingTimestampOrder(holder, holderStatus, (int)timestamp);
     }
 
     /** True unless {@code holder} is a TCP connection whose original sequence end the first packet's sequence is not past. */

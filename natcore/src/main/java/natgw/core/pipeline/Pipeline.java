@@ -491,7 +491,7 @@ public final class Pipeline
                 entry = cursor.entry();
                 if (Tracking.reopens(protocol, tcpFlags, cursor.dir(), cursor.status()))
                 {
-                    policy.reopening(entry);
+                    policy.reopening(entry, addresses, ports);
                     tracking.reopen(entry);
                     continue;
                 }

@@ -197,16 +197,16 @@ final class Policy
     }
 
     /**
-     * The connection at the cursor is about to be ended by a SYN that reopens it: its NAT port goes to the new one
-     * first ({@link NatAllocator#reopened}). Read before the kill, and kept only if the entry was still that connection.
+     * The connection at the cursor, whose original tuple the SYN's {@code addresses, ports} are, is about to be ended by
+     * that SYN to reopen it: its NAT port goes to the new one first ({@link NatAllocator#reopened}). Read before the
+     * kill, and kept only if the entry was still that connection.
      */
-    void reopening(final int entry)
+    void reopening(final int entry, final long addresses, final long ports)
     {
         final int natPort = FlowTuple.dstPort(table.tuplePorts(entry, ConntrackTable.REPLY));
         if (table.stillValid(cursor))
         {
-            allocator.reopened(table.tupleAddresses(entry, ConntrackTable.ORIGINAL), table.tuplePorts(entry, ConntrackTable.ORIGINAL),
-                natPort);
+            allocator.reopened(addresses, ports, natPort);
         }
     }
 

@@ -112,27 +112,25 @@ final class Tracking
     {
         if (dir == ORIGINAL && (tcpFlags & SEQUENCE_FLAGS) != 0)
         {
-            table.raiseSequenceEnd(cursor, entry, status, TcpSequence.end(tcp.sequence(), tcpLength - tcp.headerLength(), tcpFlags));
-            if ((tcpFlags & TcpHeader.FIN) != 0 && (status & SRC_NAT) != 0 && afterAFin(tcpState(status)))
-            {
-                recordClosingTimestamp(entry, status, tcp);
-            }
+            table.raiseSequenceEnd(cursor, entry, status, TcpSequence.end(tcp.sequence(), tcpLength - tcp.headerLength(), tcpFlags),
+                closingTimestamp(status, tcpFlags, tcp));
         }
     }
 
     /**
-     * The inside host's FIN after the outside's: the outside host will hold the 4-tuple in TIME_WAIT, and refuse a
-     * new SYN on it whose timestamp is older than this FIN's (PAWS); a take-over of the tuple checks against it
-     * ({@link ConntrackTable#closingTimestamp}). When the inside host closes first, the outside's socket ends with
-     * its LAST_ACK and nothing is recorded.
+     * The TSval of the inside host's FIN after the outside's, 0 for any other segment: the outside host will hold the
+     * 4-tuple in TIME_WAIT, and refuse a new SYN on it whose timestamp is older than this FIN's (PAWS); a take-over of
+     * the tuple checks against it ({@link ConntrackTable#closingTimestampOrder}). When the inside host closes first, the
+     * outside's socket ends with its LAST_ACK and nothing is recorded.
      */
-    private void recordClosingTimestamp(final int entry, final int status, final TcpHeader tcp)
+    private static int closingTimestamp(final int status, final int tcpFlags, final TcpHeader tcp)
     {
-        final long tsval = tcp.timestampValue();
-        if (tsval != TcpHeader.NO_TIMESTAMP)
+        if ((tcpFlags & TcpHeader.FIN) == 0 || (status & SRC_NAT) == 0 || !afterAFin(tcpState(status)))
         {
-            table.recordClosingTimestamp(cursor, entry, status, (int)tsval);
+            return 0;
         }
+        final long tsval = tcp.timestampValue();
+        return tsval == TcpHeader.NO_TIMESTAMP ? 0 : (int)tsval;
     }
 
     /** True in the states a FIN leaves behind it (the kernel's table does not say whose FIN it was). */

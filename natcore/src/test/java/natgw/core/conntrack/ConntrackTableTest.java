@@ -3,6 +3,7 @@ package natgw.core.conntrack;
 import org.junit.jupiter.api.Test;
 
 import natgw.core.flow.FlowTuple;
+import natgw.core.nat.BackendCounters;
 
 import static natgw.core.conntrack.ConntrackTable.ORIGINAL;
 import static natgw.core.conntrack.ConntrackTable.REPLY;
@@ -106,14 +107,29 @@ class ConntrackTableTest
     {
         final int entry = connect(5000, 6000, StatusDescriptor.SRC_NAT | StatusDescriptor.DST_NAT); // backend 76
         final int status = table.status(entry);
-        table.recordClosingTimestamp(cursor, entry, status, 5);
+        table.raiseSequenceEnd(cursor, entry, status, table.sequenceEnd(entry), 5);
         assertEquals(1 << 13, table.closingTimestamp(entry, status), "below the first step: kept as that step, never as none");
         assertEquals(76, table.backend(entry));
-        table.recordClosingTimestamp(cursor, entry, status, 0x1234_5678);
+        table.raiseSequenceEnd(cursor, entry, status, table.sequenceEnd(entry), 0x1234_5678);
         assertEquals(0x1234_4000, table.closingTimestamp(entry, status));
         assertEquals(76, table.backend(entry), "the backend stays");
-        table.recordClosingTimestamp(cursor, entry, status, 0x1000_0000);
+        table.raiseSequenceEnd(cursor, entry, status, table.sequenceEnd(entry), 0x1000_0000);
         assertEquals(0x1234_4000, table.closingTimestamp(entry, status), "never back");
+    }
+
+    @Test
+    void shouldKeepTheHighestBackendIdBesideAClosingTimestamp()
+    {
+        final int entry = table.allocate();
+        table.initialise(entry, origAddresses(), origPorts(5000), replyAddresses(), replyPorts(6000),
+            StatusDescriptor.SRC_NAT | StatusDescriptor.DST_NAT, BackendCounters.MAX_BACKENDS, 1234); // the last id + 1
+        assertTrue(table.claim(cursor, entry, REPLY));
+        table.confirm(entry);
+        assertTrue(table.claim(cursor, entry, ORIGINAL));
+        final int status = table.status(entry);
+        table.raiseSequenceEnd(cursor, entry, status, table.sequenceEnd(entry), 0xFFFF_FFFF);
+        assertEquals(BackendCounters.MAX_BACKENDS - 1, table.backend(entry));
+        assertEquals(0xFFFF_E000, table.closingTimestamp(entry, status));
     }
 
     @Test
@@ -125,9 +141,9 @@ class ConntrackTableTest
         table.confirm(entry);
         assertTrue(table.claim(cursor, entry, ORIGINAL));
         final int status = table.status(entry);
-        table.recordClosingTimestamp(cursor, entry, status, 5);
+        table.raiseSequenceEnd(cursor, entry, status, table.sequenceEnd(entry), 5);
         assertEquals(5, table.closingTimestamp(entry, status));
-        table.recordClosingTimestamp(cursor, entry, status, 0x8000_0004);
+        table.raiseSequenceEnd(cursor, entry, status, table.sequenceEnd(entry), 0x8000_0004);
         assertEquals(0x8000_0004, table.closingTimestamp(entry, status), "half the space ahead, modulo 2^32");
     }
 

@@ -248,6 +248,18 @@ class PipelineSequenceTest
         assertEquals(TcpState.TIME_WAIT, tcpState(host));
     }
 
+    /**
+     * A pool of one port whose tuple the server holds in TIME_WAIT: host A's connection, closed by the server first,
+     * its FIN at sequence 5000 with {@code tsval}; returns the port.
+     */
+    private int heldInTimeWaitByTheServer(final EndpointDependence mapping, final long tsval)
+    {
+        pipeline = pipeline(1024, 1024, mapping);
+        final int natPort = establish(HOST_A, 1000);
+        closedByServer(HOST_A, natPort, 5000, tsval);
+        return natPort;
+    }
+
     private int synWithTimestamp(final int host, final int seq, final long tsval)
     {
         return process(builder.tcp(0, host, PORT, SERVER, 443, SYN, seq, 0, tsval, 0));
@@ -275,9 +287,7 @@ class PipelineSequenceTest
     @Test
     void shouldNotTakeOverATupleTheServerHoldsInTimeWaitForASynWithAnOlderTimestamp()
     {
-        pipeline = pipeline(1024, 1024, EndpointDependence.ADDRESS_AND_PORT_DEPENDENT);
-        final int natPort = establish(HOST_A, 1000);
-        closedByServer(HOST_A, natPort, 5000, 100_000);
+        heldInTimeWaitByTheServer(EndpointDependence.ADDRESS_AND_PORT_DEPENDENT, 100_000);
 
         // past the sequence end, but older by the timestamp (across the wrap too): the server's PAWS check refuses it
         for (final long tsval : new long[] {99_999, 100_000L - 0x7FFF_FFFFL & 0xFFFF_FFFFL})
@@ -295,9 +305,7 @@ class PipelineSequenceTest
     @Test
     void shouldTakeOverATupleTheServerHoldsInTimeWaitForASynWithANewerTimestampOrNone()
     {
-        pipeline = pipeline(1024, 1024, EndpointDependence.ADDRESS_AND_PORT_DEPENDENT);
-        final int natPort = establish(HOST_A, 1000);
-        closedByServer(HOST_A, natPort, 5000, 0xFFFF_FFF0L);
+        final int natPort = heldInTimeWaitByTheServer(EndpointDependence.ADDRESS_AND_PORT_DEPENDENT, 0xFFFF_FFF0L);
         assertEquals(Pipeline.FORWARD, synWithTimestamp(HOST_B, 6000, 0x10), "newer across the wrap");
         assertEquals(1, counters.get(ConntrackCounter.TAKEN_OVER));
 
@@ -314,9 +322,7 @@ class PipelineSequenceTest
     @Test
     void shouldDecideATakeOverAsTheServerInTimeWaitDoesBySequenceOrTimestamp()
     {
-        pipeline = pipeline(1024, 1024, EndpointDependence.ADDRESS_AND_PORT_DEPENDENT);
-        final int natPort = establish(HOST_A, 1000);
-        closedByServer(HOST_A, natPort, 5000, 100_000);
+        heldInTimeWaitByTheServer(EndpointDependence.ADDRESS_AND_PORT_DEPENDENT, 100_000);
 
         assertEquals(DropReason.POOL_EXHAUSTED.id(), synWithTimestamp(HOST_B, 4000, 100_000),
             "the same TSval and a sequence before the end: neither is past what the server has");
@@ -330,9 +336,7 @@ class PipelineSequenceTest
     @Test
     void shouldGiveANewMappingThePortOfATupleTheServerHoldsInTimeWaitOnlyForASynNotOlderByItsTimestamp()
     {
-        pipeline = pipeline(1024, 1024, EndpointDependence.ENDPOINT_INDEPENDENT);
-        final int natPort = establish(HOST_A, 1000);
-        closedByServer(HOST_A, natPort, 5000, 100_000);
+        final int natPort = heldInTimeWaitByTheServer(EndpointDependence.ENDPOINT_INDEPENDENT, 100_000);
         assertEquals(0, table.countMappings(), "TIME_WAIT gave the mapping back");
 
         assertEquals(DropReason.POOL_EXHAUSTED.id(), synWithTimestamp(HOST_B, 6000, 99_999));

@@ -310,13 +310,6 @@ class PipelineServiceTest
     }
 
     @Test
-    void shouldKeepEveryBackendIdInTheBitsTheTableGivesIt()
-    {
-        assertTrue(BackendCounters.MAX_BACKENDS + 1 <= ConntrackTable.BACKEND_MASK,
-            "a backend id + 1 must fit below a connection's closing timestamp");
-    }
-
-    @Test
     void shouldTakeOverAMasqueradedServiceConnectionsTupleOnlyForASynTheBackendWouldTake()
     {
         services.add(Services.ServiceSpec.parse("tcp:10.96.0.40:80=10.0.1.1:8080"));

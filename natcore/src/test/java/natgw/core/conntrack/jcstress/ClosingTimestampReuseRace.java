@@ -47,7 +47,7 @@ public class ClosingTimestampReuseRace
     @Actor
     public void recorder()
     {
-        table.recordClosingTimestamp(recorderCursor, entry, status, RECORDED);
+        table.raiseSequenceEnd(recorderCursor, entry, status, table.sequenceEnd(entry), RECORDED);
     }
 
     @Actor
