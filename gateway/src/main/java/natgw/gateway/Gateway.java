@@ -87,15 +87,16 @@ public final class Gateway implements AutoCloseable
         // one table for all workers: the TUN may hand one datagram's fragments to several queues
         this.fragments = new FragmentTable(config.fragmentTrains(), config.fragmentLimit(), config.fragmentSourceLimit(),
             config.fragmentSlotLength(), config.fragmentTimeoutS() * 1000, System.nanoTime());
-        // with a steering program (replies by their ports), each worker's port searches aim its connections' replies
-        // at its own queue
-        final boolean byPorts = tun.steering() != TunSteering.KERNEL;
+        // with a steering program by ports, each worker's port searches aim its connections' replies at its own
+        // queue; by connections, its hints bring them there whatever the port
+        final boolean byPorts = tun.steering() == TunSteering.PORTS || tun.steering() == TunSteering.FLOWS;
         for (int q = 0; q < tun.queueCount(); q++)
         {
             final WorkerCounters counters = new WorkerCounters(q);
             final NatAllocator allocator = new NatAllocator(
                 table, config.portStrategy(), counters, config.raceWindowNs(), config.clashResolution(), System.nanoTime() ^ q * 0x9E37L,
-                config.mapping()).steeredQueues(byPorts ? tun.queueCount() : 1, byPorts ? q : 0).flowSteering(tun.keptPortHints());
+                config.mapping()).steeredQueues(byPorts ? tun.queueCount() : 1, byPorts ? q : 0).flowSteering(tun.keptPortHints())
+                .connectionSteering(tun.connectionHints(), q);
             final Pipeline pipeline = new Pipeline(table, allocator, snat, config.timeouts(), counters, config.verifyL4Checksums(),
                 services, backendCounters, affinity, config.resetRemovedBackendFlows()).events(allEvents).filtering(config.filtering())
                 .rejectFiltered(config.rejectFiltered())

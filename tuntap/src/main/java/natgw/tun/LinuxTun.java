@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import natgw.core.nat.ConnectionQueueHints;
 import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -80,6 +81,7 @@ public final class LinuxTun implements TunDevice
     private final String steeringRefusal;
     private final SteeringMap steeringMap;
     private final KeptPortHints keptPortHints;
+    private final ConnectionQueueHints connectionHints;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private LinuxTun(
@@ -100,7 +102,9 @@ public final class LinuxTun implements TunDevice
         this.steering = steering;
         this.steeringRefusal = steeringRefusal;
         this.steeringMap = steeringMap;
-        this.keptPortHints = steeringMap == null ? null : steeringMap.hints();
+        this.keptPortHints = steeringMap == null || steering != TunSteering.FLOWS ? null : steeringMap.hints();
+        this.connectionHints = steeringMap == null || steering != TunSteering.CONNECTIONS ? null :
+            steeringMap.connectionHints(queues.length);
     }
 
     /**
@@ -174,6 +178,24 @@ public final class LinuxTun implements TunDevice
             String steeringRefusal = null;
             // each refusal falls back a step (flows needs a map and Linux 5.5; ports a program): run with what works,
             // and say so
+            if (queues > 1 && requestedSteering == TunSteering.CONNECTIONS)
+            {
+                try
+                {
+                    steeringMap = SteeringMap.create(actualName);
+                    PortSteeringProgram.attach(actualName, opened[0].fd(), PortSteeringProgram.connectionProgram(queues, steeringMap.fd()));
+                    steering = TunSteering.CONNECTIONS;
+                }
+                catch (final TunException ex)
+                {
+                    if (steeringMap != null)
+                    {
+                        steeringMap.close();
+                        steeringMap = null;
+                    }
+                    steeringRefusal = ex.getMessage();
+                }
+            }
             if (queues > 1 && requestedSteering == TunSteering.FLOWS)
             {
                 try
@@ -277,6 +299,16 @@ public final class LinuxTun implements TunDevice
     public KeptPortHints keptPortHints()
     {
         return keptPortHints;
+    }
+
+    /**
+     * With {@link TunSteering#CONNECTIONS} in force, the hints its program reads, for the workers to write; else null.
+     * Valid until {@link #close()}.
+     */
+    @Override
+    public ConnectionQueueHints connectionHints()
+    {
+        return connectionHints;
     }
 
     /** Why a steering program was asked for and the kernel's steering runs instead; null if it was not refused. */

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import natgw.core.flow.QueueSteering;
+import natgw.core.nat.ConnectionQueueHints;
 import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -57,6 +58,65 @@ final class PortSteeringProgram
     static long[] flowProgram(final int queues, final int[] pool, final int hintsMapFd)
     {
         return build(queues, ranges(pool), hintsMapFd);
+    }
+
+    /**
+     * The program of {@link TunSteering#CONNECTIONS}: a TCP or UDP packet (or first fragment) by the hint in its tuple's
+     * slot of {@code hintsMapFd}'s value ({@link ConnectionQueueHints}: the 16-bit hash of the sum of its ports and
+     * addresses, {@link QueueSteering#flowHash}), hint - 1; without one, that hash modulo the queues (the flow's
+     * queue, the same both ways for a connection NAT left alone). Anything else as {@link #program}: the addresses'
+     * exclusive or. Direct value access needs Linux 5.2, the mmap-able map 5.5.
+     */
+    static long[] connectionProgram(final int queues, final int hintsMapFd)
+    {
+        final List<Long> insns = new ArrayList<>();
+        insns.add(insn(0xbf, 6, 1, 0, 0));        // r6 = r1 (the skb, as LD_ABS needs it)
+        insns.add(insn(0x30, 0, 0, 0, 9));        // r0 = ip[9] (protocol)
+        insns.add(insn(0x15, 0, 0, 2, 6));        // if r0 == TCP goto +2
+        insns.add(insn(0x15, 0, 0, 1, 17));       // if r0 == UDP goto +1
+        final int toAddresses = insns.size();
+        insns.add(insn(0x05, 0, 0, 0, 0));        // goto addresses
+        insns.add(insn(0x28, 0, 0, 0, 6));        // r0 = ip[6:2] (flags, fragment offset)
+        insns.add(insn(0x57, 0, 0, 0, 0x1FFF));   // r0 &= offset
+        final int laterFragment = insns.size();
+        insns.add(insn(0x55, 0, 0, 0, 0));        // if r0 != 0 goto addresses (no ports in a later fragment)
+        insns.add(insn(0x30, 0, 0, 0, 0));        // r0 = ip[0]
+        insns.add(insn(0x57, 0, 0, 0, 0x0F));     // r0 &= ihl
+        insns.add(insn(0x67, 0, 0, 0, 2));        // r0 <<= 2
+        insns.add(insn(0xbf, 7, 0, 0, 0));        // r7 = r0 (header length)
+        insns.add(insn(0x48, 0, 7, 0, 0));        // r0 = ip[r7:2] (source port)
+        insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
+        insns.add(insn(0x48, 0, 7, 0, 2));        // r0 = ip[r7 + 2:2] (destination port)
+        insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
+        insns.add(insn(0x20, 0, 0, 0, 12));       // r0 = ip[12:4] (source address)
+        insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
+        insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
+        insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
+        insns.add(insn(0xbc, 0, 8, 0, 0));        // w0 = w8
+        insns.add(insn(0x24, 0, 0, 0, QueueSteering.MULTIPLIER)); // w0 *= multiplier
+        insns.add(insn(0x74, 0, 0, 0, 16));       // w0 >>= 16 (the slot)
+        insns.add(insn(0x57, 0, 0, 0, 0xFFFF));   // r0 &= slots - 1 (the verifier's bound)
+        insns.add(insn(0xbf, 9, 0, 0, 0));        // r9 = r0
+        insns.add(insn(0x18, 1, 2, 0, hintsMapFd)); // r1 = the map's value (BPF_PSEUDO_MAP_VALUE), 2 slots:
+        insns.add(insn(0x00, 0, 0, 0, 0));        //     offset 0 in the value
+        insns.add(insn(0x0f, 1, 0, 0, 0));        // r1 += r0
+        insns.add(insn(0x71, 0, 1, 0, 0));        // r0 = *(u8 *)r1 (the hint)
+        insns.add(insn(0x15, 0, 0, 2, 0));        // if r0 == 0 goto +2 (no hint)
+        insns.add(insn(0x04, 0, 0, 0, -1));       // w0 += -1
+        insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
+        insns.add(insn(0xbc, 0, 9, 0, 0));        // w0 = w9
+        insns.add(insn(0x94, 0, 0, 0, queues));   // w0 %= queues
+        insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
+        final int addresses = insns.size();
+        insns.add(insn(0x20, 0, 0, 0, 12));       // addresses: r0 = ip[12:4] (source address)
+        insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
+        insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
+        insns.add(insn(0xaf, 0, 8, 0, 0));        // r0 ^= r8
+        insns.add(insn(0x97, 0, 0, 0, queues));   // r0 %= queues
+        insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
+        jump(insns, toAddresses, addresses);
+        jump(insns, laterFragment, addresses);
+        return insns.stream().mapToLong(Long::longValue).toArray();
     }
 
     /**

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
+import natgw.core.nat.ConnectionQueueHints;
 import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -70,6 +71,12 @@ final class SteeringMap implements AutoCloseable
     KeptPortHints hints()
     {
         return new KeptPortHints(buffer);
+    }
+
+    /** The connections program's hints over the mapped value, for a TUN of {@code queues} queues. */
+    ConnectionQueueHints connectionHints(final int queues)
+    {
+        return new ConnectionQueueHints(buffer, queues);
     }
 
     /** Unmaps and closes the fd (a program that holds the map keeps it). Only once no worker writes hints. */

@@ -1,5 +1,6 @@
 package natgw.tun;
 
+import natgw.core.nat.ConnectionQueueHints;
 import natgw.core.nat.KeptPortHints;
 
 /**
@@ -34,6 +35,12 @@ public interface TunDevice extends AutoCloseable
 
     /** With {@link TunSteering#FLOWS} in force, the hints its steering program reads; else null. */
     default KeptPortHints keptPortHints()
+    {
+        return null;
+    }
+
+    /** With {@link TunSteering#CONNECTIONS} in force, the hints its steering program reads; else null. */
+    default ConnectionQueueHints connectionHints()
     {
         return null;
     }

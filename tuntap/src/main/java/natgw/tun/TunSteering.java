@@ -25,6 +25,11 @@ public enum TunSteering
      * ({@link PortSteeringProgram#flowProgram}).
      */
     FLOWS("flows"),
+    /**
+     * Every TCP or UDP packet by the hint its worker wrote for its connection's reply tuple, else by its flow
+     * ({@link PortSteeringProgram#connectionProgram}): a connection on the worker that made it, both ways.
+     */
+    CONNECTIONS("connections"),
     /** The kernel's automatic flow steering: a flow table learnt from what is written. */
     KERNEL("kernel");
 

@@ -34,9 +34,18 @@ public final class QueueSteering
     /** The queue of a packet of this tuple steered by its flow: ports and both addresses (unsigned) summed. */
     public static int flowQueue(final long addresses, final long ports, final int queues)
     {
+        return flowHash(addresses, ports) % queues;
+    }
+
+    /**
+     * The 16-bit hash of a tuple's flow sum (ports and both addresses), before the modulo: the slot the connections
+     * program looks its hint up in (ConnectionQueueHints).
+     */
+    public static int flowHash(final long addresses, final long ports)
+    {
         final long sum = (FlowTuple.srcAddress(addresses) & 0xFFFF_FFFFL) + (FlowTuple.dstAddress(addresses) & 0xFFFF_FFFFL) +
             FlowTuple.srcPort(ports) + FlowTuple.dstPort(ports);
-        return queue(sum, queues);
+        return (int)sum * MULTIPLIER >>> 16;
     }
 
     /**

@@ -96,6 +96,8 @@ public final class NatAllocator
     private int replySrcPort;
     /** With the TUN's flow steering: what its program reads, and replies aimed at the originals' queue; else null. */
     private KeptPortHints keptPortHints;
+    private ConnectionQueueHints connectionHints;
+    private int hintQueue;
 
     public NatAllocator(
         final ConntrackTable table,
@@ -181,6 +183,18 @@ public final class NatAllocator
     public NatAllocator flowSteering(final KeptPortHints hints)
     {
         this.keptPortHints = hints;
+        return this;
+    }
+
+    /**
+     * The TUN steers by connections ({@code TunSteering.CONNECTIONS}): each connection made here writes {@code queue},
+     * this worker's, into {@code hints} for its reply tuple, so its replies come to this worker whatever port it got
+     * (nothing to aim: use with {@link #steeredQueues} of one queue). Null: no hints.
+     */
+    public NatAllocator connectionSteering(final ConnectionQueueHints hints, final int queue)
+    {
+        this.connectionHints = hints;
+        this.hintQueue = queue;
         return this;
     }
 
@@ -690,6 +704,11 @@ public final class NatAllocator
         if (keptPortHints != null && (status & StatusDescriptor.SRC_NAT) != 0)
         {
             hint(entry);
+        }
+        if (connectionHints != null)
+        {
+            // before the connection's first packet is written: the peer may answer inside that write
+            connectionHints.record(table.tupleAddresses(entry, REPLY), table.tuplePorts(entry, REPLY), hintQueue);
         }
         return entry;
     }

@@ -19,6 +19,7 @@ import natgw.core.flow.FlowTuple;
 import natgw.core.nat.AffinityTable;
 import natgw.core.nat.BackendCounters;
 import natgw.core.nat.Cidr;
+import natgw.core.nat.ConnectionQueueHints;
 import natgw.core.nat.KeptPortHints;
 import natgw.core.nat.NatAllocator;
 import natgw.core.nat.PortStrategy;
@@ -357,7 +358,8 @@ public final class Warmup
         // searches aimed at one of two queues, as a gateway's with queue steering by ports (flowSteering: by flows,
         // with hints); without it, the same code runs with the aim's branch never taken
         return new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 7, NatAllocator.defaultMapping(strategy))
-            .steeredQueues(2, 0).flowSteering(flowSteering ? new KeptPortHints(new UnsafeBuffer(new byte[KeptPortHints.SLOTS])) : null),
+            .steeredQueues(2, 0).flowSteering(flowSteering ? new KeptPortHints(new UnsafeBuffer(new byte[KeptPortHints.SLOTS])) : null)
+            .connectionSteering(flowSteering ? new ConnectionQueueHints(new UnsafeBuffer(new byte[ConnectionQueueHints.SLOTS]), 2) : null, 1),
             new SnatPolicy(List.of(new Cidr(CLIENT_BASE, 16)), new int[]{ POOL }, 1024, 65535), new Timeouts(), counters,
             true, services, new BackendCounters(), new AffinityTable(64), true).virtioNetHeaders(vnetHeaders).events(events);
     }
