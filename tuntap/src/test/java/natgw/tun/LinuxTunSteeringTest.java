@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import natgw.core.flow.FlowTuple;
 import natgw.core.flow.QueueSteering;
 import natgw.tun.testing.TestNetns;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -20,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@link TunSteering#PORTS} and {@link TunSteering#FLOWS} on the real device: the queue each packet is read from. */
+/** {@link TunSteering#PORTS}, {@link TunSteering#FLOWS} and {@link TunSteering#CONNECTIONS} on the real device: the queue each packet is read from. */
 class LinuxTunSteeringTest
 {
     private static final String TUN_ADDRESS = "10.99.0.1";
@@ -136,6 +137,47 @@ class LinuxTunSteeringTest
             assertEquals(perDestination, byFlow, "half the datagrams outside the pool, from endpoints that kept no port");
             assertTrue(flowApart > 0 && portsApart > 0, "each rule shows: " + flowApart + " by flow and " + portsApart +
                 " by ports where the other rule picks another queue");
+        }
+    }
+
+    @Test
+    @Tag("root")
+    void shouldReadEachDatagramFromItsConnectionsHintedQueueElseFromItsFlows() throws Exception
+    {
+        try (TestNetns ns = TestNetns.createIpv4Only(); LinuxTun tun = openWithAddress(ns, 3, false, TunSteering.CONNECTIONS))
+        {
+            assertNull(tun.steeringRefusal());
+            assertEquals(TunSteering.CONNECTIONS, tun.steering());
+            assertNull(tun.keptPortHints(), "no kept-port hints with this program");
+            final int datagrams = 24;
+            final long addresses = FlowTuple.packAddresses(ip(TUN_ADDRESS), ip(PEER));
+            // every third datagram's tuple hinted to the queue after its flow's, as a worker writes a reply tuple's
+            for (int i = 0; i < datagrams; i += 3)
+            {
+                final long ports = FlowTuple.packPorts(PROTO_UDP, 41_000 + i, 26_000 + i);
+                tun.connectionHints().record(addresses, ports, (QueueSteering.flowQueue(addresses, ports, 3) + 1) % 3);
+            }
+            ns.run(() ->
+            {
+                for (int i = 0; i < datagrams; i++)
+                {
+                    try (DatagramChannel socket = DatagramChannel.open(StandardProtocolFamily.INET))
+                    {
+                        socket.bind(new InetSocketAddress(TUN_ADDRESS, 41_000 + i));
+                        socket.send(ByteBuffer.wrap(new byte[20]), new InetSocketAddress(PEER, 26_000 + i));
+                    }
+                }
+            });
+            int hinted = 0;
+            for (final int[] packet : receiveUdp(tun, datagrams))
+            {
+                final long ports = FlowTuple.packPorts(PROTO_UDP, packet[1], packet[2]);
+                final int flowQueue = QueueSteering.flowQueue(addresses, ports, 3);
+                final boolean hint = (packet[1] - 41_000) % 3 == 0;
+                assertEquals(hint ? (flowQueue + 1) % 3 : flowQueue, packet[0], "ports " + packet[1] + " -> " + packet[2]);
+                hinted += hint ? 1 : 0;
+            }
+            assertEquals(datagrams / 3, hinted);
         }
     }
 

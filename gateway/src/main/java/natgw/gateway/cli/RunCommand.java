@@ -169,13 +169,16 @@ public final class RunCommand implements Callable<Integer>
             "(default: ${DEFAULT-VALUE})")
     String offload = "on";
 
-    @Option(names = "--queue-steering", paramLabel = "ports|flows|kernel",
+    @Option(names = "--queue-steering", paramLabel = "ports|flows|connections|kernel",
         description = "which worker reads a packet, with several queues: ports (an eBPF program, TUNSETSTEERINGEBPF: the " +
             "hashed sum of the two ports, a SYN's addresses added; so both directions of a connection go to one worker, and " +
             "nothing is hashed per packet written), flows (the same program, but a packet not to the pool adds its " +
             "addresses unless its endpoint kept its port: many clients' connections from one port to one server " +
-            "spread over the workers) or kernel (its automatic flow steering); a kernel that refuses flows gets ports, " +
-            "one that refuses any program its own steering, and natgw says so (default: ${DEFAULT-VALUE})")
+            "spread over the workers), connections (every TCP or UDP packet by the queue the worker that made its " +
+            "connection wrote into a BPF map for the reply tuple, else by its flow: a connection stays on that worker both " +
+            "ways whatever port NAT gave it) or kernel (its automatic flow steering); a kernel that refuses flows or " +
+            "connections gets ports, one that refuses any program its own steering, and natgw says so (default: " +
+            "${DEFAULT-VALUE})")
     String queueSteering = "ports";
 
     @Option(names = "--fail-open",

@@ -443,6 +443,28 @@ class NatAllocatorTest
     }
 
     @Test
+    void shouldSteerEachConnectionsRepliesToTheWorkerThatMadeItWhateverItsPort()
+    {
+        final ConnectionQueueHints hints = new ConnectionQueueHints(new org.agrona.concurrent.UnsafeBuffer(new byte[ConnectionQueueHints.SLOTS]), 3);
+        // worker 2 of 3, nothing aimed: a kept port and searched ones alike
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE).connectionSteering(hints, 2);
+        int searched = 0;
+        int naturallyElsewhere = 0;
+        for (int i = 0; i < 60; i++)
+        {
+            final int entry = connect(allocator, CLIENT + i, i % 2 == 0 ? TCP : UDP, 40000, 1024, 65535, StatusDescriptor.SRC_NAT);
+            assertTrue(entry >= 0);
+            final long replyAddresses = table.tupleAddresses(entry, REPLY);
+            final long replyPorts = table.tuplePorts(entry, REPLY);
+            assertEquals(2, hints.queue(replyAddresses, replyPorts), "client " + i + "'s replies, port " + natPort(entry));
+            searched += natPort(entry) != 40000 ? 1 : 0;
+            naturallyElsewhere += QueueSteering.flowQueue(replyAddresses, replyPorts, 3) != 2 ? 1 : 0;
+        }
+        assertEquals(58, searched, "two clients kept port 40000 (one TCP, one UDP); the rest got others");
+        assertTrue(naturallyElsewhere > 20, "the flow hash alone would have sent many elsewhere: " + naturallyElsewhere);
+    }
+
+    @Test
     void shouldAimRepliesFromATranslatedDestinationPort()
     {
         final NatAllocator allocator = allocator(PortStrategy.RESERVE).steeredQueues(4, 1);
