@@ -50,7 +50,7 @@ public final class GatewayConfig
     /** Virtio-net offloads on the TUN (IFF_VNET_HDR, TUNSETOFFLOAD): GSO super-packets, partial checksums. */
     private boolean offload = true;
     /** Which worker reads a packet: ports (both directions of a connection to one worker) or the kernel's flow steering. */
-    private TunSteering queueSteering = TunSteering.PORTS;
+    private TunSteering queueSteering = TunSteering.CONNECTIONS;
     /** No blackhole behind the TUN's route: steered traffic is forwarded untranslated while no gateway runs. */
     private boolean failOpen;
     /** How long an idle worker spins (non-blocking reads) before it sleeps in poll(2). */

@@ -67,8 +67,8 @@ class OffloadEndToEndIT
         {
             assertTrue(natgw.lines().stream().anyMatch(l -> l.contains("offloads " + (offload.equals("on") ? "csum,tso4" : "off"))),
                 natgw.tail(5));
-            assertTrue(natgw.lines().stream().anyMatch(l -> l.contains("queue steering ports")), "both directions of a " +
-                "connection to one worker, by default: " + natgw.tail(5));
+            assertTrue(natgw.lines().stream().anyMatch(l -> l.contains("queue steering connections")), "a connection " +
+                "on the worker that made it, by default: " + natgw.tail(5));
             server = peer(Role.SERVER, "server", "9100", Long.toString(BYTES), "2");
             client = lab.start(Role.CLIENT, command("client", Lab.SERVER_ADDR, "9100", Long.toString(BYTES), "1"));
             awaitDone(server);

@@ -179,7 +179,7 @@ public final class RunCommand implements Callable<Integer>
             "ways whatever port NAT gave it) or kernel (its automatic flow steering); a kernel that refuses flows or " +
             "connections gets ports, one that refuses any program its own steering, and natgw says so (default: " +
             "${DEFAULT-VALUE})")
-    String queueSteering = "ports";
+    String queueSteering = "connections";
 
     @Option(names = "--fail-open",
         description = "with --steer: no blackhole route behind the TUN's, so while no natgw runs (killed, restarting) " +

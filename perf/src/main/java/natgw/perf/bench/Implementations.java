@@ -18,8 +18,8 @@ public final class Implementations
     public static final String NATGW_RESERVE_BUSY_POLL = "natgw-reserve-busy-poll";
     /** natgw-reserve with {@code --queue-steering flows}: originals spread by their addresses too. */
     public static final String NATGW_RESERVE_FLOWS = "natgw-reserve-flows";
-    /** natgw-reserve with {@code --queue-steering connections}: a connection on the worker that made it, both ways. */
-    public static final String NATGW_RESERVE_CONNECTIONS = "natgw-reserve-connections";
+    /** natgw-reserve with {@code --queue-steering ports}, the default before session 22: the steering's effect. */
+    public static final String NATGW_RESERVE_PORTS = "natgw-reserve-ports";
     /** natgw-reserve with the kernel's scheduler slice for its workers ({@code --worker-slice-us 0}): the slice's effect. */
     public static final String NATGW_RESERVE_KERNEL_SLICE = "natgw-reserve-kernel-slice";
     /** The TUN ceilings, added whenever nulltun's path is given; both use the same binary. */
@@ -64,7 +64,7 @@ public final class Implementations
         add(known, new NatgwGateway(NATGW_KERNEL_NO_CLASH, "kernel", List.of("--no-clash-resolution")));
         add(known, new NatgwGateway(NATGW_RESERVE_BUSY_POLL, "reserve", List.of("--busy-poll-us", "50")));
         add(known, new NatgwGateway(NATGW_RESERVE_FLOWS, "reserve", List.of("--queue-steering", "flows")));
-        add(known, new NatgwGateway(NATGW_RESERVE_CONNECTIONS, "reserve", List.of("--queue-steering", "connections")));
+        add(known, new NatgwGateway(NATGW_RESERVE_PORTS, "reserve", List.of("--queue-steering", "ports")));
         add(known, new NatgwGateway(NATGW_RESERVE_KERNEL_SLICE, "reserve", List.of("--worker-slice-us", "0")));
         return known;
     }
