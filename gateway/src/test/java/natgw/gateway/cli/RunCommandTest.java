@@ -59,7 +59,7 @@ class RunCommandTest
     void shouldTakeEachQueueSteeringByItsLabel()
     {
         final String[] base = {"--tun", "ngw0", "--inside", "10.0.0.0/8", "--snat", "198.51.100.1"};
-        assertEquals(natgw.tun.TunSteering.PORTS, parse(base).queueSteering(), "the default");
+        assertEquals(natgw.tun.TunSteering.CONNECTIONS, parse(base).queueSteering(), "the default");
         for (final natgw.tun.TunSteering steering : natgw.tun.TunSteering.values())
         {
             assertEquals(steering, parse(with(base, "--queue-steering", steering.label())).queueSteering());
@@ -189,7 +189,7 @@ class RunCommandTest
         assertEquals("--tun: given twice; give it once", refusal(with(good, "--tun", "a", "--tun", "b")));
         assertEquals("--snat: needs a value (ADDR[,ADDR...]|CIDR)", refusal("run", "--inside", "10.0.0.0/8", "--snat"));
         assertEquals("--offload: 'maybe' is neither on nor off; give one of them", refusal(with(good, "--offload", "maybe")));
-        assertEquals("--queue-steering: 'hash' is none of ports, flows, kernel; give one of them",
+        assertEquals("--queue-steering: 'hash' is none of ports, flows, connections, kernel; give one of them",
             refusal(with(good, "--queue-steering", "hash")));
         assertEquals("--removed-backend: 'drop' is neither reset nor unreachable; give one of them",
             refusal(with(good, "--removed-backend", "drop")));
