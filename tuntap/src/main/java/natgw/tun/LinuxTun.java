@@ -178,11 +178,15 @@ public final class LinuxTun implements TunDevice
             String steeringRefusal = null;
             // each refusal falls back a step (flows needs a map and Linux 5.5; ports a program): run with what works,
             // and say so
-            if (queues > 1 && requestedSteering == TunSteering.CONNECTIONS)
+            if (queues > ConnectionQueueHints.MAX_QUEUES && requestedSteering == TunSteering.CONNECTIONS)
+            {
+                steeringRefusal = "connections steering names at most " + ConnectionQueueHints.MAX_QUEUES + " queues, not " + queues;
+            }
+            else if (queues > 1 && requestedSteering == TunSteering.CONNECTIONS)
             {
                 try
                 {
-                    steeringMap = SteeringMap.create(actualName);
+                    steeringMap = SteeringMap.create(actualName, ConnectionQueueHints.BYTES);
                     PortSteeringProgram.attach(actualName, opened[0].fd(), PortSteeringProgram.connectionProgram(queues, steeringMap.fd()));
                     steering = TunSteering.CONNECTIONS;
                 }
@@ -200,7 +204,7 @@ public final class LinuxTun implements TunDevice
             {
                 try
                 {
-                    steeringMap = SteeringMap.create(actualName);
+                    steeringMap = SteeringMap.create(actualName, KeptPortHints.SLOTS);
                     PortSteeringProgram.attach(actualName, opened[0].fd(), PortSteeringProgram.flowProgram(queues, pool, steeringMap.fd()));
                     steering = TunSteering.FLOWS;
                 }

@@ -62,10 +62,10 @@ final class PortSteeringProgram
 
     /**
      * The program of {@link TunSteering#CONNECTIONS}: a TCP or UDP packet (or first fragment) by the hint in its tuple's
-     * slot of {@code hintsMapFd}'s value ({@link ConnectionQueueHints}: the 16-bit hash of the sum of its ports and
-     * addresses, {@link QueueSteering#flowHash}), hint - 1; without one, that hash modulo the queues (the flow's
-     * queue, the same both ways for a connection NAT left alone). Anything else as {@link #program}: the addresses'
-     * exclusive or. Direct value access needs Linux 5.2, the mmap-able map 5.5.
+     * slot of {@code hintsMapFd}'s value ({@link ConnectionQueueHints}: a 16-bit word per slot of the 16-bit hash of
+     * the sum of its ports and addresses, {@link QueueSteering#flowHash}) when the word's tag is the packet's, hint - 1;
+     * else that hash modulo the queues (the flow's queue, the same both ways for a connection NAT left alone). Anything
+     * else as {@link #program}: the addresses' exclusive or. Direct value access needs Linux 5.2, the mmap-able map 5.5.
      */
     static long[] connectionProgram(final int queues, final int hintsMapFd)
     {
@@ -93,18 +93,30 @@ final class PortSteeringProgram
         insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
         insns.add(insn(0x0f, 8, 0, 0, 0));        // r8 += r0
         insns.add(insn(0xbc, 0, 8, 0, 0));        // w0 = w8
-        insns.add(insn(0x24, 0, 0, 0, QueueSteering.MULTIPLIER)); // w0 *= multiplier
+        insns.add(insn(0x24, 0, 0, 0, QueueSteering.MULTIPLIER)); // w0 *= multiplier (the product)
+        insns.add(insn(0xbc, 9, 0, 0, 0));        // w9 = w0
         insns.add(insn(0x74, 0, 0, 0, 16));       // w0 >>= 16 (the slot)
         insns.add(insn(0x57, 0, 0, 0, 0xFFFF));   // r0 &= slots - 1 (the verifier's bound)
-        insns.add(insn(0xbf, 9, 0, 0, 0));        // r9 = r0
+        insns.add(insn(0x67, 0, 0, 0, 1));        // r0 <<= 1 (its word's offset)
         insns.add(insn(0x18, 1, 2, 0, hintsMapFd)); // r1 = the map's value (BPF_PSEUDO_MAP_VALUE), 2 slots:
         insns.add(insn(0x00, 0, 0, 0, 0));        //     offset 0 in the value
         insns.add(insn(0x0f, 1, 0, 0, 0));        // r1 += r0
-        insns.add(insn(0x71, 0, 1, 0, 0));        // r0 = *(u8 *)r1 (the hint)
-        insns.add(insn(0x15, 0, 0, 2, 0));        // if r0 == 0 goto +2 (no hint)
+        insns.add(insn(0x69, 0, 1, 0, 0));        // r0 = *(u16 *)r1 (the hint: tag << 8 | queue + 1)
+        final int noHint = insns.size();
+        insns.add(insn(0x15, 0, 0, 0, 0));        // if r0 == 0 goto flow
+        insns.add(insn(0xbc, 2, 0, 0, 0));        // w2 = w0
+        insns.add(insn(0x74, 2, 0, 0, 8));        // w2 >>= 8 (the hint's tag)
+        insns.add(insn(0xbc, 3, 9, 0, 0));        // w3 = w9
+        insns.add(insn(0x74, 3, 0, 0, 8));        // w3 >>= 8
+        insns.add(insn(0x54, 3, 0, 0, 0xFF));     // w3 &= 0xFF (the packet's tag)
+        final int otherTag = insns.size();
+        insns.add(insn(0x5d, 2, 3, 0, 0));        // if r2 != r3 goto flow (another tuple's hint)
+        insns.add(insn(0x54, 0, 0, 0, 0xFF));     // w0 &= 0xFF
         insns.add(insn(0x04, 0, 0, 0, -1));       // w0 += -1
         insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
-        insns.add(insn(0xbc, 0, 9, 0, 0));        // w0 = w9
+        final int flow = insns.size();
+        insns.add(insn(0xbc, 0, 9, 0, 0));        // flow: w0 = w9
+        insns.add(insn(0x74, 0, 0, 0, 16));       // w0 >>= 16
         insns.add(insn(0x94, 0, 0, 0, queues));   // w0 %= queues
         insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
         final int addresses = insns.size();
@@ -116,6 +128,8 @@ final class PortSteeringProgram
         insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
         jump(insns, toAddresses, addresses);
         jump(insns, laterFragment, addresses);
+        jump(insns, noHint, flow);
+        jump(insns, otherTag, flow);
         return insns.stream().mapToLong(Long::longValue).toArray();
     }
 

@@ -9,7 +9,7 @@ import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The memory natgw shares with the flow steering program: a BPF array map of one {@value KeptPortHints#SLOTS}-byte
+ * The memory natgw shares with a steering program (flows, connections): a BPF array map of one value (the hints)
  * value, created mmap-able (BPF_F_MMAPABLE, Linux 5.5) and mapped into this process, so that a worker writes a hint
  * with a plain store, no system call; the program reads the same bytes by direct value access.
  */
@@ -22,24 +22,26 @@ final class SteeringMap implements AutoCloseable
 
     private final int fd;
     private final long address;
+    private final int size;
     private final UnsafeBuffer buffer;
 
-    private SteeringMap(final int fd, final long address)
+    private SteeringMap(final int fd, final long address, final int size)
     {
+        this.size = size;
         this.fd = fd;
         this.address = address;
-        this.buffer = new UnsafeBuffer(address, KeptPortHints.SLOTS);
+        this.buffer = new UnsafeBuffer(address, size);
     }
 
     /** @throws TunException naming the device and errno if the kernel refuses the map or its mapping. */
-    static SteeringMap create(final String device)
+    static SteeringMap create(final String device, final int size)
     {
         final Native.LibC libc = Native.libc();
         final UnsafeBuffer attr = new UnsafeBuffer(ByteBuffer.allocateDirect(ATTR_SIZE));
         attr.setMemory(0, ATTR_SIZE, (byte)0);
         attr.putInt(0, BPF_MAP_TYPE_ARRAY, ByteOrder.LITTLE_ENDIAN);
         attr.putInt(4, 4, ByteOrder.LITTLE_ENDIAN);                       // key size
-        attr.putInt(8, KeptPortHints.SLOTS, ByteOrder.LITTLE_ENDIAN);     // value size
+        attr.putInt(8, size, ByteOrder.LITTLE_ENDIAN);                    // value size
         attr.putInt(12, 1, ByteOrder.LITTLE_ENDIAN);                      // entries
         attr.putInt(16, BPF_F_MMAPABLE, ByteOrder.LITTLE_ENDIAN);
         attr.putBytes(28, "natgw_hints".getBytes(StandardCharsets.US_ASCII)); // map_name, after inner_map_fd, numa_node
@@ -50,7 +52,7 @@ final class SteeringMap implements AutoCloseable
             throw new TunException(device, errno, "cannot create the steering map of TUN device '" + device +
                 "' (bpf BPF_MAP_CREATE, mmap-able array): " + Native.errnoText(errno));
         }
-        final long address = Native.mmap(0, KeptPortHints.SLOTS, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, fd, 0);
+        final long address = Native.mmap(0, size, Native.PROT_READ | Native.PROT_WRITE, Native.MAP_SHARED, fd, 0);
         if (address == Native.MAP_FAILED)
         {
             final int errno = Native.errno();
@@ -58,7 +60,7 @@ final class SteeringMap implements AutoCloseable
             throw new TunException(device, errno, "cannot map the steering map of TUN device '" + device + "': " +
                 Native.errnoText(errno));
         }
-        return new SteeringMap(fd, address);
+        return new SteeringMap(fd, address, size);
     }
 
     /** The map's fd, for the program's direct value access. */
@@ -82,7 +84,7 @@ final class SteeringMap implements AutoCloseable
     /** Unmaps and closes the fd (a program that holds the map keeps it). Only once no worker writes hints. */
     public void close()
     {
-        Native.munmap(address, KeptPortHints.SLOTS);
+        Native.munmap(address, size);
         Native.libc().close(fd);
     }
 }

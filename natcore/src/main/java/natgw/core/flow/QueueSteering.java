@@ -39,13 +39,22 @@ public final class QueueSteering
 
     /**
      * The 16-bit hash of a tuple's flow sum (ports and both addresses), before the modulo: the slot the connections
-     * program looks its hint up in (ConnectionQueueHints).
+     * program looks its hint up in (ConnectionQueueHints). The upper 16 bits of {@link #flowProduct}.
      */
     public static int flowHash(final long addresses, final long ports)
     {
+        return flowProduct(addresses, ports) >>> 16;
+    }
+
+    /**
+     * A tuple's flow sum (ports and both addresses, unsigned) times {@link #MULTIPLIER}, in 32 bits, as the programs
+     * compute it: its upper 16 bits are the hash, bits 8 to 15 the tag a connections hint carries.
+     */
+    public static int flowProduct(final long addresses, final long ports)
+    {
         final long sum = (FlowTuple.srcAddress(addresses) & 0xFFFF_FFFFL) + (FlowTuple.dstAddress(addresses) & 0xFFFF_FFFFL) +
             FlowTuple.srcPort(ports) + FlowTuple.dstPort(ports);
-        return (int)sum * MULTIPLIER >>> 16;
+        return (int)sum * MULTIPLIER;
     }
 
     /**

@@ -1,39 +1,49 @@
 package natgw.core.nat;
 
 import natgw.core.flow.QueueSteering;
+import natgw.core.flow.FlowTuple;
+import natgw.core.packet.Ipv4Header;
 import org.agrona.concurrent.AtomicBuffer;
 
 /**
- * Which queue a connection's replies are to be read from: a byte per slot of the 16-bit hash of a tuple's flow sum
- * ({@link QueueSteering#flowHash}), queue + 1, 0 for none, shared with the TUN's connections steering program. The
- * program steers every TCP and UDP packet by the hint of its own tuple's slot and, without one, by the flow hash
- * modulo the queues; the worker that makes a connection writes its own queue into the slot of the reply tuple before
- * it writes the connection's first packet. So a connection is read by the worker that made it both ways, whatever
- * port NAT gave it, as the kernel's automatic steering keeps a plain flow on the queue of its last writer: an answer
- * the peer sends inside that worker's write (a SYN-ACK, an ACK) lands on its own queue and wakes no other worker.
+ * Which queue a connection's replies are to be read from, shared with the TUN's connections steering program: a
+ * 16-bit word per slot of the 16-bit hash of a tuple's flow sum ({@link QueueSteering#flowHash}), holding the tag of
+ * the tuple that wrote it (bits 8 to 15 of {@link QueueSteering#flowProduct}) above queue + 1, or 0. The program
+ * steers a TCP or UDP packet by the hint in its slot when the tag is its own, else by the flow hash modulo the queues.
+ * The worker that makes a connection writes its own queue for the connection's reply tuple before it writes the
+ * connection's first packet, so a connection is read by that worker both ways whatever port NAT gave it (its
+ * original direction goes by the flow hash, as its first packet did), as the kernel's automatic steering keeps a
+ * plain flow on the queue of its last writer: an answer the peer sends inside that worker's write (a SYN-ACK, an ACK)
+ * lands on its own queue and wakes no other worker.
  * <p>
- * A hint, never a rule: two connections may share a slot, and a worker may write a slot while another reads it; a
- * wrong byte only sends a packet to another worker, which finds its connection in the shared table all the same.
- * Plain byte writes, written only when they change, so that a slot's cache line is not dirtied per connection.
+ * The tag keeps a slot's hint to its own tuple: a new flow whose slot holds another tuple's hint goes by its flow hash,
+ * so the workers that make connections stay spread as the hash spreads them, never drawn to the queue older hints
+ * name. A hint, never a rule: a later connection whose reply tuple shares a slot replaces the hint (the earlier
+ * connection's replies then go by their flow hash), one tuple in 256 of those that share a slot also shares its tag,
+ * and a worker may write a slot while another reads it; a wrong hint only sends a packet to another worker, which finds
+ * its connection in the shared table all the same. Plain writes, made only when they change what the program picks.
  */
 public final class ConnectionQueueHints
 {
-    /** Slots: one byte each, indexed by {@link QueueSteering#flowHash}. */
+    /** Slots: a 16-bit word each, indexed by {@link QueueSteering#flowHash}. */
     public static final int SLOTS = 1 << 16;
-    /** The most queues a hint byte can name. */
+    /** The bytes the slots take: the map's value size. */
+    public static final int BYTES = SLOTS * Short.BYTES;
+    /** The most queues a hint can name. */
     public static final int MAX_QUEUES = 255;
     private final AtomicBuffer buffer;
     private final int queues;
 
     /**
-     * @param buffer at least {@value #SLOTS} bytes, zero: no hint.
+     * @param buffer at least {@value #BYTES} bytes, zero: no hint; words in the machine's byte order, as the program
+     *               reads them.
      * @param queues the TUN's queues, 1 to {@value #MAX_QUEUES}.
      */
     public ConnectionQueueHints(final AtomicBuffer buffer, final int queues)
     {
-        if (buffer.capacity() < SLOTS)
+        if (buffer.capacity() < BYTES)
         {
-            throw new IllegalArgumentException("connection queue hints need " + SLOTS + " bytes, not " + buffer.capacity());
+            throw new IllegalArgumentException("connection queue hints need " + BYTES + " bytes, not " + buffer.capacity());
         }
         if (queues < 1 || queues > MAX_QUEUES)
         {
@@ -43,24 +53,39 @@ public final class ConnectionQueueHints
         this.queues = queues;
     }
 
-    /** Steers the packets of {@code addresses, ports} (a reply tuple, as its packets arrive) to {@code queue}. */
+    /**
+     * Steers the TCP or UDP packets of {@code addresses, ports} (a reply tuple, as its packets arrive) to {@code queue};
+     * other protocols go by their addresses, and are left alone.
+     */
     public void record(final long addresses, final long ports, final int queue)
     {
-        final int slot = QueueSteering.flowHash(addresses, ports);
-        final int current = buffer.getByte(slot) & 0xFF;
-        // no hint needed where the flow hash already gives the queue; an older hint there is overwritten
-        final int value = current == 0 && slot % queues == queue ? 0 : queue + 1;
-        if (current != value)
+        final int protocol = FlowTuple.protocol(ports);
+        if (protocol != Ipv4Header.PROTO_TCP && protocol != Ipv4Header.PROTO_UDP)
         {
-            buffer.putByte(slot, (byte)value);
+            return;
+        }
+        final int product = QueueSteering.flowProduct(addresses, ports);
+        final int index = (product >>> 16) * Short.BYTES;
+        if (pick(buffer.getShort(index) & 0xFFFF, product) != queue)
+        {
+            buffer.putShort(index, (short)((product >>> 8 & 0xFF) << 8 | queue + 1));
         }
     }
 
-    /** The queue the program gives a packet of {@code addresses, ports}. */
+    /** The queue the program gives a TCP or UDP packet of {@code addresses, ports}. */
     public int queue(final long addresses, final long ports)
     {
-        final int slot = QueueSteering.flowHash(addresses, ports);
-        final int hint = buffer.getByte(slot) & 0xFF;
-        return hint != 0 ? (hint - 1) % queues : slot % queues;
+        final int product = QueueSteering.flowProduct(addresses, ports);
+        return pick(buffer.getShort((product >>> 16) * Short.BYTES) & 0xFFFF, product);
+    }
+
+    /** The program's choice: the hint if the word holds one with the tuple's tag, else the flow hash's queue. */
+    private int pick(final int word, final int product)
+    {
+        if (word != 0 && word >>> 8 == (product >>> 8 & 0xFF))
+        {
+            return ((word & 0xFF) - 1) % queues;
+        }
+        return (product >>> 16) % queues;
     }
 }

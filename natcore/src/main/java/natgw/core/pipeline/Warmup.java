@@ -359,7 +359,7 @@ public final class Warmup
         // with hints); without it, the same code runs with the aim's branch never taken
         return new Pipeline(table, new NatAllocator(table, strategy, counters, 0, true, 7, NatAllocator.defaultMapping(strategy))
             .steeredQueues(2, 0).flowSteering(flowSteering ? new KeptPortHints(new UnsafeBuffer(new byte[KeptPortHints.SLOTS])) : null)
-            .connectionSteering(flowSteering ? new ConnectionQueueHints(new UnsafeBuffer(new byte[ConnectionQueueHints.SLOTS]), 2) : null, 1),
+            .connectionSteering(flowSteering ? new ConnectionQueueHints(new UnsafeBuffer(new byte[ConnectionQueueHints.BYTES]), 2) : null, 0),
             new SnatPolicy(List.of(new Cidr(CLIENT_BASE, 16)), new int[]{ POOL }, 1024, 65535), new Timeouts(), counters,
             true, services, new BackendCounters(), new AffinityTable(64), true).virtioNetHeaders(vnetHeaders).events(events);
     }

@@ -445,7 +445,7 @@ class NatAllocatorTest
     @Test
     void shouldSteerEachConnectionsRepliesToTheWorkerThatMadeItWhateverItsPort()
     {
-        final ConnectionQueueHints hints = new ConnectionQueueHints(new org.agrona.concurrent.UnsafeBuffer(new byte[ConnectionQueueHints.SLOTS]), 3);
+        final ConnectionQueueHints hints = new ConnectionQueueHints(new org.agrona.concurrent.UnsafeBuffer(new byte[ConnectionQueueHints.BYTES]), 3);
         // worker 2 of 3, nothing aimed: a kept port and searched ones alike
         final NatAllocator allocator = allocator(PortStrategy.RESERVE).connectionSteering(hints, 2);
         int searched = 0;
