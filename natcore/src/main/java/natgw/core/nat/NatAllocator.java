@@ -189,7 +189,9 @@ public final class NatAllocator
     /**
      * The TUN steers by connections ({@code TunSteering.CONNECTIONS}): each connection made here writes {@code queue},
      * this worker's, into {@code hints} for its reply tuple, so its replies come to this worker whatever port it got
-     * (nothing to aim: use with {@link #steeredQueues} of one queue). Null: no hints.
+     * (nothing to aim: use with {@link #steeredQueues} of one queue; the atomic strategy's search then tries
+     * {@value #AIMED_ATTEMPTS} ports of all, the second half of which may take over an ended connection's, before the
+     * full search). Null: no hints.
      */
     public NatAllocator connectionSteering(final ConnectionQueueHints hints, final int queue)
     {
@@ -892,6 +894,14 @@ public final class NatAllocator
         if (steeredQueues > 1 && (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP))
         {
             replyQueue = keptPortHints == null ? ownQueue : QueueSteering.flowQueue(origAddresses, origPorts, steeredQueues);
+            this.replySrcPort = replySrcPort;
+        }
+        else if (connectionHints != null && strategy.isAtomic() &&
+            (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP))
+        {
+            // the hint brings the replies of any port: the short search over all ports (one queue), which takes an
+            // ended connection's port over after half its candidates instead of walking the crowded pool
+            replyQueue = 0;
             this.replySrcPort = replySrcPort;
         }
         else
