@@ -13,8 +13,9 @@ import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The eBPF programs of {@link TunSteering#PORTS} and {@link TunSteering#FLOWS}: a socket filter the TUN runs for each
- * packet it queues for reading (TUNSETSTEERINGEBPF); its return value modulo the queues is the queue. Loaded with
+ * The eBPF programs of {@link TunSteering#PORTS}, {@link TunSteering#FLOWS} and {@link TunSteering#CONNECTIONS}: a
+ * socket filter the TUN runs for each packet it queues for reading (TUNSETSTEERINGEBPF); its return value modulo the
+ * queues is the queue. Loaded with
  * bpf(2) BPF_PROG_LOAD from instructions written here, with the classic packet loads (LD_ABS, LD_IND) a socket filter
  * may use: the packet starts at its IP header, as a TUN has no link layer.
  */
@@ -268,7 +269,7 @@ final class PortSteeringProgram
     }
 
     /**
-     * Loads {@code program} ({@link #program} or {@link #flowProgram}) and sets it on the device of {@code queueFd} (one
+     * Loads {@code program} ({@link #program}, {@link #flowProgram} or {@link #connectionProgram}) and sets it on the device of {@code queueFd} (one
      * queue's fd sets it for all).
      *
      * @throws TunException naming the device and errno if the kernel refuses the program or the ioctl.

@@ -2,19 +2,21 @@ package natgw.tun;
 
 /**
  * How a multi-queue TUN picks the queue (so the worker) that reads a packet: {@link #KERNEL}, the kernel's
- * automatic flow steering, or {@link #PORTS}, a socket-filter eBPF program set with TUNSETSTEERINGEBPF.
+ * automatic flow steering, or a socket-filter eBPF program set with TUNSETSTEERINGEBPF: {@link #CONNECTIONS} (the
+ * default), {@link #PORTS} or {@link #FLOWS}.
  * <p>
  * Automatic steering hashes every packet natgw writes (to learn which queue a flow's replies should go to) and
  * looks every packet to be read up in a flow table of at most 4,096 entries (MAX_TAP_FLOWS), which a gateway
  * making thousands of connections a second keeps full; a NATed connection's two directions are two flows to it,
- * so half of the replies reach another worker than the one that made the connection. The program instead steers
- * a TCP or UDP packet by a hash of the sum of its two ports (a SYN's addresses added): the two directions of a
- * connection whose port the NAT kept give the same sum, so they are read by the same worker, connections spread
- * over the workers by their client ports, and nothing is hashed or learnt per packet written. {@link PortSteeringProgram#program} has
- * the whole rule. {@link #FLOWS} spreads the original direction of every connection whose port NAT chose by its
- * addresses too (one client port to one server from many clients, incident 1's storm, then spreads over the
- * workers) and steers the replies to the pool by ports, where the port search aims them; a connection that kept its
- * port goes by its ports both ways, as with {@link #PORTS}.
+ * so half of the replies reach another worker than the one that made the connection. {@link #CONNECTIONS} steers
+ * every TCP or UDP packet by a hint the worker that made its connection wrote for its reply tuple into a map the
+ * program reads, else by its flow: a connection on that worker both ways, whatever port NAT gave it
+ * ({@link PortSteeringProgram#connectionProgram}). {@link #PORTS} steers by a hash of the sum of the two ports (a
+ * SYN's addresses added): the two directions of a connection whose port the NAT kept give the same sum, and the port
+ * search aims a chosen port's replies at its own queue ({@link PortSteeringProgram#program}). {@link #FLOWS} spreads
+ * the original direction of every connection whose port NAT chose by its addresses too (one client port to one
+ * server from many clients, incident 1's storm, then spreads over the workers) and steers the replies to the pool by
+ * ports, where the port search aims them; a connection that kept its port goes by its ports both ways.
  */
 public enum TunSteering
 {
