@@ -1,10 +1,12 @@
 #!/bin/bash
 # closed-loop-lab.sh natgw|nulltun OUT: a lab of its own (prefix pc), natgw (NATGW_ARGS added to its run command,
-# NATGW_JAVA_OPTS to its JVM) or
-# nulltun -v -q 2 (NULLTUN: a compiled ../shared/tools/nulltun.c, default /tmp/nulltun) in the gateway namespace, the
-# closed loop (16 in flight, 4 sources) for 2 s of settle and 10 s; with PERF=1 (the default) perf record -a -g for
-# 5 s from 3 s into the measurement into OUT.perf. Prints the rate, the machine CPU per connection, the gateway's
-# context switches per connection and the CPU of each of its worker threads over those 5 s (docs/BENCHMARKS.md, session 19). Run as root from a built tree, under the quiet lock.
+# NATGW_JAVA_OPTS to its JVM) or nulltun -v -q 2 (NULLTUN: a compiled ../shared/tools/nulltun.c, default /tmp/nulltun)
+# in the gateway namespace, the closed loop (16 in flight, 4 sources; LMODE=open: the open loop at RATE, 1000, a
+# second) for 2 s of settle and 10 s. From 3 s into the measurement, for 5 s: BT=SCRIPT runs bpftrace SCRIPT into
+# OUT.bt; else with PERF=1 (the default) perf record -a -g into OUT.perf; else (PERF=0) it samples every 200 ms the
+# TUN threads' and the load's PELT utilisation (se.avg.util_avg) into OUT.util. Prints the rate, the machine CPU per
+# connection, the gateway's context switches per connection and the CPU of each of its worker threads over those
+# 5 s (docs/BENCHMARKS.md, sessions 19 and 22); OUT.json is the load's result. Root, a built tree, the quiet lock.
 set -u
 what=$1; out=$2; tree=$(cd "$(dirname "$0")/../.." && pwd); nulltun=${NULLTUN:-/tmp/nulltun}
 cleanup() { pkill -f "run --tun pc0"; pkill -f "$nulltun -v -q 2 pc0"; pkill -f "EchoServer --bind 10.77.2.2"; sleep 1; "$tree/natgw" lab down --prefix pc >/dev/null 2>&1; }
@@ -29,7 +31,7 @@ fi
 ip netns exec pc-server java -Xmx256m -cp "$cp" natgw.perf.load.EchoServer --bind 10.77.2.2 --tcp-port 7 > $out.echo.log 2>&1 &
 for _ in $(seq 100); do grep -q ready $out.echo.log && break; sleep 0.2; done
 ip netns exec pc-client java -cp "$cp" natgw.perf.load.ShortConnections --server 10.77.2.2 --port 7 \
-  --sources 10.77.1.2,10.77.1.3,10.77.1.4,10.77.1.5 --mode closed --threads 2 --concurrency 16 --settle-s 2 --duration-s 10 \
+  --sources 10.77.1.2,10.77.1.3,10.77.1.4,10.77.1.5 --mode ${LMODE:-closed} --rate ${RATE:-1000} --threads 2 --concurrency 16 --settle-s 2 --duration-s 10 \
   --out $out.json > $out.load.log 2>&1 &
 loader=$!
 for _ in $(seq 300); do grep -q '^measuring' $out.load.log && break; sleep 0.1; done
@@ -40,7 +42,10 @@ cs() { cat /proc/$gpid/task/*/status | awk '/^voluntary_ctxt_switches/{v+=$2} /^
 threads() { for t in /proc/$gpid/task/*; do echo "$(tr ' ' _ < $t/comm) $(cut -d' ' -f14,15 $t/stat | tr ' ' +)"; done; }
 threads > $out.threads0
 c0=$(cs); t0=$(date +%s.%N)
-if [ "${PERF:-1}" = 1 ]; then perf record -a -g -F 999 -o $out.perf -- sleep 5 2>/dev/null; else sleep 5; fi
+if [ -n "${BT:-}" ]; then bpftrace $BT > $out.bt 2>&1; elif [ "${PERF:-1}" = 1 ]; then perf record -a -g -F 999 -o $out.perf -- sleep 5 2>/dev/null; else
+  for i in $(seq 25); do for t in /proc/$gpid/task/*; do n=$(cat $t/comm); case "$n" in natgw-worker*|nulltun) echo "$n $(awk '/se.avg.util_avg/{print $3}' $t/sched)";; esac; done; sleep 0.2; done > $out.util
+  for p in $(pgrep -f EchoServer) $(pgrep -f ShortConnections); do for t in /proc/$p/task/*; do n=$(cat $t/comm); case "$n" in short*|java) echo "$n $(awk '/se.avg.util_avg/{print $3}' $t/sched)";; esac; done; done >> $out.util
+fi
 c1=$(cs); t1=$(date +%s.%N); echo "$c0 $c1 $t0 $t1" > $out.cs
 threads > $out.threads1
 wait $loader

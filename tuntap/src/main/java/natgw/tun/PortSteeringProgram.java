@@ -71,20 +71,7 @@ final class PortSteeringProgram
     static long[] connectionProgram(final int queues, final int hintsMapFd)
     {
         final List<Long> insns = new ArrayList<>();
-        insns.add(insn(0xbf, 6, 1, 0, 0));        // r6 = r1 (the skb, as LD_ABS needs it)
-        insns.add(insn(0x30, 0, 0, 0, 9));        // r0 = ip[9] (protocol)
-        insns.add(insn(0x15, 0, 0, 2, 6));        // if r0 == TCP goto +2
-        insns.add(insn(0x15, 0, 0, 1, 17));       // if r0 == UDP goto +1
-        final int toAddresses = insns.size();
-        insns.add(insn(0x05, 0, 0, 0, 0));        // goto addresses
-        insns.add(insn(0x28, 0, 0, 0, 6));        // r0 = ip[6:2] (flags, fragment offset)
-        insns.add(insn(0x57, 0, 0, 0, 0x1FFF));   // r0 &= offset
-        final int laterFragment = insns.size();
-        insns.add(insn(0x55, 0, 0, 0, 0));        // if r0 != 0 goto addresses (no ports in a later fragment)
-        insns.add(insn(0x30, 0, 0, 0, 0));        // r0 = ip[0]
-        insns.add(insn(0x57, 0, 0, 0, 0x0F));     // r0 &= ihl
-        insns.add(insn(0x67, 0, 0, 0, 2));        // r0 <<= 2
-        insns.add(insn(0xbf, 7, 0, 0, 0));        // r7 = r0 (header length)
+        final int[] toAddresses = portsPrologue(insns);
         insns.add(insn(0x48, 0, 7, 0, 0));        // r0 = ip[r7:2] (source port)
         insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
         insns.add(insn(0x48, 0, 7, 0, 2));        // r0 = ip[r7 + 2:2] (destination port)
@@ -120,15 +107,7 @@ final class PortSteeringProgram
         insns.add(insn(0x74, 0, 0, 0, 16));       // w0 >>= 16
         insns.add(insn(0x94, 0, 0, 0, queues));   // w0 %= queues
         insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
-        final int addresses = insns.size();
-        insns.add(insn(0x20, 0, 0, 0, 12));       // addresses: r0 = ip[12:4] (source address)
-        insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
-        insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
-        insns.add(insn(0xaf, 0, 8, 0, 0));        // r0 ^= r8
-        insns.add(insn(0x97, 0, 0, 0, queues));   // r0 %= queues
-        insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
-        jump(insns, toAddresses, addresses);
-        jump(insns, laterFragment, addresses);
+        addresses(insns, toAddresses, queues);
         jump(insns, noHint, flow);
         jump(insns, otherTag, flow);
         return insns.stream().mapToLong(Long::longValue).toArray();
@@ -141,20 +120,7 @@ final class PortSteeringProgram
     private static long[] build(final int queues, final long[] ranges, final int hintsMapFd)
     {
         final List<Long> insns = new ArrayList<>();
-        insns.add(insn(0xbf, 6, 1, 0, 0));        // r6 = r1 (the skb, as LD_ABS needs it)
-        insns.add(insn(0x30, 0, 0, 0, 9));        // r0 = ip[9] (protocol)
-        insns.add(insn(0x15, 0, 0, 2, 6));        // if r0 == TCP goto +2
-        insns.add(insn(0x15, 0, 0, 1, 17));       // if r0 == UDP goto +1
-        final int toAddresses = insns.size();
-        insns.add(insn(0x05, 0, 0, 0, 0));        // goto addresses
-        insns.add(insn(0x28, 0, 0, 0, 6));        // r0 = ip[6:2] (flags, fragment offset)
-        insns.add(insn(0x57, 0, 0, 0, 0x1FFF));   // r0 &= offset
-        final int laterFragment = insns.size();
-        insns.add(insn(0x55, 0, 0, 0, 0));        // if r0 != 0 goto addresses (no ports in a later fragment)
-        insns.add(insn(0x30, 0, 0, 0, 0));        // r0 = ip[0]
-        insns.add(insn(0x57, 0, 0, 0, 0x0F));     // r0 &= ihl
-        insns.add(insn(0x67, 0, 0, 0, 2));        // r0 <<= 2
-        insns.add(insn(0xbf, 7, 0, 0, 0));        // r7 = r0 (header length)
+        final int[] toAddresses = portsPrologue(insns);
         insns.add(insn(0x48, 0, 7, 0, 0));        // r0 = ip[r7:2] (source port)
         insns.add(insn(0xbf, 9, 0, 0, 0));        // r9 = r0
         insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
@@ -205,16 +171,8 @@ final class PortSteeringProgram
         insns.add(insn(0x74, 0, 0, 0, 16));       // w0 >>= 16
         insns.add(insn(0x94, 0, 0, 0, queues));   // w0 %= queues
         insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
-        final int addresses = insns.size();
-        insns.add(insn(0x20, 0, 0, 0, 12));       // addresses: r0 = ip[12:4] (source address)
-        insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
-        insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
-        insns.add(insn(0xaf, 0, 8, 0, 0));        // r0 ^= r8
-        insns.add(insn(0x97, 0, 0, 0, queues));   // r0 %= queues
-        insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
+        addresses(insns, toAddresses, queues);
 
-        jump(insns, toAddresses, addresses);
-        jump(insns, laterFragment, addresses);
         jump(insns, notTcp, ports);
         jump(insns, syn, flow);
         for (final int at : toSum)
@@ -227,6 +185,45 @@ final class PortSteeringProgram
             program[i] = insns.get(i);
         }
         return program;
+    }
+
+    /**
+     * The start of every program: r6 = the skb; a packet other than TCP or UDP, or a later fragment (no ports), jumps
+     * to {@link #addresses}; else r7 = the IP header's length. Returns the two jumps, for {@link #addresses} to set.
+     */
+    private static int[] portsPrologue(final List<Long> insns)
+    {
+        insns.add(insn(0xbf, 6, 1, 0, 0));        // r6 = r1 (the skb, as LD_ABS needs it)
+        insns.add(insn(0x30, 0, 0, 0, 9));        // r0 = ip[9] (protocol)
+        insns.add(insn(0x15, 0, 0, 2, 6));        // if r0 == TCP goto +2
+        insns.add(insn(0x15, 0, 0, 1, 17));       // if r0 == UDP goto +1
+        final int toAddresses = insns.size();
+        insns.add(insn(0x05, 0, 0, 0, 0));        // goto addresses
+        insns.add(insn(0x28, 0, 0, 0, 6));        // r0 = ip[6:2] (flags, fragment offset)
+        insns.add(insn(0x57, 0, 0, 0, 0x1FFF));   // r0 &= offset
+        final int laterFragment = insns.size();
+        insns.add(insn(0x55, 0, 0, 0, 0));        // if r0 != 0 goto addresses (no ports in a later fragment)
+        insns.add(insn(0x30, 0, 0, 0, 0));        // r0 = ip[0]
+        insns.add(insn(0x57, 0, 0, 0, 0x0F));     // r0 &= ihl
+        insns.add(insn(0x67, 0, 0, 0, 2));        // r0 <<= 2
+        insns.add(insn(0xbf, 7, 0, 0, 0));        // r7 = r0 (header length)
+        return new int[] {toAddresses, laterFragment};
+    }
+
+    /** The end of every program: the addresses' exclusive or modulo the queues; {@code jumps} (the prologue's) land here. */
+    private static void addresses(final List<Long> insns, final int[] jumps, final int queues)
+    {
+        final int addresses = insns.size();
+        insns.add(insn(0x20, 0, 0, 0, 12));       // addresses: r0 = ip[12:4] (source address)
+        insns.add(insn(0xbf, 8, 0, 0, 0));        // r8 = r0
+        insns.add(insn(0x20, 0, 0, 0, 16));       // r0 = ip[16:4] (destination address)
+        insns.add(insn(0xaf, 0, 8, 0, 0));        // r0 ^= r8
+        insns.add(insn(0x97, 0, 0, 0, queues));   // r0 %= queues
+        insns.add(insn(0x95, 0, 0, 0, 0));        // return r0
+        for (final int at : jumps)
+        {
+            jump(insns, at, addresses);
+        }
     }
 
     /** Sets the offset of the jump at {@code at} so that it lands on instruction {@code target}. */
