@@ -104,6 +104,11 @@ public final class Gateway implements AutoCloseable
             workers.add(new Worker(q, tun.queue(q), pipeline, clock, tun.offloads().vnetHeader())
                 .sliceNs(config.workerSliceUs() * 1000L));
         }
+        if (tun.connectionHints() != null)
+        {
+            // connections kept across a restart: their replies back to the worker their originals go to
+            tun.connectionHints().restore(table);
+        }
         table.onKill(allEvents); // every ended connection: -E events and per-backend accounting
         this.reaper = new Reaper(table, clock, REAPER_CYCLES_PER_SWEEP);
     }

@@ -1,7 +1,9 @@
 package natgw.core.nat;
 
-import natgw.core.flow.QueueSteering;
+import natgw.core.conntrack.ConntrackTable;
+import natgw.core.conntrack.StatusDescriptor;
 import natgw.core.flow.FlowTuple;
+import natgw.core.flow.QueueSteering;
 import natgw.core.packet.Ipv4Header;
 import org.agrona.concurrent.AtomicBuffer;
 
@@ -70,6 +72,29 @@ public final class ConnectionQueueHints
         {
             buffer.putShort(index, (short)((product >>> 8 & 0xFF) << 8 | queue + 1));
         }
+    }
+
+    /**
+     * Hints for the connections {@code table} already holds (kept in a state file across a restart: a new map holds
+     * no hint), each reply tuple to the queue its original direction goes to, the flow hash's. Before the workers
+     * start. Returns how many connections it steered.
+     */
+    public int restore(final ConntrackTable table)
+    {
+        int restored = 0;
+        for (int entry = 0, end = table.highWater(); entry < end; entry++)
+        {
+            final int status = table.status(entry);
+            if (StatusDescriptor.isConfirmed(status) && !StatusDescriptor.isMapping(status))
+            {
+                final long origAddresses = table.tupleAddresses(entry, ConntrackTable.ORIGINAL);
+                final long origPorts = table.tuplePorts(entry, ConntrackTable.ORIGINAL);
+                record(table.tupleAddresses(entry, ConntrackTable.REPLY), table.tuplePorts(entry, ConntrackTable.REPLY),
+                    QueueSteering.flowQueue(origAddresses, origPorts, queues));
+                restored++;
+            }
+        }
+        return restored;
     }
 
     /** The queue the program gives a TCP or UDP packet of {@code addresses, ports}. */

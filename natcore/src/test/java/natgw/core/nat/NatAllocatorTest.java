@@ -465,6 +465,34 @@ class NatAllocatorTest
     }
 
     @Test
+    void shouldSteerTheRepliesOfConnectionsKeptAcrossARestartToTheirOriginalsQueue()
+    {
+        final NatAllocator allocator = allocator(PortStrategy.RESERVE);
+        for (int i = 0; i < 40; i++)
+        {
+            assertTrue(connect(allocator, CLIENT + i, i % 2 == 0 ? TCP : UDP, 40000 + (i & 1), 1024, 65535, StatusDescriptor.SRC_NAT) >= 0);
+        }
+        assertTrue(connect(allocator, CLIENT + 99, ICMP, 7, 1024, 65535, StatusDescriptor.SRC_NAT) >= 0);
+        // the restarted gateway's map holds no hint; restore writes them from the table
+        final ConnectionQueueHints hints = new ConnectionQueueHints(new org.agrona.concurrent.UnsafeBuffer(new byte[ConnectionQueueHints.BYTES]), 3);
+        assertEquals(41, hints.restore(table), "every connection, ICMP's too (which gets no hint)");
+        int apart = 0;
+        for (int entry = 0; entry < table.highWater(); entry++)
+        {
+            final int status = table.status(entry);
+            if (!StatusDescriptor.isConfirmed(status) || StatusDescriptor.isMapping(status) ||
+                FlowTuple.protocol(table.tuplePorts(entry, ORIGINAL)) == ICMP)
+            {
+                continue; // a mapping, a free entry, or ICMP (steered by its addresses)
+            }
+            final int originals = QueueSteering.flowQueue(table.tupleAddresses(entry, ORIGINAL), table.tuplePorts(entry, ORIGINAL), 3);
+            assertEquals(originals, hints.queue(table.tupleAddresses(entry, REPLY), table.tuplePorts(entry, REPLY)), "entry " + entry);
+            apart += QueueSteering.flowQueue(table.tupleAddresses(entry, REPLY), table.tuplePorts(entry, REPLY), 3) != originals ? 1 : 0;
+        }
+        assertTrue(apart > 10, "without the hints many replies would go elsewhere: " + apart);
+    }
+
+    @Test
     void shouldAimRepliesFromATranslatedDestinationPort()
     {
         final NatAllocator allocator = allocator(PortStrategy.RESERVE).steeredQueues(4, 1);
