@@ -67,10 +67,9 @@ public final class ConnectionQueueHints
             return;
         }
         final int product = QueueSteering.flowProduct(addresses, ports);
-        final int index = (product >>> 16) * Short.BYTES;
-        if (pick(buffer.getShort(index) & 0xFFFF, product) != queue)
+        if (pick(product) != queue)
         {
-            buffer.putShort(index, (short)((product >>> 8 & 0xFF) << 8 | queue + 1));
+            buffer.putShort(index(product), (short)(tag(product) << 8 | queue + 1));
         }
     }
 
@@ -100,17 +99,29 @@ public final class ConnectionQueueHints
     /** The queue the program gives a TCP or UDP packet of {@code addresses, ports}. */
     public int queue(final long addresses, final long ports)
     {
-        final int product = QueueSteering.flowProduct(addresses, ports);
-        return pick(buffer.getShort((product >>> 16) * Short.BYTES) & 0xFFFF, product);
+        return pick(QueueSteering.flowProduct(addresses, ports));
     }
 
-    /** The program's choice: the hint if the word holds one with the tuple's tag, else the flow hash's queue. */
-    private int pick(final int word, final int product)
+    /** The program's choice: the hint if the slot's word holds one with the tuple's tag, else the flow hash's queue. */
+    private int pick(final int product)
     {
-        if (word != 0 && word >>> 8 == (product >>> 8 & 0xFF))
+        final int word = buffer.getShort(index(product)) & 0xFFFF;
+        if (word != 0 && word >>> 8 == tag(product))
         {
             return ((word & 0xFF) - 1) % queues;
         }
         return (product >>> 16) % queues;
+    }
+
+    /** The byte offset of the word of a flow product's slot (its upper 16 bits). */
+    private static int index(final int product)
+    {
+        return (product >>> 16) * Short.BYTES;
+    }
+
+    /** A flow product's tag: its bits 8 to 15. */
+    private static int tag(final int product)
+    {
+        return product >>> 8 & 0xFF;
     }
 }

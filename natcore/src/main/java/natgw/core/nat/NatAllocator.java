@@ -891,22 +891,21 @@ public final class NatAllocator
     private void aimReplies(final long origAddresses, final long origPorts, final int replySrcPort)
     {
         final int protocol = FlowTuple.protocol(origPorts);
-        if (steeredQueues > 1 && (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP))
+        this.replySrcPort = replySrcPort;
+        if (protocol != Ipv4Header.PROTO_TCP && protocol != Ipv4Header.PROTO_UDP)
+        {
+            replyQueue = -1;
+        }
+        else if (steeredQueues > 1)
         {
             replyQueue = keptPortHints == null ? ownQueue : QueueSteering.flowQueue(origAddresses, origPorts, steeredQueues);
-            this.replySrcPort = replySrcPort;
-        }
-        else if (connectionHints != null && strategy.isAtomic() &&
-            (protocol == Ipv4Header.PROTO_TCP || protocol == Ipv4Header.PROTO_UDP))
-        {
-            // the hint brings the replies of any port: the short search over all ports (one queue), which takes an
-            // ended connection's port over after half its candidates instead of walking the crowded pool
-            replyQueue = 0;
-            this.replySrcPort = replySrcPort;
         }
         else
         {
-            replyQueue = -1;
+            // with connections steering the hint brings the replies of any port: the short search over all ports (one
+            // queue), which takes an ended connection's port over after half its candidates instead of walking the
+            // crowded pool
+            replyQueue = connectionHints != null && strategy.isAtomic() ? 0 : -1;
         }
     }
 
