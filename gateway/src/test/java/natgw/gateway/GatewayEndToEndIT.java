@@ -345,9 +345,13 @@ class GatewayEndToEndIT
             return process;
         }
 
-        /** Starts natgw with an empty table, whatever a test before left in its state file. */
+        /**
+         * Starts natgw with an empty table, whatever a test before left in its state file, and without the TCP
+         * connections a test before left in the lab (an orphaned socket's FIN retransmitted through this gateway).
+         */
         static LabProcess start(final Lab lab, final String strategy, final String... extra) throws Exception
         {
+            lab.endConnections();
             final List<String> args = new ArrayList<>(List.of("--fresh"));
             args.addAll(List.of(extra));
             return startAttaching(lab, strategy, args.toArray(String[]::new));

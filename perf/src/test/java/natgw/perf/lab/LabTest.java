@@ -156,6 +156,44 @@ class LabTest
         return pids;
     }
 
+    @Test
+    void shouldEndTheConnectionsLeftInTheLabAndKeepItsListeners() throws Exception
+    {
+        try (Lab lab = Lab.up(prefix, 1))
+        {
+            lab.start(Role.SERVER, List.of("python3", "-c", "import socket, time\n" +
+                "s = socket.socket(); s.bind(('127.0.0.1', 9999)); s.listen(); c = s.accept(); time.sleep(120)"));
+            awaitSockets(lab, "listening", 1);
+            lab.start(Role.SERVER, List.of("python3", "-c", "import socket, time\n" +
+                "c = socket.create_connection(('127.0.0.1', 9999)); time.sleep(120)"));
+            awaitSockets(lab, "established", 2);
+
+            lab.endConnections();
+
+            assertEquals(0, sockets(lab, "established"), lab.exec(Role.SERVER, "ss", "-tan").stdout());
+            assertEquals(1, sockets(lab, "listening"), lab.exec(Role.SERVER, "ss", "-tan").stdout());
+        }
+    }
+
+    /** TCP sockets of the server's namespace in {@code state} (an ss state filter). */
+    private static int sockets(final Lab lab, final String state)
+    {
+        final CommandResult result = lab.exec(Role.SERVER, "ss", "-tnH", "state", state);
+        assertTrue(result.ok(), result.toString());
+        return (int)result.stdout().lines().filter(line -> !line.isBlank()).count();
+    }
+
+    private static void awaitSockets(final Lab lab, final String state, final int count) throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + 30_000_000_000L;
+        while (sockets(lab, state) != count)
+        {
+            assertTrue(System.nanoTime() < deadline, "no " + count + " " + state + " sockets in 30 s: " +
+                lab.exec(Role.SERVER, "ss", "-tan").stdout());
+            Thread.sleep(20);
+        }
+    }
+
     private static void assertPings(final Lab lab, final Role from, final String to)
     {
         final CommandResult result = lab.exec(from, "ping", "-c1", "-W2", to);

@@ -488,6 +488,25 @@ public final class Lab implements AutoCloseable
         return start(role, command, null, null);
     }
 
+    /**
+     * Ends the TCP connections of the client's and the server's namespaces ({@code ss -K}, Linux's sock_destroy;
+     * listeners stay): a connection an earlier user of the lab left, such as a killed client's socket still
+     * retransmitting its FIN, then never reaches the next gateway as traffic of its own.
+     *
+     * @throws IllegalStateException if {@code ss} refused (a kernel without CONFIG_INET_DIAG_DESTROY).
+     */
+    public void endConnections()
+    {
+        for (final Role role : List.of(Role.CLIENT, Role.SERVER))
+        {
+            final CommandResult ended = exec(role, "ss", "-K", "-t", "state", "connected");
+            if (!ended.ok())
+            {
+                throw new IllegalStateException("cannot end the TCP connections in " + ns(role) + ": " + ended);
+            }
+        }
+    }
+
 
     /** Stops every process started through this lab; if this lab was built here, removes its namespaces. */
     @Override
