@@ -19,6 +19,7 @@ public final class BenchContext
     private final Progress progress;
     private List<String> natgwCommand;
     private volatile List<LabService> services = List.of();
+    private volatile String natPorts;
     private volatile Implementation.Session session;
 
     public BenchContext(final Lab lab, final Path outDir, final BenchOptions options, final Progress progress)
@@ -61,6 +62,20 @@ public final class BenchContext
     public Progress progress()
     {
         return progress;
+    }
+
+    /**
+     * The source NAT's port range the current scenario wants every NAT implementation to use ({@code 20000-20031}), or
+     * null for each one's own.
+     */
+    public String natPorts()
+    {
+        return natPorts;
+    }
+
+    public void natPorts(final String natPorts)
+    {
+        this.natPorts = natPorts;
     }
 
     /** The DNAT services the current scenario wants every implementation to provide (empty: SNAT only). */

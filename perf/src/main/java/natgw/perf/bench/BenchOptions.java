@@ -76,6 +76,8 @@ public final class BenchOptions
      * ones within seconds, as {@code ab -c 10} does in incident 2 (0: the kernel's ephemeral ports).
      */
     public int sourcePorts = 32;
+    /** time-wait: the source NAT's ports, from 20000, that every implementation translates TCP to. */
+    public int poolPorts = 256;
     /**
      * TUN queue length set on natgw's (and nulltun's) TUN once it is up ({@code ip link set ngw0 txqueuelen N}); 0
      * leaves the device's default (500). Packets routed into the TUN while its reader is behind queue up to this

@@ -29,6 +29,8 @@ import natgw.tun.lab.Role;
 public final class BenchRunner
 {
     public static final int ECHO_PORT = 7000;
+    /** The echo server's port whose connections it closes first (time-wait). */
+    public static final int CLOSE_FIRST_PORT = 7001;
     public static final int UDP_SINK_PORT = 9000;
 
     private BenchRunner()
@@ -147,7 +149,8 @@ public final class BenchRunner
     private static LabProcess startEchoServer(final BenchContext context) throws InterruptedException
     {
         final LabProcess echo = context.lab().start(Role.SERVER, JavaCommand.of(List.of("-Xmx256m"),
-            EchoServer.class.getName(), List.of("--bind", Lab.SERVER_ADDR, "--tcp-port", String.valueOf(ECHO_PORT))),
+            EchoServer.class.getName(), List.of("--bind", Lab.SERVER_ADDR, "--tcp-port", String.valueOf(ECHO_PORT),
+                "--close-first-port", String.valueOf(CLOSE_FIRST_PORT))),
             context.logsDir().resolve("echo-server.log"), null);
         if (!echo.awaitLine(line -> line.startsWith(EchoServer.READY), 30_000))
         {

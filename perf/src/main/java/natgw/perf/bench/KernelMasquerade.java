@@ -45,14 +45,19 @@ public final class KernelMasquerade implements Implementation
         return List.of("nft", "conntrack");
     }
 
-    /** The ruleset this implementation loads with {@code nft -f -}. */
-    String ruleset()
+    /**
+     * The ruleset this implementation loads with {@code nft -f -}; with {@code natPorts} ({@code 20000-20031}, or null)
+     * TCP and UDP get their source ports from that range (nftables takes a port range only after a transport match).
+     */
+    String ruleset(final String natPorts)
     {
+        final String match = "    ip saddr " + Lab.INSIDE_CIDR + " oifname \"" + Lab.GW_OUTSIDE_IF + "\" ";
+        final String options = flags.isEmpty() ? "" : " " + flags;
         return "table ip " + TABLE + " {\n" +
             "  chain postrouting {\n" +
             "    type nat hook postrouting priority srcnat; policy accept;\n" +
-            "    ip saddr " + Lab.INSIDE_CIDR + " oifname \"" + Lab.GW_OUTSIDE_IF + "\" masquerade" +
-            (flags.isEmpty() ? "" : " " + flags) + "\n" +
+            (natPorts == null ? "" : match + "meta l4proto { tcp, udp } masquerade to :" + natPorts + options + "\n") +
+            match + "masquerade" + options + "\n" +
             "  }\n" +
             "}\n";
     }
@@ -62,7 +67,7 @@ public final class KernelMasquerade implements Implementation
     {
         final Lab lab = context.lab();
         context.flushKernelConntrack();
-        natgw.tun.Exec.run(lab.inNamespace(Role.GW, List.of("nft", "-f", "-")), ruleset(), 30_000).orThrow();
+        natgw.tun.Exec.run(lab.inNamespace(Role.GW, List.of("nft", "-f", "-")), ruleset(context.natPorts()), 30_000).orThrow();
         final Map<String, Long> baseline = context.kernelConntrackStats();
         return new Session()
         {

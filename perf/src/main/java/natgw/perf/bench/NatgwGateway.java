@@ -84,11 +84,11 @@ public final class NatgwGateway implements Implementation
     /** The natgw arguments for the lab, after the natgw command itself. */
     public List<String> runArguments(final int queues)
     {
-        return runArguments(queues, List.of());
+        return runArguments(queues, List.of(), null);
     }
 
-    /** The natgw arguments for the lab with these DNAT services. */
-    public List<String> runArguments(final int queues, final List<LabService> services)
+    /** The natgw arguments for the lab with these DNAT services, and the source NAT's ports ({@code natPorts}, or null). */
+    public List<String> runArguments(final int queues, final List<LabService> services, final String natPorts)
     {
         // --fresh: each measurement starts with an empty table, whatever the run before it left in the state file
         final List<String> args = new ArrayList<>(List.of("run", "--fresh", "--tun", Lab.TUN_NAME, "--inside", Lab.INSIDE_CIDR,
@@ -103,6 +103,11 @@ public final class NatgwGateway implements Implementation
         {
             args.add("--service");
             args.add(service.natgwSpec());
+        }
+        if (natPorts != null)
+        {
+            args.add("--port-range");
+            args.add(natPorts);
         }
         return args;
     }
@@ -131,7 +136,7 @@ public final class NatgwGateway implements Implementation
         final Lab lab = context.lab();
         final GatewayState before = GatewayState.capture(lab);
         final List<String> command = new ArrayList<>(context.natgwCommand());
-        command.addAll(runArguments(context.options().queues, context.services()));
+        command.addAll(runArguments(context.options().queues, context.services(), context.natPorts()));
         final Path log = context.logsDir().resolve(segmentName + ".natgw.log");
         final LabProcess process = lab.start(Role.GW, command, log, null);
         if (!process.awaitLine(line -> line.contains(READY), START_TIMEOUT_MS))

@@ -6,7 +6,7 @@ import java.util.List;
 public final class Scenarios
 {
     public static final List<String> NAMES = List.of("connect-storm", "throughput", "short-connections",
-        "service-connect", "dns-a-aaaa", "rollout", "fragments");
+        "service-connect", "dns-a-aaaa", "rollout", "fragments", "time-wait");
 
     private Scenarios()
     {
@@ -23,6 +23,7 @@ public final class Scenarios
             case "dns-a-aaaa" -> new DnsScenario();
             case "rollout" -> new RolloutScenario();
             case "fragments" -> new FragmentsScenario();
+            case "time-wait" -> new TimeWaitScenario();
             default -> throw new IllegalArgumentException("unknown scenario '" + name + "'; known: " +
                 String.join(", ", NAMES));
         };

@@ -32,7 +32,9 @@ import picocli.CommandLine.Parameters;
         "The implementations alternate in blocks. DIR gets report.html (percentile plots), report.md, " +
             "summary.json and an HdrHistogram file per implementation.",
         "SNAT scenarios: connect-storm (incident 1), throughput (iperf3 TCP with 1 and 4 flows, small-UDP " +
-            "packets per second, UDP GSO), short-connections (closed and open loop). Their implementations: " +
+            "packets per second, UDP GSO), short-connections (closed and open loop), time-wait (a server that " +
+            "closes first, behind a small NAT pool: its TIME_WAIT 4-tuples come back, PAWS refuses old timestamps). " +
+            "Their implementations: " +
             "kernel-masq, kernel-masq-random, kernel-masq-fully-random, kernel-forward (no NAT), natgw-reserve, " +
             "natgw-kernel, natgw-random, natgw-random-fully (offloads on, natgw's default), " +
             "natgw-reserve-no-offload (--offload off), and with --nulltun the TUN ceilings nulltun (no offloads) " +
@@ -53,7 +55,8 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
     static final String BEHAVE = "behave";
 
     @Parameters(index = "0", paramLabel = "SCENARIO",
-        description = "connect-storm, throughput, short-connections, service-connect, dns-a-aaaa, rollout, fragments or behave.")
+        description = "connect-storm, throughput, short-connections, service-connect, dns-a-aaaa, rollout, fragments, " +
+            "time-wait or behave.")
     String scenario;
 
     @Option(names = "--impl", split = ",", paramLabel = "NAME",
@@ -77,7 +80,7 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
     double intervalMs;
 
     @Option(names = "--duration", paramLabel = "S", defaultValue = "5",
-        description = "throughput, short-connections, service-connect, rollout: seconds per test and segment " +
+        description = "throughput, short-connections, service-connect, rollout, time-wait: seconds per test and segment " +
             "(default: ${DEFAULT-VALUE}).")
     double durationS;
 
@@ -148,6 +151,11 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             "closed connections' tuples; 0 = ephemeral ports (default: ${DEFAULT-VALUE}).")
     int sourcePorts;
 
+    @Option(names = "--pool-ports", paramLabel = "N", defaultValue = "256",
+        description = "time-wait: the source NAT's ports (20000 and up) every implementation translates TCP to " +
+            "(default: ${DEFAULT-VALUE}).")
+    int poolPorts;
+
     @Option(names = "--threads", paramLabel = "T", defaultValue = "0",
         description = "Load-generator threads (default: one per CPU).")
     int threads;
@@ -216,6 +224,7 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
             options.dnsSenders = dnsSenders;
             options.dnsTimeoutMs = dnsTimeoutMs;
             options.sourcePorts = sourcePorts;
+            options.poolPorts = poolPorts;
             options.threads = threads;
             options.queues = queues;
             options.tunTxqueuelen = tunTxqueuelen;
@@ -269,7 +278,7 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
         sb.append(" --concurrency ").append(o.concurrency).append(" --rate ").append(o.rate)
             .append(" --interval-ms ").append(o.intervalMs);
         sb.append(" --backends ").append(o.backends).append(" --dns-senders ").append(o.dnsSenders)
-            .append(" --source-ports ").append(o.sourcePorts);
+            .append(" --source-ports ").append(o.sourcePorts).append(" --pool-ports ").append(o.poolPorts);
         if (o.nulltun != null)
         {
             sb.append(" --nulltun ").append(o.nulltun);

@@ -14,14 +14,18 @@ import java.util.Iterator;
 
 /**
  * The server side of the TCP scenarios, run in the server namespace: echoes whatever a connection sends, and
- * drains a UDP port (so a UDP flood is not answered with ICMP port unreachable). Prints
- * {@code echo-server: ready} once both sockets are bound; runs until killed.
+ * drains a UDP port (so a UDP flood is not answered with ICMP port unreachable). On {@code --close-first-port} it
+ * echoes a connection's first read and closes the connection itself, so this host holds the 4-tuple in TIME_WAIT (a
+ * web server's close after its response). Prints {@code echo-server: ready} once its sockets are bound; runs until
+ * killed.
  *
- * <pre>EchoServer --bind 10.77.2.2 --tcp-port 7000 --udp-port 9000</pre>
+ * <pre>EchoServer --bind 10.77.2.2 --tcp-port 7000 --udp-port 9000 --close-first-port 7001</pre>
  */
 public final class EchoServer
 {
     public static final String READY = "echo-server: ready";
+    /** The attachment of a close-first listener's key and of its connections'. */
+    private static final Object CLOSE_FIRST = new Object();
 
     public static void main(final String[] argv) throws Exception
     {
@@ -30,10 +34,8 @@ public final class EchoServer
         final int tcpPort = options.tcpPort;
         final int udpPort = options.udpPort;
 
-        final ServerSocketChannel listener = ServerSocketChannel.open();
-        listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-        listener.bind(new InetSocketAddress(bind, tcpPort), 4096);
-        listener.configureBlocking(false);
+        final ServerSocketChannel listener = listen(bind, tcpPort);
+        final ServerSocketChannel closeFirst = options.closeFirstPort > 0 ? listen(bind, options.closeFirstPort) : null;
         if (udpPort > 0)
         {
             final DatagramChannel udp = DatagramChannel.open();
@@ -43,10 +45,20 @@ public final class EchoServer
             sink.setDaemon(true);
             sink.start();
         }
-        System.out.println(READY + " tcp=" + bind + ":" + tcpPort + (udpPort > 0 ? " udp=" + bind + ":" + udpPort : ""));
+        System.out.println(READY + " tcp=" + bind + ":" + tcpPort + (udpPort > 0 ? " udp=" + bind + ":" + udpPort : "") +
+            (closeFirst != null ? " close-first=" + bind + ":" + options.closeFirstPort : ""));
         System.out.flush();
 
-        serve(listener);
+        serve(listener, closeFirst);
+    }
+
+    private static ServerSocketChannel listen(final String bind, final int port) throws IOException
+    {
+        final ServerSocketChannel listener = ServerSocketChannel.open();
+        listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+        listener.bind(new InetSocketAddress(bind, port), 4096);
+        listener.configureBlocking(false);
+        return listener;
     }
 
     /**
@@ -56,6 +68,12 @@ public final class EchoServer
      */
     public static int startInProcess(final String bind) throws IOException
     {
+        return startInProcess(bind, false);
+    }
+
+    /** As {@link #startInProcess(String)}; with {@code closeFirst} the server closes each connection after its echo. */
+    public static int startInProcess(final String bind, final boolean closeFirst) throws IOException
+    {
         final ServerSocketChannel listener = ServerSocketChannel.open();
         listener.bind(new InetSocketAddress(bind, 0), 4096);
         listener.configureBlocking(false);
@@ -63,7 +81,7 @@ public final class EchoServer
         {
             try
             {
-                serve(listener);
+                serve(closeFirst ? null : listener, closeFirst ? listener : null);
             }
             catch (final IOException e)
             {
@@ -75,12 +93,20 @@ public final class EchoServer
         return listener.socket().getLocalPort();
     }
 
-    private static void serve(final ServerSocketChannel listener) throws IOException
+    /** Serves both listeners, either of which may be null; a close-first listener's connections carry {@link #CLOSE_FIRST}. */
+    private static void serve(final ServerSocketChannel echo, final ServerSocketChannel closeFirst) throws IOException
     {
         final ByteBuffer buffer = ByteBuffer.allocateDirect(64 * 1024);
         try (Selector selector = Selector.open())
         {
-            listener.register(selector, SelectionKey.OP_ACCEPT);
+            if (echo != null)
+            {
+                echo.register(selector, SelectionKey.OP_ACCEPT);
+            }
+            if (closeFirst != null)
+            {
+                closeFirst.register(selector, SelectionKey.OP_ACCEPT, CLOSE_FIRST);
+            }
             while (true)
             {
                 selector.select();
@@ -91,17 +117,23 @@ public final class EchoServer
                     keys.remove();
                     if (key.isAcceptable())
                     {
+                        final ServerSocketChannel listener = (ServerSocketChannel)key.channel();
                         SocketChannel channel;
                         while ((channel = listener.accept()) != null)
                         {
                             channel.configureBlocking(false);
                             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                            channel.register(selector, SelectionKey.OP_READ);
+                            channel.register(selector, SelectionKey.OP_READ, key.attachment());
                         }
                     }
                     else if (key.isReadable())
                     {
-                        echo((SocketChannel)key.channel(), buffer);
+                        final SocketChannel channel = (SocketChannel)key.channel();
+                        echo(channel, buffer);
+                        if (key.attachment() == CLOSE_FIRST && channel.isOpen())
+                        {
+                            close(channel); // this side closes first: it holds the 4-tuple in TIME_WAIT
+                        }
                     }
                 }
             }
@@ -133,14 +165,19 @@ public final class EchoServer
         }
         catch (final IOException e)
         {
-            try
-            {
-                channel.close();
-            }
-            catch (final IOException ignored)
-            {
-                // gone
-            }
+            close(channel);
+        }
+    }
+
+    private static void close(final SocketChannel channel)
+    {
+        try
+        {
+            channel.close();
+        }
+        catch (final IOException ignored)
+        {
+            // gone
         }
     }
 

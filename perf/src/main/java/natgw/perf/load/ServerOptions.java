@@ -15,6 +15,10 @@ final class ServerOptions
     @Option(names = "--udp-port", defaultValue = "0", description = "UDP port; 0 for none.")
     int udpPort;
 
+    @Option(names = "--close-first-port", defaultValue = "0",
+        description = "TCP port whose connections the server closes first, after echoing their first read; 0 for none.")
+    int closeFirstPort;
+
     /** {@code options} filled from {@code argv}; a bad argument throws picocli's ParameterException, naming it. */
     static <T> T parse(final T options, final String[] argv)
     {

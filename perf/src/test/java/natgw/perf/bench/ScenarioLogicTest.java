@@ -49,11 +49,51 @@ class ScenarioLogicTest
     }
 
     @Test
+    void shouldGiveNatgwTheScenariosPortRange()
+    {
+        assertEquals(List.of("run", "--fresh", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
+            "gi", "--port-strategy", "reserve", "--port-range", "20000-20031"),
+            new NatgwGateway("reserve").runArguments(0, List.of(), "20000-20031"));
+    }
+
+    @Test
+    void shouldGiveTheTimeWaitPoolFrom20000AndRefuseOneOutOfRange()
+    {
+        assertEquals("20000-20255", TimeWaitScenario.poolRange(256));
+        assertEquals("20000-20000", TimeWaitScenario.poolRange(1));
+        assertEquals("20000-65535", TimeWaitScenario.poolRange(45536));
+        assertThrows(IllegalArgumentException.class, () -> TimeWaitScenario.poolRange(0));
+        assertThrows(IllegalArgumentException.class, () -> TimeWaitScenario.poolRange(45537));
+    }
+
+    @Test
+    void shouldReadTheServersPawsRefusalsFromNetstat()
+    {
+        final String netstat = "TcpExt: SyncookiesSent PAWSActive PAWSEstab PAWSTimewait\n" +
+            "TcpExt: 0 3 5 1234\n" +
+            "IpExt: InNoRoutes PAWSTimewait\n" +
+            "IpExt: 9 9\n";
+        assertEquals(1234, TimeWaitScenario.tcpExt(netstat, "PAWSTimewait"));
+        assertEquals(3, TimeWaitScenario.tcpExt(netstat, "PAWSActive"));
+        assertThrows(IllegalStateException.class, () -> TimeWaitScenario.tcpExt(netstat, "NoSuchCounter"));
+        assertThrows(IllegalStateException.class, () -> TimeWaitScenario.tcpExt("Ip: 1\n", "PAWSTimewait"));
+    }
+
+    @Test
+    void shouldMasqueradeTcpAndUdpFromTheScenariosPortRangeAndTheRestAsBefore()
+    {
+        final String ruleset = new KernelMasquerade("kernel-masq-random", "random").ruleset("20000-20031");
+        assertTrue(ruleset.contains("ip saddr " + Lab.INSIDE_CIDR + " oifname \"go\" meta l4proto { tcp, udp } " +
+            "masquerade to :20000-20031 random\n" + "    ip saddr " + Lab.INSIDE_CIDR + " oifname \"go\" masquerade random\n"),
+            ruleset);
+    }
+
+    @Test
     void shouldMasqueradeOnTheOutsideInterfaceWithTheGivenFlags()
     {
-        final String plain = new KernelMasquerade("kernel-masq", "").ruleset();
+        final String plain = new KernelMasquerade("kernel-masq", "").ruleset(null);
         assertTrue(plain.contains("ip saddr " + Lab.INSIDE_CIDR + " oifname \"go\" masquerade\n"), plain);
-        final String fully = new KernelMasquerade("kernel-masq-fully-random", "fully-random").ruleset();
+        final String fully = new KernelMasquerade("kernel-masq-fully-random", "fully-random").ruleset(null);
         assertTrue(fully.contains("masquerade fully-random\n"), fully);
         assertTrue(fully.contains("type nat hook postrouting priority srcnat"), fully);
     }

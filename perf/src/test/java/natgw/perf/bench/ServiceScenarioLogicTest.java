@@ -72,7 +72,7 @@ class ServiceScenarioLogicTest
             List.of("--no-clash-resolution"));
         assertEquals(List.of("run", "--fresh", "--tun", "ngw0", "--inside", "10.77.1.0/24", "--snat", "10.77.2.100", "--steer",
             "gi", "--port-strategy", "kernel", "--no-clash-resolution", "--service", DNS.natgwSpec(), "--service",
-            WEB.natgwSpec()), noClash.runArguments(0, List.of(DNS, WEB)));
+            WEB.natgwSpec()), noClash.runArguments(0, List.of(DNS, WEB), null));
         assertEquals("natgw-kernel-no-clash", noClash.name());
         assertTrue(noClash.description().contains("--no-clash-resolution"));
     }

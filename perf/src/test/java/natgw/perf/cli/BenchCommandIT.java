@@ -194,6 +194,38 @@ class BenchCommandIT
         assertTrue(flowsLog.contains("queue steering flows,"), "the flows program in force, not refused: " + flowsLog);
     }
 
+    /**
+     * time-wait: both rows connect through the scenario's small pool to the server that closes first. natgw taking
+     * ended connections' tuples over shows the pool was the scenario's (its own default has 45,000 ports); the
+     * kernel's stalls are not asserted, as PAWS refuses by the clocks of the moment.
+     */
+    @Test
+    void shouldConnectThroughTheSmallPoolToAServerThatClosesFirstWithBothRows(@TempDir final Path out) throws Exception
+    {
+        final CommandResult bench = CliProcess.run(300_000, "bench", "time-wait", "--impl", "kernel-masq,natgw-reserve",
+            "--duration", "2", "--blocks", "1", "--clients", String.valueOf(CLIENTS), "--pool-ports", "64",
+            "--prefix", prefix, "--out", out.toString(), "--no-install");
+        assertEquals(0, bench.exitCode(), bench.stdout() + bench.stderr());
+        System.out.println(bench.stdout());
+
+        final JsonNode impls = new ObjectMapper().readTree(out.resolve("summary.json").toFile())
+            .path("scenarios").path(0).path("impls");
+        assertEquals(List.of("kernel-masq", "natgw-reserve"), List.of(impls.path(0).path("name").asText(),
+            impls.path(1).path("name").asText()));
+        for (final JsonNode impl : impls)
+        {
+            final String name = impl.path("name").asText();
+            assertTrue(impl.path("ran").asBoolean(), name + ": " + impl.path("unavailable").asText());
+            assertTrue(impl.path("counts").path("completed").asLong() > 0, name + ": connections completed");
+            assertTrue(impl.path("counts").has("paws_refused"), name + ": the server's PAWS counter read");
+        }
+        final JsonNode natgw = impls.path(1);
+        assertEquals(0, natgw.path("counts").path("errors").asLong(), natgw.toString());
+        assertTrue(natgw.path("conntrack").path("taken_over").asLong() > 0, "natgw reused the pool's tuples: " +
+            natgw.path("conntrack"));
+        assertTrue(Files.readString(out.resolve("report.md")).contains("PAWS refused"), "its column in the report");
+    }
+
     /** natgw dropped nothing, for any reason, and its TUN queue overflowed never. */
     private static void assertNoPacketLost(final JsonNode impl)
     {

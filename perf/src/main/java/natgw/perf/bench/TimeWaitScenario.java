@@ -1,0 +1,146 @@
+package natgw.perf.bench;
+
+import java.util.List;
+
+import natgw.perf.load.LoadResult;
+import natgw.perf.load.TimeWaitReuse;
+import natgw.tun.CommandResult;
+import natgw.tun.lab.Lab;
+import natgw.tun.lab.Role;
+
+/**
+ * A server that closes first, behind a small source NAT pool: client addresses connect in a loop to the echo
+ * server's close-first port, which answers and closes each connection itself, so the server holds every 4-tuple in
+ * TIME_WAIT for 60 s. With {@code --pool-ports} ports to one server port, the NAT must give new connections 4-tuples
+ * the server still holds: Linux's conntrack takes a TIME_WAIT entry over for any new SYN, and the server drops one
+ * whose timestamp is older than the last it saw on that 4-tuple (PAWS, RFC 7323; another client host's clock), so
+ * the connect waits for its SYN's retransmission 1 s later: the "connect() takes exactly 1 s" of incident 1 with no
+ * race at all. natgw's reserve strategy takes an ended connection's tuple over only when the server would take the SYN.
+ */
+public final class TimeWaitScenario implements Scenario
+{
+    /** First port of the NAT pool the scenario gives every implementation. */
+    static final int POOL_BASE = 20000;
+    /** Client addresses that connect at once: well under the pool, so that no connect waits for a free port. */
+    static final int MAX_CLIENTS = 8;
+
+    @Override
+    public String name()
+    {
+        return "time-wait";
+    }
+
+    @Override
+    public String description()
+    {
+        return "Up to " + MAX_CLIENTS + " client addresses connect in a loop to " + Lab.SERVER_ADDR + ":" +
+            BenchRunner.CLOSE_FIRST_PORT + ", send a byte and read until the server closes: the server closes first and " +
+            "holds each 4-tuple in TIME_WAIT for 60 s. Every implementation translates TCP to the source ports " +
+            POOL_BASE + " and up, --pool-ports of them, so new connections come back on 4-tuples the server still " +
+            "holds; the server drops a SYN whose TCP timestamp is older than the last it saw there (PAWS), and the " +
+            "client sends it again 1 s later. Connect latency per connection (HdrHistogram); a stall is a connect of " +
+            "1 s or more. PAWS refused: the server's TcpExtPAWSTimewait over the segment.";
+    }
+
+    @Override
+    public List<String> defaultImpls()
+    {
+        return List.of("kernel-masq", "natgw-reserve");
+    }
+
+    @Override
+    public List<String> requiredTools()
+    {
+        return List.of();
+    }
+
+    @Override
+    public List<String> metrics()
+    {
+        return List.of("connect");
+    }
+
+    @Override
+    public List<ScenarioResult.Column> extraColumns()
+    {
+        return List.of(new ScenarioResult.Column("PAWS refused", "paws_refused"));
+    }
+
+    /** The pool every implementation translates to: {@code 20000-20255} for 256 ports. */
+    static String poolRange(final int ports)
+    {
+        if (ports < 1 || POOL_BASE + ports - 1 > 65535)
+        {
+            throw new IllegalArgumentException("--pool-ports must be 1 to " + (65536 - POOL_BASE) + ", not " + ports);
+        }
+        return POOL_BASE + "-" + (POOL_BASE + ports - 1);
+    }
+
+    @Override
+    public void prepare(final BenchContext context)
+    {
+        context.natPorts(poolRange(context.options().poolPorts));
+    }
+
+    @Override
+    public LoadResult runSegment(final BenchContext context, final String impl, final String segmentName,
+        final int block, final int blocks) throws Exception
+    {
+        final BenchOptions options = context.options();
+        final List<String> clients = context.lab().clientAddresses();
+        final List<String> args = List.of(
+            "--server", Lab.SERVER_ADDR,
+            "--port", String.valueOf(BenchRunner.CLOSE_FIRST_PORT),
+            "--sources", String.join(",", clients.subList(0, Math.min(MAX_CLIENTS, clients.size()))),
+            "--duration-s", String.valueOf(options.durationS));
+        final long pawsBefore = pawsTimewait(context.lab());
+        final LoadResult result = LoadRunner.run(context, Role.CLIENT, TimeWaitReuse.class, args, segmentName,
+            (long)(options.durationS * 1000) + 60_000,
+            line -> context.progress().update(line.replace("completed=", "connected ").replace("stalls=", "stalls ")
+                .replace("errors=", "errors ")));
+        return result.count("paws_refused", pawsTimewait(context.lab()) - pawsBefore);
+    }
+
+    /** The server namespace's TcpExtPAWSTimewait: SYNs its TIME_WAIT sockets refused by timestamp. */
+    static long pawsTimewait(final Lab lab)
+    {
+        final CommandResult netstat = lab.exec(Role.SERVER, "cat", "/proc/net/netstat");
+        if (!netstat.ok())
+        {
+            throw new IllegalStateException("cannot read /proc/net/netstat in " + lab.ns(Role.SERVER) + ": " + netstat);
+        }
+        return tcpExt(netstat.stdout(), "PAWSTimewait");
+    }
+
+    /** One TcpExt counter of a /proc/net/netstat text (a header line of names, then one of values). */
+    static long tcpExt(final String netstat, final String name)
+    {
+        final List<String> lines = netstat.lines().filter(line -> line.startsWith("TcpExt:")).toList();
+        if (lines.size() < 2)
+        {
+            throw new IllegalStateException("no TcpExt lines in /proc/net/netstat");
+        }
+        final String[] names = lines.get(0).trim().split("\\s+");
+        final String[] values = lines.get(1).trim().split("\\s+");
+        for (int i = 1; i < names.length && i < values.length; i++)
+        {
+            if (names[i].equals(name))
+            {
+                return Long.parseLong(values[i]);
+            }
+        }
+        throw new IllegalStateException("no TcpExt " + name + " in /proc/net/netstat");
+    }
+
+    @Override
+    public String throughputText(final ImplResult result)
+    {
+        return result.count("completed") + " connections";
+    }
+
+    @Override
+    public void finish(final BenchContext context)
+    {
+        context.natPorts(null);
+    }
+}
