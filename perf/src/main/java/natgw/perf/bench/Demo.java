@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code natgw demo}: incident 1 and a throughput check, the kernel's masquerade next to natgw, in about a minute
- * on a 2-core machine. Builds its own lab (prefix {@code ngwd}; a lab left by a killed demo is removed first),
+ * {@code natgw demo}: incident 1, a server that closes first behind a small pool, and a throughput check, the kernel's
+ * masquerade next to natgw, in about a minute on a 2-core machine. Builds its own lab (prefix {@code ngwd}; a lab left by a killed demo is removed first),
  * and removes everything when done.
  */
 public final class Demo
@@ -18,7 +18,7 @@ public final class Demo
     {
     }
 
-    /** The demo's plans: a short connect-storm and a short throughput check. */
+    /** The demo's plans: a short connect-storm, a short time-wait and a short throughput check. */
     public static List<Bench.Plan> plans(final boolean natgwKernel, final boolean install, final Path nulltun)
     {
         final BenchOptions storm = new BenchOptions();
@@ -48,7 +48,16 @@ public final class Demo
         throughput.udpTrials = 0;
         throughput.impls = List.of("kernel-masq", "natgw-reserve");
         throughput.nulltun = nulltun;
-        return List.of(new Bench.Plan("connect-storm", storm), new Bench.Plan("throughput", throughput));
+        final BenchOptions timeWait = new BenchOptions();
+        timeWait.prefix = PREFIX;
+        timeWait.install = install;
+        timeWait.clients = 40;
+        timeWait.blocks = 1;
+        timeWait.durationS = 3;
+        timeWait.impls = List.of("kernel-masq", "natgw-reserve");
+        timeWait.nulltun = null;
+        return List.of(new Bench.Plan("connect-storm", storm), new Bench.Plan("time-wait", timeWait),
+            new Bench.Plan("throughput", throughput));
     }
 
     public static Bench.Outcome run(final Path out, final boolean natgwKernel, final boolean install,
