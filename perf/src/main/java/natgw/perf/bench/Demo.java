@@ -21,43 +21,40 @@ public final class Demo
     /** The demo's plans: a short connect-storm, a short time-wait and a short throughput check. */
     public static List<Bench.Plan> plans(final boolean natgwKernel, final boolean install, final Path nulltun)
     {
-        final BenchOptions storm = new BenchOptions();
-        storm.prefix = PREFIX;
-        storm.install = install;
-        storm.clients = 40;
-        storm.rounds = 50;
-        storm.blocks = 2;
-        storm.nulltun = null;
         final List<String> stormImpls = new ArrayList<>(List.of("kernel-masq", "kernel-masq-fully-random",
             "natgw-reserve"));
         if (natgwKernel)
         {
             stormImpls.add("natgw-kernel");
         }
-        storm.impls = stormImpls;
+        final BenchOptions storm = options(install, stormImpls, 2);
+        storm.rounds = 50;
 
-        final BenchOptions throughput = new BenchOptions();
-        throughput.prefix = PREFIX;
-        throughput.install = install;
-        throughput.clients = 40;
-        throughput.blocks = 1;
+        final BenchOptions timeWait = options(install, List.of("kernel-masq", "natgw-reserve"), 1);
+        timeWait.durationS = 3;
+
+        final BenchOptions throughput = options(install, List.of("kernel-masq", "natgw-reserve"), 1);
         throughput.durationS = 3;
         // one TCP test and the small-UDP flood keep the demo near a minute; bench throughput runs the rest
         throughput.flows = List.of(1);
         throughput.usoSegment = 0;
         throughput.udpTrials = 0;
-        throughput.impls = List.of("kernel-masq", "natgw-reserve");
         throughput.nulltun = nulltun;
-        final BenchOptions timeWait = new BenchOptions();
-        timeWait.prefix = PREFIX;
-        timeWait.install = install;
-        timeWait.clients = 40;
-        timeWait.blocks = 1;
-        timeWait.durationS = 3;
-        timeWait.impls = List.of("kernel-masq", "natgw-reserve");
-        timeWait.nulltun = null;
         return List.of(new Bench.Plan("connect-storm", storm), new Bench.Plan("time-wait", timeWait),
             new Bench.Plan("throughput", throughput));
+    }
+
+    /** A plan's options on the demo's lab of 40 client addresses. */
+    private static BenchOptions options(final boolean install, final List<String> impls, final int blocks)
+    {
+        final BenchOptions options = new BenchOptions();
+        options.prefix = PREFIX;
+        options.install = install;
+        options.clients = 40;
+        options.blocks = blocks;
+        options.impls = impls;
+        options.nulltun = null;
+        return options;
     }
 
     public static Bench.Outcome run(final Path out, final boolean natgwKernel, final boolean install,
