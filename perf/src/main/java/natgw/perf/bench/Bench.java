@@ -86,6 +86,10 @@ public final class Bench
             {
                 FragmentsScenario.validate(plan.options());
             }
+            if (scenario instanceof TimeWaitScenario)
+            {
+                TimeWaitScenario.validate(plan.options());
+            }
             scenarios.add(scenario);
             impls.add(selected);
             names.add(scenario.name());

@@ -76,7 +76,7 @@ public final class BenchOptions
      * ones within seconds, as {@code ab -c 10} does in incident 2 (0: the kernel's ephemeral ports).
      */
     public int sourcePorts = 32;
-    /** time-wait: the source NAT's ports, from 20000, that every implementation translates TCP to. */
+    /** time-wait: the source NAT's ports, from 20000, that every NAT implementation translates TCP and UDP to. */
     public int poolPorts = 256;
     /**
      * TUN queue length set on natgw's (and nulltun's) TUN once it is up ({@code ip link set ngw0 txqueuelen N}); 0

@@ -29,8 +29,9 @@ import natgw.tun.lab.Role;
 public final class BenchRunner
 {
     public static final int ECHO_PORT = 7000;
-    /** The echo server's port whose connections it closes first (time-wait). */
+    /** The echo server's first port whose connections it closes first (time-wait), and how many such ports. */
     public static final int CLOSE_FIRST_PORT = 7001;
+    public static final int CLOSE_FIRST_PORTS = 64;
     public static final int UDP_SINK_PORT = 9000;
 
     private BenchRunner()
@@ -150,7 +151,7 @@ public final class BenchRunner
     {
         final LabProcess echo = context.lab().start(Role.SERVER, JavaCommand.of(List.of("-Xmx256m"),
             EchoServer.class.getName(), List.of("--bind", Lab.SERVER_ADDR, "--tcp-port", String.valueOf(ECHO_PORT),
-                "--close-first-port", String.valueOf(CLOSE_FIRST_PORT))),
+                "--close-first-port", String.valueOf(CLOSE_FIRST_PORT), "--close-first-ports", String.valueOf(CLOSE_FIRST_PORTS))),
             context.logsDir().resolve("echo-server.log"), null);
         if (!echo.awaitLine(line -> line.startsWith(EchoServer.READY), 30_000))
         {
@@ -250,6 +251,12 @@ public final class BenchRunner
                 parameters.put("duration_s", options.durationS);
                 parameters.put("datagram_payload_bytes", options.fragmentPayload);
                 parameters.put("fragments_per_datagram", FragmentsScenario.fragmentsPerDatagram(options.fragmentPayload));
+            }
+            case "time-wait" ->
+            {
+                parameters.put("duration_s", options.durationS);
+                parameters.put("clients_connecting", Math.min(TimeWaitScenario.MAX_CLIENTS, lab.clients()));
+                parameters.put("nat_ports", TimeWaitScenario.poolRange(options.poolPorts));
             }
             case "rollout" ->
             {

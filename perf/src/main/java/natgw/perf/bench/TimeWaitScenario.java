@@ -11,7 +11,8 @@ import natgw.tun.lab.Role;
 /**
  * A server that closes first, behind a small source NAT pool: client addresses connect in a loop to the echo
  * server's close-first port, which answers and closes each connection itself, so the server holds every 4-tuple in
- * TIME_WAIT for 60 s. With {@code --pool-ports} ports to one server port, the NAT must give new connections 4-tuples
+ * TIME_WAIT for 60 s. Each segment has a close-first port of its own ({@link BenchRunner#CLOSE_FIRST_PORTS} in turn,
+ * more than 60 s apart for segments of a second or more), so no segment meets the TIME_WAIT an earlier one left. With {@code --pool-ports} ports to one server port, the NAT must give new connections 4-tuples
  * the server still holds: Linux's conntrack takes a TIME_WAIT entry over for any new SYN, and the server drops one
  * whose timestamp is older than the last it saw on that 4-tuple (PAWS, RFC 7323; another client host's clock), so
  * the connect waits for its SYN's retransmission 1 s later: the "connect() takes exactly 1 s" of incident 1 with no
@@ -21,8 +22,11 @@ public final class TimeWaitScenario implements Scenario
 {
     /** First port of the NAT pool the scenario gives every implementation. */
     static final int POOL_BASE = 20000;
-    /** Client addresses that connect at once: well under the pool, so that no connect waits for a free port. */
+    /** Client addresses that connect at once: no more than the pool, so that no connect waits for a free port. */
     static final int MAX_CLIENTS = 8;
+
+    private int segments;
+    private boolean pawsCounted;
 
     @Override
     public String name()
@@ -35,11 +39,12 @@ public final class TimeWaitScenario implements Scenario
     {
         return "Up to " + MAX_CLIENTS + " client addresses connect in a loop to " + Lab.SERVER_ADDR + ":" +
             BenchRunner.CLOSE_FIRST_PORT + ", send a byte and read until the server closes: the server closes first and " +
-            "holds each 4-tuple in TIME_WAIT for 60 s. Every implementation translates TCP to the source ports " +
-            POOL_BASE + " and up, --pool-ports of them, so new connections come back on 4-tuples the server still " +
-            "holds; the server drops a SYN whose TCP timestamp is older than the last it saw there (PAWS), and the " +
-            "client sends it again 1 s later. Connect latency per connection (HdrHistogram); a stall is a connect of " +
-            "1 s or more. PAWS refused: the server's TcpExtPAWSTimewait over the segment.";
+            "holds each 4-tuple in TIME_WAIT for 60 s (each segment on a port of its own, 7001 and up). Every NAT " +
+            "implementation translates TCP and UDP to the source ports " + POOL_BASE + " and up, --pool-ports of them, " +
+            "so new connections come back on 4-tuples the server still holds; the server drops a SYN whose TCP " +
+            "timestamp is older than the last it saw there (PAWS), and the client sends it again 1 s later. Connect " +
+            "latency per connection (HdrHistogram); a stall is a connect of 1 s or more (one that timed out counts, at " +
+            "the timeout). PAWS refused: the server's TcpExtPAWSTimewait over the segment (Linux 6.16 and later).";
     }
 
     @Override
@@ -60,18 +65,26 @@ public final class TimeWaitScenario implements Scenario
         return List.of("connect");
     }
 
+    /** The server's PAWS refusals where its kernel counts them (Linux 6.16 and later), else none. */
     @Override
     public List<ScenarioResult.Column> extraColumns()
     {
-        return List.of(new ScenarioResult.Column("PAWS refused", "paws_refused"));
+        return pawsCounted ? List.of(new ScenarioResult.Column("PAWS refused", "paws_refused")) : List.of();
     }
 
-    /** The pool every implementation translates to: {@code 20000-20255} for 256 ports. */
+    /** Refuses a pool smaller than the clients that connect at once, or one past port 65535. */
+    public static void validate(final BenchOptions options)
+    {
+        poolRange(options.poolPorts);
+    }
+
+    /** The pool every NAT implementation translates to: {@code 20000-20255} for 256 ports. */
     static String poolRange(final int ports)
     {
-        if (ports < 1 || POOL_BASE + ports - 1 > 65535)
+        if (ports < MAX_CLIENTS || POOL_BASE + ports - 1 > 65535)
         {
-            throw new IllegalArgumentException("--pool-ports must be 1 to " + (65536 - POOL_BASE) + ", not " + ports);
+            throw new IllegalArgumentException("--pool-ports must be " + MAX_CLIENTS + " (the clients connecting at once) to " +
+                (65536 - POOL_BASE) + ", not " + ports);
         }
         return POOL_BASE + "-" + (POOL_BASE + ports - 1);
     }
@@ -79,7 +92,10 @@ public final class TimeWaitScenario implements Scenario
     @Override
     public void prepare(final BenchContext context)
     {
+        validate(context.options());
         context.natPorts(poolRange(context.options().poolPorts));
+        segments = 0;
+        pawsCounted = pawsTimewait(context.lab()) >= 0;
     }
 
     @Override
@@ -88,9 +104,10 @@ public final class TimeWaitScenario implements Scenario
     {
         final BenchOptions options = context.options();
         final List<String> clients = context.lab().clientAddresses();
+        final int port = BenchRunner.CLOSE_FIRST_PORT + segments++ % BenchRunner.CLOSE_FIRST_PORTS;
         final List<String> args = List.of(
             "--server", Lab.SERVER_ADDR,
-            "--port", String.valueOf(BenchRunner.CLOSE_FIRST_PORT),
+            "--port", String.valueOf(port),
             "--sources", String.join(",", clients.subList(0, Math.min(MAX_CLIENTS, clients.size()))),
             "--duration-s", String.valueOf(options.durationS));
         final long pawsBefore = pawsTimewait(context.lab());
@@ -98,10 +115,10 @@ public final class TimeWaitScenario implements Scenario
             (long)(options.durationS * 1000) + 60_000,
             line -> context.progress().update(line.replace("completed=", "connected ").replace("stalls=", "stalls ")
                 .replace("errors=", "errors ")));
-        return result.count("paws_refused", pawsTimewait(context.lab()) - pawsBefore);
+        return pawsCounted ? result.count("paws_refused", pawsTimewait(context.lab()) - pawsBefore) : result;
     }
 
-    /** The server namespace's TcpExtPAWSTimewait: SYNs its TIME_WAIT sockets refused by timestamp. */
+    /** The server namespace's TcpExtPAWSTimewait: SYNs its TIME_WAIT sockets refused by timestamp; -1 if not counted. */
     static long pawsTimewait(final Lab lab)
     {
         final CommandResult netstat = lab.exec(Role.SERVER, "cat", "/proc/net/netstat");
@@ -112,7 +129,7 @@ public final class TimeWaitScenario implements Scenario
         return tcpExt(netstat.stdout(), "PAWSTimewait");
     }
 
-    /** One TcpExt counter of a /proc/net/netstat text (a header line of names, then one of values). */
+    /** One TcpExt counter of a /proc/net/netstat text (a header line of names, then one of values); -1 if absent. */
     static long tcpExt(final String netstat, final String name)
     {
         final List<String> lines = netstat.lines().filter(line -> line.startsWith("TcpExt:")).toList();
@@ -129,7 +146,7 @@ public final class TimeWaitScenario implements Scenario
                 return Long.parseLong(values[i]);
             }
         }
-        throw new IllegalStateException("no TcpExt " + name + " in /proc/net/netstat");
+        return -1;
     }
 
     @Override

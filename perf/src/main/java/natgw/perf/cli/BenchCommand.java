@@ -152,8 +152,8 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
     int sourcePorts;
 
     @Option(names = "--pool-ports", paramLabel = "N", defaultValue = "256",
-        description = "time-wait: the source NAT's ports (20000 and up) every implementation translates TCP to " +
-            "(default: ${DEFAULT-VALUE}).")
+        description = "time-wait: the source NAT's ports (20000 and up) every NAT implementation translates TCP and " +
+            "UDP to, at least 8 (default: ${DEFAULT-VALUE}).")
     int poolPorts;
 
     @Option(names = "--threads", paramLabel = "T", defaultValue = "0",

@@ -9,17 +9,20 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 
 
 /**
  * The server side of the TCP scenarios, run in the server namespace: echoes whatever a connection sends, and
- * drains a UDP port (so a UDP flood is not answered with ICMP port unreachable). On {@code --close-first-port} it
- * echoes a connection's first read and closes the connection itself, so this host holds the 4-tuple in TIME_WAIT (a
- * web server's close after its response). Prints {@code echo-server: ready} once its sockets are bound; runs until
- * killed.
+ * drains a UDP port (so a UDP flood is not answered with ICMP port unreachable). On {@code --close-first-ports}
+ * ports from {@code --close-first-port} it answers a connection's first read with the port the connection came from
+ * (2 bytes, big-endian: behind a NAT, the port it translated to) and closes the connection itself, so this host
+ * holds the 4-tuple in TIME_WAIT (a web server's close after its response). Prints {@code echo-server: ready} once
+ * its sockets are bound; runs until killed.
  *
- * <pre>EchoServer --bind 10.77.2.2 --tcp-port 7000 --udp-port 9000 --close-first-port 7001</pre>
+ * <pre>EchoServer --bind 10.77.2.2 --tcp-port 7000 --udp-port 9000 --close-first-port 7001 --close-first-ports 64</pre>
  */
 public final class EchoServer
 {
@@ -35,7 +38,11 @@ public final class EchoServer
         final int udpPort = options.udpPort;
 
         final ServerSocketChannel listener = listen(bind, tcpPort);
-        final ServerSocketChannel closeFirst = options.closeFirstPort > 0 ? listen(bind, options.closeFirstPort) : null;
+        final List<ServerSocketChannel> closeFirst = new ArrayList<>();
+        for (int i = 0; options.closeFirstPort > 0 && i < options.closeFirstPorts; i++)
+        {
+            closeFirst.add(listen(bind, options.closeFirstPort + i));
+        }
         if (udpPort > 0)
         {
             final DatagramChannel udp = DatagramChannel.open();
@@ -46,7 +53,7 @@ public final class EchoServer
             sink.start();
         }
         System.out.println(READY + " tcp=" + bind + ":" + tcpPort + (udpPort > 0 ? " udp=" + bind + ":" + udpPort : "") +
-            (closeFirst != null ? " close-first=" + bind + ":" + options.closeFirstPort : ""));
+            (closeFirst.isEmpty() ? "" : " close-first=" + bind + ":" + options.closeFirstPort + "+" + closeFirst.size()));
         System.out.flush();
 
         serve(listener, closeFirst);
@@ -81,7 +88,7 @@ public final class EchoServer
         {
             try
             {
-                serve(closeFirst ? null : listener, closeFirst ? listener : null);
+                serve(closeFirst ? null : listener, closeFirst ? List.of(listener) : List.of());
             }
             catch (final IOException e)
             {
@@ -93,8 +100,8 @@ public final class EchoServer
         return listener.socket().getLocalPort();
     }
 
-    /** Serves both listeners, either of which may be null; a close-first listener's connections carry {@link #CLOSE_FIRST}. */
-    private static void serve(final ServerSocketChannel echo, final ServerSocketChannel closeFirst) throws IOException
+    /** Serves the echo listener (or null) and the close-first ones, whose connections carry {@link #CLOSE_FIRST}. */
+    private static void serve(final ServerSocketChannel echo, final List<ServerSocketChannel> closeFirst) throws IOException
     {
         final ByteBuffer buffer = ByteBuffer.allocateDirect(64 * 1024);
         try (Selector selector = Selector.open())
@@ -103,9 +110,9 @@ public final class EchoServer
             {
                 echo.register(selector, SelectionKey.OP_ACCEPT);
             }
-            if (closeFirst != null)
+            for (final ServerSocketChannel listener : closeFirst)
             {
-                closeFirst.register(selector, SelectionKey.OP_ACCEPT, CLOSE_FIRST);
+                listener.register(selector, SelectionKey.OP_ACCEPT, CLOSE_FIRST);
             }
             while (true)
             {
@@ -126,14 +133,13 @@ public final class EchoServer
                             channel.register(selector, SelectionKey.OP_READ, key.attachment());
                         }
                     }
+                    else if (key.isReadable() && key.attachment() == CLOSE_FIRST)
+                    {
+                        answerAndClose((SocketChannel)key.channel(), buffer);
+                    }
                     else if (key.isReadable())
                     {
-                        final SocketChannel channel = (SocketChannel)key.channel();
-                        echo(channel, buffer);
-                        if (key.attachment() == CLOSE_FIRST && channel.isOpen())
-                        {
-                            close(channel); // this side closes first: it holds the 4-tuple in TIME_WAIT
-                        }
+                        echo((SocketChannel)key.channel(), buffer);
                     }
                 }
             }
@@ -167,6 +173,26 @@ public final class EchoServer
         {
             close(channel);
         }
+    }
+
+    /** Answers with the peer's port and closes first: this side holds the 4-tuple in TIME_WAIT. */
+    private static void answerAndClose(final SocketChannel channel, final ByteBuffer buffer)
+    {
+        try
+        {
+            buffer.clear();
+            if (channel.read(buffer) > 0)
+            {
+                buffer.clear();
+                buffer.putShort((short)((InetSocketAddress)channel.getRemoteAddress()).getPort()).flip();
+                channel.write(buffer); // 2 bytes into an empty send buffer
+            }
+        }
+        catch (final IOException e)
+        {
+            // the close below ends it either way
+        }
+        close(channel);
     }
 
     private static void close(final SocketChannel channel)

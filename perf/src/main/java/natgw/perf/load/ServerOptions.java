@@ -16,8 +16,11 @@ final class ServerOptions
     int udpPort;
 
     @Option(names = "--close-first-port", defaultValue = "0",
-        description = "TCP port whose connections the server closes first, after echoing their first read; 0 for none.")
+        description = "First TCP port whose connections the server answers with their port and closes first; 0 for none.")
     int closeFirstPort;
+
+    @Option(names = "--close-first-ports", defaultValue = "1", description = "Close-first ports from --close-first-port.")
+    int closeFirstPorts;
 
     /** {@code options} filled from {@code argv}; a bad argument throws picocli's ParameterException, naming it. */
     static <T> T parse(final T options, final String[] argv)

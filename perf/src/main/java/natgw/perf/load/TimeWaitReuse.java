@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,14 +18,17 @@ import picocli.CommandLine.Option;
 
 /**
  * Clients of a server that closes first ({@link EchoServer} {@code --close-first-port}): one thread per source address
- * connects in a loop for {@code --duration-s}, sends one byte, reads until the server closes, then closes too. The
+ * connects in a loop for {@code --duration-s}, sends one byte, reads until the server closes (its answer: the port
+ * it saw the connection come from, behind a NAT the translated one), then closes too. The
  * server holds each 4-tuple in TIME_WAIT for 60 s; behind a NAT with a small port pool, new connections come back on
  * those 4-tuples, and the server takes such a SYN for a new connection only if it passes its TIME_WAIT checks (its
  * timestamp not older than the last one seen, RFC 7323's PAWS; else its sequence past the old connection's). A SYN
  * that fails them is not answered with a SYN-ACK, and the client sends it again 1 s later: a stall.
  * <p>
  * Connect latency is from just before the blocking connect() to its return; a connect of {@code --stall-ms} or more
- * is a stall. Prints {@code progress completed=N stalls=S errors=E} every 500 ms. Before the run, the same loop runs
+ * is a stall, and one that times out ({@code --timeout-ms}) is a stall recorded at the timeout as well as an error.
+ * The lowest and highest port the server saw are counts of the result ({@code server_seen_port_min}, {@code _max}).
+ * Prints {@code progress completed=N stalls=S errors=E} every 500 ms. Before the run, the same loop runs
  * {@code --warmup-s} on loopback against an in-process server, so that the JIT has compiled it.
  *
  * <pre>
@@ -59,6 +63,8 @@ public final class TimeWaitReuse
         long attempted = 0;
         long completed = 0;
         long stalls = 0;
+        int portMin = Integer.MAX_VALUE;
+        int portMax = -1;
         final Map<String, Long> errors = new LinkedHashMap<>();
         for (final Client client : clients)
         {
@@ -70,6 +76,8 @@ public final class TimeWaitReuse
             attempted += client.attempted;
             completed += client.completed;
             stalls += client.stalls;
+            portMin = Math.min(portMin, client.portMin);
+            portMax = Math.max(portMax, client.portMax);
             client.errors.forEach((k, v) -> errors.merge(k, v, Long::sum));
         }
         final LoadResult result = new LoadResult()
@@ -81,6 +89,10 @@ public final class TimeWaitReuse
             .value("duration_s", durationS)
             .value("conn_per_s", completed / durationS);
         errors.forEach((k, v) -> result.count("error_" + k, v));
+        if (portMax >= 0)
+        {
+            result.count("server_seen_port_min", portMin).count("server_seen_port_max", portMax);
+        }
         result.write(options.client.out);
         System.out.println("done attempted=" + attempted + " completed=" + completed + " stalls=" + stalls + " errors=" + errors);
     }
@@ -136,6 +148,8 @@ public final class TimeWaitReuse
         volatile long stalls;
         volatile long errorCount;
         long attempted;
+        int portMin = Integer.MAX_VALUE;
+        int portMax = -1;
         Throwable failure;
 
         Client(final InetSocketAddress server, final InetSocketAddress source, final long endNs, final int timeoutMs,
@@ -147,6 +161,15 @@ public final class TimeWaitReuse
             this.endNs = endNs;
             this.timeoutMs = timeoutMs;
             this.stallNs = stallNs;
+        }
+
+        private void connected(final long connectNs)
+        {
+            connectLatency.recordValue(Math.min(connectNs, LoadResult.HIGHEST_TRACKABLE_NS));
+            if (connectNs >= stallNs)
+            {
+                stalls++;
+            }
         }
 
         @Override
@@ -173,16 +196,27 @@ public final class TimeWaitReuse
                 socket.setReuseAddress(true);
                 socket.bind(source);
                 final long startNs = System.nanoTime();
-                socket.connect(server, timeoutMs);
-                final long connectNs = System.nanoTime() - startNs;
-                connectLatency.recordValue(Math.min(connectNs, LoadResult.HIGHEST_TRACKABLE_NS));
-                if (connectNs >= stallNs)
+                try
                 {
-                    stalls++;
+                    socket.connect(server, timeoutMs);
                 }
+                catch (final SocketTimeoutException e)
+                {
+                    connected(System.nanoTime() - startNs); // the worst stall of all: at least this long
+                    throw e;
+                }
+                connected(System.nanoTime() - startNs);
                 socket.setSoTimeout(timeoutMs);
                 socket.getOutputStream().write('q');
                 final InputStream in = socket.getInputStream();
+                final int high = in.read();
+                final int low = in.read();
+                if (low >= 0)
+                {
+                    final int port = high << 8 | low;
+                    portMin = Math.min(portMin, port);
+                    portMax = Math.max(portMax, port);
+                }
                 while (in.read() >= 0)
                 {
                     // to the server's close: it closes first

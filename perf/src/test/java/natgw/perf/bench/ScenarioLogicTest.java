@@ -57,13 +57,18 @@ class ScenarioLogicTest
     }
 
     @Test
-    void shouldGiveTheTimeWaitPoolFrom20000AndRefuseOneOutOfRange()
+    void shouldGiveTheTimeWaitPoolFrom20000AndRefuseOneSmallerThanItsClientsOrPastThePorts()
     {
         assertEquals("20000-20255", TimeWaitScenario.poolRange(256));
-        assertEquals("20000-20000", TimeWaitScenario.poolRange(1));
+        assertEquals("20000-20007", TimeWaitScenario.poolRange(TimeWaitScenario.MAX_CLIENTS));
         assertEquals("20000-65535", TimeWaitScenario.poolRange(45536));
-        assertThrows(IllegalArgumentException.class, () -> TimeWaitScenario.poolRange(0));
+        assertThrows(IllegalArgumentException.class, () -> TimeWaitScenario.poolRange(TimeWaitScenario.MAX_CLIENTS - 1));
         assertThrows(IllegalArgumentException.class, () -> TimeWaitScenario.poolRange(45537));
+        final BenchOptions options = new BenchOptions();
+        options.poolPorts = 4;
+        final IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+            () -> TimeWaitScenario.validate(options));
+        assertTrue(refused.getMessage().contains("--pool-ports must be 8"), refused.getMessage());
     }
 
     @Test
@@ -75,7 +80,7 @@ class ScenarioLogicTest
             "IpExt: 9 9\n";
         assertEquals(1234, TimeWaitScenario.tcpExt(netstat, "PAWSTimewait"));
         assertEquals(3, TimeWaitScenario.tcpExt(netstat, "PAWSActive"));
-        assertThrows(IllegalStateException.class, () -> TimeWaitScenario.tcpExt(netstat, "NoSuchCounter"));
+        assertEquals(-1, TimeWaitScenario.tcpExt(netstat, "NoSuchCounter"), "a kernel before 6.16 has no PAWSTimewait");
         assertThrows(IllegalStateException.class, () -> TimeWaitScenario.tcpExt("Ip: 1\n", "PAWSTimewait"));
     }
 

@@ -30,5 +30,9 @@ class TimeWaitReuseTest
         assertTrue(result.count("completed") > 0, "connections in 1 s: " + result.count("completed"));
         assertEquals(result.count("attempted"), result.count("completed"));
         assertEquals(result.count("completed"), result.histograms().get("connect").getTotalCount(), "one connect time each");
+        // no NAT on loopback: the server saw the clients' own ephemeral ports
+        assertTrue(result.count("server_seen_port_min") >= 1024, "lowest port " + result.count("server_seen_port_min"));
+        assertTrue(result.count("server_seen_port_max") <= 65535 &&
+            result.count("server_seen_port_max") >= result.count("server_seen_port_min"));
     }
 }

@@ -490,19 +490,22 @@ public final class Lab implements AutoCloseable
 
     /**
      * Ends the TCP connections of the client's and the server's namespaces ({@code ss -K}, Linux's sock_destroy;
-     * listeners stay): a connection an earlier user of the lab left, such as a killed client's socket still
-     * retransmitting its FIN, then never reaches the next gateway as traffic of its own.
+     * listeners and TIME_WAIT, which sends nothing, stay): a connection an earlier user of the lab left, such as a
+     * killed client's socket still retransmitting its FIN, then never reaches the next gateway as traffic of its own.
      *
-     * @throws IllegalStateException if {@code ss} refused (a kernel without CONFIG_INET_DIAG_DESTROY).
+     * @throws IllegalStateException if a connection is left (ss skips what the kernel cannot destroy: a kernel
+     *                               without CONFIG_INET_DIAG_DESTROY).
      */
     public void endConnections()
     {
         for (final Role role : List.of(Role.CLIENT, Role.SERVER))
         {
-            final CommandResult ended = exec(role, "ss", "-K", "-t", "state", "connected");
-            if (!ended.ok())
+            final CommandResult ended = exec(role, "ss", "-K", "-tnH", "state", "connected", "exclude", "time-wait");
+            final CommandResult left = exec(role, "ss", "-tnH", "state", "connected", "exclude", "time-wait");
+            if (!ended.ok() || !left.ok() || !left.stdout().isBlank())
             {
-                throw new IllegalStateException("cannot end the TCP connections in " + ns(role) + ": " + ended);
+                throw new IllegalStateException("cannot end the TCP connections in " + ns(role) +
+                    " (ss -K; a kernel without CONFIG_INET_DIAG_DESTROY?): " + ended + "; left: " + left.stdout());
             }
         }
     }
