@@ -197,7 +197,7 @@ class MainTest
                 "service, lab, bench, demo\nsee natgw --help\n",
             "natgw: 'rnu' is not a natgw command; did you mean run?\nsee natgw --help\n",
             "natgw: SCENARIO: missing (connect-storm, throughput, short-connections, service-connect, dns-a-aaaa, " +
-                "rollout, fragments or behave)\nsee natgw bench --help\n",
+                "rollout, fragments, time-wait or behave)\nsee natgw bench --help\n",
             "natgw: one of -L/--dump, -G/--get, -D/--delete, -C/--count, -S/--stats, -E/--event, -F/--flush, -M/--mappings is needed\n" +
                 "see natgw conntrack --help\n",
             "natgw: --dump, --stats: they exclude each other; give one\nsee natgw conntrack --help\n",
