@@ -256,6 +256,7 @@ public final class BenchRunner
             {
                 parameters.put("duration_s", options.durationS);
                 parameters.put("clients_connecting", Math.min(TimeWaitScenario.MAX_CLIENTS, lab.clients()));
+                parameters.put("rate_per_s", options.rate);
                 parameters.put("nat_ports", TimeWaitScenario.poolRange(options.poolPorts));
             }
             case "rollout" ->

@@ -37,7 +37,8 @@ public final class TimeWaitScenario implements Scenario
     @Override
     public String description()
     {
-        return "Up to " + MAX_CLIENTS + " client addresses connect in a loop to " + Lab.SERVER_ADDR + ":" +
+        return "Up to " + MAX_CLIENTS + " client addresses connect, --rate connections a second between them on a " +
+            "schedule (a client still in a stalled connect skips the starts it missed), to " + Lab.SERVER_ADDR + ":" +
             BenchRunner.CLOSE_FIRST_PORT + ", send a byte and read until the server closes: the server closes first and " +
             "holds each 4-tuple in TIME_WAIT for 60 s (each segment on a port of its own, 7001 and up). Every NAT " +
             "implementation translates TCP and UDP to the source ports " + POOL_BASE + " and up, --pool-ports of them, " +
@@ -72,10 +73,14 @@ public final class TimeWaitScenario implements Scenario
         return pawsCounted ? List.of(new ScenarioResult.Column("PAWS refused", "paws_refused")) : List.of();
     }
 
-    /** Refuses a pool smaller than the clients that connect at once, or one past port 65535. */
+    /** Refuses a pool smaller than the clients that connect at once, or one past port 65535, and a negative rate. */
     public static void validate(final BenchOptions options)
     {
         poolRange(options.poolPorts);
+        if (options.rate < 0)
+        {
+            throw new IllegalArgumentException("--rate must be 0 (back to back) or more, not " + options.rate);
+        }
     }
 
     /** The pool every NAT implementation translates to: {@code 20000-20255} for 256 ports. */
@@ -104,12 +109,15 @@ public final class TimeWaitScenario implements Scenario
     {
         final BenchOptions options = context.options();
         final List<String> clients = context.lab().clientAddresses();
+        final List<String> sources = clients.subList(0, Math.min(MAX_CLIENTS, clients.size()));
         final int port = BenchRunner.CLOSE_FIRST_PORT + segments++ % BenchRunner.CLOSE_FIRST_PORTS;
         final List<String> args = List.of(
             "--server", Lab.SERVER_ADDR,
             "--port", String.valueOf(port),
-            "--sources", String.join(",", clients.subList(0, Math.min(MAX_CLIENTS, clients.size()))),
-            "--duration-s", String.valueOf(options.durationS));
+            "--sources", String.join(",", sources),
+            "--duration-s", String.valueOf(options.durationS),
+            "--rate-per-source", String.valueOf(options.rate / sources.size()),
+            "--expect-ports", poolRange(options.poolPorts));
         final long pawsBefore = pawsTimewait(context.lab());
         final LoadResult result = LoadRunner.run(context, Role.CLIENT, TimeWaitReuse.class, args, segmentName,
             (long)(options.durationS * 1000) + 60_000,

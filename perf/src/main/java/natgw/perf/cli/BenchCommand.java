@@ -128,7 +128,7 @@ public final class BenchCommand implements Callable<Integer>, ExtensionCommand
     int concurrency;
 
     @Option(names = "--rate", paramLabel = "R", defaultValue = "1000",
-        description = "short-connections, service-connect open loop: connections per second " +
+        description = "short-connections, service-connect open loop, time-wait: connections per second " +
             "(default: ${DEFAULT-VALUE}).")
     double rate;
 

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 import picocli.CommandLine.Mixin;
@@ -25,14 +26,22 @@ import picocli.CommandLine.Option;
  * timestamp not older than the last one seen, RFC 7323's PAWS; else its sequence past the old connection's). A SYN
  * that fails them is not answered with a SYN-ACK, and the client sends it again 1 s later: a stall.
  * <p>
+ * With {@code --rate-per-source R} each source starts a connection every 1/R s, on schedule, the sources' schedules
+ * spread evenly over the interval (no bursts); a source still in a
+ * connection when its next start is due (a stall) skips the starts it missed ({@code missed_starts}), so a path with
+ * stalls carries fewer connections in the same time and the others are timed at the same pace on every path. With
+ * 0 each source connects back to back.
+ * <p>
  * Connect latency is from just before the blocking connect() to its return; a connect of {@code --stall-ms} or more
  * is a stall, and one that times out ({@code --timeout-ms}) is a stall recorded at the timeout as well as an error.
- * The lowest and highest port the server saw are counts of the result ({@code server_seen_port_min}, {@code _max}).
+ * With {@code --expect-ports LOW-HIGH}, {@code ports_outside} counts the connections whose port, as the server saw it,
+ * was outside that range (the NAT's pool).
  * Prints {@code progress completed=N stalls=S errors=E} every 500 ms. Before the run, the same loop runs
  * {@code --warmup-s} on loopback against an in-process server, so that the JIT has compiled it.
  *
  * <pre>
- * TimeWaitReuse --server 10.77.2.2 --port 7001 --sources 10.77.1.2,10.77.1.3 --duration-s 10 --out tw.json
+ * TimeWaitReuse --server 10.77.2.2 --port 7001 --sources 10.77.1.2,10.77.1.3 --duration-s 10 --rate-per-source 125 \
+ *     --out tw.json
  * </pre>
  */
 public final class TimeWaitReuse
@@ -51,20 +60,23 @@ public final class TimeWaitReuse
             {
                 loopback.add("127.0.0." + (2 + i % 250));
             }
-            run(local, loopback, TimeUnit.MILLISECONDS.toNanos((long)(options.warmupS * 1000)), timeoutMs, stallNs, false);
+            run(local, loopback, TimeUnit.MILLISECONDS.toNanos((long)(options.warmupS * 1000)), 0, timeoutMs, stallNs, false,
+                new int[] {0, 65535});
         }
 
         final long startNs = System.nanoTime();
         final List<Client> clients = run(new InetSocketAddress(options.client.server, options.tcp.port),
-            options.client.sources, TimeUnit.MILLISECONDS.toNanos((long)(options.durationS * 1000)), timeoutMs, stallNs, true);
+            options.client.sources, TimeUnit.MILLISECONDS.toNanos((long)(options.durationS * 1000)),
+            options.ratePerSource > 0 ? (long)(1e9 / options.ratePerSource) : 0, timeoutMs, stallNs, true,
+            ports(options.expectPorts));
         final double durationS = (System.nanoTime() - startNs) / 1e9;
 
         final Histogram connect = LoadResult.newHistogram();
         long attempted = 0;
         long completed = 0;
         long stalls = 0;
-        int portMin = Integer.MAX_VALUE;
-        int portMax = -1;
+        long missed = 0;
+        long outside = 0;
         final Map<String, Long> errors = new LinkedHashMap<>();
         for (final Client client : clients)
         {
@@ -76,8 +88,8 @@ public final class TimeWaitReuse
             attempted += client.attempted;
             completed += client.completed;
             stalls += client.stalls;
-            portMin = Math.min(portMin, client.portMin);
-            portMax = Math.max(portMax, client.portMax);
+            missed += client.missed;
+            outside += client.outside;
             client.errors.forEach((k, v) -> errors.merge(k, v, Long::sum));
         }
         final LoadResult result = new LoadResult()
@@ -85,27 +97,51 @@ public final class TimeWaitReuse
             .count("attempted", attempted)
             .count("completed", completed)
             .count("stalls", stalls)
+            .count("missed_starts", missed)
             .count("errors", errors.values().stream().mapToLong(Long::longValue).sum())
             .value("duration_s", durationS)
             .value("conn_per_s", completed / durationS);
         errors.forEach((k, v) -> result.count("error_" + k, v));
-        if (portMax >= 0)
+        if (options.expectPorts != null)
         {
-            result.count("server_seen_port_min", portMin).count("server_seen_port_max", portMax);
+            result.count("ports_outside", outside);
         }
         result.write(options.client.out);
         System.out.println("done attempted=" + attempted + " completed=" + completed + " stalls=" + stalls + " errors=" + errors);
     }
 
-    /** One client per source for {@code durationNs}; with {@code report}, progress lines while they run. */
-    static List<Client> run(final InetSocketAddress server, final List<String> sources, final long durationNs,
-        final int timeoutMs, final long stallNs, final boolean report) throws InterruptedException
+    /** {@code LOW-HIGH} as {low, high}; null for null. */
+    static int[] ports(final String range)
     {
-        final long endNs = System.nanoTime() + durationNs;
-        final List<Client> clients = new ArrayList<>();
-        for (final String source : sources)
+        if (range == null)
         {
-            clients.add(new Client(server, new InetSocketAddress(source, 0), endNs, timeoutMs, stallNs));
+            return new int[] {0, 65535};
+        }
+        final String[] parts = range.split("-");
+        final int low = parts.length == 2 ? Integer.parseInt(parts[0]) : -1;
+        final int high = parts.length == 2 ? Integer.parseInt(parts[1]) : -1;
+        if (low < 0 || high > 65535 || low > high)
+        {
+            throw new IllegalArgumentException("--expect-ports must be LOW-HIGH within 0-65535, not " + range);
+        }
+        return new int[] {low, high};
+    }
+
+    /**
+     * One client per source for {@code durationNs}, each starting a connection every {@code intervalNs} (0: back to
+     * back); with {@code report}, progress lines while they run.
+     */
+    static List<Client> run(final InetSocketAddress server, final List<String> sources, final long durationNs,
+        final long intervalNs, final int timeoutMs, final long stallNs, final boolean report, final int[] ports)
+        throws InterruptedException
+    {
+        final long startNs = System.nanoTime();
+        final List<Client> clients = new ArrayList<>();
+        for (int i = 0; i < sources.size(); i++)
+        {
+            // source i's schedule is offset by i / sources of the interval: the starts spread, never all at once
+            clients.add(new Client(server, new InetSocketAddress(sources.get(i), 0), startNs + intervalNs * i / sources.size(),
+                startNs + durationNs, intervalNs, timeoutMs, stallNs, ports));
         }
         clients.forEach(Thread::start);
         boolean running = true;
@@ -138,7 +174,9 @@ public final class TimeWaitReuse
     {
         private final InetSocketAddress server;
         private final InetSocketAddress source;
+        private final long startNs;
         private final long endNs;
+        private final long intervalNs;
         private final int timeoutMs;
         private final long stallNs;
         final SingleWriterRecorder connectLatency = new SingleWriterRecorder(
@@ -148,17 +186,21 @@ public final class TimeWaitReuse
         volatile long stalls;
         volatile long errorCount;
         long attempted;
-        int portMin = Integer.MAX_VALUE;
-        int portMax = -1;
+        long missed;
+        long outside;
         Throwable failure;
+        private final int[] ports;
 
-        Client(final InetSocketAddress server, final InetSocketAddress source, final long endNs, final int timeoutMs,
-            final long stallNs)
+        Client(final InetSocketAddress server, final InetSocketAddress source, final long startNs, final long endNs,
+            final long intervalNs, final int timeoutMs, final long stallNs, final int[] ports)
         {
             super("time-wait-" + source.getHostString());
+            this.ports = ports;
             this.server = server;
             this.source = source;
+            this.startNs = startNs;
             this.endNs = endNs;
+            this.intervalNs = intervalNs;
             this.timeoutMs = timeoutMs;
             this.stallNs = stallNs;
         }
@@ -177,8 +219,23 @@ public final class TimeWaitReuse
         {
             try
             {
-                while (System.nanoTime() < endNs)
+                long nextNs = startNs;
+                for (long nowNs = System.nanoTime(); nowNs < endNs; nowNs = System.nanoTime())
                 {
+                    if (intervalNs > 0)
+                    {
+                        if (nowNs < nextNs)
+                        {
+                            LockSupport.parkNanos(Math.min(nextNs, endNs) - nowNs);
+                            continue;
+                        }
+                        nextNs += intervalNs;
+                        while (nextNs <= nowNs)
+                        {
+                            nextNs += intervalNs; // a start this source was too busy for: skipped, not bunched
+                            missed++;
+                        }
+                    }
                     once();
                 }
             }
@@ -211,11 +268,10 @@ public final class TimeWaitReuse
                 final InputStream in = socket.getInputStream();
                 final int high = in.read();
                 final int low = in.read();
-                if (low >= 0)
+                final int port = high << 8 | low;
+                if (low < 0 || port < ports[0] || port > ports[1])
                 {
-                    final int port = high << 8 | low;
-                    portMin = Math.min(portMin, port);
-                    portMax = Math.max(portMax, port);
+                    outside++; // or no port said at all
                 }
                 while (in.read() >= 0)
                 {
@@ -244,5 +300,12 @@ public final class TimeWaitReuse
 
         @Option(names = "--warmup-s", defaultValue = "1", description = "Seconds of the same loop on loopback first, for the JIT.")
         double warmupS;
+
+        @Option(names = "--expect-ports", description = "The NAT's pool, LOW-HIGH: count the connections from outside it.")
+        String expectPorts;
+
+        @Option(names = "--rate-per-source", defaultValue = "0",
+            description = "Connections a second each source starts on schedule; 0 for back to back.")
+        double ratePerSource;
     }
 }

@@ -69,6 +69,9 @@ class ScenarioLogicTest
         final IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
             () -> TimeWaitScenario.validate(options));
         assertTrue(refused.getMessage().contains("--pool-ports must be 8"), refused.getMessage());
+        options.poolPorts = 256;
+        options.rate = -1;
+        assertThrows(IllegalArgumentException.class, () -> TimeWaitScenario.validate(options));
     }
 
     @Test
