@@ -35,6 +35,9 @@ public final class OddFlood
         int socket(int domain, int type, int protocol);
 
         @SaveError
+        int bind(int fd, @intptr_t long addr, int addrlen);
+
+        @SaveError
         int connect(int fd, @intptr_t long addr, int addrlen);
 
         @SaveError
@@ -65,6 +68,13 @@ public final class OddFlood
         final UnsafeBuffer packet = odd.buffer();
         final UnsafeBuffer address = new UnsafeBuffer(ByteBuffer.allocateDirect(SOCKADDR_IN_LENGTH));
         address.putShort(0, (short)AF_INET);
+        // bound to an inside address first: the socket's first connect would otherwise fix its source for good, and a
+        // random packet's loopback destination (127.0.0.1 as source) made every later connect fail with EINVAL
+        address.putInt(4, srcPrefix | 2, ByteOrder.BIG_ENDIAN);
+        if (libc.bind(fd, address.addressOffset(), SOCKADDR_IN_LENGTH) != 0)
+        {
+            throw new IllegalStateException("raw socket bind: errno " + jnr.ffi.Runtime.getSystemRuntime().getLastError());
+        }
         long sent = 0;
         long refused = 0;
         int lastErrno = 0;

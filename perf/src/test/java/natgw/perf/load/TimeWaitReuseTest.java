@@ -1,6 +1,7 @@
 package natgw.perf.load;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
@@ -20,11 +21,7 @@ class TimeWaitReuseTest
     @Timeout(120)
     void shouldCountEachConnectionTheServerClosedFirst(@TempDir final Path dir) throws Exception
     {
-        final Path out = dir.resolve("result.json");
-        TimeWaitReuse.main(List.of("--server", "127.0.0.1", "--port", Integer.toString(EchoServer.startInProcess("127.0.0.1", true)),
-            "--sources", "127.0.0.2,127.0.0.3", "--duration-s", "1", "--warmup-s", "0", "--timeout-ms", "30000",
-            "--expect-ports", "1-1023", "--out", out.toString()).toArray(String[]::new));
-        final LoadResult result = LoadResult.read(out);
+        final LoadResult result = runOnLoopback(dir, "--expect-ports", "1-1023");
 
         assertEquals(0, result.count("errors"), "no connection waited for a close that did not come");
         assertTrue(result.count("completed") > 0, "connections in 1 s: " + result.count("completed"));
@@ -39,16 +36,24 @@ class TimeWaitReuseTest
     @Timeout(120)
     void shouldStartOnTheScheduleAndNeverBunchWhatItMissed(@TempDir final Path dir) throws Exception
     {
-        final Path out = dir.resolve("result.json");
-        TimeWaitReuse.main(List.of("--server", "127.0.0.1", "--port", Integer.toString(EchoServer.startInProcess("127.0.0.1", true)),
-            "--sources", "127.0.0.2,127.0.0.3", "--duration-s", "1", "--rate-per-source", "50", "--warmup-s", "0",
-            "--timeout-ms", "30000", "--expect-ports", "1024-65535", "--out", out.toString()).toArray(String[]::new));
-        final LoadResult result = LoadResult.read(out);
+        final LoadResult result = runOnLoopback(dir, "--rate-per-source", "50", "--expect-ports", "1024-65535");
 
         assertEquals(0, result.count("errors"));
         assertEquals(0, result.count("ports_outside"), "the ephemeral ports, as the server said them");
         assertTrue(result.count("completed") > 0);
         assertTrue(result.count("attempted") + result.count("missed_starts") <= 100,
             result.count("attempted") + " started and " + result.count("missed_starts") + " skipped of 100 slots");
+    }
+
+    /** Two sources on loopback for 1 s against an in-process close-first server, no warm-up. */
+    private static LoadResult runOnLoopback(final Path dir, final String... args) throws Exception
+    {
+        final Path out = dir.resolve("result.json");
+        final List<String> argv = new ArrayList<>(List.of("--server", "127.0.0.1", "--port",
+            Integer.toString(EchoServer.startInProcess("127.0.0.1", true)), "--sources", "127.0.0.2,127.0.0.3",
+            "--duration-s", "1", "--warmup-s", "0", "--timeout-ms", "30000", "--out", out.toString()));
+        argv.addAll(List.of(args));
+        TimeWaitReuse.main(argv.toArray(String[]::new));
+        return LoadResult.read(out);
     }
 }
