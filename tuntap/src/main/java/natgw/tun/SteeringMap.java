@@ -9,8 +9,8 @@ import natgw.core.nat.KeptPortHints;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The memory natgw shares with a steering program (flows, connections): a BPF array map of one value (the hints)
- * value, created mmap-able (BPF_F_MMAPABLE, Linux 5.5) and mapped into this process, so that a worker writes a hint
+ * The memory natgw shares with a steering program (flows, connections): a BPF array map of one value (the hints),
+ * created mmap-able (BPF_F_MMAPABLE, Linux 5.5) and mapped into this process, so that a worker writes a hint
  * with a plain store, no system call; the program reads the same bytes by direct value access.
  */
 final class SteeringMap implements AutoCloseable

@@ -9,11 +9,12 @@ import natgw.tun.lab.Lab;
 import natgw.tun.lab.Role;
 
 /**
- * A server that closes first, behind a small source NAT pool: client addresses connect in a loop to the echo
+ * A server that closes first, behind a small source NAT pool: client addresses connect on a schedule to the echo
  * server's close-first port, which answers and closes each connection itself, so the server holds every 4-tuple in
  * TIME_WAIT for 60 s. Each segment has a close-first port of its own ({@link BenchRunner#CLOSE_FIRST_PORTS} in turn,
- * more than 60 s apart for segments of a second or more), so no segment meets the TIME_WAIT an earlier one left. With {@code --pool-ports} ports to one server port, the NAT must give new connections 4-tuples
- * the server still holds: Linux's conntrack takes a TIME_WAIT entry over for any new SYN, and the server drops one
+ * more than 60 s apart for segments of a second or more), so no segment meets the TIME_WAIT an earlier one left.
+ * With {@code --pool-ports} ports to one server port, the NAT must give new connections 4-tuples the server still
+ * holds: Linux's conntrack takes a TIME_WAIT entry over for any new SYN, and the server drops one
  * whose timestamp is older than the last it saw on that 4-tuple (PAWS, RFC 7323; another client host's clock), so
  * the connect waits for its SYN's retransmission 1 s later: the "connect() takes exactly 1 s" of incident 1 with no
  * race at all. natgw's reserve strategy takes an ended connection's tuple over only when the server would take the SYN.
@@ -117,7 +118,7 @@ public final class TimeWaitScenario implements Scenario
             "--sources", String.join(",", sources),
             "--duration-s", String.valueOf(options.durationS),
             "--rate-per-source", String.valueOf(options.rate / sources.size()),
-            "--expect-ports", poolRange(options.poolPorts));
+            "--expect-ports", context.natPorts());
         final long pawsBefore = pawsTimewait(context.lab());
         final LoadResult result = LoadRunner.run(context, Role.CLIENT, TimeWaitReuse.class, args, segmentName,
             (long)(options.durationS * 1000) + 60_000,

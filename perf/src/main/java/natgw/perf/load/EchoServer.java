@@ -78,7 +78,7 @@ public final class EchoServer
         return startInProcess(bind, false);
     }
 
-    /** As {@link #startInProcess(String)}; with {@code closeFirst} the server closes each connection after its echo. */
+    /** As {@link #startInProcess(String)}; with {@code closeFirst} it serves as a close-first port does instead of echoing. */
     public static int startInProcess(final String bind, final boolean closeFirst) throws IOException
     {
         final ServerSocketChannel listener = ServerSocketChannel.open();

@@ -207,12 +207,18 @@ public final class ShortConnections
     /** {@code LO-HI} to {lo, hi}; {@code 0-0} means ephemeral ports. */
     static int[] portRange(final String text)
     {
+        return portRange("--source-ports", text);
+    }
+
+    /** {@code LO-HI} as {lo, hi}; {@code 0-0} for none; anything else out of 1-65535 refused, naming {@code flag}. */
+    static int[] portRange(final String flag, final String text)
+    {
         final String[] parts = text.split("-");
         final int lo = Integer.parseInt(parts[0].strip());
         final int hi = Integer.parseInt(parts[parts.length - 1].strip());
         if (lo < 0 || hi > 65535 || hi < lo || (lo == 0) != (hi == 0))
         {
-            throw new IllegalArgumentException("--source-ports must be LO-HI within 1-65535, not " + text);
+            throw new IllegalArgumentException(flag + " must be LO-HI within 1-65535, not " + text);
         }
         return new int[] {lo, hi};
     }

@@ -19,24 +19,22 @@ import picocli.CommandLine.Option;
 
 /**
  * Clients of a server that closes first ({@link EchoServer} {@code --close-first-port}): one thread per source address
- * connects in a loop for {@code --duration-s}, sends one byte, reads until the server closes (its answer: the port
- * it saw the connection come from, behind a NAT the translated one), then closes too. The
- * server holds each 4-tuple in TIME_WAIT for 60 s; behind a NAT with a small port pool, new connections come back on
+ * connects for {@code --duration-s}, each connection sending one byte and reading until the server closes (its
+ * answer: the port it saw the connection come from, behind a NAT the translated one), then closing too. The server
+ * holds each 4-tuple in TIME_WAIT for 60 s; behind a NAT with a small port pool, new connections come back on
  * those 4-tuples, and the server takes such a SYN for a new connection only if it passes its TIME_WAIT checks (its
  * timestamp not older than the last one seen, RFC 7323's PAWS; else its sequence past the old connection's). A SYN
  * that fails them is not answered with a SYN-ACK, and the client sends it again 1 s later: a stall.
  * <p>
  * With {@code --rate-per-source R} each source starts a connection every 1/R s, on schedule, the sources' schedules
- * spread evenly over the interval (no bursts); a source still in a
- * connection when its next start is due (a stall) skips the starts it missed ({@code missed_starts}), so a path with
- * stalls carries fewer connections in the same time and the others are timed at the same pace on every path. With
- * 0 each source connects back to back.
+ * spread evenly over the interval (no bursts); a source still in a connection when its next start is due (a stall)
+ * skips the starts it missed ({@code missed_starts}), so a path with stalls carries fewer connections in the same
+ * time and the others are timed at the same pace on every path. With 0 each source connects back to back.
  * <p>
  * Connect latency is from just before the blocking connect() to its return; a connect of {@code --stall-ms} or more
  * is a stall, and one that times out ({@code --timeout-ms}) is a stall recorded at the timeout as well as an error.
  * With {@code --expect-ports LOW-HIGH}, {@code ports_outside} counts the connections whose port, as the server saw it,
- * was outside that range (the NAT's pool).
- * Prints {@code progress completed=N stalls=S errors=E} every 500 ms. Before the run, the same loop runs
+ * was outside that range (the NAT's pool), or that the server did not say. Prints {@code progress completed=N stalls=S errors=E} every 500 ms. Before the run, the same loop runs
  * {@code --warmup-s} on loopback against an in-process server, so that the JIT has compiled it.
  *
  * <pre>
@@ -61,14 +59,14 @@ public final class TimeWaitReuse
                 loopback.add("127.0.0." + (2 + i % 250));
             }
             run(local, loopback, TimeUnit.MILLISECONDS.toNanos((long)(options.warmupS * 1000)), 0, timeoutMs, stallNs, false,
-                new int[] {0, 65535});
+                null);
         }
 
         final long startNs = System.nanoTime();
         final List<Client> clients = run(new InetSocketAddress(options.client.server, options.tcp.port),
             options.client.sources, TimeUnit.MILLISECONDS.toNanos((long)(options.durationS * 1000)),
             options.ratePerSource > 0 ? (long)(1e9 / options.ratePerSource) : 0, timeoutMs, stallNs, true,
-            ports(options.expectPorts));
+            options.expectPorts == null ? null : ShortConnections.portRange("--expect-ports", options.expectPorts));
         final double durationS = (System.nanoTime() - startNs) / 1e9;
 
         final Histogram connect = LoadResult.newHistogram();
@@ -110,26 +108,10 @@ public final class TimeWaitReuse
         System.out.println("done attempted=" + attempted + " completed=" + completed + " stalls=" + stalls + " errors=" + errors);
     }
 
-    /** {@code LOW-HIGH} as {low, high}; null for null. */
-    static int[] ports(final String range)
-    {
-        if (range == null)
-        {
-            return new int[] {0, 65535};
-        }
-        final String[] parts = range.split("-");
-        final int low = parts.length == 2 ? Integer.parseInt(parts[0]) : -1;
-        final int high = parts.length == 2 ? Integer.parseInt(parts[1]) : -1;
-        if (low < 0 || high > 65535 || low > high)
-        {
-            throw new IllegalArgumentException("--expect-ports must be LOW-HIGH within 0-65535, not " + range);
-        }
-        return new int[] {low, high};
-    }
-
     /**
      * One client per source for {@code durationNs}, each starting a connection every {@code intervalNs} (0: back to
-     * back); with {@code report}, progress lines while they run.
+     * back) and counting the ports the server says outside {@code ports} ({low, high}; null: not checked); with
+     * {@code report}, progress lines while they run.
      */
     static List<Client> run(final InetSocketAddress server, final List<String> sources, final long durationNs,
         final long intervalNs, final int timeoutMs, final long stallNs, final boolean report, final int[] ports)
@@ -179,6 +161,7 @@ public final class TimeWaitReuse
         private final long intervalNs;
         private final int timeoutMs;
         private final long stallNs;
+        private final int[] ports;
         final SingleWriterRecorder connectLatency = new SingleWriterRecorder(
             LoadResult.HIGHEST_TRACKABLE_NS, LoadResult.SIGNIFICANT_DIGITS);
         final Map<String, Long> errors = new LinkedHashMap<>();
@@ -189,7 +172,6 @@ public final class TimeWaitReuse
         long missed;
         long outside;
         Throwable failure;
-        private final int[] ports;
 
         Client(final InetSocketAddress server, final InetSocketAddress source, final long startNs, final long endNs,
             final long intervalNs, final int timeoutMs, final long stallNs, final int[] ports)
@@ -269,7 +251,7 @@ public final class TimeWaitReuse
                 final int high = in.read();
                 final int low = in.read();
                 final int port = high << 8 | low;
-                if (low < 0 || port < ports[0] || port > ports[1])
+                if (ports != null && (low < 0 || port < ports[0] || port > ports[1]))
                 {
                     outside++; // or no port said at all
                 }
