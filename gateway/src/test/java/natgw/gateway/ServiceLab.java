@@ -464,19 +464,11 @@ final class ServiceLab implements AutoCloseable
     /** TcpExtTCPSynRetrans of the client namespace: SYNs the clients sent again (no answer within their RTO). */
     long clientSynRetransmissions()
     {
-        final String[] lines = lab.exec(Role.CLIENT, "cat", "/proc/net/netstat").orThrow().stdout().split("\n");
-        for (int i = 0; i + 1 < lines.length; i += 2)
+        final long retransmitted = lab.tcpExt(Role.CLIENT, "TCPSynRetrans");
+        if (retransmitted < 0)
         {
-            final String[] names = lines[i].trim().split("\\s+");
-            final String[] values = lines[i + 1].trim().split("\\s+");
-            for (int k = 1; k < names.length && k < values.length; k++)
-            {
-                if (names[0].equals("TcpExt:") && names[k].equals("TCPSynRetrans"))
-                {
-                    return Long.parseLong(values[k]);
-                }
-            }
+            throw new IllegalStateException("no TcpExt TCPSynRetrans in the client's /proc/net/netstat");
         }
-        throw new IllegalStateException("no TcpExt TCPSynRetrans in the client's /proc/net/netstat");
+        return retransmitted;
     }
 }

@@ -115,23 +115,12 @@ class TakeOverIT
     /** A TcpExt counter of the client namespace (/proc/net/netstat: a line of names, then a line of values). */
     private static long tcpExt(final String name)
     {
-        final List<String> lines = lab.exec(Role.CLIENT, "cat", "/proc/net/netstat").orThrow().stdout().lines().toList();
-        for (int i = 0; i + 1 < lines.size(); i += 2)
+        final long value = lab.tcpExt(Role.CLIENT, name);
+        if (value < 0)
         {
-            final String[] names = lines.get(i).split("\\s+");
-            final String[] values = lines.get(i + 1).split("\\s+");
-            if (names[0].equals("TcpExt:"))
-            {
-                for (int j = 1; j < names.length; j++)
-                {
-                    if (names[j].equals(name))
-                    {
-                        return Long.parseLong(values[j]);
-                    }
-                }
-            }
+            throw new IllegalStateException("no TcpExt " + name + " in /proc/net/netstat of the client namespace");
         }
-        throw new IllegalStateException("no TcpExt " + name + " in /proc/net/netstat of the client namespace");
+        return value;
     }
 
     /** A counter of {@code natgw conntrack -S}, summed over its workers' lines. */

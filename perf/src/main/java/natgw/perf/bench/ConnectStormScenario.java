@@ -45,12 +45,6 @@ public final class ConnectStormScenario implements Scenario
     }
 
     @Override
-    public List<String> requiredTools()
-    {
-        return List.of();
-    }
-
-    @Override
     public List<String> metrics()
     {
         return List.of("connect");

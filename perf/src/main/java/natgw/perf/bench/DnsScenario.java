@@ -53,12 +53,6 @@ public final class DnsScenario implements Scenario
     }
 
     @Override
-    public List<String> requiredTools()
-    {
-        return List.of();
-    }
-
-    @Override
     public List<String> metrics()
     {
         return List.of("lookup", "query");

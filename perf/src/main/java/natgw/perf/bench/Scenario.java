@@ -27,8 +27,11 @@ public interface Scenario
     /** Implementations run when --impl is not given. */
     List<String> defaultImpls();
 
-    /** System tools needed besides those of the implementations. */
-    List<String> requiredTools();
+    /** System tools needed besides those of the implementations; none by default. */
+    default List<String> requiredTools()
+    {
+        return List.of();
+    }
 
     /** Latency histograms this scenario records, in report order (each gets a plot and a table). */
     List<String> metrics();

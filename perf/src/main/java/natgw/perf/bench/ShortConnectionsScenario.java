@@ -74,12 +74,6 @@ public final class ShortConnectionsScenario implements Scenario
         return service ? List.of("kernel-dnat", "natgw-reserve") : List.of("kernel-masq", "natgw-reserve");
     }
 
-    @Override
-    public List<String> requiredTools()
-    {
-        return List.of();
-    }
-
     /** Refuses a settle that is not a number of seconds, 0 or more. */
     static void validate(final BenchOptions options)
     {

@@ -4,7 +4,6 @@ import java.util.List;
 
 import natgw.perf.load.LoadResult;
 import natgw.perf.load.TimeWaitReuse;
-import natgw.tun.CommandResult;
 import natgw.tun.lab.Lab;
 import natgw.tun.lab.Role;
 
@@ -53,12 +52,6 @@ public final class TimeWaitScenario implements Scenario
     public List<String> defaultImpls()
     {
         return List.of("kernel-masq", "natgw-reserve");
-    }
-
-    @Override
-    public List<String> requiredTools()
-    {
-        return List.of();
     }
 
     @Override
@@ -130,32 +123,7 @@ public final class TimeWaitScenario implements Scenario
     /** The server namespace's TcpExtPAWSTimewait: SYNs its TIME_WAIT sockets refused by timestamp; -1 if not counted. */
     static long pawsTimewait(final Lab lab)
     {
-        final CommandResult netstat = lab.exec(Role.SERVER, "cat", "/proc/net/netstat");
-        if (!netstat.ok())
-        {
-            throw new IllegalStateException("cannot read /proc/net/netstat in " + lab.ns(Role.SERVER) + ": " + netstat);
-        }
-        return tcpExt(netstat.stdout(), "PAWSTimewait");
-    }
-
-    /** One TcpExt counter of a /proc/net/netstat text (a header line of names, then one of values); -1 if absent. */
-    static long tcpExt(final String netstat, final String name)
-    {
-        final List<String> lines = netstat.lines().filter(line -> line.startsWith("TcpExt:")).toList();
-        if (lines.size() < 2)
-        {
-            throw new IllegalStateException("no TcpExt lines in /proc/net/netstat");
-        }
-        final String[] names = lines.get(0).trim().split("\\s+");
-        final String[] values = lines.get(1).trim().split("\\s+");
-        for (int i = 1; i < names.length && i < values.length; i++)
-        {
-            if (names[i].equals(name))
-            {
-                return Long.parseLong(values[i]);
-            }
-        }
-        return -1;
+        return lab.tcpExt(Role.SERVER, "PAWSTimewait");
     }
 
     @Override

@@ -81,10 +81,10 @@ class ScenarioLogicTest
             "TcpExt: 0 3 5 1234\n" +
             "IpExt: InNoRoutes PAWSTimewait\n" +
             "IpExt: 9 9\n";
-        assertEquals(1234, TimeWaitScenario.tcpExt(netstat, "PAWSTimewait"));
-        assertEquals(3, TimeWaitScenario.tcpExt(netstat, "PAWSActive"));
-        assertEquals(-1, TimeWaitScenario.tcpExt(netstat, "NoSuchCounter"), "a kernel before 6.16 has no PAWSTimewait");
-        assertThrows(IllegalStateException.class, () -> TimeWaitScenario.tcpExt("Ip: 1\n", "PAWSTimewait"));
+        assertEquals(1234, Lab.tcpExt(netstat, "PAWSTimewait"));
+        assertEquals(3, Lab.tcpExt(netstat, "PAWSActive"));
+        assertEquals(-1, Lab.tcpExt(netstat, "NoSuchCounter"), "a kernel before 6.16 has no PAWSTimewait");
+        assertThrows(IllegalStateException.class, () -> Lab.tcpExt("Ip: 1\n", "PAWSTimewait"));
     }
 
     @Test

@@ -510,6 +510,31 @@ public final class Lab implements AutoCloseable
         }
     }
 
+    /** One TcpExt counter of the role's namespace (its /proc/net/netstat); -1 where its kernel does not count it. */
+    public long tcpExt(final Role role, final String name)
+    {
+        return tcpExt(exec(role, "cat", "/proc/net/netstat").orThrow().stdout(), name);
+    }
+
+    /** One TcpExt counter of a /proc/net/netstat text (a header line of names, then one of values); -1 if absent. */
+    public static long tcpExt(final String netstat, final String name)
+    {
+        final List<String> lines = netstat.lines().filter(line -> line.startsWith("TcpExt:")).toList();
+        if (lines.size() < 2)
+        {
+            throw new IllegalStateException("no TcpExt lines in /proc/net/netstat");
+        }
+        final String[] names = lines.get(0).trim().split("\\s+");
+        final String[] values = lines.get(1).trim().split("\\s+");
+        for (int i = 1; i < names.length && i < values.length; i++)
+        {
+            if (names[i].equals(name))
+            {
+                return Long.parseLong(values[i]);
+            }
+        }
+        return -1;
+    }
 
     /** Stops every process started through this lab; if this lab was built here, removes its namespaces. */
     @Override
